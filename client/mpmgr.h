@@ -1,0 +1,176 @@
+/*
+ * mpmgr.h: libmpmgr, the C client of mpmgrd.
+ *
+ * One handle is one authenticated connection to one daemon. Calls are
+ * synchronous; a pipelining API sends many requests before reading their
+ * replies. A handle is not thread-safe (use one per thread, like hiredis)
+ * and is not shared across fork(): used in a child it answers MPMGR_EFORK.
+ *
+ * Every call returns MPMGR_OK (0), or a positive answer where documented,
+ * or a negative MPMGR_E* code. Server errors keep the server's message,
+ * client errors a message of their own: mpmgr_errmsg() gives it. The
+ * library never prints, never exits and never raises SIGPIPE.
+ *
+ * Values travel as MessagePack. Results come back as msgpack_object views
+ * that are owned by the handle and stay valid until the next call on it;
+ * copy what you keep. Parameters are packed with msgpack-c's packer
+ * (mpmgr_request_begin) or given as msgpack_objects (mpmgr_call).
+ */
+#ifndef MPMGR_H
+#define MPMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MPMGR_VERSION_MAJOR 0
+#define MPMGR_VERSION_MINOR 1
+
+/* Server error codes (same order as the wire's) then client-side ones. */
+enum mpmgr_err {
+	MPMGR_OK = 0,
+	MPMGR_ENOKEY = -1,     /* dict key missing */
+	MPMGR_ENOINDEX = -2,   /* list/array index out of range */
+	MPMGR_ENOTFOUND = -3,  /* value not in list */
+	MPMGR_ENOOBJ = -4,     /* object must exist and does not */
+	MPMGR_EEMPTY = -5,
+	MPMGR_EFULL = -6,
+	MPMGR_ETIMEOUT = -7,
+	MPMGR_EWRONGTYPE = -8, /* object has another type */
+	MPMGR_EBADARG = -9,
+	MPMGR_EBADTYPE = -10,  /* value of the wrong type for the operation */
+	MPMGR_ENOTHELD = -11,
+	MPMGR_ENOTOWNER = -12,
+	MPMGR_ERANGE = -13,
+	MPMGR_EBROKEN = -14,
+	MPMGR_EDELETED = -15,
+	MPMGR_EEXISTS = -16,
+	MPMGR_ENOMETHOD = -17,
+	MPMGR_EAUTH = -18,
+	MPMGR_ETOOBIG = -19,
+	MPMGR_ELIMIT = -20,
+	MPMGR_ESHUTDOWN = -21,
+	MPMGR_EINTERNAL = -22,
+	/* client side */
+	MPMGR_ECONNECT = -100, /* cannot reach the socket */
+	MPMGR_EKEY = -101,     /* authkey file missing, unreadable or unsafe */
+	MPMGR_EPEER = -102,    /* server's uid not trusted, or its proof wrong */
+	MPMGR_EIO = -103,      /* read/write failed or connection closed */
+	MPMGR_EPROTO = -104,   /* server sent something malformed */
+	MPMGR_EFORK = -105,    /* handle used in a forked child */
+	MPMGR_ENOMEM = -106,
+	MPMGR_EINVAL = -107,   /* bad argument to the library */
+	MPMGR_ESTATE = -108    /* call out of order (e.g. recv with none pending) */
+};
+
+typedef struct mpmgr mpmgr;
+
+/* Name of an error code ("NOKEY", "ECONNECT", ...); "?" if unknown. */
+const char *mpmgr_strerror(int err);
+
+/*
+ * Connect and authenticate. socket_path NULL: $MPMGR_SOCKET or the default
+ * of the user (see mpctl(1)). authkey_file NULL: $MPMGR_AUTHKEY_FILE or the
+ * default beside the socket. On success *out is a new handle. On failure
+ * *out is still set (unless MPMGR_ENOMEM) so that mpmgr_errmsg() can say
+ * why; free it with mpmgr_free(). Returns 0, MPMGR_ECONNECT, MPMGR_EKEY,
+ * MPMGR_EPEER, MPMGR_EAUTH, MPMGR_EIO, MPMGR_EPROTO, MPMGR_ELIMIT,
+ * MPMGR_ENOMEM.
+ */
+int mpmgr_connect(mpmgr **out, const char *socket_path,
+    const char *authkey_file);
+/* The same with the key's bytes given directly. */
+int mpmgr_connect_key(mpmgr **out, const char *socket_path,
+    const void *key, size_t keylen);
+/* Close and free (NULL is fine). Pending replies are dropped. */
+void mpmgr_free(mpmgr *h);
+/* The last error's message (server's or library's); "" if none. */
+const char *mpmgr_errmsg(const mpmgr *h);
+/* The last server error's code name ("NOKEY"), or "" for client errors. */
+const char *mpmgr_errcode(const mpmgr *h);
+/* The socket, e.g. for poll(); do not read or write it. */
+int mpmgr_fd(const mpmgr *h);
+/* The socket path this handle connected to. */
+const char *mpmgr_socket_path(const mpmgr *h);
+
+/*
+ * Generic requests. mpmgr_request_begin() starts a request and returns a
+ * packer; pack exactly nparams values into it, then mpmgr_request_end().
+ * The request is buffered: mpmgr_flush() or the next mpmgr_reply() sends it.
+ * Any number of requests may be outstanding (pipelining); replies come back
+ * in order. Returns NULL only on misuse (see mpmgr_errmsg()).
+ */
+msgpack_packer *mpmgr_request_begin(mpmgr *h, const char *method,
+    uint32_t nparams);
+int mpmgr_request_end(mpmgr *h);
+/* Send all buffered requests. 0 or MPMGR_EIO/MPMGR_EFORK. */
+int mpmgr_flush(mpmgr *h);
+/* Number of requests sent or buffered whose replies were not read. */
+size_t mpmgr_pending(const mpmgr *h);
+/*
+ * Read the reply to the oldest outstanding request (flushing first).
+ * 0 and *result (may be NULL to ignore it), or the server's error as a
+ * MPMGR_E* code, or a client error. A server error does not break the
+ * handle; MPMGR_EIO, MPMGR_EPROTO and MPMGR_EFORK do (every later call
+ * answers the same).
+ */
+int mpmgr_reply(mpmgr *h, msgpack_object *result);
+
+/* One request with parameters given as objects: send and read its reply. */
+int mpmgr_call(mpmgr *h, const char *method, const msgpack_object *params,
+    uint32_t nparams, msgpack_object *result);
+
+/* Typed helpers over mpmgr_call. Strings are NUL-terminated UTF-8. */
+int mpmgr_ping(mpmgr *h);
+int mpmgr_dict_set(mpmgr *h, const char *name, const msgpack_object *key,
+    const msgpack_object *value);
+/* MPMGR_ENOKEY when missing. */
+int mpmgr_dict_get(mpmgr *h, const char *name, const msgpack_object *key,
+    msgpack_object *value);
+/* Key and value strings. */
+int mpmgr_dict_set_str(mpmgr *h, const char *name, const char *key,
+    const char *value);
+int mpmgr_dict_set_int(mpmgr *h, const char *name, const char *key,
+    int64_t value);
+/* MPMGR_ENOKEY when missing, MPMGR_EBADTYPE if not a str. *value is borrowed
+ * (not NUL-terminated) until the next call. */
+int mpmgr_dict_get_str(mpmgr *h, const char *name, const char *key,
+    const char **value, size_t *len);
+/* MPMGR_EBADTYPE if not an integer that fits int64. */
+int mpmgr_dict_get_int(mpmgr *h, const char *name, const char *key,
+    int64_t *value);
+/* incr by an integer: the new value in *result (may be NULL). */
+int mpmgr_dict_incr(mpmgr *h, const char *name, const char *key,
+    int64_t delta, int64_t *result);
+int mpmgr_dict_incr_double(mpmgr *h, const char *name, const char *key,
+    double delta, double *result);
+/* 1 if key deleted, 0 if it was missing. */
+int mpmgr_dict_delete(mpmgr *h, const char *name, const char *key);
+/* The number of entries (>= 0). */
+int64_t mpmgr_dict_len(mpmgr *h, const char *name);
+
+int mpmgr_value_set(mpmgr *h, const char *name, const msgpack_object *value);
+int mpmgr_value_get(mpmgr *h, const char *name, msgpack_object *value);
+int mpmgr_value_set_int(mpmgr *h, const char *name, int64_t value);
+int mpmgr_value_get_int(mpmgr *h, const char *name, int64_t *value);
+int mpmgr_value_incr(mpmgr *h, const char *name, int64_t delta,
+    int64_t *result);
+
+/* msgpack_object constructors for calls (no allocation: s is borrowed). */
+msgpack_object mpmgr_obj_str(const char *s);
+msgpack_object mpmgr_obj_strn(const char *s, size_t n);
+msgpack_object mpmgr_obj_int(int64_t i);
+msgpack_object mpmgr_obj_double(double d);
+msgpack_object mpmgr_obj_nil(void);
+msgpack_object mpmgr_obj_bool(bool b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

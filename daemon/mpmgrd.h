@@ -1,0 +1,132 @@
+/*
+ * mpmgrd.h: what the daemon's modules share: the server state, the
+ * connection as the rest of the daemon sees it, and the seam between the
+ * connection layer (conn.c, main.c) and request handling (dispatch.c,
+ * registry.c, obj_*.c).
+ *
+ * One thread, one libevent loop: nothing here is locked.
+ */
+#ifndef MPMGRD_H
+#define MPMGRD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <msgpack.h>
+
+#include "../proto/buf.h"
+#include "../proto/msg.h"
+#include "../proto/mpmgr_proto.h"
+#include "../proto/scan.h"
+
+#define MPMGRD_VERSION "0.1.0"
+
+struct conn;
+struct waiter;
+
+/* Connection states and flags. */
+enum conn_state {
+	CONN_HANDSHAKE, /* challenge sent, waiting for auth */
+	CONN_READY      /* authenticated */
+};
+#define CONN_CLOSING   0x01 /* close at the next safe point; no more I/O */
+#define CONN_PARKED    0x02 /* a request is parked: later ones wait */
+#define CONN_WANTWRITE 0x04 /* EV_WRITE armed: output hit EAGAIN */
+#define CONN_EOF       0x08 /* peer hung up (read EOF or POLLRDHUP) */
+#define CONN_QUEUED    0x10 /* on server.ready: run input / flush output */
+
+struct conn {
+	int fd;
+	uint64_t id;
+	enum conn_state state;
+	unsigned flags;
+	uid_t uid;                /* SO_PEERCRED */
+	gid_t gid;
+	pid_t pid;
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_timer;   /* handshake deadline */
+	struct buf in;            /* capped at the message limit in force */
+	struct buf out;           /* capped at server.output_limit */
+	struct scan_state scan;
+	msgpack_packer pk;        /* writes into out */
+	uint8_t ns[MPMGR_NONCE_LEN];
+	uint64_t ops;
+	struct waiter *parked;    /* the parked request, if CONN_PARKED */
+	void *holdings;           /* owned by dispatch: what to undo at close */
+	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
+	TAILQ_ENTRY(conn) qlink;  /* server.ready while CONN_QUEUED */
+};
+TAILQ_HEAD(conn_list, conn);
+
+struct server {
+	struct event_base *base;
+	/* configuration */
+	char socket_path[108];
+	char authkey_path[4096];
+	size_t max_message;
+	size_t max_clients;
+	size_t max_unauth;
+	size_t output_limit;
+	size_t max_memory;        /* 0: no ceiling */
+	/* the key */
+	uint8_t key[MPMGR_KEY_MAX];
+	size_t keylen;
+	uid_t uid;                /* the daemon's own: ADMIN peers are it or root */
+	/* state */
+	uint64_t start_usec;      /* monotonic clock at start */
+	uint64_t ops;             /* requests served */
+	uint64_t conns_total;     /* connections accepted */
+	size_t nclients;          /* authenticated */
+	size_t nunauth;
+	struct conn_list clients; /* authenticated */
+	struct conn_list unauth;  /* oldest first: dropped first past max */
+	struct conn_list ready;   /* woken or with output to flush this turn */
+	bool stopping;
+};
+
+extern struct server server;
+
+/* Monotonic clock in microseconds. */
+uint64_t now_usec(void);
+
+/* --- conn.c: offered to request handling ------------------------------ */
+
+/* The packer that appends to c's output (the reply goes out at the end of
+ * this loop turn). */
+static inline msgpack_packer *conn_packer(struct conn *c) { return &c->pk; }
+/*
+ * A parked request of c was answered (its reply is in c->out): clear
+ * CONN_PARKED and queue c so its buffered requests run and its output is
+ * written before the loop sleeps.
+ */
+void conn_wake(struct conn *c);
+/* True when c's peer has hung up (checked with POLLRDHUP if not seen yet):
+ * nothing must be handed to it. */
+bool conn_peer_gone(struct conn *c);
+/* Begin a graceful stop: stop accepting, answer what is in hand, exit 0. */
+void server_stop(const char *why);
+
+/* --- dispatch.c: offered to the connection layer ---------------------- */
+
+void dispatch_init(void);
+enum { DISPATCH_DONE = 0, DISPATCH_PARKED = 1 };
+/*
+ * Run one request of an authenticated connection. The reply (or error) is
+ * appended to c->out, or the request is parked (DISPATCH_PARKED; c gets
+ * CONN_PARKED and conn_wake() later).
+ */
+int dispatch_request(struct conn *c, const struct msg *m);
+/*
+ * c is closing: remove its waiters, release what it holds, wake whoever
+ * waits behind it. Runs before anything else once a close is decided.
+ */
+void dispatch_conn_closed(struct conn *c);
+/* The daemon is stopping: answer every parked request with SHUTDOWN. */
+void dispatch_shutdown(void);
+
+#endif

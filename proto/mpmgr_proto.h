@@ -1,0 +1,70 @@
+/*
+ * mpmgr_proto.h: the one protocol header shared by mpmgrd and libmpmgr.
+ *
+ * It owns what both ends must agree on: the protocol version, the message
+ * kinds of MessagePack-RPC, the error codes (a stable API: their names go on
+ * the wire, their numbers are libmpmgr's negative return codes), the limits,
+ * and the handshake's constants. Nothing here allocates or does I/O.
+ *
+ * Bump MPMGR_PROTO_VERSION if anything on the wire changes.
+ */
+#ifndef MPMGR_PROTO_H
+#define MPMGR_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MPMGR_PROTO_VERSION 1
+
+/* MessagePack-RPC message kinds: the first element of every message. */
+#define MSG_REQUEST 0
+#define MSG_RESPONSE 1
+#define MSG_NOTIFICATION 2
+
+/* Server -> client notifications. */
+#define MPMGR_NOTIFY_CHALLENGE "mpmgr.challenge"
+#define MPMGR_NOTIFY_ERROR "mpmgr.error"
+#define MPMGR_METHOD_AUTH "auth"
+
+/* Handshake. */
+#define MPMGR_NONCE_LEN 32
+#define MPMGR_MAC_LEN 32
+#define MPMGR_AUTH_CLIENT_LABEL "mpmgr1 C"
+#define MPMGR_AUTH_SERVER_LABEL "mpmgr1 S"
+#define MPMGR_KEY_MAX 4096 /* longest authkey file accepted, bytes */
+
+/* Limits. */
+#define MPMGR_MAX_DEPTH 64                 /* nesting of one value */
+#define MPMGR_MAX_NAME 255                 /* object name, bytes */
+#define MPMGR_PREAUTH_MAX_MESSAGE 1024     /* any message before auth */
+#define MPMGR_HANDSHAKE_TIMEOUT_SEC 5
+#define MPMGR_DEFAULT_MAX_UNAUTH 64
+#define MPMGR_DEFAULT_MAX_MESSAGE (16u << 20)
+#define MPMGR_DEFAULT_MAX_CLIENTS 10000
+#define MPMGR_DEFAULT_OUTPUT_LIMIT (64u << 20)
+
+/*
+ * Error codes. X(name) in wire order; PERR_<name> is the index (1-based,
+ * 0 is "no error") and libmpmgr returns -PERR_<name> as MPMGR_E<name>.
+ * Append only: the numbers are part of libmpmgr's ABI.
+ */
+#define MPMGR_ERRORS(X) \
+	X(NOKEY) X(NOINDEX) X(NOTFOUND) X(NOOBJ) X(EMPTY) X(FULL) \
+	X(TIMEOUT) X(WRONGTYPE) X(BADARG) X(BADTYPE) X(NOTHELD) \
+	X(NOTOWNER) X(RANGE) X(BROKEN) X(DELETED) X(EXISTS) \
+	X(NOMETHOD) X(AUTH) X(TOOBIG) X(LIMIT) X(SHUTDOWN) X(INTERNAL)
+
+enum proto_err {
+	PERR_NONE = 0,
+#define PERR_ENUM(n) PERR_##n,
+	MPMGR_ERRORS(PERR_ENUM)
+#undef PERR_ENUM
+	PERR_COUNT
+};
+
+/* "NOKEY" for PERR_NOKEY; NULL for anything out of range. */
+const char *proto_err_name(int code);
+/* PERR_* for a code name as it came off the wire, or PERR_NONE if unknown. */
+int proto_err_lookup(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * scan.h: the frame scanner and typed views over MessagePack bytes.
+ *
+ * scan_frame() finds where one MessagePack value (a frame) ends in a byte
+ * stream and validates it in the same pass, allocating nothing:
+ *   - nesting at most MPMGR_MAX_DEPTH containers deep;
+ *   - every container count and every str/bin/ext length checked against the
+ *     bytes the frame may still have (each element needs at least one byte),
+ *     so a 5-byte map header claiming 4 billion entries is rejected at once
+ *     instead of being waited for or allocated;
+ *   - str must be valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF);
+ *   - 0xc1 (never used) is invalid.
+ * The scanner is resumable: when the buffer ends inside a frame it answers
+ * SCAN_MORE and remembers where it was, so a 16 MiB frame arriving in 64 KiB
+ * reads is scanned once, not 256 times. The caller passes the same state
+ * and the same bytes (grown at the end, possibly moved in memory) until the
+ * frame completes.
+ *
+ * Views (struct mpv) read values inside a frame that scan_frame accepted.
+ * They do no bounds checking of their own: never point them at bytes the
+ * scanner has not validated.
+ */
+#ifndef MPMGR_SCAN_H
+#define MPMGR_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpmgr_proto.h"
+
+enum scan_result {
+	SCAN_MORE = 0,   /* the frame is not complete yet */
+	SCAN_FRAME = 1,  /* *frame_len bytes from buf[0] are one valid frame */
+	SCAN_BAD = -1,   /* invalid bytes: *why says what (static string) */
+	SCAN_TOOBIG = -2 /* the frame is (or claims to be) larger than max */
+};
+
+struct scan_state {
+	size_t pos;       /* next byte to look at, from the frame's start */
+	uint32_t depth;   /* open containers */
+	uint64_t left[MPMGR_MAX_DEPTH + 1]; /* elements still due per level */
+};
+
+void scan_init(struct scan_state *s);
+/*
+ * Scan buf[0..len) for one frame starting at buf[0]. max is the largest
+ * frame allowed. On SCAN_FRAME the state is reset, ready for the next frame
+ * (which starts at buf[*frame_len]). After SCAN_BAD or SCAN_TOOBIG the
+ * stream is unusable.
+ */
+int scan_frame(struct scan_state *s, const uint8_t *buf, size_t len,
+    size_t max, size_t *frame_len, const char **why);
+
+enum mpv_type {
+	MPV_NIL, MPV_BOOL, MPV_UINT, MPV_INT, MPV_FLOAT,
+	MPV_STR, MPV_BIN, MPV_ARRAY, MPV_MAP, MPV_EXT
+};
+
+/* A typed view of one value. MPV_INT is only for negative integers. */
+struct mpv {
+	enum mpv_type type;
+	const uint8_t *raw;  /* the value's first byte */
+	size_t rawlen;       /* all its bytes, header to last nested byte */
+	union {
+		bool b;
+		uint64_t u;
+		int64_t i;
+		double f;    /* float32 is widened */
+	} v;
+	const uint8_t *ptr;  /* STR/BIN/EXT payload, ARRAY/MAP first element */
+	uint32_t len;        /* STR/BIN/EXT bytes; ARRAY elements; MAP pairs */
+	int8_t ext_type;
+};
+
+/* Read the value at *p and move *p past it (nested content included). */
+void mpv_read(const uint8_t **p, struct mpv *out);
+/* View of a whole validated frame. */
+void mpv_frame(const uint8_t *frame, struct mpv *out);
+
+/* Walk the elements of an ARRAY, or keys and values alternately of a MAP. */
+struct mpv_iter {
+	const uint8_t *p;
+	uint64_t left;
+};
+void mpv_iter_init(struct mpv_iter *it, const struct mpv *container);
+bool mpv_iter_next(struct mpv_iter *it, struct mpv *out);
+
+/* Integer of either sign that fits int64_t: true and *out; else false. */
+bool mpv_to_int64(const struct mpv *v, int64_t *out);
+/* Any number (UINT, INT, FLOAT) as a double: true and *out; else false. */
+bool mpv_to_double(const struct mpv *v, double *out);
+/* STR equal to the NUL-terminated s. */
+bool mpv_str_eq(const struct mpv *v, const char *s);
+/* Nesting depth of a view: 0 for a scalar, 1 for a flat array... */
+unsigned mpv_depth(const struct mpv *v);
+
+/*
+ * Canonical encoding, the form in which values are stored and compared:
+ * shortest headers; non-negative integers as uint, negative as the shortest
+ * int; float32 widened to float64; map order as sent; str, bin and ext
+ * payloads unchanged.
+ */
+/* True when v's bytes are canonical already (all nested values too). */
+bool canon_is(const struct mpv *v);
+
+struct buf;
+/*
+ * Canonical bytes of v: *out points at v->raw when that is canonical,
+ * else at the canonical encoding appended to scratch (which the caller
+ * resets). 0, or -1 on ENOMEM.
+ */
+int canon_bytes(const struct mpv *v, struct buf *scratch,
+    const uint8_t **out, size_t *outlen);
+/* Append v's canonical encoding to b. 0, or -1 on ENOMEM. */
+int canon_append(struct buf *b, const struct mpv *v);
+
+#endif
