@@ -150,7 +150,7 @@ int mpmgr_dict_incr(mpmgr *h, const char *name, const char *key,
     int64_t delta, int64_t *result);
 int mpmgr_dict_incr_double(mpmgr *h, const char *name, const char *key,
     double delta, double *result);
-/* 1 if key deleted, 0 if it was missing. */
+/* 0 if deleted, MPMGR_ENOKEY if it was missing. */
 int mpmgr_dict_delete(mpmgr *h, const char *name, const char *key);
 /* The number of entries (>= 0). */
 int64_t mpmgr_dict_len(mpmgr *h, const char *name);
