@@ -40,20 +40,20 @@ SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 # Debian 12 and `msgpack-c` upstream.
 cache = $(if $(filter undefined,$(origin _c_$1)),$(eval _c_$1 := $(shell $2)))$(_c_$1)
 MSGPACK_PC = $(call cache,mp,pkg-config --exists msgpack-c && echo msgpack-c || echo msgpack)
-pc_cflags = $(call cache,cf_$(subst -,_,$1),pkg-config --cflags $1)
-pc_libs = $(call cache,lf_$(subst -,_,$1),pkg-config --libs $1)
 
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Wpointer-arith -Wshadow -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP \
-	$(call pc_cflags,libevent $(MSGPACK_PC) libsystemd openssl jansson check)
+	$(call cache,cflags,pkg-config --cflags libevent $(MSGPACK_PC) libsystemd \
+		openssl jansson check)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-LIBS_PROTO = $(call pc_libs,$(MSGPACK_PC)) $(call pc_libs,libcrypto)
-LIBS_DAEMON = $(call pc_libs,libevent) $(call pc_libs,libsystemd) $(LIBS_PROTO)
-LIBS_MPCTL = $(call pc_libs,jansson) $(LIBS_PROTO)
-LIBS_CHECK = $(call pc_libs,check)
+LIBS_PROTO = $(call cache,lproto,pkg-config --libs $(MSGPACK_PC) libcrypto)
+LIBS_DAEMON = $(call cache,ldaemon,pkg-config --libs libevent libsystemd) \
+	$(LIBS_PROTO)
+LIBS_MPCTL = $(call cache,lmpctl,pkg-config --libs jansson) $(LIBS_PROTO)
+LIBS_CHECK = $(call cache,lcheck,pkg-config --libs check)
 
 PROTO_SRC = $(wildcard proto/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
