@@ -1,0 +1,113 @@
+/*
+ * dispatch.h: how a request reaches its handler, and how handlers answer.
+ *
+ * Every method is a `struct method` in a static const table of the file that
+ * implements it (one table per object type, one for obj.* and sys.*).
+ * dispatch_request() checks what every method shares once, before any
+ * handler runs: the method exists (NOMETHOD), the param count (BADARG), the
+ * ADMIN right (AUTH), the object name (BADARG), the object's type
+ * (WRONGTYPE) and the memory ceiling for writes (LIMIT). M_CREATES methods
+ * get a missing object created first; after a write the registry removes an
+ * implicit object that is back in its initial state.
+ *
+ * A handler answers exactly once, through the reply_* helpers, before it
+ * returns. Errors never close the connection.
+ */
+#ifndef MPMGR_DISPATCH_H
+#define MPMGR_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "mpmgrd.h"
+
+struct object;
+struct obj_type;
+struct req;
+
+/* Method flags. */
+#define M_WRITE   0x01 /* changes state: refused past the memory ceiling */
+#define M_FREES   0x02 /* a write that can only give memory back (delete,
+			  pop, clear): allowed past the ceiling, so a full
+			  daemon can still be emptied */
+#define M_BLOCKS  0x04 /* may park until the object changes (waiter.c,
+			  issue 3: no method parks yet) */
+#define M_ADMIN   0x08 /* peer must be root or the daemon's own uid */
+#define M_OBJ     0x10 /* params[0] names an object of .type (any type when
+			  .type is NULL); req->obj is it, or NULL if missing */
+#define M_CREATES 0x20 /* M_OBJ write: a missing object is created with the
+			  type's defaults before the handler runs */
+
+/* Most params a method may take, the object name included. */
+#define DISPATCH_MAX_ARGS 8
+
+struct method {
+	const char *name;           /* "dict.get"; NULL ends a table */
+	void (*handler)(struct req *req);
+	unsigned min_args;          /* params, the object name included */
+	unsigned max_args;
+	unsigned flags;             /* M_* */
+	const struct obj_type *type;
+	const char *params;         /* "name, key[, default]" for BADARG text */
+	const char *summary;        /* one line: what it answers */
+};
+
+/* One request while its handler runs. */
+struct req {
+	struct conn *c;
+	uint32_t msgid;
+	const struct method *method;
+	unsigned argc;
+	struct mpv argv[DISPATCH_MAX_ARGS]; /* views into the request frame */
+	struct object *obj;         /* M_OBJ: the object, NULL if missing (a
+				       handler that deletes it sets NULL) */
+	bool replied;
+};
+
+/* The method called name (len bytes, not NUL-terminated), or NULL. */
+const struct method *dispatch_lookup(const char *name, size_t len);
+/* Walk every method in table order: pos starts at 0; NULL at the end. */
+const struct method *dispatch_next(size_t *pos);
+
+/* obj.* and sys.* (sys.c); each type's table hangs off its obj_type. */
+extern const struct method sys_methods[];
+
+/* Replies: each packs a whole response to req's msgid into c->out. */
+void reply_nil(struct req *req);
+void reply_bool(struct req *req, bool v);
+void reply_int(struct req *req, int64_t v);
+void reply_uint(struct req *req, uint64_t v);
+void reply_double(struct req *req, double v);
+void reply_str(struct req *req, const char *s, size_t len);
+/* n bytes of one canonical MessagePack value, copied as they are. */
+void reply_raw(struct req *req, const uint8_t *bytes, size_t n);
+void reply_error(struct req *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * Start a result the caller packs itself (exactly one value) with the
+ * packer returned; pack_raw() appends canonical bytes through it.
+ */
+msgpack_packer *reply_begin(struct req *req);
+void pack_raw(msgpack_packer *pk, const uint8_t *bytes, size_t n);
+
+/* The name of req's object (M_OBJ methods): params[0]'s bytes. */
+static inline const char *req_name(const struct req *req)
+{
+	return (const char *)req->argv[0].ptr;
+}
+static inline int req_namelen(const struct req *req)
+{
+	return (int)req->argv[0].len;
+}
+
+/*
+ * Param i as an integer from min to max, for counts and cursors. true and
+ * *out; else false after replying BADARG naming what.
+ */
+bool req_uint_arg(struct req *req, unsigned i, uint64_t min, uint64_t max,
+    const char *what, uint64_t *out);
+
+#endif

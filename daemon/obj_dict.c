@@ -1,0 +1,573 @@
+/*
+ * obj_dict.c: the dict type, an insertion-ordered map from values to
+ * values over ohash (docs/PROTOCOL.md, dict).
+ *
+ * Keys and values are stored as canonical bytes, so 1 and 1.0 are two keys
+ * and replies copy stored bytes as they are. A map, or an array holding one
+ * at any depth, is not a key (BADTYPE, Python's unhashable). Keys are
+ * canonicalised into reused scratch buffers: a request allocates nothing
+ * beyond what it stores. dict has no creation options yet: dict.create
+ * is always idempotent, and any option is BADARG.
+ */
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "mem.h"
+#include "ohash.h"
+#include "registry.h"
+
+/* Scratch for canonical re-encodings: key, value, cas's expected. */
+static struct buf kbuf = BUF_INIT;
+static struct buf vbuf = BUF_INIT;
+static struct buf ebuf = BUF_INIT;
+
+/* Entries found by one dict.scan, reused from request to request. */
+static struct {
+	const struct oh_entry **e;
+	size_t n;
+	size_t cap;
+} found;
+
+static struct ohash *
+dict_of(const struct req *req)
+{
+	return req->obj == NULL ? NULL : req->obj->data;
+}
+
+static bool
+dict_hashable(const struct mpv *v)
+{
+	struct mpv_iter it;
+	struct mpv e;
+
+	if (v->type == MPV_MAP)
+		return false;
+	if (v->type != MPV_ARRAY)
+		return true;
+	/* The scanner bounds the depth, and so this recursion, at 64. */
+	mpv_iter_init(&it, v);
+	while (mpv_iter_next(&it, &e)) {
+		if (!dict_hashable(&e))
+			return false;
+	}
+	return true;
+}
+
+static bool
+dict_check_key(struct req *req, const struct mpv *v)
+{
+	if (dict_hashable(v))
+		return true;
+	reply_error(req, PERR_BADTYPE, "unhashable key: map");
+	return false;
+}
+
+/* Param i as a key: its canonical bytes, or false after BADTYPE. */
+static bool
+dict_key(struct req *req, unsigned i, const uint8_t **k, size_t *kn)
+{
+	if (!dict_check_key(req, &req->argv[i]))
+		return false;
+	value_canon(&req->argv[i], &kbuf, k, kn);
+	return true;
+}
+
+static void
+dict_nokey(struct req *req)
+{
+	reply_error(req, PERR_NOKEY, "no such key in '%.*s'",
+	    req_namelen(req), req_name(req));
+}
+
+/* Answer param i (a default) in canonical form. */
+static void
+dict_reply_arg(struct req *req, unsigned i)
+{
+	const uint8_t *v;
+	size_t vn;
+
+	value_canon(&req->argv[i], &vbuf, &v, &vn);
+	reply_raw(req, v, vn);
+}
+
+static void
+dict_pack_pair(msgpack_packer *pk, struct oh_entry *e)
+{
+	msgpack_pack_array(pk, 2);
+	pack_raw(pk, oh_key(e), e->klen);
+	pack_raw(pk, oh_val(e), e->vlen);
+}
+
+static void
+dict_get(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	struct oh_entry *e = NULL;
+	const uint8_t *k;
+	size_t kn;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	if (h != NULL)
+		e = ohash_get(h, k, kn);
+	if (e != NULL)
+		reply_raw(req, oh_val(e), e->vlen);
+	else if (req->argc > 2)
+		dict_reply_arg(req, 2);
+	else
+		dict_nokey(req);
+}
+
+static void
+dict_set(struct req *req)
+{
+	const uint8_t *k, *v;
+	size_t kn, vn;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	value_canon(&req->argv[2], &vbuf, &v, &vn);
+	ohash_set(dict_of(req), k, kn, v, vn, NULL);
+	reply_nil(req);
+}
+
+static void
+dict_setdefault(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	struct oh_entry *e;
+	const uint8_t *k, *v = value_nil;
+	size_t kn, vn = sizeof value_nil;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	if ((e = ohash_get(h, k, kn)) != NULL) {
+		reply_raw(req, oh_val(e), e->vlen);
+		return;
+	}
+	if (req->argc > 2)
+		value_canon(&req->argv[2], &vbuf, &v, &vn);
+	ohash_set(h, k, kn, v, vn, NULL);
+	reply_raw(req, v, vn);
+}
+
+static void
+dict_pop(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	struct oh_entry *e;
+	const uint8_t *k;
+	size_t kn;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	if (h != NULL && ohash_del(h, k, kn, &e)) {
+		reply_raw(req, oh_val(e), e->vlen);
+		xfree(e);
+	} else if (req->argc > 2)
+		dict_reply_arg(req, 2);
+	else
+		dict_nokey(req);
+}
+
+static void
+dict_popitem(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	struct oh_entry *e;
+
+	if (h == NULL || (e = ohash_pop_last(h)) == NULL) {
+		reply_error(req, PERR_NOKEY, "popitem: '%.*s' is empty",
+		    req_namelen(req), req_name(req));
+		return;
+	}
+	dict_pack_pair(reply_begin(req), e);
+	xfree(e);
+}
+
+static void
+dict_delete(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	const uint8_t *k;
+	size_t kn;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	if (h != NULL && ohash_del(h, k, kn, NULL))
+		reply_nil(req);
+	else
+		dict_nokey(req);
+}
+
+static void
+dict_contains(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	const uint8_t *k;
+	size_t kn;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	reply_bool(req, h != NULL && ohash_get(h, k, kn) != NULL);
+}
+
+static void
+dict_len(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+
+	reply_uint(req, h == NULL ? 0 : ohash_len(h));
+}
+
+enum dict_part { DICT_KEYS, DICT_VALUES, DICT_ITEMS, DICT_MAP };
+
+/* keys, values, items and copy: one walk in insertion order. */
+static void
+dict_pack_all(struct req *req, enum dict_part part)
+{
+	struct ohash *h = dict_of(req);
+	msgpack_packer *pk = reply_begin(req);
+	struct oh_entry *e;
+	size_t n = h == NULL ? 0 : ohash_len(h), pos = 0;
+
+	if (part == DICT_MAP)
+		msgpack_pack_map(pk, n);
+	else
+		msgpack_pack_array(pk, n);
+	if (h == NULL)
+		return;
+	while ((e = ohash_next(h, &pos)) != NULL) {
+		switch (part) {
+		case DICT_KEYS:
+			pack_raw(pk, oh_key(e), e->klen);
+			break;
+		case DICT_VALUES:
+			pack_raw(pk, oh_val(e), e->vlen);
+			break;
+		case DICT_ITEMS:
+			dict_pack_pair(pk, e);
+			break;
+		case DICT_MAP:
+			pack_raw(pk, oh_key(e), e->klen);
+			pack_raw(pk, oh_val(e), e->vlen);
+			break;
+		}
+	}
+}
+
+static void
+dict_keys(struct req *req)
+{
+	dict_pack_all(req, DICT_KEYS);
+}
+
+static void
+dict_values(struct req *req)
+{
+	dict_pack_all(req, DICT_VALUES);
+}
+
+static void
+dict_items(struct req *req)
+{
+	dict_pack_all(req, DICT_ITEMS);
+}
+
+static void
+dict_copy(struct req *req)
+{
+	dict_pack_all(req, DICT_MAP);
+}
+
+/*
+ * The next [key, value] of update's source: a map's pairs, or the
+ * elements of an array of 2-element arrays (checked beforehand).
+ */
+static bool
+dict_next_pair(const struct mpv *src, struct mpv_iter *it, struct mpv *k,
+    struct mpv *v)
+{
+	struct mpv_iter in;
+	struct mpv pair;
+
+	if (src->type == MPV_MAP)
+		return mpv_iter_next(it, k) && mpv_iter_next(it, v);
+	if (!mpv_iter_next(it, &pair))
+		return false;
+	mpv_iter_init(&in, &pair);
+	mpv_iter_next(&in, k);
+	mpv_iter_next(&in, v);
+	return true;
+}
+
+/* Everything is checked before anything is stored: all or nothing. */
+static void
+dict_update(struct req *req)
+{
+	const struct mpv *src = &req->argv[1];
+	struct mpv_iter it;
+	struct mpv k, v;
+	const uint8_t *kb, *vb;
+	size_t kn, vn;
+
+	if (src->type == MPV_ARRAY) {
+		mpv_iter_init(&it, src);
+		while (mpv_iter_next(&it, &k)) {
+			if (k.type != MPV_ARRAY) {
+				reply_error(req, PERR_BADTYPE, "dict.update: "
+				    "an array must hold [key, value] arrays, "
+				    "not %s", value_kind(&k));
+				return;
+			}
+			if (k.len != 2) {
+				reply_error(req, PERR_BADARG, "dict.update: "
+				    "a pair of %u elements", k.len);
+				return;
+			}
+		}
+	} else if (src->type != MPV_MAP) {
+		reply_error(req, PERR_BADTYPE, "dict.update takes a map or an "
+		    "array of [key, value], not %s", value_kind(src));
+		return;
+	}
+	mpv_iter_init(&it, src);
+	while (dict_next_pair(src, &it, &k, &v)) {
+		if (!dict_check_key(req, &k))
+			return;
+	}
+	mpv_iter_init(&it, src);
+	while (dict_next_pair(src, &it, &k, &v)) {
+		value_canon(&k, &kbuf, &kb, &kn);
+		value_canon(&v, &vbuf, &vb, &vn);
+		ohash_set(dict_of(req), kb, kn, vb, vn, NULL);
+	}
+	reply_nil(req);
+}
+
+/* A large table is swapped for an empty one and freed in slices. */
+static void
+dict_clear(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+
+	if (h != NULL && ohash_len(h) > REGISTRY_FREE_SLICE) {
+		registry_defer_free(&dict_type, h);
+		req->obj->data = ohash_new();
+	} else if (h != NULL)
+		ohash_clear(h);
+	reply_nil(req);
+}
+
+static void
+dict_collect(void *arg, const struct oh_entry *e)
+{
+	if (found.n == found.cap) {
+		found.cap = found.cap == 0 ? 64 : found.cap * 2;
+		found.e = xrealloc(found.e, found.cap * sizeof *found.e);
+	}
+	found.e[found.n++] = e;
+}
+
+static void
+dict_scan(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	msgpack_packer *pk;
+	uint64_t cursor, count = 10, next = 0;
+	size_t i;
+
+	if (!req_uint_arg(req, 1, 0, UINT64_MAX, "cursor", &cursor))
+		return;
+	if (req->argc > 2 &&
+	    !req_uint_arg(req, 2, 1, UINT32_MAX, "count", &count))
+		return;
+	found.n = 0;
+	if (h != NULL)
+		next = ohash_scan(h, cursor, count, dict_collect, NULL);
+	pk = reply_begin(req);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, next);
+	msgpack_pack_array(pk, found.n);
+	for (i = 0; i < found.n; i++)
+		dict_pack_pair(pk, (struct oh_entry *)found.e[i]);
+}
+
+static void
+dict_incr(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	struct oh_entry *e;
+	struct mpv cur;
+	const uint8_t *k, *p, *sum;
+	size_t kn, n;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	if ((e = ohash_get(h, k, kn)) != NULL) {
+		p = oh_val(e);
+		mpv_read(&p, &cur);
+	}
+	if (value_add(req, e != NULL ? &cur : NULL,
+	    req->argc > 2 ? &req->argv[2] : NULL, &sum, &n) != 0)
+		return;
+	ohash_set(h, k, kn, sum, n, NULL);
+	reply_raw(req, sum, n);
+}
+
+static void
+dict_cas(struct req *req)
+{
+	struct ohash *h = dict_of(req);
+	struct oh_entry *e;
+	msgpack_packer *pk;
+	const uint8_t *k, *expected, *new, *cur = value_nil;
+	size_t kn, en, nn, cn = sizeof value_nil;
+	bool ok;
+
+	if (!dict_key(req, 1, &k, &kn))
+		return;
+	value_canon(&req->argv[2], &ebuf, &expected, &en);
+	value_canon(&req->argv[3], &vbuf, &new, &nn);
+	if ((e = ohash_get(h, k, kn)) != NULL) {
+		cur = oh_val(e);
+		cn = e->vlen;
+	}
+	ok = cn == en && memcmp(cur, expected, en) == 0;
+	if (ok) {
+		ohash_set(h, k, kn, new, nn, NULL);
+		cur = new;
+		cn = nn;
+	}
+	pk = reply_begin(req);
+	msgpack_pack_array(pk, 2);
+	if (ok)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	pack_raw(pk, cur, cn);
+}
+
+/* --- the type ---------------------------------------------------------- */
+
+static int
+dict_create(struct object *o, const struct mpv *opts, struct req *req)
+{
+	if (opts != NULL && opts->len != 0) {
+		reply_error(req, PERR_BADARG, "dict.create: dict has no "
+		    "options");
+		return -1;
+	}
+	o->data = ohash_new();
+	return 0;
+}
+
+static bool
+dict_same_options(const struct object *a, const struct object *b)
+{
+	return true;
+}
+
+static void
+dict_pack_options(const struct object *o, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 0);
+}
+
+static bool
+dict_free_step(struct object *o, size_t budget)
+{
+	return ohash_free_step(o->data, budget);
+}
+
+static bool
+dict_is_initial(const struct object *o)
+{
+	return ohash_len(o->data) == 0;
+}
+
+static uint64_t
+dict_size(const struct object *o)
+{
+	return ohash_len(o->data);
+}
+
+static size_t
+dict_mem(const struct object *o)
+{
+	return ohash_mem(o->data);
+}
+
+#define DICT(verb) .name = "dict." #verb, .handler = dict_##verb, \
+	.type = &dict_type
+
+static const struct method dict_methods[] = {
+	{ .name = "dict.create", .handler = registry_verb_create,
+	  .type = &dict_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE, .params = "name[, options]",
+	  .summary = "create it explicitly; no options are defined yet" },
+	{ DICT(get), .min_args = 2, .max_args = 3, .flags = M_OBJ,
+	  .params = "name, key[, default]",
+	  .summary = "the value under key; the default, or NOKEY" },
+	{ DICT(set), .min_args = 3, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, key, value",
+	  .summary = "store value under key" },
+	{ DICT(setdefault), .min_args = 2, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_CREATES,
+	  .params = "name, key[, default]",
+	  .summary = "the value under key, storing default (nil) if missing" },
+	{ DICT(pop), .min_args = 2, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_FREES,
+	  .params = "name, key[, default]",
+	  .summary = "remove key and answer its value; the default, or NOKEY" },
+	{ DICT(popitem), .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
+	  .summary = "remove and answer the newest [key, value]; NOKEY" },
+	{ DICT(delete), .min_args = 2, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name, key",
+	  .summary = "remove key; NOKEY when missing" },
+	{ DICT(contains), .min_args = 2, .max_args = 2, .flags = M_OBJ,
+	  .params = "name, key", .summary = "whether key is there" },
+	{ DICT(len), .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "the number of keys" },
+	{ DICT(keys), .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "the keys in insertion order" },
+	{ DICT(values), .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "the values in insertion order" },
+	{ DICT(items), .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "[key, value] pairs in insertion order" },
+	{ DICT(update), .min_args = 2, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_CREATES,
+	  .params = "name, map or [[key, value]...]",
+	  .summary = "store every pair, all or none" },
+	{ DICT(clear), .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
+	  .summary = "remove every key" },
+	{ DICT(copy), .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "the whole dict as a map, in order" },
+	{ DICT(scan), .min_args = 2, .max_args = 3, .flags = M_OBJ,
+	  .params = "name, cursor[, count]",
+	  .summary = "[next_cursor, [[key, value]...]]; 0 starts and ends" },
+	{ DICT(incr), .min_args = 2, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_CREATES,
+	  .params = "name, key[, delta]",
+	  .summary = "add delta (1) to a number; a missing key is 0" },
+	{ DICT(cas), .min_args = 4, .max_args = 4,
+	  .flags = M_OBJ | M_WRITE | M_CREATES,
+	  .params = "name, key, expected, new",
+	  .summary = "[ok, current]: store new if the value equals expected" },
+	{ .name = NULL }
+};
+
+const struct obj_type dict_type = {
+	.name = "dict",
+	.methods = dict_methods,
+	.create = dict_create,
+	.same_options = dict_same_options,
+	.pack_options = dict_pack_options,
+	.free_step = dict_free_step,
+	.is_initial = dict_is_initial,
+	.size = dict_size,
+	.mem = dict_mem,
+};

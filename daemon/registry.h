@@ -1,0 +1,129 @@
+/*
+ * registry.h: object types, the named objects, and their lifetime.
+ *
+ * The registry maps names (1..255 bytes) to typed objects. It owns every
+ * object: it creates them (implicitly on a write, explicitly through
+ * TYPE.create), removes implicit ones that are back in their initial state,
+ * and frees deleted ones in slices from a zero-delay timer so that a
+ * 1M-entry dict going away never stalls the loop.
+ *
+ * A type is one obj_<type>.c exporting a `struct obj_type` (its operations
+ * and its method table) and one line in registry_types[] (registry.c).
+ */
+#ifndef MPMGR_REGISTRY_H
+#define MPMGR_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <msgpack.h>
+
+#include "../proto/scan.h"
+
+struct method;
+struct req;
+
+struct object {
+	const struct obj_type *type;
+	void *data;               /* the type's state */
+	bool explicit;            /* made by TYPE.create: stays until obj.delete */
+	size_t nwaiters;          /* parked requests; nothing parks before
+				     waiter.c (issue 3), so 0 until then */
+	TAILQ_ENTRY(object) link; /* every live object in creation order,
+				     then the to-free list once deleted */
+	uint8_t namelen;          /* 0 for a husk holding data to free */
+	char name[];              /* namelen bytes, then a NUL */
+};
+
+struct obj_type {
+	const char *name;                 /* "dict" */
+	const struct method *methods;     /* ended by an entry with no name */
+	/*
+	 * Set o->data from TYPE.create's options (a MAP view), or to the
+	 * defaults when opts is NULL (which cannot fail). 0, or -1 after
+	 * replying BADARG to req (o->data is then untouched).
+	 */
+	int (*create)(struct object *o, const struct mpv *opts, struct req *req);
+	/* Equal creation parameters: TYPE.create is then idempotent. */
+	bool (*same_options)(const struct object *a, const struct object *b);
+	/* Pack the creation parameters as one map (obj.info "options"). */
+	void (*pack_options)(const struct object *o, msgpack_packer *pk);
+	/*
+	 * Free at most about budget elements of o->data; true when all of it,
+	 * o->data included, is gone.
+	 */
+	bool (*free_step)(struct object *o, size_t budget);
+	/* Back to what an implicit creation made: an implicit object goes. */
+	bool (*is_initial)(const struct object *o);
+	uint64_t (*size)(const struct object *o);   /* elements, for obj.list */
+	size_t (*mem)(const struct object *o);      /* bytes held by o->data */
+};
+
+/* Every type, NULL-terminated: one line per obj_<type>.c. */
+extern const struct obj_type *const registry_types[];
+extern const struct obj_type dict_type;
+extern const struct obj_type value_type;
+
+/* Elements freed per slice of an incremental free. */
+#define REGISTRY_FREE_SLICE 1000
+
+void registry_init(void);
+/* The type called name, or NULL. */
+const struct obj_type *registry_type(const char *name, size_t len);
+
+struct object *registry_lookup(const char *name, size_t len);
+/* Create a missing object with t's defaults, implicitly (it goes when back
+ * in its initial state). len is 1..MPMGR_MAX_NAME. */
+struct object *registry_add(const struct obj_type *t, const char *name,
+    size_t len);
+/* Unlink o and free it, in slices when it is large: o is gone for the
+ * caller either way. */
+void registry_delete(struct object *o);
+/* After a write: delete o if implicit, initial and without waiters. true
+ * when it was deleted. */
+bool registry_settle(struct object *o);
+/* Free a type's detached data (a cleared dict's old table) in slices. */
+void registry_defer_free(const struct obj_type *t, void *data);
+
+size_t registry_count(void);
+/* Walk in creation order: the first after prev (NULL: the first); NULL
+ * at the end. No changes to the registry during the walk. */
+struct object *registry_next(const struct object *prev);
+/* obj.scan: like ohash_scan over the names. */
+uint64_t registry_scan(uint64_t cursor, size_t count,
+    void (*fn)(void *arg, struct object *o), void *arg);
+/* Bytes o holds, its own struct and name included. */
+size_t registry_object_mem(const struct object *o);
+
+/*
+ * Free one slice of the deleted objects; true when nothing is left to
+ * free. The timer calls it; tests drive it directly.
+ */
+bool registry_free_step(size_t budget);
+
+/* TYPE.create [options]: the one handler every type's create entry uses. */
+void registry_verb_create(struct req *req);
+
+/* --- obj_value.c: value handling every type shares ----------------------- */
+
+struct buf;
+/* Canonical bytes of v: v's own bytes, or its re-encoding appended to
+ * scratch after resetting it (valid until scratch's next use). */
+void value_canon(const struct mpv *v, struct buf *scratch,
+    const uint8_t **bytes, size_t *n);
+/*
+ * incr: cur + delta, with cur NULL meaning 0 and delta NULL meaning 1.
+ * int + int stays int (int64; overflow is RANGE); with a float it is a
+ * float. 0 and the canonical result in *bytes (valid until the next
+ * call), or -1 after replying RANGE or BADTYPE to req.
+ */
+int value_add(struct req *req, const struct mpv *cur,
+    const struct mpv *delta, const uint8_t **bytes, size_t *n);
+/* "int", "str"...: a value's kind for error messages. */
+const char *value_kind(const struct mpv *v);
+/* The canonical nil. */
+extern const uint8_t value_nil[1];
+
+#endif

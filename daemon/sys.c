@@ -1,0 +1,208 @@
+/*
+ * sys.c: the verbs about the registry (obj.*) and the server (sys.*).
+ *
+ * obj.list answers every object at once (O(n) by nature); obj.scan walks
+ * the names in slices for registries too large for one reply. obj.delete
+ * frees a large object in slices after answering (registry.c).
+ */
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "mem.h"
+#include "registry.h"
+
+/* Objects found by one obj.scan, reused from request to request. */
+static struct {
+	struct object **o;
+	size_t n;
+	size_t cap;
+} found;
+
+/* [name, type, size] */
+static void
+sys_pack_object(msgpack_packer *pk, const struct object *o)
+{
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_str(pk, o->namelen);
+	msgpack_pack_str_body(pk, o->name, o->namelen);
+	msg_pack_cstr(pk, o->type->name);
+	msgpack_pack_uint64(pk, o->type->size(o));
+}
+
+static void
+sys_obj_list(struct req *req)
+{
+	const struct obj_type *t = NULL;
+	const struct mpv *arg = &req->argv[0];
+	struct object *o;
+	msgpack_packer *pk;
+	size_t n = 0;
+
+	if (req->argc > 0 && arg->type != MPV_NIL) {
+		if (arg->type == MPV_STR)
+			t = registry_type((const char *)arg->ptr, arg->len);
+		if (t == NULL) {
+			reply_error(req, PERR_BADARG, "obj.list: no such type");
+			return;
+		}
+		for (o = registry_next(NULL); o != NULL; o = registry_next(o))
+			n += o->type == t;
+	} else
+		n = registry_count();
+	pk = reply_begin(req);
+	msgpack_pack_array(pk, n);
+	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
+		if (t == NULL || o->type == t)
+			sys_pack_object(pk, o);
+	}
+}
+
+static void
+sys_collect(void *arg, struct object *o)
+{
+	if (found.n == found.cap) {
+		found.cap = found.cap == 0 ? 64 : found.cap * 2;
+		found.o = xrealloc(found.o, found.cap * sizeof *found.o);
+	}
+	found.o[found.n++] = o;
+}
+
+static void
+sys_obj_scan(struct req *req)
+{
+	msgpack_packer *pk;
+	uint64_t cursor, count = 10, next;
+	size_t i;
+
+	if (!req_uint_arg(req, 0, 0, UINT64_MAX, "cursor", &cursor))
+		return;
+	if (req->argc > 1 &&
+	    !req_uint_arg(req, 1, 1, UINT32_MAX, "count", &count))
+		return;
+	found.n = 0;
+	next = registry_scan(cursor, count, sys_collect, NULL);
+	pk = reply_begin(req);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, next);
+	msgpack_pack_array(pk, found.n);
+	for (i = 0; i < found.n; i++)
+		sys_pack_object(pk, found.o[i]);
+}
+
+static void
+sys_noobj(struct req *req)
+{
+	reply_error(req, PERR_NOOBJ, "no object '%.*s'", req_namelen(req),
+	    req_name(req));
+}
+
+static void
+sys_obj_info(struct req *req)
+{
+	const struct object *o = req->obj;
+	msgpack_packer *pk;
+
+	if (o == NULL) {
+		sys_noobj(req);
+		return;
+	}
+	pk = reply_begin(req);
+	msgpack_pack_map(pk, 7);
+	msg_pack_cstr(pk, "name");
+	msgpack_pack_str(pk, o->namelen);
+	msgpack_pack_str_body(pk, o->name, o->namelen);
+	msg_pack_cstr(pk, "type");
+	msg_pack_cstr(pk, o->type->name);
+	msg_pack_cstr(pk, "size");
+	msgpack_pack_uint64(pk, o->type->size(o));
+	msg_pack_cstr(pk, "explicit");
+	if (o->explicit)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	msg_pack_cstr(pk, "memory");
+	msgpack_pack_uint64(pk, registry_object_mem(o));
+	msg_pack_cstr(pk, "waiters");
+	msgpack_pack_uint64(pk, o->nwaiters);
+	msg_pack_cstr(pk, "options");
+	o->type->pack_options(o, pk);
+}
+
+static void
+sys_obj_delete(struct req *req)
+{
+	if (req->obj == NULL) {
+		sys_noobj(req);
+		return;
+	}
+	registry_delete(req->obj);
+	req->obj = NULL;
+	reply_nil(req);
+}
+
+static void
+sys_ping(struct req *req)
+{
+	reply_str(req, "pong", 4);
+}
+
+static void
+sys_pack_uint(msgpack_packer *pk, const char *key, uint64_t v)
+{
+	msg_pack_cstr(pk, key);
+	msgpack_pack_uint64(pk, v);
+}
+
+static void
+sys_stats(struct req *req)
+{
+	msgpack_packer *pk = reply_begin(req);
+
+	msgpack_pack_map(pk, 10);
+	msg_pack_cstr(pk, "version");
+	msg_pack_cstr(pk, MPMGRD_VERSION);
+	sys_pack_uint(pk, "pid", (uint64_t)getpid());
+	sys_pack_uint(pk, "uptime_sec",
+	    (now_usec() - server.start_usec) / 1000000);
+	sys_pack_uint(pk, "clients", server.nclients);
+	sys_pack_uint(pk, "unauth_clients", server.nunauth);
+	sys_pack_uint(pk, "objects", registry_count());
+	sys_pack_uint(pk, "ops", server.ops);
+	sys_pack_uint(pk, "conns_total", server.conns_total);
+	sys_pack_uint(pk, "memory_used", mem_used());
+	sys_pack_uint(pk, "max_memory", server.max_memory);
+}
+
+static void
+sys_shutdown(struct req *req)
+{
+	log_info("%s: asked by uid %u pid %d", __func__,
+	    (unsigned)req->c->uid, (int)req->c->pid);
+	reply_nil(req);
+	server_stop("sys.shutdown");
+}
+
+const struct method sys_methods[] = {
+	{ .name = "obj.list", .handler = sys_obj_list, .min_args = 0,
+	  .max_args = 1, .params = "[type]",
+	  .summary = "[[name, type, size]...] of every object (of type)" },
+	{ .name = "obj.scan", .handler = sys_obj_scan, .min_args = 1,
+	  .max_args = 2, .params = "cursor[, count]",
+	  .summary = "[next_cursor, [[name, type, size]...]]; 0 starts and ends" },
+	{ .name = "obj.info", .handler = sys_obj_info, .min_args = 1,
+	  .max_args = 1, .flags = M_OBJ, .params = "name",
+	  .summary = "{name, type, size, explicit, memory, waiters, options}" },
+	{ .name = "obj.delete", .handler = sys_obj_delete, .min_args = 1,
+	  .max_args = 1, .flags = M_OBJ | M_WRITE | M_FREES,
+	  .params = "name", .summary = "delete an object of any type; NOOBJ" },
+	{ .name = "sys.ping", .handler = sys_ping, .min_args = 0,
+	  .max_args = 0, .params = "", .summary = "\"pong\"" },
+	{ .name = "sys.stats", .handler = sys_stats, .min_args = 0,
+	  .max_args = 0, .params = "",
+	  .summary = "{version, pid, uptime_sec, clients, ...}" },
+	{ .name = "sys.shutdown", .handler = sys_shutdown, .min_args = 0,
+	  .max_args = 0, .flags = M_ADMIN, .params = "",
+	  .summary = "stop the daemon (root or the daemon's user)" },
+	{ .name = NULL }
+};
