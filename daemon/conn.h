@@ -1,0 +1,49 @@
+/*
+ * conn.h: the connection layer's entry points for main.c: the server's
+ * defaults, the loop hooks, and the listening socket (listen.c).
+ *
+ * What the rest of the daemon sees of a connection is in mpmgrd.h.
+ */
+#ifndef MPMGR_CONN_H
+#define MPMGR_CONN_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+/* Fill `server` with the documented defaults (empty lists, limits). */
+void server_init(void);
+/* Hook the connection layer into base (server.base is set to it). */
+void conn_setup(struct event_base *base);
+/*
+ * Take an accepted, nonblocking, close-on-exec socket: send the challenge,
+ * start the handshake deadline, or refuse it (LIMIT) when the server is
+ * full. The fd belongs to the connection layer from here on.
+ */
+void conn_accept(int fd);
+/* After the loop has ended: free every connection left and the buffers. */
+void conn_teardown(void);
+
+/* --- listen.c ---------------------------------------------------------- */
+
+/*
+ * Take the exclusive lock "<path>.lock" (created 0600) and hold it for the
+ * life of the process, so that two daemons starting at once cannot both
+ * probe, unlink and bind path. 0, or -1 with err ("another mpmgrd is
+ * starting or running on PATH").
+ */
+int listen_lock(const char *path, char *err, size_t errlen);
+/*
+ * Refuse a live daemon answering on path, remove a stale socket, bind a new
+ * one (mode 0600) and listen. Call with the lock held. 0, or -1 with err.
+ */
+int listen_bind(const char *path, char *err, size_t errlen);
+/* Start accepting on base. */
+void listen_start(struct event_base *base);
+/* Stop accepting and close the listening socket. Idempotent. */
+void listen_close(void);
+/* Remove the socket if the path still names the one we bound, then drop
+ * the lock. Idempotent. */
+void listen_unlink(void);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * main.c: mpmgrd's entry point: options, start-up, signals and the loop.
+ *
+ * Start-up takes, in order: the socket's private directory, the lock beside
+ * the socket (held for life), the authkey (the per-user default one is
+ * created when missing), then the socket. Any failure there is one log line
+ * and exit 1; a usage error is exit 2. SIGTERM and SIGINT stop gracefully
+ * (conn.c), SIGHUP re-reads the authkey (the old one stays on failure).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../proto/auth.h"
+#include "../proto/paths.h"
+#include "conn.h"
+#include "log.h"
+#include "mem.h"
+#include "mpmgrd.h"
+
+#define KiB 1024ULL
+#define GiB (1024ULL * 1024 * 1024)
+
+enum {
+	OPT_MAX_CLIENTS = 256,
+	OPT_MAX_MESSAGE,
+	OPT_OUTPUT_LIMIT,
+	OPT_MAX_MEMORY,
+	OPT_MAX_UNAUTH,
+	OPT_GENKEY
+};
+
+static const struct option main_options[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "authkey-file", required_argument, NULL, 'k' },
+	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+	{ "max-unauth", required_argument, NULL, OPT_MAX_UNAUTH },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "genkey", required_argument, NULL, OPT_GENKEY },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+"usage: mpmgrd [options]\n"
+"       mpmgrd --genkey FILE\n"
+"\n"
+"The mpmgr daemon: named shared objects over a Unix socket.\n"
+"\n"
+"  -s, --socket PATH        socket (default $MPMGR_SOCKET, else\n"
+"                           /run/mpmgr/mpmgr.sock for root,\n"
+"                           $XDG_RUNTIME_DIR/mpmgr/mpmgr.sock or\n"
+"                           /tmp/mpmgr-UID/mpmgr.sock for a user)\n"
+"  -k, --authkey-file PATH  authkey (default $MPMGR_AUTHKEY_FILE, else\n"
+"                           $CREDENTIALS_DIRECTORY/authkey, /etc/mpmgr/authkey\n"
+"                           for root, \"authkey\" beside a user's socket,\n"
+"                           created there when missing)\n"
+"      --max-clients N      authenticated clients at once (default %d)\n"
+"      --max-message BYTES  largest message after auth (default 16m)\n"
+"      --output-limit BYTES unread replies a client may hold (default 64m)\n"
+"      --max-memory BYTES   refuse writes past this much memory (default 0:\n"
+"                           no ceiling)\n"
+"      --max-unauth N       connections still in the handshake (default %d)\n"
+"  -l, --log-level LEVEL    err, warning, notice, info (default) or debug\n"
+"      --genkey FILE        write a new random authkey to FILE and exit\n"
+"  -V, --version            print the version and exit\n"
+"  -h, --help               print this help and exit\n"
+"\n"
+"BYTES take a k, m or g suffix (KiB, MiB, GiB). SIGTERM or SIGINT stops\n"
+"after answering what clients have sent; SIGHUP re-reads the authkey.\n",
+	    MPMGR_DEFAULT_MAX_CLIENTS, MPMGR_DEFAULT_MAX_UNAUTH);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+main_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mpmgrd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'mpmgrd --help'.\n", stderr);
+	exit(2);
+}
+
+/* A start-up failure: one log line, exit 1. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+main_die(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_warnx("%s", line);
+	exit(1);
+}
+
+/*
+ * A decimal number from min to max for option opt; with suffixes, k, m or g
+ * multiplies by 1024, 1024^2 or 1024^3.
+ */
+static size_t
+main_number(const char *opt, const char *s, bool suffixes,
+    unsigned long long min, unsigned long long max)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		goto bad;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		goto bad;
+	if (suffixes && *end != '\0') {
+		switch (*end++) {
+		case 'k': case 'K':
+			mul = KiB;
+			break;
+		case 'm': case 'M':
+			mul = KiB * KiB;
+			break;
+		case 'g': case 'G':
+			mul = GiB;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (*end != '\0' || v > max / mul || v * mul < min)
+		goto bad;
+	return (size_t)(v * mul);
+bad:
+	main_usage_error("--%s: expected %s from %llu to %llu, got '%s'", opt,
+	    suffixes ? "a size in bytes (k, m, g suffixes)" : "a number", min,
+	    max, s);
+}
+
+static int
+main_genkey(const char *path)
+{
+	char err[512];
+
+	switch (auth_key_generate(path, true, err, sizeof err)) {
+	case 0:
+		return 0;
+	case 1:
+		fprintf(stderr, "mpmgrd: %s already exists; not overwriting it "
+		    "(remove it first to make a new key)\n", path);
+		return 1;
+	default:
+		fprintf(stderr, "mpmgrd: %s\n", err);
+		return 1;
+	}
+}
+
+static void
+main_load_key(void)
+{
+	char err[512];
+	struct stat st;
+	int r;
+
+	if (lstat(server.authkey_path, &st) == -1 && errno == ENOENT &&
+	    paths_authkey_is_user_default(server.authkey_path,
+	    server.socket_path)) {
+		r = auth_key_generate(server.authkey_path, true, err,
+		    sizeof err);
+		if (r == -1)
+			main_die("%s", err);
+		if (r == 0)
+			log_info("created a new authkey in %s",
+			    server.authkey_path);
+	}
+	if (auth_key_load(server.authkey_path, server.key, &server.keylen,
+	    err, sizeof err) == -1)
+		main_die("%s", err);
+}
+
+/* Authenticated connections keep working: the key only guards new ones. */
+static void
+main_reload_key(void)
+{
+	uint8_t key[MPMGR_KEY_MAX];
+	char err[512];
+	size_t len;
+
+	if (auth_key_load(server.authkey_path, key, &len, err,
+	    sizeof err) == -1) {
+		log_warnx("SIGHUP: keeping the old authkey: %s", err);
+		return;
+	}
+	memcpy(server.key, key, len);
+	server.keylen = len;
+	explicit_bzero(key, sizeof key);
+	log_info("SIGHUP: reloaded the authkey from %s", server.authkey_path);
+}
+
+/* Room for max_clients descriptors, as far as the hard limit allows. */
+static void
+main_raise_nofile(void)
+{
+	rlim_t want = server.max_clients + server.max_unauth + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	    rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
+	else if (rl.rlim_cur < want)
+		log_warnx("open files are limited to %llu: fewer than "
+		    "--max-clients %zu connections fit",
+		    (unsigned long long)rl.rlim_cur, server.max_clients);
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	if (sig == SIGHUP)
+		main_reload_key();
+	else
+		server_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *ev_sig[sizeof sigs / sizeof sigs[0]];
+	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
+	struct event_base *base;
+	int level = LOG_INFO, ch;
+	char err[512];
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	server_init();
+	while ((ch = getopt_long(argc, argv, "s:k:l:Vh", main_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			socket_arg = optarg;
+			break;
+		case 'k':
+			key_arg = optarg;
+			break;
+		case OPT_MAX_CLIENTS:
+			server.max_clients = main_number("max-clients", optarg,
+			    false, 1, 1000000);
+			break;
+		case OPT_MAX_MESSAGE:
+			server.max_message = main_number("max-message", optarg,
+			    true, MPMGR_PREAUTH_MAX_MESSAGE, 4 * GiB);
+			break;
+		case OPT_OUTPUT_LIMIT:
+			server.output_limit = main_number("output-limit",
+			    optarg, true, KiB, 1024 * GiB);
+			break;
+		case OPT_MAX_MEMORY:
+			server.max_memory = main_number("max-memory", optarg,
+			    true, 0, 1024 * 1024 * GiB);
+			break;
+		case OPT_MAX_UNAUTH:
+			server.max_unauth = main_number("max-unauth", optarg,
+			    false, 1, 100000);
+			break;
+		case 'l':
+			if ((level = log_parse_level(optarg)) == -1)
+				main_usage_error("--log-level: unknown level "
+				    "'%s'", optarg);
+			break;
+		case OPT_GENKEY:
+			genkey = optarg;
+			break;
+		case 'V':
+			printf("mpmgrd %s (protocol %d)\n", MPMGRD_VERSION,
+			    MPMGR_PROTO_VERSION);
+			return 0;
+		case 'h':
+			main_usage(stdout);
+			return 0;
+		default:
+			fputs("Try 'mpmgrd --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		main_usage_error("unexpected argument '%s'", argv[optind]);
+	if (genkey != NULL)
+		return main_genkey(genkey);
+
+	log_init(level);
+	mem_init();
+	event_set_mem_functions(xmalloc, xrealloc, xfree);
+	if (paths_socket(socket_arg, server.socket_path,
+	    sizeof server.socket_path, err, sizeof err) == -1 ||
+	    paths_authkey(key_arg, server.socket_path, server.authkey_path,
+	    sizeof server.authkey_path, err, sizeof err) == -1 ||
+	    paths_prepare_dir(server.socket_path, err, sizeof err) == -1 ||
+	    listen_lock(server.socket_path, err, sizeof err) == -1)
+		main_die("%s", err);
+	main_load_key();
+	if (listen_bind(server.socket_path, err, sizeof err) == -1)
+		main_die("%s", err);
+	main_raise_nofile();
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	conn_setup(base);
+	dispatch_init();
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		ev_sig[i] = evsignal_new(base, sigs[i], main_signal_cb, NULL);
+		if (ev_sig[i] == NULL || event_add(ev_sig[i], NULL) == -1)
+			fatalx("cannot handle signal %d", sigs[i]);
+	}
+	listen_start(base);
+	log_info("listening on %s (pid %d)", server.socket_path,
+	    (int)getpid());
+
+	if (event_base_dispatch(base) == -1)
+		fatalx("event_base_dispatch failed");
+
+	conn_teardown();
+	listen_unlink();
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		event_free(ev_sig[i]);
+	event_base_free(base);
+	explicit_bzero(server.key, sizeof server.key);
+	return 0;
+}
