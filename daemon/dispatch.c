@@ -144,8 +144,19 @@ dispatch_run(struct req *req, const struct msg *msg)
 		return;
 	}
 	mpv_iter_init(&it, &msg->params);
-	for (req->argc = 0; req->argc < msg->params.len; req->argc++)
+	for (req->argc = 0; req->argc < msg->params.len; req->argc++) {
+		const struct mpv *v = &req->argv[req->argc];
+
 		mpv_iter_next(&it, &req->argv[req->argc]);
+		/* The frame may nest deeper than a value (its envelope). */
+		if ((v->type == MPV_ARRAY || v->type == MPV_MAP) &&
+		    mpv_depth(v) > MPMGR_MAX_DEPTH) {
+			reply_error(req, PERR_BADARG, "%s: param %u nests "
+			    "deeper than %d", m->name, req->argc + 1,
+			    MPMGR_MAX_DEPTH);
+			return;
+		}
+	}
 
 	if ((m->flags & M_ADMIN) && c->uid != 0 && c->uid != server.uid) {
 		reply_error(req, PERR_AUTH, "%s needs root or the daemon's user",
@@ -187,7 +198,6 @@ int
 dispatch_request(struct conn *c, const struct msg *msg)
 {
 	struct req req;
-	size_t mark = c->out.len;
 
 	req.c = c;
 	req.msgid = msg->msgid;
@@ -201,19 +211,6 @@ dispatch_request(struct conn *c, const struct msg *msg)
 	dispatch_run(&req, msg);
 	if (!req.replied)
 		fatalx("%s: %s answered nothing", __func__, req.method->name);
-
-	/* One reply past the output limit would get the client dropped:
-	 * answer LIMIT instead and keep it (DESIGN.md, limits). */
-	if (server.output_limit != 0 &&
-	    c->out.len - mark > server.output_limit) {
-		size_t size = c->out.len - mark;
-
-		c->out.len = mark;
-		req.replied = false;
-		reply_error(&req, PERR_LIMIT, "%s: the reply (%zu bytes) is "
-		    "larger than the output limit (%zu bytes)",
-		    req.method->name, size, server.output_limit);
-	}
 	return DISPATCH_DONE;
 }
 

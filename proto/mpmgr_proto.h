@@ -35,6 +35,9 @@
 
 /* Limits. */
 #define MPMGR_MAX_DEPTH 64                 /* nesting of one value */
+/* Nesting of one frame: a value plus the containers around it (message,
+ * params; pairs and lists in results such as dict.scan's). */
+#define MPMGR_FRAME_DEPTH (MPMGR_MAX_DEPTH + 8)
 #define MPMGR_MAX_NAME 255                 /* object name, bytes */
 #define MPMGR_PREAUTH_MAX_MESSAGE 1024     /* any message before auth */
 #define MPMGR_HANDSHAKE_TIMEOUT_SEC 5

@@ -3,7 +3,8 @@
  *
  * scan_frame() finds where one MessagePack value (a frame) ends in a byte
  * stream and validates it in the same pass, allocating nothing:
- *   - nesting at most MPMGR_MAX_DEPTH containers deep;
+ *   - nesting at most MPMGR_FRAME_DEPTH containers deep (a stored value
+ *     may nest MPMGR_MAX_DEPTH; the envelope around it takes the rest);
  *   - every container count and every str/bin/ext length checked against the
  *     bytes the frame may still have (each element needs at least one byte),
  *     so a 5-byte map header claiming 4 billion entries is rejected at once
@@ -39,7 +40,8 @@ enum scan_result {
 struct scan_state {
 	size_t pos;       /* next byte to look at, from the frame's start */
 	uint32_t depth;   /* open containers */
-	uint64_t left[MPMGR_MAX_DEPTH + 1]; /* elements still due per level */
+	uint64_t due;     /* sum of left[]: the least bytes the frame still needs */
+	uint64_t left[MPMGR_FRAME_DEPTH + 1]; /* elements still due per level */
 };
 
 void scan_init(struct scan_state *s);

@@ -563,31 +563,6 @@ START_TEST(test_memory_ceiling)
 }
 END_TEST
 
-START_TEST(test_output_limit)
-{
-	msgpack_packer pk;
-	int i;
-
-	begin_request(&pk, "dict.update");
-	msgpack_pack_array(&pk, 2);
-	msg_pack_cstr(&pk, "olim");
-	msgpack_pack_map(&pk, 100);
-	for (i = 0; i < 100; i++) {
-		msgpack_pack_int(&pk, i);
-		msgpack_pack_int(&pk, i);
-	}
-	send_packed();
-	ck_assert_int_eq(reply_err, PERR_NONE);
-	server.output_limit = 100;
-	ERRM("dict.items", "['olim']", LIMIT, "output limit");
-	OK("dict.len", "['olim']", "100");
-	server.output_limit = 0;
-	send_req("dict.items", "['olim']");
-	ck_assert_int_eq(reply_err, PERR_NONE);
-	ck_assert_uint_eq(reply.result.len, 100);
-}
-END_TEST
-
 /* --- dict ---------------------------------------------------------------- */
 
 static const struct row dict_basic[] = {
@@ -1197,7 +1172,6 @@ dispatch_suite(void)
 	tcase_add_test(tc, test_nomethod_long);
 	tcase_add_test(tc, test_admin);
 	tcase_add_test(tc, test_memory_ceiling);
-	tcase_add_test(tc, test_output_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dict");

@@ -1,0 +1,801 @@
+/*
+ * scan.c: the frame scanner, the typed views over validated frames, and
+ * the canonical encoding of values (scan.h).
+ *
+ * The scanner is the only code here that reads untrusted bytes. It keeps
+ * the invariant pos + due <= max (every value still due needs at least one
+ * byte), so a header whose count or length cannot fit in what the frame
+ * may still have is TOOBIG the moment the header is complete, and a frame
+ * that answers SCAN_MORE always has fewer than max bytes buffered. It
+ * advances pos only past whole values (a str, bin or ext with its payload,
+ * a container by its header), so a resumed scan never looks at a byte
+ * twice except the header of a payload still arriving, and a str's UTF-8
+ * is checked once, when all of it is there.
+ *
+ * Everything after the scanner (views, depth, canonical form) trusts the
+ * bytes it is given and does no bounds checking.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "buf.h"
+#include "scan.h"
+
+static inline uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+static inline void
+put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline void
+put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+/*
+ * Bytes of the header that starts with c: the first byte, the length or
+ * count field and an ext's type byte; for scalars, the whole value.
+ * 0 for 0xc1, which msgpack never uses.
+ */
+static unsigned
+head_size(uint8_t c)
+{
+	if (c <= 0xbf || c >= 0xe0)
+		return 1; /* fixint, fixmap, fixarray, fixstr */
+	switch (c) {
+	case 0xc0: case 0xc2: case 0xc3:
+		return 1;
+	case 0xc4: case 0xcc: case 0xd0: case 0xd9:
+		return 2;
+	case 0xc5: case 0xcd: case 0xd1: case 0xda: case 0xdc: case 0xde:
+		return 3;
+	case 0xc6: case 0xca: case 0xce: case 0xd2: case 0xdb: case 0xdd:
+	case 0xdf:
+		return 5;
+	case 0xc7:
+		return 3;
+	case 0xc8:
+		return 4;
+	case 0xc9:
+		return 6;
+	case 0xcb: case 0xcf: case 0xd3:
+		return 9;
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		return 2;
+	default:
+		return 0; /* 0xc1 */
+	}
+}
+
+static void
+head_ext(struct mpv *out, const uint8_t *p, unsigned hlen, uint32_t len)
+{
+	out->type = MPV_EXT;
+	out->ext_type = (int8_t)p[hlen - 1];
+	out->len = len;
+	out->ptr = p + hlen;
+	out->rawlen = hlen + (size_t)len;
+}
+
+/*
+ * Decode the header at p into out. Scalars, str, bin and ext get their
+ * full rawlen; a container's rawlen is only its header's (the caller
+ * skips its elements when it needs the rest).
+ */
+static void
+head_decode(const uint8_t *p, struct mpv *out)
+{
+	uint8_t c = p[0];
+	unsigned hlen = head_size(c);
+	uint32_t bits32;
+	uint64_t bits64;
+	float f32;
+
+	out->raw = p;
+	out->rawlen = hlen;
+	out->ptr = p + hlen;
+	out->len = 0;
+	out->ext_type = 0;
+	out->v.u = 0;
+
+	if (c <= 0x7f) {
+		out->type = MPV_UINT;
+		out->v.u = c;
+		return;
+	}
+	if (c >= 0xe0) {
+		out->type = MPV_INT;
+		out->v.i = (int8_t)c;
+		return;
+	}
+	if (c <= 0x8f) {
+		out->type = MPV_MAP;
+		out->len = c & 0x0f;
+		return;
+	}
+	if (c <= 0x9f) {
+		out->type = MPV_ARRAY;
+		out->len = c & 0x0f;
+		return;
+	}
+	if (c <= 0xbf) {
+		out->type = MPV_STR;
+		out->len = c & 0x1f;
+		out->rawlen = hlen + out->len;
+		return;
+	}
+	switch (c) {
+	case 0xc0:
+		out->type = MPV_NIL;
+		return;
+	case 0xc2: case 0xc3:
+		out->type = MPV_BOOL;
+		out->v.b = c == 0xc3;
+		return;
+	case 0xc4: case 0xc5: case 0xc6:
+		out->type = MPV_BIN;
+		out->len = c == 0xc4 ? p[1] : c == 0xc5 ? be16(p + 1) : be32(p + 1);
+		out->rawlen = hlen + (size_t)out->len;
+		return;
+	case 0xc7:
+		head_ext(out, p, hlen, p[1]);
+		return;
+	case 0xc8:
+		head_ext(out, p, hlen, be16(p + 1));
+		return;
+	case 0xc9:
+		head_ext(out, p, hlen, be32(p + 1));
+		return;
+	case 0xca:
+		out->type = MPV_FLOAT;
+		bits32 = be32(p + 1);
+		memcpy(&f32, &bits32, sizeof f32);
+		out->v.f = f32;
+		return;
+	case 0xcb:
+		out->type = MPV_FLOAT;
+		bits64 = be64(p + 1);
+		memcpy(&out->v.f, &bits64, sizeof out->v.f);
+		return;
+	case 0xcc:
+		out->type = MPV_UINT;
+		out->v.u = p[1];
+		return;
+	case 0xcd:
+		out->type = MPV_UINT;
+		out->v.u = be16(p + 1);
+		return;
+	case 0xce:
+		out->type = MPV_UINT;
+		out->v.u = be32(p + 1);
+		return;
+	case 0xcf:
+		out->type = MPV_UINT;
+		out->v.u = be64(p + 1);
+		return;
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		if (c == 0xd0)
+			out->v.i = (int8_t)p[1];
+		else if (c == 0xd1)
+			out->v.i = (int16_t)be16(p + 1);
+		else if (c == 0xd2)
+			out->v.i = (int32_t)be32(p + 1);
+		else {
+			bits64 = be64(p + 1);
+			memcpy(&out->v.i, &bits64, sizeof out->v.i);
+		}
+		/* A signed encoding of a non-negative number is still a uint. */
+		out->type = out->v.i < 0 ? MPV_INT : MPV_UINT;
+		return;
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		head_ext(out, p, hlen, 1u << (c - 0xd4));
+		return;
+	case 0xd9:
+		out->type = MPV_STR;
+		out->len = p[1];
+		out->rawlen = hlen + (size_t)out->len;
+		return;
+	case 0xda:
+		out->type = MPV_STR;
+		out->len = be16(p + 1);
+		out->rawlen = hlen + (size_t)out->len;
+		return;
+	case 0xdb:
+		out->type = MPV_STR;
+		out->len = be32(p + 1);
+		out->rawlen = hlen + (size_t)out->len;
+		return;
+	case 0xdc:
+		out->type = MPV_ARRAY;
+		out->len = be16(p + 1);
+		return;
+	case 0xdd:
+		out->type = MPV_ARRAY;
+		out->len = be32(p + 1);
+		return;
+	case 0xde:
+		out->type = MPV_MAP;
+		out->len = be16(p + 1);
+		return;
+	case 0xdf:
+		out->type = MPV_MAP;
+		out->len = be32(p + 1);
+		return;
+	default:
+		/* 0xc1: never in a validated frame. */
+		out->type = MPV_NIL;
+		return;
+	}
+}
+
+/* Values directly inside a container: elements, or keys plus values. */
+static inline uint64_t
+mpv_children(const struct mpv *v)
+{
+	if (v->type == MPV_ARRAY)
+		return v->len;
+	if (v->type == MPV_MAP)
+		return 2 * (uint64_t)v->len;
+	return 0;
+}
+
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF, no truncated sequence. ASCII runs go eight bytes at a time.
+ */
+static bool
+utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+	uint8_t c, lo, hi;
+
+	while (i < n) {
+		if (n - i >= 8) {
+			memcpy(&w, s + i, sizeof w);
+			if ((w & UINT64_C(0x8080808080808080)) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c < 0xc2 || c > 0xf4)
+			return false; /* continuation, overlong lead, > U+10FFFF */
+		if (c < 0xe0) {
+			if (n - i < 2 || (s[i + 1] & 0xc0) != 0x80)
+				return false;
+			i += 2;
+			continue;
+		}
+		/* The second byte's range excludes overlongs and surrogates. */
+		lo = 0x80;
+		hi = 0xbf;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (c < 0xf0) {
+			if (n - i < 3 || s[i + 1] < lo || s[i + 1] > hi ||
+			    (s[i + 2] & 0xc0) != 0x80)
+				return false;
+			i += 3;
+		} else {
+			if (n - i < 4 || s[i + 1] < lo || s[i + 1] > hi ||
+			    (s[i + 2] & 0xc0) != 0x80 ||
+			    (s[i + 3] & 0xc0) != 0x80)
+				return false;
+			i += 4;
+		}
+	}
+	return true;
+}
+
+void
+scan_init(struct scan_state *s)
+{
+	s->pos = 0;
+	s->depth = 0;
+	s->due = 1;
+	s->left[0] = 1;
+}
+
+int
+scan_frame(struct scan_state *s, const uint8_t *buf, size_t len,
+    size_t max, size_t *frame_len, const char **why)
+{
+	struct mpv h;
+	uint64_t room, rest, kids;
+	size_t avail;
+	unsigned hlen;
+
+	/* A zeroed state is a fresh one, as if from scan_init. */
+	if (s->pos == 0 && s->depth == 0) {
+		s->left[0] = 1;
+		s->due = 1;
+	}
+	for (;;) {
+		while (s->left[s->depth] == 0) {
+			if (s->depth == 0) {
+				*frame_len = s->pos;
+				scan_init(s);
+				return SCAN_FRAME;
+			}
+			s->depth--;
+		}
+		/* Checked here, not once, in case max changed between calls. */
+		if (s->pos > max || s->due > max - s->pos) {
+			*why = "message too large";
+			return SCAN_TOOBIG;
+		}
+		if (s->pos >= len)
+			return SCAN_MORE;
+		room = max - s->pos;
+		rest = s->due - 1; /* due after this value, one byte each */
+		hlen = head_size(buf[s->pos]);
+		if (hlen == 0) {
+			*why = "invalid byte 0xc1";
+			return SCAN_BAD;
+		}
+		if (hlen > room - rest) {
+			*why = "message too large";
+			return SCAN_TOOBIG;
+		}
+		avail = len - s->pos;
+		if (avail < hlen)
+			return SCAN_MORE;
+		head_decode(buf + s->pos, &h);
+		room -= rest + hlen;
+
+		switch (h.type) {
+		case MPV_ARRAY:
+		case MPV_MAP:
+			if (s->depth == MPMGR_FRAME_DEPTH) {
+				*why = "nested too deep";
+				return SCAN_BAD;
+			}
+			kids = mpv_children(&h);
+			if (kids > room) {
+				*why = "count larger than the message can hold";
+				return SCAN_TOOBIG;
+			}
+			s->pos += hlen;
+			s->left[s->depth]--;
+			s->due = rest + kids;
+			s->left[++s->depth] = kids;
+			continue;
+		case MPV_STR:
+		case MPV_BIN:
+		case MPV_EXT:
+			if (h.len > room) {
+				*why = "length larger than the message can hold";
+				return SCAN_TOOBIG;
+			}
+			if (avail - hlen < h.len)
+				return SCAN_MORE;
+			if (h.type == MPV_STR && !utf8_valid(h.ptr, h.len)) {
+				*why = "str is not valid UTF-8";
+				return SCAN_BAD;
+			}
+			break;
+		default:
+			break;
+		}
+		s->pos += h.rawlen;
+		s->left[s->depth]--;
+		s->due = rest;
+	}
+}
+
+/* Past n values starting at p. */
+static const uint8_t *
+skip_values(const uint8_t *p, uint64_t n)
+{
+	struct mpv h;
+
+	while (n > 0) {
+		head_decode(p, &h);
+		p += h.rawlen;
+		n += mpv_children(&h);
+		n--;
+	}
+	return p;
+}
+
+void
+mpv_read(const uint8_t **p, struct mpv *out)
+{
+	head_decode(*p, out);
+	if (out->type == MPV_ARRAY || out->type == MPV_MAP)
+		out->rawlen = (size_t)(skip_values(out->ptr, mpv_children(out)) -
+		    *p);
+	*p += out->rawlen;
+}
+
+void
+mpv_frame(const uint8_t *frame, struct mpv *out)
+{
+	mpv_read(&frame, out);
+}
+
+void
+mpv_iter_init(struct mpv_iter *it, const struct mpv *container)
+{
+	it->p = container->ptr;
+	it->left = mpv_children(container);
+}
+
+bool
+mpv_iter_next(struct mpv_iter *it, struct mpv *out)
+{
+	if (it->left == 0)
+		return false;
+	mpv_read(&it->p, out);
+	it->left--;
+	return true;
+}
+
+bool
+mpv_to_int64(const struct mpv *v, int64_t *out)
+{
+	if (v->type == MPV_INT) {
+		*out = v->v.i;
+		return true;
+	}
+	if (v->type == MPV_UINT && v->v.u <= INT64_MAX) {
+		*out = (int64_t)v->v.u;
+		return true;
+	}
+	return false;
+}
+
+bool
+mpv_to_double(const struct mpv *v, double *out)
+{
+	switch (v->type) {
+	case MPV_UINT:
+		*out = (double)v->v.u;
+		return true;
+	case MPV_INT:
+		*out = (double)v->v.i;
+		return true;
+	case MPV_FLOAT:
+		*out = v->v.f;
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+mpv_str_eq(const struct mpv *v, const char *s)
+{
+	size_t n = strlen(s);
+
+	return v->type == MPV_STR && v->len == n && memcmp(v->ptr, s, n) == 0;
+}
+
+unsigned
+mpv_depth(const struct mpv *v)
+{
+	uint64_t left[MPMGR_MAX_DEPTH + 1];
+	const uint8_t *p = v->ptr;
+	unsigned d, deepest;
+	struct mpv e;
+
+	if (v->type != MPV_ARRAY && v->type != MPV_MAP)
+		return 0;
+	d = deepest = 1;
+	left[1] = mpv_children(v);
+	while (d > 0) {
+		if (left[d] == 0) {
+			d--;
+			continue;
+		}
+		left[d]--;
+		head_decode(p, &e);
+		if (e.type != MPV_ARRAY && e.type != MPV_MAP) {
+			p += e.rawlen;
+			continue;
+		}
+		if (d == MPMGR_MAX_DEPTH) {
+			/* Deeper than any validated frame: say so, stay in bounds. */
+			deepest = MPMGR_MAX_DEPTH + 1;
+			p = skip_values(e.ptr, mpv_children(&e));
+			continue;
+		}
+		p = e.ptr;
+		left[++d] = mpv_children(&e);
+		if (d > deepest)
+			deepest = d;
+	}
+	return deepest;
+}
+
+/* Whether one value's header (not its children) is in canonical form. */
+static bool
+head_canonical(const struct mpv *e)
+{
+	uint8_t c = e->raw[0];
+
+	switch (c) {
+	case 0xca:
+		return false;
+	case 0xcc:
+		return e->v.u > 0x7f;
+	case 0xcd:
+		return e->v.u > UINT8_MAX;
+	case 0xce:
+		return e->v.u > UINT16_MAX;
+	case 0xcf:
+		return e->v.u > UINT32_MAX;
+	case 0xd0:
+		return e->type == MPV_INT && e->v.i < -32;
+	case 0xd1:
+		return e->type == MPV_INT && e->v.i < INT8_MIN;
+	case 0xd2:
+		return e->type == MPV_INT && e->v.i < INT16_MIN;
+	case 0xd3:
+		return e->type == MPV_INT && e->v.i < INT32_MIN;
+	case 0xd9:
+		return e->len > 31;
+	case 0xc5: case 0xc8: case 0xda:
+		return e->len > UINT8_MAX;
+	case 0xdc: case 0xde:
+		return e->len > 15;
+	case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf:
+		return e->len > UINT16_MAX;
+	case 0xc7:
+		return e->len != 1 && e->len != 2 && e->len != 4 &&
+		    e->len != 8 && e->len != 16;
+	default:
+		return true;
+	}
+}
+
+bool
+canon_is(const struct mpv *v)
+{
+	const uint8_t *p = v->raw;
+	uint64_t n = 1;
+	struct mpv e;
+
+	while (n > 0) {
+		head_decode(p, &e);
+		if (!head_canonical(&e))
+			return false;
+		p += e.rawlen;
+		n += mpv_children(&e);
+		n--;
+	}
+	return true;
+}
+
+/* Header for a length or count: fix form up to fixmax, then 8/16/32-bit. */
+static size_t
+put_len(uint8_t *h, uint32_t n, uint8_t fix, uint32_t fixmax, uint8_t c8,
+    uint8_t c16, uint8_t c32)
+{
+	if (fix != 0 && n <= fixmax) {
+		h[0] = (uint8_t)(fix | n);
+		return 1;
+	}
+	if (c8 != 0 && n <= UINT8_MAX) {
+		h[0] = c8;
+		h[1] = (uint8_t)n;
+		return 2;
+	}
+	if (n <= UINT16_MAX) {
+		h[0] = c16;
+		put_be16(h + 1, (uint16_t)n);
+		return 3;
+	}
+	h[0] = c32;
+	put_be32(h + 1, n);
+	return 5;
+}
+
+static size_t
+put_uint(uint8_t *h, uint64_t u)
+{
+	if (u <= 0x7f) {
+		h[0] = (uint8_t)u;
+		return 1;
+	}
+	if (u <= UINT8_MAX) {
+		h[0] = 0xcc;
+		h[1] = (uint8_t)u;
+		return 2;
+	}
+	if (u <= UINT16_MAX) {
+		h[0] = 0xcd;
+		put_be16(h + 1, (uint16_t)u);
+		return 3;
+	}
+	if (u <= UINT32_MAX) {
+		h[0] = 0xce;
+		put_be32(h + 1, (uint32_t)u);
+		return 5;
+	}
+	h[0] = 0xcf;
+	put_be64(h + 1, u);
+	return 9;
+}
+
+/* A negative integer in its shortest form. */
+static size_t
+put_negint(uint8_t *h, int64_t i)
+{
+	if (i >= -32) {
+		h[0] = (uint8_t)(int8_t)i;
+		return 1;
+	}
+	if (i >= INT8_MIN) {
+		h[0] = 0xd0;
+		h[1] = (uint8_t)(int8_t)i;
+		return 2;
+	}
+	if (i >= INT16_MIN) {
+		h[0] = 0xd1;
+		put_be16(h + 1, (uint16_t)(int16_t)i);
+		return 3;
+	}
+	if (i >= INT32_MIN) {
+		h[0] = 0xd2;
+		put_be32(h + 1, (uint32_t)(int32_t)i);
+		return 5;
+	}
+	h[0] = 0xd3;
+	put_be64(h + 1, (uint64_t)i);
+	return 9;
+}
+
+static size_t
+put_ext(uint8_t *h, uint32_t len, int8_t type)
+{
+	size_t n;
+
+	switch (len) {
+	case 1: h[0] = 0xd4; n = 1; break;
+	case 2: h[0] = 0xd5; n = 1; break;
+	case 4: h[0] = 0xd6; n = 1; break;
+	case 8: h[0] = 0xd7; n = 1; break;
+	case 16: h[0] = 0xd8; n = 1; break;
+	default: n = put_len(h, len, 0, 0, 0xc7, 0xc8, 0xc9); break;
+	}
+	h[n] = (uint8_t)type;
+	return n + 1;
+}
+
+/* One value's canonical header, and its payload for str, bin and ext. */
+static int
+canon_put(struct buf *b, const struct mpv *e)
+{
+	uint8_t h[10];
+	uint64_t bits;
+	size_t n;
+
+	switch (e->type) {
+	case MPV_NIL:
+	case MPV_BOOL:
+		h[0] = e->raw[0];
+		n = 1;
+		break;
+	case MPV_UINT:
+		n = put_uint(h, e->v.u);
+		break;
+	case MPV_INT:
+		n = put_negint(h, e->v.i);
+		break;
+	case MPV_FLOAT:
+		h[0] = 0xcb;
+		memcpy(&bits, &e->v.f, sizeof bits);
+		put_be64(h + 1, bits);
+		n = 9;
+		break;
+	case MPV_STR:
+		n = put_len(h, e->len, 0xa0, 31, 0xd9, 0xda, 0xdb);
+		break;
+	case MPV_BIN:
+		n = put_len(h, e->len, 0, 0, 0xc4, 0xc5, 0xc6);
+		break;
+	case MPV_EXT:
+		n = put_ext(h, e->len, e->ext_type);
+		break;
+	case MPV_ARRAY:
+		n = put_len(h, e->len, 0x90, 15, 0, 0xdc, 0xdd);
+		break;
+	case MPV_MAP:
+		n = put_len(h, e->len, 0x80, 15, 0, 0xde, 0xdf);
+		break;
+	default:
+		return 0;
+	}
+	if (buf_append(b, h, n) == -1)
+		return -1;
+	if (e->type == MPV_STR || e->type == MPV_BIN || e->type == MPV_EXT)
+		return buf_append(b, e->ptr, e->len);
+	return 0;
+}
+
+int
+canon_append(struct buf *b, const struct mpv *v)
+{
+	const uint8_t *p = v->raw;
+	size_t start = b->len;
+	uint64_t n = 1;
+	struct mpv e;
+
+	/* Widening floats is the only way the encoding grows: 4 bytes each. */
+	if (buf_reserve(b, v->rawlen) == -1)
+		return -1;
+	while (n > 0) {
+		head_decode(p, &e);
+		if (canon_put(b, &e) == -1) {
+			b->len = start;
+			return -1;
+		}
+		p += e.rawlen;
+		n += mpv_children(&e);
+		n--;
+	}
+	return 0;
+}
+
+int
+canon_bytes(const struct mpv *v, struct buf *scratch, const uint8_t **out,
+    size_t *outlen)
+{
+	size_t start;
+
+	if (canon_is(v)) {
+		*out = v->raw;
+		*outlen = v->rawlen;
+		return 0;
+	}
+	start = scratch->len;
+	if (canon_append(scratch, v) == -1)
+		return -1;
+	*out = scratch->data + start;
+	*outlen = scratch->len - start;
+	return 0;
+}
