@@ -21,6 +21,7 @@
 #include <msgpack.h>
 
 #include "../proto/scan.h"
+#include "waiter.h"
 
 struct method;
 struct req;
@@ -29,8 +30,9 @@ struct object {
 	const struct obj_type *type;
 	void *data;               /* the type's state */
 	bool explicit;            /* made by TYPE.create: stays until obj.delete */
-	size_t nwaiters;          /* parked requests; nothing parks before
-				     waiter.c (issue 3), so 0 until then */
+	size_t nwaiters;          /* parked requests (waiter.c) */
+	struct waiter_list waiters; /* FIFO: served oldest first */
+	struct hold_list holds;   /* connections holding something in it */
 	TAILQ_ENTRY(object) link; /* every live object in creation order,
 				     then the to-free list once deleted */
 	uint8_t namelen;          /* 0 for a husk holding data to free */
@@ -59,6 +61,12 @@ struct obj_type {
 	bool (*is_initial)(const struct object *o);
 	uint64_t (*size)(const struct object *o);   /* elements, for obj.list */
 	size_t (*mem)(const struct object *o);      /* bytes held by o->data */
+	/*
+	 * h->c is closing: give back what it holds in h->o (a lock, permits,
+	 * leased items), wake whoever can now proceed, then hold_drop(h).
+	 * NULL for types nothing can be held in.
+	 */
+	void (*conn_gone)(struct hold *h);
 };
 
 /* Every type, NULL-terminated: one line per obj_<type>.c. */

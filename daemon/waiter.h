@@ -1,0 +1,134 @@
+/*
+ * waiter.h: parked requests and what connections hold.
+ *
+ * A request that cannot be answered yet parks a waiter: {connection, msgid,
+ * method, object, deadline, verb data}. Each object keeps its waiters in
+ * FIFO order and the types serve them in that order (no barging). Every
+ * deadline lives in one min-heap with one libevent timer armed for the
+ * earliest: O(log n) per waiter, not one event each.
+ *
+ * Rules every type follows:
+ *   - Whoever answers a waiter calls waiter_done() right after the reply;
+ *     that unlinks it (object FIFO, heap, connection), wakes its connection
+ *     and frees it. Never touch w after waiter_done(w).
+ *   - Before handing an item, a lock or a permit to a waiter, check
+ *     conn_peer_gone(w->req.c): a gone peer's waiter is skipped (its close,
+ *     already queued, removes it through the gone op).
+ *   - Nothing here calls registry_settle(): the code that changed an
+ *     object settles it once it is done with it (an object must not vanish
+ *     under a loop over its own waiters).
+ *
+ * Holdings (struct hold) record what a connection holds in an object (a
+ * lock, an rlock's recursion count, semaphore permits, leased queue items)
+ * so that its close gives them back: obj_type.conn_gone runs for each hold
+ * of the closing connection.
+ */
+#ifndef MPMGR_WAITER_H
+#define MPMGR_WAITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "dispatch.h"
+
+struct object;
+struct waiter;
+
+struct waiter_ops {
+	/*
+	 * The deadline passed. Answer w (acquire: false; queue.get: EMPTY;
+	 * barrier: TIMEOUT and break it...) and waiter_done(w). Required for
+	 * waiters with a deadline.
+	 */
+	void (*timeout)(struct waiter *w);
+	/*
+	 * w leaves without being served: its peer is gone (no answer
+	 * possible) or sys.cancel removed it (waiter.c has answered TIMEOUT).
+	 * Undo what parking did (a barrier breaks; a notified condition
+	 * waiter passes its notify on). waiter.c then frees w. NULL: nothing
+	 * to undo.
+	 */
+	void (*gone)(struct waiter *w);
+};
+
+struct waiter {
+	struct req req;           /* c, msgid, method, obj (argv is dead) */
+	const struct waiter_ops *ops;
+	uint64_t deadline;        /* now_usec() clock; 0: none */
+	size_t heap_index;        /* in the deadline heap, if deadline */
+	TAILQ_ENTRY(waiter) link; /* req.obj's FIFO */
+	/* Verb data, copied at park time (the request's views die). */
+	int64_t n;                /* a count: get_many's n, rlock depth... */
+	uint8_t *data;            /* owned bytes (put's items), xfree'd */
+	size_t datalen;
+	uint64_t nitems;
+	void *p;                  /* type-owned pointer, not freed here */
+	int state;                /* type-defined */
+};
+TAILQ_HEAD(waiter_list, waiter);
+
+/* What one connection holds in one object. */
+struct hold {
+	struct conn *c;
+	struct object *o;
+	uint64_t n;               /* type-defined count (permits, depth) */
+	void *data;               /* type-owned (an ack queue's leases) */
+	LIST_ENTRY(hold) by_conn;
+	LIST_ENTRY(hold) by_obj;
+};
+LIST_HEAD(hold_list, hold);
+
+void waiter_init(void);
+
+/*
+ * Parse params[i] as a timeout: absent (i >= argc) or nil = forever (*usec
+ * = -1), 0 = do not wait (*usec = 0), a non-negative number of seconds
+ * (int or float) = that long, rounded up to a microsecond. true, or false
+ * after replying BADARG (negative, NaN, not a number).
+ */
+bool waiter_timeout_arg(struct req *req, unsigned i, int64_t *usec);
+
+/*
+ * Park req on its object's FIFO (creating the object with its type's
+ * defaults when req->obj is NULL: a blocking read that must wait creates
+ * it). usec: -1 forever, > 0 a deadline from now (0 is the caller's
+ * business: answer at once instead). Marks req answered for dispatch,
+ * which reports DISPATCH_PARKED; sets c->parked. The caller fills the
+ * verb data of the returned waiter.
+ */
+struct waiter *waiter_park(struct req *req, const struct waiter_ops *ops,
+    int64_t usec);
+/* Unlink, wake the connection, free. Call right after answering w. */
+void waiter_done(struct waiter *w);
+/* Move w to the tail of another object's FIFO with other ops and no
+ * deadline (a notified condition waiter queueing for its lock). */
+void waiter_move(struct waiter *w, struct object *to,
+    const struct waiter_ops *ops);
+/* The oldest waiter of o, the next after w: FIFO order. */
+struct waiter *waiter_first(const struct object *o);
+struct waiter *waiter_next(const struct waiter *w);
+
+/* sys.cancel: remove c's parked request msgid, answering it TIMEOUT. true
+ * if there was one. */
+bool waiter_cancel(struct conn *c, uint32_t msgid);
+/* c is closing: drop its parked waiter (gone op, no answer), give back
+ * its holds (conn_gone op per hold), settle what changed. */
+void waiter_conn_closed(struct conn *c);
+/* o is being deleted: every waiter answers DELETED; every hold on o is
+ * dropped (the holders learn on their next call). */
+void waiter_object_deleted(struct object *o);
+/* The daemon stops: every waiter answers SHUTDOWN. */
+void waiter_shutdown(void);
+/* Parked waiters in all (sys.stats) and in the deadline heap (tests). */
+size_t waiter_count(void);
+size_t waiter_heap_size(void);
+
+/* The hold of c in o, or NULL. */
+struct hold *hold_find(struct conn *c, struct object *o);
+/* The hold of c in o, created with n = 0 when missing. */
+struct hold *hold_get(struct conn *c, struct object *o);
+/* Forget h (its type has given back or cleared what it held). */
+void hold_drop(struct hold *h);
+
+#endif
