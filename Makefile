@@ -59,7 +59,7 @@ PROTO_SRC = $(wildcard proto/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
 LIB_SRC = client/mpmgr.c
 MPCTL_SRC = $(wildcard client/mpctl*.c)
-UNIT_SRC = $(wildcard tests/unit_*.c)
+UNIT_SRC = $(filter-out tests/unit_util.c,$(wildcard tests/unit_*.c))
 IT_SRC = $(wildcard tests/it_*.c)
 HARNESS_SRC = tests/harness.c
 
@@ -110,7 +110,8 @@ $(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
 
 # Unit tests link the module under test directly.
-$(B)/tests/unit_%: $(B)/tests/unit_%.o $(DAEMON_OBJ) $(PROTO_OBJ)
+$(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o $(DAEMON_OBJ) \
+	$(PROTO_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CHECK) $(LIBS_DAEMON)
 # Integration tests talk to a real mpmgrd through libmpmgr.
 $(B)/tests/it_%: $(B)/tests/it_%.o $(call obj,$(HARNESS_SRC)) $(B)/libmpmgr.a

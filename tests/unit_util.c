@@ -1,0 +1,466 @@
+/*
+ * unit_util.c: the fake connections and the value notation every unit test
+ * of request handling uses (see unit_util.h).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "../daemon/dispatch.h"
+#include "../daemon/log.h"
+#include "../daemon/mem.h"
+#include "../daemon/mpmgrd.h"
+#include "../daemon/registry.h"
+#include "unit_util.h"
+
+struct conn *conn;
+static struct conn *conns[FC_CONNS];
+struct buf reqbuf;            /* the request being sent */
+struct buf expbuf;            /* an expected result, packed */
+uint32_t msgid;
+struct msg reply;             /* the last reply; views into its conn's out */
+int reply_err;
+struct mpv reply_msg;
+
+/* --- the notation ------------------------------------------------------ */
+
+static const char *
+pn_skip(const char *s)
+{
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+/* Elements of the container whose opening bracket precedes s. */
+static uint32_t
+pn_count(const char *s)
+{
+	uint32_t commas = 0;
+	bool quoted = false, any = false;
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (quoted) {
+			quoted = *s != '\'';
+			continue;
+		}
+		switch (*s) {
+		case '\'':
+			quoted = any = true;
+			break;
+		case '[':
+		case '{':
+			depth++;
+			any = true;
+			break;
+		case ']':
+		case '}':
+			if (depth-- == 0)
+				return any ? commas + 1 : 0;
+			break;
+		case ',':
+			commas += depth == 0;
+			break;
+		case ' ':
+			break;
+		default:
+			any = true;
+		}
+	}
+	ck_abort_msg("notation: unclosed container");
+	return 0;
+}
+
+/* The bytes between quotes at s ('...'), and *end past the closing one. */
+static const char *
+pn_quoted(const char *s, size_t *len, const char **end)
+{
+	const char *close;
+
+	ck_assert_msg(*s == '\'', "notation: quote expected at '%s'", s);
+	close = strchr(s + 1, '\'');
+	ck_assert_msg(close != NULL, "notation: unclosed quote");
+	*len = (size_t)(close - s - 1);
+	*end = close + 1;
+	return s + 1;
+}
+
+const char *
+pn_pack(msgpack_packer *pk, const char *s)
+{
+	const char *p, *end;
+	size_t len, i;
+	uint32_t n;
+
+	s = pn_skip(s);
+	if (*s == '[' || *s == '{') {
+		bool map = *s == '{';
+
+		n = pn_count(s + 1);
+		if (map)
+			msgpack_pack_map(pk, n);
+		else
+			msgpack_pack_array(pk, n);
+		s++;
+		for (i = 0; i < n; i++) {
+			s = pn_pack(pk, s);
+			if (map) {
+				s = pn_skip(s);
+				ck_assert_msg(*s == ':', "notation: ':' expected");
+				s = pn_pack(pk, s + 1);
+			}
+			s = pn_skip(s);
+			if (*s == ',')
+				s++;
+		}
+		s = pn_skip(s);
+		ck_assert_msg(*s == (map ? '}' : ']'), "notation: bad close");
+		return s + 1;
+	}
+	if (*s == '\'') {
+		unsigned long times = 1;
+
+		p = pn_quoted(s, &len, &end);
+		if (*end == '*')
+			times = strtoul(end + 1, (char **)&end, 10);
+		msgpack_pack_str(pk, len * times);
+		for (i = 0; i < times; i++)
+			msgpack_pack_str_body(pk, p, len);
+		return end;
+	}
+	if (strncmp(s, "b'", 2) == 0) {
+		p = pn_quoted(s + 1, &len, &end);
+		msgpack_pack_bin(pk, len);
+		msgpack_pack_bin_body(pk, p, len);
+		return end;
+	}
+	if (*s == 'x' && isdigit((unsigned char)s[1])) {
+		long type = strtol(s + 1, (char **)&end, 10);
+
+		p = pn_quoted(end, &len, &end);
+		msgpack_pack_ext(pk, len, (int8_t)type);
+		msgpack_pack_ext_body(pk, p, len);
+		return end;
+	}
+	if (strncmp(s, "h'", 2) == 0) {
+		p = pn_quoted(s + 1, &len, &end);
+		for (i = 0; i + 1 < len; i += 2) {
+			char hex[3] = { p[i], p[i + 1], '\0' };
+			uint8_t byte = (uint8_t)strtoul(hex, NULL, 16);
+
+			pack_raw(pk, &byte, 1);
+		}
+		return end;
+	}
+	if (strncmp(s, "nil", 3) == 0) {
+		msgpack_pack_nil(pk);
+		return s + 3;
+	}
+	if (strncmp(s, "true", 4) == 0) {
+		msgpack_pack_true(pk);
+		return s + 4;
+	}
+	if (strncmp(s, "false", 5) == 0) {
+		msgpack_pack_false(pk);
+		return s + 5;
+	}
+	if (strncmp(s, "f32:", 4) == 0) {
+		msgpack_pack_float(pk, strtof(s + 4, (char **)&end));
+		return end;
+	}
+	len = strspn(s, "-+0123456789.e");
+	ck_assert_msg(len > 0, "notation: cannot read '%s'", s);
+	if (memchr(s, '.', len) != NULL || memchr(s, 'e', len) != NULL)
+		msgpack_pack_double(pk, strtod(s, (char **)&end));
+	else if (*s == '-')
+		msgpack_pack_int64(pk, strtoll(s, (char **)&end, 10));
+	else
+		msgpack_pack_uint64(pk, strtoull(s, (char **)&end, 10));
+	ck_assert_msg(end == s + len, "notation: bad number '%s'", s);
+	return end;
+}
+
+void
+pn_to_buf(struct buf *b, const char *s)
+{
+	msgpack_packer pk;
+
+	buf_reset(b);
+	msgpack_packer_init(&pk, b, buf_pack_write);
+	s = pn_pack(&pk, s);
+	ck_assert_msg(*pn_skip(s) == '\0', "notation: trailing '%s'", s);
+}
+
+/* A reply in the notation, for failure messages (cut at 1 KiB). */
+static char shown[1024];
+static size_t shown_len;
+
+static void
+show(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+show(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (shown_len >= sizeof shown - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(shown + shown_len, sizeof shown - shown_len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		shown_len += (size_t)n;
+	if (shown_len > sizeof shown - 1)
+		shown_len = sizeof shown - 1;
+}
+
+static void
+show_value(const struct mpv *v)
+{
+	struct mpv_iter it;
+	struct mpv e;
+	uint32_t i;
+
+	switch (v->type) {
+	case MPV_NIL: show("nil"); break;
+	case MPV_BOOL: show(v->v.b ? "true" : "false"); break;
+	case MPV_UINT: show("%llu", (unsigned long long)v->v.u); break;
+	case MPV_INT: show("%lld", (long long)v->v.i); break;
+	case MPV_FLOAT: show("%g%s", v->v.f,
+	    v->v.f == (double)(long long)v->v.f ? ".0" : ""); break;
+	case MPV_STR: show("'%.*s'", (int)v->len, (const char *)v->ptr); break;
+	case MPV_BIN: show("b'%.*s'", (int)v->len, (const char *)v->ptr); break;
+	case MPV_EXT: show("x%d'%.*s'", v->ext_type, (int)v->len,
+	    (const char *)v->ptr); break;
+	case MPV_ARRAY:
+	case MPV_MAP:
+		show(v->type == MPV_MAP ? "{" : "[");
+		mpv_iter_init(&it, v);
+		for (i = 0; mpv_iter_next(&it, &e); i++) {
+			if (i > 0)
+				show(v->type == MPV_MAP && i % 2 ? ": " : ", ");
+			show_value(&e);
+		}
+		show(v->type == MPV_MAP ? "}" : "]");
+		break;
+	}
+}
+
+const char *
+show_reply(void)
+{
+	shown_len = 0;
+	shown[0] = '\0';
+	if (reply_err != PERR_NONE)
+		show("%s \"%.*s\"", proto_err_name(reply_err),
+		    (int)reply_msg.len, (const char *)reply_msg.ptr);
+	else
+		show_value(&reply.result);
+	return shown;
+}
+
+/* --- requests ---------------------------------------------------------- */
+
+/*
+ * Send [0, msgid, method, params] with params already packed in reqbuf
+ * after the header, and take the one reply apart into reply*.
+ */
+int
+send_packed_any(void)
+{
+	struct scan_state st;
+	struct msg m;
+	const char *why = NULL;
+	size_t flen;
+
+	scan_init(&st);
+	ck_assert_int_eq(scan_frame(&st, buf_head(&reqbuf), buf_used(&reqbuf),
+	    SIZE_MAX, &flen, &why), SCAN_FRAME);
+	ck_assert_uint_eq(flen, buf_used(&reqbuf));
+	ck_assert_msg(msg_parse(buf_head(&reqbuf), &m, &why) == 0, "%s", why);
+	return dispatch_request(conn, &m);
+}
+
+bool
+take_reply(struct conn *c)
+{
+	struct scan_state st;
+	const char *why = NULL;
+	size_t flen;
+
+	if (buf_used(&c->out) == 0)
+		return false;
+	scan_init(&st);
+	ck_assert_int_eq(scan_frame(&st, buf_head(&c->out), buf_used(&c->out),
+	    SIZE_MAX, &flen, &why), SCAN_FRAME);
+	ck_assert_msg(msg_parse(buf_head(&c->out), &reply, &why) == 0,
+	    "%s", why);
+	ck_assert_int_eq(reply.kind, MSG_RESPONSE);
+	reply_err = msg_error_code(&reply, &reply_msg);
+	/* The views stay valid: consuming only moves off until the next
+	 * buf_reset (fc_clear or the next send_packed). */
+	buf_consume(&c->out, flen);
+	return true;
+}
+
+void
+send_packed(void)
+{
+	for (int i = 0; i < FC_CONNS; i++)
+		buf_reset(&conns[i]->out);
+	ck_assert_int_eq(send_packed_any(), DISPATCH_DONE);
+	ck_assert_msg(take_reply(conn), "no reply");
+	ck_assert_msg(buf_used(&conn->out) == 0, "more than one reply");
+	ck_assert_uint_eq(reply.msgid, msgid);
+}
+
+/* Start a request in reqbuf; the caller packs nparams params. */
+msgpack_packer *
+begin_request(msgpack_packer *pk, const char *method)
+{
+	buf_reset(&reqbuf);
+	msgpack_packer_init(pk, &reqbuf, buf_pack_write);
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, 0);
+	msgpack_pack_uint32(pk, ++msgid);
+	msg_pack_cstr(pk, method);
+	return pk;
+}
+
+static void
+pack_request(const char *method, const char *params)
+{
+	msgpack_packer pk;
+
+	begin_request(&pk, method);
+	params = pn_pack(&pk, params);
+	ck_assert_msg(*pn_skip(params) == '\0', "notation: trailing '%s'",
+	    params);
+}
+
+void
+send_req(const char *method, const char *params)
+{
+	pack_request(method, params);
+	send_packed();
+}
+
+int
+send_req_any(const char *method, const char *params)
+{
+	pack_request(method, params);
+	return send_packed_any();
+}
+
+struct conn *
+fc_conn(int i)
+{
+	ck_assert_int_lt(i, FC_CONNS);
+	return conns[i];
+}
+
+void
+fc_use(int i)
+{
+	conn = fc_conn(i);
+}
+
+bool
+reply_is(const char *result)
+{
+	if (reply_err != PERR_NONE)
+		return false;
+	pn_to_buf(&expbuf, result);
+	return reply.result.rawlen == buf_used(&expbuf) &&
+	    memcmp(reply.result.raw, buf_head(&expbuf), buf_used(&expbuf)) == 0;
+}
+
+
+void
+expect(int line, const struct row *r)
+{
+	char what[300];
+
+	snprintf(what, sizeof what, "line %d: %s %.200s", line, r->method,
+	    r->params);
+	send_req(r->method, r->params);
+	ck_assert_msg(reply_err == r->err, "%s: expected %s, got %s", what,
+	    r->err == PERR_NONE ? "a result" : proto_err_name(r->err),
+	    show_reply());
+	if (r->err != PERR_NONE && r->message != NULL) {
+		char got[512];
+
+		snprintf(got, sizeof got, "%.*s", (int)reply_msg.len,
+		    (const char *)reply_msg.ptr);
+		ck_assert_msg(strstr(got, r->message) != NULL,
+		    "%s: message \"%s\" lacks \"%s\"", what, got, r->message);
+	}
+	if (r->err == PERR_NONE && r->result != NULL) {
+		pn_to_buf(&expbuf, r->result);
+		ck_assert_msg(reply.result.rawlen == buf_used(&expbuf) &&
+		    memcmp(reply.result.raw, buf_head(&expbuf),
+		    buf_used(&expbuf)) == 0, "%s: expected %s, got %s", what,
+		    r->result, show_reply());
+	}
+}
+
+void
+run_rows(const struct row *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		expect((int)i, &rows[i]);
+}
+
+
+/* The value of key in the reply's result map. */
+bool
+result_field(const char *key, struct mpv *out)
+{
+	struct mpv_iter it;
+	struct mpv k;
+
+	ck_assert_int_eq(reply.result.type, MPV_MAP);
+	mpv_iter_init(&it, &reply.result);
+	while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, out)) {
+		if (mpv_str_eq(&k, key))
+			return true;
+	}
+	return false;
+}
+
+/* Once per process: each tcase's unchecked fixture comes here. */
+void
+setup(void)
+{
+	if (conn != NULL)
+		return;
+	mem_init();
+	log_init(LOG_ERR);
+	server.base = event_base_new();
+	ck_assert_ptr_nonnull(server.base);
+	server.uid = getuid();
+	server.start_usec = now_usec();
+	dispatch_init();
+	for (int i = 0; i < FC_CONNS; i++) {
+		conns[i] = xcalloc(1, sizeof *conns[i]);
+		conns[i]->id = (uint64_t)i + 1;
+		conns[i]->state = CONN_READY;
+		conns[i]->uid = getuid();
+		buf_init(&conns[i]->out);
+		msgpack_packer_init(&conns[i]->pk, &conns[i]->out,
+		    buf_pack_write);
+	}
+	conn = conns[0];
+	buf_init(&reqbuf);
+	buf_init(&expbuf);
+}
+

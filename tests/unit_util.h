@@ -1,0 +1,82 @@
+/*
+ * unit_util.h: request handling without sockets, for unit tests.
+ *
+ * FC_CONNS fake authenticated connections collect replies in their output
+ * buffers; `conn` is the one requests are sent from (fc_use switches).
+ * Requests and expected results are written in a small notation for
+ * MessagePack values, packed by msgpack-c:
+ *
+ *   nil true false 12 -3 1.5 f32:1.5 'str' 'x'*256 b'bin' x7'ext'
+ *   h'd005' (raw bytes, for non-canonical encodings) [a, b] {k: v}
+ *
+ * Results are compared byte for byte, which also checks that the daemon
+ * answers canonical encodings.
+ */
+#ifndef MPMGR_UNIT_UTIL_H
+#define MPMGR_UNIT_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "../daemon/mpmgrd.h"
+
+#define FC_CONNS 8
+
+extern struct conn *conn;      /* requests go from here */
+extern struct buf reqbuf;      /* the request being built */
+extern struct buf expbuf;
+extern uint32_t msgid;         /* the last request's */
+extern struct msg reply;       /* the last reply taken */
+extern int reply_err;          /* its PERR_*, PERR_NONE for a result */
+extern struct mpv reply_msg;   /* its error message */
+
+/* Once per process (every tcase's unchecked fixture may call it). */
+void setup(void);
+struct conn *fc_conn(int i);
+void fc_use(int i);
+
+/* Pack the notation s into b (reset first). */
+void pn_to_buf(struct buf *b, const char *s);
+const char *pn_pack(msgpack_packer *pk, const char *s);
+/* The last reply in the notation, for failure messages. */
+const char *show_reply(void);
+
+/* Start [0, msgid, method, then the caller packs the params array. */
+msgpack_packer *begin_request(msgpack_packer *pk, const char *method);
+/* Dispatch the packed request; it must answer at once, exactly once
+ * (all connections' output is cleared first); the reply is taken. */
+void send_packed(void);
+void send_req(const char *method, const char *params);
+/* Dispatch without taking a reply: DISPATCH_DONE or DISPATCH_PARKED. The
+ * request may park; replies pile up in the connections' out. */
+int send_packed_any(void);
+int send_req_any(const char *method, const char *params);
+/* Take the next reply out of c's output: false if there is none. */
+bool take_reply(struct conn *c);
+/* The last reply is this result (notation). */
+bool reply_is(const char *result);
+
+/* One row of a scenario: a request and what it must answer. */
+struct row {
+	const char *method;
+	const char *params;   /* an array, in the notation */
+	int err;              /* PERR_NONE for a result */
+	const char *result;   /* the result; NULL: any */
+	const char *message;  /* with err: a substring of the message */
+};
+
+void expect(int line, const struct row *r);
+void run_rows(const struct row *rows, size_t n);
+/* The value of key in the reply's result map. */
+bool result_field(const char *key, struct mpv *out);
+
+#define OK(m, p, res) expect(__LINE__, &(struct row){ m, p, PERR_NONE, res, NULL })
+#define ERR(m, p, e) expect(__LINE__, &(struct row){ m, p, PERR_##e, NULL, NULL })
+#define ERRM(m, p, e, msg) \
+	expect(__LINE__, &(struct row){ m, p, PERR_##e, NULL, msg })
+
+#define RUN(rows) run_rows(rows, sizeof rows / sizeof rows[0])
+
+#endif
