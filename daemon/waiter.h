@@ -120,6 +120,9 @@ void waiter_conn_closed(struct conn *c);
 void waiter_object_deleted(struct object *o);
 /* The daemon stops: every waiter answers SHUTDOWN. */
 void waiter_shutdown(void);
+/* The timer's work: time out every waiter whose deadline <= now, oldest
+ * deadline first, then re-arm. Tests call it directly. */
+void waiter_expire(uint64_t now);
 /* Parked waiters in all (sys.stats) and in the deadline heap (tests). */
 size_t waiter_count(void);
 size_t waiter_heap_size(void);
