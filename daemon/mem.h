@@ -21,5 +21,7 @@ char *xstrndup(const char *s, size_t n);
 void xfree(void *p);
 /* Bytes currently allocated through the wrappers. */
 size_t mem_used(void);
+/* What a block from the wrappers counts for in mem_used() (0 for NULL). */
+size_t mem_usable(const void *p);
 
 #endif

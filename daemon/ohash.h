@@ -81,4 +81,12 @@ struct oh_entry *ohash_next(const struct ohash *h, size_t *pos);
 uint64_t ohash_scan(const struct ohash *h, uint64_t cursor, size_t count,
     void (*fn)(void *arg, const struct oh_entry *e), void *arg);
 
+/*
+ * For tests: rehashing migrates at most OHASH_STEP cells (entries or holes)
+ * per operation; ohash_test_moved() counts them since ohash_new().
+ */
+#define OHASH_STEP 64
+uint64_t ohash_test_moved(const struct ohash *h);
+bool ohash_test_rehashing(const struct ohash *h);
+
 #endif
