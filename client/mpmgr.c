@@ -1,0 +1,1229 @@
+/*
+ * mpmgr.c: libmpmgr, the C client of mpmgrd (the contract is mpmgr.h).
+ *
+ * A handle owns one socket, one output buffer of requests not yet sent, one
+ * input buffer of bytes read and one msgpack_zone holding the
+ * msgpack_object tree of the last reply. That tree points into the input
+ * buffer, so the reply's frame is consumed only when the next call starts
+ * reading: until then neither the buffer nor the zone changes.
+ *
+ * Frames from the server are found and validated by proto/'s scanner, not
+ * by msgpack-c's unpacker (which stops at depth 32 and allocates on a
+ * container's header). The server has proved it knows the key before
+ * anything but the handshake is read, hence the generous frame limit.
+ *
+ * I/O is blocking, except that the handshake has a deadline (a silent
+ * server must not hang mpmgr_connect) and that sending reads replies
+ * whenever the socket is full, so that a long pipeline cannot deadlock
+ * with a server that is itself waiting for us to read.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../proto/auth.h"
+#include "../proto/buf.h"
+#include "../proto/msg.h"
+#include "../proto/mpmgr_proto.h"
+#include "../proto/paths.h"
+#include "../proto/scan.h"
+#include "mpmgr.h"
+
+/* The library's codes for server errors are the wire's, negated. */
+#define ERR_MATCHES(n) \
+	_Static_assert(MPMGR_E##n == -PERR_##n, "MPMGR_E" #n " != -PERR_" #n);
+MPMGR_ERRORS(ERR_MATCHES)
+#undef ERR_MATCHES
+
+#define MAX_FRAME ((size_t)1 << 30)     /* a reply from the trusted server */
+#define HANDSHAKE_MS 10000
+#define READ_CHUNK (64u << 10)
+#define IN_KEEP (256u << 10)            /* buffer memory kept between calls */
+#define OUT_KEEP (256u << 10)
+#define ZONE_CHUNK 8192
+#define ZONE_KEEP (1u << 20)
+#define NO_DEADLINE (-1)
+
+struct mpmgr {
+	int fd;
+	pid_t pid;              /* of the process that connected */
+	int broken;             /* sticky code once the stream is unusable */
+	bool closed;            /* the server hung up: read what is left */
+	struct buf out;         /* requests not yet sent */
+	struct buf in;          /* bytes read, the held frame first */
+	struct scan_state scan; /* of the frame being read at buf_head(&in) */
+	size_t held;            /* bytes of the frame the last result points into */
+	msgpack_zone zone;      /* arrays and maps of the last result */
+	size_t zone_used;
+	msgpack_packer pk;      /* writes into out */
+	bool nomem;             /* the packer hit ENOMEM in this request */
+	bool in_request;        /* between request_begin and request_end */
+	uint32_t req_nparams;
+	size_t req_start;       /* buf_used(&out) when the request began */
+	uint32_t next_msgid;
+	uint32_t oldest_msgid;  /* the msgid whose reply is due next */
+	size_t pending;
+	char socket_path[PATHS_MAX];
+	char errcode[16];
+	char errmsg[1024];
+	char broken_msg[1100];  /* errmsg for every call after the break */
+};
+
+/* --- errors ---------------------------------------------------------- */
+
+static const char *const client_err_names[] = {
+	[0] = "ECONNECT", [1] = "EKEY", [2] = "EPEER", [3] = "EIO",
+	[4] = "EPROTO", [5] = "EFORK", [6] = "ENOMEM", [7] = "EINVAL",
+	[8] = "ESTATE"
+};
+
+const char *
+mpmgr_strerror(int err)
+{
+	const char *name;
+	int i;
+
+	if (err == MPMGR_OK)
+		return "OK";
+	if ((name = proto_err_name(-err)) != NULL)
+		return name;
+	i = MPMGR_ECONNECT - err;
+	if (i >= 0 && i < (int)(sizeof(client_err_names) /
+	    sizeof(client_err_names[0])))
+		return client_err_names[i];
+	return "?";
+}
+
+static void seterr(mpmgr *, const char *, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+static int fail(mpmgr *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static int breaks(mpmgr *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(mpmgr *h, const char *code, const char *fmt, va_list ap)
+{
+	snprintf(h->errcode, sizeof(h->errcode), "%s", code);
+	vsnprintf(h->errmsg, sizeof(h->errmsg), fmt, ap);
+}
+
+/* A client-side error that leaves the handle usable. */
+static int
+fail(mpmgr *h, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	seterr(h, "", fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The stream is unusable: close it; every later call answers err. */
+static void
+close_stream(mpmgr *h, int err)
+{
+	h->broken = err;
+	snprintf(h->broken_msg, sizeof(h->broken_msg), "%s", h->errmsg);
+	if (h->fd >= 0) {
+		close(h->fd);
+		h->fd = -1;
+	}
+	h->pending = 0;
+	buf_reset(&h->out);
+}
+
+static int
+breaks(mpmgr *h, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	seterr(h, "", fmt, ap);
+	va_end(ap);
+	close_stream(h, err);
+	return err;
+}
+
+/* A server error: its code as ours, its message kept. */
+static int
+server_error(mpmgr *h, int code, const struct mpv *message)
+{
+	const char *name = proto_err_name(code);
+
+	if (name == NULL) {
+		code = PERR_INTERNAL;
+		name = proto_err_name(code);
+	}
+	snprintf(h->errcode, sizeof(h->errcode), "%s", name);
+	if (message->type == MPV_STR)
+		snprintf(h->errmsg, sizeof(h->errmsg), "%.*s",
+		    (int)message->len, (const char *)message->ptr);
+	else
+		h->errmsg[0] = '\0';
+	return -code;
+}
+
+/*
+ * Whether h may be used by this call: 0, or the code to answer. A forked
+ * child must not touch the socket it shares with its parent.
+ */
+static int
+usable(mpmgr *h)
+{
+	if (getpid() != h->pid)
+		return fail(h, MPMGR_EFORK, "handle used in a forked child "
+		    "(connected in pid %ld): connect again", (long)h->pid);
+	if (h->broken != 0) {
+		h->errcode[0] = '\0';
+		snprintf(h->errmsg, sizeof(h->errmsg), "%.*s",
+		    (int)sizeof(h->errmsg) - 1, h->broken_msg);
+		return h->broken;
+	}
+	return 0;
+}
+
+/* --- I/O ------------------------------------------------------------- */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events until deadline (ms, or NO_DEADLINE). 0 and *revents,
+ * or MPMGR_EIO with the handle broken. */
+static int
+wait_fd(mpmgr *h, short events, int64_t deadline, short *revents)
+{
+	struct pollfd pfd = { .fd = h->fd, .events = events };
+	int timeout, n;
+
+	for (;;) {
+		timeout = -1;
+		if (deadline != NO_DEADLINE) {
+			int64_t left = deadline - now_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		n = poll(&pfd, 1, timeout);
+		if (n > 0) {
+			*revents = pfd.revents;
+			return 0;
+		}
+		if (n == 0)
+			return breaks(h, MPMGR_EIO, "%s: no answer from the "
+			    "server within %d s", h->socket_path,
+			    HANDSHAKE_MS / 1000);
+		if (errno != EINTR)
+			return breaks(h, MPMGR_EIO, "poll: %s",
+			    strerror(errno));
+	}
+}
+
+/*
+ * Read what the socket has into the input buffer. 1 when bytes came, 0
+ * when none did (EOF and a reset only set h->closed: what was read before
+ * is still to be used), or MPMGR_ENOMEM / MPMGR_EIO with the handle broken.
+ */
+static int
+recv_some(mpmgr *h, bool nowait)
+{
+	ssize_t n;
+
+	if (buf_reserve(&h->in, READ_CHUNK) == -1)
+		return breaks(h, MPMGR_ENOMEM, "out of memory reading a reply");
+	n = recv(h->fd, buf_tail(&h->in), buf_room(&h->in),
+	    nowait ? MSG_DONTWAIT : 0);
+	if (n > 0) {
+		h->in.len += (size_t)n;
+		return 1;
+	}
+	if (n == 0 || errno == ECONNRESET || errno == EPIPE) {
+		h->closed = true;
+		return 0;
+	}
+	if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	return breaks(h, MPMGR_EIO, "recv: %s", strerror(errno));
+}
+
+/*
+ * Send all of out. While the socket is full, read replies so that a
+ * server blocked on writing to us keeps reading our requests. A server
+ * that hung up sets h->closed and drops what was not sent: the caller
+ * still reads what arrived before (perhaps a mpmgr.error saying why).
+ */
+static int
+send_out(mpmgr *h, int64_t deadline)
+{
+	ssize_t n;
+	short rev;
+	int r;
+
+	while (buf_used(&h->out) > 0 && !h->closed) {
+		n = send(h->fd, buf_head(&h->out), buf_used(&h->out),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			buf_consume(&h->out, (size_t)n);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE || errno == ECONNRESET) {
+			h->closed = true;
+			break;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return breaks(h, MPMGR_EIO, "send: %s", strerror(errno));
+		if ((r = wait_fd(h, POLLIN | POLLOUT, deadline, &rev)) != 0)
+			return r;
+		if ((rev & (POLLIN | POLLHUP | POLLERR)) &&
+		    (r = recv_some(h, true)) < 0)
+			return r;
+	}
+	if (h->closed) {
+		buf_reset(&h->out);
+		/* Whatever the server said before closing is still queued. */
+		while ((r = recv_some(h, true)) == 1)
+			;
+		if (r < 0)
+			return r;
+	}
+	buf_shrink(&h->out, OUT_KEEP);
+	return 0;
+}
+
+/* Find the next frame in in, after the held one, reading as needed. */
+static int
+read_frame(mpmgr *h, int64_t deadline, size_t *flen)
+{
+	const char *why;
+	short rev;
+	int r;
+
+	for (;;) {
+		r = scan_frame(&h->scan, buf_head(&h->in),
+		    buf_used(&h->in), MAX_FRAME, flen, &why);
+		if (r == SCAN_FRAME)
+			return 0;
+		if (r != SCAN_MORE)
+			return breaks(h, MPMGR_EPROTO, "malformed data from "
+			    "the server: %s", why != NULL ? why : "too big");
+		if (h->closed)
+			return breaks(h, MPMGR_EIO, "connection closed by the "
+			    "server");
+		if (deadline != NO_DEADLINE &&
+		    (r = wait_fd(h, POLLIN, deadline, &rev)) != 0)
+			return r;
+		if ((r = recv_some(h, false)) < 0)
+			return r;
+	}
+}
+
+/* The last result's frame and objects are no longer needed. */
+static void
+release(mpmgr *h)
+{
+	msgpack_zone fresh;
+
+	if (h->held > 0) {
+		buf_consume(&h->in, h->held);
+		h->held = 0;
+		buf_shrink(&h->in, IN_KEEP);
+	}
+	if (h->zone_used > ZONE_KEEP && msgpack_zone_init(&fresh, ZONE_CHUNK)) {
+		/* clear would keep the largest chunk: give it back */
+		msgpack_zone_destroy(&h->zone);
+		h->zone = fresh;
+	} else if (h->zone_used > 0) {
+		msgpack_zone_clear(&h->zone);
+	}
+	h->zone_used = 0;
+}
+
+/* --- results as msgpack_object -------------------------------------- */
+
+static void *
+zalloc(mpmgr *h, size_t n)
+{
+	h->zone_used += n;
+	return msgpack_zone_malloc(&h->zone, n);
+}
+
+/* Convert a validated view into o (the scanner bounds the recursion). */
+static int
+to_object(mpmgr *h, const struct mpv *v, msgpack_object *o)
+{
+	struct mpv_iter it;
+	struct mpv e;
+	uint32_t i;
+
+	memset(o, 0, sizeof(*o));
+	switch (v->type) {
+	case MPV_NIL:
+		o->type = MSGPACK_OBJECT_NIL;
+		break;
+	case MPV_BOOL:
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = v->v.b;
+		break;
+	case MPV_UINT:
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = v->v.u;
+		break;
+	case MPV_INT:
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = v->v.i;
+		break;
+	case MPV_FLOAT:
+		o->type = MSGPACK_OBJECT_FLOAT64;
+		o->via.f64 = v->v.f;
+		break;
+	case MPV_STR:
+		o->type = MSGPACK_OBJECT_STR;
+		o->via.str.size = v->len;
+		o->via.str.ptr = (const char *)v->ptr;
+		break;
+	case MPV_BIN:
+		o->type = MSGPACK_OBJECT_BIN;
+		o->via.bin.size = v->len;
+		o->via.bin.ptr = (const char *)v->ptr;
+		break;
+	case MPV_EXT:
+		o->type = MSGPACK_OBJECT_EXT;
+		o->via.ext.type = v->ext_type;
+		o->via.ext.size = v->len;
+		o->via.ext.ptr = (const char *)v->ptr;
+		break;
+	case MPV_ARRAY:
+		o->type = MSGPACK_OBJECT_ARRAY;
+		if (v->len == 0)
+			break;
+		o->via.array.ptr = zalloc(h, (size_t)v->len *
+		    sizeof(msgpack_object));
+		if (o->via.array.ptr == NULL)
+			return -1;
+		o->via.array.size = v->len;
+		mpv_iter_init(&it, v);
+		for (i = 0; i < v->len && mpv_iter_next(&it, &e); i++)
+			if (to_object(h, &e, &o->via.array.ptr[i]) == -1)
+				return -1;
+		break;
+	case MPV_MAP:
+		o->type = MSGPACK_OBJECT_MAP;
+		if (v->len == 0)
+			break;
+		o->via.map.ptr = zalloc(h, (size_t)v->len *
+		    sizeof(msgpack_object_kv));
+		if (o->via.map.ptr == NULL)
+			return -1;
+		o->via.map.size = v->len;
+		mpv_iter_init(&it, v);
+		for (i = 0; i < v->len; i++) {
+			if (!mpv_iter_next(&it, &e) ||
+			    to_object(h, &e, &o->via.map.ptr[i].key) == -1 ||
+			    !mpv_iter_next(&it, &e) ||
+			    to_object(h, &e, &o->via.map.ptr[i].val) == -1)
+				return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* --- replies --------------------------------------------------------- */
+
+/* [2, "mpmgr.error", [code, message]]: the server closes after it. */
+static int
+error_notification(mpmgr *h, const struct msg *m)
+{
+	struct mpv_iter it;
+	struct mpv code = { .type = MPV_NIL }, message = { .type = MPV_NIL };
+	int perr = PERR_INTERNAL, err;
+
+	mpv_iter_init(&it, &m->params);
+	if (mpv_iter_next(&it, &code) && code.type == MPV_STR) {
+		perr = proto_err_lookup((const char *)code.ptr, code.len);
+		if (perr == PERR_NONE)
+			perr = PERR_INTERNAL;
+	}
+	if (!mpv_iter_next(&it, &message))
+		message.type = MPV_NIL;
+	err = server_error(h, perr, &message);
+	snprintf(h->broken_msg, sizeof(h->broken_msg), "connection closed by "
+	    "the server after %s: %s", h->errcode, h->errmsg);
+	/* close_stream() would overwrite broken_msg: do its work here */
+	h->broken = MPMGR_EIO;
+	close(h->fd);
+	h->fd = -1;
+	h->pending = 0;
+	buf_reset(&h->out);
+	return err;
+}
+
+/*
+ * Read the reply to the oldest outstanding request into *result (NULL:
+ * not converted). 0, a server error as MPMGR_E*, or a client error.
+ */
+static int
+take_reply(mpmgr *h, int64_t deadline, msgpack_object *result)
+{
+	struct msg m;
+	struct mpv message;
+	const char *why;
+	size_t flen;
+	int r, code;
+
+	for (;;) {
+		if ((r = read_frame(h, deadline, &flen)) != 0)
+			return r;
+		h->held = flen;
+		if (msg_parse(buf_head(&h->in), &m, &why) == -1)
+			return breaks(h, MPMGR_EPROTO, "malformed message from "
+			    "the server: %s", why);
+		if (m.kind == MSG_NOTIFICATION) {
+			if (mpv_str_eq(&m.method, MPMGR_NOTIFY_ERROR))
+				return error_notification(h, &m);
+			/* other notifications are for later versions */
+			release(h);
+			continue;
+		}
+		if (m.kind != MSG_RESPONSE)
+			return breaks(h, MPMGR_EPROTO, "the server sent a "
+			    "request");
+		if (m.msgid != h->oldest_msgid)
+			return breaks(h, MPMGR_EPROTO, "reply to msgid %u "
+			    "while %u was due", m.msgid, h->oldest_msgid);
+		h->pending--;
+		h->oldest_msgid++;
+		if ((code = msg_error_code(&m, &message)) != PERR_NONE)
+			return server_error(h, code, &message);
+		if (result != NULL && to_object(h, &m.result, result) == -1)
+			return fail(h, MPMGR_ENOMEM, "out of memory converting "
+			    "a reply");
+		return 0;
+	}
+}
+
+/* --- handle and handshake ------------------------------------------- */
+
+static int
+pack_write(void *data, const char *p, size_t n)
+{
+	mpmgr *h = data;
+
+	if (buf_append(&h->out, p, n) == -1) {
+		h->nomem = true;
+		return -1;
+	}
+	return 0;
+}
+
+static mpmgr *
+handle_new(void)
+{
+	mpmgr *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	if (!msgpack_zone_init(&h->zone, ZONE_CHUNK)) {
+		free(h);
+		return NULL;
+	}
+	h->fd = -1;
+	h->pid = getpid();
+	buf_init(&h->out);
+	buf_init(&h->in);
+	scan_init(&h->scan);
+	msgpack_packer_init(&h->pk, h, pack_write);
+	return h;
+}
+
+/* Root, ourselves or the mpmgr user may serve us; nobody else. */
+static bool
+peer_trusted(uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+
+	if (uid == 0 || uid == geteuid())
+		return true;
+	if (getpwnam_r("mpmgr", &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	    res == NULL)
+		return false;
+	return pw.pw_uid == uid;
+}
+
+static int
+open_socket(mpmgr *h)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = HANDSHAKE_MS / 1000 };
+	struct timeval zero = { 0 };
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+	size_t len = strlen(h->socket_path);
+
+	if (len >= sizeof(sa.sun_path))
+		return breaks(h, MPMGR_ECONNECT, "socket path too long: %s",
+		    h->socket_path);
+	memcpy(sa.sun_path, h->socket_path, len + 1);
+	if ((h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return breaks(h, MPMGR_ECONNECT, "socket: %s", strerror(errno));
+	/* connect() waits while the listen backlog is full: bound that too */
+	setsockopt(h->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (connect(h->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		if (errno != EINTR)
+			return breaks(h, MPMGR_ECONNECT, "cannot connect to "
+			    "%s: %s", h->socket_path, strerror(errno));
+	}
+	setsockopt(h->fd, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof(zero));
+	if (getsockopt(h->fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1)
+		return breaks(h, MPMGR_EPEER, "SO_PEERCRED: %s",
+		    strerror(errno));
+	if (!peer_trusted(cred.uid))
+		return breaks(h, MPMGR_EPEER, "%s is served by uid %ld, not "
+		    "root, us or mpmgr: refusing to authenticate",
+		    h->socket_path, (long)cred.uid);
+	return 0;
+}
+
+/* [2, "mpmgr.challenge", [version, Ns]]: Ns into ns. */
+static int
+read_challenge(mpmgr *h, int64_t deadline, uint8_t ns[MPMGR_NONCE_LEN])
+{
+	struct mpv_iter it;
+	struct mpv version, nonce;
+	struct msg m;
+	const char *why;
+	size_t flen;
+	int64_t v;
+	int r;
+
+	if ((r = read_frame(h, deadline, &flen)) != 0)
+		return r;
+	h->held = flen;
+	if (msg_parse(buf_head(&h->in), &m, &why) == -1)
+		return breaks(h, MPMGR_EPROTO, "malformed message from the "
+		    "server: %s", why);
+	if (m.kind != MSG_NOTIFICATION)
+		return breaks(h, MPMGR_EPROTO, "the server did not start with "
+		    "a challenge");
+	if (mpv_str_eq(&m.method, MPMGR_NOTIFY_ERROR)) {
+		r = error_notification(h, &m);
+		h->broken = r;
+		return r;
+	}
+	if (!mpv_str_eq(&m.method, MPMGR_NOTIFY_CHALLENGE))
+		return breaks(h, MPMGR_EPROTO, "the server did not start with "
+		    "a challenge");
+	mpv_iter_init(&it, &m.params);
+	if (!mpv_iter_next(&it, &version) || !mpv_to_int64(&version, &v) ||
+	    !mpv_iter_next(&it, &nonce) || nonce.type != MPV_BIN ||
+	    nonce.len != MPMGR_NONCE_LEN)
+		return breaks(h, MPMGR_EPROTO, "malformed challenge");
+	if (v != MPMGR_PROTO_VERSION)
+		return breaks(h, MPMGR_EPROTO, "the server speaks protocol "
+		    "version %lld, this library %d", (long long)v,
+		    MPMGR_PROTO_VERSION);
+	memcpy(ns, nonce.ptr, MPMGR_NONCE_LEN);
+	release(h);
+	return 0;
+}
+
+static int
+handshake(mpmgr *h, const uint8_t *key, size_t keylen)
+{
+	uint8_t ns[MPMGR_NONCE_LEN], nc[MPMGR_NONCE_LEN];
+	uint8_t proof[MPMGR_MAC_LEN], expect[MPMGR_MAC_LEN];
+	int64_t deadline = now_ms() + HANDSHAKE_MS;
+	msgpack_object res;
+	int r;
+
+	if (keylen == 0 || keylen > MPMGR_KEY_MAX)
+		return breaks(h, MPMGR_EKEY, "the authkey must hold 1 to %d "
+		    "bytes", MPMGR_KEY_MAX);
+	if ((r = open_socket(h)) != 0 ||
+	    (r = read_challenge(h, deadline, ns)) != 0)
+		return r;
+	if (auth_random(nc, sizeof(nc)) == -1)
+		return breaks(h, MPMGR_EIO, "getrandom: %s", strerror(errno));
+	auth_client_proof(key, keylen, ns, nc, proof);
+	msg_pack_request(&h->pk, h->next_msgid++, MPMGR_METHOD_AUTH, 3);
+	msgpack_pack_int(&h->pk, MPMGR_PROTO_VERSION);
+	msgpack_pack_bin_with_body(&h->pk, proof, sizeof(proof));
+	msgpack_pack_bin_with_body(&h->pk, nc, sizeof(nc));
+	if (h->nomem)
+		return breaks(h, MPMGR_ENOMEM, "out of memory");
+	h->pending = 1;
+	if ((r = send_out(h, deadline)) != 0)
+		return r;
+	if ((r = take_reply(h, deadline, &res)) != 0) {
+		/* the server closes after refusing: later calls answer r */
+		close_stream(h, r);
+		return r;
+	}
+	auth_server_proof(key, keylen, nc, ns, expect);
+	if (res.type != MSGPACK_OBJECT_BIN ||
+	    !auth_equal((const uint8_t *)res.via.bin.ptr, res.via.bin.size,
+	    expect, sizeof(expect)))
+		return breaks(h, MPMGR_EPEER, "server failed to prove it knows "
+		    "the authkey");
+	release(h);
+	h->errcode[0] = h->errmsg[0] = '\0';
+	return 0;
+}
+
+int
+mpmgr_connect(mpmgr **out, const char *socket_path, const char *authkey_file)
+{
+	uint8_t key[MPMGR_KEY_MAX];
+	char keypath[4096], err[512];
+	size_t keylen;
+	mpmgr *h;
+	int r;
+
+	if ((*out = h = handle_new()) == NULL)
+		return MPMGR_ENOMEM;
+	if (paths_socket(socket_path, h->socket_path, sizeof(h->socket_path),
+	    err, sizeof(err)) == -1)
+		return breaks(h, MPMGR_ECONNECT, "%s", err);
+	if (paths_authkey(authkey_file, h->socket_path, keypath,
+	    sizeof(keypath), err, sizeof(err)) == -1)
+		return breaks(h, MPMGR_EKEY, "%s", err);
+	if (auth_key_load(keypath, key, &keylen, err, sizeof(err)) == -1)
+		return breaks(h, MPMGR_EKEY, "%s", err);
+	r = handshake(h, key, keylen);
+	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
+int
+mpmgr_connect_key(mpmgr **out, const char *socket_path, const void *key,
+    size_t keylen)
+{
+	char err[512];
+	mpmgr *h;
+
+	if ((*out = h = handle_new()) == NULL)
+		return MPMGR_ENOMEM;
+	if (key == NULL)
+		return breaks(h, MPMGR_EINVAL, "no key given");
+	if (paths_socket(socket_path, h->socket_path, sizeof(h->socket_path),
+	    err, sizeof(err)) == -1)
+		return breaks(h, MPMGR_ECONNECT, "%s", err);
+	return handshake(h, key, keylen);
+}
+
+void
+mpmgr_free(mpmgr *h)
+{
+	if (h == NULL)
+		return;
+	/* In a forked child this closes only the child's copy of the fd. */
+	if (h->fd >= 0)
+		close(h->fd);
+	buf_free(&h->out);
+	buf_free(&h->in);
+	msgpack_zone_destroy(&h->zone);
+	free(h);
+}
+
+const char *
+mpmgr_errmsg(const mpmgr *h)
+{
+	return h != NULL ? h->errmsg : "";
+}
+
+const char *
+mpmgr_errcode(const mpmgr *h)
+{
+	return h != NULL ? h->errcode : "";
+}
+
+int
+mpmgr_fd(const mpmgr *h)
+{
+	return h != NULL ? h->fd : -1;
+}
+
+const char *
+mpmgr_socket_path(const mpmgr *h)
+{
+	return h != NULL ? h->socket_path : "";
+}
+
+/* --- generic requests ------------------------------------------------ */
+
+msgpack_packer *
+mpmgr_request_begin(mpmgr *h, const char *method, uint32_t nparams)
+{
+	if (h == NULL || usable(h) != 0)
+		return NULL;
+	if (h->in_request) {
+		fail(h, MPMGR_ESTATE, "mpmgr_request_begin: the previous "
+		    "request was not ended");
+		return NULL;
+	}
+	if (method == NULL) {
+		fail(h, MPMGR_EINVAL, "mpmgr_request_begin: no method");
+		return NULL;
+	}
+	h->in_request = true;
+	h->nomem = false;
+	h->req_nparams = nparams;
+	h->req_start = buf_used(&h->out);
+	msg_pack_request(&h->pk, h->next_msgid, method, nparams);
+	return &h->pk;
+}
+
+/*
+ * The request must be exactly one well-formed frame: a wrong count of
+ * params (or invalid UTF-8, or nesting beyond the limit) is refused here
+ * rather than desynchronising the stream or earning a close from the
+ * server.
+ */
+int
+mpmgr_request_end(mpmgr *h)
+{
+	struct scan_state st;
+	const uint8_t *frame;
+	const char *why = NULL;
+	size_t len, flen = 0;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if ((r = usable(h)) != 0)
+		return r;
+	if (!h->in_request)
+		return fail(h, MPMGR_ESTATE, "mpmgr_request_end without "
+		    "mpmgr_request_begin");
+	h->in_request = false;
+	frame = buf_head(&h->out) + h->req_start;
+	len = buf_used(&h->out) - h->req_start;
+	scan_init(&st);
+	r = h->nomem ? SCAN_MORE :
+	    scan_frame(&st, frame, len, SIZE_MAX, &flen, &why);
+	if (r != SCAN_FRAME || flen != len) {
+		h->out.len = h->out.off + h->req_start;
+		if (h->nomem)
+			return fail(h, MPMGR_ENOMEM, "out of memory packing "
+			    "a request");
+		if (r == SCAN_FRAME || r == SCAN_MORE)
+			return fail(h, MPMGR_EINVAL, "request must hold "
+			    "exactly %u params", h->req_nparams);
+		return fail(h, MPMGR_EINVAL, "invalid request: %s",
+		    why != NULL ? why : "too big");
+	}
+	h->next_msgid++;
+	h->pending++;
+	return 0;
+}
+
+int
+mpmgr_flush(mpmgr *h)
+{
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if ((r = usable(h)) != 0)
+		return r;
+	if (h->in_request)
+		return fail(h, MPMGR_ESTATE, "mpmgr_flush inside a request");
+	release(h);
+	if ((r = send_out(h, NO_DEADLINE)) != 0)
+		return r;
+	if (h->closed)
+		return fail(h, MPMGR_EIO, "connection closed by the server");
+	return 0;
+}
+
+size_t
+mpmgr_pending(const mpmgr *h)
+{
+	return h != NULL ? h->pending : 0;
+}
+
+int
+mpmgr_reply(mpmgr *h, msgpack_object *result)
+{
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if ((r = usable(h)) != 0)
+		return r;
+	if (h->in_request)
+		return fail(h, MPMGR_ESTATE, "mpmgr_reply inside a request");
+	if (h->pending == 0)
+		return fail(h, MPMGR_ESTATE, "mpmgr_reply with no request "
+		    "outstanding");
+	release(h);
+	/* a server that hung up may have said why: take_reply reads it */
+	if ((r = send_out(h, NO_DEADLINE)) != 0)
+		return r;
+	return take_reply(h, NO_DEADLINE, result);
+}
+
+int
+mpmgr_call(mpmgr *h, const char *method, const msgpack_object *params,
+    uint32_t nparams, msgpack_object *result)
+{
+	msgpack_packer *pk;
+	uint32_t i;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if ((r = usable(h)) != 0)
+		return r;
+	if (h->pending > 0 || h->in_request)
+		return fail(h, MPMGR_ESTATE, "mpmgr_call with %zu replies "
+		    "pending: read them first", h->pending);
+	if (nparams > 0 && params == NULL)
+		return fail(h, MPMGR_EINVAL, "mpmgr_call: no params");
+	if ((pk = mpmgr_request_begin(h, method, nparams)) == NULL)
+		return MPMGR_EINVAL;
+	for (i = 0; i < nparams; i++)
+		msgpack_pack_object(pk, params[i]);
+	if ((r = mpmgr_request_end(h)) != 0)
+		return r;
+	return mpmgr_reply(h, result);
+}
+
+/* --- typed helpers --------------------------------------------------- */
+
+msgpack_object
+mpmgr_obj_strn(const char *s, size_t n)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_STR };
+
+	o.via.str.ptr = s;
+	o.via.str.size = (uint32_t)n;
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_str(const char *s)
+{
+	return mpmgr_obj_strn(s, strlen(s));
+}
+
+msgpack_object
+mpmgr_obj_int(int64_t i)
+{
+	msgpack_object o;
+
+	if (i >= 0) {
+		o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o.via.u64 = (uint64_t)i;
+	} else {
+		o.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o.via.i64 = i;
+	}
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_double(double d)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_FLOAT64 };
+
+	o.via.f64 = d;
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_nil(void)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_NIL };
+
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_bool(bool b)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_BOOLEAN };
+
+	o.via.boolean = b;
+	return o;
+}
+
+static bool
+obj_int64(const msgpack_object *o, int64_t *out)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= INT64_MAX) {
+		*out = (int64_t)o->via.u64;
+		return true;
+	}
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = o->via.i64;
+		return true;
+	}
+	return false;
+}
+
+static int
+want_int(mpmgr *h, const msgpack_object *o, int64_t *out)
+{
+	int64_t v;
+
+	if (!obj_int64(o, &v))
+		return fail(h, MPMGR_EBADTYPE, "the result is not an integer "
+		    "that fits int64");
+	if (out != NULL)
+		*out = v;
+	return 0;
+}
+
+/* The object name first, then up to three more params. */
+static int
+call_named(mpmgr *h, const char *method, const char *name,
+    const msgpack_object *more, uint32_t nmore, msgpack_object *result)
+{
+	msgpack_object params[4];
+	uint32_t i;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (name == NULL)
+		return fail(h, MPMGR_EINVAL, "%s: no object name", method);
+	params[0] = mpmgr_obj_str(name);
+	for (i = 0; i < nmore; i++)
+		params[1 + i] = more[i];
+	return mpmgr_call(h, method, params, 1 + nmore, result);
+}
+
+int
+mpmgr_ping(mpmgr *h)
+{
+	return mpmgr_call(h, "sys.ping", NULL, 0, NULL);
+}
+
+int
+mpmgr_dict_set(mpmgr *h, const char *name, const msgpack_object *key,
+    const msgpack_object *value)
+{
+	msgpack_object kv[2];
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL || value == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.set: no key or value");
+	kv[0] = *key;
+	kv[1] = *value;
+	return call_named(h, "dict.set", name, kv, 2, NULL);
+}
+
+int
+mpmgr_dict_get(mpmgr *h, const char *name, const msgpack_object *key,
+    msgpack_object *value)
+{
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.get: no key");
+	return call_named(h, "dict.get", name, key, 1, value);
+}
+
+int
+mpmgr_dict_set_str(mpmgr *h, const char *name, const char *key,
+    const char *value)
+{
+	msgpack_object k, v;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL || value == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.set: no key or value");
+	k = mpmgr_obj_str(key);
+	v = mpmgr_obj_str(value);
+	return mpmgr_dict_set(h, name, &k, &v);
+}
+
+int
+mpmgr_dict_set_int(mpmgr *h, const char *name, const char *key,
+    int64_t value)
+{
+	msgpack_object k, v;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.set: no key");
+	k = mpmgr_obj_str(key);
+	v = mpmgr_obj_int(value);
+	return mpmgr_dict_set(h, name, &k, &v);
+}
+
+int
+mpmgr_dict_get_str(mpmgr *h, const char *name, const char *key,
+    const char **value, size_t *len)
+{
+	msgpack_object k, v;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.get: no key");
+	k = mpmgr_obj_str(key);
+	if ((r = mpmgr_dict_get(h, name, &k, &v)) != 0)
+		return r;
+	if (v.type != MSGPACK_OBJECT_STR)
+		return fail(h, MPMGR_EBADTYPE, "the value of '%s' is not a "
+		    "str", key);
+	if (value != NULL)
+		*value = v.via.str.ptr;
+	if (len != NULL)
+		*len = v.via.str.size;
+	return 0;
+}
+
+int
+mpmgr_dict_get_int(mpmgr *h, const char *name, const char *key,
+    int64_t *value)
+{
+	msgpack_object k, v;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.get: no key");
+	k = mpmgr_obj_str(key);
+	if ((r = mpmgr_dict_get(h, name, &k, &v)) != 0)
+		return r;
+	return want_int(h, &v, value);
+}
+
+int
+mpmgr_dict_incr(mpmgr *h, const char *name, const char *key, int64_t delta,
+    int64_t *result)
+{
+	msgpack_object kd[2], res;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.incr: no key");
+	kd[0] = mpmgr_obj_str(key);
+	kd[1] = mpmgr_obj_int(delta);
+	if ((r = call_named(h, "dict.incr", name, kd, 2, &res)) != 0)
+		return r;
+	return want_int(h, &res, result);
+}
+
+int
+mpmgr_dict_incr_double(mpmgr *h, const char *name, const char *key,
+    double delta, double *result)
+{
+	msgpack_object kd[2], res;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.incr: no key");
+	kd[0] = mpmgr_obj_str(key);
+	kd[1] = mpmgr_obj_double(delta);
+	if ((r = call_named(h, "dict.incr", name, kd, 2, &res)) != 0)
+		return r;
+	if (res.type != MSGPACK_OBJECT_FLOAT64 &&
+	    res.type != MSGPACK_OBJECT_FLOAT32)
+		return fail(h, MPMGR_EBADTYPE, "the result is not a float");
+	if (result != NULL)
+		*result = res.via.f64;
+	return 0;
+}
+
+int
+mpmgr_dict_delete(mpmgr *h, const char *name, const char *key)
+{
+	msgpack_object k;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (key == NULL)
+		return fail(h, MPMGR_EINVAL, "dict.delete: no key");
+	k = mpmgr_obj_str(key);
+	return call_named(h, "dict.delete", name, &k, 1, NULL);
+}
+
+int64_t
+mpmgr_dict_len(mpmgr *h, const char *name)
+{
+	msgpack_object res;
+	int64_t n = 0;
+	int r;
+
+	if ((r = call_named(h, "dict.len", name, NULL, 0, &res)) != 0)
+		return r;
+	if ((r = want_int(h, &res, &n)) != 0)
+		return r;
+	return n;
+}
+
+int
+mpmgr_value_set(mpmgr *h, const char *name, const msgpack_object *value)
+{
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (value == NULL)
+		return fail(h, MPMGR_EINVAL, "value.set: no value");
+	return call_named(h, "value.set", name, value, 1, NULL);
+}
+
+int
+mpmgr_value_get(mpmgr *h, const char *name, msgpack_object *value)
+{
+	return call_named(h, "value.get", name, NULL, 0, value);
+}
+
+int
+mpmgr_value_set_int(mpmgr *h, const char *name, int64_t value)
+{
+	msgpack_object v = mpmgr_obj_int(value);
+
+	return mpmgr_value_set(h, name, &v);
+}
+
+int
+mpmgr_value_get_int(mpmgr *h, const char *name, int64_t *value)
+{
+	msgpack_object v;
+	int r;
+
+	if ((r = mpmgr_value_get(h, name, &v)) != 0)
+		return r;
+	return want_int(h, &v, value);
+}
+
+int
+mpmgr_value_incr(mpmgr *h, const char *name, int64_t delta, int64_t *result)
+{
+	msgpack_object d = mpmgr_obj_int(delta), res;
+	int r;
+
+	if ((r = call_named(h, "value.incr", name, &d, 1, &res)) != 0)
+		return r;
+	return want_int(h, &res, result);
+}
