@@ -82,6 +82,20 @@ key_beside(const char *socket_path, char *out, size_t outlen)
 		    socket_path, PATHS_KEY_NAME);
 }
 
+/*
+ * The default key of a socket: the system key for root's system socket,
+ * else "authkey" beside the socket (root included: a root daemon on a
+ * socket of its own is not the system daemon).
+ */
+static void
+default_key(const char *socket_path, char *out, size_t outlen)
+{
+	if (geteuid() == 0 && strcmp(socket_path, PATHS_SYSTEM_SOCKET) == 0)
+		snprintf(out, outlen, "%s", PATHS_SYSTEM_AUTHKEY);
+	else
+		key_beside(socket_path, out, outlen);
+}
+
 int
 paths_authkey(const char *explicit_path, const char *socket_path,
     char *out, size_t outlen, char *err, size_t errlen)
@@ -96,8 +110,6 @@ paths_authkey(const char *explicit_path, const char *socket_path,
 		snprintf(path, sizeof path, "%s", v);
 	else if ((v = env_nonempty("CREDENTIALS_DIRECTORY")) != NULL)
 		snprintf(path, sizeof path, "%s/%s", v, PATHS_KEY_NAME);
-	else if (geteuid() == 0)
-		snprintf(path, sizeof path, "%s", PATHS_SYSTEM_AUTHKEY);
 	else {
 		if (socket_path == NULL || socket_path[0] == '\0') {
 			if (paths_socket(NULL, sock, sizeof sock, err,
@@ -105,20 +117,19 @@ paths_authkey(const char *explicit_path, const char *socket_path,
 				return -1;
 			socket_path = sock;
 		}
-		key_beside(socket_path, path, sizeof path);
+		default_key(socket_path, path, sizeof path);
 	}
 	return path_out("authkey", path, out, outlen, err, errlen);
 }
 
 bool
-paths_authkey_is_user_default(const char *authkey_path,
-    const char *socket_path)
+paths_authkey_is_default(const char *authkey_path, const char *socket_path)
 {
 	char path[PATH_MAX + 32];
 
-	if (geteuid() == 0 || socket_path == NULL)
+	if (socket_path == NULL)
 		return false;
-	key_beside(socket_path, path, sizeof path);
+	default_key(socket_path, path, sizeof path);
 	return strcmp(authkey_path, path) == 0;
 }
 

@@ -8,8 +8,8 @@
  *   /tmp/mpmgr-UID/mpmgr.sock                 otherwise.
  * Authkey: explicit argument, else $MPMGR_AUTHKEY_FILE, else
  *   $CREDENTIALS_DIRECTORY/authkey            when that is set (systemd),
- *   /etc/mpmgr/authkey                        for root,
- *   "authkey" beside the socket               for a user.
+ *   /etc/mpmgr/authkey                        for root on /run/mpmgr/mpmgr.sock,
+ *   "authkey" beside the socket               otherwise.
  */
 #ifndef MPMGR_PATHS_H
 #define MPMGR_PATHS_H
@@ -25,9 +25,10 @@ int paths_socket(const char *explicit_path, char *out, size_t outlen,
 /* Resolve the authkey path for the given socket path. 0, or -1 with err. */
 int paths_authkey(const char *explicit_path, const char *socket_path,
     char *out, size_t outlen, char *err, size_t errlen);
-/* True when path is the per-user default key (beside a per-user socket),
- * which mpmgrd creates when missing. */
-bool paths_authkey_is_user_default(const char *authkey_path,
+/* True when authkey_path is the default key of socket_path (not one named
+ * by an option, the environment or systemd), which mpmgrd creates when
+ * missing, as Python's Manager makes up an authkey of its own. */
+bool paths_authkey_is_default(const char *authkey_path,
     const char *socket_path);
 
 /*

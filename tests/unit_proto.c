@@ -1541,8 +1541,8 @@ check_user_paths(void)
 	snprintf(want, sizeof want, "/tmp/mpmgr-%u/authkey",
 	    (unsigned)geteuid());
 	ck_assert_str_eq(key, want);
-	ck_assert(paths_authkey_is_user_default(key, out));
-	ck_assert(!paths_authkey_is_user_default("/etc/mpmgr/authkey", out));
+	ck_assert(paths_authkey_is_default(key, out));
+	ck_assert(!paths_authkey_is_default("/etc/mpmgr/authkey", out));
 
 	/* Without a socket path, the default socket's directory. */
 	ck_assert_int_eq(paths_authkey(NULL, NULL, key, sizeof key, err,
@@ -1586,8 +1586,15 @@ check_root_paths(void)
 	ck_assert_int_eq(paths_authkey(NULL, out, key, sizeof key, err,
 	    sizeof err), 0);
 	ck_assert_str_eq(key, "/etc/mpmgr/authkey");
-	ck_assert(!paths_authkey_is_user_default(key, out));
-	ck_assert(!paths_authkey_is_user_default("/run/mpmgr/authkey", out));
+	ck_assert(paths_authkey_is_default(key, out));
+	ck_assert(!paths_authkey_is_default("/run/mpmgr/authkey", out));
+	/* Root on a socket of its own: the key beside it, as for a user. */
+	ck_assert_int_eq(paths_authkey(NULL, "/srv/x/s.sock", key, sizeof key,
+	    err, sizeof err), 0);
+	ck_assert_str_eq(key, "/srv/x/authkey");
+	ck_assert(paths_authkey_is_default(key, "/srv/x/s.sock"));
+	ck_assert(!paths_authkey_is_default("/etc/mpmgr/authkey",
+	    "/srv/x/s.sock"));
 	clear_env();
 }
 
