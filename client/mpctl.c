@@ -237,8 +237,8 @@ static const char paths[] =
 "Socket: -s, else $MPMGR_SOCKET, else /run/mpmgr/mpmgr.sock for root,\n"
 "$XDG_RUNTIME_DIR/mpmgr/mpmgr.sock for a user, /tmp/mpmgr-UID/mpmgr.sock\n"
 "without XDG_RUNTIME_DIR. Authkey file: -k, else $MPMGR_AUTHKEY_FILE, else\n"
-"$CREDENTIALS_DIRECTORY/authkey, /etc/mpmgr/authkey for root, \"authkey\"\n"
-"beside the socket for a user.\n";
+"$CREDENTIALS_DIRECTORY/authkey, /etc/mpmgr/authkey with root's default\n"
+"socket, else \"authkey\" beside the socket.\n";
 
 static const char notes[] =
 "Operands: a key or value is JSON when it parses as JSON (5, -1.5, true,\n"

@@ -68,8 +68,9 @@ main_usage(FILE *f)
 "                           /tmp/mpmgr-UID/mpmgr.sock for a user)\n"
 "  -k, --authkey-file PATH  authkey (default $MPMGR_AUTHKEY_FILE, else\n"
 "                           $CREDENTIALS_DIRECTORY/authkey, /etc/mpmgr/authkey\n"
-"                           for root, \"authkey\" beside a user's socket,\n"
-"                           created there when missing)\n"
+"                           with root's default socket, else \"authkey\"\n"
+"                           beside the socket; a default key is created\n"
+"                           when missing)\n"
 "      --max-clients N      authenticated clients at once (default %d)\n"
 "      --max-message BYTES  largest message after auth (default 16m)\n"
 "      --output-limit BYTES unread replies a client may hold (default 64m)\n"
@@ -180,8 +181,20 @@ main_load_key(void)
 	int r;
 
 	if (lstat(server.authkey_path, &st) == -1 && errno == ENOENT &&
-	    paths_authkey_is_user_default(server.authkey_path,
+	    paths_authkey_is_default(server.authkey_path,
 	    server.socket_path)) {
+		/* The system key's directory (/etc/mpmgr) may not exist yet on
+		 * a machine where nothing was installed: `make run` as root. */
+		char dir[sizeof server.authkey_path];
+		char *slash;
+
+		snprintf(dir, sizeof dir, "%s", server.authkey_path);
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+				main_die("cannot create %s: %s", dir,
+				    strerror(errno));
+		}
 		r = auth_key_generate(server.authkey_path, true, err,
 		    sizeof err);
 		if (r == -1)
