@@ -77,6 +77,7 @@ PROGS = $(B)/mpmgrd $(B)/mpctl $(B)/libmpmgr.a $(LIBSO) \
 
 .PHONY: all deps run check test tests clean install uninstall
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(PROGS)
 
