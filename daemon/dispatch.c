@@ -4,9 +4,9 @@
  * Owns the method index (built once from every type's table and
  * sys_methods), the checks every method shares, and the reply helpers.
  * Promises the connection layer: every request gets exactly one reply
- * appended to c->out (or, once waiters exist, is parked); a reply larger
- * than the output limit is replaced by a LIMIT error; nothing a client
- * sends makes dispatch close its connection.
+ * appended to c->out, or is parked (waiter.c) and answered later; a reply
+ * larger than the output limit is replaced by a LIMIT error; nothing a
+ * client sends makes dispatch close its connection.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +70,7 @@ dispatch_init(void)
 		fatalx("%s: called twice", __func__);
 	methods = ohash_new();
 	registry_init();
+	waiter_init();
 	for (i = 0; registry_types[i] != NULL; i++)
 		dispatch_add_table(registry_types[i]->methods);
 	dispatch_add_table(sys_methods);
@@ -205,10 +206,13 @@ dispatch_request(struct conn *c, const struct msg *msg)
 	req.argc = 0;
 	req.obj = NULL;
 	req.replied = false;
+	req.parked = false;
 	server.ops++;
 	c->ops++;
 
 	dispatch_run(&req, msg);
+	if (req.parked)
+		return DISPATCH_PARKED;
 	if (!req.replied)
 		fatalx("%s: %s answered nothing", __func__, req.method->name);
 	return DISPATCH_DONE;
@@ -217,15 +221,13 @@ dispatch_request(struct conn *c, const struct msg *msg)
 void
 dispatch_conn_closed(struct conn *c)
 {
-	/* Nothing is held or parked by a connection until waiter.c and the
-	 * lock types (issue 3) hang their undo list on c->holdings. */
+	waiter_conn_closed(c);
 }
 
 void
 dispatch_shutdown(void)
 {
-	/* No request can park before waiter.c (issue 3), so none waits for
-	 * a SHUTDOWN answer yet. */
+	waiter_shutdown();
 }
 
 /* --- replies ---------------------------------------------------------- */

@@ -33,8 +33,7 @@ struct req;
 #define M_FREES   0x02 /* a write that can only give memory back (delete,
 			  pop, clear): allowed past the ceiling, so a full
 			  daemon can still be emptied */
-#define M_BLOCKS  0x04 /* may park until the object changes (waiter.c,
-			  issue 3: no method parks yet) */
+#define M_BLOCKS  0x04 /* may park until the object changes (waiter.c) */
 #define M_ADMIN   0x08 /* peer must be root or the daemon's own uid */
 #define M_OBJ     0x10 /* params[0] names an object of .type (any type when
 			  .type is NULL); req->obj is it, or NULL if missing */
@@ -65,6 +64,7 @@ struct req {
 	struct object *obj;         /* M_OBJ: the object, NULL if missing (a
 				       handler that deletes it sets NULL) */
 	bool replied;
+	bool parked;                /* waiter_park took it: answered later */
 };
 
 /* The method called name (len bytes, not NUL-terminated), or NULL. */

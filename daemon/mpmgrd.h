@@ -57,7 +57,7 @@ struct conn {
 	uint8_t ns[MPMGR_NONCE_LEN];
 	uint64_t ops;
 	struct waiter *parked;    /* the parked request, if CONN_PARKED */
-	void *holdings;           /* owned by dispatch: what to undo at close */
+	void *holdings;           /* waiter.c: its struct hold_list, or NULL */
 	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
 	TAILQ_ENTRY(conn) qlink;  /* server.ready while CONN_QUEUED */
 };

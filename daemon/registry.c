@@ -18,6 +18,15 @@
 const struct obj_type *const registry_types[] = {
 	&dict_type,
 	&value_type,
+	&list_type,
+	&array_type,
+	&queue_type,
+	&event_type,
+	&barrier_type,
+	&lock_type,
+	&rlock_type,
+	&semaphore_type,
+	&condition_type,
 	NULL
 };
 
@@ -79,6 +88,8 @@ registry_alloc(const struct obj_type *t, const char *name, size_t len)
 		fatalx("%s: name of %zu bytes", __func__, len);
 	o = xcalloc(1, sizeof *o + len + 1);
 	o->type = t;
+	TAILQ_INIT(&o->waiters);
+	LIST_INIT(&o->holds);
 	o->namelen = (uint8_t)len;
 	memcpy(o->name, name, len);
 	return o;
@@ -151,7 +162,7 @@ registry_free_step(size_t budget)
 void
 registry_delete(struct object *o)
 {
-	/* issue 3: waiters on o are answered DELETED here, before it goes. */
+	waiter_object_deleted(o);
 	if (!ohash_del(names, o->name, o->namelen, NULL))
 		fatalx("%s: '%.*s' is not registered", __func__,
 		    (int)o->namelen, o->name);
@@ -162,7 +173,8 @@ registry_delete(struct object *o)
 bool
 registry_settle(struct object *o)
 {
-	if (o->explicit || o->nwaiters != 0 || !o->type->is_initial(o))
+	if (o->explicit || o->nwaiters != 0 || !LIST_EMPTY(&o->holds) ||
+	    !o->type->is_initial(o))
 		return false;
 	registry_delete(o);
 	return true;

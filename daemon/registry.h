@@ -73,6 +73,15 @@ struct obj_type {
 extern const struct obj_type *const registry_types[];
 extern const struct obj_type dict_type;
 extern const struct obj_type value_type;
+extern const struct obj_type list_type;
+extern const struct obj_type array_type;
+extern const struct obj_type queue_type;
+extern const struct obj_type event_type;
+extern const struct obj_type barrier_type;
+extern const struct obj_type lock_type;
+extern const struct obj_type rlock_type;
+extern const struct obj_type semaphore_type;
+extern const struct obj_type condition_type;
 
 /* Elements freed per slice of an incremental free. */
 #define REGISTRY_FREE_SLICE 1000
@@ -86,11 +95,12 @@ struct object *registry_lookup(const char *name, size_t len);
  * in its initial state). len is 1..MPMGR_MAX_NAME. */
 struct object *registry_add(const struct obj_type *t, const char *name,
     size_t len);
-/* Unlink o and free it, in slices when it is large: o is gone for the
- * caller either way. */
+/* Answer o's waiters DELETED and give back its holds (waiter.c), unlink
+ * o and free it, in slices when it is large: o is gone for the caller
+ * either way. */
 void registry_delete(struct object *o);
-/* After a write: delete o if implicit, initial and without waiters. true
- * when it was deleted. */
+/* After a write: delete o if implicit, initial, without waiters and
+ * without holds. true when it was deleted. */
 bool registry_settle(struct object *o);
 /* Free a type's detached data (a cleared dict's old table) in slices. */
 void registry_defer_free(const struct obj_type *t, void *data);

@@ -4,6 +4,7 @@
  * obj.list answers every object at once (O(n) by nature); obj.scan walks
  * the names in slices for registries too large for one reply. obj.delete
  * frees a large object in slices after answering (registry.c).
+ * sys.cancel takes back a parked request of the asking connection.
  */
 #include <unistd.h>
 
@@ -159,7 +160,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 11);
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -172,6 +173,21 @@ sys_stats(struct req *req)
 	sys_pack_uint(pk, "conns_total", server.conns_total);
 	sys_pack_uint(pk, "memory_used", mem_used());
 	sys_pack_uint(pk, "max_memory", server.max_memory);
+	sys_pack_uint(pk, "waiters", waiter_count());
+}
+
+/*
+ * Runs while the connection's own request is parked (conn.c lets it
+ * through): that request's TIMEOUT goes out first, then this answer.
+ */
+static void
+sys_cancel(struct req *req)
+{
+	uint64_t id;
+
+	if (!req_uint_arg(req, 0, 0, UINT32_MAX, "msgid", &id))
+		return;
+	reply_bool(req, waiter_cancel(req->c, (uint32_t)id));
 }
 
 static void
@@ -201,6 +217,10 @@ const struct method sys_methods[] = {
 	{ .name = "sys.stats", .handler = sys_stats, .min_args = 0,
 	  .max_args = 0, .params = "",
 	  .summary = "{version, pid, uptime_sec, clients, ...}" },
+	{ .name = "sys.cancel", .handler = sys_cancel, .min_args = 1,
+	  .max_args = 1, .params = "msgid",
+	  .summary = "answer this connection's parked request msgid TIMEOUT; "
+	  "true if there was one" },
 	{ .name = "sys.shutdown", .handler = sys_shutdown, .min_args = 0,
 	  .max_args = 0, .flags = M_ADMIN, .params = "",
 	  .summary = "stop the daemon (root or the daemon's user)" },

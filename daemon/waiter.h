@@ -14,9 +14,13 @@
  *   - Before handing an item, a lock or a permit to a waiter, check
  *     conn_peer_gone(w->req.c): a gone peer's waiter is skipped (its close,
  *     already queued, removes it through the gone op).
- *   - Nothing here calls registry_settle(): the code that changed an
- *     object settles it once it is done with it (an object must not vanish
- *     under a loop over its own waiters).
+ *   - waiter_park/done/move and the ops never call registry_settle():
+ *     the code that changed an object settles it once it is done with it
+ *     (an object must not vanish under a loop over its own waiters).
+ *     dispatch settles req->obj after M_WRITE methods; the paths here
+ *     that run outside a request (waiter_expire, waiter_cancel,
+ *     waiter_conn_closed, waiter_shutdown) settle the objects they
+ *     touched, by name, once all their ops have run.
  *
  * Holdings (struct hold) record what a connection holds in an object (a
  * lock, an rlock's recursion count, semaphore permits, leased queue items)
@@ -46,8 +50,11 @@ struct waiter_ops {
 	 * w leaves without being served: its peer is gone (no answer
 	 * possible) or sys.cancel removed it (waiter.c has answered TIMEOUT).
 	 * Undo what parking did (a barrier breaks; a notified condition
-	 * waiter passes its notify on). waiter.c then frees w. NULL: nothing
-	 * to undo.
+	 * waiter passes its notify on; whoever waited behind w may now be
+	 * served). w is already out of its object's FIFO, the heap and its
+	 * connection, and w->req.obj still names the object; answering
+	 * other waiters is allowed, settling is not (waiter.c settles).
+	 * waiter.c then frees w. NULL: nothing to undo.
 	 */
 	void (*gone)(struct waiter *w);
 };
@@ -65,6 +72,7 @@ struct waiter {
 	uint64_t nitems;
 	void *p;                  /* type-owned pointer, not freed here */
 	int state;                /* type-defined */
+	uint64_t seq;             /* park order: breaks deadline ties */
 };
 TAILQ_HEAD(waiter_list, waiter);
 
@@ -115,8 +123,10 @@ bool waiter_cancel(struct conn *c, uint32_t msgid);
 /* c is closing: drop its parked waiter (gone op, no answer), give back
  * its holds (conn_gone op per hold), settle what changed. */
 void waiter_conn_closed(struct conn *c);
-/* o is being deleted: every waiter answers DELETED; every hold on o is
- * dropped (the holders learn on their next call). */
+/* o is being deleted: every waiter answers DELETED (no gone op); then
+ * every hold on o goes through the type's conn_gone (nobody is left to
+ * wake; what it gives back is freed with o), or is dropped when the type
+ * has none. The holders learn on their next call. */
 void waiter_object_deleted(struct object *o);
 /* The daemon stops: every waiter answers SHUTDOWN. */
 void waiter_shutdown(void);
@@ -126,12 +136,16 @@ void waiter_expire(uint64_t now);
 /* Parked waiters in all (sys.stats) and in the deadline heap (tests). */
 size_t waiter_count(void);
 size_t waiter_heap_size(void);
+/* Comparisons and swaps the deadline heap has made since start (tests
+ * check that parking and expiring cost O(log n) each). */
+uint64_t waiter_heap_ops(void);
 
 /* The hold of c in o, or NULL. */
 struct hold *hold_find(struct conn *c, struct object *o);
 /* The hold of c in o, created with n = 0 when missing. */
 struct hold *hold_get(struct conn *c, struct object *o);
-/* Forget h (its type has given back or cleared what it held). */
+/* Forget h (its type has given back or cleared what it held); h->data
+ * is the type's to free before. */
 void hold_drop(struct hold *h);
 
 #endif

@@ -32,26 +32,72 @@
 
 /* --- the method table -------------------------------------------------- */
 
-static const char *const protocol_methods[] = {
-	"dict.create", "dict.get", "dict.set", "dict.setdefault", "dict.pop",
-	"dict.popitem", "dict.delete", "dict.contains", "dict.len",
-	"dict.keys", "dict.values", "dict.items", "dict.update", "dict.clear",
-	"dict.copy", "dict.scan", "dict.incr", "dict.cas",
-	"value.create", "value.get", "value.set", "value.incr", "value.cas",
-	"obj.list", "obj.scan", "obj.info", "obj.delete",
-	"sys.ping", "sys.stats", "sys.shutdown",
-};
+/*
+ * The methods documented in docs/PROTOCOL.md: the first cell of each table
+ * row, "a.b" or "a.b / a.c". The test runs from the source tree's top
+ * ($SRCDIR when set).
+ */
+#define DOC_MAX 256
+static char doc_names[DOC_MAX][64];
+static size_t doc_count;
+
+static void
+doc_load(void)
+{
+	const char *dir = getenv("SRCDIR");
+	char path[4096], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/docs/PROTOCOL.md",
+	    dir != NULL ? dir : ".");
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	doc_count = 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *cell, *tok, *save;
+
+		if (strncmp(line, "| ", 2) != 0)
+			continue;
+		cell = strtok_r(line + 2, "|", &save);
+		if (cell == NULL)
+			continue;
+		for (tok = strtok_r(cell, " /", &save); tok != NULL;
+		    tok = strtok_r(NULL, " /", &save)) {
+			size_t n = strspn(tok, "abcdefghijklmnopqrstuvwxyz_.");
+
+			if (n != strlen(tok) || strchr(tok, '.') == NULL ||
+			    tok[0] == '.' || tok[n - 1] == '.')
+				continue;
+			ck_assert_uint_lt(doc_count, DOC_MAX);
+			snprintf(doc_names[doc_count++], sizeof doc_names[0],
+			    "%s", tok);
+		}
+	}
+	fclose(f);
+}
+
+static bool
+doc_has(const char *name)
+{
+	for (size_t i = 0; i < doc_count; i++)
+		if (strcmp(doc_names[i], name) == 0)
+			return true;
+	return false;
+}
 
 START_TEST(test_table)
 {
 	const struct method *m;
 	size_t pos = 0, n = 0, i;
 
+	doc_load();
 	while ((m = dispatch_next(&pos)) != NULL) {
 		const char *dot = strchr(m->name, '.');
 		const struct obj_type *t;
 
 		n++;
+		ck_assert_msg(doc_has(m->name), "%s is not in docs/PROTOCOL.md",
+		    m->name);
 		ck_assert_ptr_nonnull(dot);
 		ck_assert_ptr_nonnull(m->handler);
 		ck_assert_msg(m->summary != NULL && *m->summary != '\0',
@@ -72,12 +118,12 @@ START_TEST(test_table)
 			ck_assert_ptr_null(m->type);
 		}
 	}
-	ck_assert_uint_eq(n, sizeof protocol_methods /
-	    sizeof protocol_methods[0]);
-	for (i = 0; i < n; i++)
-		ck_assert_msg(dispatch_lookup(protocol_methods[i],
-		    strlen(protocol_methods[i])) != NULL, "%s missing",
-		    protocol_methods[i]);
+	/* And every documented method exists. */
+	for (i = 0; i < doc_count; i++)
+		ck_assert_msg(dispatch_lookup(doc_names[i],
+		    strlen(doc_names[i])) != NULL, "%s is documented but has "
+		    "no handler", doc_names[i]);
+	ck_assert_uint_ge(n, doc_count);
 	ck_assert_ptr_null(dispatch_lookup("dict.nope", 9));
 	ck_assert_ptr_null(dispatch_lookup("dict.get", 7));
 	ck_assert_ptr_null(dispatch_lookup("", 0));
@@ -662,7 +708,8 @@ START_TEST(test_sys)
 {
 	static const char *const fields[] = {
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
-		"objects", "ops", "conns_total", "memory_used", "max_memory"
+		"objects", "ops", "conns_total", "memory_used", "max_memory",
+		"waiters"
 	};
 	struct mpv v;
 	uint64_t ops;
@@ -675,8 +722,8 @@ START_TEST(test_sys)
 	server.max_memory = 1u << 30;
 	ops = server.ops;
 	OK("sys.stats", "[]", NULL);
-	ck_assert_uint_eq(reply.result.len, 10);
-	for (i = 0; i < 10; i++)
+	ck_assert_uint_eq(reply.result.len, 11);
+	for (i = 0; i < 11; i++)
 		ck_assert_msg(result_field(fields[i], &v), "no %s", fields[i]);
 	ck_assert(result_field("version", &v) &&
 	    mpv_str_eq(&v, MPMGRD_VERSION));

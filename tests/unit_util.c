@@ -449,10 +449,18 @@ setup(void)
 	ck_assert_ptr_nonnull(server.base);
 	server.uid = getuid();
 	server.start_usec = now_usec();
+	/* conn_wake() queues woken connections here. */
+	TAILQ_INIT(&server.ready);
+	TAILQ_INIT(&server.clients);
 	dispatch_init();
 	for (int i = 0; i < FC_CONNS; i++) {
 		conns[i] = xcalloc(1, sizeof *conns[i]);
 		conns[i]->id = (uint64_t)i + 1;
+		/* Authenticated connections, as waiter_shutdown() walks them. */
+		TAILQ_INSERT_TAIL(&server.clients, conns[i], link);
+		/* poll() skips it: conn_peer_gone() sees a live peer unless a
+		 * test sets CONN_EOF. */
+		conns[i]->fd = -1;
 		conns[i]->state = CONN_READY;
 		conns[i]->uid = getuid();
 		buf_init(&conns[i]->out);

@@ -1,0 +1,437 @@
+/*
+ * obj_condition.c: the condition type (Python's Condition).
+ *
+ * A condition stands on a lock: its own rlock by default (outside the
+ * registry, see locks.h), or a named lock or rlock given at create, which
+ * is looked up by name at each use and created implicitly (with the type
+ * it had at create, a lock if it was missing) when a condition verb must
+ * acquire it and it is gone. acquire and release act on that lock with its
+ * own rules. wait, notify and notify_all need the caller to hold it
+ * (NOTHELD when it is free, NOTOWNER when another connection holds it).
+ *
+ * wait releases the lock fully (an rlock's depth is saved in the waiter),
+ * parks on the condition's FIFO, and once notified moves to the lock's
+ * FIFO (lock_requeue) to answer true when it holds the lock again with its
+ * depth restored. A timed-out wait also queues for the lock first and then
+ * answers false. wait with timeout 0 answers false at once and keeps the
+ * lock. notify moves the oldest waiters whose peers are still there; a
+ * notified waiter that leaves before holding the lock again (its peer gone,
+ * or sys.cancel) passes its notify to the next waiter of the condition, so
+ * no wakeup is lost. An implicit condition goes away when its own rlock is
+ * free and nobody waits for it or on it.
+ */
+#include <string.h>
+
+#include "dispatch.h"
+#include "locks.h"
+#include "log.h"
+#include "mem.h"
+#include "registry.h"
+#include "waiter.h"
+
+struct condition {
+	struct object *own;          /* its own rlock, or NULL */
+	const struct obj_type *locktype; /* the named lock's, to recreate it */
+	char *lockname;              /* the named lock, when own is NULL */
+	uint8_t locklen;
+	bool release_on_disconnect;  /* own's option */
+};
+
+static void condition_wait_timeout(struct waiter *);
+static void condition_notified_gone(struct waiter *);
+
+/* Waiting on the condition: w->n is the depth to restore, w->data the
+ * condition's name (the notified phase needs it). */
+static const struct waiter_ops condition_wait_ops = {
+	.timeout = condition_wait_timeout,
+};
+
+/* Queued on the lock after a notify (LOCK_GRANT_TRUE) or a timeout. */
+static const struct waiter_ops condition_relock_ops = {
+	.gone = condition_notified_gone,
+};
+
+static struct condition *
+condition_of(const struct object *o)
+{
+	return o->data;
+}
+
+/*
+ * The lock o stands on; NULL when a named one is missing and create is
+ * false, or when the name now holds another type (*wrong is that type).
+ */
+static struct object *
+condition_lock(struct object *o, bool create, const struct obj_type **wrong)
+{
+	struct condition *cd = condition_of(o);
+	struct object *lk;
+
+	*wrong = NULL;
+	if (cd->own != NULL)
+		return cd->own;
+	lk = registry_lookup(cd->lockname, cd->locklen);
+	if (lk != NULL && !lock_kind(lk->type)) {
+		*wrong = lk->type;
+		return NULL;
+	}
+	if (lk == NULL && create)
+		lk = registry_add(cd->locktype, cd->lockname, cd->locklen);
+	return lk;
+}
+
+/* condition_lock for a request: false after replying WRONGTYPE. */
+static bool
+condition_req_lock(struct req *req, bool create, struct object **lk)
+{
+	const struct condition *cd = condition_of(req->obj);
+	const struct obj_type *wrong;
+
+	*lk = condition_lock(req->obj, create, &wrong);
+	if (wrong == NULL)
+		return true;
+	reply_error(req, PERR_WRONGTYPE, "%s: '%.*s', the lock of '%.*s', is "
+	    "a %s, not a lock or rlock", req->method->name, (int)cd->locklen,
+	    cd->lockname, req_namelen(req), req_name(req), wrong->name);
+	return false;
+}
+
+/* After a request: a named lock it created or freed may go. */
+static void
+condition_settle_lock(const struct object *o, struct object *lk)
+{
+	if (lk != NULL && lk != condition_of(o)->own)
+		registry_settle(lk);
+}
+
+/* Move up to n waiters whose peers are still there onto lk's FIFO. */
+static void
+condition_notify_n(struct object *o, struct object *lk, uint64_t n)
+{
+	struct waiter *w, *next;
+
+	for (w = waiter_first(o); w != NULL && n > 0; w = next) {
+		next = waiter_next(w);
+		/* A gone peer's close removes it: it takes no notify. */
+		if (conn_peer_gone(w->req.c))
+			continue;
+		lock_requeue(w, lk, &condition_relock_ops, LOCK_GRANT_TRUE);
+		n--;
+	}
+}
+
+static void
+condition_wait_timeout(struct waiter *w)
+{
+	const struct obj_type *wrong;
+	struct object *lk;
+
+	lk = condition_lock(w->req.obj, true, &wrong);
+	if (lk == NULL) {
+		reply_error(&w->req, PERR_WRONGTYPE, "%s: the lock of '%.*s' "
+		    "is now a %s: it cannot be held again", w->req.method->name,
+		    (int)w->req.obj->namelen, w->req.obj->name, wrong->name);
+		waiter_done(w);
+		return;
+	}
+	lock_requeue(w, lk, &condition_relock_ops, LOCK_GRANT_FALSE);
+}
+
+/*
+ * A notified waiter left before holding the lock again: its notify goes to
+ * the next waiter. The condition is found by name: it may have been
+ * deleted meanwhile.
+ */
+static void
+condition_notified_gone(struct waiter *w)
+{
+	const struct obj_type *wrong;
+	struct object *o, *lk;
+
+	if (w->state != LOCK_GRANT_TRUE)
+		return;
+	o = registry_lookup((const char *)w->data, w->datalen);
+	if (o != NULL && o->type == &condition_type &&
+	    (lk = condition_lock(o, false, &wrong)) != NULL)
+		condition_notify_n(o, lk, 1);
+}
+
+/* --- verbs ------------------------------------------------------------- */
+
+static void
+condition_acquire(struct req *req)
+{
+	struct object *lk;
+
+	if (!condition_req_lock(req, true, &lk))
+		return;
+	lock_acquire_req(req, lk);
+	condition_settle_lock(req->obj, lk);
+}
+
+static void
+condition_release(struct req *req)
+{
+	struct object *lk = NULL;
+
+	if (req->obj != NULL && !condition_req_lock(req, false, &lk))
+		return;
+	lock_release_req(req, lk);
+	condition_settle_lock(req->obj, lk);
+}
+
+/* The caller must hold the lock: lk, or false after replying. */
+static bool
+condition_held(struct req *req, struct object **lk)
+{
+	static const char *const why[] = {
+		[PERR_NOTHELD] = "is not held",
+		[PERR_NOTOWNER] = "is held by another connection",
+	};
+	int err;
+
+	*lk = NULL;
+	if (req->obj != NULL && !condition_req_lock(req, false, lk))
+		return false;
+	if ((err = lock_holder_check(*lk, req->c)) == PERR_NONE)
+		return true;
+	reply_error(req, err, "%s: the lock of '%.*s' %s", req->method->name,
+	    req_namelen(req), req_name(req), why[err]);
+	return false;
+}
+
+static void
+condition_wait(struct req *req)
+{
+	struct object *lk;
+	struct waiter *w;
+	uint64_t depth;
+	int64_t usec;
+
+	if (!condition_held(req, &lk) || !waiter_timeout_arg(req, 1, &usec))
+		return;
+	if (usec == 0) {
+		reply_bool(req, false);
+		return;
+	}
+	depth = lock_release_all(lk, req->c);
+	w = waiter_park(req, &condition_wait_ops, usec);
+	w->n = (int64_t)depth;
+	w->datalen = req->obj->namelen;
+	w->data = xmalloc(w->datalen);
+	memcpy(w->data, req->obj->name, w->datalen);
+	condition_settle_lock(req->obj, lk);
+}
+
+static void
+condition_notify(struct req *req)
+{
+	struct object *lk;
+	uint64_t n = 1;
+
+	if (req->argc > 1 && req->argv[1].type != MPV_NIL &&
+	    !req_uint_arg(req, 1, 0, UINT64_MAX, "n", &n))
+		return;
+	if (!condition_held(req, &lk))
+		return;
+	condition_notify_n(req->obj, lk, n);
+	reply_nil(req);
+}
+
+static void
+condition_notify_all(struct req *req)
+{
+	struct object *lk;
+
+	if (!condition_held(req, &lk))
+		return;
+	condition_notify_n(req->obj, lk, UINT64_MAX);
+	reply_nil(req);
+}
+
+/* --- the type ---------------------------------------------------------- */
+
+/*
+ * One create option: lock (another object's name) or
+ * release_on_disconnect. 0, or -1 after replying BADARG.
+ */
+static int
+condition_option(struct object *o, struct req *req, const struct mpv *k,
+    const struct mpv *v, struct mpv *lockname, bool *rod, bool *rod_given)
+{
+	if (mpv_str_eq(k, "lock") && v->type == MPV_STR && v->len >= 1 &&
+	    v->len <= MPMGR_MAX_NAME &&
+	    (v->len != o->namelen || memcmp(v->ptr, o->name, v->len) != 0)) {
+		*lockname = *v;
+		return 0;
+	}
+	if (mpv_str_eq(k, "release_on_disconnect") && v->type == MPV_BOOL) {
+		*rod = v->v.b;
+		*rod_given = true;
+		return 0;
+	}
+	reply_error(req, PERR_BADARG, "condition.create: the options are lock "
+	    "(another object's name) or release_on_disconnect (a bool, for "
+	    "its own rlock)");
+	return -1;
+}
+
+/* Options: {lock: NAME} or {release_on_disconnect: bool} for its own. */
+static int
+condition_create(struct object *o, const struct mpv *opts, struct req *req)
+{
+	const struct object *lk = NULL;
+	struct mpv_iter it;
+	struct mpv k, v, name = { .type = MPV_NIL };
+	struct condition *cd;
+	bool rod = true, rod_given = false;
+
+	if (opts != NULL) {
+		mpv_iter_init(&it, opts);
+		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+			if (condition_option(o, req, &k, &v, &name, &rod,
+			    &rod_given) != 0)
+				return -1;
+		}
+	}
+	if (name.type == MPV_STR && rod_given) {
+		reply_error(req, PERR_BADARG, "condition.create: "
+		    "release_on_disconnect is the named lock's option (its "
+		    "create)");
+		return -1;
+	}
+	if (name.type == MPV_STR) {
+		lk = registry_lookup((const char *)name.ptr, name.len);
+		if (lk != NULL && !lock_kind(lk->type)) {
+			reply_error(req, PERR_WRONGTYPE, "condition.create: "
+			    "'%.*s' is a %s, not a lock or rlock",
+			    (int)name.len, (const char *)name.ptr,
+			    lk->type->name);
+			return -1;
+		}
+	}
+	cd = xcalloc(1, sizeof *cd);
+	cd->release_on_disconnect = rod;
+	if (name.type != MPV_STR)
+		cd->own = lock_internal_new(o, rod);
+	else {
+		cd->lockname = xstrndup((const char *)name.ptr, name.len);
+		cd->locklen = (uint8_t)name.len;
+		cd->locktype = lk != NULL ? lk->type : &lock_type;
+	}
+	o->data = cd;
+	return 0;
+}
+
+static bool
+condition_same_options(const struct object *a, const struct object *b)
+{
+	const struct condition *ca = condition_of(a), *cb = condition_of(b);
+
+	if (ca->own != NULL || cb->own != NULL)
+		return ca->own != NULL && cb->own != NULL &&
+		    ca->release_on_disconnect == cb->release_on_disconnect;
+	return ca->locklen == cb->locklen &&
+	    memcmp(ca->lockname, cb->lockname, ca->locklen) == 0;
+}
+
+static void
+condition_pack_options(const struct object *o, msgpack_packer *pk)
+{
+	const struct condition *cd = condition_of(o);
+
+	msgpack_pack_map(pk, 1);
+	if (cd->own == NULL) {
+		msg_pack_cstr(pk, "lock");
+		msgpack_pack_str(pk, cd->locklen);
+		msgpack_pack_str_body(pk, cd->lockname, cd->locklen);
+	} else {
+		msg_pack_cstr(pk, "release_on_disconnect");
+		if (cd->release_on_disconnect)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+	}
+}
+
+/* Its own rlock goes with it, its waiters answered DELETED. */
+static bool
+condition_free_step(struct object *o, size_t budget)
+{
+	struct condition *cd = condition_of(o);
+
+	if (cd->own != NULL)
+		lock_internal_free(cd->own);
+	xfree(cd->lockname);
+	xfree(cd);
+	return true;
+}
+
+static bool
+condition_is_initial(const struct object *o)
+{
+	const struct condition *cd = condition_of(o);
+
+	return cd->own == NULL || lock_idle(cd->own);
+}
+
+/* Connections waiting in wait (not yet notified). */
+static uint64_t
+condition_size(const struct object *o)
+{
+	return o->nwaiters;
+}
+
+static size_t
+condition_mem(const struct object *o)
+{
+	const struct condition *cd = condition_of(o);
+
+	return mem_usable(cd) + mem_usable(cd->lockname) +
+	    (cd->own != NULL ? lock_internal_mem(cd->own) : 0);
+}
+
+static const struct method condition_methods[] = {
+	{ .name = "condition.create", .handler = registry_verb_create,
+	  .type = &condition_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE,
+	  .params = "name[, {lock: NAME} or {release_on_disconnect}]",
+	  .summary = "create it explicitly on a named lock or rlock, or on "
+	  "its own rlock" },
+	{ .name = "condition.acquire", .handler = condition_acquire,
+	  .type = &condition_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS,
+	  .params = "name[, timeout]",
+	  .summary = "acquire its lock: true once held; false on timeout" },
+	{ .name = "condition.release", .handler = condition_release,
+	  .type = &condition_type, .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
+	  .summary = "release its lock" },
+	{ .name = "condition.wait", .handler = condition_wait,
+	  .type = &condition_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_BLOCKS, .params = "name[, timeout]",
+	  .summary = "release the lock, wait for a notify, hold it again: "
+	  "true; false on timeout" },
+	/* Never refused past the memory ceiling: waiters must wake. */
+	{ .name = "condition.notify", .handler = condition_notify,
+	  .type = &condition_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name[, n]",
+	  .summary = "wake the n (1) oldest waiters" },
+	{ .name = "condition.notify_all", .handler = condition_notify_all,
+	  .type = &condition_type, .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
+	  .summary = "wake every waiter" },
+	{ .name = NULL }
+};
+
+const struct obj_type condition_type = {
+	.name = "condition",
+	.methods = condition_methods,
+	.create = condition_create,
+	.same_options = condition_same_options,
+	.pack_options = condition_pack_options,
+	.free_step = condition_free_step,
+	.is_initial = condition_is_initial,
+	.size = condition_size,
+	.mem = condition_mem,
+};

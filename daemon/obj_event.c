@@ -1,0 +1,165 @@
+/*
+ * obj_event.c: the event type (Python's threading.Event).
+ *
+ * An event is a flag. set wakes every waiter (each answers true) and the
+ * flag stays set until clear; wait answers true at once when it is set,
+ * false at once with timeout 0, and otherwise parks until set (true) or
+ * its deadline (false). A missing event reads as unset; wait that must
+ * park creates it. An implicit event goes when it is unset with nobody
+ * waiting.
+ */
+#include "dispatch.h"
+#include "log.h"
+#include "mem.h"
+#include "registry.h"
+#include "waiter.h"
+
+struct event_state {
+	bool set;
+};
+
+static bool
+event_is_set(const struct object *o)
+{
+	return o != NULL && ((const struct event_state *)o->data)->set;
+}
+
+static void
+event_wait_timeout(struct waiter *w)
+{
+	reply_bool(&w->req, false);
+	waiter_done(w);
+}
+
+static const struct waiter_ops event_wait_ops = {
+	.timeout = event_wait_timeout,
+};
+
+static void
+event_set(struct req *req)
+{
+	struct event_state *e = req->obj->data;
+	struct waiter *w;
+
+	e->set = true;
+	/* Nothing is handed over: a gone peer's true is harmless. */
+	while ((w = waiter_first(req->obj)) != NULL) {
+		reply_bool(&w->req, true);
+		waiter_done(w);
+	}
+	reply_nil(req);
+}
+
+static void
+event_clear(struct req *req)
+{
+	if (req->obj != NULL)
+		((struct event_state *)req->obj->data)->set = false;
+	reply_nil(req);
+}
+
+static void
+event_is_set_verb(struct req *req)
+{
+	reply_bool(req, event_is_set(req->obj));
+}
+
+static void
+event_wait(struct req *req)
+{
+	int64_t usec;
+
+	if (!waiter_timeout_arg(req, 1, &usec))
+		return;
+	if (event_is_set(req->obj))
+		reply_bool(req, true);
+	else if (usec == 0)
+		reply_bool(req, false);
+	else
+		waiter_park(req, &event_wait_ops, usec);
+}
+
+static int
+event_create(struct object *o, const struct mpv *opts, struct req *req)
+{
+	if (opts != NULL && opts->len != 0) {
+		reply_error(req, PERR_BADARG, "event.create: event has no "
+		    "options");
+		return -1;
+	}
+	o->data = xcalloc(1, sizeof(struct event_state));
+	return 0;
+}
+
+static bool
+event_same_options(const struct object *a, const struct object *b)
+{
+	return true;
+}
+
+static void
+event_pack_options(const struct object *o, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 0);
+}
+
+static bool
+event_free_step(struct object *o, size_t budget)
+{
+	xfree(o->data);
+	return true;
+}
+
+static bool
+event_is_initial(const struct object *o)
+{
+	return !event_is_set(o);
+}
+
+/* 1 while set: obj.list shows the flag. */
+static uint64_t
+event_size(const struct object *o)
+{
+	return event_is_set(o);
+}
+
+static size_t
+event_mem(const struct object *o)
+{
+	return mem_usable(o->data);
+}
+
+#define EVENT(verb) .name = "event." #verb, .handler = event_##verb, \
+	.type = &event_type
+
+static const struct method event_methods[] = {
+	{ .name = "event.create", .handler = registry_verb_create,
+	  .type = &event_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE, .params = "name[, options]",
+	  .summary = "create it explicitly; no options are defined" },
+	{ EVENT(set), .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name",
+	  .summary = "set the flag and wake every waiter (true)" },
+	{ EVENT(clear), .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
+	  .summary = "unset the flag" },
+	{ .name = "event.is_set", .handler = event_is_set_verb,
+	  .type = &event_type, .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "bool: the flag" },
+	{ EVENT(wait), .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_BLOCKS, .params = "name[, timeout]",
+	  .summary = "true once the flag is set; false on timeout" },
+	{ .name = NULL }
+};
+
+const struct obj_type event_type = {
+	.name = "event",
+	.methods = event_methods,
+	.create = event_create,
+	.same_options = event_same_options,
+	.pack_options = event_pack_options,
+	.free_step = event_free_step,
+	.is_initial = event_is_initial,
+	.size = event_size,
+	.mem = event_mem,
+};

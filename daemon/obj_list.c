@@ -1,0 +1,975 @@
+/*
+ * obj_list.c: the list type, Python's list over the wire (docs/PROTOCOL.md,
+ * list): every index, slice, insert and pop follows Python's rules,
+ * negative indexes included.
+ *
+ * Elements are stored as canonical bytes, one allocation each, in a vector
+ * of entry pointers that keeps free slots at both ends: append and pop()
+ * are O(1), and so is pop(0), so a list used as a work queue does not
+ * move every pointer per item; insert and delete move the shorter side.
+ *
+ * Equality (remove, index, count, contains) is Python's == for numbers at
+ * the top level: ints and floats compare numerically and exactly (1 ==
+ * 1.0, NaN equals nothing); every other value, and anything inside a
+ * container, compares by canonical bytes. sort is stable; ints and floats
+ * order numerically, strs and bins by bytes (code points for UTF-8); any
+ * other kind, or a mix of those classes, is BADTYPE and leaves the list
+ * as it was. bool is not a number here, as in incr.
+ *
+ * list has no creation options; an implicit list goes once empty.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "mem.h"
+#include "registry.h"
+
+/* One element: its canonical bytes. */
+struct lent {
+	size_t len;
+	uint8_t b[];
+};
+
+struct list {
+	struct lent **v;  /* slots [head, head + n) hold the elements */
+	size_t head;
+	size_t n;
+	size_t cap;
+	size_t mem;       /* bytes held: this struct, v and every entry */
+};
+
+/* Fewest slots a vector is given or shrunk to. */
+#define LIST_MIN_CAP 8
+
+/* A number as Python compares it: int of either sign, or float. */
+enum num_kind { NUM_U, NUM_I, NUM_F };
+struct num {
+	enum num_kind kind; /* NUM_I only for negative ints */
+	union {
+		uint64_t u;
+		int64_t i;
+		double f;
+	};
+};
+/* num_cmp's answer when a NaN is involved: neither less, equal nor more. */
+#define NUM_UNORDERED 2
+
+/* What index, count, contains and remove look for. */
+struct needle {
+	const uint8_t *b; /* canonical bytes */
+	size_t n;
+	bool isnum;
+	struct num num;
+};
+
+/* A list of 0 elements for reads of a missing list. Never written. */
+static const struct list list_empty;
+
+/* Scratch for canonical re-encodings of params. */
+static struct buf vbuf = BUF_INIT;
+
+static const struct list *
+list_of(const struct req *req)
+{
+	return req->obj == NULL ? &list_empty : req->obj->data;
+}
+
+static struct lent *
+list_at(const struct list *l, size_t i)
+{
+	return l->v[l->head + i];
+}
+
+static struct list *
+list_new(void)
+{
+	struct list *l = xcalloc(1, sizeof *l);
+
+	l->mem = mem_usable(l);
+	return l;
+}
+
+static struct lent *
+list_ent_new(struct list *l, const uint8_t *bytes, size_t n)
+{
+	struct lent *e = xmalloc(sizeof *e + n);
+
+	e->len = n;
+	memcpy(e->b, bytes, n);
+	l->mem += mem_usable(e);
+	return e;
+}
+
+static void
+list_ent_free(struct list *l, struct lent *e)
+{
+	l->mem -= mem_usable(e);
+	xfree(e);
+}
+
+/* Move the elements to the front of v (head = 0). */
+static void
+list_slide(struct list *l)
+{
+	if (l->head == 0)
+		return;
+	memmove(l->v, l->v + l->head, l->n * sizeof *l->v);
+	l->head = 0;
+}
+
+static void
+list_resize(struct list *l, size_t cap)
+{
+	list_slide(l);
+	l->mem -= mem_usable(l->v);
+	l->v = xrealloc(l->v, cap * sizeof *l->v);
+	l->mem += mem_usable(l->v);
+	l->cap = cap;
+}
+
+/*
+ * Room for k more slots after the last element. Sliding back over the
+ * free front slots is done only when they are at least half of v, so a
+ * list used as a queue (append, pop(0)) slides O(1) times per element.
+ */
+static void
+list_reserve(struct list *l, size_t k)
+{
+	size_t cap;
+
+	if (l->head + l->n + k <= l->cap)
+		return;
+	if (l->n + k <= l->cap / 2) {
+		list_slide(l);
+		return;
+	}
+	cap = l->cap < LIST_MIN_CAP ? LIST_MIN_CAP : l->cap;
+	while (cap < l->n + k)
+		cap *= 2;
+	if (cap == l->cap)
+		cap *= 2;
+	list_resize(l, cap);
+}
+
+/* Give memory back once a list is down to a quarter of its vector. */
+static void
+list_shrink(struct list *l)
+{
+	size_t cap;
+
+	if (l->n == 0 && l->cap > LIST_MIN_CAP) {
+		l->mem -= mem_usable(l->v);
+		xfree(l->v);
+		l->v = NULL;
+		l->cap = l->head = 0;
+		return;
+	}
+	if (l->cap <= LIST_MIN_CAP || l->n >= l->cap / 4)
+		return;
+	cap = l->n * 2 < LIST_MIN_CAP ? LIST_MIN_CAP : l->n * 2;
+	list_resize(l, cap);
+}
+
+/* Store e at position i (0..n), the elements from i on moving up. */
+static void
+list_put(struct list *l, size_t i, struct lent *e)
+{
+	if (l->head > 0 && i < l->n - i) {
+		l->head--;
+		memmove(l->v + l->head, l->v + l->head + 1, i * sizeof *l->v);
+	} else {
+		list_reserve(l, 1);
+		memmove(l->v + l->head + i + 1, l->v + l->head + i,
+		    (l->n - i) * sizeof *l->v);
+	}
+	l->v[l->head + i] = e;
+	l->n++;
+}
+
+/* Take the element at i out (the caller frees it), moving the shorter
+ * side over the gap. */
+static struct lent *
+list_take(struct list *l, size_t i)
+{
+	struct lent *e = list_at(l, i);
+
+	if (i < l->n - 1 - i) {
+		memmove(l->v + l->head + 1, l->v + l->head, i * sizeof *l->v);
+		l->head++;
+	} else
+		memmove(l->v + l->head + i, l->v + l->head + i + 1,
+		    (l->n - 1 - i) * sizeof *l->v);
+	if (--l->n == 0)
+		l->head = 0;
+	list_shrink(l);
+	return e;
+}
+
+/* --- numbers and equality ---------------------------------------------- */
+
+static bool
+list_mpv_num(const struct mpv *v, struct num *x)
+{
+	switch (v->type) {
+	case MPV_UINT:
+		x->kind = NUM_U;
+		x->u = v->v.u;
+		return true;
+	case MPV_INT:
+		x->kind = NUM_I;
+		x->i = v->v.i;
+		return true;
+	case MPV_FLOAT:
+		x->kind = NUM_F;
+		x->f = v->v.f;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+list_cmp3(bool less, bool more)
+{
+	return less ? -1 : more ? 1 : 0;
+}
+
+/*
+ * An int against a float, exactly (Python compares 2**53 + 1 and
+ * 2.0**53 as different). Inside the int's range the float's integer part
+ * converts exactly, and only its fraction is left to decide.
+ */
+static int
+list_cmp_u_f(uint64_t u, double f)
+{
+	uint64_t t;
+
+	if (isnan(f))
+		return NUM_UNORDERED;
+	if (f < 0)
+		return 1;
+	if (f >= 18446744073709551616.0)
+		return -1;
+	t = (uint64_t)f;
+	if (u != t)
+		return list_cmp3(u < t, u > t);
+	return f > (double)t ? -1 : 0;
+}
+
+static int
+list_cmp_i_f(int64_t i, double f)
+{
+	int64_t t;
+
+	if (isnan(f))
+		return NUM_UNORDERED;
+	if (f >= 0)
+		return -1;
+	if (f < -9223372036854775808.0)
+		return 1;
+	t = (int64_t)f;
+	if (i != t)
+		return list_cmp3(i < t, i > t);
+	return f < (double)t ? 1 : 0;
+}
+
+/* -1, 0 or 1 as a <, ==, > b; NUM_UNORDERED with a NaN. */
+static int
+list_num_cmp(const struct num *a, const struct num *b)
+{
+	int r;
+
+	if (a->kind == NUM_F && b->kind == NUM_F) {
+		if (isnan(a->f) || isnan(b->f))
+			return NUM_UNORDERED;
+		return list_cmp3(a->f < b->f, a->f > b->f);
+	}
+	if (a->kind == NUM_F) {
+		r = list_num_cmp(b, a);
+		return r == NUM_UNORDERED ? r : -r;
+	}
+	if (b->kind == NUM_F)
+		return a->kind == NUM_U ? list_cmp_u_f(a->u, b->f) :
+		    list_cmp_i_f(a->i, b->f);
+	if (a->kind != b->kind)
+		return a->kind == NUM_U ? 1 : -1;
+	if (a->kind == NUM_U)
+		return list_cmp3(a->u < b->u, a->u > b->u);
+	return list_cmp3(a->i < b->i, a->i > b->i);
+}
+
+/* First bytes of ints and floats: fixints, uint/int 8..64, float 32/64. */
+static bool
+list_byte_is_num(uint8_t b)
+{
+	return b <= 0x7f || b >= 0xe0 || (b >= 0xca && b <= 0xd3);
+}
+
+static void
+list_needle(struct req *req, unsigned i, struct needle *nd)
+{
+	value_canon(&req->argv[i], &vbuf, &nd->b, &nd->n);
+	nd->isnum = list_mpv_num(&req->argv[i], &nd->num);
+}
+
+static bool
+list_match(const struct lent *e, const struct needle *nd)
+{
+	const uint8_t *p = e->b;
+	struct mpv v;
+	struct num x;
+
+	if (!nd->isnum)
+		return e->len == nd->n && memcmp(e->b, nd->b, nd->n) == 0;
+	if (!list_byte_is_num(e->b[0]))
+		return false;
+	mpv_read(&p, &v);
+	list_mpv_num(&v, &x);
+	return list_num_cmp(&x, &nd->num) == 0;
+}
+
+/* The first element equal to nd in [from, to), or -1. */
+static int64_t
+list_find(const struct list *l, const struct needle *nd, size_t from,
+    size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to && i < l->n; i++) {
+		if (list_match(list_at(l, i), nd))
+			return (int64_t)i;
+	}
+	return -1;
+}
+
+/* --- params ------------------------------------------------------------ */
+
+/*
+ * Param i as an int64, a uint past INT64_MAX saturating (Python clamps
+ * slice bounds; such an index is out of range anyway). true, or false
+ * after replying BADARG.
+ */
+static bool
+list_int_arg(struct req *req, unsigned i, const char *what, int64_t *out)
+{
+	const struct mpv *v = &req->argv[i];
+
+	if (v->type == MPV_UINT)
+		*out = v->v.u > INT64_MAX ? INT64_MAX : (int64_t)v->v.u;
+	else if (v->type == MPV_INT)
+		*out = v->v.i;
+	else {
+		reply_error(req, PERR_BADARG, "%s: %s must be an int, not %s",
+		    req->method->name, what, value_kind(v));
+		return false;
+	}
+	return true;
+}
+
+/* Python's index: negative counts from the end. false when outside. */
+static bool
+list_pos(const struct list *l, int64_t i, size_t *pos)
+{
+	if (i < 0)
+		i += (int64_t)l->n;
+	if (i < 0 || (uint64_t)i >= l->n)
+		return false;
+	*pos = (size_t)i;
+	return true;
+}
+
+/* Param i as an index of an element: true, or false after BADARG or
+ * NOINDEX (with Python's message). */
+static bool
+list_index_arg(struct req *req, unsigned i, const char *oor, size_t *pos)
+{
+	int64_t x;
+
+	if (!list_int_arg(req, i, "the index", &x))
+		return false;
+	if (list_pos(list_of(req), x, pos))
+		return true;
+	reply_error(req, PERR_NOINDEX, "%s", oor);
+	return false;
+}
+
+/* A start or stop bound as list.index takes it: clamped into 0..n. */
+static size_t
+list_bound(const struct list *l, int64_t x)
+{
+	if (x < 0) {
+		x += (int64_t)l->n;
+		return x < 0 ? 0 : (size_t)x;
+	}
+	return (uint64_t)x > l->n ? l->n : (size_t)x;
+}
+
+/* --- verbs ------------------------------------------------------------- */
+
+static void
+list_append(struct req *req)
+{
+	struct list *l = req->obj->data;
+	const uint8_t *b;
+	size_t n;
+
+	value_canon(&req->argv[1], &vbuf, &b, &n);
+	list_put(l, l->n, list_ent_new(l, b, n));
+	reply_nil(req);
+}
+
+static void
+list_extend(struct req *req)
+{
+	struct list *l = req->obj->data;
+	const struct mpv *items = &req->argv[1];
+	struct mpv_iter it;
+	struct mpv v;
+	const uint8_t *b;
+	size_t n;
+
+	if (items->type != MPV_ARRAY) {
+		reply_error(req, PERR_BADTYPE, "list.extend takes an array, "
+		    "not %s", value_kind(items));
+		return;
+	}
+	list_reserve(l, items->len);
+	mpv_iter_init(&it, items);
+	while (mpv_iter_next(&it, &v)) {
+		value_canon(&v, &vbuf, &b, &n);
+		l->v[l->head + l->n++] = list_ent_new(l, b, n);
+	}
+	reply_nil(req);
+}
+
+static void
+list_insert(struct req *req)
+{
+	struct list *l = req->obj->data;
+	const uint8_t *b;
+	size_t n;
+	int64_t i;
+
+	if (!list_int_arg(req, 1, "the index", &i))
+		return;
+	value_canon(&req->argv[2], &vbuf, &b, &n);
+	list_put(l, list_bound(l, i), list_ent_new(l, b, n));
+	reply_nil(req);
+}
+
+static void
+list_pop(struct req *req)
+{
+	struct list *l = req->obj == NULL ? NULL : req->obj->data;
+	struct lent *e;
+	int64_t i = -1;
+	size_t pos;
+
+	if (req->argc > 1 && !list_int_arg(req, 1, "the index", &i))
+		return;
+	if (l == NULL || l->n == 0) {
+		reply_error(req, PERR_NOINDEX, "pop from empty list");
+		return;
+	}
+	if (!list_pos(l, i, &pos)) {
+		reply_error(req, PERR_NOINDEX, "pop index out of range");
+		return;
+	}
+	e = list_take(l, pos);
+	reply_raw(req, e->b, e->len);
+	list_ent_free(l, e);
+}
+
+static void
+list_remove(struct req *req)
+{
+	struct needle nd;
+	int64_t i;
+
+	list_needle(req, 1, &nd);
+	if ((i = list_find(list_of(req), &nd, 0, SIZE_MAX)) < 0) {
+		reply_error(req, PERR_NOTFOUND, "list.remove(x): x not in list");
+		return;
+	}
+	list_ent_free(req->obj->data, list_take(req->obj->data, (size_t)i));
+	reply_nil(req);
+}
+
+static void
+list_index(struct req *req)
+{
+	const struct list *l = list_of(req);
+	struct needle nd;
+	int64_t start = 0, stop = INT64_MAX, i;
+
+	if (req->argc > 2 && !list_int_arg(req, 2, "start", &start))
+		return;
+	if (req->argc > 3 && !list_int_arg(req, 3, "stop", &stop))
+		return;
+	list_needle(req, 1, &nd);
+	i = list_find(l, &nd, list_bound(l, start), list_bound(l, stop));
+	if (i < 0)
+		reply_error(req, PERR_NOTFOUND, "value is not in list '%.*s'",
+		    req_namelen(req), req_name(req));
+	else
+		reply_int(req, i);
+}
+
+static void
+list_count(struct req *req)
+{
+	const struct list *l = list_of(req);
+	struct needle nd;
+	uint64_t count = 0;
+	size_t i;
+
+	list_needle(req, 1, &nd);
+	for (i = 0; i < l->n; i++)
+		count += list_match(list_at(l, i), &nd);
+	reply_uint(req, count);
+}
+
+static void
+list_contains(struct req *req)
+{
+	struct needle nd;
+
+	list_needle(req, 1, &nd);
+	reply_bool(req, list_find(list_of(req), &nd, 0, SIZE_MAX) >= 0);
+}
+
+static void
+list_reverse(struct req *req)
+{
+	struct list *l = req->obj == NULL ? NULL : req->obj->data;
+	struct lent **a, **b, *t;
+
+	if (l != NULL && l->n > 1) {
+		a = l->v + l->head;
+		b = a + l->n - 1;
+		for (; a < b; a++, b--) {
+			t = *a;
+			*a = *b;
+			*b = t;
+		}
+	}
+	reply_nil(req);
+}
+
+/* sort's view of one element. */
+enum sort_class { SORT_NUM, SORT_STR, SORT_BIN };
+struct skey {
+	struct lent *e;
+	enum sort_class cls;
+	union {
+		struct num num;
+		struct {
+			const uint8_t *p;
+			size_t len;
+		} s;
+	};
+};
+
+static bool
+list_key_less(const struct skey *a, const struct skey *b)
+{
+	size_t n;
+	int r;
+
+	if (a->cls == SORT_NUM)
+		return list_num_cmp(&a->num, &b->num) == -1;
+	n = a->s.len < b->s.len ? a->s.len : b->s.len;
+	r = memcmp(a->s.p, b->s.p, n);
+	return r < 0 || (r == 0 && a->s.len < b->s.len);
+}
+
+/*
+ * Stable merge sort of k[0..n) using tmp[0..n). Descending takes the
+ * right run's element only when it is strictly greater, so equal keys
+ * keep their order both ways, as Python's reverse=True does.
+ */
+static void
+list_merge_sort(struct skey *k, struct skey *tmp, size_t n, bool desc)
+{
+	size_t mid = n / 2, i = 0, j = mid, o = 0;
+	bool right;
+
+	if (n < 2)
+		return;
+	list_merge_sort(k, tmp, mid, desc);
+	list_merge_sort(k + mid, tmp, n - mid, desc);
+	while (i < mid && j < n) {
+		right = desc ? list_key_less(&k[i], &k[j]) :
+		    list_key_less(&k[j], &k[i]);
+		tmp[o++] = right ? k[j++] : k[i++];
+	}
+	while (i < mid)
+		tmp[o++] = k[i++];
+	/* What is left of the right run is already in place. */
+	memcpy(k, tmp, o * sizeof *k);
+}
+
+/* e's sort key, or false when its kind cannot be ordered. */
+static bool
+list_key(struct lent *e, struct skey *k, const char **kind)
+{
+	const uint8_t *p = e->b;
+	struct mpv v;
+
+	mpv_read(&p, &v);
+	*kind = value_kind(&v);
+	k->e = e;
+	if (list_mpv_num(&v, &k->num)) {
+		k->cls = SORT_NUM;
+		return true;
+	}
+	if (v.type != MPV_STR && v.type != MPV_BIN)
+		return false;
+	k->cls = v.type == MPV_STR ? SORT_STR : SORT_BIN;
+	k->s.p = v.ptr;
+	k->s.len = v.len;
+	return true;
+}
+
+/* Every key is checked before anything moves: BADTYPE leaves it as is. */
+static void
+list_sort(struct req *req)
+{
+	struct list *l = req->obj == NULL ? NULL : req->obj->data;
+	const struct mpv *rev = &req->argv[1];
+	struct skey *keys, *tmp;
+	const char *kind, *kind0 = NULL;
+	bool desc = false, ok;
+	size_t i;
+
+	if (req->argc > 1) {
+		if (rev->type != MPV_BOOL) {
+			reply_error(req, PERR_BADARG, "list.sort: reverse must "
+			    "be a bool, not %s", value_kind(rev));
+			return;
+		}
+		desc = rev->v.b;
+	}
+	/* Python compares nothing in a list of 0 or 1 elements. */
+	if (l == NULL || l->n < 2) {
+		reply_nil(req);
+		return;
+	}
+	keys = xmalloc(l->n * sizeof *keys);
+	for (i = 0; i < l->n; i++) {
+		ok = list_key(list_at(l, i), &keys[i], &kind);
+		if (ok && i > 0 && keys[i].cls != keys[0].cls) {
+			reply_error(req, PERR_BADTYPE, "list.sort: cannot "
+			    "order %s and %s", kind0, kind);
+			xfree(keys);
+			return;
+		}
+		if (!ok) {
+			reply_error(req, PERR_BADTYPE, "list.sort: cannot "
+			    "order %s values", kind);
+			xfree(keys);
+			return;
+		}
+		if (i == 0)
+			kind0 = kind;
+	}
+	tmp = xmalloc(l->n * sizeof *tmp);
+	list_merge_sort(keys, tmp, l->n, desc);
+	for (i = 0; i < l->n; i++)
+		l->v[l->head + i] = keys[i].e;
+	xfree(tmp);
+	xfree(keys);
+	reply_nil(req);
+}
+
+static void
+list_get(struct req *req)
+{
+	struct lent *e;
+	size_t pos;
+
+	if (!list_index_arg(req, 1, "list index out of range", &pos))
+		return;
+	e = list_at(list_of(req), pos);
+	reply_raw(req, e->b, e->len);
+}
+
+/* A slice bound: an int, or nil for the default. */
+static bool
+list_slice_arg(struct req *req, unsigned i, const char *what, int64_t def,
+    int64_t *out)
+{
+	if (i >= req->argc || req->argv[i].type == MPV_NIL) {
+		*out = def;
+		return true;
+	}
+	return list_int_arg(req, i, what, out);
+}
+
+/* A bound after PySlice_AdjustIndices: -1 .. n. */
+static int64_t
+list_slice_bound(int64_t x, int64_t n, int64_t step)
+{
+	if (x < 0) {
+		x += n;
+		if (x < 0)
+			x = step < 0 ? -1 : 0;
+	} else if (x >= n)
+		x = step < 0 ? n - 1 : n;
+	return x;
+}
+
+static void
+list_slice(struct req *req)
+{
+	const struct list *l = list_of(req);
+	msgpack_packer *pk;
+	struct lent *e;
+	int64_t start, stop, step, n = (int64_t)l->n, i;
+	uint64_t count = 0;
+
+	if (!list_slice_arg(req, 3, "step", 1, &step))
+		return;
+	if (step == 0) {
+		reply_error(req, PERR_BADARG, "slice step cannot be zero");
+		return;
+	}
+	/* Python clamps the step so that -step cannot overflow. */
+	if (step < -INT64_MAX)
+		step = -INT64_MAX;
+	if (!list_slice_arg(req, 1, "start", step < 0 ? INT64_MAX : 0,
+	    &start) ||
+	    !list_slice_arg(req, 2, "stop", step < 0 ? INT64_MIN : INT64_MAX,
+	    &stop))
+		return;
+	start = list_slice_bound(start, n, step);
+	stop = list_slice_bound(stop, n, step);
+	if (step > 0 && start < stop)
+		count = (uint64_t)(stop - start - 1) / (uint64_t)step + 1;
+	else if (step < 0 && stop < start)
+		count = (uint64_t)(start - stop - 1) / (uint64_t)-step + 1;
+	pk = reply_begin(req);
+	msgpack_pack_array(pk, count);
+	for (i = start; count > 0; count--, i += step) {
+		e = list_at(l, (size_t)i);
+		pack_raw(pk, e->b, e->len);
+		/* The step may be huge: stop before i + step overflows. */
+		if (count == 1)
+			break;
+	}
+}
+
+static void
+list_set(struct req *req)
+{
+	const char *oor = "list assignment index out of range";
+	struct list *l;
+	const uint8_t *b;
+	size_t n, pos;
+
+	if (!list_index_arg(req, 1, oor, &pos))
+		return;
+	l = req->obj->data;
+	value_canon(&req->argv[2], &vbuf, &b, &n);
+	list_ent_free(l, l->v[l->head + pos]);
+	l->v[l->head + pos] = list_ent_new(l, b, n);
+	reply_nil(req);
+}
+
+static void
+list_delete(struct req *req)
+{
+	const char *oor = "list assignment index out of range";
+	size_t pos;
+
+	if (!list_index_arg(req, 1, oor, &pos))
+		return;
+	list_ent_free(req->obj->data, list_take(req->obj->data, pos));
+	reply_nil(req);
+}
+
+static void
+list_len(struct req *req)
+{
+	reply_uint(req, list_of(req)->n);
+}
+
+static void
+list_free_all(struct list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		list_ent_free(l, list_at(l, i));
+	l->n = l->head = 0;
+	list_shrink(l);
+}
+
+/* A large list is swapped for an empty one and freed in slices. */
+static void
+list_clear(struct req *req)
+{
+	struct list *l = req->obj == NULL ? NULL : req->obj->data;
+
+	if (l != NULL && l->n > REGISTRY_FREE_SLICE) {
+		registry_defer_free(&list_type, l);
+		req->obj->data = list_new();
+	} else if (l != NULL)
+		list_free_all(l);
+	reply_nil(req);
+}
+
+static void
+list_copy(struct req *req)
+{
+	const struct list *l = list_of(req);
+	msgpack_packer *pk = reply_begin(req);
+	struct lent *e;
+	size_t i;
+
+	msgpack_pack_array(pk, l->n);
+	for (i = 0; i < l->n; i++) {
+		e = list_at(l, i);
+		pack_raw(pk, e->b, e->len);
+	}
+}
+
+/* --- the type ---------------------------------------------------------- */
+
+static int
+list_create(struct object *o, const struct mpv *opts, struct req *req)
+{
+	if (opts != NULL && opts->len != 0) {
+		reply_error(req, PERR_BADARG, "list.create: list has no "
+		    "options");
+		return -1;
+	}
+	o->data = list_new();
+	return 0;
+}
+
+static bool
+list_same_options(const struct object *a, const struct object *b)
+{
+	return true;
+}
+
+static void
+list_pack_options(const struct object *o, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 0);
+}
+
+/* Frees from the end, so the vector stays valid between slices. */
+static bool
+list_free_step(struct object *o, size_t budget)
+{
+	struct list *l = o->data;
+
+	for (; budget > 0 && l->n > 0; budget--) {
+		l->n--;
+		list_ent_free(l, l->v[l->head + l->n]);
+	}
+	if (l->n > 0)
+		return false;
+	xfree(l->v);
+	xfree(l);
+	return true;
+}
+
+static bool
+list_is_initial(const struct object *o)
+{
+	const struct list *l = o->data;
+
+	return l->n == 0;
+}
+
+static uint64_t
+list_size(const struct object *o)
+{
+	const struct list *l = o->data;
+
+	return l->n;
+}
+
+static size_t
+list_mem(const struct object *o)
+{
+	const struct list *l = o->data;
+
+	return l->mem;
+}
+
+#define LIST(verb) .name = "list." #verb, .handler = list_##verb, \
+	.type = &list_type
+
+static const struct method list_methods[] = {
+	{ .name = "list.create", .handler = registry_verb_create,
+	  .type = &list_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE, .params = "name[, options]",
+	  .summary = "create it explicitly; no options are defined" },
+	{ LIST(append), .min_args = 2, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, value",
+	  .summary = "add value at the end" },
+	{ LIST(extend), .min_args = 2, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, items",
+	  .summary = "add an array's items at the end" },
+	{ LIST(insert), .min_args = 3, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, index, value",
+	  .summary = "insert before index (clamped; negative from the end)" },
+	{ LIST(pop), .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name[, index]",
+	  .summary = "remove and answer the element at index (-1); NOINDEX" },
+	{ LIST(remove), .min_args = 2, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name, value",
+	  .summary = "remove the first element equal to value; NOTFOUND" },
+	{ LIST(index), .min_args = 2, .max_args = 4, .flags = M_OBJ,
+	  .params = "name, value[, start[, stop]]",
+	  .summary = "the index of the first element equal to value; NOTFOUND" },
+	{ LIST(count), .min_args = 2, .max_args = 2, .flags = M_OBJ,
+	  .params = "name, value",
+	  .summary = "how many elements equal value" },
+	{ LIST(reverse), .min_args = 1, .max_args = 1, .flags = M_OBJ | M_WRITE,
+	  .params = "name", .summary = "reverse the elements in place" },
+	{ LIST(sort), .min_args = 1, .max_args = 2, .flags = M_OBJ | M_WRITE,
+	  .params = "name[, reverse]",
+	  .summary = "stable sort of numbers, strs or bins; else BADTYPE" },
+	{ LIST(get), .min_args = 2, .max_args = 2, .flags = M_OBJ,
+	  .params = "name, index",
+	  .summary = "the element at index; NOINDEX" },
+	{ LIST(slice), .min_args = 3, .max_args = 4, .flags = M_OBJ,
+	  .params = "name, start, stop[, step]",
+	  .summary = "the elements of list[start:stop:step] as an array" },
+	{ LIST(set), .min_args = 3, .max_args = 3, .flags = M_OBJ | M_WRITE,
+	  .params = "name, index, value",
+	  .summary = "replace the element at index; NOINDEX" },
+	{ LIST(delete), .min_args = 2, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name, index",
+	  .summary = "remove the element at index; NOINDEX" },
+	{ LIST(len), .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "the number of elements" },
+	{ LIST(contains), .min_args = 2, .max_args = 2, .flags = M_OBJ,
+	  .params = "name, value",
+	  .summary = "whether an element equals value" },
+	{ LIST(clear), .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
+	  .summary = "remove every element" },
+	{ LIST(copy), .min_args = 1, .max_args = 1, .flags = M_OBJ,
+	  .params = "name", .summary = "the whole list as an array" },
+	{ .name = NULL }
+};
+
+const struct obj_type list_type = {
+	.name = "list",
+	.methods = list_methods,
+	.create = list_create,
+	.same_options = list_same_options,
+	.pack_options = list_pack_options,
+	.free_step = list_free_step,
+	.is_initial = list_is_initial,
+	.size = list_size,
+	.mem = list_mem,
+};

@@ -1,0 +1,427 @@
+/*
+ * obj_lock.c: the lock and rlock types (Python's Lock and RLock), which
+ * share everything but recursion, and what a condition needs of them
+ * (locks.h).
+ *
+ * The holder is a connection, recorded with a hold, so that its close
+ * releases the lock (every level of an rlock) and hands it to the next
+ * waiter, unless the object was created with release_on_disconnect false:
+ * then the lock stays held, as in Python. Waiters are served strictly in
+ * FIFO order: release hands the lock straight to the oldest waiter whose
+ * peer is still there, so a free lock never has a live waiter and a new
+ * acquire cannot overtake one. lock.release by a connection that does not
+ * hold the lock is allowed while it is held (Python's Lock); rlock.release
+ * by a non-owner is NOTOWNER; releasing a free lock or rlock is NOTHELD.
+ * An implicit lock or rlock goes away once it is free with nobody waiting.
+ */
+#include <string.h>
+
+#include "dispatch.h"
+#include "locks.h"
+#include "log.h"
+#include "mem.h"
+#include "registry.h"
+#include "waiter.h"
+
+struct lk {
+	struct hold *holder;  /* the holder's hold; NULL when free, or when a
+				 holder that left kept it (no release on
+				 disconnect) */
+	uint64_t depth;       /* 0 free; a lock 1 while held; an rlock's
+				 recursion count */
+	bool release_on_disconnect;
+};
+
+static void lock_acquire_timeout(struct waiter *);
+
+/* A waiter that leaves undoes nothing: a free lock has no live waiter
+ * behind it to serve. */
+static const struct waiter_ops lock_acquire_ops = {
+	.timeout = lock_acquire_timeout,
+};
+
+bool
+lock_kind(const struct obj_type *t)
+{
+	return t == &lock_type || t == &rlock_type;
+}
+
+static struct lk *
+lk_of(const struct object *o)
+{
+	return o->data;
+}
+
+static bool
+lk_owned_by(const struct lk *l, const struct conn *c)
+{
+	return l->depth != 0 && l->holder != NULL && l->holder->c == c;
+}
+
+static void
+lk_grant(struct object *o, struct conn *c, uint64_t depth)
+{
+	struct lk *l = lk_of(o);
+
+	l->depth = depth;
+	l->holder = hold_get(c, o);
+}
+
+/* Free it, forgetting the holder; the caller serves the waiters. */
+static void
+lk_clear(struct lk *l)
+{
+	if (l->holder != NULL)
+		hold_drop(l->holder);
+	l->holder = NULL;
+	l->depth = 0;
+}
+
+/* Hand o, if free, to its oldest waiter whose peer is still there. */
+static void
+lock_serve(struct object *o)
+{
+	struct waiter *w;
+
+	if (lk_of(o)->depth != 0)
+		return;
+	for (w = waiter_first(o); w != NULL; w = waiter_next(w)) {
+		/* A gone peer's close removes its waiter. */
+		if (conn_peer_gone(w->req.c))
+			continue;
+		lk_grant(o, w->req.c, (uint64_t)w->n);
+		reply_bool(&w->req, w->state != LOCK_GRANT_FALSE);
+		waiter_done(w);
+		return;
+	}
+}
+
+static void
+lock_acquire_timeout(struct waiter *w)
+{
+	reply_bool(&w->req, false);
+	waiter_done(w);
+}
+
+void
+lock_acquire_req(struct req *req, struct object *o)
+{
+	struct object *self = req->obj;
+	struct lk *l = lk_of(o);
+	struct waiter *w;
+	int64_t usec;
+
+	if (!waiter_timeout_arg(req, 1, &usec))
+		return;
+	if (o->type == &rlock_type && lk_owned_by(l, req->c)) {
+		l->depth++;
+		reply_bool(req, true);
+		return;
+	}
+	/* A free lock has no live waiter (it is handed over on release):
+	 * taking it overtakes nobody. */
+	if (l->depth == 0) {
+		lk_grant(o, req->c, 1);
+		reply_bool(req, true);
+	} else if (usec == 0)
+		reply_bool(req, false);
+	else {
+		/* A condition's acquire parks on the lock, not on itself. */
+		req->obj = o;
+		w = waiter_park(req, &lock_acquire_ops, usec);
+		req->obj = self;
+		w->n = 1;
+		w->state = LOCK_GRANT_TRUE;
+	}
+}
+
+int
+lock_holder_check(const struct object *o, const struct conn *c)
+{
+	const struct lk *l = o == NULL ? NULL : lk_of(o);
+
+	if (l == NULL || l->depth == 0)
+		return PERR_NOTHELD;
+	return lk_owned_by(l, c) ? PERR_NONE : PERR_NOTOWNER;
+}
+
+void
+lock_release_req(struct req *req, struct object *o)
+{
+	struct lk *l = o == NULL ? NULL : lk_of(o);
+
+	if (l == NULL) {
+		reply_error(req, PERR_NOTHELD, "%s: '%.*s' is not held",
+		    req->method->name, req_namelen(req), req_name(req));
+		return;
+	}
+	if (l->depth == 0) {
+		reply_error(req, PERR_NOTHELD, "%s: '%.*s' is not held",
+		    req->method->name, (int)o->namelen, o->name);
+		return;
+	}
+	if (o->type == &rlock_type) {
+		if (!lk_owned_by(l, req->c)) {
+			reply_error(req, PERR_NOTOWNER, "%s: '%.*s' is held "
+			    "by another connection", req->method->name,
+			    (int)o->namelen, o->name);
+			return;
+		}
+		if (--l->depth != 0) {
+			reply_nil(req);
+			return;
+		}
+	}
+	lk_clear(l);
+	lock_serve(o);
+	reply_nil(req);
+}
+
+uint64_t
+lock_release_all(struct object *o, struct conn *c)
+{
+	struct lk *l = lk_of(o);
+	uint64_t depth = l->depth;
+
+	if (!lk_owned_by(l, c))
+		fatalx("%s: '%.*s' is not held by connection %llu", __func__,
+		    (int)o->namelen, o->name, (unsigned long long)c->id);
+	lk_clear(l);
+	lock_serve(o);
+	return depth;
+}
+
+void
+lock_requeue(struct waiter *w, struct object *o, const struct waiter_ops *ops,
+    int grant)
+{
+	waiter_move(w, o, ops);
+	w->state = grant;
+	lock_serve(o);
+}
+
+/* --- verbs ------------------------------------------------------------- */
+
+static void
+lock_acquire(struct req *req)
+{
+	lock_acquire_req(req, req->obj);
+}
+
+static void
+lock_release(struct req *req)
+{
+	lock_release_req(req, req->obj);
+}
+
+static void
+lock_locked(struct req *req)
+{
+	reply_bool(req, req->obj != NULL && lk_of(req->obj)->depth != 0);
+}
+
+static void
+lock_owned(struct req *req)
+{
+	reply_bool(req, req->obj != NULL && lk_owned_by(lk_of(req->obj),
+	    req->c));
+}
+
+/* --- the types --------------------------------------------------------- */
+
+static void
+lock_conn_gone(struct hold *h)
+{
+	struct object *o = h->o;
+	struct lk *l = lk_of(o);
+
+	if (l->holder != h) {
+		hold_drop(h);
+		return;
+	}
+	l->holder = NULL;
+	hold_drop(h);
+	if (l->release_on_disconnect) {
+		l->depth = 0;
+		lock_serve(o);
+	}
+}
+
+/* Options: {release_on_disconnect: bool}. */
+static int
+lock_create(struct object *o, const struct mpv *opts, struct req *req)
+{
+	bool rod = true;
+	struct mpv_iter it;
+	struct mpv k, v;
+	struct lk *l;
+
+	if (opts != NULL) {
+		mpv_iter_init(&it, opts);
+		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+			if (!mpv_str_eq(&k, "release_on_disconnect")) {
+				reply_error(req, PERR_BADARG, "%s: the only "
+				    "option is 'release_on_disconnect'",
+				    req->method->name);
+				return -1;
+			}
+			if (v.type != MPV_BOOL) {
+				reply_error(req, PERR_BADARG, "%s: "
+				    "release_on_disconnect must be a bool",
+				    req->method->name);
+				return -1;
+			}
+			rod = v.v.b;
+		}
+	}
+	l = xcalloc(1, sizeof *l);
+	l->release_on_disconnect = rod;
+	o->data = l;
+	return 0;
+}
+
+static bool
+lock_same_options(const struct object *a, const struct object *b)
+{
+	return lk_of(a)->release_on_disconnect ==
+	    lk_of(b)->release_on_disconnect;
+}
+
+static void
+lock_pack_options(const struct object *o, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 1);
+	msg_pack_cstr(pk, "release_on_disconnect");
+	if (lk_of(o)->release_on_disconnect)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* The deletion answered the waiters and dropped the holds already. */
+static bool
+lock_free_step(struct object *o, size_t budget)
+{
+	xfree(o->data);
+	return true;
+}
+
+static bool
+lock_is_initial(const struct object *o)
+{
+	return lk_of(o)->depth == 0;
+}
+
+/* The recursion depth: 1 for a held lock, 0 when free. */
+static uint64_t
+lock_size(const struct object *o)
+{
+	return lk_of(o)->depth;
+}
+
+static size_t
+lock_mem(const struct object *o)
+{
+	return mem_usable(o->data);
+}
+
+#define LOCK_METHODS(T, TS) \
+	{ .name = #T ".create", .handler = registry_verb_create, \
+	  .type = &TS, .min_args = 1, .max_args = 2, \
+	  .flags = M_OBJ | M_WRITE, \
+	  .params = "name[, {release_on_disconnect}]", \
+	  .summary = "create it explicitly; release_on_disconnect (true) " \
+	  "frees it when its holder's connection closes" }, \
+	{ .name = #T ".acquire", .handler = lock_acquire, .type = &TS, \
+	  .min_args = 1, .max_args = 2, \
+	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS, \
+	  .params = "name[, timeout]", \
+	  .summary = "true once held; false on timeout (0: do not wait)" }, \
+	{ .name = #T ".release", .handler = lock_release, .type = &TS, \
+	  .min_args = 1, .max_args = 1, \
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name", \
+	  .summary = "release it (one level of an rlock); the oldest " \
+	  "waiter gets it" }, \
+	{ .name = #T ".locked", .handler = lock_locked, .type = &TS, \
+	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name", \
+	  .summary = "bool: held by anyone" }
+
+static const struct method lock_methods[] = {
+	LOCK_METHODS(lock, lock_type),
+	{ .name = NULL }
+};
+
+static const struct method rlock_methods[] = {
+	LOCK_METHODS(rlock, rlock_type),
+	{ .name = "rlock.owned", .handler = lock_owned, .type = &rlock_type,
+	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
+	  .summary = "bool: held by this connection" },
+	{ .name = NULL }
+};
+
+const struct obj_type lock_type = {
+	.name = "lock",
+	.methods = lock_methods,
+	.create = lock_create,
+	.same_options = lock_same_options,
+	.pack_options = lock_pack_options,
+	.free_step = lock_free_step,
+	.is_initial = lock_is_initial,
+	.size = lock_size,
+	.mem = lock_mem,
+	.conn_gone = lock_conn_gone,
+};
+
+const struct obj_type rlock_type = {
+	.name = "rlock",
+	.methods = rlock_methods,
+	.create = lock_create,
+	.same_options = lock_same_options,
+	.pack_options = lock_pack_options,
+	.free_step = lock_free_step,
+	.is_initial = lock_is_initial,
+	.size = lock_size,
+	.mem = lock_mem,
+	.conn_gone = lock_conn_gone,
+};
+
+/* --- a condition's own rlock ------------------------------------------- */
+
+struct object *
+lock_internal_new(const struct object *cond, bool release_on_disconnect)
+{
+	struct object *o = xcalloc(1, sizeof *o + cond->namelen + 1u);
+	struct lk *l = xcalloc(1, sizeof *l);
+
+	o->type = &rlock_type;
+	o->explicit = true;
+	TAILQ_INIT(&o->waiters);
+	LIST_INIT(&o->holds);
+	o->namelen = cond->namelen;
+	memcpy(o->name, cond->name, cond->namelen);
+	l->release_on_disconnect = release_on_disconnect;
+	o->data = l;
+	return o;
+}
+
+void
+lock_internal_free(struct object *o)
+{
+	/* Its holds' conn_gone find nobody left to serve. */
+	waiter_object_deleted(o);
+	xfree(o->data);
+	xfree(o);
+}
+
+size_t
+lock_internal_mem(const struct object *o)
+{
+	return mem_usable(o) + mem_usable(o->data);
+}
+
+bool
+lock_idle(const struct object *o)
+{
+	return lk_of(o)->depth == 0 && o->nwaiters == 0 &&
+	    LIST_EMPTY(&o->holds);
+}

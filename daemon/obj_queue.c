@@ -1,0 +1,841 @@
+/*
+ * obj_queue.c: the queue type, Python's Queue and JoinableQueue in one,
+ * with batch verbs and at-least-once delivery (docs/PROTOCOL.md, queue).
+ *
+ * Items are canonical bytes, one allocation each, in a ring of pointers:
+ * put and get are O(1) and allocate nothing beyond the item (the ring grows
+ * and shrinks by halves, amortised). Parked requests share the object's
+ * FIFO and each kind is served oldest first: an item goes to the oldest
+ * getter whose peer is still there (a gone one is skipped and the item
+ * stays for a live one), room goes to the oldest putter, and a put_many
+ * waiting for room for all of its items is never overtaken by smaller puts
+ * behind it.
+ *
+ * unfinished counts items put and not yet task_done; join waiters are
+ * answered true when it reaches 0. With `ack`, a got item stays leased to
+ * its getter's connection (a hold whose data is the lease chain, oldest
+ * first) until that connection calls task_done; if the connection closes
+ * first, its leased items go back to the head of the queue in their
+ * original order and on to waiting getters, so join never hangs on a dead
+ * consumer. An implicit queue goes away once it holds no item, no
+ * unfinished task, no lease and no waiter.
+ */
+#include <string.h>
+#include <sys/queue.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "mem.h"
+#include "registry.h"
+#include "waiter.h"
+
+/* The smallest ring allocated; it shrinks no further. */
+#define QUEUE_MIN_CAP 8
+
+struct qitem {
+	struct qitem *next;    /* in a lease chain only */
+	size_t len;
+	uint8_t data[];        /* canonical bytes */
+};
+
+/* One connection's leased items: a circular chain, last->next oldest. */
+struct lease {
+	struct qitem *last;
+	size_t n;
+	LIST_ENTRY(lease) link;
+};
+LIST_HEAD(lease_list, lease);
+
+struct queue {
+	struct qitem **ring;
+	size_t cap;            /* 0, or a power of two */
+	size_t head;
+	size_t count;          /* items in the queue (qsize) */
+	uint64_t maxsize;      /* 0: unbounded */
+	bool ack;
+	uint64_t unfinished;   /* put and not yet task_done */
+	size_t bytes;          /* items (queued or leased) and leases */
+	struct lease_list leases; /* every connection's: none at free time */
+	size_t ngetters;       /* parked, by kind: pumps skip idle kinds */
+	size_t nputters;
+	size_t njoiners;
+};
+
+/* A queue waiter's state. */
+enum { QW_GET, QW_GET_MANY, QW_PUT, QW_JOIN };
+
+static void queue_timeout(struct waiter *);
+static void queue_left(struct waiter *);
+
+static const struct waiter_ops queue_waiter_ops = {
+	.timeout = queue_timeout,
+	.gone = queue_left,
+};
+
+/* Scratch: one item's canonical bytes, put_many's items. */
+static struct buf ibuf = BUF_INIT;
+static struct buf mbuf = BUF_INIT;
+
+static struct queue *
+queue_of(const struct object *o)
+{
+	struct queue *q = o == NULL ? NULL : o->data;
+
+	/* waiter_shutdown and waiter_object_deleted answer waiters behind
+	 * our back: with none left, none is counted. */
+	if (q != NULL && o->nwaiters == 0)
+		q->ngetters = q->nputters = q->njoiners = 0;
+	return q;
+}
+
+/* --- items and the ring ---------------------------------------------- */
+
+static struct qitem *
+queue_item_new(struct queue *q, const uint8_t *bytes, size_t n)
+{
+	struct qitem *it = xmalloc(sizeof *it + n);
+
+	it->next = NULL;
+	it->len = n;
+	memcpy(it->data, bytes, n);
+	q->bytes += sizeof *it + n;
+	return it;
+}
+
+static void
+queue_item_free(struct queue *q, struct qitem *it)
+{
+	q->bytes -= sizeof *it + it->len;
+	xfree(it);
+}
+
+static void
+queue_resize(struct queue *q, size_t cap)
+{
+	struct qitem **ring = xmalloc(cap * sizeof *ring);
+	size_t i;
+
+	for (i = 0; i < q->count; i++)
+		ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
+	xfree(q->ring);
+	q->ring = ring;
+	q->cap = cap;
+	q->head = 0;
+}
+
+/* Room in the ring for n more items. */
+static void
+queue_reserve(struct queue *q, size_t n)
+{
+	size_t cap = q->cap == 0 ? QUEUE_MIN_CAP : q->cap;
+
+	while (cap - q->count < n)
+		cap *= 2;
+	if (cap != q->cap)
+		queue_resize(q, cap);
+}
+
+static void
+queue_push(struct queue *q, struct qitem *it)
+{
+	queue_reserve(q, 1);
+	q->ring[(q->head + q->count) & (q->cap - 1)] = it;
+	q->count++;
+}
+
+static struct qitem *
+queue_pop(struct queue *q)
+{
+	struct qitem *it = q->ring[q->head];
+
+	q->head = (q->head + 1) & (q->cap - 1);
+	q->count--;
+	/* Halve at a quarter full: a drained burst gives its ring back. */
+	if (q->cap > QUEUE_MIN_CAP && q->count < q->cap / 4)
+		queue_resize(q, q->cap / 2);
+	return it;
+}
+
+static const struct qitem *
+queue_peek(const struct queue *q, size_t i)
+{
+	return q->ring[(q->head + i) & (q->cap - 1)];
+}
+
+static bool
+queue_has_room(const struct queue *q, uint64_t n)
+{
+	return q->maxsize == 0 ||
+	    (q->count < q->maxsize && q->maxsize - q->count >= n);
+}
+
+/* Append nitems canonical values laid end to end in bytes. */
+static void
+queue_push_items(struct queue *q, const uint8_t *bytes, size_t len,
+    uint64_t nitems)
+{
+	const uint8_t *p = bytes, *start;
+	struct mpv v;
+	uint64_t i;
+
+	queue_reserve(q, nitems);
+	if (nitems == 1)
+		queue_push(q, queue_item_new(q, bytes, len));
+	else {
+		for (i = 0; i < nitems; i++) {
+			start = p;
+			mpv_read(&p, &v);
+			queue_push(q, queue_item_new(q, start,
+			    (size_t)(p - start)));
+		}
+	}
+	q->unfinished += nitems;
+}
+
+/* --- leases (ack) ------------------------------------------------------ */
+
+static void
+queue_lease(struct object *o, struct conn *c, struct qitem *it)
+{
+	struct queue *q = o->data;
+	struct hold *h = hold_get(c, o);
+	struct lease *l = h->data;
+
+	if (l == NULL) {
+		l = xmalloc(sizeof *l);
+		l->last = NULL;
+		l->n = 0;
+		LIST_INSERT_HEAD(&q->leases, l, link);
+		q->bytes += sizeof *l;
+		h->data = l;
+	}
+	if (l->last == NULL)
+		it->next = it;
+	else {
+		it->next = l->last->next;
+		l->last->next = it;
+	}
+	l->last = it;
+	l->n++;
+	h->n = l->n;
+}
+
+/* The oldest item of a non-empty lease chain, unlinked. */
+static struct qitem *
+queue_lease_pop(struct lease *l)
+{
+	struct qitem *it = l->last->next;
+
+	if (it == l->last)
+		l->last = NULL;
+	else
+		l->last->next = it->next;
+	l->n--;
+	return it;
+}
+
+static void
+queue_lease_free(struct queue *q, struct lease *l)
+{
+	LIST_REMOVE(l, link);
+	q->bytes -= sizeof *l;
+	xfree(l);
+}
+
+/* --- serving parked requests ------------------------------------------ */
+
+/* The count get_many answers: up to n items, at most max-message bytes
+ * of them (so the reply is never refused for size once they are taken),
+ * at least one. */
+static size_t
+queue_take_count(const struct queue *q, uint64_t n)
+{
+	size_t k, total = 0, budget;
+
+	budget = server.max_message != 0 ? server.max_message : SIZE_MAX;
+	for (k = 0; k < q->count && k < n; k++) {
+		total += queue_peek(q, k)->len;
+		if (k > 0 && total > budget)
+			break;
+	}
+	return k;
+}
+
+/* Answer req, a get (one item) or get_many (an array), from the head of
+ * a non-empty q; with ack the items are leased to req's connection. */
+static void
+queue_deliver(struct object *o, struct req *req, uint64_t n, bool many)
+{
+	struct queue *q = o->data;
+	msgpack_packer *pk = reply_begin(req);
+	struct qitem *it;
+	size_t k = many ? queue_take_count(q, n) : 1, i;
+
+	if (many)
+		msgpack_pack_array(pk, k);
+	for (i = 0; i < k; i++) {
+		it = queue_pop(q);
+		pack_raw(pk, it->data, it->len);
+		if (q->ack)
+			queue_lease(o, req->c, it);
+		else
+			queue_item_free(q, it);
+	}
+}
+
+static bool
+queue_is_getter(const struct waiter *w)
+{
+	return w->state == QW_GET || w->state == QW_GET_MANY;
+}
+
+/* Items to the oldest live getters. true if any was served. */
+static bool
+queue_serve_getters(struct object *o)
+{
+	struct queue *q = o->data;
+	struct waiter *w, *next;
+	bool served = false;
+
+	if (q->ngetters == 0)
+		return false;
+	for (w = waiter_first(o); w != NULL && q->count > 0; w = next) {
+		next = waiter_next(w);
+		if (!queue_is_getter(w) || conn_peer_gone(w->req.c))
+			continue;
+		q->ngetters--;
+		queue_deliver(o, &w->req, (uint64_t)w->n,
+		    w->state == QW_GET_MANY);
+		waiter_done(w);
+		served = true;
+	}
+	return served;
+}
+
+/* Room to the oldest live putters, stopping at the first that does not
+ * fit: no smaller put barges past a waiting put_many. */
+static bool
+queue_admit_putters(struct object *o)
+{
+	struct queue *q = o->data;
+	struct waiter *w, *next;
+	bool admitted = false;
+
+	if (q->nputters == 0)
+		return false;
+	for (w = waiter_first(o); w != NULL; w = next) {
+		next = waiter_next(w);
+		if (w->state != QW_PUT || conn_peer_gone(w->req.c))
+			continue;
+		if (!queue_has_room(q, w->nitems))
+			break;
+		q->nputters--;
+		queue_push_items(q, w->data, w->datalen, w->nitems);
+		reply_nil(&w->req);
+		waiter_done(w);
+		admitted = true;
+	}
+	return admitted;
+}
+
+/*
+ * After q changed: serve getters and putters until neither can move (an
+ * item taken makes room, a put admitted brings items), then answer the
+ * join waiters if every task is done. Never settles o.
+ */
+static void
+queue_pump(struct object *o)
+{
+	struct queue *q = queue_of(o);
+	struct waiter *w, *next;
+	bool moved;
+
+	do {
+		moved = queue_serve_getters(o);
+		if (queue_admit_putters(o))
+			moved = true;
+	} while (moved);
+	if (q->unfinished != 0 || q->njoiners == 0)
+		return;
+	for (w = waiter_first(o); w != NULL; w = next) {
+		next = waiter_next(w);
+		if (w->state != QW_JOIN)
+			continue;
+		q->njoiners--;
+		reply_bool(&w->req, true);
+		waiter_done(w);
+	}
+}
+
+static void
+queue_uncount(struct queue *q, int state)
+{
+	switch (state) {
+	case QW_GET:
+	case QW_GET_MANY:
+		q->ngetters--;
+		break;
+	case QW_PUT:
+		q->nputters--;
+		break;
+	case QW_JOIN:
+		q->njoiners--;
+		break;
+	}
+}
+
+static void
+queue_timeout(struct waiter *w)
+{
+	struct object *o = w->req.obj;
+	int state = w->state;
+
+	queue_uncount(o->data, state);
+	switch (state) {
+	case QW_GET:
+	case QW_GET_MANY:
+		reply_error(&w->req, PERR_EMPTY, "queue '%.*s' is empty",
+		    (int)o->namelen, o->name);
+		break;
+	case QW_PUT:
+		reply_error(&w->req, PERR_FULL, "queue '%.*s' is full",
+		    (int)o->namelen, o->name);
+		break;
+	case QW_JOIN:
+		reply_bool(&w->req, false);
+		break;
+	}
+	waiter_done(w);
+	/* A put_many that gave up may have held back smaller puts. */
+	if (state == QW_PUT)
+		queue_pump(o);
+}
+
+/* w left unserved (its peer is gone, or sys.cancel), already off the
+ * FIFO. A put_many that held back smaller puts lets them in. */
+static void
+queue_left(struct waiter *w)
+{
+	queue_uncount(w->req.obj->data, w->state);
+	if (w->state == QW_PUT)
+		queue_pump(w->req.obj);
+}
+
+/* --- verbs ------------------------------------------------------------- */
+
+static void
+queue_full_error(struct req *req)
+{
+	reply_error(req, PERR_FULL, "queue '%.*s' is full", req_namelen(req),
+	    req_name(req));
+}
+
+/*
+ * put and put_many: nitems (>= 1) canonical values end to end in bytes.
+ * They go in at once when no putter waits and there is room for all of
+ * them; else they wait (usec) or the answer is FULL.
+ */
+static void
+queue_put_items(struct req *req, const uint8_t *bytes, size_t len,
+    uint64_t nitems, int64_t usec)
+{
+	struct object *o = req->obj;
+	struct queue *q = queue_of(o);
+	struct waiter *w;
+
+	if (q->nputters == 0 && queue_has_room(q, nitems)) {
+		queue_push_items(q, bytes, len, nitems);
+		reply_nil(req);
+		queue_pump(o);
+		return;
+	}
+	if (usec == 0) {
+		queue_full_error(req);
+		return;
+	}
+	w = waiter_park(req, &queue_waiter_ops, usec);
+	w->state = QW_PUT;
+	w->data = xmalloc(len);
+	memcpy(w->data, bytes, len);
+	w->datalen = len;
+	w->nitems = nitems;
+	q->nputters++;
+}
+
+static void
+queue_put(struct req *req)
+{
+	const uint8_t *bytes;
+	size_t n;
+	int64_t usec;
+
+	if (!waiter_timeout_arg(req, 2, &usec))
+		return;
+	value_canon(&req->argv[1], &ibuf, &bytes, &n);
+	queue_put_items(req, bytes, n, 1, usec);
+}
+
+static void
+queue_put_many(struct req *req)
+{
+	const struct mpv *items = &req->argv[1];
+	struct queue *q = req->obj->data;
+	struct mpv_iter it;
+	struct mpv v;
+	int64_t usec;
+
+	if (items->type != MPV_ARRAY) {
+		reply_error(req, PERR_BADTYPE, "queue.put_many takes an array "
+		    "of items, not %s", value_kind(items));
+		return;
+	}
+	if (!waiter_timeout_arg(req, 2, &usec))
+		return;
+	if (q->maxsize != 0 && items->len > q->maxsize) {
+		reply_error(req, PERR_BADARG, "queue.put_many: %u items can "
+		    "never fit in '%.*s' (maxsize %llu)", items->len,
+		    req_namelen(req), req_name(req),
+		    (unsigned long long)q->maxsize);
+		return;
+	}
+	if (items->len == 0) {
+		reply_nil(req);
+		return;
+	}
+	/* The elements lie end to end in the frame: take them as they are
+	 * when already canonical. */
+	if (canon_is(items)) {
+		queue_put_items(req, items->ptr,
+		    (size_t)(items->raw + items->rawlen - items->ptr),
+		    items->len, usec);
+		return;
+	}
+	buf_reset(&mbuf);
+	mpv_iter_init(&it, items);
+	while (mpv_iter_next(&it, &v)) {
+		if (canon_append(&mbuf, &v) != 0)
+			fatalx("%s: out of memory", __func__);
+	}
+	queue_put_items(req, buf_head(&mbuf), buf_used(&mbuf), items->len,
+	    usec);
+	buf_reset(&mbuf);
+	buf_shrink(&mbuf, 0);
+}
+
+/* get and get_many: the timeout is param ti. */
+static void
+queue_get_items(struct req *req, uint64_t n, bool many, unsigned ti)
+{
+	struct queue *q = queue_of(req->obj);
+	struct waiter *w;
+	int64_t usec;
+
+	if (!waiter_timeout_arg(req, ti, &usec))
+		return;
+	if (q != NULL && q->count > 0) {
+		queue_deliver(req->obj, req, n, many);
+		queue_pump(req->obj);
+		return;
+	}
+	if (usec == 0) {
+		reply_error(req, PERR_EMPTY, "queue '%.*s' is empty",
+		    req_namelen(req), req_name(req));
+		return;
+	}
+	w = waiter_park(req, &queue_waiter_ops, usec);
+	w->state = many ? QW_GET_MANY : QW_GET;
+	w->n = (int64_t)n;
+	queue_of(w->req.obj)->ngetters++;
+}
+
+static void
+queue_get(struct req *req)
+{
+	queue_get_items(req, 1, false, 1);
+}
+
+static void
+queue_get_many(struct req *req)
+{
+	uint64_t n;
+
+	if (!req_uint_arg(req, 1, 1, UINT32_MAX, "n", &n))
+		return;
+	queue_get_items(req, n, true, 2);
+}
+
+static void
+queue_qsize(struct req *req)
+{
+	const struct queue *q = queue_of(req->obj);
+
+	reply_uint(req, q == NULL ? 0 : q->count);
+}
+
+static void
+queue_empty(struct req *req)
+{
+	const struct queue *q = queue_of(req->obj);
+
+	reply_bool(req, q == NULL || q->count == 0);
+}
+
+static void
+queue_full(struct req *req)
+{
+	const struct queue *q = queue_of(req->obj);
+
+	reply_bool(req, q != NULL && q->maxsize != 0 &&
+	    q->count >= q->maxsize);
+}
+
+/*
+ * Without ack, any connection may mark any got item done (Python's
+ * counting), but not more items than were got: unfinished less the items
+ * still queued. With ack, a connection marks its own oldest lease.
+ */
+static void
+queue_task_done(struct req *req)
+{
+	struct queue *q = queue_of(req->obj);
+	struct hold *h;
+	struct lease *l;
+
+	if (q != NULL && q->ack) {
+		if ((h = hold_find(req->c, req->obj)) == NULL) {
+			reply_error(req, PERR_BADARG, "queue.task_done: no "
+			    "leased item on this connection");
+			return;
+		}
+		l = h->data;
+		queue_item_free(q, queue_lease_pop(l));
+		h->n = l->n;
+		if (l->n == 0) {
+			queue_lease_free(q, l);
+			hold_drop(h);
+		}
+	} else if (q == NULL || q->unfinished <= q->count) {
+		reply_error(req, PERR_BADARG, "queue.task_done called more "
+		    "times than items were got from '%.*s'", req_namelen(req),
+		    req_name(req));
+		return;
+	}
+	q->unfinished--;
+	reply_nil(req);
+	if (q->unfinished == 0)
+		queue_pump(req->obj);
+}
+
+static void
+queue_join(struct req *req)
+{
+	struct queue *q = queue_of(req->obj);
+	struct waiter *w;
+	int64_t usec;
+
+	if (!waiter_timeout_arg(req, 1, &usec))
+		return;
+	if (q == NULL || q->unfinished == 0) {
+		reply_bool(req, true);
+		return;
+	}
+	if (usec == 0) {
+		reply_bool(req, false);
+		return;
+	}
+	w = waiter_park(req, &queue_waiter_ops, usec);
+	w->state = QW_JOIN;
+	q->njoiners++;
+}
+
+/* --- the type ---------------------------------------------------------- */
+
+/* Options: {maxsize: int (<= 0 unbounded, as in Python), ack: bool}. */
+static int
+queue_create(struct object *o, const struct mpv *opts, struct req *req)
+{
+	struct queue *q;
+	struct mpv_iter it;
+	struct mpv k, v;
+	uint64_t maxsize = 0;
+	bool ack = false;
+
+	if (opts != NULL) {
+		mpv_iter_init(&it, opts);
+		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+			if (mpv_str_eq(&k, "maxsize") &&
+			    (v.type == MPV_UINT || v.type == MPV_INT))
+				maxsize = v.type == MPV_UINT ? v.v.u : 0;
+			else if (mpv_str_eq(&k, "ack") && v.type == MPV_BOOL)
+				ack = v.v.b;
+			else {
+				reply_error(req, PERR_BADARG, "queue.create: "
+				    "options are maxsize (int) and ack "
+				    "(bool)");
+				return -1;
+			}
+		}
+	}
+	q = xcalloc(1, sizeof *q);
+	q->maxsize = maxsize;
+	q->ack = ack;
+	LIST_INIT(&q->leases);
+	o->data = q;
+	return 0;
+}
+
+static bool
+queue_same_options(const struct object *a, const struct object *b)
+{
+	const struct queue *qa = a->data, *qb = b->data;
+
+	return qa->maxsize == qb->maxsize && qa->ack == qb->ack;
+}
+
+static void
+queue_pack_options(const struct object *o, msgpack_packer *pk)
+{
+	const struct queue *q = o->data;
+
+	msgpack_pack_map(pk, 2);
+	msg_pack_cstr(pk, "maxsize");
+	msgpack_pack_uint64(pk, q->maxsize);
+	msg_pack_cstr(pk, "ack");
+	if (q->ack)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* Leases are all back in the ring by now: a deleted queue's holds went
+ * through queue_conn_gone, and a settled one had none. */
+static bool
+queue_free_step(struct object *o, size_t budget)
+{
+	struct queue *q = o->data;
+
+	if (!LIST_EMPTY(&q->leases))
+		fatalx("%s: '%.*s' freed with leases out", __func__,
+		    (int)o->namelen, o->name);
+	for (; budget > 0 && q->count > 0; budget--) {
+		queue_item_free(q, q->ring[q->head]);
+		q->head = (q->head + 1) & (q->cap - 1);
+		q->count--;
+	}
+	if (q->count > 0)
+		return false;
+	xfree(q->ring);
+	xfree(q);
+	return true;
+}
+
+static bool
+queue_is_initial(const struct object *o)
+{
+	const struct queue *q = o->data;
+
+	return q->count == 0 && q->unfinished == 0 &&
+	    LIST_EMPTY(&q->leases) && LIST_EMPTY(&o->holds);
+}
+
+static uint64_t
+queue_size(const struct object *o)
+{
+	const struct queue *q = o->data;
+
+	return q->count;
+}
+
+static size_t
+queue_mem(const struct object *o)
+{
+	const struct queue *q = o->data;
+
+	return sizeof *q + q->cap * sizeof *q->ring + q->bytes;
+}
+
+/* h->c closed before task_done: its leased items go back to the head, in
+ * the order they were got, and on to waiting getters. */
+static void
+queue_conn_gone(struct hold *h)
+{
+	struct object *o = h->o;
+	struct queue *q = o->data;
+	struct lease *l = h->data;
+	struct qitem *it, *next;
+	size_t i;
+
+	if (l != NULL) {
+		queue_reserve(q, l->n);
+		q->head = (q->head - l->n) & (q->cap - 1);
+		it = l->last->next;
+		for (i = 0; i < l->n; i++, it = next) {
+			next = it->next;
+			it->next = NULL;
+			q->ring[(q->head + i) & (q->cap - 1)] = it;
+		}
+		q->count += l->n;
+		queue_lease_free(q, l);
+	}
+	hold_drop(h);
+	queue_pump(o);
+}
+
+static const struct method queue_methods[] = {
+	{ .name = "queue.create", .handler = registry_verb_create,
+	  .type = &queue_type, .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE,
+	  .params = "name[, {maxsize: int, ack: bool}]",
+	  .summary = "create it explicitly: maxsize (0 unbounded), ack leases" },
+	{ .name = "queue.put", .handler = queue_put, .type = &queue_type,
+	  .min_args = 2, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS,
+	  .params = "name, item[, timeout]",
+	  .summary = "append item, waiting for room; FULL on timeout" },
+	{ .name = "queue.get", .handler = queue_get, .type = &queue_type,
+	  .min_args = 1, .max_args = 2,
+	  .flags = M_OBJ | M_WRITE | M_FREES | M_BLOCKS,
+	  .params = "name[, timeout]",
+	  .summary = "the oldest item, waiting for one; EMPTY on timeout" },
+	{ .name = "queue.put_many", .handler = queue_put_many,
+	  .type = &queue_type, .min_args = 2, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS,
+	  .params = "name, items[, timeout]",
+	  .summary = "append all items or none, waiting for room for all" },
+	{ .name = "queue.get_many", .handler = queue_get_many,
+	  .type = &queue_type, .min_args = 2, .max_args = 3,
+	  .flags = M_OBJ | M_WRITE | M_FREES | M_BLOCKS,
+	  .params = "name, n[, timeout]",
+	  .summary = "1 to n oldest items, waiting only while empty" },
+	{ .name = "queue.qsize", .handler = queue_qsize, .type = &queue_type,
+	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
+	  .summary = "items in the queue" },
+	{ .name = "queue.empty", .handler = queue_empty, .type = &queue_type,
+	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
+	  .summary = "true if it holds no item" },
+	{ .name = "queue.full", .handler = queue_full, .type = &queue_type,
+	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
+	  .summary = "true if bounded and at maxsize" },
+	{ .name = "queue.task_done", .handler = queue_task_done,
+	  .type = &queue_type, .min_args = 1, .max_args = 1,
+	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
+	  .summary = "mark one got item done (ack: this connection's oldest)" },
+	{ .name = "queue.join", .handler = queue_join, .type = &queue_type,
+	  .min_args = 1, .max_args = 2, .flags = M_OBJ | M_BLOCKS,
+	  .params = "name[, timeout]",
+	  .summary = "true once every item put is done; false on timeout" },
+	{ .name = NULL }
+};
+
+const struct obj_type queue_type = {
+	.name = "queue",
+	.methods = queue_methods,
+	.create = queue_create,
+	.same_options = queue_same_options,
+	.pack_options = queue_pack_options,
+	.free_step = queue_free_step,
+	.is_initial = queue_is_initial,
+	.size = queue_size,
+	.mem = queue_mem,
+	.conn_gone = queue_conn_gone,
+};

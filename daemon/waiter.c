@@ -1,0 +1,554 @@
+/*
+ * waiter.c: parked requests, their deadlines, and what connections hold
+ * (the contract is in waiter.h).
+ *
+ * Owns every struct waiter and struct hold, the deadline min-heap and the
+ * one evtimer on server.base armed for its earliest deadline. Parking,
+ * expiring and removing a waiter cost O(log n) in the heap plus O(1) in
+ * the FIFO. The paths that change objects outside a request (the timer,
+ * sys.cancel, a connection's close, the stop) settle those objects here,
+ * by name once all their work is done, so that an object settled away by
+ * one step is never touched by the next.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "mem.h"
+#include "registry.h"
+#include "waiter.h"
+
+#define WAITER_NOHEAP SIZE_MAX
+
+/* Longest timeout taken as a deadline; longer is forever (~146 years). */
+#define WAITER_MAX_USEC ((int64_t)1 << 62)
+
+static struct {
+	struct waiter **w;
+	size_t len;
+	size_t cap;
+	uint64_t ops;             /* comparisons and swaps: waiter_heap_ops */
+} heap;
+
+static struct event *timer;
+static uint64_t armed_for;        /* the deadline the timer is set for; 0 */
+static size_t nwaiters;
+static uint64_t next_seq;
+
+/* Names of objects to settle once the current path is done with them. */
+static struct {
+	struct {
+		uint8_t len;
+		char name[MPMGR_MAX_NAME];
+	} *v;
+	size_t n;
+	size_t cap;
+} pending;
+
+static void waiter_timer_cb(evutil_socket_t, short, void *);
+
+void
+waiter_init(void)
+{
+	if (timer == NULL && server.base != NULL &&
+	    (timer = evtimer_new(server.base, waiter_timer_cb, NULL)) == NULL)
+		fatalx("%s: evtimer_new failed", __func__);
+}
+
+/* --- the deadline heap --------------------------------------------------- */
+
+static bool
+heap_less(const struct waiter *a, const struct waiter *b)
+{
+	heap.ops++;
+	return a->deadline < b->deadline ||
+	    (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void
+heap_put(size_t i, struct waiter *w)
+{
+	heap.w[i] = w;
+	w->heap_index = i;
+}
+
+static void
+heap_swap(size_t i, size_t j)
+{
+	struct waiter *t = heap.w[i];
+
+	heap.ops++;
+	heap_put(i, heap.w[j]);
+	heap_put(j, t);
+}
+
+static void
+heap_up(size_t i)
+{
+	size_t parent;
+
+	while (i > 0) {
+		parent = (i - 1) / 2;
+		if (!heap_less(heap.w[i], heap.w[parent]))
+			break;
+		heap_swap(i, parent);
+		i = parent;
+	}
+}
+
+static void
+heap_down(size_t i)
+{
+	size_t l, r, m;
+
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		if (l >= heap.len)
+			break;
+		m = l;
+		if (r < heap.len && heap_less(heap.w[r], heap.w[l]))
+			m = r;
+		if (!heap_less(heap.w[m], heap.w[i]))
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+static void
+heap_push(struct waiter *w)
+{
+	if (heap.len == heap.cap) {
+		heap.cap = heap.cap == 0 ? 64 : heap.cap * 2;
+		heap.w = xrealloc(heap.w, heap.cap * sizeof *heap.w);
+	}
+	heap_put(heap.len++, w);
+	heap_up(w->heap_index);
+}
+
+static void
+heap_remove(struct waiter *w)
+{
+	size_t i = w->heap_index;
+	struct waiter *last;
+
+	if (i >= heap.len || heap.w[i] != w)
+		fatalx("%s: waiter not in the heap", __func__);
+	last = heap.w[--heap.len];
+	w->heap_index = WAITER_NOHEAP;
+	if (last == w)
+		return;
+	heap_put(i, last);
+	heap_up(i);
+	heap_down(last->heap_index);
+}
+
+/* Point the timer at the earliest deadline, if that changed. */
+static void
+waiter_arm(void)
+{
+	struct timeval tv;
+	uint64_t now, first, left;
+
+	if (heap.len == 0) {
+		if (armed_for != 0 && timer != NULL)
+			evtimer_del(timer);
+		armed_for = 0;
+		return;
+	}
+	first = heap.w[0]->deadline;
+	if (first == armed_for)
+		return;
+	waiter_init();
+	if (timer == NULL)
+		fatalx("%s: no event loop for deadlines", __func__);
+	now = now_usec();
+	left = first > now ? first - now : 0;
+	tv.tv_sec = (time_t)(left / 1000000);
+	tv.tv_usec = (suseconds_t)(left % 1000000);
+	evtimer_add(timer, &tv);
+	armed_for = first;
+}
+
+static void
+waiter_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	/* libevent's clock may run a little ahead of ours: re-arm if so. */
+	armed_for = 0;
+	waiter_expire(now_usec());
+}
+
+/* --- settling after the fact -------------------------------------------- */
+
+static void
+settle_later(const struct object *o)
+{
+	if (pending.n == pending.cap) {
+		pending.cap = pending.cap == 0 ? 16 : pending.cap * 2;
+		pending.v = xrealloc(pending.v, pending.cap * sizeof *pending.v);
+	}
+	pending.v[pending.n].len = o->namelen;
+	memcpy(pending.v[pending.n].name, o->name, o->namelen);
+	pending.n++;
+}
+
+/*
+ * Settle what settle_later() noted, looked up again by name: a step in
+ * between may have freed it (then there is nothing to settle, or a new
+ * object of that name, which settling cannot harm).
+ */
+static void
+settle_pending(void)
+{
+	struct object *o;
+	size_t i;
+
+	for (i = 0; i < pending.n; i++) {
+		o = registry_lookup(pending.v[i].name, pending.v[i].len);
+		if (o != NULL)
+			registry_settle(o);
+	}
+	pending.n = 0;
+}
+
+/* --- parking ------------------------------------------------------------ */
+
+bool
+waiter_timeout_arg(struct req *req, unsigned i, int64_t *usec)
+{
+	const struct mpv *v = &req->argv[i];
+	double f;
+
+	if (i >= req->argc || v->type == MPV_NIL) {
+		*usec = -1;
+		return true;
+	}
+	if (v->type == MPV_UINT) {
+		*usec = v->v.u >= (uint64_t)WAITER_MAX_USEC / 1000000 ? -1 :
+		    (int64_t)v->v.u * 1000000;
+		return true;
+	}
+	if (v->type == MPV_FLOAT && !isnan(v->v.f) && v->v.f >= 0) {
+		f = v->v.f * 1e6;
+		if (f >= (double)WAITER_MAX_USEC) {
+			*usec = -1;
+			return true;
+		}
+		/* Rounded up: a tiny timeout still waits, 0 alone does not. */
+		*usec = (int64_t)f;
+		if ((double)*usec < f)
+			(*usec)++;
+		return true;
+	}
+	reply_error(req, PERR_BADARG, "%s: the timeout must be nil or a "
+	    "number of seconds >= 0", req->method->name);
+	return false;
+}
+
+struct waiter *
+waiter_park(struct req *req, const struct waiter_ops *ops, int64_t usec)
+{
+	struct waiter *w;
+	struct object *o;
+
+	if (req->replied || req->parked)
+		fatalx("%s: %s already answered", __func__, req->method->name);
+	if (req->c->parked != NULL)
+		fatalx("%s: connection %llu parks twice", __func__,
+		    (unsigned long long)req->c->id);
+	if (usec == 0 || usec < -1 || (usec > 0 && ops->timeout == NULL))
+		fatalx("%s: %s: bad timeout %lld", __func__, req->method->name,
+		    (long long)usec);
+	if (req->obj == NULL) {
+		if (req->method->type == NULL)
+			fatalx("%s: %s has no type", __func__,
+			    req->method->name);
+		req->obj = registry_add(req->method->type, req_name(req),
+		    (size_t)req_namelen(req));
+	}
+	o = req->obj;
+	w = xcalloc(1, sizeof *w);
+	w->req = *req;
+	w->req.argc = 0;
+	w->req.replied = false;
+	w->req.parked = false;
+	w->ops = ops;
+	w->seq = ++next_seq;
+	w->heap_index = WAITER_NOHEAP;
+	TAILQ_INSERT_TAIL(&o->waiters, w, link);
+	o->nwaiters++;
+	nwaiters++;
+	if (usec > 0) {
+		w->deadline = now_usec() + (uint64_t)usec;
+		heap_push(w);
+		if (w->heap_index == 0)
+			waiter_arm();
+	}
+	req->replied = true;
+	req->parked = true;
+	req->c->parked = w;
+	return w;
+}
+
+/* Out of its object's FIFO, the heap and its connection; not freed. */
+static void
+waiter_unlink(struct waiter *w)
+{
+	struct object *o = w->req.obj;
+	bool first;
+
+	TAILQ_REMOVE(&o->waiters, w, link);
+	o->nwaiters--;
+	nwaiters--;
+	if (w->heap_index != WAITER_NOHEAP) {
+		first = w->heap_index == 0;
+		heap_remove(w);
+		if (first)
+			waiter_arm();
+	}
+	if (w->req.c->parked == w)
+		w->req.c->parked = NULL;
+}
+
+static void
+waiter_free(struct waiter *w)
+{
+	xfree(w->data);
+	xfree(w);
+}
+
+void
+waiter_done(struct waiter *w)
+{
+	struct conn *c = w->req.c;
+
+	if (!w->req.replied)
+		fatalx("%s: %s left unanswered", __func__,
+		    w->req.method->name);
+	waiter_unlink(w);
+	waiter_free(w);
+	conn_wake(c);
+}
+
+void
+waiter_move(struct waiter *w, struct object *to,
+    const struct waiter_ops *ops)
+{
+	struct object *from = w->req.obj;
+	bool first;
+
+	TAILQ_REMOVE(&from->waiters, w, link);
+	from->nwaiters--;
+	if (w->heap_index != WAITER_NOHEAP) {
+		first = w->heap_index == 0;
+		heap_remove(w);
+		if (first)
+			waiter_arm();
+	}
+	w->deadline = 0;
+	w->ops = ops;
+	w->req.obj = to;
+	TAILQ_INSERT_TAIL(&to->waiters, w, link);
+	to->nwaiters++;
+}
+
+struct waiter *
+waiter_first(const struct object *o)
+{
+	return TAILQ_FIRST(&o->waiters);
+}
+
+struct waiter *
+waiter_next(const struct waiter *w)
+{
+	return TAILQ_NEXT(w, link);
+}
+
+/* --- leaving without being served --------------------------------------- */
+
+/* Unlink w, let its type undo the parking, free it. No answer, no wake. */
+static void
+waiter_leave(struct waiter *w)
+{
+	waiter_unlink(w);
+	if (w->ops->gone != NULL)
+		w->ops->gone(w);
+	waiter_free(w);
+}
+
+bool
+waiter_cancel(struct conn *c, uint32_t msgid)
+{
+	struct waiter *w = c->parked;
+
+	if (w == NULL || w->req.msgid != msgid)
+		return false;
+	/* The cancelled request's answer goes out before the cancel's own. */
+	reply_error(&w->req, PERR_TIMEOUT, "cancelled");
+	settle_later(w->req.obj);
+	waiter_leave(w);
+	conn_wake(c);
+	settle_pending();
+	return true;
+}
+
+static struct hold_list *
+hold_list_of(struct conn *c)
+{
+	struct hold_list *l = c->holdings;
+
+	if (l == NULL) {
+		l = xmalloc(sizeof *l);
+		LIST_INIT(l);
+		c->holdings = l;
+	}
+	return l;
+}
+
+void
+waiter_conn_closed(struct conn *c)
+{
+	struct hold_list *l = c->holdings;
+	struct waiter *w = c->parked;
+	struct hold *h;
+
+	if (w != NULL) {
+		settle_later(w->req.obj);
+		waiter_leave(w);
+	}
+	if (l != NULL) {
+		while ((h = LIST_FIRST(l)) != NULL) {
+			settle_later(h->o);
+			if (h->o->type->conn_gone == NULL)
+				fatalx("%s: %s holds without conn_gone",
+				    __func__, h->o->type->name);
+			h->o->type->conn_gone(h);
+			if (LIST_FIRST(l) == h)
+				fatalx("%s: %s conn_gone kept its hold",
+				    __func__, h->o->type->name);
+		}
+		xfree(l);
+		c->holdings = NULL;
+	}
+	settle_pending();
+}
+
+void
+waiter_object_deleted(struct object *o)
+{
+	struct waiter *w;
+	struct hold *h;
+
+	while ((w = TAILQ_FIRST(&o->waiters)) != NULL) {
+		reply_error(&w->req, PERR_DELETED, "'%.*s' was deleted",
+		    (int)o->namelen, o->name);
+		waiter_done(w);
+	}
+	while ((h = LIST_FIRST(&o->holds)) != NULL) {
+		if (o->type->conn_gone == NULL) {
+			hold_drop(h);
+			continue;
+		}
+		o->type->conn_gone(h);
+		if (LIST_FIRST(&o->holds) == h)
+			fatalx("%s: %s conn_gone kept its hold", __func__,
+			    o->type->name);
+	}
+}
+
+void
+waiter_shutdown(void)
+{
+	struct conn *c;
+	struct waiter *w;
+
+	/*
+	 * Every waiter is some connection's parked request; walking the
+	 * connections also reaches waiters on objects outside the registry
+	 * (a condition's own rlock).
+	 */
+	TAILQ_FOREACH(c, &server.clients, link) {
+		if ((w = c->parked) == NULL)
+			continue;
+		settle_later(w->req.obj);
+		reply_error(&w->req, PERR_SHUTDOWN, "the server is stopping");
+		waiter_done(w);
+	}
+	settle_pending();
+}
+
+void
+waiter_expire(uint64_t now)
+{
+	struct waiter *w;
+
+	while (heap.len > 0 && heap.w[0]->deadline <= now) {
+		w = heap.w[0];
+		heap_remove(w);
+		settle_later(w->req.obj);
+		/* The type answers and waiter_done()s it, or moves it. */
+		w->ops->timeout(w);
+	}
+	waiter_arm();
+	settle_pending();
+}
+
+size_t
+waiter_count(void)
+{
+	return nwaiters;
+}
+
+size_t
+waiter_heap_size(void)
+{
+	return heap.len;
+}
+
+uint64_t
+waiter_heap_ops(void)
+{
+	return heap.ops;
+}
+
+/* --- holdings ----------------------------------------------------------- */
+
+struct hold *
+hold_find(struct conn *c, struct object *o)
+{
+	struct hold_list *l = c->holdings;
+	struct hold *h;
+
+	if (l == NULL)
+		return NULL;
+	LIST_FOREACH(h, l, by_conn) {
+		if (h->o == o)
+			return h;
+	}
+	return NULL;
+}
+
+struct hold *
+hold_get(struct conn *c, struct object *o)
+{
+	struct hold *h = hold_find(c, o);
+
+	if (h != NULL)
+		return h;
+	h = xcalloc(1, sizeof *h);
+	h->c = c;
+	h->o = o;
+	LIST_INSERT_HEAD(hold_list_of(c), h, by_conn);
+	LIST_INSERT_HEAD(&o->holds, h, by_obj);
+	return h;
+}
+
+void
+hold_drop(struct hold *h)
+{
+	LIST_REMOVE(h, by_conn);
+	LIST_REMOVE(h, by_obj);
+	xfree(h);
+}

@@ -1,0 +1,915 @@
+/*
+ * unit_waiter.c: parked requests without sockets: the deadline heap and
+ * its cost, FIFO order, expiry, sys.cancel, a parked connection's close,
+ * deletion and shutdown with waiters, holdings, and the event and barrier
+ * state machines.
+ *
+ * Deadlines fire through waiter_expire(now), never by sleeping. Fake
+ * connections (unit_util.h, plus a pool made here for the scale tests)
+ * collect replies, taken with take_reply() in the order they were written.
+ * Object names differ between tests so that they also pass with
+ * CK_FORK=no.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "../daemon/dispatch.h"
+#include "../daemon/log.h"
+#include "../daemon/mem.h"
+#include "../daemon/mpmgrd.h"
+#include "../daemon/registry.h"
+#include "../daemon/waiter.h"
+#include "unit_util.h"
+
+/* Later than every deadline. */
+#define FOREVER UINT64_MAX
+
+/* --- helpers ------------------------------------------------------------ */
+
+/* Send from fake connection i; the request must park. Its msgid. */
+static uint32_t
+park(int i, const char *method, const char *params)
+{
+	fc_use(i);
+	ck_assert_msg(send_req_any(method, params) == DISPATCH_PARKED,
+	    "%s %s did not park", method, params);
+	ck_assert_ptr_nonnull(conn->parked);
+	fc_use(0);
+	return msgid;
+}
+
+/* The next reply on c answers id with result (notation; NULL: any). */
+static void
+reply_on(struct conn *c, uint32_t id, const char *result)
+{
+	ck_assert_msg(take_reply(c), "no reply on conn %llu",
+	    (unsigned long long)c->id);
+	ck_assert_uint_eq(reply.msgid, id);
+	ck_assert_msg(reply_err == PERR_NONE, "expected %s, got %s",
+	    result != NULL ? result : "a result", show_reply());
+	if (result != NULL)
+		ck_assert_msg(reply_is(result), "expected %s, got %s", result,
+		    show_reply());
+}
+
+/* The next reply on c answers id with error err. */
+static void
+error_on(struct conn *c, uint32_t id, int err)
+{
+	ck_assert_msg(take_reply(c), "no reply on conn %llu",
+	    (unsigned long long)c->id);
+	ck_assert_uint_eq(reply.msgid, id);
+	ck_assert_msg(reply_err == err, "expected %s, got %s",
+	    proto_err_name(err), show_reply());
+}
+
+static void
+nothing_on(struct conn *c)
+{
+	ck_assert_msg(!take_reply(c), "unexpected reply %s", show_reply());
+}
+
+/* A connection of our own, for tests that need thousands. */
+static struct conn *
+pool_conn(uint64_t id)
+{
+	struct conn *c = xcalloc(1, sizeof *c);
+
+	c->id = id;
+	c->fd = -1;
+	c->state = CONN_READY;
+	buf_init(&c->out);
+	msgpack_packer_init(&c->pk, &c->out, buf_pack_write);
+	return c;
+}
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t
+rand64(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* floor(log2(n)) + 1: the heap's depth for n entries. */
+static uint64_t
+depth(uint64_t n)
+{
+	return n == 0 ? 0 : 64 - (uint64_t)__builtin_clzll(n);
+}
+
+/* --- waiters parked directly, with ops that record ---------------------- */
+
+static uint32_t order[20000];
+static size_t norder;
+
+static void
+rec_timeout(struct waiter *w)
+{
+	order[norder++] = w->req.msgid;
+	reply_nil(&w->req);
+	waiter_done(w);
+}
+
+static int gone_calls;
+
+static void
+rec_gone(struct waiter *w)
+{
+	/* waiter.c unlinks w before its type's undo runs. */
+	ck_assert_ptr_null(w->req.c->parked);
+	gone_calls++;
+}
+
+static const struct waiter_ops rec_ops = {
+	.timeout = rec_timeout,
+	.gone = rec_gone,
+};
+
+static struct waiter *
+park_raw(struct conn *c, struct object *o, uint32_t id, int64_t usec)
+{
+	struct req req;
+
+	memset(&req, 0, sizeof req);
+	req.c = c;
+	req.msgid = id;
+	req.method = dispatch_lookup("event.wait", 10);
+	req.obj = o;
+	return waiter_park(&req, &rec_ops, usec);
+}
+
+struct expected {
+	uint64_t deadline;
+	uint32_t id;
+};
+
+static int
+expected_cmp(const void *a, const void *b)
+{
+	const struct expected *x = a, *y = b;
+
+	if (x->deadline != y->deadline)
+		return x->deadline < y->deadline ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#define HEAP_N 2000
+
+START_TEST(test_heap_order)
+{
+	static struct conn *cs[HEAP_N];
+	static struct expected ex[HEAP_N];
+	struct object *o = registry_add(&event_type, "heap.order", 10);
+	struct waiter *w;
+	size_t i, cut;
+
+	norder = 0;
+	for (i = 0; i < HEAP_N; i++) {
+		cs[i] = pool_conn(1000 + i);
+		/* Few distinct values: ties must expire in park order. */
+		w = park_raw(cs[i], o, (uint32_t)i + 1,
+		    1 + (int64_t)(rand64() % 500) * 1000000);
+		ex[i].deadline = w->deadline;
+		ex[i].id = (uint32_t)i + 1;
+	}
+	ck_assert_uint_eq(o->nwaiters, HEAP_N);
+	ck_assert_uint_eq(waiter_heap_size(), HEAP_N);
+	/* FIFO: the object's list is in park order, whatever the deadlines. */
+	for (i = 0, w = waiter_first(o); w != NULL; w = waiter_next(w), i++)
+		ck_assert_uint_eq(w->req.msgid, i + 1);
+	ck_assert_uint_eq(i, HEAP_N);
+
+	qsort(ex, HEAP_N, sizeof ex[0], expected_cmp);
+	/* Nothing is due before the first deadline. */
+	waiter_expire(ex[0].deadline - 1);
+	ck_assert_uint_eq(norder, 0);
+	/* Up to a cut: exactly those due, earliest first. */
+	cut = HEAP_N / 3;
+	while (cut + 1 < HEAP_N && ex[cut + 1].deadline == ex[cut].deadline)
+		cut++;
+	waiter_expire(ex[cut].deadline);
+	ck_assert_uint_eq(norder, cut + 1);
+	waiter_expire(FOREVER);
+	ck_assert_uint_eq(norder, HEAP_N);
+	for (i = 0; i < HEAP_N; i++)
+		ck_assert_msg(order[i] == ex[i].id, "expiry %zu: got %u, "
+		    "expected %u", i, order[i], ex[i].id);
+	for (i = 0; i < HEAP_N; i++) {
+		ck_assert_ptr_null(cs[i]->parked);
+		reply_on(cs[i], (uint32_t)i + 1, "nil");
+	}
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+	ck_assert_uint_eq(waiter_count(), 0);
+	/* The recording ops run outside a request: waiter.c settled it. */
+	ck_assert_ptr_null(registry_lookup("heap.order", 10));
+}
+END_TEST
+
+/* Removing from the middle (wakes, cancels) keeps the heap ordered. */
+START_TEST(test_heap_remove)
+{
+	static struct conn *cs[HEAP_N];
+	static uint64_t dl[HEAP_N];
+	struct object *o = registry_add(&event_type, "heap.rm", 7);
+	struct waiter *w, *next;
+	size_t i, left = 0;
+	uint64_t last = 0;
+
+	norder = 0;
+	for (i = 0; i < HEAP_N; i++) {
+		cs[i] = pool_conn(5000 + i);
+		w = park_raw(cs[i], o, (uint32_t)i + 1,
+		    1 + (int64_t)(rand64() % 1000000000));
+		dl[i] = w->deadline;
+	}
+	/* Every third waiter answered early, in FIFO order. */
+	for (i = 0, w = waiter_first(o); w != NULL; w = next, i++) {
+		next = waiter_next(w);
+		if (i % 3 == 0) {
+			reply_bool(&w->req, true);
+			waiter_done(w);
+		}
+	}
+	/* Every third of the rest cancelled. */
+	for (i = 0; i < HEAP_N; i++) {
+		if (i % 3 == 1 && i % 2 == 0) {
+			ck_assert(waiter_cancel(cs[i], (uint32_t)i + 1));
+			ck_assert_ptr_null(cs[i]->parked);
+		} else if (i % 3 != 0)
+			left++;
+	}
+	ck_assert_uint_eq(waiter_heap_size(), left);
+	waiter_expire(FOREVER);
+	ck_assert_uint_eq(norder, left);
+	for (i = 0; i < norder; i++) {
+		size_t k = order[i] - 1;
+
+		ck_assert_uint_ge(dl[k], last);
+		last = dl[k];
+		ck_assert(k % 3 != 0 && !(k % 3 == 1 && k % 2 == 0));
+	}
+	ck_assert_uint_eq(waiter_count(), 0);
+}
+END_TEST
+
+/*
+ * The issue's scale: 10,000 parked waiters with deadlines on one object,
+ * and 10,000 on as many objects, parked and expired through dispatch. The
+ * heap's comparisons and swaps per park and per expiry stay within
+ * 3 * depth + 3: O(log n), counted, not timed.
+ */
+#define SCALE_N 10000
+
+static void
+scale(bool one_object)
+{
+	static struct conn *cs[SCALE_N];
+	static struct expected ex[SCALE_N];
+	static uint32_t ids[SCALE_N];
+	char params[96];
+	uint64_t before, used, max_park = 0, max_expire = 0, bound;
+	size_t i, j, answered;
+	struct conn *saved = conn;
+	int64_t secs;
+
+	bound = 3 * depth(SCALE_N) + 3;
+	for (i = 0; i < SCALE_N; i++) {
+		cs[i] = pool_conn(100000 + i);
+		secs = 1 + (int64_t)(rand64() % 100000);
+		if (one_object)
+			snprintf(params, sizeof params, "['scale.one', %lld.%03d]",
+			    (long long)secs, (int)(rand64() % 1000));
+		else
+			snprintf(params, sizeof params, "['scale.%zu', %lld.5]",
+			    i, (long long)secs);
+		conn = cs[i];
+		before = waiter_heap_ops();
+		ck_assert_int_eq(send_req_any("event.wait", params),
+		    DISPATCH_PARKED);
+		used = waiter_heap_ops() - before;
+		if (used > max_park)
+			max_park = used;
+		ids[i] = msgid;
+		ex[i].deadline = cs[i]->parked->deadline;
+		ex[i].id = (uint32_t)i;
+	}
+	conn = saved;
+	ck_assert_uint_eq(waiter_heap_size(), SCALE_N);
+	ck_assert_msg(max_park <= bound, "a park cost %llu heap ops (bound "
+	    "%llu)", (unsigned long long)max_park, (unsigned long long)bound);
+
+	qsort(ex, SCALE_N, sizeof ex[0], expected_cmp);
+	for (i = 0; i < SCALE_N; i += answered) {
+		before = waiter_heap_ops();
+		waiter_expire(ex[i].deadline);
+		used = waiter_heap_ops() - before;
+		for (answered = 0; i + answered < SCALE_N &&
+		    ex[i + answered].deadline == ex[i].deadline; answered++)
+			;
+		if (used / answered > max_expire)
+			max_expire = used / answered;
+		for (j = i; j < i + answered; j++)
+			ck_assert_ptr_null(cs[ex[j].id]->parked);
+		if (i + answered < SCALE_N)
+			ck_assert_ptr_nonnull(cs[ex[i + answered].id]->parked);
+	}
+	ck_assert_msg(max_expire <= bound, "an expiry cost %llu heap ops "
+	    "(bound %llu)", (unsigned long long)max_expire,
+	    (unsigned long long)bound);
+	for (i = 0; i < SCALE_N; i++)
+		reply_on(cs[i], ids[i], "false");
+	ck_assert_uint_eq(waiter_count(), 0);
+	ck_assert_ptr_null(registry_lookup("scale.one", 9));
+	ck_assert_ptr_null(registry_lookup("scale.0", 7));
+}
+
+START_TEST(test_scale_one_object)
+{
+	scale(true);
+}
+END_TEST
+
+START_TEST(test_scale_many_objects)
+{
+	scale(false);
+}
+END_TEST
+
+/* --- sys.cancel, close, delete, shutdown -------------------------------- */
+
+START_TEST(test_cancel)
+{
+	uint32_t parked, cancel;
+
+	parked = park(1, "event.wait", "['cancel.ev']");
+	ck_assert_uint_eq(waiter_count(), 1);
+	/* Another msgid, or another connection: nothing to cancel. */
+	fc_use(1);
+	ck_assert_int_eq(send_req_any("sys.cancel", "[12345678]"),
+	    DISPATCH_DONE);
+	reply_on(fc_conn(1), msgid, "false");
+	fc_use(2);
+	ck_assert_int_eq(send_req_any("sys.cancel", "[1]"), DISPATCH_DONE);
+	reply_on(fc_conn(2), msgid, "false");
+	ck_assert_ptr_nonnull(fc_conn(1)->parked);
+	/* The parked request answers TIMEOUT first, then the cancel true. */
+	fc_use(1);
+	ck_assert_int_eq(send_req_any("sys.cancel", "[]"), DISPATCH_DONE);
+	error_on(fc_conn(1), msgid, PERR_BADARG);
+	ck_assert_int_eq(send_req_any("sys.cancel", "[-1]"), DISPATCH_DONE);
+	error_on(fc_conn(1), msgid, PERR_BADARG);
+	{
+		char params[32];
+
+		snprintf(params, sizeof params, "[%u]", parked);
+		ck_assert_int_eq(send_req_any("sys.cancel", params),
+		    DISPATCH_DONE);
+	}
+	cancel = msgid;
+	error_on(fc_conn(1), parked, PERR_TIMEOUT);
+	ck_assert_msg(reply_msg.len == 9 &&
+	    memcmp(reply_msg.ptr, "cancelled", 9) == 0, "%s", show_reply());
+	reply_on(fc_conn(1), cancel, "true");
+	nothing_on(fc_conn(1));
+	ck_assert_ptr_null(fc_conn(1)->parked);
+	ck_assert(fc_conn(1)->flags & CONN_QUEUED);
+	ck_assert_uint_eq(waiter_count(), 0);
+	fc_use(0);
+	/* The implicit event it created is gone with its only waiter. */
+	ERR("obj.info", "['cancel.ev']", NOOBJ);
+	/* Twice: nothing left to cancel. */
+	ck_assert(!waiter_cancel(fc_conn(1), parked));
+}
+END_TEST
+
+START_TEST(test_conn_closed)
+{
+	struct mpv v;
+
+	park(1, "event.wait", "['closed.ev', 30]");
+	park(2, "event.wait", "['closed.ev']");
+	ck_assert_uint_eq(waiter_heap_size(), 1);
+	dispatch_conn_closed(fc_conn(1));
+	nothing_on(fc_conn(1));
+	ck_assert_ptr_null(fc_conn(1)->parked);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+	OK("obj.info", "['closed.ev']", NULL);
+	ck_assert(result_field("waiters", &v) && v.v.u == 1);
+	dispatch_conn_closed(fc_conn(2));
+	nothing_on(fc_conn(2));
+	ck_assert_uint_eq(waiter_count(), 0);
+	ERR("obj.info", "['closed.ev']", NOOBJ);
+	/* A closed connection has nothing more to give back. */
+	dispatch_conn_closed(fc_conn(1));
+}
+END_TEST
+
+START_TEST(test_object_deleted)
+{
+	struct mpv v;
+	uint32_t a, b;
+
+	OK("event.create", "['del.ev']", "nil");
+	a = park(1, "event.wait", "['del.ev', 10]");
+	b = park(2, "event.wait", "['del.ev']");
+	OK("obj.info", "['del.ev']", NULL);
+	ck_assert(result_field("waiters", &v) && v.v.u == 2);
+	OK("obj.delete", "['del.ev']", "nil");
+	error_on(fc_conn(1), a, PERR_DELETED);
+	error_on(fc_conn(2), b, PERR_DELETED);
+	ck_assert_uint_eq(waiter_count(), 0);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+	ERR("obj.info", "['del.ev']", NOOBJ);
+	/* Gone for good: a new wait makes a new, implicit event. */
+	park(1, "event.wait", "['del.ev']");
+	OK("event.set", "['del.ev']", "nil");
+	reply_on(fc_conn(1), msgid - 1, "true");
+	OK("event.clear", "['del.ev']", "nil");
+	ERR("obj.info", "['del.ev']", NOOBJ);
+}
+END_TEST
+
+START_TEST(test_shutdown)
+{
+	uint32_t a, b;
+
+	a = park(1, "event.wait", "['stop.ev1', 10]");
+	b = park(2, "event.wait", "['stop.ev2']");
+	ck_assert_uint_eq(waiter_count(), 2);
+	dispatch_shutdown();
+	error_on(fc_conn(1), a, PERR_SHUTDOWN);
+	error_on(fc_conn(2), b, PERR_SHUTDOWN);
+	ck_assert_uint_eq(waiter_count(), 0);
+	ck_assert_ptr_null(registry_lookup("stop.ev1", 8));
+	ck_assert_ptr_null(registry_lookup("stop.ev2", 8));
+	/* Nothing parked: nothing to do. */
+	dispatch_shutdown();
+	nothing_on(fc_conn(1));
+}
+END_TEST
+
+/* --- holdings, through a type of the test's own ------------------------ */
+
+static int holder_gone_calls;
+
+static int
+holder_create(struct object *o, const struct mpv *opts, struct req *req)
+{
+	o->data = NULL;
+	return 0;
+}
+
+static bool
+holder_free_step(struct object *o, size_t budget)
+{
+	return true;
+}
+
+static bool
+holder_is_initial(const struct object *o)
+{
+	return true;
+}
+
+static void
+holder_conn_gone(struct hold *h)
+{
+	holder_gone_calls++;
+	hold_drop(h);
+}
+
+static const struct method holder_methods[] = { { .name = NULL } };
+
+static const struct obj_type holder_type = {
+	.name = "holder",
+	.methods = holder_methods,
+	.create = holder_create,
+	.free_step = holder_free_step,
+	.is_initial = holder_is_initial,
+	.conn_gone = holder_conn_gone,
+};
+
+START_TEST(test_holds)
+{
+	struct object *a = registry_add(&holder_type, "hold.a", 6);
+	struct object *b = registry_add(&holder_type, "hold.b", 6);
+	struct object *d = registry_add(&holder_type, "hold.d", 6);
+	struct conn *c1 = fc_conn(1), *c2 = fc_conn(2);
+	struct hold *h;
+
+	ck_assert_ptr_null(hold_find(c1, a));
+	h = hold_get(c1, a);
+	h->n = 3;
+	ck_assert_ptr_eq(hold_get(c1, a), h);
+	ck_assert_ptr_eq(hold_find(c1, a), h);
+	ck_assert_ptr_null(hold_find(c2, a));
+	hold_get(c2, a);
+	hold_get(c1, b);
+	hold_get(c1, d);
+	hold_get(c2, d);
+	/* Held objects never settle away. */
+	ck_assert(!registry_settle(a));
+	ck_assert(!registry_settle(b));
+	/* Deleting d gives its holds back through the type. */
+	holder_gone_calls = 0;
+	registry_delete(d);
+	ck_assert_int_eq(holder_gone_calls, 2);
+	ck_assert_ptr_null(hold_find(c1, d));
+	/* c1 closes: its holds go back, then what is free settles. */
+	dispatch_conn_closed(c1);
+	ck_assert_int_eq(holder_gone_calls, 4);
+	ck_assert_ptr_null(c1->holdings);
+	ck_assert_ptr_null(registry_lookup("hold.b", 6));
+	/* a is still held by c2. */
+	ck_assert_ptr_eq(registry_lookup("hold.a", 6), a);
+	ck_assert_ptr_null(hold_find(c1, a));
+	h = hold_find(c2, a);
+	ck_assert_ptr_nonnull(h);
+	hold_drop(h);
+	ck_assert_ptr_null(hold_find(c2, a));
+	ck_assert(registry_settle(a));
+	dispatch_conn_closed(c2);
+	ck_assert_int_eq(holder_gone_calls, 4);
+}
+END_TEST
+
+/* --- event ------------------------------------------------------------- */
+
+static const struct row event_rows[] = {
+	/* A missing event reads as unset and is not created by reading. */
+	{ "event.is_set", "['ev1']", PERR_NONE, "false", NULL },
+	{ "event.wait", "['ev1', 0]", PERR_NONE, "false", NULL },
+	{ "event.wait", "['ev1', 0.0]", PERR_NONE, "false", NULL },
+	{ "event.clear", "['ev1']", PERR_NONE, "nil", NULL },
+	{ "obj.info", "['ev1']", PERR_NOOBJ, NULL, NULL },
+	/* Timeouts: nil forever, numbers >= 0; anything else BADARG. */
+	{ "event.wait", "['ev1', -1]", PERR_BADARG, NULL, "timeout" },
+	{ "event.wait", "['ev1', -0.5]", PERR_BADARG, NULL, NULL },
+	{ "event.wait", "['ev1', h'cb7ff8000000000000']", PERR_BADARG, NULL,
+	  NULL },
+	{ "event.wait", "['ev1', 'soon']", PERR_BADARG, NULL, NULL },
+	{ "event.wait", "['ev1', true]", PERR_BADARG, NULL, NULL },
+	{ "event.wait", "['ev1', 1, 2]", PERR_BADARG, NULL, NULL },
+	{ "event.set", "['ev1', 1]", PERR_BADARG, NULL, NULL },
+	/* set, then wait answers at once. */
+	{ "event.set", "['ev1']", PERR_NONE, "nil", NULL },
+	{ "event.set", "['ev1']", PERR_NONE, "nil", NULL },
+	{ "event.is_set", "['ev1']", PERR_NONE, "true", NULL },
+	{ "event.wait", "['ev1']", PERR_NONE, "true", NULL },
+	{ "event.wait", "['ev1', 0]", PERR_NONE, "true", NULL },
+	{ "event.wait", "['ev1', 5]", PERR_NONE, "true", NULL },
+	{ "obj.list", "['event']", PERR_NONE, "[['ev1', 'event', 1]]", NULL },
+	/* Unset again, the implicit event is gone. */
+	{ "event.clear", "['ev1']", PERR_NONE, "nil", NULL },
+	{ "event.is_set", "['ev1']", PERR_NONE, "false", NULL },
+	{ "obj.info", "['ev1']", PERR_NOOBJ, NULL, NULL },
+	/* An explicit one stays; create is idempotent, has no options. */
+	{ "event.create", "['ev2']", PERR_NONE, "nil", NULL },
+	{ "event.create", "['ev2', {}]", PERR_NONE, "nil", NULL },
+	{ "event.create", "['ev2', nil]", PERR_NONE, "nil", NULL },
+	{ "event.create", "['ev3', {'flag': true}]", PERR_BADARG, NULL,
+	  "no options" },
+	{ "event.create", "['ev3', 1]", PERR_BADARG, NULL, NULL },
+	{ "obj.info", "['ev3']", PERR_NOOBJ, NULL, NULL },
+	{ "event.set", "['ev2']", PERR_NONE, "nil", NULL },
+	{ "event.clear", "['ev2']", PERR_NONE, "nil", NULL },
+	{ "event.is_set", "['ev2']", PERR_NONE, "false", NULL },
+	{ "obj.info", "['ev2']", PERR_NONE, NULL, NULL },
+	/* create makes an implicit one explicit. */
+	{ "event.set", "['ev4']", PERR_NONE, "nil", NULL },
+	{ "event.create", "['ev4']", PERR_NONE, "nil", NULL },
+	{ "event.clear", "['ev4']", PERR_NONE, "nil", NULL },
+	{ "obj.info", "['ev4']", PERR_NONE, NULL, NULL },
+	{ "dict.set", "['ev4', 1, 1]", PERR_WRONGTYPE, NULL,
+	  "'ev4' is a event, not a dict" },
+	{ "obj.delete", "['ev4']", PERR_NONE, "nil", NULL },
+	{ "obj.delete", "['ev2']", PERR_NONE, "nil", NULL },
+};
+
+START_TEST(test_event_rows)
+{
+	RUN(event_rows);
+}
+END_TEST
+
+START_TEST(test_event_wait)
+{
+	struct mpv v;
+	uint32_t a, b, c;
+
+	/* Parking creates it; waiters count in obj.info. */
+	a = park(1, "event.wait", "['evw']");
+	b = park(2, "event.wait", "['evw', 30]");
+	c = park(3, "event.wait", "['evw', nil]");
+	OK("obj.info", "['evw']", NULL);
+	ck_assert(result_field("waiters", &v) && v.v.u == 3);
+	ck_assert(result_field("explicit", &v) && !v.v.b);
+	OK("event.is_set", "['evw']", "false");
+	/* set answers every waiter true, and stays set. */
+	OK("event.set", "['evw']", "nil");
+	reply_on(fc_conn(1), a, "true");
+	reply_on(fc_conn(2), b, "true");
+	reply_on(fc_conn(3), c, "true");
+	ck_assert_uint_eq(waiter_count(), 0);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+	ck_assert(fc_conn(1)->flags & CONN_QUEUED);
+	OK("event.is_set", "['evw']", "true");
+	OK("event.clear", "['evw']", "nil");
+	ERR("obj.info", "['evw']", NOOBJ);
+
+	/* A timeout answers false; the implicit event goes with it. */
+	a = park(1, "event.wait", "['evt', 0.000001]");
+	b = park(2, "event.wait", "['evt']");
+	waiter_expire(now_usec() + 10);
+	reply_on(fc_conn(1), a, "false");
+	nothing_on(fc_conn(2));
+	OK("obj.info", "['evt']", NULL);
+	waiter_expire(FOREVER);
+	nothing_on(fc_conn(2));
+	OK("event.set", "['evt']", "nil");
+	reply_on(fc_conn(2), b, "true");
+	OK("event.clear", "['evt']", "nil");
+	a = park(1, "event.wait", "['evt', 2.5]");
+	ck_assert_uint_ge(fc_conn(1)->parked->deadline, now_usec() + 2400000);
+	ck_assert_uint_le(fc_conn(1)->parked->deadline, now_usec() + 2500000);
+	waiter_expire(FOREVER);
+	reply_on(fc_conn(1), a, "false");
+	ERR("obj.info", "['evt']", NOOBJ);
+	/* A huge timeout is forever. */
+	a = park(1, "event.wait", "['evt', 1e300]");
+	ck_assert_uint_eq(fc_conn(1)->parked->deadline, 0);
+	b = park(2, "event.wait", "['evt', 18446744073709551615]");
+	ck_assert_uint_eq(fc_conn(2)->parked->deadline, 0);
+	waiter_expire(FOREVER);
+	nothing_on(fc_conn(1));
+	OK("event.set", "['evt']", "nil");
+	reply_on(fc_conn(1), a, "true");
+	reply_on(fc_conn(2), b, "true");
+	OK("obj.delete", "['evt']", "nil");
+}
+END_TEST
+
+/* --- barrier ------------------------------------------------------------- */
+
+static const struct row barrier_rows[] = {
+	/* No defaults: NOOBJ until created. */
+	{ "barrier.wait", "['b1']", PERR_NOOBJ, NULL, "barrier.create" },
+	{ "barrier.wait", "['b1', 0]", PERR_NOOBJ, NULL, NULL },
+	{ "barrier.abort", "['b1']", PERR_NOOBJ, NULL, NULL },
+	{ "barrier.reset", "['b1']", PERR_NOOBJ, NULL, NULL },
+	{ "barrier.parties", "['b1']", PERR_NOOBJ, NULL, NULL },
+	{ "barrier.n_waiting", "['b1']", PERR_NOOBJ, NULL, NULL },
+	{ "barrier.broken", "['b1']", PERR_NOOBJ, NULL, NULL },
+	{ "obj.info", "['b1']", PERR_NOOBJ, NULL, NULL },
+	/* create needs {parties: N >= 1}. */
+	{ "barrier.create", "['b1']", PERR_BADARG, NULL, "takes 2 params" },
+	{ "barrier.create", "['b1', nil]", PERR_BADARG, NULL, "required" },
+	{ "barrier.create", "['b1', {}]", PERR_BADARG, NULL, "required" },
+	{ "barrier.create", "['b1', {'parties': 0}]", PERR_BADARG, NULL,
+	  "from 1" },
+	{ "barrier.create", "['b1', {'parties': -2}]", PERR_BADARG, NULL, NULL },
+	{ "barrier.create", "['b1', {'parties': 2.0}]", PERR_BADARG, NULL, NULL },
+	{ "barrier.create", "['b1', {'parties': 4294967296}]", PERR_BADARG,
+	  NULL, NULL },
+	{ "barrier.create", "['b1', {'parties': 2, 'x': 1}]", PERR_BADARG,
+	  NULL, "only option" },
+	{ "barrier.create", "['b1', 3]", PERR_BADARG, NULL, "map" },
+	{ "obj.info", "['b1']", PERR_NOOBJ, NULL, NULL },
+	{ "barrier.create", "['b1', {'parties': 3}]", PERR_NONE, "nil", NULL },
+	{ "barrier.create", "['b1', {'parties': 3}]", PERR_NONE, "nil", NULL },
+	{ "barrier.create", "['b1', {'parties': 4}]", PERR_EXISTS, NULL, NULL },
+	{ "barrier.parties", "['b1']", PERR_NONE, "3", NULL },
+	{ "barrier.n_waiting", "['b1']", PERR_NONE, "0", NULL },
+	{ "barrier.broken", "['b1']", PERR_NONE, "false", NULL },
+	{ "barrier.wait", "['b1', -1]", PERR_BADARG, NULL, NULL },
+	{ "barrier.parties", "['b1', 1]", PERR_BADARG, NULL, NULL },
+	{ "event.set", "['b1']", PERR_WRONGTYPE, NULL, NULL },
+	/* A lone party passes at once, every time. */
+	{ "barrier.create", "['b.solo', {'parties': 1}]", PERR_NONE, "nil",
+	  NULL },
+	{ "barrier.wait", "['b.solo']", PERR_NONE, "0", NULL },
+	{ "barrier.wait", "['b.solo', 0]", PERR_NONE, "0", NULL },
+	/* A wait that cannot pass with timeout 0 times out and breaks it. */
+	{ "barrier.wait", "['b1', 0]", PERR_TIMEOUT, NULL, NULL },
+	{ "barrier.broken", "['b1']", PERR_NONE, "true", NULL },
+	{ "barrier.wait", "['b1']", PERR_BROKEN, NULL, "broken" },
+	{ "barrier.n_waiting", "['b1']", PERR_NONE, "0", NULL },
+	{ "barrier.reset", "['b1']", PERR_NONE, "nil", NULL },
+	{ "barrier.broken", "['b1']", PERR_NONE, "false", NULL },
+	{ "barrier.abort", "['b1']", PERR_NONE, "nil", NULL },
+	{ "barrier.broken", "['b1']", PERR_NONE, "true", NULL },
+	{ "barrier.reset", "['b1']", PERR_NONE, "nil", NULL },
+	{ "obj.info", "['b1']", PERR_NONE, NULL, NULL },
+	{ "obj.list", "['barrier']", PERR_NONE,
+	  "[['b1', 'barrier', 0], ['b.solo', 'barrier', 0]]", NULL },
+	{ "obj.delete", "['b1']", PERR_NONE, "nil", NULL },
+	{ "barrier.wait", "['b1']", PERR_NOOBJ, NULL, NULL },
+	{ "obj.delete", "['b.solo']", PERR_NONE, "nil", NULL },
+};
+
+START_TEST(test_barrier_rows)
+{
+	RUN(barrier_rows);
+}
+END_TEST
+
+START_TEST(test_barrier_cycles)
+{
+	uint32_t a, b;
+	int cycle;
+
+	OK("barrier.create", "['bc', {'parties': 3}]", "nil");
+	OK("obj.info", "['bc']", NULL);
+	{
+		struct mpv opts, n;
+		struct mpv_iter it;
+
+		ck_assert(result_field("options", &opts));
+		mpv_iter_init(&it, &opts);
+		ck_assert(mpv_iter_next(&it, &n) && mpv_str_eq(&n, "parties"));
+		ck_assert(mpv_iter_next(&it, &n) && n.v.u == 3);
+	}
+	for (cycle = 0; cycle < 3; cycle++) {
+		a = park(1, "barrier.wait", "['bc']");
+		OK("barrier.n_waiting", "['bc']", "1");
+		b = park(2, "barrier.wait", "['bc', 60]");
+		OK("barrier.n_waiting", "['bc']", "2");
+		/* The last party passes at once; all get arrival order. */
+		OK("barrier.wait", "['bc', 0]", "2");
+		reply_on(fc_conn(1), a, "0");
+		reply_on(fc_conn(2), b, "1");
+		ck_assert_uint_eq(waiter_count(), 0);
+		ck_assert_uint_eq(waiter_heap_size(), 0);
+		OK("barrier.n_waiting", "['bc']", "0");
+		OK("barrier.broken", "['bc']", "false");
+	}
+	/* Arrival order is the FIFO order, whoever arrives last. */
+	a = park(3, "barrier.wait", "['bc']");
+	b = park(1, "barrier.wait", "['bc']");
+	fc_use(2);
+	ck_assert_int_eq(send_req_any("barrier.wait", "['bc']"),
+	    DISPATCH_DONE);
+	reply_on(fc_conn(2), msgid, "2");
+	fc_use(0);
+	reply_on(fc_conn(3), a, "0");
+	reply_on(fc_conn(1), b, "1");
+	OK("obj.delete", "['bc']", "nil");
+}
+END_TEST
+
+START_TEST(test_barrier_breaking)
+{
+	uint32_t a, b, cancel;
+	char params[32];
+
+	OK("barrier.create", "['bb', {'parties': 3}]", "nil");
+
+	/* A timeout: that waiter TIMEOUT, the others BROKEN. */
+	a = park(1, "barrier.wait", "['bb', 5]");
+	b = park(2, "barrier.wait", "['bb']");
+	waiter_expire(FOREVER);
+	error_on(fc_conn(1), a, PERR_TIMEOUT);
+	error_on(fc_conn(2), b, PERR_BROKEN);
+	OK("barrier.broken", "['bb']", "true");
+	OK("barrier.n_waiting", "['bb']", "0");
+	ERR("barrier.wait", "['bb']", BROKEN);
+	OK("barrier.reset", "['bb']", "nil");
+
+	/* abort: every waiter BROKEN, and it stays broken. */
+	a = park(1, "barrier.wait", "['bb']");
+	b = park(2, "barrier.wait", "['bb', 10]");
+	OK("barrier.abort", "['bb']", "nil");
+	error_on(fc_conn(1), a, PERR_BROKEN);
+	error_on(fc_conn(2), b, PERR_BROKEN);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+	OK("barrier.broken", "['bb']", "true");
+
+	/* reset: the waiters BROKEN, the barrier fresh. */
+	OK("barrier.reset", "['bb']", "nil");
+	a = park(1, "barrier.wait", "['bb']");
+	OK("barrier.reset", "['bb']", "nil");
+	error_on(fc_conn(1), a, PERR_BROKEN);
+	OK("barrier.broken", "['bb']", "false");
+	OK("barrier.n_waiting", "['bb']", "0");
+
+	/* timeout 0 by a non-last party: TIMEOUT for it, BROKEN for others. */
+	a = park(1, "barrier.wait", "['bb']");
+	ERR("barrier.wait", "['bb', 0]", TIMEOUT);
+	error_on(fc_conn(1), a, PERR_BROKEN);
+	OK("barrier.reset", "['bb']", "nil");
+
+	/* A waiter's connection closes: the others BROKEN, no answer to it. */
+	a = park(1, "barrier.wait", "['bb']");
+	b = park(2, "barrier.wait", "['bb']");
+	dispatch_conn_closed(fc_conn(1));
+	nothing_on(fc_conn(1));
+	error_on(fc_conn(2), b, PERR_BROKEN);
+	OK("barrier.broken", "['bb']", "true");
+	OK("barrier.reset", "['bb']", "nil");
+
+	/* A hung-up party found when the last arrives: broken, not passed. */
+	a = park(1, "barrier.wait", "['bb']");
+	b = park(2, "barrier.wait", "['bb']");
+	fc_conn(1)->flags |= CONN_EOF;
+	ERRM("barrier.wait", "['bb']", BROKEN, "hung up");
+	fc_conn(1)->flags &= ~CONN_EOF;
+	error_on(fc_conn(2), b, PERR_BROKEN);
+	ck_assert_uint_eq(waiter_count(), 0);
+	OK("barrier.broken", "['bb']", "true");
+	OK("barrier.reset", "['bb']", "nil");
+
+	/* sys.cancel: TIMEOUT then true to the canceller, the others BROKEN. */
+	a = park(1, "barrier.wait", "['bb']");
+	b = park(2, "barrier.wait", "['bb']");
+	fc_use(2);
+	snprintf(params, sizeof params, "[%u]", b);
+	ck_assert_int_eq(send_req_any("sys.cancel", params), DISPATCH_DONE);
+	cancel = msgid;
+	fc_use(0);
+	error_on(fc_conn(2), b, PERR_TIMEOUT);
+	reply_on(fc_conn(2), cancel, "true");
+	error_on(fc_conn(1), a, PERR_BROKEN);
+	OK("barrier.broken", "['bb']", "true");
+	OK("barrier.reset", "['bb']", "nil");
+
+	/* Deleted under its waiters: DELETED. */
+	a = park(1, "barrier.wait", "['bb', 3]");
+	OK("obj.delete", "['bb']", "nil");
+	error_on(fc_conn(1), a, PERR_DELETED);
+	ck_assert_uint_eq(waiter_count(), 0);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+}
+END_TEST
+
+START_TEST(test_stats)
+{
+	struct mpv v;
+
+	park(1, "event.wait", "['stats.ev']");
+	OK("sys.stats", "[]", NULL);
+	ck_assert(result_field("waiters", &v) && v.v.u == 1);
+	OK("event.set", "['stats.ev']", "nil");
+	OK("sys.stats", "[]", NULL);
+	ck_assert(result_field("waiters", &v) && v.v.u == 0);
+	OK("obj.delete", "['stats.ev']", "nil");
+}
+END_TEST
+
+static Suite *
+waiter_suite(void)
+{
+	Suite *s = suite_create("waiter");
+	TCase *tc;
+
+	tc = tcase_create("heap");
+	tcase_add_unchecked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_heap_order);
+	tcase_add_test(tc, test_heap_remove);
+	tcase_add_test(tc, test_scale_one_object);
+	tcase_add_test(tc, test_scale_many_objects);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lifecycle");
+	tcase_add_unchecked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_conn_closed);
+	tcase_add_test(tc, test_object_deleted);
+	tcase_add_test(tc, test_shutdown);
+	tcase_add_test(tc, test_holds);
+	tcase_add_test(tc, test_stats);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("event");
+	tcase_add_unchecked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_event_rows);
+	tcase_add_test(tc, test_event_wait);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("barrier");
+	tcase_add_unchecked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_barrier_rows);
+	tcase_add_test(tc, test_barrier_cycles);
+	tcase_add_test(tc, test_barrier_breaking);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(waiter_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
