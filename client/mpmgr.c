@@ -16,8 +16,13 @@
  * server must not hang mpmgr_connect) and that sending reads replies
  * whenever the socket is full, so that a long pipeline cannot deadlock
  * with a server that is itself waiting for us to read.
+ *
+ * The sys.cancel requests of mpmgr_cancel_pending take msgids between the
+ * caller's; their replies are recognised by msgid and dropped wherever
+ * they arrive, so the caller sees only its own replies, in order.
  */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -52,6 +57,14 @@ MPMGR_ERRORS(ERR_MATCHES)
 #define ZONE_CHUNK 8192
 #define ZONE_KEEP (1u << 20)
 #define NO_DEADLINE (-1)
+#define MAX_CANCELS 8
+
+/* A sys.cancel sent by mpmgr_cancel_pending: its reply is ours to drop. */
+struct cancel {
+	uint32_t msgid;         /* of the sys.cancel */
+	uint32_t target;        /* the request it takes back */
+	bool answered;          /* its reply was read */
+};
 
 struct mpmgr {
 	int fd;
@@ -70,8 +83,13 @@ struct mpmgr {
 	uint32_t req_nparams;
 	size_t req_start;       /* buf_used(&out) when the request began */
 	uint32_t next_msgid;
-	uint32_t oldest_msgid;  /* the msgid whose reply is due next */
-	size_t pending;
+	uint32_t oldest_msgid;  /* the oldest outstanding caller's request's
+				   msgid; next_msgid when none */
+	size_t pending;         /* the caller's requests, not our cancels */
+	/* Our cancels in msgid order, kept until oldest_msgid passes them
+	 * (their msgids are not the caller's: replies skip over them). */
+	struct cancel cancels[MAX_CANCELS];
+	size_t ncancels;
 	char socket_path[PATHS_MAX];
 	char errcode[16];
 	char errmsg[1024];
@@ -140,6 +158,7 @@ close_stream(mpmgr *h, int err)
 		h->fd = -1;
 	}
 	h->pending = 0;
+	h->ncancels = 0;
 	buf_reset(&h->out);
 }
 
@@ -470,8 +489,144 @@ error_notification(mpmgr *h, const struct msg *m)
 	close(h->fd);
 	h->fd = -1;
 	h->pending = 0;
+	h->ncancels = 0;
 	buf_reset(&h->out);
 	return err;
+}
+
+/* --- our cancels' replies ------------------------------------------ */
+
+/* Whether msgid a was sent before b (msgids wrap at 2^32). */
+static bool
+msgid_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static struct cancel *
+cancel_find(mpmgr *h, uint32_t msgid)
+{
+	for (size_t i = 0; i < h->ncancels; i++)
+		if (h->cancels[i].msgid == msgid)
+			return &h->cancels[i];
+	return NULL;
+}
+
+/* Forget the answered cancels that no caller's msgid can skip over any
+ * more. */
+static void
+cancels_prune(mpmgr *h)
+{
+	size_t n = 0;
+
+	while (n < h->ncancels && h->cancels[n].answered &&
+	    msgid_before(h->cancels[n].msgid, h->oldest_msgid))
+		n++;
+	if (n == 0)
+		return;
+	h->ncancels -= n;
+	memmove(h->cancels, h->cancels + n, h->ncancels *
+	    sizeof(h->cancels[0]));
+}
+
+/*
+ * An unanswered cancel whose reply comes before any of the caller's, or
+ * NULL. Replies come in order, so reading it waits for nothing parked.
+ */
+static struct cancel *
+cancel_due(mpmgr *h)
+{
+	for (size_t i = 0; i < h->ncancels; i++) {
+		if (h->cancels[i].answered)
+			continue;
+		if (h->pending == 0 ||
+		    msgid_before(h->cancels[i].msgid, h->oldest_msgid))
+			return &h->cancels[i];
+		return NULL;
+	}
+	return NULL;
+}
+
+/* The caller's oldest request was answered: the next one is due. */
+static void
+caller_reply_taken(mpmgr *h)
+{
+	h->pending--;
+	if (h->pending == 0) {
+		h->oldest_msgid = h->next_msgid;
+	} else {
+		h->oldest_msgid++;
+		while (cancel_find(h, h->oldest_msgid) != NULL)
+			h->oldest_msgid++;
+	}
+	cancels_prune(h);
+}
+
+/*
+ * The next response, held in in (notifications skipped): 0 and *m, or an
+ * error (a mpmgr.error notification's code, or a client error).
+ */
+static int
+next_response(mpmgr *h, int64_t deadline, struct msg *m)
+{
+	const char *why;
+	size_t flen;
+	int r;
+
+	for (;;) {
+		if ((r = read_frame(h, deadline, &flen)) != 0)
+			return r;
+		h->held = flen;
+		if (msg_parse(buf_head(&h->in), m, &why) == -1)
+			return breaks(h, MPMGR_EPROTO, "malformed message from "
+			    "the server: %s", why);
+		if (m->kind == MSG_NOTIFICATION) {
+			if (mpv_str_eq(&m->method, MPMGR_NOTIFY_ERROR))
+				return error_notification(h, m);
+			/* other notifications are for later versions */
+			release(h);
+			continue;
+		}
+		if (m->kind != MSG_RESPONSE)
+			return breaks(h, MPMGR_EPROTO, "the server sent a "
+			    "request");
+		return 0;
+	}
+}
+
+/* m answers one of our cancels: note it and drop it. */
+static bool
+cancel_reply(mpmgr *h, const struct msg *m)
+{
+	struct cancel *c = cancel_find(h, m->msgid);
+
+	if (c == NULL || c->answered)
+		return false;
+	c->answered = true;
+	cancels_prune(h);
+	release(h);
+	return true;
+}
+
+/*
+ * Read the replies of our cancels that come before any of the caller's,
+ * so that the socket is readable only for the caller's replies.
+ */
+static int
+drain_cancels(mpmgr *h)
+{
+	struct cancel *c;
+	struct msg m;
+	int r;
+
+	while ((c = cancel_due(h)) != NULL) {
+		if ((r = next_response(h, NO_DEADLINE, &m)) != 0)
+			return r;
+		if (!cancel_reply(h, &m))
+			return breaks(h, MPMGR_EPROTO, "reply to msgid %u "
+			    "while %u was due", m.msgid, c->msgid);
+	}
+	return 0;
 }
 
 /*
@@ -483,32 +638,17 @@ take_reply(mpmgr *h, int64_t deadline, msgpack_object *result)
 {
 	struct msg m;
 	struct mpv message;
-	const char *why;
-	size_t flen;
 	int r, code;
 
 	for (;;) {
-		if ((r = read_frame(h, deadline, &flen)) != 0)
+		if ((r = next_response(h, deadline, &m)) != 0)
 			return r;
-		h->held = flen;
-		if (msg_parse(buf_head(&h->in), &m, &why) == -1)
-			return breaks(h, MPMGR_EPROTO, "malformed message from "
-			    "the server: %s", why);
-		if (m.kind == MSG_NOTIFICATION) {
-			if (mpv_str_eq(&m.method, MPMGR_NOTIFY_ERROR))
-				return error_notification(h, &m);
-			/* other notifications are for later versions */
-			release(h);
+		if (cancel_reply(h, &m))
 			continue;
-		}
-		if (m.kind != MSG_RESPONSE)
-			return breaks(h, MPMGR_EPROTO, "the server sent a "
-			    "request");
 		if (m.msgid != h->oldest_msgid)
 			return breaks(h, MPMGR_EPROTO, "reply to msgid %u "
 			    "while %u was due", m.msgid, h->oldest_msgid);
-		h->pending--;
-		h->oldest_msgid++;
+		caller_reply_taken(h);
 		if ((code = msg_error_code(&m, &message)) != PERR_NONE)
 			return server_error(h, code, &message);
 		if (result != NULL && to_object(h, &m.result, result) == -1)
@@ -846,6 +986,8 @@ mpmgr_flush(mpmgr *h)
 	if (h->in_request)
 		return fail(h, MPMGR_ESTATE, "mpmgr_flush inside a request");
 	release(h);
+	if ((r = drain_cancels(h)) != 0)
+		return r;
 	if ((r = send_out(h, NO_DEADLINE)) != 0)
 		return r;
 	if (h->closed)
@@ -1226,4 +1368,204 @@ mpmgr_value_incr(mpmgr *h, const char *name, int64_t delta, int64_t *result)
 	if ((r = call_named(h, "value.incr", name, &d, 1, &res)) != 0)
 		return r;
 	return want_int(h, &res, result);
+}
+
+/* --- blocking verbs --------------------------------------------------- */
+
+/*
+ * The timeout param: 1 and *o to send it, 0 to leave it out (forever), or
+ * MPMGR_EINVAL for NaN.
+ */
+static int
+timeout_param(mpmgr *h, const char *method, double timeout,
+    msgpack_object *o)
+{
+	if (isnan(timeout))
+		return fail(h, MPMGR_EINVAL, "%s: the timeout is NaN", method);
+	if (timeout < 0 || isinf(timeout))
+		return 0;
+	*o = mpmgr_obj_double(timeout);
+	return 1;
+}
+
+/* name, then the params in more, then the timeout unless forever. */
+static int
+call_timed(mpmgr *h, const char *method, const char *name,
+    const msgpack_object *more, uint32_t nmore, double timeout,
+    msgpack_object *result)
+{
+	msgpack_object params[3];
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	for (uint32_t i = 0; i < nmore; i++)
+		params[i] = more[i];
+	if ((r = timeout_param(h, method, timeout, &params[nmore])) < 0)
+		return r;
+	return call_named(h, method, name, params, nmore + (uint32_t)r,
+	    result);
+}
+
+/* A bool result as 1 or 0. */
+static int
+want_bool(mpmgr *h, const msgpack_object *o)
+{
+	if (o->type != MSGPACK_OBJECT_BOOLEAN)
+		return fail(h, MPMGR_EBADTYPE, "the result is not a bool");
+	return o->via.boolean ? 1 : 0;
+}
+
+/* A verb answering true or false, such as an acquire or a wait. */
+static int
+call_bool(mpmgr *h, const char *method, const char *name, double timeout)
+{
+	msgpack_object res;
+	int r;
+
+	if ((r = call_timed(h, method, name, NULL, 0, timeout, &res)) != 0)
+		return r;
+	return want_bool(h, &res);
+}
+
+int
+mpmgr_lock_acquire(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, "lock.acquire", name, timeout);
+}
+
+int
+mpmgr_lock_release(mpmgr *h, const char *name)
+{
+	return call_named(h, "lock.release", name, NULL, 0, NULL);
+}
+
+int
+mpmgr_rlock_acquire(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, "rlock.acquire", name, timeout);
+}
+
+int
+mpmgr_rlock_release(mpmgr *h, const char *name)
+{
+	return call_named(h, "rlock.release", name, NULL, 0, NULL);
+}
+
+int
+mpmgr_sem_acquire(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, "semaphore.acquire", name, timeout);
+}
+
+int
+mpmgr_sem_release(mpmgr *h, const char *name, int64_t n)
+{
+	msgpack_object o = mpmgr_obj_int(n);
+
+	return call_named(h, "semaphore.release", name, &o, 1, NULL);
+}
+
+int
+mpmgr_event_set(mpmgr *h, const char *name)
+{
+	return call_named(h, "event.set", name, NULL, 0, NULL);
+}
+
+int
+mpmgr_event_clear(mpmgr *h, const char *name)
+{
+	return call_named(h, "event.clear", name, NULL, 0, NULL);
+}
+
+int
+mpmgr_event_wait(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, "event.wait", name, timeout);
+}
+
+int
+mpmgr_queue_put(mpmgr *h, const char *name, const msgpack_object *item,
+    double timeout)
+{
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (item == NULL)
+		return fail(h, MPMGR_EINVAL, "queue.put: no item");
+	return call_timed(h, "queue.put", name, item, 1, timeout, NULL);
+}
+
+int
+mpmgr_queue_get(mpmgr *h, const char *name, double timeout,
+    msgpack_object *item)
+{
+	return call_timed(h, "queue.get", name, NULL, 0, timeout, item);
+}
+
+int
+mpmgr_queue_task_done(mpmgr *h, const char *name)
+{
+	return call_named(h, "queue.task_done", name, NULL, 0, NULL);
+}
+
+int
+mpmgr_queue_join(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, "queue.join", name, timeout);
+}
+
+int
+mpmgr_barrier_wait(mpmgr *h, const char *name, double timeout,
+    int64_t *index)
+{
+	msgpack_object res;
+	int r;
+
+	if ((r = call_timed(h, "barrier.wait", name, NULL, 0, timeout,
+	    &res)) != 0)
+		return r;
+	return want_int(h, &res, index);
+}
+
+int
+mpmgr_cancel_pending(mpmgr *h)
+{
+	size_t start;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if ((r = usable(h)) != 0)
+		return r;
+	if (h->in_request)
+		return fail(h, MPMGR_ESTATE, "mpmgr_cancel_pending inside a "
+		    "request");
+	if (h->pending == 0)
+		return fail(h, MPMGR_ESTATE, "mpmgr_cancel_pending with no "
+		    "request outstanding");
+	for (size_t i = 0; i < h->ncancels; i++)
+		if (h->cancels[i].target == h->oldest_msgid)
+			return 0;
+	if (h->ncancels == MAX_CANCELS)
+		return fail(h, MPMGR_ESTATE, "%d cancels unanswered: read "
+		    "replies first", MAX_CANCELS);
+	/* send_out may read into in: the last result's views end here */
+	release(h);
+	h->nomem = false;
+	start = buf_used(&h->out);
+	msg_pack_request(&h->pk, h->next_msgid, "sys.cancel", 1);
+	msgpack_pack_uint32(&h->pk, h->oldest_msgid);
+	if (h->nomem) {
+		h->out.len = h->out.off + start;
+		return fail(h, MPMGR_ENOMEM, "out of memory packing a cancel");
+	}
+	h->cancels[h->ncancels++] = (struct cancel){
+		.msgid = h->next_msgid++,
+		.target = h->oldest_msgid,
+	};
+	if ((r = send_out(h, NO_DEADLINE)) != 0)
+		return r;
+	if (h->closed)
+		return fail(h, MPMGR_EIO, "connection closed by the server");
+	return 0;
 }

@@ -162,6 +162,94 @@ int mpmgr_value_get_int(mpmgr *h, const char *name, int64_t *value);
 int mpmgr_value_incr(mpmgr *h, const char *name, int64_t delta,
     int64_t *result);
 
+/*
+ * Blocking verbs. A timeout is in seconds, counted by the server from when
+ * the request runs: 0 does not wait, MPMGR_FOREVER (any negative value, or
+ * +infinity) waits as long as it takes; NaN is MPMGR_EINVAL. A call that
+ * waits blocks the calling thread: to be interruptible, send the request
+ * with the pipelining API and see mpmgr_cancel_pending(). What a
+ * connection holds (locks, rlocks, semaphore permits, leased items of an
+ * ack queue) is given back by the server when the handle is freed or the
+ * process dies, unless the object was created with
+ * release_on_disconnect false.
+ */
+#define MPMGR_FOREVER (-1.0)
+
+/* 1 acquired, 0 timed out, or a negative code. */
+int mpmgr_lock_acquire(mpmgr *h, const char *name, double timeout);
+/* 0, or MPMGR_ENOTHELD when the lock is free (anyone may release a held
+ * lock, as in Python). */
+int mpmgr_lock_release(mpmgr *h, const char *name);
+/* 1 acquired (or one more level for its owner), 0 timed out, or < 0. */
+int mpmgr_rlock_acquire(mpmgr *h, const char *name, double timeout);
+/* One level: 0, MPMGR_ENOTHELD (free), MPMGR_ENOTOWNER (another
+ * connection owns it). */
+int mpmgr_rlock_release(mpmgr *h, const char *name);
+/* Take one permit: 1 taken, 0 timed out, or < 0. */
+int mpmgr_sem_acquire(mpmgr *h, const char *name, double timeout);
+/* Give n permits back (anyone may): 0, MPMGR_ERANGE past a bounded
+ * semaphore's initial value (nothing given), MPMGR_EBADARG for n < 1. */
+int mpmgr_sem_release(mpmgr *h, const char *name, int64_t n);
+/* 0; every waiter wakes and the event stays set until cleared. */
+int mpmgr_event_set(mpmgr *h, const char *name);
+int mpmgr_event_clear(mpmgr *h, const char *name);
+/* 1 once set (at once if it is), 0 timed out, or < 0. */
+int mpmgr_event_wait(mpmgr *h, const char *name, double timeout);
+/* Append item (borrowed), waiting for room in a bounded queue: 0, or
+ * MPMGR_EFULL on timeout. */
+int mpmgr_queue_put(mpmgr *h, const char *name, const msgpack_object *item,
+    double timeout);
+/* The oldest item into *item (may be NULL; borrowed until the next call on
+ * h): 0, or MPMGR_EEMPTY on timeout. From an ack queue the item is leased
+ * to this connection until mpmgr_queue_task_done(). */
+int mpmgr_queue_get(mpmgr *h, const char *name, double timeout,
+    msgpack_object *item);
+/* One got item is done: 0, or MPMGR_EBADARG when more often than items
+ * were got (Python's ValueError). */
+int mpmgr_queue_task_done(mpmgr *h, const char *name);
+/* 1 once every item put is done, 0 timed out, or < 0. */
+int mpmgr_queue_join(mpmgr *h, const char *name, double timeout);
+/* Wait for the barrier's other parties: 0 and the arrival index in *index
+ * (0 for the first, parties-1 for the last; may be NULL), MPMGR_ETIMEOUT
+ * (this wait timed out and broke the barrier), MPMGR_EBROKEN, MPMGR_ENOOBJ
+ * (never created). */
+int mpmgr_barrier_wait(mpmgr *h, const char *name, double timeout,
+    int64_t *index);
+
+/*
+ * Ask the server to give up the oldest request still outstanding on h
+ * (sent, or buffered and sent now along with this): if it is parked, it
+ * is answered MPMGR_ETIMEOUT ("cancelled") and the connection keeps all it
+ * holds. The cancel's own reply is read and dropped by the library (by
+ * the next mpmgr_reply(), or by mpmgr_flush() before it sends anything
+ * more): it never counts in mpmgr_pending() nor shows in a result.
+ * Cancelling the same request again sends nothing. Returns 0, or
+ * MPMGR_ESTATE when no request is outstanding (or inside a request, or 8
+ * cancels are already unanswered), or MPMGR_EIO / MPMGR_EFORK.
+ *
+ * The server takes back only a request that is parked with nothing sent
+ * after it, so keep the blocking request the only one outstanding. The
+ * answer may have been on its way already: mpmgr_reply() then gives the
+ * real result (an acquire answered 1 holds the lock). Not
+ * async-signal-safe: call it from the loop, not from a handler. Ctrl-C
+ * during a lock acquire, with a SIGINT handler that only sets
+ * `interrupted` (ppoll, with SIGINT blocked around it, cannot miss a
+ * signal that comes just before it waits):
+ *
+ *	sigprocmask(SIG_BLOCK, &sigint_only, &old);
+ *	msgpack_packer *pk = mpmgr_request_begin(h, "lock.acquire", 1);
+ *	msgpack_pack_str_with_body(pk, "job", 3);
+ *	mpmgr_request_end(h);
+ *	mpmgr_flush(h);
+ *	struct pollfd p = { .fd = mpmgr_fd(h), .events = POLLIN };
+ *	while (ppoll(&p, 1, NULL, &old) == -1 && errno == EINTR)
+ *		if (interrupted)
+ *			mpmgr_cancel_pending(h);
+ *	sigprocmask(SIG_SETMASK, &old, NULL);
+ *	rc = mpmgr_reply(h, &res);   (MPMGR_ETIMEOUT if it was cancelled)
+ */
+int mpmgr_cancel_pending(mpmgr *h);
+
 /* msgpack_object constructors for calls (no allocation: s is borrowed). */
 msgpack_object mpmgr_obj_str(const char *s);
 msgpack_object mpmgr_obj_strn(const char *s, size_t n);
