@@ -6,7 +6,12 @@
 #                   the foreground on the per-user default socket
 #   make check      install missing Debian packages, build, run every test
 #   make deps       install missing Debian packages (apt-get)
-#   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR
+#   make bench      also install redis-server, redis-tools and hyperfine,
+#                   build, and race mpmgrd against Redis (bench/run.sh;
+#                   QUICK=1 for a fast pass, PERF=1 to profile mpmgrd)
+#   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR,
+#                   SYSTEMDSYSTEMUNITDIR, SYSTEMDUSERUNITDIR, SYSUSERSDIR,
+#                   TMPFILESDIR (make uninstall takes the same)
 #   SANITIZE=1      build everything with ASan+UBSan (into build-san/)
 
 PREFIX ?= /usr/local
@@ -16,6 +21,22 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+# systemd's directories under PREFIX, as systemd's pkg-config file places
+# them (asked only when install or uninstall runs), else the usual ones.
+sd_dir = $(or $(call cache,sd_$1,pkg-config --variable=$1 \
+	--define-variable=prefix=$(PREFIX) \
+	--define-variable=root_prefix=$(PREFIX) systemd 2>/dev/null),$2)
+SYSTEMDSYSTEMUNITDIR ?= $(call sd_dir,systemdsystemunitdir,$(PREFIX)/lib/systemd/system)
+SYSTEMDUSERUNITDIR ?= $(call sd_dir,systemduserunitdir,$(PREFIX)/lib/systemd/user)
+SYSUSERSDIR ?= $(call sd_dir,sysusersdir,$(PREFIX)/lib/sysusers.d)
+TMPFILESDIR ?= $(call sd_dir,tmpfilesdir,$(PREFIX)/lib/tmpfiles.d)
+# The installed libmpmgr.pc and units name the directories given to `make
+# install`, whatever PREFIX the tree was built with.
+INSTALL_PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
+	-e 's|@MSGPACK_PC@|$(MSGPACK_PC)|g'
+INSTALL_UNIT_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g'
 
 CC ?= cc
 SOVERSION = 0
@@ -32,7 +53,9 @@ endif
 
 # Debian packages the build and the tests need (make deps installs them).
 DEB_PKGS = gcc make pkg-config libevent-dev libmsgpack-dev libsystemd-dev \
-	check libssl-dev libjansson-dev systemd
+	check libssl-dev libjansson-dev systemd mandoc
+# Only `make bench` installs these: the comparison with Redis.
+BENCH_PKGS = redis-server redis-tools hyperfine
 SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 
 # pkg-config, probed once and only when a rule needs it (so that `make deps`
@@ -59,6 +82,7 @@ PROTO_SRC = $(wildcard proto/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
 LIB_SRC = client/mpmgr.c
 MPCTL_SRC = $(wildcard client/mpctl*.c)
+MPBENCH_SRC = client/mpbench.c
 UNIT_SRC = $(filter-out tests/unit_util.c,$(wildcard tests/unit_*.c))
 IT_SRC = $(wildcard tests/it_*.c)
 HARNESS_SRC = tests/harness.c
@@ -72,10 +96,10 @@ UNIT_BIN = $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC))
 IT_BIN = $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRC))
 
 LIBSO = $(B)/libmpmgr.so.$(LIBVERSION)
-PROGS = $(B)/mpmgrd $(B)/mpctl $(B)/libmpmgr.a $(LIBSO) \
+PROGS = $(B)/mpmgrd $(B)/mpctl $(B)/mpbench $(B)/libmpmgr.a $(LIBSO) \
 	$(B)/libmpmgr.so.$(SOVERSION) $(B)/libmpmgr.so $(B)/libmpmgr.pc
 
-.PHONY: all deps run check test tests clean install uninstall
+.PHONY: all deps run check test tests clean install uninstall bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -103,12 +127,17 @@ $(B)/libmpmgr.a: $(call obj,$(LIB_SRC)) $(PROTO_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 $(B)/libmpmgr.pc: client/libmpmgr.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
-		-e 's|@MSGPACK_PC@|$(MSGPACK_PC)|g' $< > $@
+	$(INSTALL_PC_SED) $< > $@
 
 $(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
+
+$(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
+
+# The floor of the comparison: a raw AF_UNIX ping-pong, linked with nothing.
+$(B)/floor: $(B)/bench/floor.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # Unit tests link the module under test directly.
 $(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o $(DAEMON_OBJ) \
@@ -143,9 +172,22 @@ run: deps
 check: deps
 	@$(MAKE) --no-print-directory test
 
+# Speed is measured here, never asserted by make check.
+bench: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory $(B)/mpmgrd $(B)/mpctl $(B)/mpbench \
+		$(B)/floor
+	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
+		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
+		bash bench/run.sh
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR) \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR)
 	install -m 755 $(B)/mpmgrd $(DESTDIR)$(SBINDIR)/mpmgrd
 	install -m 755 $(B)/mpctl $(DESTDIR)$(BINDIR)/mpctl
 	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
@@ -153,14 +195,38 @@ install: all
 	ln -sf libmpmgr.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmpmgr.so
 	install -m 644 $(B)/libmpmgr.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 client/mpmgr.h $(DESTDIR)$(INCLUDEDIR)/mpmgr.h
-	install -m 644 $(B)/libmpmgr.pc $(DESTDIR)$(PKGCONFIGDIR)/libmpmgr.pc
+	$(INSTALL_PC_SED) client/libmpmgr.pc.in \
+		> $(DESTDIR)$(PKGCONFIGDIR)/libmpmgr.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/libmpmgr.pc
+	install -m 644 man/mpctl.1 $(DESTDIR)$(MANDIR)/man1/mpctl.1
+	install -m 644 man/libmpmgr.3 $(DESTDIR)$(MANDIR)/man3/libmpmgr.3
+	install -m 644 man/mpmgrd.8 $(DESTDIR)$(MANDIR)/man8/mpmgrd.8
+	$(INSTALL_UNIT_SED) systemd/mpmgrd.service.in \
+		> $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service
+	$(INSTALL_UNIT_SED) systemd/user/mpmgrd.service.in \
+		> $(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.service
+	install -m 644 systemd/mpmgrd.socket \
+		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.socket
+	install -m 644 systemd/user/mpmgrd.socket \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.socket
+	install -m 644 systemd/mpmgr.sysusers $(DESTDIR)$(SYSUSERSDIR)/mpmgr.conf
+	install -m 644 systemd/mpmgr.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mpmgr.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mpmgrd $(DESTDIR)$(BINDIR)/mpctl \
 		$(DESTDIR)$(LIBDIR)/libmpmgr.so.$(LIBVERSION) \
 		$(DESTDIR)$(LIBDIR)/libmpmgr.so.$(SOVERSION) \
 		$(DESTDIR)$(LIBDIR)/libmpmgr.so $(DESTDIR)$(LIBDIR)/libmpmgr.a \
-		$(DESTDIR)$(INCLUDEDIR)/mpmgr.h $(DESTDIR)$(PKGCONFIGDIR)/libmpmgr.pc
+		$(DESTDIR)$(INCLUDEDIR)/mpmgr.h $(DESTDIR)$(PKGCONFIGDIR)/libmpmgr.pc \
+		$(DESTDIR)$(MANDIR)/man1/mpctl.1 $(DESTDIR)$(MANDIR)/man3/libmpmgr.3 \
+		$(DESTDIR)$(MANDIR)/man8/mpmgrd.8 \
+		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service \
+		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.socket \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.service \
+		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.socket \
+		$(DESTDIR)$(SYSUSERSDIR)/mpmgr.conf $(DESTDIR)$(TMPFILESDIR)/mpmgr.conf
 
 clean:
 	rm -rf build build-san

@@ -11,7 +11,8 @@
  * Promises to request handling (dispatch.c and below):
  * - dispatch_request runs only for authenticated connections, one request
  *   at a time, in the order they were sent; while a connection is parked
- *   only a sys.cancel at the head of its input runs.
+ *   only a sys.cancel of the parked request, at the head of its input,
+ *   runs.
  * - the views in the struct msg given to dispatch_request point into the
  *   connection's input and live only during the call: a parked waiter
  *   copies what it keeps.
@@ -35,6 +36,8 @@
 #include "log.h"
 #include "mem.h"
 #include "mpmgrd.h"
+#include "notify.h"
+#include "waiter.h"
 
 /* Private flags, above the ones mpmgrd.h shares. */
 #define CONN_HELD    0x100 /* parked and the next frame is not sys.cancel:
@@ -49,6 +52,8 @@
 #define CONN_LINGER_MSEC 1000         /* last bytes of a closed connection */
 #define CONN_STOP_ROUNDS 3            /* shutdown answers before giving up */
 #define CONN_CANCEL_METHOD "sys.cancel"
+#define CONN_CANCEL_MISS_MAX \
+	(sizeof ((struct conn *)0)->cancel_miss / sizeof (uint32_t))
 
 enum {
 	CONN_READ_DATA,
@@ -130,7 +135,16 @@ conn_queue(struct conn *c)
 void
 conn_wake(struct conn *c)
 {
+	uint8_t i;
+
 	c->flags &= ~(CONN_PARKED | CONN_HELD);
+	/* The parked request's reply is out: now the cancels that missed it
+	 * (conn_cancel_kind). */
+	for (i = 0; i < c->ncancel_miss; i++) {
+		msg_pack_result(&c->pk, c->cancel_miss[i]);
+		msgpack_pack_false(&c->pk);
+	}
+	c->ncancel_miss = 0;
 	conn_queue(c);
 }
 
@@ -462,6 +476,32 @@ conn_frame(struct conn *c, const struct msg *m, bool wellformed,
 	conn_request(c, m);
 }
 
+/*
+ * While c is parked, the one request that runs is sys.cancel (DESIGN.md).
+ * One that targets the parked request runs at once: that request answers
+ * TIMEOUT, then the cancel answers true. One that misses (its target was
+ * answered already: the client raced the reply) is consumed and answered
+ * false right after the parked request's reply (conn_wake), so replies
+ * keep request order and a miss never blocks a cancel behind it.
+ */
+enum { CANCEL_NONE, CANCEL_PARKED, CANCEL_MISS };
+
+static int
+conn_cancel_kind(const struct conn *c, const struct msg *m)
+{
+	struct mpv_iter it;
+	struct mpv id;
+
+	if (m->kind != MSG_REQUEST || c->parked == NULL ||
+	    !mpv_str_eq(&m->method, CONN_CANCEL_METHOD) || m->params.len != 1)
+		return CANCEL_NONE;
+	mpv_iter_init(&it, &m->params);
+	mpv_iter_next(&it, &id);
+	if (id.type != MPV_UINT)
+		return CANCEL_NONE;
+	return id.v.u == c->parked->req.msgid ? CANCEL_PARKED : CANCEL_MISS;
+}
+
 /* Run c's complete frames until its input runs dry, it parks or closes. */
 static void
 conn_run(struct conn *c)
@@ -495,11 +535,22 @@ conn_run(struct conn *c)
 		frame = buf_head(&c->in);
 		memset(&m, 0, sizeof m);
 		wellformed = msg_parse(frame, &m, &why) == 0;
-		if ((c->flags & CONN_PARKED) && !(wellformed &&
-		    m.kind == MSG_REQUEST &&
-		    mpv_str_eq(&m.method, CONN_CANCEL_METHOD))) {
-			c->flags |= CONN_HELD;
-			return;
+		if (c->flags & CONN_PARKED) {
+			int kind = wellformed ? conn_cancel_kind(c, &m) :
+			    CANCEL_NONE;
+
+			if (kind == CANCEL_MISS &&
+			    c->ncancel_miss < CONN_CANCEL_MISS_MAX) {
+				c->cancel_miss[c->ncancel_miss++] = m.msgid;
+				server.ops++;
+				c->ops++;
+				buf_consume(&c->in, flen);
+				continue;
+			}
+			if (kind != CANCEL_PARKED) {
+				c->flags |= CONN_HELD;
+				return;
+			}
 		}
 		conn_frame(c, &m, wellformed, why);
 		if (c->flags & CONN_CLOSING)
@@ -782,6 +833,7 @@ server_stop(const char *why)
 	server.stopping = true;
 	stop_phase = STOP_PENDING;
 	log_info("stopping: %s", why);
+	notify_stopping(why);
 	listen_close();
 	if (ev_stop != NULL)
 		event_active(ev_stop, EV_TIMEOUT, 0);

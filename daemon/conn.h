@@ -34,6 +34,14 @@ void conn_teardown(void);
  */
 int listen_lock(const char *path, char *err, size_t errlen);
 /*
+ * Take the listening socket systemd passed (sd_listen_fds), if any: it
+ * must be exactly one listening Unix stream socket with a path, which is
+ * copied to path[pathlen]. It is made nonblocking and close-on-exec, and
+ * its path is never locked, probed or unlinked. 1 taken, 0 none passed (bind
+ * one with listen_lock and listen_bind), -1 with err.
+ */
+int listen_inherit(char *path, size_t pathlen, char *err, size_t errlen);
+/*
  * Refuse a live daemon answering on path, remove a stale socket, bind a new
  * one (mode 0600) and listen. Call with the lock held. 0, or -1 with err.
  */

@@ -10,11 +10,16 @@
  *
  * The lock file is never unlinked: a daemon that removed it could let a
  * third one lock a fresh file while a second still holds the old one.
+ *
+ * A socket passed by systemd (socket activation) is taken as it is: it is
+ * already bound and listening, its path belongs to the socket unit, so
+ * nothing is locked, probed, bound or unlinked for it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -22,6 +27,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "conn.h"
 #include "log.h"
@@ -172,6 +179,79 @@ listen_bind(const char *path, char *err, size_t errlen)
 	}
 	listen_fd = fd;
 	return 0;
+}
+
+int
+listen_inherit(char *path, size_t pathlen, char *err, size_t errlen)
+{
+	const size_t off = offsetof(struct sockaddr_un, sun_path);
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	size_t namelen = 0;
+	int n, fd, r, fl;
+
+	n = sd_listen_fds(1);
+	if (n < 0) {
+		snprintf(err, errlen, "sd_listen_fds: %s", strerror(-n));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if (n > 1) {
+		snprintf(err, errlen, "systemd passed %d sockets; mpmgrd "
+		    "serves exactly one (one ListenStream= in the socket unit)",
+		    n);
+		return -1;
+	}
+	fd = SD_LISTEN_FDS_START;
+	r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "the socket systemd passed (fd %d): %s",
+		    fd, strerror(-r));
+		return -1;
+	}
+	if (r == 0) {
+		snprintf(err, errlen, "the socket systemd passed (fd %d) is "
+		    "not a listening Unix stream socket: the socket unit "
+		    "needs ListenStream=PATH and Accept=no", fd);
+		return -1;
+	}
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1) {
+		snprintf(err, errlen, "the socket systemd passed: getsockname: "
+		    "%s", strerror(errno));
+		return -1;
+	}
+	/*
+	 * Clients find the daemon by path: an abstract or unnamed socket
+	 * would be unreachable for them. The kernel may count a NUL that
+	 * did not fit in sun_path.
+	 */
+	if (len > off)
+		namelen = strnlen(sun.sun_path, len - off <
+		    sizeof sun.sun_path ? len - off : sizeof sun.sun_path);
+	if (namelen == 0) {
+		snprintf(err, errlen, "the socket systemd passed has no path "
+		    "(abstract or unnamed); mpmgr clients reach the daemon by "
+		    "path: ListenStream=/PATH");
+		return -1;
+	}
+	if (namelen >= pathlen) {
+		snprintf(err, errlen, "the socket systemd passed: path too "
+		    "long");
+		return -1;
+	}
+	memcpy(path, sun.sun_path, namelen);
+	path[namelen] = '\0';
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(err, errlen, "the socket systemd passed: fcntl: %s",
+		    strerror(errno));
+		return -1;
+	}
+	listen_fd = fd;
+	return 1;
 }
 
 static void

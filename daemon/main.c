@@ -2,10 +2,13 @@
  * main.c: mpmgrd's entry point: options, start-up, signals and the loop.
  *
  * Start-up takes, in order: the socket's private directory, the lock beside
- * the socket (held for life), the authkey (the per-user default one is
- * created when missing), then the socket. Any failure there is one log line
- * and exit 1; a usage error is exit 2. SIGTERM and SIGINT stop gracefully
- * (conn.c), SIGHUP re-reads the authkey (the old one stays on failure).
+ * the socket (held for life), the authkey (a default one is created when
+ * missing), then the socket. Started by systemd with a socket (socket
+ * activation), it takes that one instead and skips the directory and the
+ * lock: the socket unit owns both. Any failure there is one log line and
+ * exit 1; a usage error is exit 2. Once it accepts it says READY=1 to
+ * systemd (notify.c). SIGTERM and SIGINT stop gracefully (conn.c), SIGHUP
+ * re-reads the authkey (the old one stays on failure).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +28,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mpmgrd.h"
+#include "notify.h"
 
 #define KiB 1024ULL
 #define GiB (1024ULL * 1024 * 1024)
@@ -83,7 +87,10 @@ main_usage(FILE *f)
 "  -h, --help               print this help and exit\n"
 "\n"
 "BYTES take a k, m or g suffix (KiB, MiB, GiB). SIGTERM or SIGINT stops\n"
-"after answering what clients have sent; SIGHUP re-reads the authkey.\n",
+"after answering what clients have sent; SIGHUP re-reads the authkey.\n"
+"Started by systemd with a socket (socket activation), mpmgrd serves\n"
+"that socket and reports to systemd (READY=1, STATUS=, WATCHDOG=1).\n"
+"See mpmgrd(8).\n",
 	    MPMGR_DEFAULT_MAX_CLIENTS, MPMGR_DEFAULT_MAX_UNAUTH);
 }
 
@@ -208,23 +215,76 @@ main_load_key(void)
 		main_die("%s", err);
 }
 
-/* Authenticated connections keep working: the key only guards new ones. */
+/* True when the key is systemd's copy (LoadCredential=), which a SIGHUP
+ * re-reads unchanged: systemd 252 takes the copy only at start. */
+static bool
+main_key_is_credential(void)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	size_t n;
+
+	if (dir == NULL || *dir == '\0')
+		return false;
+	n = strlen(dir);
+	return strncmp(server.authkey_path, dir, n) == 0 &&
+	    server.authkey_path[n] == '/';
+}
+
+/*
+ * SIGHUP. Authenticated connections keep working whatever happens: the key
+ * only guards new ones. The log says which of the three outcomes it was.
+ */
 static void
 main_reload_key(void)
 {
 	uint8_t key[MPMGR_KEY_MAX];
 	char err[512];
 	size_t len;
+	bool same;
 
+	notify_reloading();
 	if (auth_key_load(server.authkey_path, key, &len, err,
 	    sizeof err) == -1) {
-		log_warnx("SIGHUP: keeping the old authkey: %s", err);
+		log_warnx("SIGHUP: kept the old authkey: %s", err);
+		notify_reloaded();
 		return;
 	}
+	same = auth_equal(key, len, server.key, server.keylen);
 	memcpy(server.key, key, len);
 	server.keylen = len;
 	explicit_bzero(key, sizeof key);
-	log_info("SIGHUP: reloaded the authkey from %s", server.authkey_path);
+	if (!same)
+		log_info("SIGHUP: new authkey from %s: new connections need "
+		    "it, the %zu authenticated ones stay", server.authkey_path,
+		    server.nclients);
+	else if (main_key_is_credential())
+		log_info("SIGHUP: the authkey in %s is unchanged: a "
+		    "LoadCredential= copy changes only when the service "
+		    "restarts (systemctl restart mpmgrd)", server.authkey_path);
+	else
+		log_info("SIGHUP: the authkey in %s is unchanged",
+		    server.authkey_path);
+	notify_reloaded();
+}
+
+/*
+ * Socket activation: the socket systemd passed wins. A --socket or
+ * $MPMGR_SOCKET naming another path is worth a warning: clients that go by
+ * it will not find this daemon.
+ */
+static void
+main_check_passed_socket(const char *socket_arg)
+{
+	const char *want = socket_arg, *what = "--socket";
+
+	if (want == NULL || *want == '\0') {
+		want = getenv("MPMGR_SOCKET");
+		what = "$MPMGR_SOCKET";
+	}
+	if (want != NULL && *want != '\0' &&
+	    strcmp(want, server.socket_path) != 0)
+		log_warnx("serving %s, the socket systemd passed, not %s %s",
+		    server.socket_path, what, want);
 }
 
 /* Room for max_clients descriptors, as far as the hard limit allows. */
@@ -262,7 +322,7 @@ main(int argc, char **argv)
 	struct event *ev_sig[sizeof sigs / sizeof sigs[0]];
 	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
 	struct event_base *base;
-	int level = LOG_INFO, ch;
+	int level = LOG_INFO, ch, inherited;
 	char err[512];
 	size_t i;
 
@@ -325,15 +385,23 @@ main(int argc, char **argv)
 	log_init(level);
 	mem_init();
 	event_set_mem_functions(xmalloc, xrealloc, xfree);
-	if (paths_socket(socket_arg, server.socket_path,
+	inherited = listen_inherit(server.socket_path,
+	    sizeof server.socket_path, err, sizeof err);
+	if (inherited == -1)
+		main_die("%s", err);
+	if (inherited)
+		main_check_passed_socket(socket_arg);
+	else if (paths_socket(socket_arg, server.socket_path,
 	    sizeof server.socket_path, err, sizeof err) == -1 ||
-	    paths_authkey(key_arg, server.socket_path, server.authkey_path,
-	    sizeof server.authkey_path, err, sizeof err) == -1 ||
 	    paths_prepare_dir(server.socket_path, err, sizeof err) == -1 ||
 	    listen_lock(server.socket_path, err, sizeof err) == -1)
 		main_die("%s", err);
+	if (paths_authkey(key_arg, server.socket_path, server.authkey_path,
+	    sizeof server.authkey_path, err, sizeof err) == -1)
+		main_die("%s", err);
 	main_load_key();
-	if (listen_bind(server.socket_path, err, sizeof err) == -1)
+	if (!inherited && listen_bind(server.socket_path, err,
+	    sizeof err) == -1)
 		main_die("%s", err);
 	main_raise_nofile();
 
@@ -347,13 +415,15 @@ main(int argc, char **argv)
 			fatalx("cannot handle signal %d", sigs[i]);
 	}
 	listen_start(base);
-	log_info("listening on %s (pid %d)", server.socket_path,
-	    (int)getpid());
+	log_info("listening on %s (pid %d%s)", server.socket_path,
+	    (int)getpid(), inherited ? ", socket from systemd" : "");
+	notify_ready(base);
 
 	if (event_base_dispatch(base) == -1)
 		fatalx("event_base_dispatch failed");
 
 	conn_teardown();
+	notify_teardown();
 	listen_unlink();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(ev_sig[i]);

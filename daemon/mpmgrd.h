@@ -57,6 +57,10 @@ struct conn {
 	uint8_t ns[MPMGR_NONCE_LEN];
 	uint64_t ops;
 	struct waiter *parked;    /* the parked request, if CONN_PARKED */
+	/* sys.cancel requests that missed the parked one: answered false
+	 * right after it (conn.c, conn_cancel_kind) */
+	uint32_t cancel_miss[4];
+	uint8_t ncancel_miss;
 	void *holdings;           /* waiter.c: its struct hold_list, or NULL */
 	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
 	TAILQ_ENTRY(conn) qlink;  /* server.ready while CONN_QUEUED */

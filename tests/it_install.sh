@@ -1,0 +1,322 @@
+#!/bin/sh
+# it_install.sh: what `make install` gives a user, checked the way a user
+# would use it, and `make uninstall` taking it all back.
+#
+# - The man pages pass `mandoc -Tlint`, and name what they document: every
+#   function mpmgr.h declares is in libmpmgr(3), every verb `mpctl TYPE
+#   --help` lists is in its type's subsection of mpctl(1).
+# - `make install DESTDIR=tmp PREFIX=/usr` (on the tree in $B, built by
+#   `make tests`) puts every file in place: binaries, the library with its
+#   .so symlinks and soname, the header, libmpmgr.pc naming /usr, the man
+#   pages, the system and user units with ExecStart=/usr/sbin/mpmgrd, the
+#   sysusers.d and tmpfiles.d files.
+# - A small C program built with `pkg-config --cflags --libs libmpmgr`
+#   against the staged tree, run on the staged libmpmgr.so, talks to the
+#   staged mpmgrd on a temporary socket.
+# - `make uninstall` with the same variables leaves no file behind.
+#
+# The last line is "it_install: N passed, N failed"; the exit status is 0
+# only when nothing failed. The daemon and the directory never outlive it.
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=${B:-build}
+passed=0
+failed=0
+daemon_pid=
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/it_install.XXXXXX") || exit 1
+stage=$tmp/stage
+cleanup() {
+	if [ -n "$daemon_pid" ]; then
+		kill "$daemon_pid" 2>/dev/null
+		wait "$daemon_pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT TERM
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok: $1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL: $1"
+}
+
+finish() {
+	echo "it_install: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+# show FILE: a failed check's evidence, indented.
+show() {
+	sed 's/^/    |/' "$1"
+}
+
+# --- the man pages ----------------------------------------------------
+
+if ! command -v mandoc >/dev/null 2>&1; then
+	fail "mandoc not found (make deps installs it)"
+else
+	# Cross-references are looked up among the manuals installed on this
+	# machine, which holds ours only once installed: that lookup, and
+	# the host's stale mandoc.db, are not findings about these files.
+	mandoc -Tlint "$top"/man/* 2>&1 |
+		grep -v -e 'referenced manual not found: Xr mpctl 1' \
+		-e 'referenced manual not found: Xr libmpmgr 3' \
+		-e 'referenced manual not found: Xr mpmgrd 8' \
+		-e 'outdated mandoc.db' >"$tmp/lint"
+	if [ ! -s "$tmp/lint" ]; then
+		ok "mandoc -Tlint man/*: clean"
+	else
+		fail "mandoc -Tlint man/*"
+		show "$tmp/lint"
+	fi
+fi
+
+# Every function of the header is documented.
+missing=
+for fn in $(grep -o '\bmpmgr_[a-z0-9_]*(' "$top/client/mpmgr.h" |
+	tr -d '(' | sort -u); do
+	grep -q "^\.Fn $fn\b" "$top/man/libmpmgr.3" || missing="$missing $fn"
+done
+if [ -z "$missing" ]; then
+	ok "libmpmgr(3) documents every function of mpmgr.h"
+else
+	fail "libmpmgr(3) lacks:$missing"
+fi
+
+# Every verb of mpctl, in its type's subsection (".Ss TYPE" up to the next
+# .Ss or .Sh), as ".It Cm VERB" (or in a ".It Cm a , b" list).
+mpctl_bin=${MPCTL:-$top/$B/mpctl}
+types=$("$mpctl_bin" --help | sed -n '/^Types/,/^$/p' |
+	awk 'NR > 1 && NF > 0 { print $1 }')
+missing=
+for t in $types; do
+	sed -n "/^\.Ss $t\$/,/^\.S[sh] /p" "$top/man/mpctl.1" >"$tmp/section"
+	if [ ! -s "$tmp/section" ]; then
+		missing="$missing $t"
+		continue
+	fi
+	for v in $("$mpctl_bin" "$t" --help | sed -n '/^Verbs:/,/^$/p' |
+		awk 'NR > 1 && /^  [a-z]/ { print $1 }'); do
+		grep -Eq "^\.It Cm (.* )?$v( |$)" "$tmp/section" ||
+			missing="$missing $t.$v"
+	done
+done
+server_verbs=$("$mpctl_bin" --help | sed -n '/^Server verbs:/,/^$/p' |
+	awk 'NR > 1 && NF > 0 { print $1 }')
+sed -n '/^\.Ss Server verbs$/,/^\.S[sh] /p' "$top/man/mpctl.1" >"$tmp/section"
+for v in $server_verbs; do
+	grep -Eq "^\.It Cm $v( |$)" "$tmp/section" || missing="$missing $v"
+done
+if [ -n "$types" ] && [ -n "$server_verbs" ] && [ -z "$missing" ]; then
+	ok "mpctl(1) documents every type and verb of mpctl --help"
+else
+	fail "mpctl(1) lacks:$missing (types: $(echo $types))"
+fi
+
+# --- make install ------------------------------------------------------
+
+if make -C "$top" --no-print-directory install DESTDIR="$stage" \
+	PREFIX=/usr B="$B" >"$tmp/make.log" 2>&1; then
+	ok "make install DESTDIR=... PREFIX=/usr"
+else
+	fail "make install DESTDIR=... PREFIX=/usr"
+	show "$tmp/make.log"
+	finish
+fi
+
+S=$stage/usr
+# want TEST PATH: test(1) TEST holds for the staged PATH.
+want() {
+	if [ "$1" "$S/$2" ]; then
+		ok "$1 /usr/$2"
+	else
+		fail "not $1 /usr/$2"
+	fi
+}
+want -x sbin/mpmgrd
+want -x bin/mpctl
+want -f lib/libmpmgr.so.0.1.0
+want -L lib/libmpmgr.so.0
+want -L lib/libmpmgr.so
+want -f lib/libmpmgr.a
+want -f include/mpmgr.h
+want -f lib/pkgconfig/libmpmgr.pc
+want -f share/man/man1/mpctl.1
+want -f share/man/man3/libmpmgr.3
+want -f share/man/man8/mpmgrd.8
+want -f lib/systemd/system/mpmgrd.service
+want -f lib/systemd/system/mpmgrd.socket
+want -f lib/systemd/user/mpmgrd.service
+want -f lib/systemd/user/mpmgrd.socket
+want -f lib/sysusers.d/mpmgr.conf
+want -f lib/tmpfiles.d/mpmgr.conf
+
+if [ "$(readlink "$S/lib/libmpmgr.so")" = libmpmgr.so.0 ] &&
+	[ "$(readlink "$S/lib/libmpmgr.so.0")" = libmpmgr.so.0.1.0 ]; then
+	ok "libmpmgr.so -> libmpmgr.so.0 -> libmpmgr.so.0.1.0"
+else
+	fail "the .so symlinks: $(ls -l "$S/lib" | grep libmpmgr.so)"
+fi
+if readelf -d "$S/lib/libmpmgr.so.0.1.0" 2>/dev/null |
+	grep -q 'SONAME.*\[libmpmgr\.so\.0\]'; then
+	ok "soname libmpmgr.so.0"
+else
+	fail "libmpmgr.so.0.1.0 lacks the soname libmpmgr.so.0"
+fi
+modes=$(cd "$S" && stat -c '%a %n' share/man/man*/* lib/systemd/*/* \
+	lib/sysusers.d/* lib/tmpfiles.d/* include/mpmgr.h lib/pkgconfig/* |
+	grep -v '^644 ')
+if [ -z "$modes" ]; then
+	ok "data files are 0644"
+else
+	fail "data files not 0644: $modes"
+fi
+
+for kind in system user; do
+	f=$S/lib/systemd/$kind/mpmgrd.service
+	if grep -qx 'ExecStart=/usr/sbin/mpmgrd' "$f" &&
+		! grep -q '@[A-Z_]*@' "$f"; then
+		ok "$kind/mpmgrd.service: ExecStart=/usr/sbin/mpmgrd"
+	else
+		fail "$kind/mpmgrd.service: $(grep -e ExecStart -e @ "$f")"
+	fi
+done
+if grep -qx 'prefix=/usr' "$S/lib/pkgconfig/libmpmgr.pc" &&
+	grep -qx 'libdir=/usr/lib' "$S/lib/pkgconfig/libmpmgr.pc" &&
+	! grep -q '@[A-Z_]*@' "$S/lib/pkgconfig/libmpmgr.pc"; then
+	ok "libmpmgr.pc names PREFIX=/usr"
+else
+	fail "libmpmgr.pc:"
+	show "$S/lib/pkgconfig/libmpmgr.pc"
+fi
+
+# --- a program built against the staged tree ---------------------------
+
+cat >"$tmp/hello.c" <<'EOF'
+#include <stdio.h>
+
+#include <mpmgr.h>
+
+/* Default socket and key: $MPMGR_SOCKET and $MPMGR_AUTHKEY_FILE. */
+int
+main(void)
+{
+	const char *s;
+	size_t len;
+	int64_t n;
+	mpmgr *h;
+
+	if (mpmgr_connect(&h, NULL, NULL) != 0 ||
+	    mpmgr_dict_set_str(h, "staged", "greeting", "hello") != 0 ||
+	    mpmgr_dict_incr(h, "staged", "n", 41, NULL) != 0 ||
+	    mpmgr_dict_incr(h, "staged", "n", 1, &n) != 0 ||
+	    mpmgr_dict_get_str(h, "staged", "greeting", &s, &len) != 0) {
+		fprintf(stderr, "hello: %s\n", mpmgr_errmsg(h));
+		mpmgr_free(h);
+		return 1;
+	}
+	printf("%.*s %lld (libmpmgr %d.%d)\n", (int)len, s, (long long)n,
+	    MPMGR_VERSION_MAJOR, MPMGR_VERSION_MINOR);
+	mpmgr_free(h);
+	return 0;
+}
+EOF
+
+flags=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_PATH=$S/lib/pkgconfig \
+	pkg-config --cflags --libs libmpmgr 2>"$tmp/pc.err")
+case " $flags " in
+*" -I$S/include "*"-L$S/lib "*"-lmpmgr "*)
+	ok "pkg-config --cflags --libs libmpmgr: $flags" ;;
+*)
+	fail "pkg-config --cflags --libs libmpmgr: '$flags'"
+	show "$tmp/pc.err" ;;
+esac
+# A sanitized tree's library needs the sanitizer runtimes in the program.
+san=
+if readelf -d "$S/lib/libmpmgr.so.0.1.0" | grep -q 'libasan'; then
+	san="-fsanitize=address,undefined"
+fi
+# shellcheck disable=SC2086 # flags are words
+if ${CC:-cc} -std=c11 -Wall -Werror $san -o "$tmp/hello" "$tmp/hello.c" \
+	$flags >"$tmp/cc.log" 2>&1; then
+	ok "cc hello.c \$(pkg-config --cflags --libs libmpmgr)"
+else
+	fail "cc hello.c against the staged tree"
+	show "$tmp/cc.log"
+fi
+if LD_LIBRARY_PATH=$S/lib ldd "$tmp/hello" 2>/dev/null |
+	grep -q "libmpmgr\.so\.0 => $S/lib/libmpmgr\.so\.0 "; then
+	ok "hello loads the staged libmpmgr.so.0"
+else
+	fail "hello does not load $S/lib/libmpmgr.so.0:"
+	LD_LIBRARY_PATH=$S/lib ldd "$tmp/hello" 2>&1 | sed 's/^/    |/'
+fi
+
+# The staged daemon on a socket of its own.
+mkdir -m 700 "$tmp/run"
+export MPMGR_SOCKET="$tmp/run/s"
+export MPMGR_AUTHKEY_FILE="$tmp/run/key"
+"$S/sbin/mpmgrd" --genkey "$MPMGR_AUTHKEY_FILE"
+"$S/sbin/mpmgrd" 2>"$tmp/daemon.log" &
+daemon_pid=$!
+tries=0
+until "$S/bin/mpctl" ping >/dev/null 2>&1; do
+	tries=$((tries + 1))
+	if [ "$tries" -gt 300 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
+		fail "the staged mpmgrd does not answer"
+		show "$tmp/daemon.log"
+		finish
+	fi
+	sleep 0.05
+done
+ok "the staged mpmgrd answers the staged mpctl"
+
+out=$(LD_LIBRARY_PATH=$S/lib "$tmp/hello" 2>&1)
+if [ "$out" = "hello 42 (libmpmgr 0.1)" ]; then
+	ok "hello: $out"
+else
+	fail "hello printed '$out', wanted 'hello 42 (libmpmgr 0.1)'"
+fi
+out=$("$S/bin/mpctl" dict get -n staged n 2>&1)
+if [ "$out" = 42 ]; then
+	ok "mpctl sees what hello stored"
+else
+	fail "mpctl dict get -n staged n: '$out'"
+fi
+
+kill "$daemon_pid"
+wait "$daemon_pid"
+rc=$?
+daemon_pid=
+if [ "$rc" -eq 0 ]; then
+	ok "the staged mpmgrd exits 0 on SIGTERM"
+else
+	fail "the staged mpmgrd exited $rc on SIGTERM"
+	show "$tmp/daemon.log"
+fi
+
+# --- make uninstall ----------------------------------------------------
+
+if make -C "$top" --no-print-directory uninstall DESTDIR="$stage" \
+	PREFIX=/usr B="$B" >"$tmp/make.log" 2>&1; then
+	ok "make uninstall DESTDIR=... PREFIX=/usr"
+else
+	fail "make uninstall DESTDIR=... PREFIX=/usr"
+	show "$tmp/make.log"
+fi
+left=$(find "$stage" ! -type d)
+if [ -z "$left" ]; then
+	ok "make uninstall leaves no file behind"
+else
+	fail "make uninstall left: $left"
+fi
+
+finish
