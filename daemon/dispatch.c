@@ -4,9 +4,9 @@
  * Owns the method index (built once from every type's table and
  * sys_methods), the checks every method shares, and the reply helpers.
  * Promises the connection layer: every request gets exactly one reply
- * appended to c->out, or is parked (waiter.c) and answered later; a reply
- * larger than the output limit is replaced by a LIMIT error; nothing a
- * client sends makes dispatch close its connection.
+ * appended to c->out, or is parked (waiter.c) and answered later; nothing
+ * a client sends makes dispatch close its connection. (conn.c replaces a
+ * reply larger than the output limit by a LIMIT error.)
  */
 #include <stdarg.h>
 #include <stdio.h>
