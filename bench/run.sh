@@ -93,6 +93,7 @@ cpu_ticks() {
 	local s
 	s=$(cat "/proc/$1/stat") || return 1
 	s=${s##*) }
+	# shellcheck disable=SC2086 # the fields, split on purpose
 	set -- $s
 	echo $((${12} + ${13}))
 }
@@ -174,6 +175,21 @@ csv_fields() {
 	    awk -F, 'NF == 8 && $2 + 0 > 0 { print $2, $5, $7 }'
 }
 
+# gone SIDE PID: the server died under the load: say how, and stop.
+gone() {
+	local rc log
+	wait "$2"
+	rc=$?
+	if [ "$1" = mpmgrd ]; then
+		log=$(dirname "$MP_SOCK")/mpmgrd.log
+	else
+		log=$(dirname "$R_SOCK")/redis.log
+	fi
+	say "$1 (pid $2) exited with status $rc during the run; its log ends:"
+	tail -n 20 "$log" >&2
+	exit 1
+}
+
 # measure SIDE PID N PIN CMD...: runs CMD (a load generator) with PIN as
 # its prefix and prints "rps p50 p99 server_us client_us": the CPU time
 # (user + system) of the server and of the load generator per operation.
@@ -184,7 +200,7 @@ measure() {
 	shift 4
 	t0=$(cpu_ticks "$pid")
 	{ time $pin "$@" >"$tmp/out" 2>"$tmp/err"; } 2>"$tmp/time"
-	t1=$(cpu_ticks "$pid")
+	t1=$(cpu_ticks "$pid") || gone "$side" "$pid"
 	out=$(csv_fields <"$tmp/out")
 	if [ -z "$out" ]; then
 		say "$side failed: $* ($(cat "$tmp/err"))"
@@ -204,7 +220,7 @@ mkdir -p "$RES"
 
 # run_config LABEL C P N PINNED
 run_config() {
-	local label=$1 c=$2 P=$3 n=$4 pinned=$5 pin= i r name test rargs
+	local label=$1 c=$2 P=$3 n=$4 pinned=$5 pin='' i r name test rargs
 	if [ "$pinned" = 1 ]; then
 		pin="taskset -c 0"
 		taskset -apc 0 "$MP_PID" >/dev/null
