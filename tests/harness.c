@@ -1,7 +1,9 @@
 /*
  * harness.c: the integration tests' shared machinery (harness.h): a real
- * mpmgrd on a temporary socket, raw connections that speak the wire by
- * hand, and msgpack values written as text.
+ * mpmgrd on a temporary socket (one per TCase, or a test's own), child
+ * processes that connect on their own, the daemon's state polled, raw
+ * connections that speak the wire by hand, and msgpack values written as
+ * text.
  *
  * Waiting is always polling a condition against a deadline, never a
  * fixed sleep standing in for one.
@@ -52,8 +54,8 @@ harness_nap(int ms)
 
 /* --- the daemon ------------------------------------------------------ */
 
-static void
-print_log(const struct harness *h)
+void
+harness_print_log(const struct harness *h)
 {
 	char line[1024];
 	FILE *f;
@@ -86,26 +88,45 @@ remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-static void
-exec_daemon(struct harness *h, const char *const extra[])
+const char *
+harness_mpmgrd(void)
 {
-	const char *argv[8 + MAX_EXTRA];
 	const char *bin = getenv("MPMGRD");
+
+	return bin != NULL && *bin != '\0' ? bin : "./build/mpmgrd";
+}
+
+void
+harness_prepare(struct harness *h, const char *parent)
+{
+	char err[512];
+	int n;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = -1;
+	if (parent == NULL)
+		n = snprintf(h->dir, sizeof(h->dir), "/tmp/mpmgr-it-XXXXXX");
+	else
+		n = snprintf(h->dir, sizeof(h->dir), "%s/XXXXXX", parent);
+	ck_assert_msg(n > 0 && (size_t)n < sizeof(h->dir), "%s: too long",
+	    parent);
+	ck_assert_msg(mkdtemp(h->dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(h->sock, sizeof(h->sock), "%s/s", h->dir);
+	snprintf(h->keyfile, sizeof(h->keyfile), "%s/key", h->dir);
+	snprintf(h->log, sizeof(h->log), "%s/log", h->dir);
+	ck_assert_msg(auth_key_generate(h->keyfile, true, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(auth_key_load(h->keyfile, h->key, &h->keylen, err,
+	    sizeof(err)) == 0, "%s", err);
+}
+
+void
+harness_exec_prepare(const struct harness *h)
+{
 	sigset_t none;
-	int fd, n = 0;
+	int fd;
 
-	if (bin == NULL || *bin == '\0')
-		bin = "./build/mpmgrd";
-	argv[n++] = bin;
-	argv[n++] = "--socket";
-	argv[n++] = h->sock;
-	argv[n++] = "--authkey-file";
-	argv[n++] = h->keyfile;
-	for (int i = 0; extra != NULL && extra[i] != NULL && i < MAX_EXTRA; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-
-	if ((fd = open(h->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	if ((fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0600)) != -1) {
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
@@ -115,54 +136,66 @@ exec_daemon(struct harness *h, const char *const extra[])
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+}
+
+static void
+exec_daemon(struct harness *h, const char *const extra[])
+{
+	const char *argv[8 + MAX_EXTRA];
+	const char *bin = harness_mpmgrd();
+	int n = 0;
+
+	argv[n++] = bin;
+	argv[n++] = "--socket";
+	argv[n++] = h->sock;
+	argv[n++] = "--authkey-file";
+	argv[n++] = h->keyfile;
+	for (int i = 0; extra != NULL && extra[i] != NULL && i < MAX_EXTRA; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+
+	harness_exec_prepare(h);
 	execv(bin, (char *const *)argv);
 	fprintf(stderr, "harness: exec %s: %s\n", bin, strerror(errno));
 	_exit(127);
 }
 
-void
-harness_start(struct harness *h, const char *const extra_args[])
+int
+harness_await_ping(struct harness *h, const char *keyfile)
 {
-	char err[512];
-	int64_t deadline;
+	int64_t deadline = harness_now_ms() + START_MS;
 	mpmgr *m = NULL;
 	int rc = MPMGR_ECONNECT;
 
-	memset(h, 0, sizeof(*h));
-	h->pid = -1;
-	snprintf(h->dir, sizeof(h->dir), "/tmp/mpmgr-it-XXXXXX");
-	ck_assert_msg(mkdtemp(h->dir) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(h->sock, sizeof(h->sock), "%s/s", h->dir);
-	snprintf(h->keyfile, sizeof(h->keyfile), "%s/key", h->dir);
-	snprintf(h->log, sizeof(h->log), "%s/log", h->dir);
-	ck_assert_msg(auth_key_generate(h->keyfile, true, err,
-	    sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(auth_key_load(h->keyfile, h->key, &h->keylen, err,
-	    sizeof(err)) == 0, "%s", err);
+	while (harness_now_ms() < deadline && harness_alive(h)) {
+		rc = mpmgr_connect(&m, h->sock, keyfile);
+		if (rc == 0)
+			rc = mpmgr_ping(m);
+		/* Anything but "not there yet" ends the wait. */
+		if (rc != 0 && rc != MPMGR_ECONNECT)
+			fprintf(stderr, "harness: %s\n", mpmgr_errmsg(m));
+		mpmgr_free(m);
+		m = NULL;
+		if (rc != MPMGR_ECONNECT)
+			break;
+		harness_nap(5);
+	}
+	return rc;
+}
 
+void
+harness_start(struct harness *h, const char *const extra_args[])
+{
+	int rc;
+
+	harness_prepare(h, NULL);
 	h->pid = fork();
 	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
 	if (h->pid == 0)
 		exec_daemon(h, extra_args);
 
-	deadline = harness_now_ms() + START_MS;
-	while (harness_now_ms() < deadline) {
-		if (!harness_alive(h))
-			break;
-		rc = mpmgr_connect(&m, h->sock, h->keyfile);
-		if (rc == 0)
-			rc = mpmgr_ping(m);
-		if (rc == 0 || rc != MPMGR_ECONNECT) {
-			if (rc != 0)
-				fprintf(stderr, "harness: %s\n", mpmgr_errmsg(m));
-			mpmgr_free(m);
-			break;
-		}
-		mpmgr_free(m);
-		harness_nap(5);
-	}
-	if (rc != 0) {
-		print_log(h);
+	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
+		harness_print_log(h);
 		if (harness_alive(h))
 			kill(h->pid, SIGKILL);
 		harness_wait_exit(h, STOP_MS);
@@ -221,7 +254,7 @@ harness_stop(struct harness *h)
 		ok = false;
 	}
 	if (!ok) {
-		print_log(h);
+		harness_print_log(h);
 		harness_failures++;
 	}
 	remove_dir(h->dir);
@@ -280,6 +313,35 @@ harness_connect(struct harness *h)
 	return m;
 }
 
+/* --- one daemon per TCase -------------------------------------------- */
+
+struct harness harness_fixture;
+
+void
+harness_fixture_up(void)
+{
+	harness_start(&harness_fixture, NULL);
+}
+
+void
+harness_fixture_down(void)
+{
+	harness_stop(&harness_fixture);
+}
+
+TCase *
+harness_tcase(Suite *s, const char *name, double timeout, SFun up,
+    SFun down)
+{
+	TCase *tc = tcase_create(name);
+
+	if (up != NULL || down != NULL)
+		tcase_add_unchecked_fixture(tc, up, down);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 int
 harness_run(Suite *s)
 {
@@ -296,19 +358,133 @@ harness_run(Suite *s)
 	    EXIT_FAILURE;
 }
 
+/* --- processes ------------------------------------------------------- */
+
+#define MAX_CHILDREN 64
+
+pid_t
+harness_spawn(struct harness *h, harness_child_fn fn, int arg)
+{
+	pid_t pid = fork();
+
+	ck_assert_msg(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		mpmgr *m = NULL;
+		int rc = mpmgr_connect(&m, h->sock, h->keyfile);
+
+		if (rc != 0) {
+			fprintf(stderr, "child %d: connect: %s\n",
+			    (int)getpid(), mpmgr_errmsg(m));
+			_exit(100);
+		}
+		rc = fn(m, arg);
+		mpmgr_free(m);
+		_exit(rc);
+	}
+	return pid;
+}
+
+void
+harness_reap(const pid_t *pids, int n, const char *what)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	int done = 0, st, failed = 0, first_bad = -1, bad_status = 0;
+	bool reaped[MAX_CHILDREN] = { false };
+
+	ck_assert_int_le(n, MAX_CHILDREN);
+	while (done < n && harness_now_ms() < deadline) {
+		for (int i = 0; i < n; i++) {
+			if (reaped[i] || waitpid(pids[i], &st, WNOHANG) !=
+			    pids[i])
+				continue;
+			reaped[i] = true;
+			done++;
+			if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0) &&
+			    failed++ == 0) {
+				first_bad = i;
+				bad_status = st;
+			}
+		}
+		if (done < n)
+			harness_nap(2);
+	}
+	for (int i = 0; i < n; i++) {
+		if (!reaped[i]) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], &st, 0);
+		}
+	}
+	ck_assert_msg(done == n, "%s: %d of %d still blocked after %d ms",
+	    what, n - done, n, HARNESS_DEADLINE_MS);
+	ck_assert_msg(failed == 0, "%s: %d of %d failed; #%d: %s %d", what,
+	    failed, n, first_bad, WIFEXITED(bad_status) ? "exit" : "signal",
+	    WIFEXITED(bad_status) ? WEXITSTATUS(bad_status) :
+	    WTERMSIG(bad_status));
+}
+
+/* --- the daemon's state, polled -------------------------------------- */
+
+int64_t
+harness_waiters(mpmgr *m, const char *name)
+{
+	msgpack_object args[1] = { mpmgr_obj_str(name) }, res;
+	const msgpack_object *w;
+	int rc = mpmgr_call(m, "obj.info", args, 1, &res);
+
+	if (rc == MPMGR_ENOOBJ)
+		return 0;
+	ck_assert_msg(rc == 0, "obj.info %s: %s", name, mpmgr_errmsg(m));
+	w = harness_map_get(&res, "waiters");
+	ck_assert_msg(w != NULL && w->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
+	    "obj.info %s: no waiters field", name);
+	return (int64_t)w->via.u64;
+}
+
+void
+harness_await_waiters(mpmgr *m, const char *name, int64_t n)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS, got;
+
+	while ((got = harness_waiters(m, name)) != n &&
+	    harness_now_ms() < deadline)
+		harness_nap(2);
+	ck_assert_msg(got == n, "%s: %lld waiters, expected %lld", name,
+	    (long long)got, (long long)n);
+}
+
+uint64_t
+harness_stat(mpmgr *m, const char *field)
+{
+	const msgpack_object *f;
+	msgpack_object res;
+	int rc = mpmgr_call(m, "sys.stats", NULL, 0, &res);
+
+	ck_assert_msg(rc == 0, "sys.stats: %s", mpmgr_errmsg(m));
+	f = harness_map_get(&res, field);
+	ck_assert_msg(f != NULL && f->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
+	    "sys.stats has no %s", field);
+	return f->via.u64;
+}
+
 /* --- values as text -------------------------------------------------- */
 
 static msgpack_zone *obj_zone;
+
+static msgpack_zone *
+zone(void)
+{
+	if (obj_zone == NULL)
+		obj_zone = msgpack_zone_new(8192);
+	ck_assert(obj_zone != NULL);
+	return obj_zone;
+}
 
 static void *
 obj_alloc(size_t n)
 {
 	void *p;
 
-	if (obj_zone == NULL)
-		obj_zone = msgpack_zone_new(8192);
-	ck_assert(obj_zone != NULL);
-	p = msgpack_zone_malloc(obj_zone, n == 0 ? 1 : n);
+	p = msgpack_zone_malloc(zone(), n == 0 ? 1 : n);
 	ck_assert(p != NULL);
 	return p;
 }
@@ -641,6 +817,28 @@ harness_call(mpmgr *m, const char *method, const char *params,
 	    result);
 }
 
+void
+harness_request(mpmgr *m, const char *method, const char *params)
+{
+	msgpack_object p = harness_obj(params);
+	msgpack_packer *pk;
+
+	ck_assert_msg(p.type == MSGPACK_OBJECT_ARRAY, "params must be an "
+	    "array: %s", params);
+	pk = mpmgr_request_begin(m, method, p.via.array.size);
+	ck_assert_msg(pk != NULL, "%s: %s", method, mpmgr_errmsg(m));
+	for (uint32_t i = 0; i < p.via.array.size; i++)
+		msgpack_pack_object(pk, p.via.array.ptr[i]);
+	ck_assert_int_eq(mpmgr_request_end(m), 0);
+}
+
+void
+harness_send(mpmgr *m, const char *method, const char *params)
+{
+	harness_request(m, method, params);
+	ck_assert_int_eq(mpmgr_flush(m), 0);
+}
+
 /* --- raw connections ------------------------------------------------- */
 
 void
@@ -657,6 +855,13 @@ harness_raw_open(struct harness *h, struct harness_raw *r)
 	ck_assert_msg(r->fd != -1, "socket: %s", strerror(errno));
 	ck_assert_msg(connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
 	    "connect %s: %s", h->sock, strerror(errno));
+}
+
+void
+harness_raw_authed(struct harness *h, struct harness_raw *r)
+{
+	harness_raw_open(h, r);
+	ck_assert_int_eq(harness_raw_auth(h, r, MPMGR_PROTO_VERSION), 0);
 }
 
 void
@@ -686,21 +891,30 @@ harness_raw_send(struct harness_raw *r, const void *p, size_t n)
 	return true;
 }
 
-bool
-harness_raw_request(struct harness_raw *r, uint32_t msgid,
-    const char *method, const char *params)
+void
+harness_pack_request(msgpack_sbuffer *sb, uint32_t msgid, const char *method,
+    const char *params)
 {
-	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	bool ok;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 4);
 	msgpack_pack_uint8(&pk, MSG_REQUEST);
 	msgpack_pack_uint32(&pk, msgid);
 	msg_pack_cstr(&pk, method);
 	msgpack_pack_object(&pk, harness_obj(params));
+}
+
+bool
+harness_raw_request(struct harness_raw *r, uint32_t msgid,
+    const char *method, const char *params)
+{
+	msgpack_sbuffer sb;
+	bool ok;
+
+	msgpack_sbuffer_init(&sb);
+	harness_pack_request(&sb, msgid, method, params);
 	ok = harness_raw_send(r, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	return ok;
@@ -763,6 +977,27 @@ harness_raw_recv(struct harness_raw *r, struct msg *m, int timeout_ms)
 		else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 			return 0; /* EOF, or a reset after the last bytes */
 	}
+}
+
+int
+harness_raw_result(struct harness_raw *r, int timeout_ms, int64_t *msgid,
+    msgpack_object *result)
+{
+	struct mpv message;
+	struct msg m;
+	size_t off = 0;
+	int c;
+
+	if (harness_raw_recv(r, &m, timeout_ms) != 1 || m.kind != MSG_RESPONSE)
+		return -1;
+	if (msgid != NULL)
+		*msgid = m.msgid;
+	if ((c = msg_error_code(&m, &message)) != PERR_NONE)
+		return c;
+	if (msgpack_unpack((const char *)m.result.raw, m.result.rawlen, &off,
+	    zone(), result) != MSGPACK_UNPACK_SUCCESS)
+		return -1;
+	return 0;
 }
 
 int

@@ -21,19 +21,7 @@
 
 #include "harness.h"
 
-static struct harness D;
-
-static void
-daemon_up(void)
-{
-	harness_start(&D, NULL);
-}
-
-static void
-daemon_down(void)
-{
-	harness_stop(&D);
-}
+static struct harness *const D = &harness_fixture;
 
 /* Write key bytes into a file of the test's directory with mode. */
 static void
@@ -53,11 +41,11 @@ write_key(const char *path, const void *key, size_t len, mode_t mode)
 
 START_TEST(test_ping)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 
 	ck_assert_int_eq(mpmgr_ping(m), 0);
 	ck_call_ok(m, "sys.ping", "[]", "'pong'");
-	ck_assert_str_eq(mpmgr_socket_path(m), D.sock);
+	ck_assert_str_eq(mpmgr_socket_path(m), D->sock);
 	ck_assert(fcntl(mpmgr_fd(m), F_GETFD) & FD_CLOEXEC);
 	mpmgr_free(m);
 }
@@ -65,7 +53,7 @@ END_TEST
 
 START_TEST(test_dict_get_set)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 
 	ck_call_ok(m, "dict.set", "['dgs', 'k1', 'v1']", "null");
 	ck_call_ok(m, "dict.get", "['dgs', 'k1']", "'v1'");
@@ -113,7 +101,7 @@ END_TEST
 
 START_TEST(test_dict_mutators)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 
 	ck_call_ok(m, "dict.setdefault", "['dm', 'a', 1]", "1");
 	ck_call_ok(m, "dict.setdefault", "['dm', 'a', 2]", "1");
@@ -147,7 +135,7 @@ END_TEST
 
 START_TEST(test_dict_scan)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	bool seen[40] = { false };
 	msgpack_object res, *page;
 	uint64_t cursor = 0;
@@ -192,7 +180,7 @@ END_TEST
 
 START_TEST(test_dict_incr_cas_create)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 
 	ck_call_ok(m, "dict.incr", "['dic', 'n']", "1");
 	ck_call_ok(m, "dict.incr", "['dic', 'n', 41]", "42");
@@ -233,7 +221,7 @@ END_TEST
 
 START_TEST(test_value_verbs)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 
 	ck_call_ok(m, "value.get", "['vv']", "null");
 	ck_call_ok(m, "value.set", "['vv', [1, 2.5, 'x', {'k': null}]]",
@@ -270,7 +258,7 @@ END_TEST
 
 START_TEST(test_typed_helpers)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	msgpack_object k = mpmgr_obj_int(7), v = mpmgr_obj_bool(true), out;
 	const char *s;
 	size_t len;
@@ -355,7 +343,7 @@ static const struct {
 
 START_TEST(test_error_codes)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	char name[300], params[400];
 
 	ck_call_ok(m, "dict.set", "['e_d', 's', 'str']", "null");
@@ -388,7 +376,7 @@ END_TEST
 
 START_TEST(test_library_misuse)
 {
-	mpmgr *m = harness_connect(&D), *bad = NULL;
+	mpmgr *m = harness_connect(D), *bad = NULL;
 	msgpack_packer *pk;
 	msgpack_object p[1];
 
@@ -428,14 +416,14 @@ START_TEST(test_library_misuse)
 
 	/* no daemon there */
 	ck_assert_int_eq(mpmgr_connect(&bad, "/nonexistent/mpmgr.sock",
-	    D.keyfile), MPMGR_ECONNECT);
+	    D->keyfile), MPMGR_ECONNECT);
 	ck_assert_ptr_nonnull(strstr(mpmgr_errmsg(bad),
 	    "/nonexistent/mpmgr.sock"));
 	ck_assert_int_eq(mpmgr_ping(bad), MPMGR_ECONNECT);
 	mpmgr_free(bad);
 	/* the environment names the socket and key */
-	setenv("MPMGR_SOCKET", D.sock, 1);
-	setenv("MPMGR_AUTHKEY_FILE", D.keyfile, 1);
+	setenv("MPMGR_SOCKET", D->sock, 1);
+	setenv("MPMGR_AUTHKEY_FILE", D->keyfile, 1);
 	ck_assert_int_eq(mpmgr_connect(&bad, NULL, NULL), 0);
 	ck_assert_int_eq(mpmgr_ping(bad), 0);
 	mpmgr_free(bad);
@@ -455,20 +443,14 @@ START_TEST(test_canonical)
 		0xca, 0x3f, 0xc0, 0x00, 0x00      /* float32 1.5 */
 	};
 	struct harness_raw r;
-	struct msg msg;
-	struct mpv e;
 	mpmgr *m;
 
-	harness_raw_open(&D, &r);
-	ck_assert_int_eq(harness_raw_auth(&D, &r, MPMGR_PROTO_VERSION), 0);
+	harness_raw_authed(D, &r);
 	ck_assert(harness_raw_send(&r, req, sizeof(req)));
-	ck_assert_int_eq(harness_raw_recv(&r, &msg, 10000), 1);
-	ck_assert_int_eq(msg.kind, MSG_RESPONSE);
-	ck_assert_int_eq(msg.msgid, 1);
-	ck_assert_int_eq(msg_error_code(&msg, &e), PERR_NONE);
+	ck_raw_ok(&r, 1, "null");
 	harness_raw_close(&r);
 
-	m = harness_connect(&D);
+	m = harness_connect(D);
 	ck_call_ok(m, "dict.get", "['canon', 1]", "1.5");
 	ck_call_ok(m, "dict.keys", "['canon']", "[1]");
 	mpmgr_free(m);
@@ -499,7 +481,7 @@ list_find(const msgpack_object *list, const char *name)
 
 START_TEST(test_registry)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	const msgpack_object *e, *f;
 	msgpack_object res;
 	char params[64];
@@ -571,7 +553,7 @@ START_TEST(test_sys_stats)
 	static const char *const ints[] = { "pid", "uptime_sec", "clients",
 	    "unauth_clients", "objects", "ops", "conns_total", "memory_used",
 	    "max_memory" };
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	const msgpack_object *f;
 	msgpack_object res;
 
@@ -585,7 +567,7 @@ START_TEST(test_sys_stats)
 		    f->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
 		    "sys.stats: %s missing or not an unsigned int", ints[i]);
 	}
-	ck_assert(harness_map_get(&res, "pid")->via.u64 == (uint64_t)D.pid);
+	ck_assert(harness_map_get(&res, "pid")->via.u64 == (uint64_t)D->pid);
 	ck_assert(harness_map_get(&res, "clients")->via.u64 >= 1);
 	ck_assert(harness_map_get(&res, "conns_total")->via.u64 >= 1);
 	ck_assert(harness_map_get(&res, "ops")->via.u64 >= 1);
@@ -598,27 +580,27 @@ END_TEST
 
 START_TEST(test_wrong_key)
 {
-	mpmgr *m = harness_connect(&D), *bad = NULL;
+	mpmgr *m = harness_connect(D), *bad = NULL;
 	char path[256];
 
 	ck_call_ok(m, "value.set", "['wk', 'precious']", "null");
-	ck_assert_int_eq(mpmgr_connect_key(&bad, D.sock, "wrong", 5),
+	ck_assert_int_eq(mpmgr_connect_key(&bad, D->sock, "wrong", 5),
 	    MPMGR_EAUTH);
 	ck_assert_str_eq(mpmgr_errcode(bad), "AUTH");
 	ck_assert(mpmgr_errmsg(bad)[0] != '\0');
 	ck_assert_int_eq(mpmgr_ping(bad), MPMGR_EAUTH);
 	mpmgr_free(bad);
 
-	snprintf(path, sizeof(path), "%s/wrongkey", D.dir);
+	snprintf(path, sizeof(path), "%s/wrongkey", D->dir);
 	write_key(path, "0123456789abcdef\n", 17, 0600);
-	ck_assert_int_eq(mpmgr_connect(&bad, D.sock, path), MPMGR_EAUTH);
+	ck_assert_int_eq(mpmgr_connect(&bad, D->sock, path), MPMGR_EAUTH);
 	mpmgr_free(bad);
 	unlink(path);
 
-	ck_assert(harness_alive(&D));
+	ck_assert(harness_alive(D));
 	ck_call_ok(m, "value.get", "['wk']", "'precious'");
 	mpmgr_free(m);
-	m = harness_connect(&D);
+	m = harness_connect(D);
 	ck_call_ok(m, "value.get", "['wk']", "'precious'");
 	mpmgr_free(m);
 }
@@ -629,26 +611,26 @@ START_TEST(test_key_file_checks)
 	mpmgr *m = NULL;
 	char path[256], link[256];
 
-	snprintf(path, sizeof(path), "%s/key-o", D.dir);
-	write_key(path, D.key, D.keylen, 0644);
-	ck_assert_int_eq(mpmgr_connect(&m, D.sock, path), MPMGR_EKEY);
+	snprintf(path, sizeof(path), "%s/key-o", D->dir);
+	write_key(path, D->key, D->keylen, 0644);
+	ck_assert_int_eq(mpmgr_connect(&m, D->sock, path), MPMGR_EKEY);
 	ck_assert_msg(strstr(mpmgr_errmsg(m), path) != NULL,
 	    "message should name the file: %s", mpmgr_errmsg(m));
 	mpmgr_free(m);
 	/* group may read (root:mpmgr 0640) */
 	ck_assert(chmod(path, 0640) == 0);
-	ck_assert_int_eq(mpmgr_connect(&m, D.sock, path), 0);
+	ck_assert_int_eq(mpmgr_connect(&m, D->sock, path), 0);
 	mpmgr_free(m);
 	/* a symlink is not followed */
-	snprintf(link, sizeof(link), "%s/key-l", D.dir);
-	ck_assert(symlink(D.keyfile, link) == 0);
-	ck_assert_int_eq(mpmgr_connect(&m, D.sock, link), MPMGR_EKEY);
+	snprintf(link, sizeof(link), "%s/key-l", D->dir);
+	ck_assert(symlink(D->keyfile, link) == 0);
+	ck_assert_int_eq(mpmgr_connect(&m, D->sock, link), MPMGR_EKEY);
 	mpmgr_free(m);
 	/* a trailing newline is not part of the key */
-	ck_assert_int_eq(mpmgr_connect_key(&m, D.sock, D.key, D.keylen), 0);
+	ck_assert_int_eq(mpmgr_connect_key(&m, D->sock, D->key, D->keylen), 0);
 	mpmgr_free(m);
-	snprintf(path, sizeof(path), "%s/missing", D.dir);
-	ck_assert_int_eq(mpmgr_connect(&m, D.sock, path), MPMGR_EKEY);
+	snprintf(path, sizeof(path), "%s/missing", D->dir);
+	ck_assert_int_eq(mpmgr_connect(&m, D->sock, path), MPMGR_EKEY);
 	mpmgr_free(m);
 	unlink(link);
 	unlink(path);
@@ -661,7 +643,7 @@ END_TEST
 
 START_TEST(test_pipeline)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	msgpack_packer *pk;
 	msgpack_object res;
 	char key[32];
@@ -720,7 +702,7 @@ START_TEST(test_concurrent_clients)
 		ck_assert(pids[i] != -1);
 		if (pids[i] == 0) {
 			mpmgr *m = NULL;
-			int rc = mpmgr_connect(&m, D.sock, D.keyfile);
+			int rc = mpmgr_connect(&m, D->sock, D->keyfile);
 
 			close(go[1]);
 			(void)!write(ready[1], "r", 1);
@@ -746,7 +728,7 @@ START_TEST(test_concurrent_clients)
 	}
 	ck_assert_msg(failed == 0, "%d of %d clients failed", failed, CLIENTS);
 	{
-		mpmgr *m = harness_connect(&D);
+		mpmgr *m = harness_connect(D);
 		int64_t n = 0;
 
 		ck_assert_int_eq(mpmgr_dict_get_int(m, "conc", "n", &n), 0);
@@ -758,7 +740,7 @@ END_TEST
 
 START_TEST(test_fork_guard)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t pid;
 	int st;
 
@@ -802,7 +784,7 @@ nested(int depth)
 
 START_TEST(test_nested_64)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	char *v64 = nested(MPMGR_MAX_DEPTH), *params;
 	msgpack_object res;
 	int rc;
@@ -831,8 +813,7 @@ START_TEST(test_nested_65)
 	char *vframe = nested(MPMGR_FRAME_DEPTH);
 	char *params, *params_frame;
 	struct harness_raw r;
-	struct msg msg;
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	int64_t msgid = -2;
 
 	ck_call_ok(m, "value.set", "['deep65', 'intact']", "null");
@@ -844,21 +825,18 @@ START_TEST(test_nested_65)
 	    MPMGR_EINVAL);
 	ck_assert_int_eq(mpmgr_ping(m), 0);
 
-	harness_raw_open(&D, &r);
-	ck_assert_int_eq(harness_raw_auth(&D, &r, MPMGR_PROTO_VERSION), 0);
+	harness_raw_authed(D, &r);
 	ck_assert(harness_raw_request(&r, 1, "value.set", params));
 	ck_assert_int_eq(harness_raw_error(&r, 10000, &msgid), PERR_BADARG);
 	ck_assert_int_eq(msgid, 1);
 	ck_assert(harness_raw_request(&r, 2, "sys.ping", "[]"));
-	ck_assert_int_eq(harness_raw_recv(&r, &msg, 10000), 1);
-	ck_assert(msg.kind == MSG_RESPONSE && msg.msgid == 2 &&
-	    mpv_str_eq(&msg.result, "pong"));
+	ck_raw_ok(&r, 2, "'pong'");
 	ck_assert(harness_raw_request(&r, 3, "value.set", params_frame));
 	ck_assert_int_eq(harness_raw_error(&r, 10000, &msgid), PERR_BADARG);
 	ck_assert(harness_raw_closed(&r, 10000));
 	harness_raw_close(&r);
 
-	ck_assert(harness_alive(&D));
+	ck_assert(harness_alive(D));
 	ck_call_ok(m, "value.get", "['deep65']", "'intact'");
 	free(params);
 	free(params_frame);
@@ -872,7 +850,7 @@ END_TEST
 
 START_TEST(test_large_value)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	char *big = malloc(LARGE);
 	msgpack_object k, v, res;
 
@@ -1082,13 +1060,10 @@ static Suite *
 client_suite(void)
 {
 	Suite *s = suite_create("it_client");
-	TCase *tc = tcase_create("verbs");
-	TCase *vol = tcase_create("volume");
-	TCase *own = tcase_create("own daemon");
-	TCase *fake = tcase_create("fake server");
+	TCase *tc, *vol, *own, *fake;
 
-	tcase_add_unchecked_fixture(tc, daemon_up, daemon_down);
-	tcase_set_timeout(tc, 30);
+	tc = harness_tcase(s, "verbs", 30, harness_fixture_up,
+	    harness_fixture_down);
 	tcase_add_test(tc, test_ping);
 	tcase_add_test(tc, test_dict_get_set);
 	tcase_add_test(tc, test_dict_mutators);
@@ -1103,29 +1078,25 @@ client_suite(void)
 	tcase_add_test(tc, test_sys_stats);
 	tcase_add_test(tc, test_wrong_key);
 	tcase_add_test(tc, test_key_file_checks);
-	suite_add_tcase(s, tc);
 
-	tcase_add_unchecked_fixture(vol, daemon_up, daemon_down);
-	tcase_set_timeout(vol, 60);
+	vol = harness_tcase(s, "volume", 60, harness_fixture_up,
+	    harness_fixture_down);
 	tcase_add_test(vol, test_pipeline);
 	tcase_add_test(vol, test_concurrent_clients);
 	tcase_add_test(vol, test_fork_guard);
 	tcase_add_test(vol, test_nested_64);
 	tcase_add_test(vol, test_nested_65);
 	tcase_add_test(vol, test_large_value);
-	suite_add_tcase(s, vol);
 
-	tcase_set_timeout(own, 30);
+	own = harness_tcase(s, "own daemon", 30, NULL, NULL);
 	tcase_add_test(own, test_shutdown);
-	suite_add_tcase(s, own);
 
-	tcase_set_timeout(fake, 30);
+	fake = harness_tcase(s, "fake server", 30, NULL, NULL);
 	tcase_add_test(fake, test_fake_wrong_proof);
 	tcase_add_test(fake, test_fake_version);
 	tcase_add_test(fake, test_fake_bad_bytes);
 	tcase_add_test(fake, test_fake_untrusted_uid);
 	tcase_add_test(fake, test_fake_silent);
-	suite_add_tcase(s, fake);
 	return s;
 }
 

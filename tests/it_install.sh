@@ -19,44 +19,10 @@
 # only when nothing failed. The daemon and the directory never outlive it.
 set -u
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-B=${B:-build}
-passed=0
-failed=0
-daemon_pid=
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/it_install.XXXXXX") || exit 1
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+test_begin it_install
 stage=$tmp/stage
-cleanup() {
-	if [ -n "$daemon_pid" ]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok: $1"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $1"
-}
-
-finish() {
-	echo "it_install: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-# show FILE: a failed check's evidence, indented.
-show() {
-	sed 's/^/    |/' "$1"
-}
 
 # --- the man pages ----------------------------------------------------
 
@@ -72,10 +38,10 @@ else
 		-e 'referenced manual not found: Xr mpmgrd 8' \
 		-e 'outdated mandoc.db' >"$tmp/lint"
 	if [ ! -s "$tmp/lint" ]; then
-		ok "mandoc -Tlint man/*: clean"
+		pass "mandoc -Tlint man/*: clean"
 	else
 		fail "mandoc -Tlint man/*"
-		show "$tmp/lint"
+		indent "$tmp/lint"
 	fi
 fi
 
@@ -86,7 +52,7 @@ for fn in $(grep -o '\bmpmgr_[a-z0-9_]*(' "$top/client/mpmgr.h" |
 	grep -q "^\.Fn $fn\b" "$top/man/libmpmgr.3" || missing="$missing $fn"
 done
 if [ -z "$missing" ]; then
-	ok "libmpmgr(3) documents every function of mpmgr.h"
+	pass "libmpmgr(3) documents every function of mpmgr.h"
 else
 	fail "libmpmgr(3) lacks:$missing"
 fi
@@ -116,7 +82,7 @@ for v in $server_verbs; do
 	grep -Eq "^\.It Cm $v( |$)" "$tmp/section" || missing="$missing $v"
 done
 if [ -n "$types" ] && [ -n "$server_verbs" ] && [ -z "$missing" ]; then
-	ok "mpctl(1) documents every type and verb of mpctl --help"
+	pass "mpctl(1) documents every type and verb of mpctl --help"
 else
 	fail "mpctl(1) lacks:$missing (types: $(echo $types))"
 fi
@@ -125,10 +91,10 @@ fi
 
 if make -C "$top" --no-print-directory install DESTDIR="$stage" \
 	PREFIX=/usr B="$B" >"$tmp/make.log" 2>&1; then
-	ok "make install DESTDIR=... PREFIX=/usr"
+	pass "make install DESTDIR=... PREFIX=/usr"
 else
 	fail "make install DESTDIR=... PREFIX=/usr"
-	show "$tmp/make.log"
+	indent "$tmp/make.log"
 	finish
 fi
 
@@ -136,7 +102,7 @@ S=$stage/usr
 # want TEST PATH: test(1) TEST holds for the staged PATH.
 want() {
 	if [ "$1" "$S/$2" ]; then
-		ok "$1 /usr/$2"
+		pass "$1 /usr/$2"
 	else
 		fail "not $1 /usr/$2"
 	fi
@@ -161,13 +127,13 @@ want -f lib/tmpfiles.d/mpmgr.conf
 
 if [ "$(readlink "$S/lib/libmpmgr.so")" = libmpmgr.so.0 ] &&
 	[ "$(readlink "$S/lib/libmpmgr.so.0")" = libmpmgr.so.0.1.0 ]; then
-	ok "libmpmgr.so -> libmpmgr.so.0 -> libmpmgr.so.0.1.0"
+	pass "libmpmgr.so -> libmpmgr.so.0 -> libmpmgr.so.0.1.0"
 else
 	fail "the .so symlinks: $(ls -l "$S/lib" | grep libmpmgr.so)"
 fi
 if readelf -d "$S/lib/libmpmgr.so.0.1.0" 2>/dev/null |
 	grep -q 'SONAME.*\[libmpmgr\.so\.0\]'; then
-	ok "soname libmpmgr.so.0"
+	pass "soname libmpmgr.so.0"
 else
 	fail "libmpmgr.so.0.1.0 lacks the soname libmpmgr.so.0"
 fi
@@ -175,7 +141,7 @@ modes=$(cd "$S" && stat -c '%a %n' share/man/man*/* lib/systemd/*/* \
 	lib/sysusers.d/* lib/tmpfiles.d/* include/mpmgr.h lib/pkgconfig/* |
 	grep -v '^644 ')
 if [ -z "$modes" ]; then
-	ok "data files are 0644"
+	pass "data files are 0644"
 else
 	fail "data files not 0644: $modes"
 fi
@@ -184,7 +150,7 @@ for kind in system user; do
 	f=$S/lib/systemd/$kind/mpmgrd.service
 	if grep -qx 'ExecStart=/usr/sbin/mpmgrd' "$f" &&
 		! grep -q '@[A-Z_]*@' "$f"; then
-		ok "$kind/mpmgrd.service: ExecStart=/usr/sbin/mpmgrd"
+		pass "$kind/mpmgrd.service: ExecStart=/usr/sbin/mpmgrd"
 	else
 		fail "$kind/mpmgrd.service: $(grep -e ExecStart -e @ "$f")"
 	fi
@@ -192,10 +158,10 @@ done
 if grep -qx 'prefix=/usr' "$S/lib/pkgconfig/libmpmgr.pc" &&
 	grep -qx 'libdir=/usr/lib' "$S/lib/pkgconfig/libmpmgr.pc" &&
 	! grep -q '@[A-Z_]*@' "$S/lib/pkgconfig/libmpmgr.pc"; then
-	ok "libmpmgr.pc names PREFIX=/usr"
+	pass "libmpmgr.pc names PREFIX=/usr"
 else
 	fail "libmpmgr.pc:"
-	show "$S/lib/pkgconfig/libmpmgr.pc"
+	indent "$S/lib/pkgconfig/libmpmgr.pc"
 fi
 
 # --- a program built against the staged tree ---------------------------
@@ -234,10 +200,10 @@ flags=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_PATH=$S/lib/pkgconfig \
 	pkg-config --cflags --libs libmpmgr 2>"$tmp/pc.err")
 case " $flags " in
 *" -I$S/include "*"-L$S/lib "*"-lmpmgr "*)
-	ok "pkg-config --cflags --libs libmpmgr: $flags" ;;
+	pass "pkg-config --cflags --libs libmpmgr: $flags" ;;
 *)
 	fail "pkg-config --cflags --libs libmpmgr: '$flags'"
-	show "$tmp/pc.err" ;;
+	indent "$tmp/pc.err" ;;
 esac
 # A sanitized tree's library needs the sanitizer runtimes in the program.
 san=
@@ -247,74 +213,50 @@ fi
 # shellcheck disable=SC2086 # flags are words
 if ${CC:-cc} -std=c11 -Wall -Werror $san -o "$tmp/hello" "$tmp/hello.c" \
 	$flags >"$tmp/cc.log" 2>&1; then
-	ok "cc hello.c \$(pkg-config --cflags --libs libmpmgr)"
+	pass "cc hello.c \$(pkg-config --cflags --libs libmpmgr)"
 else
 	fail "cc hello.c against the staged tree"
-	show "$tmp/cc.log"
+	indent "$tmp/cc.log"
 fi
 if LD_LIBRARY_PATH=$S/lib ldd "$tmp/hello" 2>/dev/null |
 	grep -q "libmpmgr\.so\.0 => $S/lib/libmpmgr\.so\.0 "; then
-	ok "hello loads the staged libmpmgr.so.0"
+	pass "hello loads the staged libmpmgr.so.0"
 else
 	fail "hello does not load $S/lib/libmpmgr.so.0:"
 	LD_LIBRARY_PATH=$S/lib ldd "$tmp/hello" 2>&1 | sed 's/^/    |/'
 fi
 
 # The staged daemon on a socket of its own.
-mkdir -m 700 "$tmp/run"
-export MPMGR_SOCKET="$tmp/run/s"
-export MPMGR_AUTHKEY_FILE="$tmp/run/key"
-"$S/sbin/mpmgrd" --genkey "$MPMGR_AUTHKEY_FILE"
-"$S/sbin/mpmgrd" 2>"$tmp/daemon.log" &
-daemon_pid=$!
-tries=0
-until "$S/bin/mpctl" ping >/dev/null 2>&1; do
-	tries=$((tries + 1))
-	if [ "$tries" -gt 300 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-		fail "the staged mpmgrd does not answer"
-		show "$tmp/daemon.log"
-		finish
-	fi
-	sleep 0.05
-done
-ok "the staged mpmgrd answers the staged mpctl"
+daemon_start "$S/sbin/mpmgrd" "$S/bin/mpctl"
+pass "the staged mpmgrd answers the staged mpctl"
 
 out=$(LD_LIBRARY_PATH=$S/lib "$tmp/hello" 2>&1)
 if [ "$out" = "hello 42 (libmpmgr 0.1)" ]; then
-	ok "hello: $out"
+	pass "hello: $out"
 else
 	fail "hello printed '$out', wanted 'hello 42 (libmpmgr 0.1)'"
 fi
 out=$("$S/bin/mpctl" dict get -n staged n 2>&1)
 if [ "$out" = 42 ]; then
-	ok "mpctl sees what hello stored"
+	pass "mpctl sees what hello stored"
 else
 	fail "mpctl dict get -n staged n: '$out'"
 fi
 
-kill "$daemon_pid"
-wait "$daemon_pid"
-rc=$?
-daemon_pid=
-if [ "$rc" -eq 0 ]; then
-	ok "the staged mpmgrd exits 0 on SIGTERM"
-else
-	fail "the staged mpmgrd exited $rc on SIGTERM"
-	show "$tmp/daemon.log"
-fi
+daemon_stop
 
 # --- make uninstall ----------------------------------------------------
 
 if make -C "$top" --no-print-directory uninstall DESTDIR="$stage" \
 	PREFIX=/usr B="$B" >"$tmp/make.log" 2>&1; then
-	ok "make uninstall DESTDIR=... PREFIX=/usr"
+	pass "make uninstall DESTDIR=... PREFIX=/usr"
 else
 	fail "make uninstall DESTDIR=... PREFIX=/usr"
-	show "$tmp/make.log"
+	indent "$tmp/make.log"
 fi
 left=$(find "$stage" ! -type d)
 if [ -z "$left" ]; then
-	ok "make uninstall leaves no file behind"
+	pass "make uninstall leaves no file behind"
 else
 	fail "make uninstall left: $left"
 fi

@@ -26,62 +26,12 @@
 
 #include "harness.h"
 
-#define DEADLINE_MS 20000 /* a sanitized daemon on a busy 2-core VM */
-
-static struct harness D;
-
-static void
-daemon_up(void)
-{
-	harness_start(&D, NULL);
-}
-
-static void
-daemon_down(void)
-{
-	harness_stop(&D);
-}
+static struct harness *const D = &harness_fixture;
 
 /* --- processes ------------------------------------------------------- */
 
-/* A child's body: its exit status (0 when all went as it should). */
-typedef int (*child_fn)(mpmgr *m, int arg);
-
-/* A child fails with a status of its own and says why on stderr. */
-#define CHILD_CHECK(m, cond, status) do {                               \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "child %d: %s:%d: %s (%s)\n",           \
-		    (int)getpid(), __FILE__, __LINE__, #cond,           \
-		    (m) != NULL ? mpmgr_errmsg(m) : "");                \
-		return (status);                                        \
-	}                                                               \
-} while (0)
-
 /* Children tell the parent "I hold it" through this pipe. */
 static int ready[2] = { -1, -1 };
-
-/* Fork a child that connects on its own and runs fn(m, arg). */
-static pid_t
-spawn(child_fn fn, int arg)
-{
-	pid_t pid = fork();
-
-	ck_assert_msg(pid != -1, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		mpmgr *m = NULL;
-		int rc = mpmgr_connect(&m, D.sock, D.keyfile);
-
-		if (rc != 0) {
-			fprintf(stderr, "child %d: connect: %s\n",
-			    (int)getpid(), mpmgr_errmsg(m));
-			_exit(100);
-		}
-		rc = fn(m, arg);
-		mpmgr_free(m);
-		_exit(rc);
-	}
-	return pid;
-}
 
 static void
 ready_open(void)
@@ -112,8 +62,8 @@ await_ready(void)
 	struct pollfd p = { .fd = ready[0], .events = POLLIN };
 	char c;
 
-	ck_assert_msg(poll(&p, 1, DEADLINE_MS) == 1, "no child got ready "
-	    "within %d ms", DEADLINE_MS);
+	ck_assert_msg(poll(&p, 1, HARNESS_DEADLINE_MS) == 1, "no child got "
+	    "ready within %d ms", HARNESS_DEADLINE_MS);
 	ck_assert(read(ready[0], &c, 1) == 1);
 }
 
@@ -132,12 +82,12 @@ kill9(pid_t pid)
 static void
 daemon_freeze(void)
 {
-	int64_t deadline = harness_now_ms() + DEADLINE_MS;
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
 	char path[64], stat[256], *p;
 	FILE *f;
 
-	ck_assert(kill(D.pid, SIGSTOP) == 0);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)D.pid);
+	ck_assert(kill(D->pid, SIGSTOP) == 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)D->pid);
 	for (;;) {
 		ck_assert((f = fopen(path, "r")) != NULL);
 		p = fgets(stat, sizeof(stat), f);
@@ -162,87 +112,7 @@ kill9_after_send(pid_t victim, mpmgr *m)
 	daemon_freeze();
 	ck_assert_int_eq(mpmgr_flush(m), 0);
 	kill9(victim);
-	ck_assert(kill(D.pid, SIGCONT) == 0);
-}
-
-/* Buffer a request of the name and optional params given as text. */
-static void
-queue_request(mpmgr *m, const char *method, const char *params)
-{
-	msgpack_object args = harness_obj(params);
-	msgpack_packer *pk;
-
-	ck_assert(args.type == MSGPACK_OBJECT_ARRAY);
-	pk = mpmgr_request_begin(m, method, args.via.array.size);
-	ck_assert_msg(pk != NULL, "%s", mpmgr_errmsg(m));
-	for (uint32_t i = 0; i < args.via.array.size; i++)
-		msgpack_pack_object(pk, args.via.array.ptr[i]);
-	ck_assert_int_eq(mpmgr_request_end(m), 0);
-}
-
-/* The oldest outstanding reply is expected (text). */
-static void
-reply_is(mpmgr *m, const char *expected)
-{
-	msgpack_object res;
-	char got[256];
-	int rc = mpmgr_reply(m, &res);
-
-	ck_assert_msg(rc == 0, "%s: %s", mpmgr_strerror(rc), mpmgr_errmsg(m));
-	ck_assert_msg(harness_obj_eq(res, expected), "got %s, expected %s",
-	    harness_obj_str(res, got, sizeof(got)), expected);
-}
-
-/* pid exits 0 by the deadline (else it is killed and the test fails). */
-static void
-reap_ok(pid_t pid, const char *what)
-{
-	int64_t deadline = harness_now_ms() + DEADLINE_MS;
-	pid_t r;
-	int st;
-
-	while ((r = waitpid(pid, &st, WNOHANG)) == 0 &&
-	    harness_now_ms() < deadline)
-		harness_nap(2);
-	if (r == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		ck_abort_msg("%s: still blocked after %d ms", what,
-		    DEADLINE_MS);
-	}
-	ck_assert_msg(r == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "%s: %s %d", what, WIFEXITED(st) ? "exit" : "signal",
-	    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-}
-
-/* obj.info's "waiters" of name; 0 while it does not exist. */
-static int64_t
-waiters_of(mpmgr *m, const char *name)
-{
-	msgpack_object args[1] = { mpmgr_obj_str(name) }, res;
-	const msgpack_object *w;
-	int rc = mpmgr_call(m, "obj.info", args, 1, &res);
-
-	if (rc == MPMGR_ENOOBJ)
-		return 0;
-	ck_assert_msg(rc == 0, "obj.info %s: %s", name, mpmgr_errmsg(m));
-	w = harness_map_get(&res, "waiters");
-	ck_assert_msg(w != NULL && w->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
-	    "obj.info %s: no waiters field", name);
-	return (int64_t)w->via.u64;
-}
-
-/* Poll until name has n parked waiters. */
-static void
-await_waiters(mpmgr *m, const char *name, int64_t n)
-{
-	int64_t deadline = harness_now_ms() + DEADLINE_MS, got;
-
-	while ((got = waiters_of(m, name)) != n &&
-	    harness_now_ms() < deadline)
-		harness_nap(2);
-	ck_assert_msg(got == n, "%s: %lld waiters, expected %lld", name,
-	    (long long)got, (long long)n);
+	ck_assert(kill(D->pid, SIGCONT) == 0);
 }
 
 /* Poll until the call answers expected (state that settles after a
@@ -251,7 +121,7 @@ static void
 await_result(mpmgr *m, const char *method, const char *params,
     const char *expected)
 {
-	int64_t deadline = harness_now_ms() + DEADLINE_MS;
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
 	msgpack_object res;
 	char got[256] = "";
 	int rc;
@@ -269,7 +139,7 @@ await_result(mpmgr *m, const char *method, const char *params,
 		harness_nap(2);
 	}
 	ck_abort_msg("%s %s: still %s after %d ms, expected %s", method,
-	    params, got, DEADLINE_MS, expected);
+	    params, got, HARNESS_DEADLINE_MS, expected);
 }
 
 /* Poll until the daemon has n authenticated clients: it has read every
@@ -277,22 +147,14 @@ await_result(mpmgr *m, const char *method, const char *params,
 static void
 await_clients(mpmgr *m, uint64_t n)
 {
-	int64_t deadline = harness_now_ms() + DEADLINE_MS;
-	const msgpack_object *c;
-	msgpack_object res;
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	uint64_t got;
 
-	for (;;) {
-		ck_assert_int_eq(mpmgr_call(m, "sys.stats", NULL, 0, &res), 0);
-		c = harness_map_get(&res, "clients");
-		ck_assert(c != NULL &&
-		    c->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
-		if (c->via.u64 == n)
-			return;
-		ck_assert_msg(harness_now_ms() < deadline, "%llu clients, "
-		    "expected %llu", (unsigned long long)c->via.u64,
-		    (unsigned long long)n);
+	while ((got = harness_stat(m, "clients")) != n &&
+	    harness_now_ms() < deadline)
 		harness_nap(2);
-	}
+	ck_assert_msg(got == n, "%llu clients, expected %llu",
+	    (unsigned long long)got, (unsigned long long)n);
 }
 
 /* --- the three kinds of holdings ------------------------------------- */
@@ -382,22 +244,22 @@ kind_victim(mpmgr *m, int unused)
 
 START_TEST(test_holder_dies)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t holder, waiter;
 
 	kind_setup(m, _i, "kh", false);
 	ready_open();
-	holder = spawn(kind_holder, 0);
+	holder = harness_spawn(D, kind_holder, 0);
 	await_ready();
 	kind_state(m, K->held_answer);
-	waiter = spawn(kind_waiter, 0);
-	await_waiters(m, kname, 1);
+	waiter = harness_spawn(D, kind_waiter, 0);
+	harness_await_waiters(m, kname, 1);
 
 	kill9(holder);
-	reap_ok(waiter, "the next waiter");
+	harness_reap(&waiter, 1, "the next waiter");
 	/* and the waiter's exit gave back what it got */
 	kind_state(m, K->free_answer);
-	ck_assert_int_eq(waiters_of(m, kname), 0);
+	ck_assert_int_eq(harness_waiters(m, kname), 0);
 	ready_close();
 	mpmgr_free(m);
 }
@@ -405,7 +267,7 @@ END_TEST
 
 START_TEST(test_blocked_acquire_dies)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t victim, waiter;
 	char method[64], params[96];
 
@@ -413,23 +275,23 @@ START_TEST(test_blocked_acquire_dies)
 	kind_setup(m, _i, "kb", true);
 	for (int i = 0; i < K->depth; i++)
 		ck_assert_int_eq(K->acquire(m, kname, 0), 1);
-	victim = spawn(kind_victim, 0);
-	await_waiters(m, kname, 1);
-	waiter = spawn(kind_waiter, 1);
-	await_waiters(m, kname, 2);
+	victim = harness_spawn(D, kind_victim, 0);
+	harness_await_waiters(m, kname, 1);
+	waiter = harness_spawn(D, kind_waiter, 1);
+	harness_await_waiters(m, kname, 2);
 
 	/* released before the daemon reads the victim's hang-up: the dead
 	 * waiter must not take it */
 	snprintf(params, sizeof(params), "['%s']", kname);
 	snprintf(method, sizeof(method), "%s.release", K->type);
 	for (int i = 0; i < K->depth; i++)
-		queue_request(m, method, params);
+		harness_request(m, method, params);
 	kill9_after_send(victim, m);
 	for (int i = 0; i < K->depth; i++)
-		reply_is(m, "null");
-	reap_ok(waiter, "the live waiter behind a dead one");
+		ck_reply_ok(m, "null");
+	harness_reap(&waiter, 1, "the live waiter behind a dead one");
 	kind_state(m, K->free_answer);
-	ck_assert_int_eq(waiters_of(m, kname), 0);
+	ck_assert_int_eq(harness_waiters(m, kname), 0);
 	mpmgr_free(m);
 }
 END_TEST
@@ -450,7 +312,7 @@ getter_x(mpmgr *m, int unused)
 {
 	msgpack_object item;
 
-	CHILD_CHECK(m, mpmgr_queue_get(m, "kq", DEADLINE_MS / 1000.0,
+	CHILD_CHECK(m, mpmgr_queue_get(m, "kq", HARNESS_DEADLINE_MS / 1000.0,
 	    &item) == 0, 10);
 	CHILD_CHECK(m, harness_obj_eq(item, "'x'"), 11);
 	return 0;
@@ -458,25 +320,25 @@ getter_x(mpmgr *m, int unused)
 
 START_TEST(test_blocked_get_dies)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	msgpack_object item;
 	pid_t victim, getter;
 
-	victim = spawn(getter_victim, 0);
-	await_waiters(m, "kq", 1);
-	getter = spawn(getter_x, 0);
-	await_waiters(m, "kq", 2);
-	queue_request(m, "queue.put", "['kq', 'x', 0]");
+	victim = harness_spawn(D, getter_victim, 0);
+	harness_await_waiters(m, "kq", 1);
+	getter = harness_spawn(D, getter_x, 0);
+	harness_await_waiters(m, "kq", 2);
+	harness_request(m, "queue.put", "['kq', 'x', 0]");
 	kill9_after_send(victim, m);
-	reply_is(m, "null");
-	reap_ok(getter, "the live getter behind a dead one");
+	ck_reply_ok(m, "null");
+	harness_reap(&getter, 1, "the live getter behind a dead one");
 
 	/* with no live getter the item stays in the queue */
-	victim = spawn(getter_victim, 0);
-	await_waiters(m, "kq", 1);
-	queue_request(m, "queue.put", "['kq', 'y', 0]");
+	victim = harness_spawn(D, getter_victim, 0);
+	harness_await_waiters(m, "kq", 1);
+	harness_request(m, "queue.put", "['kq', 'y', 0]");
 	kill9_after_send(victim, m);
-	reply_is(m, "null");
+	ck_reply_ok(m, "null");
 	ck_assert_int_eq(mpmgr_queue_get(m, "kq", 0, &item), 0);
 	ck_assert_msg(harness_obj_eq(item, "'y'"), "the item was lost");
 	ck_assert_int_eq(mpmgr_queue_get(m, "kq", 0, NULL), MPMGR_EEMPTY);
@@ -514,38 +376,38 @@ cond_waiter(mpmgr *m, int victim)
 
 START_TEST(test_blocked_cond_wait_dies)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t victim, waiter;
 
 	/* killed while waiting: notify must skip it */
-	victim = spawn(cond_waiter, 1);
-	await_waiters(m, "kc", 1);
-	waiter = spawn(cond_waiter, 0);
-	await_waiters(m, "kc", 2);
+	victim = harness_spawn(D, cond_waiter, 1);
+	harness_await_waiters(m, "kc", 1);
+	waiter = harness_spawn(D, cond_waiter, 0);
+	harness_await_waiters(m, "kc", 2);
 	ck_call_ok(m, "condition.acquire", "['kc']", "true");
-	queue_request(m, "condition.notify", "['kc']");
-	queue_request(m, "condition.release", "['kc']");
+	harness_request(m, "condition.notify", "['kc']");
+	harness_request(m, "condition.release", "['kc']");
 	kill9_after_send(victim, m);
-	reply_is(m, "null");
-	reply_is(m, "null");
-	reap_ok(waiter, "the waiter behind a dead one, notified once");
+	ck_reply_ok(m, "null");
+	ck_reply_ok(m, "null");
+	harness_reap(&waiter, 1, "the waiter behind a dead one, notified once");
 
 	/* killed once notified, before it holds the lock again: the
 	 * notify passes to the next waiter */
-	victim = spawn(cond_waiter, 1);
-	await_waiters(m, "kc", 1);
-	waiter = spawn(cond_waiter, 0);
-	await_waiters(m, "kc", 2);
+	victim = harness_spawn(D, cond_waiter, 1);
+	harness_await_waiters(m, "kc", 1);
+	waiter = harness_spawn(D, cond_waiter, 0);
+	harness_await_waiters(m, "kc", 2);
 	ck_call_ok(m, "condition.acquire", "['kc']", "true");
 	ck_call_ok(m, "condition.notify", "['kc', 1]", "null");
-	await_waiters(m, "kc", 1);
-	queue_request(m, "condition.release", "['kc']");
+	harness_await_waiters(m, "kc", 1);
+	harness_request(m, "condition.release", "['kc']");
 	kill9_after_send(victim, m);
-	reply_is(m, "null");
-	reap_ok(waiter, "the waiter given a dead waiter's notify");
+	ck_reply_ok(m, "null");
+	harness_reap(&waiter, 1, "the waiter given a dead waiter's notify");
 
 	await_clients(m, 1);
-	ck_assert_int_eq(waiters_of(m, "kc"), 0);
+	ck_assert_int_eq(harness_waiters(m, "kc"), 0);
 	mpmgr_free(m);
 }
 END_TEST
@@ -555,24 +417,24 @@ static int
 event_waiter(mpmgr *m, int victim)
 {
 	CHILD_CHECK(m, mpmgr_event_wait(m, "ke", victim ? MPMGR_FOREVER :
-	    DEADLINE_MS / 1000.0) == 1, 10);
+	    HARNESS_DEADLINE_MS / 1000.0) == 1, 10);
 	return victim ? 20 : 0;
 }
 
 START_TEST(test_blocked_event_wait_dies)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t victim, waiter;
 
-	victim = spawn(event_waiter, 1);
-	await_waiters(m, "ke", 1);
-	waiter = spawn(event_waiter, 0);
-	await_waiters(m, "ke", 2);
-	queue_request(m, "event.set", "['ke']");
+	victim = harness_spawn(D, event_waiter, 1);
+	harness_await_waiters(m, "ke", 1);
+	waiter = harness_spawn(D, event_waiter, 0);
+	harness_await_waiters(m, "ke", 2);
+	harness_request(m, "event.set", "['ke']");
 	kill9_after_send(victim, m);
-	reply_is(m, "null");
-	reap_ok(waiter, "the event waiter beside a dead one");
-	ck_assert_int_eq(waiters_of(m, "ke"), 0);
+	ck_reply_ok(m, "null");
+	harness_reap(&waiter, 1, "the event waiter beside a dead one");
+	ck_assert_int_eq(harness_waiters(m, "ke"), 0);
 	ck_assert_int_eq(mpmgr_event_clear(m, "ke"), 0);
 	mpmgr_free(m);
 }
@@ -584,7 +446,8 @@ static int
 barrier_party(mpmgr *m, int role)
 {
 	int64_t index;
-	int rc = mpmgr_barrier_wait(m, "kbar", DEADLINE_MS / 1000.0, &index);
+	int rc = mpmgr_barrier_wait(m, "kbar", HARNESS_DEADLINE_MS / 1000.0,
+	    &index);
 	char key[32];
 
 	if (role == 1)
@@ -601,31 +464,31 @@ barrier_party(mpmgr *m, int role)
 
 START_TEST(test_blocked_barrier_dies)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t victim, other, p1, p2;
 	int64_t index, n;
 	char key[8];
 
 	ck_call_ok(m, "barrier.create", "['kbar', {'parties': 3}]", "null");
-	victim = spawn(barrier_party, 1);
-	await_waiters(m, "kbar", 1);
-	other = spawn(barrier_party, 0);
-	await_waiters(m, "kbar", 2);
+	victim = harness_spawn(D, barrier_party, 1);
+	harness_await_waiters(m, "kbar", 1);
+	other = harness_spawn(D, barrier_party, 0);
+	harness_await_waiters(m, "kbar", 2);
 	kill9(victim);
-	reap_ok(other, "the barrier party beside a dead one");
+	harness_reap(&other, 1, "the barrier party beside a dead one");
 	ck_call_ok(m, "barrier.broken", "['kbar']", "true");
 	ck_assert_int_eq(mpmgr_barrier_wait(m, "kbar", 0, NULL),
 	    MPMGR_EBROKEN);
 
 	/* reset: a full cycle passes again, indexes 0..2 once each */
 	ck_call_ok(m, "barrier.reset", "['kbar']", "null");
-	p1 = spawn(barrier_party, 2);
-	p2 = spawn(barrier_party, 2);
-	await_waiters(m, "kbar", 2);
+	p1 = harness_spawn(D, barrier_party, 2);
+	p2 = harness_spawn(D, barrier_party, 2);
+	harness_await_waiters(m, "kbar", 2);
 	ck_assert_int_eq(mpmgr_barrier_wait(m, "kbar", MPMGR_FOREVER,
 	    &index), 0);
-	reap_ok(p1, "barrier party");
-	reap_ok(p2, "barrier party");
+	harness_reap(&p1, 1, "barrier party");
+	harness_reap(&p2, 1, "barrier party");
 	snprintf(key, sizeof(key), "%lld", (long long)index);
 	ck_assert_int_eq(mpmgr_dict_incr(m, "kbar_idx", key, 1, NULL), 0);
 	for (int i = 0; i < 3; i++) {
@@ -638,14 +501,14 @@ START_TEST(test_blocked_barrier_dies)
 
 	/* the last party arrives before the daemon reads a waiter's
 	 * hang-up: the cycle breaks instead of passing */
-	victim = spawn(barrier_party, 1);
-	await_waiters(m, "kbar", 1);
-	other = spawn(barrier_party, 0);
-	await_waiters(m, "kbar", 2);
-	queue_request(m, "barrier.wait", "['kbar']");
+	victim = harness_spawn(D, barrier_party, 1);
+	harness_await_waiters(m, "kbar", 1);
+	other = harness_spawn(D, barrier_party, 0);
+	harness_await_waiters(m, "kbar", 2);
+	harness_request(m, "barrier.wait", "['kbar']");
 	kill9_after_send(victim, m);
 	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_EBROKEN);
-	reap_ok(other, "the barrier party beside a dead one");
+	harness_reap(&other, 1, "the barrier party beside a dead one");
 	ck_call_ok(m, "barrier.broken", "['kbar']", "true");
 	mpmgr_free(m);
 }
@@ -659,7 +522,7 @@ ack_consumer(mpmgr *m, int victim)
 {
 	msgpack_object item;
 
-	CHILD_CHECK(m, mpmgr_queue_get(m, "kaq", DEADLINE_MS / 1000.0,
+	CHILD_CHECK(m, mpmgr_queue_get(m, "kaq", HARNESS_DEADLINE_MS / 1000.0,
 	    &item) == 0, 10);
 	CHILD_CHECK(m, harness_obj_eq(item, "'job'"), 11);
 	if (victim)
@@ -677,24 +540,24 @@ joiner(mpmgr *m, int unused)
 
 START_TEST(test_ack_consumer_dies)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	msgpack_object item = harness_obj("'job'");
 	pid_t victim, waiting, consumer;
 
 	ck_call_ok(m, "queue.create", "['kaq', {'ack': true}]", "null");
 	ck_assert_int_eq(mpmgr_queue_put(m, "kaq", &item, 0), 0);
 	ready_open();
-	victim = spawn(ack_consumer, 1);
+	victim = harness_spawn(D, ack_consumer, 1);
 	await_ready();
 	/* leased, not done: join waits */
 	ck_assert_int_eq(mpmgr_queue_join(m, "kaq", 0), 0);
-	waiting = spawn(joiner, 0);
-	await_waiters(m, "kaq", 1);
+	waiting = harness_spawn(D, joiner, 0);
+	harness_await_waiters(m, "kaq", 1);
 
 	kill9(victim);
-	consumer = spawn(ack_consumer, 0);
-	reap_ok(consumer, "the consumer after a dead one");
-	reap_ok(waiting, "join after the item was done");
+	consumer = harness_spawn(D, ack_consumer, 0);
+	harness_reap(&consumer, 1, "the consumer after a dead one");
+	harness_reap(&waiting, 1, "join after the item was done");
 	ck_assert_int_eq(mpmgr_queue_join(m, "kaq", 0), 1);
 	ck_assert_int_eq(mpmgr_queue_get(m, "kaq", 0, NULL), MPMGR_EEMPTY);
 	ready_close();
@@ -714,7 +577,7 @@ nr_holder(mpmgr *m, int unused)
 
 START_TEST(test_no_release_on_disconnect)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t holder;
 
 	ck_call_ok(m, "lock.create",
@@ -723,7 +586,7 @@ START_TEST(test_no_release_on_disconnect)
 	    "['knr_sem', {'value': 1, 'release_on_disconnect': false}]",
 	    "null");
 	ready_open();
-	holder = spawn(nr_holder, 0);
+	holder = harness_spawn(D, nr_holder, 0);
 	await_ready();
 	kill9(holder);
 	await_clients(m, 1);
@@ -760,7 +623,7 @@ send_acquire(mpmgr *m, const char *name)
 
 START_TEST(test_cancel_pending)
 {
-	mpmgr *m = harness_connect(&D), *other = harness_connect(&D);
+	mpmgr *m = harness_connect(D), *other = harness_connect(D);
 	struct pollfd p;
 	msgpack_object res;
 
@@ -770,7 +633,7 @@ START_TEST(test_cancel_pending)
 
 	ck_assert_int_eq(send_acquire(m, "kx_busy"), 0);
 	ck_assert_int_eq(mpmgr_flush(m), 0);
-	await_waiters(other, "kx_busy", 1);
+	harness_await_waiters(other, "kx_busy", 1);
 	ck_assert_int_eq(mpmgr_cancel_pending(m), 0);
 	/* a second Ctrl-C sends nothing more */
 	ck_assert_int_eq(mpmgr_cancel_pending(m), 0);
@@ -779,7 +642,7 @@ START_TEST(test_cancel_pending)
 	    mpmgr_errmsg(m));
 	ck_assert_uint_eq(mpmgr_pending(m), 0);
 	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_ESTATE);
-	ck_assert_int_eq(waiters_of(other, "kx_busy"), 0);
+	ck_assert_int_eq(harness_waiters(other, "kx_busy"), 0);
 
 	/* the connection works and still holds its lock */
 	ck_assert_int_eq(mpmgr_ping(m), 0);
@@ -791,13 +654,13 @@ START_TEST(test_cancel_pending)
 	ck_assert_int_eq(send_acquire(m, "kx_free"), 0);
 	ck_assert_int_eq(mpmgr_flush(m), 0);
 	p = (struct pollfd){ .fd = mpmgr_fd(m), .events = POLLIN };
-	ck_assert_int_eq(poll(&p, 1, DEADLINE_MS), 1);
+	ck_assert_int_eq(poll(&p, 1, HARNESS_DEADLINE_MS), 1);
 	ck_assert_int_eq(mpmgr_cancel_pending(m), 0);
 	ck_assert_int_eq(mpmgr_reply(m, &res), 0);
 	ck_assert(harness_obj_eq(res, "true"));
 	ck_assert_int_eq(send_acquire(m, "kx_busy"), 0);
 	ck_assert_int_eq(mpmgr_flush(m), 0);
-	await_waiters(other, "kx_busy", 1);
+	harness_await_waiters(other, "kx_busy", 1);
 	p.revents = 0;
 	ck_assert_msg(poll(&p, 1, 0) == 0, "the socket is readable while "
 	    "the request is parked");
@@ -807,7 +670,7 @@ START_TEST(test_cancel_pending)
 	/* other requests behind a parked one: the cancel still runs */
 	ck_assert_int_eq(send_acquire(m, "kx_busy"), 0);
 	ck_assert_int_eq(mpmgr_flush(m), 0);
-	await_waiters(other, "kx_busy", 1);
+	harness_await_waiters(other, "kx_busy", 1);
 	ck_assert_int_eq(mpmgr_cancel_pending(m), 0);
 	ck_assert(mpmgr_request_begin(m, "sys.ping", 0) != NULL);
 	ck_assert_int_eq(mpmgr_request_end(m), 0);
@@ -824,7 +687,7 @@ START_TEST(test_cancel_pending)
 	ck_assert_int_eq(mpmgr_request_end(m), 0);
 	ck_assert_int_eq(send_acquire(m, "kx_busy"), 0);
 	ck_assert_int_eq(mpmgr_flush(m), 0);
-	await_waiters(other, "kx_busy", 1);
+	harness_await_waiters(other, "kx_busy", 1);
 	ck_assert_int_eq(mpmgr_cancel_pending(m), 0);
 	ck_assert_int_eq(mpmgr_reply(m, &res), 0);
 	ck_assert(harness_obj_eq(res, "'pong'"));
@@ -883,21 +746,21 @@ ctrl_c_child(mpmgr *m, int unused)
 
 START_TEST(test_cancel_sigint)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t child;
 
 	ck_assert_int_eq(mpmgr_lock_acquire(m, "kx2_busy", 0), 1);
 	ready_open();
-	child = spawn(ctrl_c_child, 0);
-	await_waiters(m, "kx2_busy", 1);
+	child = harness_spawn(D, ctrl_c_child, 0);
+	harness_await_waiters(m, "kx2_busy", 1);
 	ck_assert(kill(child, SIGINT) == 0);
 	await_ready();
 	/* cancelled, alive, and still the holder of kx2_held */
-	ck_assert_int_eq(waiters_of(m, "kx2_busy"), 0);
+	ck_assert_int_eq(harness_waiters(m, "kx2_busy"), 0);
 	ck_assert_int_eq(mpmgr_lock_acquire(m, "kx2_held", 0), 0);
 	kill9(child);
 	ck_assert_int_eq(mpmgr_lock_acquire(m, "kx2_held",
-	    DEADLINE_MS / 1000.0), 1);
+	    HARNESS_DEADLINE_MS / 1000.0), 1);
 	ck_assert_int_eq(mpmgr_lock_release(m, "kx2_held"), 0);
 	ck_assert_int_eq(mpmgr_lock_release(m, "kx2_busy"), 0);
 	ready_close();
@@ -909,12 +772,11 @@ static Suite *
 kill_suite(void)
 {
 	Suite *s = suite_create("it_kill");
-	TCase *tc = tcase_create("kill -9");
-	TCase *cancel = tcase_create("cancel");
+	TCase *tc, *cancel;
 	int nkinds = (int)(sizeof(kinds) / sizeof(kinds[0]));
 
-	tcase_add_unchecked_fixture(tc, daemon_up, daemon_down);
-	tcase_set_timeout(tc, 60);
+	tc = harness_tcase(s, "kill -9", 60, harness_fixture_up,
+	    harness_fixture_down);
 	tcase_add_loop_test(tc, test_holder_dies, 0, nkinds);
 	tcase_add_loop_test(tc, test_blocked_acquire_dies, 0, nkinds);
 	tcase_add_test(tc, test_blocked_get_dies);
@@ -923,13 +785,11 @@ kill_suite(void)
 	tcase_add_test(tc, test_blocked_barrier_dies);
 	tcase_add_test(tc, test_ack_consumer_dies);
 	tcase_add_test(tc, test_no_release_on_disconnect);
-	suite_add_tcase(s, tc);
 
-	tcase_add_unchecked_fixture(cancel, daemon_up, daemon_down);
-	tcase_set_timeout(cancel, 60);
+	cancel = harness_tcase(s, "cancel", 60, harness_fixture_up,
+	    harness_fixture_down);
 	tcase_add_test(cancel, test_cancel_pending);
 	tcase_add_test(cancel, test_cancel_sigint);
-	suite_add_tcase(s, cancel);
 	return s;
 }
 

@@ -15,48 +15,7 @@
 
 #include "harness.h"
 
-static struct harness D;
-
-static void
-daemon_up(void)
-{
-	harness_start(&D, NULL);
-}
-
-static void
-daemon_down(void)
-{
-	harness_stop(&D);
-}
-
-/* Send a request without reading its reply (it may park). */
-static void
-send_async(mpmgr *m, const char *method, const char *params)
-{
-	msgpack_object p = harness_obj(params);
-	msgpack_packer *pk;
-
-	ck_assert(p.type == MSGPACK_OBJECT_ARRAY);
-	pk = mpmgr_request_begin(m, method, p.via.array.size);
-	ck_assert_ptr_nonnull(pk);
-	for (uint32_t i = 0; i < p.via.array.size; i++)
-		msgpack_pack_object(pk, p.via.array.ptr[i]);
-	ck_assert_int_eq(mpmgr_request_end(m), 0);
-	ck_assert_int_eq(mpmgr_flush(m), 0);
-}
-
-/* The reply to the oldest request sent with send_async. */
-static void
-reply_is(mpmgr *m, const char *expected)
-{
-	msgpack_object res;
-	char got[256];
-	int rc = mpmgr_reply(m, &res);
-
-	ck_assert_msg(rc == 0, "%s: %s", mpmgr_strerror(rc), mpmgr_errmsg(m));
-	ck_assert_msg(harness_obj_eq(res, expected), "got %s, expected %s",
-	    harness_obj_str(res, got, sizeof got), expected);
-}
+static struct harness *const D = &harness_fixture;
 
 /* Poll (the daemon handles a close on its own time) until name is gone. */
 static void
@@ -76,17 +35,17 @@ vanishes(mpmgr *m, const char *name)
 
 START_TEST(test_lock_handover)
 {
-	mpmgr *a = harness_connect(&D), *b = harness_connect(&D);
-	mpmgr *c = harness_connect(&D);
+	mpmgr *a = harness_connect(D), *b = harness_connect(D);
+	mpmgr *c = harness_connect(D);
 
 	ck_call_ok(a, "lock.acquire", "[\"hl\"]", "true");
-	send_async(b, "lock.acquire", "[\"hl\"]");
-	send_async(c, "lock.acquire", "[\"hl\", 30]");
+	harness_send(b, "lock.acquire", "[\"hl\"]");
+	harness_send(c, "lock.acquire", "[\"hl\", 30]");
 	/* The holder goes away without releasing: b gets it, then c. */
 	mpmgr_free(a);
-	reply_is(b, "true");
+	ck_reply_ok(b, "true");
 	ck_call_ok(b, "lock.release", "[\"hl\"]", "null");
-	reply_is(c, "true");
+	ck_reply_ok(c, "true");
 	ck_call_ok(b, "lock.acquire", "[\"hl\", 0]", "false");
 	mpmgr_free(c);
 	vanishes(b, "hl");
@@ -96,7 +55,7 @@ END_TEST
 
 START_TEST(test_rlock_and_semaphore_give_back)
 {
-	mpmgr *a = harness_connect(&D), *b = harness_connect(&D);
+	mpmgr *a = harness_connect(D), *b = harness_connect(D);
 
 	ck_call_ok(a, "rlock.acquire", "[\"gr\"]", "true");
 	ck_call_ok(a, "rlock.acquire", "[\"gr\"]", "true");
@@ -104,9 +63,9 @@ START_TEST(test_rlock_and_semaphore_give_back)
 	ck_call_ok(a, "semaphore.create", "[\"gs\", {\"value\": 2}]", "null");
 	ck_call_ok(a, "semaphore.acquire", "[\"gs\"]", "true");
 	ck_call_ok(a, "semaphore.acquire", "[\"gs\"]", "true");
-	send_async(b, "semaphore.acquire", "[\"gs\"]");
+	harness_send(b, "semaphore.acquire", "[\"gs\"]");
 	mpmgr_free(a);
-	reply_is(b, "true");
+	ck_reply_ok(b, "true");
 	ck_call_ok(b, "semaphore.value", "[\"gs\"]", "1");
 	ck_call_ok(b, "rlock.acquire", "[\"gr\", 0]", "true");
 	ck_call_ok(b, "rlock.release", "[\"gr\"]", "null");
@@ -117,22 +76,22 @@ END_TEST
 
 START_TEST(test_condition)
 {
-	mpmgr *a = harness_connect(&D), *b = harness_connect(&D);
-	mpmgr *c = harness_connect(&D);
+	mpmgr *a = harness_connect(D), *b = harness_connect(D);
+	mpmgr *c = harness_connect(D);
 
 	/* b's acquire returns once a's wait has released the lock, c's
 	 * once b's has: both are waiting when c notifies. */
 	ck_call_ok(a, "condition.acquire", "[\"cv\"]", "true");
-	send_async(a, "condition.wait", "[\"cv\"]");
+	harness_send(a, "condition.wait", "[\"cv\"]");
 	ck_call_ok(b, "condition.acquire", "[\"cv\"]", "true");
-	send_async(b, "condition.wait", "[\"cv\", 60]");
+	harness_send(b, "condition.wait", "[\"cv\", 60]");
 	ck_call_ok(c, "condition.acquire", "[\"cv\"]", "true");
 	ck_call_ok(c, "condition.notify", "[\"cv\"]", "null");
 	/* a got the notify and dies before holding the lock again: its
 	 * notify passes to b, whatever the daemon sees first. */
 	mpmgr_free(a);
 	ck_call_ok(c, "condition.release", "[\"cv\"]", "null");
-	reply_is(b, "true");
+	ck_reply_ok(b, "true");
 	ck_call_err(c, "condition.notify", "[\"cv\"]", MPMGR_ENOTOWNER);
 	ck_call_ok(b, "condition.release", "[\"cv\"]", "null");
 	vanishes(c, "cv");
@@ -145,14 +104,12 @@ static Suite *
 locks_suite(void)
 {
 	Suite *s = suite_create("it_locks");
-	TCase *tc = tcase_create("locks");
+	TCase *tc = harness_tcase(s, "locks", 30, harness_fixture_up,
+	    harness_fixture_down);
 
-	tcase_add_unchecked_fixture(tc, daemon_up, daemon_down);
-	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_lock_handover);
 	tcase_add_test(tc, test_rlock_and_semaphore_give_back);
 	tcase_add_test(tc, test_condition);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -10,40 +10,12 @@
 # connect. The last line is "it_mpbench: N passed, N failed".
 set -u
 
-MPMGRD=${MPMGRD:-build/mpmgrd}
-MPCTL=${MPCTL:-build/mpctl}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+test_begin it_mpbench
 MPBENCH=${MPBENCH:-$(dirname "$MPCTL")/mpbench}
-passed=0
-failed=0
-daemon_pid=
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/it_mpbench.XXXXXX") || exit 1
-cleanup() {
-	if [ -n "$daemon_pid" ]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-pass() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-	echo "  stdout:"
-	sed 's/^/    |/' "$tmp/out"
-	echo "  stderr:"
-	sed 's/^/    |/' "$tmp/err"
-}
-
-now() {
-	date +%s
-}
+# Every failure shows what mpbench printed.
+show_on_fail=1
 
 # bench STATUS ARGS...: mpbench ARGS exits STATUS (output in out and err).
 bench() {
@@ -70,28 +42,7 @@ csv_ok() {
 
 header='"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"'
 
-# --- the daemon -----------------------------------------------------------
-
-sock=$tmp/mpmgr.sock
-key=$tmp/authkey
-"$MPMGRD" --genkey "$key" >/dev/null 2>&1 || exit 1
-"$MPMGRD" --socket "$sock" --authkey-file "$key" 2>"$tmp/daemon.log" &
-daemon_pid=$!
-MPMGR_SOCKET=$sock
-MPMGR_AUTHKEY_FILE=$key
-export MPMGR_SOCKET MPMGR_AUTHKEY_FILE
-
-deadline=$(($(now) + 10))
-until "$MPCTL" ping >/dev/null 2>&1; do
-	if ! kill -0 "$daemon_pid" 2>/dev/null || [ "$(now)" -gt "$deadline" ]
-	then
-		echo "it_mpbench: mpmgrd did not answer ping; its log:"
-		cat "$tmp/daemon.log"
-		echo "it_mpbench: 0 passed, 1 failed"
-		exit 1
-	fi
-	sleep 0.05
-done
+daemon_start
 
 # --- CSV ------------------------------------------------------------------
 
@@ -173,9 +124,4 @@ if bench 3 -s "$tmp/nowhere" -n 10 -t ping; then
 	fi
 fi
 
-if [ $failed -gt 0 ]; then
-	echo "mpmgrd's log:"
-	sed 's/^/    |/' "$tmp/daemon.log"
-fi
-echo "it_mpbench: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -10,145 +10,10 @@
 # only when nothing failed. The daemon and the directory never outlive it.
 set -u
 
-MPMGRD=${MPMGRD:-build/mpmgrd}
-MPCTL=${MPCTL:-build/mpctl}
-passed=0
-failed=0
-daemon_pid=
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/it_mpctl.XXXXXX") || exit 1
-cleanup() {
-	if [ -n "$daemon_pid" ]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-pass() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-}
-
-# Shows what a failed check saw.
-show() {
-	echo "  stdout:"
-	sed 's/^/    |/' "$tmp/out"
-	echo "  stderr:"
-	sed 's/^/    |/' "$tmp/err"
-}
-
-# Every stderr line must start with "mpctl:".
-err_prefixed() {
-	! grep -v '^mpctl:' "$tmp/err" >/dev/null
-}
-
-# t STATUS STDOUT ARGS...: `mpctl ARGS` exits STATUS, prints STDOUT and a
-# newline (nothing at all when STDOUT is empty) and nothing on stderr.
-t() {
-	want_rc=$1
-	want_out=$2
-	shift 2
-	"$MPCTL" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ -n "$want_out" ]; then
-		printf '%s\n' "$want_out" >"$tmp/want"
-	else
-		: >"$tmp/want"
-	fi
-	if [ "$rc" -eq "$want_rc" ] && cmp -s "$tmp/out" "$tmp/want" &&
-	    [ ! -s "$tmp/err" ]; then
-		pass
-	else
-		fail "mpctl $* (exit $rc, wanted $want_rc; wanted stdout:" \
-		    "$want_out)"
-		show
-	fi
-}
-
-# te STATUS PATTERN ARGS...: `mpctl ARGS` exits STATUS, prints nothing on
-# stdout, and its stderr is "mpctl:" lines matching the glob PATTERN.
-te() {
-	want_rc=$1
-	pattern=$2
-	shift 2
-	"$MPCTL" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	got_err=$(cat "$tmp/err")
-	# shellcheck disable=SC2254
-	case $got_err in
-	$pattern) matched=1 ;;
-	*) matched=0 ;;
-	esac
-	if [ "$rc" -eq "$want_rc" ] && [ ! -s "$tmp/out" ] &&
-	    [ "$matched" -eq 1 ] && err_prefixed; then
-		pass
-	else
-		fail "mpctl $* (exit $rc, wanted $want_rc; stderr wanted:" \
-		    "$pattern)"
-		show
-	fi
-}
-
-# tm STATUS PATTERN ARGS...: exits STATUS, stdout matches the glob PATTERN,
-# stderr empty (for output that holds numbers only the daemon knows).
-tm() {
-	want_rc=$1
-	pattern=$2
-	shift 2
-	"$MPCTL" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	got_out=$(cat "$tmp/out")
-	# shellcheck disable=SC2254
-	case $got_out in
-	$pattern) matched=1 ;;
-	*) matched=0 ;;
-	esac
-	if [ "$rc" -eq "$want_rc" ] && [ "$matched" -eq 1 ] &&
-	    [ ! -s "$tmp/err" ]; then
-		pass
-	else
-		fail "mpctl $* (exit $rc, wanted $want_rc; stdout wanted:" \
-		    "$pattern)"
-		show
-	fi
-}
-
-now() {
-	date +%s
-}
-
-# --- the daemon -----------------------------------------------------------
-
-sock=$tmp/mpmgr.sock
-key=$tmp/authkey
-if ! "$MPMGRD" --genkey "$key" >/dev/null 2>&1 || [ ! -s "$key" ]; then
-	(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key")
-fi
-chmod 600 "$key"
-"$MPMGRD" --socket "$sock" --authkey-file "$key" 2>"$tmp/daemon.log" &
-daemon_pid=$!
-MPMGR_SOCKET=$sock
-MPMGR_AUTHKEY_FILE=$key
-export MPMGR_SOCKET MPMGR_AUTHKEY_FILE
-
-deadline=$(($(now) + 10))
-until "$MPCTL" ping >/dev/null 2>&1; do
-	if ! kill -0 "$daemon_pid" 2>/dev/null || [ "$(now)" -gt "$deadline" ]
-	then
-		echo "it_mpctl: mpmgrd did not answer ping; its log:"
-		cat "$tmp/daemon.log"
-		echo "it_mpctl: 0 passed, 1 failed"
-		exit 1
-	fi
-	sleep 0.05
-done
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+test_begin it_mpctl
+daemon_start
 
 # --- server verbs, on a fresh daemon ----------------------------------------
 
@@ -414,30 +279,7 @@ t 0 'pong' --socket="$sock" --authkey-file "$key" ping
 # --- shutdown -----------------------------------------------------------------
 
 t 0 '' shutdown
-deadline=$(($(now) + 10))
-while :; do
-	state=$(ps -o stat= -p "$daemon_pid" 2>/dev/null)
-	case $state in
-	'' | Z*) break ;;
-	esac
-	if [ "$(now)" -gt "$deadline" ]; then
-		break
-	fi
-	sleep 0.05
-done
-wait "$daemon_pid"
-rc=$?
-daemon_pid=
-if [ $rc -eq 0 ]; then
-	pass
-else
-	fail "mpmgrd exited $rc after shutdown, wanted 0"
-fi
+daemon_exits "mpctl shutdown"
 te 3 'mpctl: *' ping
 
-if [ $failed -gt 0 ]; then
-	echo "mpmgrd's log:"
-	sed 's/^/    |/' "$tmp/daemon.log"
-fi
-echo "it_mpctl: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -15,146 +15,9 @@
 # it.
 set -u
 
-MPMGRD=${MPMGRD:-build/mpmgrd}
-MPCTL=${MPCTL:-build/mpctl}
-passed=0
-failed=0
-daemon_pid=
-bg_pids=
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/it_mpctl_types.XXXXXX") || exit 1
-cleanup() {
-	for p in $bg_pids; do
-		kill -9 "$p" 2>/dev/null
-	done
-	if [ -n "$daemon_pid" ]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT TERM
-
-pass() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-}
-
-# Shows what a failed check saw.
-show() {
-	echo "  stdout:"
-	sed 's/^/    |/' "$tmp/out"
-	echo "  stderr:"
-	sed 's/^/    |/' "$tmp/err"
-}
-
-# Every stderr line must start with "mpctl:".
-err_prefixed() {
-	! grep -v '^mpctl:' "$tmp/err" >/dev/null
-}
-
-# t STATUS STDOUT ARGS...: `mpctl ARGS` exits STATUS, prints STDOUT and a
-# newline (nothing at all when STDOUT is empty) and nothing on stderr.
-t() {
-	want_rc=$1
-	want_out=$2
-	shift 2
-	"$MPCTL" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ -n "$want_out" ]; then
-		printf '%s\n' "$want_out" >"$tmp/want"
-	else
-		: >"$tmp/want"
-	fi
-	if [ "$rc" -eq "$want_rc" ] && cmp -s "$tmp/out" "$tmp/want" &&
-	    [ ! -s "$tmp/err" ]; then
-		pass
-	else
-		fail "mpctl $* (exit $rc, wanted $want_rc; wanted stdout:" \
-		    "$want_out)"
-		show
-	fi
-}
-
-# te STATUS PATTERN ARGS...: `mpctl ARGS` exits STATUS, prints nothing on
-# stdout, and its stderr is "mpctl:" lines matching the glob PATTERN.
-te() {
-	want_rc=$1
-	pattern=$2
-	shift 2
-	"$MPCTL" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	got_err=$(cat "$tmp/err")
-	# shellcheck disable=SC2254
-	case $got_err in
-	$pattern) matched=1 ;;
-	*) matched=0 ;;
-	esac
-	if [ "$rc" -eq "$want_rc" ] && [ ! -s "$tmp/out" ] &&
-	    [ "$matched" -eq 1 ] && err_prefixed; then
-		pass
-	else
-		fail "mpctl $* (exit $rc, wanted $want_rc; stderr wanted:" \
-		    "$pattern)"
-		show
-	fi
-}
-
-# tm STATUS PATTERN ARGS...: exits STATUS, stdout matches the glob PATTERN,
-# stderr empty.
-tm() {
-	want_rc=$1
-	pattern=$2
-	shift 2
-	"$MPCTL" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	got_out=$(cat "$tmp/out")
-	# shellcheck disable=SC2254
-	case $got_out in
-	$pattern) matched=1 ;;
-	*) matched=0 ;;
-	esac
-	if [ "$rc" -eq "$want_rc" ] && [ "$matched" -eq 1 ] &&
-	    [ ! -s "$tmp/err" ]; then
-		pass
-	else
-		fail "mpctl $* (exit $rc, wanted $want_rc; stdout wanted:" \
-		    "$pattern)"
-		show
-	fi
-}
-
-# check WHAT CONDITION...: pass if the shell command CONDITION succeeds.
-check() {
-	what=$1
-	shift
-	if "$@"; then
-		pass
-	else
-		fail "$what"
-	fi
-}
-
-now() {
-	date +%s
-}
-
-# poll CMD...: run CMD every 10 ms until it succeeds (0) or 10 s pass (1).
-poll() {
-	deadline=$(($(now) + 10))
-	until "$@" >/dev/null 2>&1; do
-		if [ "$(now)" -gt "$deadline" ]; then
-			return 1
-		fi
-		sleep 0.01
-	done
-	return 0
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+test_begin it_mpctl_types
 
 # waiters NAME N: the daemon shows N requests parked on NAME.
 waiters() {
@@ -192,16 +55,8 @@ bg_is() {
 	else
 		fail "background $1 (exit $reaped, wanted $3; wanted stdout:" \
 		    "$4)"
-		sed 's/^/    |/' "$tmp/$1.out" "$tmp/$1.err"
+		indent "$tmp/$1.out" "$tmp/$1.err"
 	fi
-}
-
-# alive PID: the process exists and is not a zombie.
-alive() {
-	case $(ps -o stat= -p "$1" 2>/dev/null) in
-	'' | Z*) return 1 ;;
-	esac
-	return 0
 }
 
 gone() {
@@ -218,31 +73,7 @@ noobj() {
 	! "$MPCTL" info "$1" >/dev/null 2>&1
 }
 
-# --- the daemon -----------------------------------------------------------
-
-sock=$tmp/mpmgr.sock
-key=$tmp/authkey
-if ! "$MPMGRD" --genkey "$key" >/dev/null 2>&1 || [ ! -s "$key" ]; then
-	(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key")
-fi
-chmod 600 "$key"
-"$MPMGRD" --socket "$sock" --authkey-file "$key" 2>"$tmp/daemon.log" &
-daemon_pid=$!
-MPMGR_SOCKET=$sock
-MPMGR_AUTHKEY_FILE=$key
-export MPMGR_SOCKET MPMGR_AUTHKEY_FILE MPCTL
-
-deadline=$(($(now) + 10))
-until "$MPCTL" ping >/dev/null 2>&1; do
-	if ! kill -0 "$daemon_pid" 2>/dev/null || [ "$(now)" -gt "$deadline" ]
-	then
-		echo "it_mpctl_types: mpmgrd did not answer ping; its log:"
-		cat "$tmp/daemon.log"
-		echo "it_mpctl_types: 0 passed, 1 failed"
-		exit 1
-	fi
-	sleep 0.05
-done
+daemon_start
 
 # --- exec on a fresh daemon: nothing is left behind --------------------------
 
@@ -471,7 +302,7 @@ for n in 2 3; do
 		pass
 	else
 		fail "lock exec: $n holders interleaved or failed"
-		sed 's/^/    |/' "$tmp/mx.log"
+		indent "$tmp/mx.log"
 	fi
 done
 te 4 'mpctl: NOOBJ: *' info mx
@@ -594,7 +425,7 @@ if [ $ok -eq 1 ] && [ "$(wc -l <"$tmp/ktv/occ")" -eq 10 ] &&
 	pass
 else
 	fail "sem exec: 10 holders of 4 permits (peak $peak)"
-	sed 's/^/    |/' "$tmp/ktv/occ"
+	indent "$tmp/ktv/occ"
 fi
 t 0 '4' sem value -n ktv
 t 0 '0' dict get -n occ cur
@@ -718,7 +549,7 @@ if [ $ok -eq 1 ] && [ "$(cat "$tmp"/b3w*.out | sort | tr '\n' ' ')" = \
 	pass
 else
 	fail "barrier wait of 3: indexes 0 1 2"
-	cat "$tmp"/b3w*.out "$tmp"/b3w*.err | sed 's/^/    |/'
+	cat "$tmp"/b3w*.out "$tmp"/b3w*.err | indent
 fi
 bg bw "$MPCTL" barrier wait -n b3 -t 10
 pid=$last
@@ -793,18 +624,6 @@ check "lock exec without a daemon ran nothing" test ! -e "$tmp/ran"
 # --- done ---------------------------------------------------------------------
 
 t 0 '' shutdown
-deadline=$(($(now) + 10))
-while alive "$daemon_pid" && [ "$(now)" -le "$deadline" ]; do
-	sleep 0.05
-done
-wait "$daemon_pid"
-rc=$?
-daemon_pid=
-check "mpmgrd exited 0 after shutdown (got $rc)" test $rc -eq 0
+daemon_exits "mpctl shutdown"
 
-if [ $failed -gt 0 ]; then
-	echo "mpmgrd's log:"
-	sed 's/^/    |/' "$tmp/daemon.log"
-fi
-echo "it_mpctl_types: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -4,7 +4,8 @@
  * claim gigabytes, wrong shapes, clients that vanish mid-message or never
  * read, too many unauthenticated connections, too many clients, a silent
  * handshake and a wrong protocol version. After each: the daemon is alive
- * and other clients' data is intact.
+ * and other clients' data is intact. And sys.cancel, pipelined behind a
+ * parked request: its replies keep the order of requests.
  *
  * Wire-level tests use raw connections (harness_raw_*); one daemon per
  * TCase, started with the options the TCase is about.
@@ -19,13 +20,7 @@
 
 #include "harness.h"
 
-static struct harness D;
-
-static void
-daemon_up(void)
-{
-	harness_start(&D, NULL);
-}
+static struct harness *const D = &harness_fixture;
 
 static void
 daemon_limits_up(void)
@@ -33,7 +28,7 @@ daemon_limits_up(void)
 	static const char *const args[] = { "--max-message", "65536",
 	    "--output-limit", "1048576", NULL };
 
-	harness_start(&D, args);
+	harness_start(D, args);
 }
 
 static void
@@ -41,20 +36,14 @@ daemon_two_clients_up(void)
 {
 	static const char *const args[] = { "--max-clients", "2", NULL };
 
-	harness_start(&D, args);
-}
-
-static void
-daemon_down(void)
-{
-	harness_stop(&D);
+	harness_start(D, args);
 }
 
 /* Store a value under the test's name, to find it intact at the end. */
 static void
 keep_set(const char *name)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	char params[128];
 
 	snprintf(params, sizeof(params), "['keep', '%s', [1, 'two', 3.5]]",
@@ -69,52 +58,23 @@ keep_check(const char *name)
 	mpmgr *m;
 	char params[128];
 
-	ck_assert_msg(harness_alive(&D), "mpmgrd died (log: %s)",
-	    harness_log(&D));
-	m = harness_connect(&D);
+	ck_assert_msg(harness_alive(D), "mpmgrd died (log: %s)",
+	    harness_log(D));
+	m = harness_connect(D);
 	snprintf(params, sizeof(params), "['keep', '%s']", name);
 	ck_call_ok(m, "dict.get", params, "[1, 'two', 3.5]");
 	mpmgr_free(m);
 }
 
+/* sys.stats' field, asked on a connection of its own. */
 static uint64_t
 stat_u64(const char *field)
 {
-	mpmgr *m = harness_connect(&D);
-	const msgpack_object *f;
-	msgpack_object res;
-	uint64_t v;
+	mpmgr *m = harness_connect(D);
+	uint64_t v = harness_stat(m, field);
 
-	ck_assert_int_eq(harness_call(m, "sys.stats", "[]", &res), 0);
-	f = harness_map_get(&res, field);
-	ck_assert_msg(f != NULL && f->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
-	    "sys.stats has no %s", field);
-	v = f->via.u64;
 	mpmgr_free(m);
 	return v;
-}
-
-static void
-raw_authed(struct harness_raw *r)
-{
-	harness_raw_open(&D, r);
-	ck_assert_int_eq(harness_raw_auth(&D, r, MPMGR_PROTO_VERSION), 0);
-}
-
-/* Pack a request from text into sb (reset first). */
-static void
-pack_request(msgpack_sbuffer *sb, uint32_t msgid, const char *method,
-    const char *params)
-{
-	msgpack_packer pk;
-
-	msgpack_sbuffer_clear(sb);
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, MSG_REQUEST);
-	msgpack_pack_uint32(&pk, msgid);
-	msg_pack_cstr(&pk, method);
-	msgpack_pack_object(&pk, harness_obj(params));
 }
 
 /* --- random and mutated bytes --------------------------------------- */
@@ -133,7 +93,7 @@ START_TEST(test_random_bytes_preauth)
 		n = 1 + (size_t)random() % sizeof(junk);
 		for (size_t i = 0; i < n; i++)
 			junk[i] = (uint8_t)random();
-		harness_raw_open(&D, &r[s]);
+		harness_raw_open(D, &r[s]);
 		harness_raw_send(&r[s], junk, n);
 	}
 	/* the server hangs up by itself: on the garbage, or at the
@@ -159,7 +119,7 @@ START_TEST(test_random_bytes_postauth)
 		n = 1 + (size_t)random() % sizeof(junk);
 		for (size_t i = 0; i < n; i++)
 			junk[i] = (uint8_t)random();
-		raw_authed(&r[s]);
+		harness_raw_authed(D, &r[s]);
 		harness_raw_send(&r[s], junk, n);
 		/* after auth nothing times out: end the stream ourselves */
 		shutdown(r[s].fd, SHUT_WR);
@@ -201,7 +161,7 @@ START_TEST(test_mutated_requests)
 	keep_set("mutated");
 	msgpack_sbuffer_init(&sb);
 	msgpack_sbuffer_init(&ping);
-	pack_request(&ping, 99, "sys.ping", "[]");
+	harness_pack_request(&ping, 99, "sys.ping", "[]");
 	srandom(4242);
 	for (int base = 0; base < MUTANTS; base += BATCH) {
 		for (int j = 0; j < BATCH; j++) {
@@ -209,8 +169,8 @@ START_TEST(test_mutated_requests)
 			    (sizeof(templates) / sizeof(templates[0]));
 			int flips = 1 + (int)(random() % 3);
 
-			pack_request(&sb, (uint32_t)j, templates[t].method,
-			    templates[t].params);
+			harness_pack_request(&sb, (uint32_t)j,
+			    templates[t].method, templates[t].params);
 			ck_assert(sb.size <= sizeof(b));
 			memcpy(b, sb.data, sb.size);
 			n = sb.size;
@@ -218,7 +178,7 @@ START_TEST(test_mutated_requests)
 				b[(size_t)random() % n] = (uint8_t)random();
 			if (random() % 4 == 0)
 				n = 1 + (size_t)random() % n;
-			raw_authed(&r[j]);
+			harness_raw_authed(D, &r[j]);
 			harness_raw_send(&r[j], b, n);
 			harness_raw_send(&r[j], ping.data, ping.size);
 			shutdown(r[j].fd, SHUT_WR);
@@ -250,7 +210,7 @@ START_TEST(test_big_message_preauth)
 	keep_set("big_pre");
 	ck_assert_ptr_nonnull(big);
 	memcpy(big, head, sizeof(head));
-	harness_raw_open(&D, &r);
+	harness_raw_open(D, &r);
 	ck_assert_int_eq(harness_raw_recv(&r, &m, 10000), 1);
 	ck_assert(mpv_str_eq(&m.method, MPMGR_NOTIFY_CHALLENGE));
 	harness_raw_send(&r, big, n); /* cut short when the server hangs up */
@@ -270,7 +230,7 @@ START_TEST(test_garbage_after_auth)
 	int64_t msgid = 0;
 
 	keep_set("garbage");
-	raw_authed(&r);
+	harness_raw_authed(D, &r);
 	harness_raw_send(&r, "\xc1\xc1\xc1", 3);
 	ck_assert_int_eq(harness_raw_error(&r, 10000, &msgid), PERR_BADARG);
 	ck_assert_int_eq(msgid, -1);
@@ -308,7 +268,7 @@ START_TEST(test_huge_headers_after_auth)
 	keep_set("huge");
 	before = stat_u64("memory_used");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		raw_authed(&r);
+		harness_raw_authed(D, &r);
 		harness_raw_send(&r, cases[i].bytes, cases[i].len);
 		code = harness_raw_error(&r, 10000, NULL);
 		ck_assert_msg(code == PERR_TOOBIG || code == PERR_BADARG,
@@ -355,7 +315,7 @@ START_TEST(test_wrong_shape)
 		msgpack_sbuffer_clear(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 		msgpack_pack_object(&pk, harness_obj(cases[i].text));
-		raw_authed(&r);
+		harness_raw_authed(D, &r);
 		harness_raw_send(&r, sb.data, sb.size);
 		msgid = -2;
 		code = harness_raw_error(&r, 10000, &msgid);
@@ -391,7 +351,7 @@ START_TEST(test_client_sends_response)
 		msgpack_sbuffer_clear(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 		msgpack_pack_object(&pk, harness_obj(cases[i]));
-		raw_authed(&r);
+		harness_raw_authed(D, &r);
 		harness_raw_send(&r, sb.data, sb.size);
 		msgid = -2;
 		code = harness_raw_error(&r, 10000, &msgid);
@@ -418,20 +378,22 @@ START_TEST(test_half_message)
 
 	keep_set("half");
 	msgpack_sbuffer_init(&sb);
-	pack_request(&sb, 1, "dict.set", "['keep', 'half', 'overwritten?']");
+	harness_pack_request(&sb, 1, "dict.set",
+	    "['keep', 'half', 'overwritten?']");
 	/* after auth */
-	raw_authed(&r);
+	harness_raw_authed(D, &r);
 	harness_raw_send(&r, sb.data, sb.size / 2);
 	harness_raw_close(&r);
 	/* before auth */
-	harness_raw_open(&D, &r);
+	harness_raw_open(D, &r);
 	harness_raw_send(&r, sb.data, sb.size / 2);
 	harness_raw_close(&r);
 	/* after auth, with a complete request first */
-	raw_authed(&r);
-	pack_request(&sb, 1, "dict.set", "['keep', 'half2', 1]");
+	harness_raw_authed(D, &r);
+	harness_pack_request(&sb, 1, "dict.set", "['keep', 'half2', 1]");
 	harness_raw_send(&r, sb.data, sb.size);
-	pack_request(&sb, 2, "dict.set", "['keep', 'half', 'overwritten?']");
+	harness_pack_request(&sb, 2, "dict.set",
+	    "['keep', 'half', 'overwritten?']");
 	harness_raw_send(&r, sb.data, sb.size - 1);
 	harness_raw_close(&r);
 	msgpack_sbuffer_destroy(&sb);
@@ -445,7 +407,7 @@ START_TEST(test_handshake_deadline)
 	struct msg m;
 	int64_t msgid = 0;
 
-	harness_raw_open(&D, &r);
+	harness_raw_open(D, &r);
 	ck_assert_int_eq(harness_raw_recv(&r, &m, 10000), 1);
 	ck_assert(mpv_str_eq(&m.method, MPMGR_NOTIFY_CHALLENGE));
 	/* say nothing: the daemon gives up after its 5 s deadline */
@@ -453,7 +415,7 @@ START_TEST(test_handshake_deadline)
 	ck_assert_int_eq(msgid, -1);
 	ck_assert(harness_raw_closed(&r, 10000));
 	harness_raw_close(&r);
-	ck_assert(harness_alive(&D));
+	ck_assert(harness_alive(D));
 }
 END_TEST
 
@@ -462,16 +424,81 @@ START_TEST(test_wrong_version)
 	struct harness_raw r;
 
 	keep_set("version");
-	harness_raw_open(&D, &r);
-	ck_assert_int_eq(harness_raw_auth(&D, &r, MPMGR_PROTO_VERSION + 1),
+	harness_raw_open(D, &r);
+	ck_assert_int_eq(harness_raw_auth(D, &r, MPMGR_PROTO_VERSION + 1),
 	    PERR_AUTH);
 	ck_assert(harness_raw_closed(&r, 10000));
 	harness_raw_close(&r);
-	harness_raw_open(&D, &r);
-	ck_assert_int_eq(harness_raw_auth(&D, &r, 0), PERR_AUTH);
+	harness_raw_open(D, &r);
+	ck_assert_int_eq(harness_raw_auth(D, &r, 0), PERR_AUTH);
 	ck_assert(harness_raw_closed(&r, 10000));
 	harness_raw_close(&r);
 	keep_check("version");
+}
+END_TEST
+
+/* --- sys.cancel on the wire ----------------------------------------- */
+
+/* Append a request to all, so that several go out in one write. */
+static void
+append_request(msgpack_sbuffer *all, uint32_t msgid, const char *method,
+    const char *params)
+{
+	msgpack_sbuffer one;
+
+	msgpack_sbuffer_init(&one);
+	harness_pack_request(&one, msgid, method, params);
+	msgpack_sbuffer_write(all, one.data, one.size);
+	msgpack_sbuffer_destroy(&one);
+}
+
+/*
+ * While a request is parked, cancels run from the head of the input, and
+ * replies keep the order of requests: a cancel that misses answers false
+ * right after the parked request's reply, whether a cancel behind it or
+ * the lock's release is what answers the parked request.
+ */
+START_TEST(test_cancel_order)
+{
+	mpmgr *holder = harness_connect(D);
+	msgpack_sbuffer all;
+	struct harness_raw r;
+	int64_t msgid = -2;
+
+	ck_assert_int_eq(mpmgr_lock_acquire(holder, "rc_lock", 0), 1);
+	harness_raw_authed(D, &r);
+	msgpack_sbuffer_init(&all);
+
+	/* Parks; misses; takes the parked request back. */
+	append_request(&all, 10, "lock.acquire", "['rc_lock']");
+	append_request(&all, 11, "sys.cancel", "[9]");
+	append_request(&all, 12, "sys.cancel", "[10]");
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	ck_assert_int_eq(harness_raw_error(&r, 10000, &msgid), PERR_TIMEOUT);
+	ck_assert_int_eq(msgid, 10);
+	ck_raw_ok(&r, 11, "false");
+	ck_raw_ok(&r, 12, "true");
+	ck_assert_int_eq(harness_waiters(holder, "rc_lock"), 0);
+
+	/* Parks; misses; then the holder's release answers the parked
+	 * request, and the miss after it. */
+	msgpack_sbuffer_clear(&all);
+	append_request(&all, 20, "lock.acquire", "['rc_lock']");
+	append_request(&all, 21, "sys.cancel", "[19]");
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	harness_await_waiters(holder, "rc_lock", 1);
+	ck_assert_int_eq(mpmgr_lock_release(holder, "rc_lock"), 0);
+	ck_raw_ok(&r, 20, "true");
+	ck_raw_ok(&r, 21, "false");
+
+	/* Nothing else was answered, and the lock is the raw connection's. */
+	ck_assert(harness_raw_request(&r, 22, "lock.release", "['rc_lock']"));
+	ck_raw_ok(&r, 22, "null");
+	ck_assert(harness_raw_request(&r, 23, "sys.ping", "[]"));
+	ck_raw_ok(&r, 23, "'pong'");
+	harness_raw_close(&r);
+	msgpack_sbuffer_destroy(&all);
+	mpmgr_free(holder);
 }
 END_TEST
 
@@ -493,7 +520,7 @@ START_TEST(test_unauth_limit)
 	}
 	/* each challenge read: the daemon has them, in this order */
 	for (int i = 0; i <= UNAUTH; i++) {
-		harness_raw_open(&D, &r[i]);
+		harness_raw_open(D, &r[i]);
 		ck_assert_msg(harness_raw_recv(&r[i], &m, 10000) == 1 &&
 		    mpv_str_eq(&m.method, MPMGR_NOTIFY_CHALLENGE),
 		    "connection %d got no challenge", i);
@@ -506,13 +533,11 @@ START_TEST(test_unauth_limit)
 	ck_assert_msg(poll(&pfd, 1, 0) == 0, "the second oldest was dropped "
 	    "too");
 	/* the newest, and the others, still work */
-	ck_assert_int_eq(harness_raw_auth(&D, &r[UNAUTH],
+	ck_assert_int_eq(harness_raw_auth(D, &r[UNAUTH],
 	    MPMGR_PROTO_VERSION), 0);
 	ck_assert(harness_raw_request(&r[UNAUTH], 1, "sys.ping", "[]"));
-	ck_assert_int_eq(harness_raw_recv(&r[UNAUTH], &m, 10000), 1);
-	ck_assert(m.kind == MSG_RESPONSE && m.msgid == 1 &&
-	    mpv_str_eq(&m.result, "pong"));
-	ck_assert_int_eq(harness_raw_auth(&D, &r[1], MPMGR_PROTO_VERSION), 0);
+	ck_raw_ok(&r[UNAUTH], 1, "'pong'");
+	ck_assert_int_eq(harness_raw_auth(D, &r[1], MPMGR_PROTO_VERSION), 0);
 	for (int i = 0; i <= UNAUTH; i++)
 		harness_raw_close(&r[i]);
 	keep_check("unauth");
@@ -533,7 +558,7 @@ START_TEST(test_toobig)
 	keep_set("toobig");
 	ck_assert_ptr_nonnull(v);
 	memset(v, 'x', 100000);
-	m = harness_connect(&D);
+	m = harness_connect(D);
 	val = mpmgr_obj_strn(v, 100000);
 	rc = mpmgr_dict_set(m, "tb", &k, &val);
 	ck_assert_msg(rc == MPMGR_ETOOBIG, "got %s: %s", mpmgr_strerror(rc),
@@ -544,7 +569,7 @@ START_TEST(test_toobig)
 	mpmgr_free(m);
 
 	/* just under the limit is fine */
-	m = harness_connect(&D);
+	m = harness_connect(D);
 	val = mpmgr_obj_strn(v, 60000);
 	ck_assert_int_eq(mpmgr_dict_set(m, "tb", &k, &val), 0);
 	ck_assert_int_eq(mpmgr_dict_len(m, "tb"), 1);
@@ -552,8 +577,8 @@ START_TEST(test_toobig)
 
 	/* raw: the error comes as soon as the header says too much */
 	msgpack_sbuffer_init(&sb);
-	pack_request(&sb, 3, "dict.set", "['tb', 'k2', 'x']");
-	raw_authed(&r);
+	harness_pack_request(&sb, 3, "dict.set", "['tb', 'k2', 'x']");
+	harness_raw_authed(D, &r);
 	harness_raw_send(&r, sb.data, sb.size - 2); /* up to the str header */
 	harness_raw_send(&r, "\xdb\x00\x10\x00\x00", 5); /* str32 of 1 MiB */
 	code = harness_raw_error(&r, 10000, NULL);
@@ -579,7 +604,7 @@ START_TEST(test_no_reader)
 
 	keep_set("noreader");
 	ck_assert_ptr_nonnull(v);
-	m = harness_connect(&D);
+	m = harness_connect(D);
 	val.type = MSGPACK_OBJECT_BIN;
 	val.via.bin.ptr = v;
 	val.via.bin.size = (uint32_t)blob;
@@ -588,9 +613,9 @@ START_TEST(test_no_reader)
 
 	/* 200 replies of 60 KB = 12 MB, never read, limit 1 MiB */
 	msgpack_sbuffer_init(&sb);
-	raw_authed(&r);
+	harness_raw_authed(D, &r);
 	for (uint32_t i = 0; i < 200; i++) {
-		pack_request(&sb, i + 1, "value.get", "['blob']");
+		harness_pack_request(&sb, i + 1, "value.get", "['blob']");
 		if (!harness_raw_send(&r, sb.data, sb.size))
 			break;
 	}
@@ -605,7 +630,7 @@ START_TEST(test_no_reader)
 	msgpack_sbuffer_destroy(&sb);
 	free(v);
 
-	m = harness_connect(&D);
+	m = harness_connect(D);
 	ck_assert_int_eq(mpmgr_ping(m), 0);
 	mpmgr_free(m);
 	keep_check("noreader");
@@ -616,11 +641,11 @@ END_TEST
 
 START_TEST(test_max_clients)
 {
-	mpmgr *a = harness_connect(&D), *b = harness_connect(&D), *c = NULL;
+	mpmgr *a = harness_connect(D), *b = harness_connect(D), *c = NULL;
 	int64_t deadline;
 	int rc;
 
-	rc = mpmgr_connect(&c, D.sock, D.keyfile);
+	rc = mpmgr_connect(&c, D->sock, D->keyfile);
 	ck_assert_msg(rc == MPMGR_ELIMIT, "third client: %s: %s",
 	    mpmgr_strerror(rc), mpmgr_errmsg(c));
 	ck_assert_str_eq(mpmgr_errcode(c), "LIMIT");
@@ -631,7 +656,7 @@ START_TEST(test_max_clients)
 	mpmgr_free(a);
 	deadline = harness_now_ms() + 10000;
 	for (;;) {
-		rc = mpmgr_connect(&c, D.sock, D.keyfile);
+		rc = mpmgr_connect(&c, D->sock, D->keyfile);
 		if (rc != MPMGR_ELIMIT || harness_now_ms() > deadline)
 			break;
 		mpmgr_free(c);
@@ -648,12 +673,10 @@ static Suite *
 robust_suite(void)
 {
 	Suite *s = suite_create("it_robust");
-	TCase *tc = tcase_create("hostile");
-	TCase *lim = tcase_create("limits");
-	TCase *two = tcase_create("max clients");
+	TCase *tc, *lim, *two;
 
-	tcase_add_unchecked_fixture(tc, daemon_up, daemon_down);
-	tcase_set_timeout(tc, 30);
+	tc = harness_tcase(s, "hostile", 30, harness_fixture_up,
+	    harness_fixture_down);
 	tcase_add_test(tc, test_random_bytes_preauth);
 	tcase_add_test(tc, test_random_bytes_postauth);
 	tcase_add_test(tc, test_mutated_requests);
@@ -665,19 +688,17 @@ robust_suite(void)
 	tcase_add_test(tc, test_half_message);
 	tcase_add_test(tc, test_handshake_deadline);
 	tcase_add_test(tc, test_wrong_version);
+	tcase_add_test(tc, test_cancel_order);
 	tcase_add_test(tc, test_unauth_limit);
-	suite_add_tcase(s, tc);
 
-	tcase_add_unchecked_fixture(lim, daemon_limits_up, daemon_down);
-	tcase_set_timeout(lim, 30);
+	lim = harness_tcase(s, "limits", 30, daemon_limits_up,
+	    harness_fixture_down);
 	tcase_add_test(lim, test_toobig);
 	tcase_add_test(lim, test_no_reader);
-	suite_add_tcase(s, lim);
 
-	tcase_add_unchecked_fixture(two, daemon_two_clients_up, daemon_down);
-	tcase_set_timeout(two, 30);
+	two = harness_tcase(s, "max clients", 30, daemon_two_clients_up,
+	    harness_fixture_down);
 	tcase_add_test(two, test_max_clients);
-	suite_add_tcase(s, two);
 	return s;
 }
 

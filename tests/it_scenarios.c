@@ -11,140 +11,14 @@
  * for parked waiters (obj.info "waiters") against deadlines, never with a
  * fixed sleep. One daemon for the suite (unchecked fixture).
  */
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 
-#define DEADLINE_MS 20000 /* a sanitized daemon on a busy 2-core VM */
-#define MAX_CHILDREN 32
-
-static struct harness D;
-
-static void
-daemon_up(void)
-{
-	harness_start(&D, NULL);
-}
-
-static void
-daemon_down(void)
-{
-	harness_stop(&D);
-}
-
-/* --- processes ------------------------------------------------------- */
-
-/* A child's body: its exit status (0 when all went as it should). */
-typedef int (*child_fn)(mpmgr *m, int arg);
-
-/* A child fails with a status of its own and says why on stderr. */
-#define CHILD_CHECK(m, cond, status) do {                               \
-	if (!(cond)) {                                                  \
-		fprintf(stderr, "child %d: %s:%d: %s (%s)\n",           \
-		    (int)getpid(), __FILE__, __LINE__, #cond,           \
-		    (m) != NULL ? mpmgr_errmsg(m) : "");                \
-		return (status);                                        \
-	}                                                               \
-} while (0)
-
-/* Fork a child that connects on its own and runs fn(m, arg). */
-static pid_t
-spawn(child_fn fn, int arg)
-{
-	pid_t pid = fork();
-
-	ck_assert_msg(pid != -1, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		mpmgr *m = NULL;
-		int rc = mpmgr_connect(&m, D.sock, D.keyfile);
-
-		if (rc != 0) {
-			fprintf(stderr, "child %d: connect: %s\n",
-			    (int)getpid(), mpmgr_errmsg(m));
-			_exit(100);
-		}
-		rc = fn(m, arg);
-		mpmgr_free(m);
-		_exit(rc);
-	}
-	return pid;
-}
-
-/* Every child exits 0 by the deadline; the late ones are killed. */
-static void
-reap_all(const pid_t *pids, int n, int64_t deadline)
-{
-	int done = 0, st, failed = 0, first_bad = -1, bad_status = 0;
-	bool reaped[MAX_CHILDREN] = { false };
-
-	while (done < n && harness_now_ms() < deadline) {
-		for (int i = 0; i < n; i++) {
-			if (reaped[i] || waitpid(pids[i], &st, WNOHANG) !=
-			    pids[i])
-				continue;
-			reaped[i] = true;
-			done++;
-			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-				if (failed++ == 0) {
-					first_bad = i;
-					bad_status = st;
-				}
-			}
-		}
-		if (done < n)
-			harness_nap(5);
-	}
-	for (int i = 0; i < n; i++) {
-		if (!reaped[i]) {
-			kill(pids[i], SIGKILL);
-			waitpid(pids[i], &st, 0);
-		}
-	}
-	ck_assert_msg(done == n, "%d of %d children still running at the "
-	    "deadline", n - done, n);
-	ck_assert_msg(failed == 0, "%d of %d children failed; child %d: "
-	    "%s %d", failed, n, first_bad,
-	    WIFEXITED(bad_status) ? "exit" : "signal",
-	    WIFEXITED(bad_status) ? WEXITSTATUS(bad_status) :
-	    WTERMSIG(bad_status));
-}
-
-/* obj.info's "waiters" of name; 0 while it does not exist. */
-static int64_t
-waiters_of(mpmgr *m, const char *name)
-{
-	msgpack_object args[1] = { mpmgr_obj_str(name) }, res;
-	const msgpack_object *w;
-	int rc = mpmgr_call(m, "obj.info", args, 1, &res);
-
-	if (rc == MPMGR_ENOOBJ)
-		return 0;
-	ck_assert_msg(rc == 0, "obj.info %s: %s", name, mpmgr_errmsg(m));
-	w = harness_map_get(&res, "waiters");
-	ck_assert_msg(w != NULL && w->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
-	    "obj.info %s: no waiters field", name);
-	return (int64_t)w->via.u64;
-}
-
-/* Poll until name has n parked waiters. */
-static void
-await_waiters(mpmgr *m, const char *name, int64_t n)
-{
-	int64_t deadline = harness_now_ms() + DEADLINE_MS, got;
-
-	while ((got = waiters_of(m, name)) != n &&
-	    harness_now_ms() < deadline)
-		harness_nap(2);
-	ck_assert_msg(got == n, "%s: %lld waiters, expected %lld", name,
-	    (long long)got, (long long)n);
-}
+static struct harness *const D = &harness_fixture;
 
 /* dict.cas name key expected new: 1 swapped, 0 not, < 0 an error. */
 static int
@@ -215,7 +89,7 @@ ktv_singer(mpmgr *m, int i)
 
 START_TEST(test_ktv)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t pids[KTV_SINGERS];
 	int64_t v;
 	char key[32];
@@ -224,8 +98,8 @@ START_TEST(test_ktv)
 	ck_assert_int_eq(mpmgr_dict_set_int(m, "ktv_stats", "in", 0), 0);
 	ck_assert_int_eq(mpmgr_dict_set_int(m, "ktv_stats", "max", 0), 0);
 	for (int i = 0; i < KTV_SINGERS; i++)
-		pids[i] = spawn(ktv_singer, i);
-	reap_all(pids, KTV_SINGERS, harness_now_ms() + DEADLINE_MS);
+		pids[i] = harness_spawn(D, ktv_singer, i);
+	harness_reap(pids, KTV_SINGERS, "singers");
 
 	ck_assert_int_eq(mpmgr_dict_get_int(m, "ktv_stats", "max", &v), 0);
 	ck_assert_msg(v == KTV_ROOMS, "peak occupancy %lld, rooms %d",
@@ -240,7 +114,7 @@ START_TEST(test_ktv)
 	}
 	/* every room is free again and nobody waits */
 	ck_call_ok(m, "semaphore.value", "['ktv']", "4");
-	ck_assert_int_eq(waiters_of(m, "ktv"), 0);
+	ck_assert_int_eq(harness_waiters(m, "ktv"), 0);
 	mpmgr_free(m);
 }
 END_TEST
@@ -291,23 +165,23 @@ pc_consumer(mpmgr *m, int c)
 
 START_TEST(test_producer_consumer)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t prod[PC_PRODUCERS], cons[PC_CONSUMERS];
 	msgpack_object stop = mpmgr_obj_nil();
-	int64_t deadline = harness_now_ms() + DEADLINE_MS, v;
+	int64_t v;
 	char key[32];
 
 	/* bounded, so that producers also block on a full queue */
 	ck_call_ok(m, "queue.create", "['pc_jobs', {'maxsize': 8}]", "null");
 	for (int c = 0; c < PC_CONSUMERS; c++)
-		cons[c] = spawn(pc_consumer, c);
+		cons[c] = harness_spawn(D, pc_consumer, c);
 	for (int p = 0; p < PC_PRODUCERS; p++)
-		prod[p] = spawn(pc_producer, p);
-	reap_all(prod, PC_PRODUCERS, deadline);
+		prod[p] = harness_spawn(D, pc_producer, p);
+	harness_reap(prod, PC_PRODUCERS, "producers");
 
 	/* every item put is done once join answers */
 	ck_assert_int_eq(mpmgr_queue_join(m, "pc_jobs",
-	    (double)(deadline - harness_now_ms()) / 1000), 1);
+	    HARNESS_DEADLINE_MS / 1000.0), 1);
 	ck_assert_int_eq(mpmgr_dict_len(m, "pc_seen"),
 	    PC_PRODUCERS * PC_ITEMS);
 	for (int p = 0; p < PC_PRODUCERS; p++) {
@@ -322,7 +196,7 @@ START_TEST(test_producer_consumer)
 
 	for (int c = 0; c < PC_CONSUMERS; c++)
 		ck_assert_int_eq(mpmgr_queue_put(m, "pc_jobs", &stop, 0), 0);
-	reap_all(cons, PC_CONSUMERS, deadline);
+	harness_reap(cons, PC_CONSUMERS, "consumers");
 	ck_assert_int_eq(mpmgr_queue_join(m, "pc_jobs", 0), 1);
 	ck_call_ok(m, "queue.qsize", "['pc_jobs']", "0");
 	/* one more task_done than items got is Python's ValueError */
@@ -352,27 +226,27 @@ car(mpmgr *m, int i)
 
 START_TEST(test_traffic_light)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t pids[CARS];
 	int64_t n;
 
 	ck_assert_int_eq(mpmgr_event_clear(m, "light"), 0);
 	for (int i = 0; i < CARS; i++)
-		pids[i] = spawn(car, i);
+		pids[i] = harness_spawn(D, car, i);
 	/* every car is at the red light and none has passed */
-	await_waiters(m, "light", CARS);
+	harness_await_waiters(m, "light", CARS);
 	ck_assert_int_eq(mpmgr_dict_len(m, "light_passed"), 0);
 	ck_assert_int_eq(mpmgr_event_wait(m, "light", 0), 0);
 	ck_assert_int_eq(mpmgr_event_wait(m, "light", 0.01), 0);
 	ck_assert_int_eq(mpmgr_dict_len(m, "light_passed"), 0);
 
 	ck_assert_int_eq(mpmgr_event_set(m, "light"), 0);
-	reap_all(pids, CARS, harness_now_ms() + DEADLINE_MS);
+	harness_reap(pids, CARS, "cars");
 	ck_assert_int_eq(mpmgr_dict_get_int(m, "light_passed", "n", &n), 0);
 	ck_assert_int_eq(n, CARS);
 	/* a car coming to a green light passes at once */
 	ck_assert_int_eq(mpmgr_event_wait(m, "light", MPMGR_FOREVER), 1);
-	ck_assert_int_eq(waiters_of(m, "light"), 0);
+	ck_assert_int_eq(harness_waiters(m, "light"), 0);
 	/* red again: the implicit event goes away */
 	ck_assert_int_eq(mpmgr_event_clear(m, "light"), 0);
 	ck_call_err(m, "obj.info", "['light']", MPMGR_ENOOBJ);
@@ -406,15 +280,15 @@ bank_client(mpmgr *m, int i)
 
 START_TEST(test_locked_decrement)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t pids[BANK_CLIENTS];
 	int64_t balance;
 
 	ck_assert_int_eq(mpmgr_dict_set_int(m, "bank", "balance",
 	    BANK_START), 0);
 	for (int i = 0; i < BANK_CLIENTS; i++)
-		pids[i] = spawn(bank_client, i);
-	reap_all(pids, BANK_CLIENTS, harness_now_ms() + DEADLINE_MS);
+		pids[i] = harness_spawn(D, bank_client, i);
+	harness_reap(pids, BANK_CLIENTS, "bank clients");
 	ck_assert_int_eq(mpmgr_dict_get_int(m, "bank", "balance", &balance),
 	    0);
 	ck_assert_int_eq(balance, BANK_START - BANK_CLIENTS *
@@ -455,15 +329,15 @@ bar_party(mpmgr *m, int i)
 
 START_TEST(test_barrier_cycles)
 {
-	mpmgr *m = harness_connect(&D);
+	mpmgr *m = harness_connect(D);
 	pid_t pids[BAR_PARTIES];
 	char key[32];
 	int64_t v;
 
 	ck_call_ok(m, "barrier.create", "['bar', {'parties': 5}]", "null");
 	for (int i = 0; i < BAR_PARTIES; i++)
-		pids[i] = spawn(bar_party, i);
-	reap_all(pids, BAR_PARTIES, harness_now_ms() + DEADLINE_MS);
+		pids[i] = harness_spawn(D, bar_party, i);
+	harness_reap(pids, BAR_PARTIES, "barrier parties");
 	ck_assert_int_eq(mpmgr_dict_len(m, "bar_seen"),
 	    BAR_PARTIES * BAR_CYCLES);
 	for (int c = 0; c < BAR_CYCLES; c++) {
@@ -484,7 +358,7 @@ END_TEST
 
 START_TEST(test_helper_edges)
 {
-	mpmgr *m = harness_connect(&D), *other = harness_connect(&D);
+	mpmgr *m = harness_connect(D), *other = harness_connect(D);
 	msgpack_object item = mpmgr_obj_int(1);
 	int64_t index = 42;
 
@@ -561,17 +435,15 @@ static Suite *
 scenarios_suite(void)
 {
 	Suite *s = suite_create("it_scenarios");
-	TCase *tc = tcase_create("scenarios");
+	TCase *tc = harness_tcase(s, "scenarios", 60, harness_fixture_up,
+	    harness_fixture_down);
 
-	tcase_add_unchecked_fixture(tc, daemon_up, daemon_down);
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ktv);
 	tcase_add_test(tc, test_producer_consumer);
 	tcase_add_test(tc, test_traffic_light);
 	tcase_add_test(tc, test_locked_decrement);
 	tcase_add_test(tc, test_barrier_cycles);
 	tcase_add_test(tc, test_helper_edges);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -46,14 +46,6 @@
 /* Every test's directory is in here. */
 static char root[32];
 
-static const char *
-daemon_bin(void)
-{
-	const char *bin = getenv("MPMGRD");
-
-	return bin != NULL && *bin != '\0' ? bin : "./build/mpmgrd";
-}
-
 /* The credentials directory is read-only, as systemd makes it: open it up
  * first so that a non-root run can empty it. */
 static int
@@ -88,40 +80,6 @@ root_remove(void)
 {
 	nftw(root, open_entry, 8, FTW_PHYS);
 	nftw(root, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A fresh directory with a socket path, a key file and a log path. */
-static void
-setup(struct harness *h)
-{
-	char err[512];
-
-	memset(h, 0, sizeof *h);
-	h->pid = -1;
-	snprintf(h->dir, sizeof h->dir, "%s/XXXXXX", root);
-	ck_assert_msg(mkdtemp(h->dir) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(h->sock, sizeof h->sock, "%s/s", h->dir);
-	snprintf(h->keyfile, sizeof h->keyfile, "%s/key", h->dir);
-	snprintf(h->log, sizeof h->log, "%s/log", h->dir);
-	ck_assert_msg(auth_key_generate(h->keyfile, true, err,
-	    sizeof err) == 0, "%s", err);
-	ck_assert_msg(auth_key_load(h->keyfile, h->key, &h->keylen, err,
-	    sizeof err) == 0, "%s", err);
-}
-
-static void
-print_log(const struct harness *h)
-{
-	char line[1024];
-	FILE *f;
-
-	if ((f = fopen(h->log, "r")) == NULL)
-		return;
-	fprintf(stderr, "--- %s\n", h->log);
-	while (fgets(line, sizeof line, f) != NULL)
-		fputs(line, stderr);
-	fprintf(stderr, "---\n");
-	fclose(f);
 }
 
 /* True when the daemon's log holds text (its messages are the contract
@@ -159,8 +117,7 @@ spawn(struct harness *h, const char *const argv[], const char *const env[],
 	    "LISTEN_FDNAMES", NULL };
 	pid_t parent = getpid();
 	char pid[32];
-	sigset_t none;
-	int fd, i;
+	int i;
 
 	h->pid = fork();
 	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
@@ -168,13 +125,7 @@ spawn(struct harness *h, const char *const argv[], const char *const env[],
 		return;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(127);
-	if ((fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0600)) != -1) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-	}
-	if ((fd = open("/dev/null", O_RDONLY)) != -1)
-		dup2(fd, STDIN_FILENO);
+	harness_exec_prepare(h);
 	for (i = 0; steer[i] != NULL; i++)
 		unsetenv(steer[i]);
 	for (i = 0; env != NULL && env[i] != NULL; i++)
@@ -183,9 +134,6 @@ spawn(struct harness *h, const char *const argv[], const char *const env[],
 		snprintf(pid, sizeof pid, "%ld", (long)getpid());
 		setenv("WATCHDOG_PID", pid, 1);
 	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], (char *const *)argv);
 	fprintf(stderr, "it_systemd: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -195,22 +143,10 @@ spawn(struct harness *h, const char *const argv[], const char *const env[],
 static void
 wait_up(struct harness *h, const char *keyfile)
 {
-	int64_t deadline = harness_now_ms() + START_MS;
-	mpmgr *m = NULL;
-	int rc = MPMGR_ECONNECT;
+	int rc = harness_await_ping(h, keyfile);
 
-	while (harness_now_ms() < deadline && harness_alive(h)) {
-		rc = mpmgr_connect(&m, h->sock, keyfile);
-		if (rc == 0)
-			rc = mpmgr_ping(m);
-		mpmgr_free(m);
-		m = NULL;
-		if (rc != MPMGR_ECONNECT)
-			break;
-		harness_nap(5);
-	}
 	if (rc != 0)
-		print_log(h);
+		harness_print_log(h);
 	ck_assert_msg(rc == 0, "mpmgrd did not answer on %s: %s (log above)",
 	    h->sock, mpmgr_strerror(rc));
 }
@@ -224,7 +160,7 @@ stop_ok(struct harness *h)
 	ck_assert(kill(h->pid, SIGTERM) == 0);
 	st = harness_wait_exit(h, STOP_MS);
 	if (!(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
-		print_log(h);
+		harness_print_log(h);
 	ck_assert_msg(st != -1, "mpmgrd ignored SIGTERM");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	    "mpmgrd did not exit 0 after SIGTERM (status %#x)", st);
@@ -237,7 +173,7 @@ exits_with(struct harness *h, int want)
 	int st = harness_wait_exit(h, STOP_MS);
 
 	if (!(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == want))
-		print_log(h);
+		harness_print_log(h);
 	ck_assert_msg(st != -1, "mpmgrd is still running");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == want,
 	    "mpmgrd: wanted exit %d, got status %#x", want, st);
@@ -299,10 +235,10 @@ START_TEST(test_activation_round_trip)
 	char keyenv[160], lock[160], out[256];
 	struct stat st;
 
-	setup(&h);
+	harness_prepare(&h, root);
 	snprintf(keyenv, sizeof keyenv, "MPMGR_AUTHKEY_FILE=%s", h.keyfile);
 	spawn(&h, (const char *const[]){ "systemd-socket-activate", "-l",
-	    h.sock, "-E", keyenv, daemon_bin(), NULL }, NULL, false);
+	    h.sock, "-E", keyenv, harness_mpmgrd(), NULL }, NULL, false);
 	/* systemd-socket-activate execs mpmgrd on the first connection. */
 	wait_up(&h, h.keyfile);
 
@@ -366,10 +302,10 @@ START_TEST(test_activation_two_sockets)
 	struct harness h;
 	char other[160];
 
-	setup(&h);
+	harness_prepare(&h, root);
 	snprintf(other, sizeof other, "%s/t", h.dir);
 	spawn(&h, (const char *const[]){ "systemd-socket-activate", "-l",
-	    h.sock, "-l", other, daemon_bin(), "--authkey-file", h.keyfile,
+	    h.sock, "-l", other, harness_mpmgrd(), "--authkey-file", h.keyfile,
 	    NULL }, NULL, false);
 	poke(h.sock, SOCK_STREAM);
 	exits_with(&h, 1);
@@ -382,9 +318,9 @@ START_TEST(test_activation_datagram)
 {
 	struct harness h;
 
-	setup(&h);
+	harness_prepare(&h, root);
 	spawn(&h, (const char *const[]){ "systemd-socket-activate",
-	    "--datagram", "-l", h.sock, daemon_bin(), "--authkey-file",
+	    "--datagram", "-l", h.sock, harness_mpmgrd(), "--authkey-file",
 	    h.keyfile, NULL }, NULL, false);
 	poke(h.sock, SOCK_DGRAM);
 	exits_with(&h, 1);
@@ -493,7 +429,7 @@ notify_until(int fd, const struct harness *h, const char *line, char *msg,
 
 	for (;;) {
 		if (!notify_next(fd, h->pid, msg, len, deadline)) {
-			print_log(h);
+			harness_print_log(h);
 			ck_abort_msg("no %s from mpmgrd", line);
 		}
 		if (watchdogs != NULL && notify_has(msg, "WATCHDOG=1"))
@@ -511,11 +447,11 @@ START_TEST(test_notify)
 	int64_t deadline;
 	mpmgr *m;
 
-	setup(&h);
+	harness_prepare(&h, root);
 	snprintf(path, sizeof path, "%s/notify", h.dir);
 	fd = notify_open(path);
 	snprintf(env_sock, sizeof env_sock, "NOTIFY_SOCKET=%s", path);
-	spawn(&h, (const char *const[]){ daemon_bin(), "--socket", h.sock,
+	spawn(&h, (const char *const[]){ harness_mpmgrd(), "--socket", h.sock,
 	    "--authkey-file", h.keyfile, NULL }, (const char *const[]){
 	    env_sock, "WATCHDOG_USEC=" WATCHDOG_USEC, NULL }, true);
 
@@ -572,8 +508,8 @@ START_TEST(test_notify_unset)
 {
 	struct harness h;
 
-	setup(&h);
-	spawn(&h, (const char *const[]){ daemon_bin(), "--socket", h.sock,
+	harness_prepare(&h, root);
+	spawn(&h, (const char *const[]){ harness_mpmgrd(), "--socket", h.sock,
 	    "--authkey-file", h.keyfile, NULL }, (const char *const[]){
 	    "WATCHDOG_USEC=" WATCHDOG_USEC, NULL }, true);
 	wait_up(&h, h.keyfile);
@@ -598,7 +534,7 @@ START_TEST(test_credentials)
 	bool said = false;
 	int fd, rc;
 
-	setup(&h);
+	harness_prepare(&h, root);
 	snprintf(creds, sizeof creds, "%s/creds", h.dir);
 	snprintf(credkey, sizeof credkey, "%s/authkey", creds);
 	ck_assert(mkdir(creds, 0500 | S_IWUSR) == 0);
@@ -613,7 +549,7 @@ START_TEST(test_credentials)
 
 	snprintf(env_creds, sizeof env_creds, "CREDENTIALS_DIRECTORY=%s",
 	    creds);
-	spawn(&h, (const char *const[]){ daemon_bin(), "--socket", h.sock,
+	spawn(&h, (const char *const[]){ harness_mpmgrd(), "--socket", h.sock,
 	    NULL }, (const char *const[]){ env_creds, NULL }, false);
 	wait_up(&h, credkey);
 	rc = mpmgr_connect(&m, h.sock, credkey);
@@ -645,28 +581,21 @@ static Suite *
 systemd_suite(void)
 {
 	Suite *s = suite_create("it_systemd");
-	TCase *act = tcase_create("socket activation");
-	TCase *ntf = tcase_create("sd_notify");
-	TCase *cred = tcase_create("credentials");
+	TCase *act, *ntf, *cred;
 
-	tcase_add_unchecked_fixture(act, root_make, root_remove);
-	tcase_set_timeout(act, 60);
+	act = harness_tcase(s, "socket activation", 60, root_make,
+	    root_remove);
 	tcase_add_test(act, test_activation_round_trip);
 	tcase_add_test(act, test_activation_two_sockets);
 	tcase_add_test(act, test_activation_datagram);
-	suite_add_tcase(s, act);
 
-	tcase_add_unchecked_fixture(ntf, root_make, root_remove);
-	tcase_set_timeout(ntf, 60);
+	ntf = harness_tcase(s, "sd_notify", 60, root_make, root_remove);
 	tcase_add_test(ntf, test_notify);
 	tcase_add_test(ntf, test_notify_unset);
-	suite_add_tcase(s, ntf);
 
-	tcase_add_unchecked_fixture(cred, root_make, root_remove);
-	tcase_set_timeout(cred, 60);
+	cred = harness_tcase(s, "credentials", 60, root_make, root_remove);
 	tcase_add_loop_test(cred, test_credentials, 0,
 	    (int)(sizeof cred_modes / sizeof cred_modes[0]));
-	suite_add_tcase(s, cred);
 	return s;
 }
 

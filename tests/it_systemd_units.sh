@@ -16,32 +16,16 @@
 
 set -u
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+test_begin it_systemd_units
 src=$top/systemd
-passed=0
-failed=0
 max_exposure=2.0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok: $1"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $1"
-}
-
-finish() {
-	echo "it_systemd_units: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && exit 0
-	exit 1
-}
 
 # has FILE LINE: FILE holds exactly LINE as a whole line.
 has() {
 	if grep -qxF -- "$2" "$1"; then
-		ok "$(basename "$(dirname "$1")")/$(basename "$1"): $2"
+		pass "$(basename "$(dirname "$1")")/$(basename "$1"): $2"
 	else
 		fail "$(basename "$(dirname "$1")")/$(basename "$1") lacks '$2'"
 	fi
@@ -70,9 +54,6 @@ if [ ! -x "$MPMGRD" ]; then
 	finish
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/it_systemd_units.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
 mkdir -p "$tmp/system" "$tmp/user" "$tmp/bad" "$tmp/xdg" "$tmp/root/etc"
 chmod 700 "$tmp/xdg"
 
@@ -89,7 +70,7 @@ cp "$src/user/mpmgrd.socket" "$tmp/user/mpmgrd.socket"
 
 left=$(grep -l '@[A-Z_]*@' "$tmp"/system/* "$tmp"/user/*)
 if [ -z "$left" ]; then
-	ok "every @PLACEHOLDER@ is substituted"
+	pass "every @PLACEHOLDER@ is substituted"
 else
 	fail "placeholders left after substitution in: $left"
 fi
@@ -113,20 +94,20 @@ has "$usr/mpmgrd.service" "Type=notify"
 for kind in system user; do
 	f=$tmp/$kind/mpmgrd.service
 	if [ -n "$(setting "$f" WatchdogSec)" ]; then
-		ok "$kind/mpmgrd.service: WatchdogSec=$(setting "$f" WatchdogSec)"
+		pass "$kind/mpmgrd.service: WatchdogSec=$(setting "$f" WatchdogSec)"
 	else
 		fail "$kind/mpmgrd.service: no WatchdogSec="
 	fi
 	if grep -qE '^(RuntimeDirectory|DynamicUser)=' "$f"; then
 		fail "$kind/mpmgrd.service: RuntimeDirectory= or DynamicUser= (the socket unit owns the directory, the user is static)"
 	else
-		ok "$kind/mpmgrd.service: no RuntimeDirectory=, no DynamicUser="
+		pass "$kind/mpmgrd.service: no RuntimeDirectory=, no DynamicUser="
 	fi
 done
 
 if out=$(systemd-analyze verify --recursive-errors=yes --man=no \
 	"$sys/mpmgrd.socket" "$sys/mpmgrd.service" 2>&1); then
-	ok "systemd-analyze verify: system units"
+	pass "systemd-analyze verify: system units"
 else
 	fail "systemd-analyze verify: system units"
 	printf '%s\n' "$out"
@@ -135,7 +116,7 @@ fi
 if out=$(XDG_RUNTIME_DIR=$tmp/xdg systemd-analyze --user verify \
 	--recursive-errors=yes --man=no \
 	"$usr/mpmgrd.socket" "$usr/mpmgrd.service" 2>&1); then
-	ok "systemd-analyze --user verify: user units"
+	pass "systemd-analyze --user verify: user units"
 else
 	fail "systemd-analyze --user verify: user units"
 	printf '%s\n' "$out"
@@ -150,7 +131,7 @@ if systemd-analyze verify --recursive-errors=yes --man=no \
 	"$tmp/bad/mpmgrd.socket" "$tmp/bad/mpmgrd.service" >/dev/null 2>&1; then
 	fail "systemd-analyze verify accepts an ExecStart= that does not exist"
 else
-	ok "systemd-analyze verify refuses an ExecStart= that does not exist"
+	pass "systemd-analyze verify refuses an ExecStart= that does not exist"
 fi
 
 # --threshold= counts tenths: 20 is an exposure of 2.0. The printed level is
@@ -166,7 +147,7 @@ if [ -z "$level" ]; then
 	printf '%s\n' "$out"
 elif [ "$rc" -eq 0 ] &&
 	awk -v l="$level" -v m="$max_exposure" 'BEGIN { exit !(l + 0 <= m + 0) }'; then
-	ok "systemd-analyze security: exposure $level <= $max_exposure"
+	pass "systemd-analyze security: exposure $level <= $max_exposure"
 else
 	fail "systemd-analyze security: exposure $level > $max_exposure (exit $rc)"
 	printf '%s\n' "$out" | grep -v '✓'
@@ -175,7 +156,7 @@ fi
 # The sysusers.d file, applied to an empty root, must create what the units
 # name: the service's User= and Group= and the socket's SocketGroup=.
 if out=$(systemd-sysusers --root="$tmp/root" "$src/mpmgr.sysusers" 2>&1); then
-	ok "systemd-sysusers applies mpmgr.sysusers"
+	pass "systemd-sysusers applies mpmgr.sysusers"
 else
 	fail "systemd-sysusers rejects mpmgr.sysusers"
 	printf '%s\n' "$out"
@@ -186,13 +167,13 @@ sockgroup=$(setting "$sys/mpmgrd.socket" SocketGroup)
 pwent=$(grep "^$user:" "$tmp/root/etc/passwd" 2>/dev/null)
 case "$pwent" in
 *:/usr/sbin/nologin | *:/sbin/nologin)
-	ok "sysusers creates User=$user, without a login shell" ;;
+	pass "sysusers creates User=$user, without a login shell" ;;
 *)
 	fail "sysusers does not create User=$user with a nologin shell: '$pwent'" ;;
 esac
 for g in "$group" "$sockgroup"; do
 	if grep -q "^$g:" "$tmp/root/etc/group" 2>/dev/null; then
-		ok "sysusers creates group $g"
+		pass "sysusers creates group $g"
 	else
 		fail "sysusers does not create group '$g'"
 	fi
@@ -206,14 +187,14 @@ else
 	mpmgr_gid=$(grep "^$sockgroup:" "$tmp/root/etc/group" | cut -d: -f3)
 	if out=$(systemd-tmpfiles --root="$tmp/root" --create \
 		"$src/mpmgr.tmpfiles" 2>&1); then
-		ok "systemd-tmpfiles applies mpmgr.tmpfiles"
+		pass "systemd-tmpfiles applies mpmgr.tmpfiles"
 	else
 		fail "systemd-tmpfiles rejects mpmgr.tmpfiles"
 		printf '%s\n' "$out"
 	fi
 	got=$(stat -c '%a %u %g' "$tmp/root/etc/mpmgr" 2>&1)
 	if [ "$got" = "750 0 $mpmgr_gid" ]; then
-		ok "/etc/mpmgr is 0750 root:mpmgr"
+		pass "/etc/mpmgr is 0750 root:mpmgr"
 	else
 		fail "/etc/mpmgr: want '750 0 $mpmgr_gid', got '$got'"
 	fi
@@ -222,7 +203,7 @@ else
 		>/dev/null 2>&1
 	got=$(stat -c '%a %u %g' "$tmp/root/etc/mpmgr/authkey" 2>&1)
 	if [ "$got" = "640 0 $mpmgr_gid" ]; then
-		ok "an existing /etc/mpmgr/authkey becomes 0640 root:mpmgr"
+		pass "an existing /etc/mpmgr/authkey becomes 0640 root:mpmgr"
 	else
 		fail "/etc/mpmgr/authkey: want '640 0 $mpmgr_gid', got '$got'"
 	fi

@@ -634,17 +634,6 @@ START_TEST(test_list_args)
 }
 END_TEST
 
-static void
-info_field(const char *name, const char *key, struct mpv *v)
-{
-	char params[300];
-
-	snprintf(params, sizeof params, "['%s']", name);
-	send_req("obj.info", params);
-	ck_assert_int_eq(reply_err, PERR_NONE);
-	ck_assert_msg(result_field(key, v), "no %s", key);
-}
-
 START_TEST(test_list_info)
 {
 	struct mpv v;
@@ -1091,11 +1080,5 @@ list_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(list_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(list_suite());
 }

@@ -37,68 +37,6 @@ from(int line, int i)
 }
 #define AS(i) from(__LINE__, i)
 
-/* A request from i that must park; its msgid. */
-static uint32_t
-park(int line, int i, const char *method, const char *params)
-{
-	from(line, i);
-	ck_assert_msg(send_req_any(method, params) == DISPATCH_PARKED,
-	    "line %d: %s %s answered at once: %s", line, method, params,
-	    take_reply(conn) ? show_reply() : "nothing");
-	ck_assert_msg(fc_conn(i)->parked != NULL, "line %d", line);
-	return msgid;
-}
-#define PARK(i, m, p) park(__LINE__, i, m, p)
-
-/* Connection i was answered (later) with result, or with error err. */
-static void
-got(int line, int i, int err, const char *result)
-{
-	ck_assert_msg(take_reply(fc_conn(i)), "line %d: connection %d has "
-	    "no answer", line, i);
-	ck_assert_msg(reply_err == err, "line %d: connection %d: expected "
-	    "%s, got %s", line, i, err == PERR_NONE ? result :
-	    proto_err_name(err), show_reply());
-	if (err == PERR_NONE)
-		ck_assert_msg(reply_is(result), "line %d: connection %d: "
-		    "expected %s, got %s", line, i, result, show_reply());
-	ck_assert_msg(buf_used(&fc_conn(i)->out) == 0, "line %d: connection "
-	    "%d has more answers", line, i);
-	ck_assert_msg(fc_conn(i)->parked == NULL, "line %d: connection %d "
-	    "still parked", line, i);
-}
-#define GOT(i, res) got(__LINE__, i, PERR_NONE, res)
-#define GOT_ERR(i, e) got(__LINE__, i, PERR_##e, NULL)
-
-static void
-nothing(int line, int i)
-{
-	ck_assert_msg(buf_used(&fc_conn(i)->out) == 0, "line %d: connection "
-	    "%d was answered: %s", line, i,
-	    take_reply(fc_conn(i)) ? show_reply() : "?");
-}
-#define NOTHING(i) nothing(__LINE__, i)
-
-/* The connection's peer hangs up: nothing may be handed to it. */
-static void
-hang_up(int i)
-{
-	fc_conn(i)->flags |= CONN_EOF;
-}
-
-/* Close i as conn.c would, then make it a fresh connection again. */
-static void
-fc_close(int i)
-{
-	struct conn *c = fc_conn(i);
-
-	dispatch_conn_closed(c);
-	ck_assert_ptr_null(c->parked);
-	ck_assert_ptr_null(c->holdings);
-	c->flags &= ~CONN_EOF;
-	buf_reset(&c->out);
-}
-
 /* End of a test: everything any connection held or waited for goes. */
 static void
 fc_close_all(void)
@@ -107,18 +45,6 @@ fc_close_all(void)
 		fc_close(i);
 	ck_assert_uint_eq(waiter_count(), 0);
 	ck_assert_uint_eq(waiter_heap_size(), 0);
-}
-
-static uint64_t
-info_uint(const char *name, const char *field)
-{
-	char params[300];
-	struct mpv v;
-
-	snprintf(params, sizeof params, "['%s']", name);
-	OK("obj.info", params, NULL);
-	ck_assert(result_field(field, &v) && v.type == MPV_UINT);
-	return v.v.u;
 }
 
 static void
@@ -432,7 +358,7 @@ START_TEST(test_lock_disconnect)
 	OK("lock.acquire", "['d2']", "true");
 	PARK(1, "lock.acquire", "['d2']");
 	PARK(2, "lock.acquire", "['d2']");
-	hang_up(1);
+	fc_hang_up(1);
 	AS(0);
 	OK("lock.release", "['d2']", "nil");
 	NOTHING(1);
@@ -446,7 +372,7 @@ START_TEST(test_lock_disconnect)
 	AS(0);
 	OK("lock.acquire", "['d3']", "true");
 	PARK(1, "lock.acquire", "['d3']");
-	hang_up(1);
+	fc_hang_up(1);
 	AS(0);
 	OK("lock.release", "['d3']", "nil");
 	NOTHING(1);
@@ -648,7 +574,7 @@ START_TEST(test_semaphore_disconnect)
 	PARK(2, "semaphore.acquire", "['sd1']");
 	PARK(3, "semaphore.acquire", "['sd1', 50]");
 	PARK(4, "semaphore.acquire", "['sd1']");
-	hang_up(3);
+	fc_hang_up(3);
 	/* 0's two outstanding permits: to 2 and (3 is gone) to 4. */
 	fc_close(0);
 	GOT(2, "true");
@@ -880,7 +806,7 @@ START_TEST(test_condition_gone)
 	AS(2);
 	OK("condition.acquire", "['g3']", "true");
 	PARK(2, "condition.wait", "['g3']");
-	hang_up(0);
+	fc_hang_up(0);
 	AS(3);
 	OK("condition.acquire", "['g3']", "true");
 	OK("condition.notify", "['g3']", "nil");
@@ -1041,11 +967,5 @@ locks_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(locks_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(locks_suite());
 }

@@ -21,6 +21,7 @@
 #include "../daemon/mem.h"
 #include "../daemon/ohash.h"
 #include "../proto/buf.h"
+#include "unit_util.h"
 
 /* --- helpers ---------------------------------------------------------- */
 
@@ -1110,11 +1111,5 @@ ohash_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ohash_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(ohash_suite());
 }

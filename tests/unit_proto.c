@@ -25,6 +25,7 @@
 #include "../proto/msg.h"
 #include "../proto/paths.h"
 #include "../proto/scan.h"
+#include "unit_util.h"
 
 #define MAX16M MPMGR_DEFAULT_MAX_MESSAGE
 #define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, \
@@ -1815,11 +1816,5 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(proto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(proto_suite());
 }

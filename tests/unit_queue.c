@@ -6,9 +6,9 @@
  * task_done and join, and ack leases going back to the head of the queue
  * when their getter's connection closes.
  *
- * Fake connection 0 sends the immediate requests; 1.. park. A parked
- * request's answer lands in its connection's output, where it must be
- * taken (take_reply) before the next row: a row clears every output.
+ * Fake connection 0 sends the immediate requests; 1.. park (PARK). A
+ * parked request's answer lands in its connection's output, where it must
+ * be taken (GOT, GOT_ERR) before the next row: a row clears every output.
  * Object names differ between tests so that they also pass with
  * CK_FORK=no.
  */
@@ -27,82 +27,6 @@
 
 /* Far past every deadline a test sets, short of "forever" ones. */
 #define LATER_USEC (3600ull * 1000000)
-
-/* Connection i sends a request that must park. */
-static void
-park(int i, const char *method, const char *params)
-{
-	fc_use(i);
-	buf_reset(&fc_conn(i)->out);
-	ck_assert_msg(send_req_any(method, params) == DISPATCH_PARKED,
-	    "conn %d: %s %s did not park", i, method, params);
-	ck_assert_msg(!take_reply(fc_conn(i)), "conn %d answered while parked",
-	    i);
-	fc_use(0);
-}
-
-/* Connection i has exactly one answer waiting, this result. */
-static void
-answered(int line, int i, const char *result)
-{
-	ck_assert_msg(take_reply(fc_conn(i)), "line %d: conn %d: no answer",
-	    line, i);
-	ck_assert_msg(reply_is(result), "line %d: conn %d: expected %s, got %s",
-	    line, i, result, show_reply());
-	ck_assert_msg(!take_reply(fc_conn(i)), "line %d: conn %d: two answers",
-	    line, i);
-}
-
-/* Connection i has exactly one answer waiting, this error. */
-static void
-answered_err(int line, int i, int err)
-{
-	ck_assert_msg(take_reply(fc_conn(i)), "line %d: conn %d: no answer",
-	    line, i);
-	ck_assert_msg(reply_err == err, "line %d: conn %d: expected %s, got %s",
-	    line, i, proto_err_name(err), show_reply());
-	ck_assert_msg(!take_reply(fc_conn(i)), "line %d: conn %d: two answers",
-	    line, i);
-}
-
-static void
-silent(int line, int i)
-{
-	ck_assert_msg(!take_reply(fc_conn(i)), "line %d: conn %d answered %s",
-	    line, i, show_reply());
-}
-
-#define ANSWERED(i, res) answered(__LINE__, i, res)
-#define ANSWERED_ERR(i, e) answered_err(__LINE__, i, PERR_##e)
-#define SILENT(i) silent(__LINE__, i)
-
-/* The parked requests of name (obj.info's waiters). */
-static uint64_t
-waiters_of(const char *name)
-{
-	char params[300];
-	struct mpv v;
-
-	snprintf(params, sizeof params, "['%s']", name);
-	OK("obj.info", params, NULL);
-	ck_assert(result_field("waiters", &v));
-	return v.v.u;
-}
-
-/* Connection i's peer hangs up: first seen by conn_peer_gone, then its
- * close runs (as conn.c would at its next safe point). */
-static void
-hang_up(int i)
-{
-	fc_conn(i)->flags |= CONN_EOF;
-}
-
-static void
-close_conn(int i)
-{
-	dispatch_conn_closed(fc_conn(i));
-	fc_conn(i)->flags &= ~CONN_EOF;
-}
 
 static void
 fixture(void)
@@ -280,29 +204,29 @@ END_TEST
 START_TEST(test_getters_fifo)
 {
 	/* A blocking get on a missing queue creates it to wait in. */
-	park(1, "queue.get", "['qg']");
-	park(2, "queue.get", "['qg', 30]");
-	park(3, "queue.get_many", "['qg', 5]");
-	ck_assert_uint_eq(waiters_of("qg"), 3);
+	PARK(1, "queue.get", "['qg']");
+	PARK(2, "queue.get", "['qg', 30]");
+	PARK(3, "queue.get_many", "['qg', 5]");
+	ck_assert_uint_eq(info_uint("qg", "waiters"), 3);
 	OK("queue.put", "['qg', 'a']", "nil");
-	ANSWERED(1, "'a'");
-	SILENT(2);
-	SILENT(3);
+	GOT(1, "'a'");
+	NOTHING(2);
+	NOTHING(3);
 	OK("queue.put", "['qg', 'b']", "nil");
-	ANSWERED(2, "'b'");
+	GOT(2, "'b'");
 	/* The deadline left with its waiter. */
 	ck_assert_uint_eq(waiter_heap_size(), 0);
 	OK("queue.put_many", "['qg', ['c', 'd', 'e']]", "nil");
-	ANSWERED(3, "['c', 'd', 'e']");
+	GOT(3, "['c', 'd', 'e']");
 	OK("queue.qsize", "['qg']", "0");
-	ck_assert_uint_eq(waiters_of("qg"), 0);
+	ck_assert_uint_eq(info_uint("qg", "waiters"), 0);
 
 	/* get_many waits only while empty, then answers what there is. */
-	park(1, "queue.get_many", "['qg', 3]");
-	park(2, "queue.get", "['qg']");
+	PARK(1, "queue.get_many", "['qg', 3]");
+	PARK(2, "queue.get", "['qg']");
 	OK("queue.put_many", "['qg', [1, 2, 3, 4, 5]]", "nil");
-	ANSWERED(1, "[1, 2, 3]");
-	ANSWERED(2, "4");
+	GOT(1, "[1, 2, 3]");
+	GOT(2, "4");
 	OK("queue.get_many", "['qg', 3]", "[5]");
 	OK("queue.empty", "['qg']", "true");
 }
@@ -312,16 +236,16 @@ START_TEST(test_putters_fifo)
 {
 	OK("queue.create", "['qp', {'maxsize': 2}]", "nil");
 	OK("queue.put_many", "['qp', [1, 2]]", "nil");
-	park(1, "queue.put", "['qp', 3]");
-	park(2, "queue.put", "['qp', 4, 60]");
-	park(3, "queue.put", "['qp', 5]");
+	PARK(1, "queue.put", "['qp', 3]");
+	PARK(2, "queue.put", "['qp', 4, 60]");
+	PARK(3, "queue.put", "['qp', 5]");
 	ERR("queue.put", "['qp', 6, 0]", FULL);
 	OK("queue.get", "['qp']", "1");
-	ANSWERED(1, "nil");
-	SILENT(2);
+	GOT(1, "nil");
+	NOTHING(2);
 	OK("queue.get_many", "['qp', 2]", "[2, 3]");
-	ANSWERED(2, "nil");
-	ANSWERED(3, "nil");
+	GOT(2, "nil");
+	GOT(3, "nil");
 	ck_assert_uint_eq(waiter_heap_size(), 0);
 	OK("queue.get_many", "['qp', 5]", "[4, 5]");
 	OK("queue.qsize", "['qp']", "0");
@@ -336,35 +260,35 @@ START_TEST(test_put_many_atomic)
 	OK("queue.create", "['qm', {'maxsize': 3}]", "nil");
 	OK("queue.put_many", "['qm', [1, 2]]", "nil");
 	/* Room for one: all or none, so it waits. */
-	park(1, "queue.put_many", "['qm', ['a', 'b']]");
+	PARK(1, "queue.put_many", "['qm', ['a', 'b']]");
 	OK("queue.qsize", "['qm']", "2");
 	/* A single put would fit, but must not barge past the batch. */
-	park(2, "queue.put", "['qm', 'c']");
+	PARK(2, "queue.put", "['qm', 'c']");
 	ERR("queue.put", "['qm', 'd', 0]", FULL);
 	OK("queue.qsize", "['qm']", "2");
 	OK("queue.get", "['qm']", "1");
-	ANSWERED(1, "nil");
-	SILENT(2);
+	GOT(1, "nil");
+	NOTHING(2);
 	OK("queue.qsize", "['qm']", "3");
 	OK("queue.get", "['qm']", "2");
-	ANSWERED(2, "nil");
+	GOT(2, "nil");
 	OK("queue.get_many", "['qm', 9]", "['a', 'b', 'c']");
 
 	/* A batch that times out lets the smaller put behind it in. */
 	OK("queue.put_many", "['qm', [1, 2]]", "nil");
-	park(1, "queue.put_many", "['qm', ['a', 'b'], 5]");
-	park(2, "queue.put", "['qm', 'c']");
+	PARK(1, "queue.put_many", "['qm', ['a', 'b'], 5]");
+	PARK(2, "queue.put", "['qm', 'c']");
 	waiter_expire(now_usec() + LATER_USEC);
-	ANSWERED_ERR(1, FULL);
-	ANSWERED(2, "nil");
+	GOT_ERR(1, FULL);
+	GOT(2, "nil");
 	OK("queue.get_many", "['qm', 9]", "[1, 2, 'c']");
 
 	/* So does one that is cancelled (sys.cancel runs while its
 	 * connection is parked, and answers after the cancelled request). */
 	OK("queue.put_many", "['qm', [1, 2]]", "nil");
-	park(1, "queue.put_many", "['qm', ['a', 'b']]");
+	PARK(1, "queue.put_many", "['qm', ['a', 'b']]");
 	parked = msgid;
-	park(2, "queue.put", "['qm', 'c']");
+	PARK(2, "queue.put", "['qm', 'c']");
 	snprintf(params, sizeof params, "[%u]", parked);
 	fc_use(1);
 	ck_assert_int_eq(send_req_any("sys.cancel", params), DISPATCH_DONE);
@@ -372,10 +296,10 @@ START_TEST(test_put_many_atomic)
 	ck_assert(take_reply(fc_conn(1)));
 	ck_assert_int_eq(reply_err, PERR_TIMEOUT);
 	ck_assert_uint_eq(reply.msgid, parked);
-	ANSWERED(1, "true");
-	ANSWERED(2, "nil");
+	GOT(1, "true");
+	GOT(2, "nil");
 	OK("queue.get_many", "['qm', 9]", "[1, 2, 'c']");
-	ck_assert_uint_eq(waiters_of("qm"), 0);
+	ck_assert_uint_eq(info_uint("qm", "waiters"), 0);
 }
 END_TEST
 
@@ -384,43 +308,43 @@ START_TEST(test_timeouts)
 	uint64_t now;
 
 	/* Missing queues, created by the blocking reads that park. */
-	park(1, "queue.get", "['qt', 5]");
-	park(2, "queue.get_many", "['qt', 2, 0.5]");
-	park(3, "queue.get", "['qt', 7200]");
-	ck_assert_uint_eq(waiters_of("qt"), 3);
+	PARK(1, "queue.get", "['qt', 5]");
+	PARK(2, "queue.get_many", "['qt', 2, 0.5]");
+	PARK(3, "queue.get", "['qt', 7200]");
+	ck_assert_uint_eq(info_uint("qt", "waiters"), 3);
 	now = now_usec();
 	/* Deadlines count from when the request ran. */
 	waiter_expire(now);
-	SILENT(1);
-	SILENT(2);
+	NOTHING(1);
+	NOTHING(2);
 	waiter_expire(now + 10 * 1000000);
-	ANSWERED_ERR(1, EMPTY);
-	ANSWERED_ERR(2, EMPTY);
-	SILENT(3);
+	GOT_ERR(1, EMPTY);
+	GOT_ERR(2, EMPTY);
+	NOTHING(3);
 	OK("queue.put", "['qt', 'late']", "nil");
-	ANSWERED(3, "'late'");
+	GOT(3, "'late'");
 	OK("queue.task_done", "['qt']", "nil");
 	/* Nothing left: the queue made to wait in is gone. */
 	ERR("obj.info", "['qt']", NOOBJ);
 
 	/* A parked get that times out leaves nothing behind either. */
-	park(1, "queue.get", "['qt2', 1]");
+	PARK(1, "queue.get", "['qt2', 1]");
 	waiter_expire(now_usec() + LATER_USEC);
-	ANSWERED_ERR(1, EMPTY);
+	GOT_ERR(1, EMPTY);
 	ERR("obj.info", "['qt2']", NOOBJ);
 
 	/* put on a full queue. */
 	OK("queue.create", "['qt3', {'maxsize': 1}]", "nil");
 	OK("queue.put", "['qt3', 1]", "nil");
-	park(1, "queue.put", "['qt3', 2, 0.25]");
+	PARK(1, "queue.put", "['qt3', 2, 0.25]");
 	waiter_expire(now_usec() + LATER_USEC);
-	ANSWERED_ERR(1, FULL);
+	GOT_ERR(1, FULL);
 	OK("queue.get_many", "['qt3', 5]", "[1]");
 
 	/* join. */
-	park(1, "queue.join", "['qt3', 2]");
+	PARK(1, "queue.join", "['qt3', 2]");
 	waiter_expire(now_usec() + LATER_USEC);
-	ANSWERED(1, "false");
+	GOT(1, "false");
 	ck_assert_uint_eq(waiter_heap_size(), 0);
 }
 END_TEST
@@ -428,19 +352,19 @@ END_TEST
 START_TEST(test_join)
 {
 	OK("queue.put_many", "['qj', [1, 2]]", "nil");
-	park(1, "queue.join", "['qj']");
-	park(2, "queue.join", "['qj', 60]");
+	PARK(1, "queue.join", "['qj']");
+	PARK(2, "queue.join", "['qj', 60]");
 	OK("queue.get", "['qj']", "1");
 	OK("queue.get", "['qj']", "2");
 	OK("queue.task_done", "['qj']", "nil");
-	SILENT(1);
-	SILENT(2);
+	NOTHING(1);
+	NOTHING(2);
 	/* task_done from any connection without ack, as in Python. */
 	fc_use(4);
 	OK("queue.task_done", "['qj']", "nil");
 	fc_use(0);
-	ANSWERED(1, "true");
-	ANSWERED(2, "true");
+	GOT(1, "true");
+	GOT(2, "true");
 	ERR("obj.info", "['qj']", NOOBJ);
 	OK("queue.join", "['qj']", "true");
 }
@@ -449,19 +373,19 @@ END_TEST
 /* An item is never handed to a connection that is already gone. */
 START_TEST(test_gone_getter)
 {
-	park(1, "queue.get", "['qd']");
-	park(2, "queue.get", "['qd']");
-	hang_up(1);
+	PARK(1, "queue.get", "['qd']");
+	PARK(2, "queue.get", "['qd']");
+	fc_hang_up(1);
 	OK("queue.put", "['qd', 'x']", "nil");
-	SILENT(1);
-	ANSWERED(2, "'x'");
+	NOTHING(1);
+	GOT(2, "'x'");
 	/* With only the gone getter left the item stays queued. */
 	OK("queue.put", "['qd', 'y']", "nil");
-	SILENT(1);
+	NOTHING(1);
 	OK("queue.qsize", "['qd']", "1");
-	close_conn(1);
-	SILENT(1);
-	ck_assert_uint_eq(waiters_of("qd"), 0);
+	fc_close(1);
+	NOTHING(1);
+	ck_assert_uint_eq(info_uint("qd", "waiters"), 0);
 	fc_use(3);
 	OK("queue.get", "['qd']", "'y'");
 	fc_use(0);
@@ -472,20 +396,20 @@ START_TEST(test_gone_putter)
 {
 	OK("queue.create", "['qe', {'maxsize': 1}]", "nil");
 	OK("queue.put", "['qe', 1]", "nil");
-	park(1, "queue.put", "['qe', 'dead']");
-	park(2, "queue.put", "['qe', 'live']");
-	hang_up(1);
+	PARK(1, "queue.put", "['qe', 'dead']");
+	PARK(2, "queue.put", "['qe', 'live']");
+	fc_hang_up(1);
 	OK("queue.get", "['qe']", "1");
-	SILENT(1);
-	ANSWERED(2, "nil");
-	close_conn(1);
+	NOTHING(1);
+	GOT(2, "nil");
+	fc_close(1);
 	OK("queue.get_many", "['qe', 5]", "['live']");
-	ck_assert_uint_eq(waiters_of("qe"), 0);
+	ck_assert_uint_eq(info_uint("qe", "waiters"), 0);
 
 	/* A getter closing while parked leaves no trace. */
-	park(3, "queue.get", "['qe2']");
-	close_conn(3);
-	SILENT(3);
+	PARK(3, "queue.get", "['qe2']");
+	fc_close(3);
+	NOTHING(3);
 	ERR("obj.info", "['qe2']", NOOBJ);
 	ck_assert_uint_eq(waiter_count(), 0);
 }
@@ -506,13 +430,13 @@ START_TEST(test_ack_redelivery)
 	ERRM("queue.task_done", "['qk']", BADARG, "no leased item");
 	fc_use(0);
 	OK("queue.join", "['qk', 0]", "false");
-	park(4, "queue.join", "['qk']");
-	park(5, "queue.get", "['qk']");
+	PARK(4, "queue.join", "['qk']");
+	PARK(5, "queue.get", "['qk']");
 	/* The consumer of 'a' and 'b' dies before task_done: both go back to
 	 * the head in order, the first to the waiting getter. */
-	close_conn(1);
-	ANSWERED(5, "'a'");
-	SILENT(4);
+	fc_close(1);
+	GOT(5, "'a'");
+	NOTHING(4);
 	OK("queue.qsize", "['qk']", "1");
 	fc_use(6);
 	OK("queue.get", "['qk']", "'b'");
@@ -521,11 +445,11 @@ START_TEST(test_ack_redelivery)
 	fc_use(2);
 	OK("queue.task_done", "['qk']", "nil");
 	fc_use(0);
-	SILENT(4);
+	NOTHING(4);
 	fc_use(5);
 	OK("queue.task_done", "['qk']", "nil");
 	fc_use(0);
-	ANSWERED(4, "true");
+	GOT(4, "true");
 	OK("queue.qsize", "['qk']", "0");
 	OK("queue.join", "['qk', 0]", "true");
 }
@@ -544,7 +468,7 @@ START_TEST(test_ack_order)
 	OK("queue.put_many", "['qo', [4, 5, 6]]", "nil");
 	OK("queue.full", "['qo']", "true");
 	/* Leases come back even past maxsize: an item is never lost. */
-	close_conn(1);
+	fc_close(1);
 	OK("queue.qsize", "['qo']", "5");
 	OK("queue.full", "['qo']", "true");
 	ERR("queue.put", "['qo', 7, 0]", FULL);
@@ -569,15 +493,15 @@ START_TEST(test_ack_gone_getter)
 	fc_use(1);
 	OK("queue.get", "['qx']", "'job'");
 	fc_use(0);
-	park(2, "queue.get", "['qx']");
-	park(3, "queue.get", "['qx']");
-	hang_up(2);
-	close_conn(1);
-	SILENT(2);
-	ANSWERED(3, "'job'");
-	close_conn(2);
+	PARK(2, "queue.get", "['qx']");
+	PARK(3, "queue.get", "['qx']");
+	fc_hang_up(2);
+	fc_close(1);
+	NOTHING(2);
+	GOT(3, "'job'");
+	fc_close(2);
 	/* Connection 3 dies too: the job is back for the next getter. */
-	close_conn(3);
+	fc_close(3);
 	OK("queue.get", "['qx', 0]", "'job'");
 	OK("queue.task_done", "['qx']", "nil");
 	OK("queue.join", "['qx', 0]", "true");
@@ -594,16 +518,16 @@ START_TEST(test_delete)
 	fc_use(1);
 	OK("queue.get", "['qz']", "1");
 	fc_use(0);
-	park(2, "queue.put_many", "['qz', ['a', 'b']]");
-	park(3, "queue.join", "['qz']");
+	PARK(2, "queue.put_many", "['qz', ['a', 'b']]");
+	PARK(3, "queue.join", "['qz']");
 	OK("obj.delete", "['qz']", "nil");
-	ANSWERED_ERR(2, DELETED);
-	ANSWERED_ERR(3, DELETED);
+	GOT_ERR(2, DELETED);
+	GOT_ERR(3, DELETED);
 	/* The lease went with the queue. */
 	fc_use(1);
 	ERR("queue.task_done", "['qz']", BADARG);
 	fc_use(0);
-	close_conn(1);
+	fc_close(1);
 	ck_assert_uint_eq(waiter_count(), 0);
 
 	/* A long queue is freed in slices. */
@@ -707,11 +631,5 @@ queue_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(queue_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(queue_suite());
 }

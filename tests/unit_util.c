@@ -1,6 +1,7 @@
 /*
  * unit_util.c: the fake connections and the value notation every unit test
- * of request handling uses (see unit_util.h).
+ * of request handling uses, the checks of requests that park, and the
+ * runner every unit test's main uses (see unit_util.h).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -435,6 +436,104 @@ result_field(const char *key, struct mpv *out)
 			return true;
 	}
 	return false;
+}
+
+void
+info_field(const char *name, const char *key, struct mpv *out)
+{
+	char params[300];
+
+	snprintf(params, sizeof params, "['%s']", name);
+	send_req("obj.info", params);
+	ck_assert_msg(reply_err == PERR_NONE, "obj.info %s: %s", name,
+	    show_reply());
+	ck_assert_msg(result_field(key, out), "obj.info %s: no %s", name, key);
+}
+
+uint64_t
+info_uint(const char *name, const char *key)
+{
+	struct mpv v;
+
+	info_field(name, key, &v);
+	ck_assert_msg(v.type == MPV_UINT, "obj.info %s: %s is not an "
+	    "unsigned int", name, key);
+	return v.v.u;
+}
+
+/* --- requests that park ------------------------------------------------ */
+
+uint32_t
+fc_park(int line, int i, const char *method, const char *params)
+{
+	for (int j = 0; j < FC_CONNS; j++)
+		ck_assert_msg(buf_used(&fc_conn(j)->out) == 0, "line %d: "
+		    "connection %d has a reply nobody took", line, j);
+	fc_use(i);
+	ck_assert_msg(send_req_any(method, params) == DISPATCH_PARKED,
+	    "line %d: %s %s answered at once: %s", line, method, params,
+	    take_reply(conn) ? show_reply() : "nothing");
+	ck_assert_msg(conn->parked != NULL, "line %d: not parked", line);
+	ck_assert_msg(buf_used(&conn->out) == 0, "line %d: answered while "
+	    "parked", line);
+	fc_use(0);
+	return msgid;
+}
+
+void
+fc_got(int line, int i, int err, const char *result)
+{
+	struct conn *c = fc_conn(i);
+
+	ck_assert_msg(take_reply(c), "line %d: connection %d has no answer",
+	    line, i);
+	ck_assert_msg(reply_err == err, "line %d: connection %d: expected "
+	    "%s, got %s", line, i, err == PERR_NONE ? result :
+	    proto_err_name(err), show_reply());
+	if (err == PERR_NONE)
+		ck_assert_msg(reply_is(result), "line %d: connection %d: "
+		    "expected %s, got %s", line, i, result, show_reply());
+	ck_assert_msg(buf_used(&c->out) == 0, "line %d: connection %d has "
+	    "more answers", line, i);
+	ck_assert_msg(c->parked == NULL, "line %d: connection %d still "
+	    "parked", line, i);
+}
+
+void
+fc_nothing(int line, int i)
+{
+	ck_assert_msg(buf_used(&fc_conn(i)->out) == 0, "line %d: connection "
+	    "%d was answered: %s", line, i,
+	    take_reply(fc_conn(i)) ? show_reply() : "?");
+}
+
+void
+fc_hang_up(int i)
+{
+	fc_conn(i)->flags |= CONN_EOF;
+}
+
+void
+fc_close(int i)
+{
+	struct conn *c = fc_conn(i);
+
+	dispatch_conn_closed(c);
+	ck_assert_ptr_null(c->parked);
+	ck_assert_ptr_null(c->holdings);
+	c->flags &= ~CONN_EOF;
+}
+
+int
+unit_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* Once per process: each tcase's unchecked fixture comes here. */

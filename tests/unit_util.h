@@ -1,5 +1,6 @@
 /*
- * unit_util.h: request handling without sockets, for unit tests.
+ * unit_util.h: what the unit tests share: request handling without
+ * sockets, and the runner of every unit test's main (unit_run).
  *
  * FC_CONNS fake authenticated connections collect replies in their output
  * buffers; `conn` is the one requests are sent from (fc_use switches).
@@ -10,7 +11,9 @@
  *   h'd005' (raw bytes, for non-canonical encodings) [a, b] {k: v}
  *
  * Results are compared byte for byte, which also checks that the daemon
- * answers canonical encodings.
+ * answers canonical encodings. A request that parks answers later, into
+ * its connection's output, where the test must take it (GOT, GOT_ERR) or
+ * see that nothing came (NOTHING).
  */
 #ifndef MPMGR_UNIT_UTIL_H
 #define MPMGR_UNIT_UTIL_H
@@ -18,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <check.h>
 #include <msgpack.h>
 
 #include "../daemon/mpmgrd.h"
@@ -78,5 +82,37 @@ bool result_field(const char *key, struct mpv *out);
 	expect(__LINE__, &(struct row){ m, p, PERR_##e, NULL, msg })
 
 #define RUN(rows) run_rows(rows, sizeof rows / sizeof rows[0])
+
+/* The value of key in obj.info of name, which must answer. */
+void info_field(const char *name, const char *key, struct mpv *out);
+/* The same, for a field that is an unsigned int. */
+uint64_t info_uint(const char *name, const char *key);
+
+/* --- requests that park, and their later answers ------------------------ */
+
+/*
+ * From fake connection i, a request that must park; no connection may
+ * have a reply nobody took before it. Requests go from connection 0
+ * after. Its msgid.
+ */
+uint32_t fc_park(int line, int i, const char *method, const char *params);
+/* Connection i has exactly one reply waiting: result (err PERR_NONE) or
+ * the error err; and nothing parked any more. */
+void fc_got(int line, int i, int err, const char *result);
+/* Connection i has no reply waiting. */
+void fc_nothing(int line, int i);
+/* Connection i's peer hangs up: conn_peer_gone() sees it from now on. */
+void fc_hang_up(int i);
+/* Close connection i as conn.c would (dispatch_conn_closed): it holds
+ * and waits for nothing after. Then it is a live connection again. */
+void fc_close(int i);
+
+#define PARK(i, m, p) fc_park(__LINE__, i, m, p)
+#define GOT(i, res) fc_got(__LINE__, i, PERR_NONE, res)
+#define GOT_ERR(i, e) fc_got(__LINE__, i, PERR_##e, NULL)
+#define NOTHING(i) fc_nothing(__LINE__, i)
+
+/* Run the suite (Check's usual output) and give main's exit status. */
+int unit_run(Suite *s);
 
 #endif

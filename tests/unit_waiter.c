@@ -29,18 +29,6 @@
 
 /* --- helpers ------------------------------------------------------------ */
 
-/* Send from fake connection i; the request must park. Its msgid. */
-static uint32_t
-park(int i, const char *method, const char *params)
-{
-	fc_use(i);
-	ck_assert_msg(send_req_any(method, params) == DISPATCH_PARKED,
-	    "%s %s did not park", method, params);
-	ck_assert_ptr_nonnull(conn->parked);
-	fc_use(0);
-	return msgid;
-}
-
 /* The next reply on c answers id with result (notation; NULL: any). */
 static void
 reply_on(struct conn *c, uint32_t id, const char *result)
@@ -348,7 +336,7 @@ START_TEST(test_cancel)
 {
 	uint32_t parked, cancel;
 
-	parked = park(1, "event.wait", "['cancel.ev']");
+	parked = PARK(1, "event.wait", "['cancel.ev']");
 	ck_assert_uint_eq(waiter_count(), 1);
 	/* Another msgid, or another connection: nothing to cancel. */
 	fc_use(1);
@@ -391,36 +379,30 @@ END_TEST
 
 START_TEST(test_conn_closed)
 {
-	struct mpv v;
-
-	park(1, "event.wait", "['closed.ev', 30]");
-	park(2, "event.wait", "['closed.ev']");
+	PARK(1, "event.wait", "['closed.ev', 30]");
+	PARK(2, "event.wait", "['closed.ev']");
 	ck_assert_uint_eq(waiter_heap_size(), 1);
-	dispatch_conn_closed(fc_conn(1));
+	fc_close(1);
 	nothing_on(fc_conn(1));
-	ck_assert_ptr_null(fc_conn(1)->parked);
 	ck_assert_uint_eq(waiter_heap_size(), 0);
-	OK("obj.info", "['closed.ev']", NULL);
-	ck_assert(result_field("waiters", &v) && v.v.u == 1);
-	dispatch_conn_closed(fc_conn(2));
+	ck_assert_uint_eq(info_uint("closed.ev", "waiters"), 1);
+	fc_close(2);
 	nothing_on(fc_conn(2));
 	ck_assert_uint_eq(waiter_count(), 0);
 	ERR("obj.info", "['closed.ev']", NOOBJ);
 	/* A closed connection has nothing more to give back. */
-	dispatch_conn_closed(fc_conn(1));
+	fc_close(1);
 }
 END_TEST
 
 START_TEST(test_object_deleted)
 {
-	struct mpv v;
 	uint32_t a, b;
 
 	OK("event.create", "['del.ev']", "nil");
-	a = park(1, "event.wait", "['del.ev', 10]");
-	b = park(2, "event.wait", "['del.ev']");
-	OK("obj.info", "['del.ev']", NULL);
-	ck_assert(result_field("waiters", &v) && v.v.u == 2);
+	a = PARK(1, "event.wait", "['del.ev', 10]");
+	b = PARK(2, "event.wait", "['del.ev']");
+	ck_assert_uint_eq(info_uint("del.ev", "waiters"), 2);
 	OK("obj.delete", "['del.ev']", "nil");
 	error_on(fc_conn(1), a, PERR_DELETED);
 	error_on(fc_conn(2), b, PERR_DELETED);
@@ -428,7 +410,7 @@ START_TEST(test_object_deleted)
 	ck_assert_uint_eq(waiter_heap_size(), 0);
 	ERR("obj.info", "['del.ev']", NOOBJ);
 	/* Gone for good: a new wait makes a new, implicit event. */
-	park(1, "event.wait", "['del.ev']");
+	PARK(1, "event.wait", "['del.ev']");
 	OK("event.set", "['del.ev']", "nil");
 	reply_on(fc_conn(1), msgid - 1, "true");
 	OK("event.clear", "['del.ev']", "nil");
@@ -440,8 +422,8 @@ START_TEST(test_shutdown)
 {
 	uint32_t a, b;
 
-	a = park(1, "event.wait", "['stop.ev1', 10]");
-	b = park(2, "event.wait", "['stop.ev2']");
+	a = PARK(1, "event.wait", "['stop.ev1', 10]");
+	b = PARK(2, "event.wait", "['stop.ev2']");
 	ck_assert_uint_eq(waiter_count(), 2);
 	dispatch_shutdown();
 	error_on(fc_conn(1), a, PERR_SHUTDOWN);
@@ -605,9 +587,9 @@ START_TEST(test_event_wait)
 	uint32_t a, b, c;
 
 	/* Parking creates it; waiters count in obj.info. */
-	a = park(1, "event.wait", "['evw']");
-	b = park(2, "event.wait", "['evw', 30]");
-	c = park(3, "event.wait", "['evw', nil]");
+	a = PARK(1, "event.wait", "['evw']");
+	b = PARK(2, "event.wait", "['evw', 30]");
+	c = PARK(3, "event.wait", "['evw', nil]");
 	OK("obj.info", "['evw']", NULL);
 	ck_assert(result_field("waiters", &v) && v.v.u == 3);
 	ck_assert(result_field("explicit", &v) && !v.v.b);
@@ -625,8 +607,8 @@ START_TEST(test_event_wait)
 	ERR("obj.info", "['evw']", NOOBJ);
 
 	/* A timeout answers false; the implicit event goes with it. */
-	a = park(1, "event.wait", "['evt', 0.000001]");
-	b = park(2, "event.wait", "['evt']");
+	a = PARK(1, "event.wait", "['evt', 0.000001]");
+	b = PARK(2, "event.wait", "['evt']");
 	waiter_expire(now_usec() + 10);
 	reply_on(fc_conn(1), a, "false");
 	nothing_on(fc_conn(2));
@@ -636,16 +618,16 @@ START_TEST(test_event_wait)
 	OK("event.set", "['evt']", "nil");
 	reply_on(fc_conn(2), b, "true");
 	OK("event.clear", "['evt']", "nil");
-	a = park(1, "event.wait", "['evt', 2.5]");
+	a = PARK(1, "event.wait", "['evt', 2.5]");
 	ck_assert_uint_ge(fc_conn(1)->parked->deadline, now_usec() + 2400000);
 	ck_assert_uint_le(fc_conn(1)->parked->deadline, now_usec() + 2500000);
 	waiter_expire(FOREVER);
 	reply_on(fc_conn(1), a, "false");
 	ERR("obj.info", "['evt']", NOOBJ);
 	/* A huge timeout is forever. */
-	a = park(1, "event.wait", "['evt', 1e300]");
+	a = PARK(1, "event.wait", "['evt', 1e300]");
 	ck_assert_uint_eq(fc_conn(1)->parked->deadline, 0);
-	b = park(2, "event.wait", "['evt', 18446744073709551615]");
+	b = PARK(2, "event.wait", "['evt', 18446744073709551615]");
 	ck_assert_uint_eq(fc_conn(2)->parked->deadline, 0);
 	waiter_expire(FOREVER);
 	nothing_on(fc_conn(1));
@@ -737,9 +719,9 @@ START_TEST(test_barrier_cycles)
 		ck_assert(mpv_iter_next(&it, &n) && n.v.u == 3);
 	}
 	for (cycle = 0; cycle < 3; cycle++) {
-		a = park(1, "barrier.wait", "['bc']");
+		a = PARK(1, "barrier.wait", "['bc']");
 		OK("barrier.n_waiting", "['bc']", "1");
-		b = park(2, "barrier.wait", "['bc', 60]");
+		b = PARK(2, "barrier.wait", "['bc', 60]");
 		OK("barrier.n_waiting", "['bc']", "2");
 		/* The last party passes at once; all get arrival order. */
 		OK("barrier.wait", "['bc', 0]", "2");
@@ -751,8 +733,8 @@ START_TEST(test_barrier_cycles)
 		OK("barrier.broken", "['bc']", "false");
 	}
 	/* Arrival order is the FIFO order, whoever arrives last. */
-	a = park(3, "barrier.wait", "['bc']");
-	b = park(1, "barrier.wait", "['bc']");
+	a = PARK(3, "barrier.wait", "['bc']");
+	b = PARK(1, "barrier.wait", "['bc']");
 	fc_use(2);
 	ck_assert_int_eq(send_req_any("barrier.wait", "['bc']"),
 	    DISPATCH_DONE);
@@ -772,8 +754,8 @@ START_TEST(test_barrier_breaking)
 	OK("barrier.create", "['bb', {'parties': 3}]", "nil");
 
 	/* A timeout: that waiter TIMEOUT, the others BROKEN. */
-	a = park(1, "barrier.wait", "['bb', 5]");
-	b = park(2, "barrier.wait", "['bb']");
+	a = PARK(1, "barrier.wait", "['bb', 5]");
+	b = PARK(2, "barrier.wait", "['bb']");
 	waiter_expire(FOREVER);
 	error_on(fc_conn(1), a, PERR_TIMEOUT);
 	error_on(fc_conn(2), b, PERR_BROKEN);
@@ -783,8 +765,8 @@ START_TEST(test_barrier_breaking)
 	OK("barrier.reset", "['bb']", "nil");
 
 	/* abort: every waiter BROKEN, and it stays broken. */
-	a = park(1, "barrier.wait", "['bb']");
-	b = park(2, "barrier.wait", "['bb', 10]");
+	a = PARK(1, "barrier.wait", "['bb']");
+	b = PARK(2, "barrier.wait", "['bb', 10]");
 	OK("barrier.abort", "['bb']", "nil");
 	error_on(fc_conn(1), a, PERR_BROKEN);
 	error_on(fc_conn(2), b, PERR_BROKEN);
@@ -793,31 +775,31 @@ START_TEST(test_barrier_breaking)
 
 	/* reset: the waiters BROKEN, the barrier fresh. */
 	OK("barrier.reset", "['bb']", "nil");
-	a = park(1, "barrier.wait", "['bb']");
+	a = PARK(1, "barrier.wait", "['bb']");
 	OK("barrier.reset", "['bb']", "nil");
 	error_on(fc_conn(1), a, PERR_BROKEN);
 	OK("barrier.broken", "['bb']", "false");
 	OK("barrier.n_waiting", "['bb']", "0");
 
 	/* timeout 0 by a non-last party: TIMEOUT for it, BROKEN for others. */
-	a = park(1, "barrier.wait", "['bb']");
+	a = PARK(1, "barrier.wait", "['bb']");
 	ERR("barrier.wait", "['bb', 0]", TIMEOUT);
 	error_on(fc_conn(1), a, PERR_BROKEN);
 	OK("barrier.reset", "['bb']", "nil");
 
 	/* A waiter's connection closes: the others BROKEN, no answer to it. */
-	a = park(1, "barrier.wait", "['bb']");
-	b = park(2, "barrier.wait", "['bb']");
-	dispatch_conn_closed(fc_conn(1));
+	a = PARK(1, "barrier.wait", "['bb']");
+	b = PARK(2, "barrier.wait", "['bb']");
+	fc_close(1);
 	nothing_on(fc_conn(1));
 	error_on(fc_conn(2), b, PERR_BROKEN);
 	OK("barrier.broken", "['bb']", "true");
 	OK("barrier.reset", "['bb']", "nil");
 
 	/* A hung-up party found when the last arrives: broken, not passed. */
-	a = park(1, "barrier.wait", "['bb']");
-	b = park(2, "barrier.wait", "['bb']");
-	fc_conn(1)->flags |= CONN_EOF;
+	a = PARK(1, "barrier.wait", "['bb']");
+	b = PARK(2, "barrier.wait", "['bb']");
+	fc_hang_up(1);
 	ERRM("barrier.wait", "['bb']", BROKEN, "hung up");
 	fc_conn(1)->flags &= ~CONN_EOF;
 	error_on(fc_conn(2), b, PERR_BROKEN);
@@ -826,8 +808,8 @@ START_TEST(test_barrier_breaking)
 	OK("barrier.reset", "['bb']", "nil");
 
 	/* sys.cancel: TIMEOUT then true to the canceller, the others BROKEN. */
-	a = park(1, "barrier.wait", "['bb']");
-	b = park(2, "barrier.wait", "['bb']");
+	a = PARK(1, "barrier.wait", "['bb']");
+	b = PARK(2, "barrier.wait", "['bb']");
 	fc_use(2);
 	snprintf(params, sizeof params, "[%u]", b);
 	ck_assert_int_eq(send_req_any("sys.cancel", params), DISPATCH_DONE);
@@ -840,7 +822,7 @@ START_TEST(test_barrier_breaking)
 	OK("barrier.reset", "['bb']", "nil");
 
 	/* Deleted under its waiters: DELETED. */
-	a = park(1, "barrier.wait", "['bb', 3]");
+	a = PARK(1, "barrier.wait", "['bb', 3]");
 	OK("obj.delete", "['bb']", "nil");
 	error_on(fc_conn(1), a, PERR_DELETED);
 	ck_assert_uint_eq(waiter_count(), 0);
@@ -852,7 +834,7 @@ START_TEST(test_stats)
 {
 	struct mpv v;
 
-	park(1, "event.wait", "['stats.ev']");
+	PARK(1, "event.wait", "['stats.ev']");
 	OK("sys.stats", "[]", NULL);
 	ck_assert(result_field("waiters", &v) && v.v.u == 1);
 	OK("event.set", "['stats.ev']", "nil");
@@ -905,11 +887,5 @@ waiter_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(waiter_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(waiter_suite());
 }
