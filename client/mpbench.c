@@ -7,8 +7,10 @@
  * sent in one write, its replies are read, the next batch goes out) until
  * REQUESTS operations have been answered, as redis-benchmark does. An
  * operation is one request, except `lock`, which is acquire + release.
- * Latency is from the moment a batch is sent to the reply that completes
- * each of its operations, kept in a log-linear histogram (histogram.h).
+ * Latency is from the moment a batch is sent to the moment its connection
+ * is found readable, for each of its operations, as redis-benchmark counts
+ * it (the replies are there by then; parsing them is not latency), kept in
+ * a log-linear histogram (histogram.h).
  *
  * libmpmgr's reads block, so a connection is read only when epoll says it
  * is readable and then its whole batch is read: the daemon answers a batch
@@ -43,6 +45,7 @@
 #define KEY_PREFIX "key:"
 #define KEY_DIGITS 12           /* redis-benchmark's __rand_int__ */
 #define KEY_LEN (sizeof(KEY_PREFIX) - 1 + KEY_DIGITS)
+_Static_assert(KEY_DIGITS % 2 == 0, "keys are written two digits at a time");
 #define KEYSPACE_MAX UINT64_C(1000000000000)
 #define VALUE_MAX ((size_t)1 << 30)
 
@@ -111,21 +114,36 @@ rng_next(struct opts *o)
 	return o->rng * UINT64_C(2685821657736338717);
 }
 
+/* "00" to "99": two digits per division when writing keys. */
+static char digit_pairs[200];
+
+static void
+digit_pairs_init(void)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		digit_pairs[2 * i] = (char)('0' + i / 10);
+		digit_pairs[2 * i + 1] = (char)('0' + i % 10);
+	}
+}
+
 /* key:NNNNNNNNNNNN, the next key of the keyspace, into key[KEY_LEN]. */
 static void
 next_key(struct opts *o, char *key)
 {
 	uint64_t n;
-	int i;
+	char *p = key + KEY_LEN;
 
 	if (o->seq)
 		n = o->next_key++ % o->keyspace;
 	else
 		n = o->keyspace > 1 ? rng_next(o) % o->keyspace : 0;
 	memcpy(key, KEY_PREFIX, sizeof(KEY_PREFIX) - 1);
-	for (i = (int)KEY_LEN - 1; i >= (int)sizeof(KEY_PREFIX) - 1; i--) {
-		key[i] = (char)('0' + n % 10);
-		n /= 10;
+	while (p > key + sizeof(KEY_PREFIX) - 1) {
+		p -= 2;
+		memcpy(p, &digit_pairs[2 * (n % 100)], 2);
+		n /= 100;
 	}
 }
 
@@ -140,15 +158,19 @@ pack_str(msgpack_packer *pk, const char *s, size_t len)
 
 /* Starts method(name, ...) with nparams params in all. */
 static msgpack_packer *
-begin(mpmgr *h, const char *method, uint32_t nparams, const char *name)
+begin(mpmgr *h, const char *method, uint32_t nparams, const char *name,
+    size_t namelen)
 {
 	msgpack_packer *pk;
 
 	if ((pk = mpmgr_request_begin(h, method, nparams)) != NULL &&
 	    name != NULL)
-		pack_str(pk, name, strlen(name));
+		pack_str(pk, name, namelen);
 	return pk;
 }
+
+/* An object name and its length, for begin(). */
+#define NAME(s) s, sizeof(s) - 1
 
 static bool
 end(mpmgr *h)
@@ -159,7 +181,7 @@ end(mpmgr *h)
 static bool
 op_ping(struct opts *o, mpmgr *h)
 {
-	return begin(h, "sys.ping", 0, NULL) != NULL && end(h);
+	return begin(h, "sys.ping", 0, NULL, 0) != NULL && end(h);
 }
 
 static bool
@@ -168,7 +190,7 @@ op_dict_set(struct opts *o, mpmgr *h)
 	msgpack_packer *pk;
 	char key[KEY_LEN];
 
-	if ((pk = begin(h, "dict.set", 3, NAME_DICT)) == NULL)
+	if ((pk = begin(h, "dict.set", 3, NAME(NAME_DICT))) == NULL)
 		return false;
 	next_key(o, key);
 	pack_str(pk, key, KEY_LEN);
@@ -182,7 +204,7 @@ op_dict_get(struct opts *o, mpmgr *h)
 	msgpack_packer *pk;
 	char key[KEY_LEN];
 
-	if ((pk = begin(h, "dict.get", 2, NAME_DICT)) == NULL)
+	if ((pk = begin(h, "dict.get", 2, NAME(NAME_DICT))) == NULL)
 		return false;
 	next_key(o, key);
 	pack_str(pk, key, KEY_LEN);
@@ -199,7 +221,7 @@ prep_dict_get(struct opts *o, mpmgr *h)
 
 	first.seq = true;
 	first.next_key = 0;
-	if ((pk = begin(h, "dict.set", 3, NAME_DICT)) == NULL)
+	if ((pk = begin(h, "dict.set", 3, NAME(NAME_DICT))) == NULL)
 		return false;
 	next_key(&first, key);
 	pack_str(pk, key, KEY_LEN);
@@ -213,7 +235,7 @@ op_dict_incr(struct opts *o, mpmgr *h)
 	msgpack_packer *pk;
 	char key[KEY_LEN];
 
-	if ((pk = begin(h, "dict.incr", 3, NAME_COUNTERS)) == NULL)
+	if ((pk = begin(h, "dict.incr", 3, NAME(NAME_COUNTERS))) == NULL)
 		return false;
 	next_key(o, key);
 	pack_str(pk, key, KEY_LEN);
@@ -226,7 +248,7 @@ op_queue_put(struct opts *o, mpmgr *h)
 {
 	msgpack_packer *pk;
 
-	if ((pk = begin(h, "queue.put", 2, NAME_QUEUE)) == NULL)
+	if ((pk = begin(h, "queue.put", 2, NAME(NAME_QUEUE))) == NULL)
 		return false;
 	pack_str(pk, o->value, o->value_len);
 	return end(h);
@@ -238,7 +260,7 @@ op_queue_get(struct opts *o, mpmgr *h)
 {
 	msgpack_packer *pk;
 
-	if ((pk = begin(h, "queue.get", 2, NAME_QUEUE)) == NULL)
+	if ((pk = begin(h, "queue.get", 2, NAME(NAME_QUEUE))) == NULL)
 		return false;
 	msgpack_pack_int(pk, 0);
 	return end(h);
@@ -249,7 +271,7 @@ op_list_append(struct opts *o, mpmgr *h)
 {
 	msgpack_packer *pk;
 
-	if ((pk = begin(h, "list.append", 2, NAME_LIST)) == NULL)
+	if ((pk = begin(h, "list.append", 2, NAME(NAME_LIST))) == NULL)
 		return false;
 	pack_str(pk, o->value, o->value_len);
 	return end(h);
@@ -260,14 +282,14 @@ op_list_append(struct opts *o, mpmgr *h)
 static bool
 op_lock(struct opts *o, mpmgr *h)
 {
-	return begin(h, "lock.acquire", 1, NAME_LOCK) != NULL && end(h) &&
-	    begin(h, "lock.release", 1, NAME_LOCK) != NULL && end(h);
+	return begin(h, "lock.acquire", 1, NAME(NAME_LOCK)) != NULL && end(h) &&
+	    begin(h, "lock.release", 1, NAME(NAME_LOCK)) != NULL && end(h);
 }
 
 static bool
 op_value_get(struct opts *o, mpmgr *h)
 {
-	return begin(h, "value.get", 1, NAME_VALUE) != NULL && end(h);
+	return begin(h, "value.get", 1, NAME(NAME_VALUE)) != NULL && end(h);
 }
 
 static bool
@@ -275,7 +297,7 @@ prep_value_get(struct opts *o, mpmgr *h)
 {
 	msgpack_packer *pk;
 
-	if ((pk = begin(h, "value.set", 2, NAME_VALUE)) == NULL)
+	if ((pk = begin(h, "value.set", 2, NAME(NAME_VALUE))) == NULL)
 		return false;
 	pack_str(pk, o->value, o->value_len);
 	return end(h);
@@ -355,10 +377,11 @@ report(const struct test *t, mpmgr *h, int r)
 	return false;
 }
 
-/* Reads the replies to n requests of t; false after saying why. */
+/* Reads the replies to n requests of t; false after saying why. The
+ * operations' latency, now - c->sent_ns, goes to hist (if not NULL). */
 static bool
 replies(const struct test *t, struct client *c, unsigned n,
-    struct histogram *hist)
+    struct histogram *hist, uint64_t now)
 {
 	unsigned i;
 	int r;
@@ -367,9 +390,10 @@ replies(const struct test *t, struct client *c, unsigned n,
 		r = mpmgr_reply(c->h, NULL);
 		if (r != 0 && r != t->answer)
 			return report(t, c->h, r);
-		if (hist != NULL && (i + 1) % t->nreq == 0)
-			hist_record(hist, now_ns() - c->sent_ns);
 	}
+	if (hist != NULL)
+		for (i = 0; i < n / t->nreq; i++)
+			hist_record(hist, now - c->sent_ns);
 	return true;
 }
 
@@ -388,7 +412,7 @@ probe(struct opts *o, const struct test *t, struct client *c)
 	}
 	if (!t->op(o, c->h))
 		return report(t, c->h, MPMGR_EINVAL);
-	return replies(t, c, t->nreq, NULL);
+	return replies(t, c, t->nreq, NULL, 0);
 }
 
 /* Sends c its next batch, up to the operations still to issue. */
@@ -461,7 +485,8 @@ run_test(struct opts *o, const struct test *t, struct result *res)
 			c = evs[i].data.ptr;
 			if (c->ops == 0)
 				continue;
-			if (!replies(t, c, c->ops * t->nreq, res->hist))
+			if (!replies(t, c, c->ops * t->nreq, res->hist,
+			    now_ns()))
 				goto out;
 			done += c->ops;
 			if (!send_batch(o, t, c, &issued))
@@ -733,6 +758,7 @@ main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	memset(o.value, 'x', o.value_len);
+	digit_pairs_init();
 	print_header(&o);
 	for (i = 0; i < NTESTS; i++) {
 		if (!on[i])

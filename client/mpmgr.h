@@ -4,7 +4,9 @@
  * One handle is one authenticated connection to one daemon. Calls are
  * synchronous; a pipelining API sends many requests before reading their
  * replies. A handle is not thread-safe (use one per thread, like hiredis)
- * and is not shared across fork(): used in a child it answers MPMGR_EFORK.
+ * and is not shared across fork(): used in a child it answers MPMGR_EFORK
+ * (a child of fork() or of anything else that runs pthread_atfork
+ * handlers; a raw clone(2) or glibc's _Fork() goes unnoticed).
  *
  * Every call returns MPMGR_OK (0), or a positive answer where documented,
  * or a negative MPMGR_E* code. Server errors keep the server's message,
