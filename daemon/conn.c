@@ -533,8 +533,7 @@ conn_run(struct conn *c)
 			return;
 		}
 		frame = buf_head(&c->in);
-		memset(&m, 0, sizeof m);
-		wellformed = msg_parse(frame, &m, &why) == 0;
+		wellformed = msg_parse_frame(frame, flen, &m, &why) == 0;
 		if (c->flags & CONN_PARKED) {
 			int kind = wellformed ? conn_cancel_kind(c, &m) :
 			    CANCEL_NONE;

@@ -15,14 +15,61 @@
 #include "dispatch.h"
 #include "log.h"
 #include "mem.h"
-#include "ohash.h"
 #include "registry.h"
 
-/* Method name -> const struct method *, stored as the value bytes. */
-static struct ohash *methods;
+/*
+ * The method index: every method in table order (dispatch_next), and an
+ * open-addressing table over their names, at most a quarter full. Names
+ * come from our own static tables, so a cheap unkeyed hash is safe here:
+ * a client chooses only what it looks up, never what is stored, and cannot
+ * lengthen a chain. A name of 8 to 16 bytes is entirely in its first and
+ * last 8 (overlapping) bytes, which the slot keeps: comparing those two
+ * words is comparing the names.
+ */
+struct method_slot {
+	uint64_t head;         /* the name's first 8 bytes, if it has 8 */
+	uint64_t tail;         /* its last 8 */
+	uint32_t hash;
+	uint16_t len;
+	uint16_t pos;          /* 1 + index into methods; 0 empty */
+};
+static const struct method **methods;
+static size_t nmethods;
+static struct method_slot *slots;
+static size_t slots_mask;
+static size_t name_max;        /* longer names are no method */
 
 /* Longest piece of an unknown method name quoted back in NOMETHOD. */
 #define QUOTE_MAX 64
+
+/* Hash name into *key's hash, head and tail. */
+static void
+dispatch_key(const char *name, size_t len, struct method_slot *key)
+{
+	uint64_t x;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	key->len = (uint16_t)len;
+	if (len >= 8) {
+		memcpy(&key->head, name, sizeof key->head);
+		memcpy(&key->tail, name + len - 8, sizeof key->tail);
+		x = key->head * UINT64_C(0x9e3779b97f4a7c15) +
+		    key->tail * UINT64_C(0xc2b2ae3d27d4eb4f) + len;
+		x ^= x >> 31;
+		x *= UINT64_C(0xff51afd7ed558ccd);
+		x ^= x >> 29;
+		key->hash = (uint32_t)x;
+		return;
+	}
+	/* FNV-1a for the short ones (no method has such a name today). */
+	key->head = key->tail = 0;
+	for (i = 0; i < len; i++) {
+		h ^= (uint8_t)name[i];
+		h *= 16777619u;
+	}
+	key->hash = h;
+}
 
 static void
 dispatch_check_method(const struct method *m)
@@ -46,61 +93,97 @@ dispatch_check_method(const struct method *m)
 		fatalx("%s: method %s: %s", __func__, m->name, why);
 }
 
+static size_t
+dispatch_count(const struct method *table)
+{
+	size_t n = 0;
+
+	while (table[n].name != NULL)
+		n++;
+	return n;
+}
+
 static void
 dispatch_add_table(const struct method *table)
 {
 	const struct method *m;
-	bool added;
+	struct method_slot key;
+	size_t len, i;
 
 	for (m = table; m->name != NULL; m++) {
 		dispatch_check_method(m);
-		ohash_set(methods, m->name, strlen(m->name), &m, sizeof m,
-		    &added);
-		if (!added)
+		len = strlen(m->name);
+		if (len > UINT16_MAX)
+			fatalx("%s: method name of %zu bytes", __func__, len);
+		if (dispatch_lookup(m->name, len) != NULL)
 			fatalx("%s: method %s defined twice", __func__, m->name);
+		dispatch_key(m->name, len, &key);
+		for (i = key.hash & slots_mask; slots[i].pos != 0;
+		    i = (i + 1) & slots_mask)
+			;
+		methods[nmethods++] = m;
+		key.pos = (uint16_t)nmethods;
+		slots[i] = key;
+		if (len > name_max)
+			name_max = len;
 	}
 }
 
 void
 dispatch_init(void)
 {
-	size_t i;
+	size_t i, n, size = 16;
 
 	if (methods != NULL)
 		fatalx("%s: called twice", __func__);
-	methods = ohash_new();
 	registry_init();
 	waiter_init();
+	n = dispatch_count(sys_methods);
+	for (i = 0; registry_types[i] != NULL; i++)
+		n += dispatch_count(registry_types[i]->methods);
+	if (n >= UINT16_MAX)
+		fatalx("%s: %zu methods", __func__, n);
+	/* At most a quarter full: a miss ends at an empty slot at once. */
+	while (size < 4 * n)
+		size *= 2;
+	methods = xcalloc(n, sizeof *methods);
+	slots = xcalloc(size, sizeof *slots);
+	slots_mask = size - 1;
 	for (i = 0; registry_types[i] != NULL; i++)
 		dispatch_add_table(registry_types[i]->methods);
 	dispatch_add_table(sys_methods);
 }
 
-static const struct method *
-dispatch_entry_method(const struct oh_entry *e)
-{
-	const struct method *m;
-
-	memcpy(&m, e->data + e->klen, sizeof m);
-	return m;
-}
-
 const struct method *
 dispatch_lookup(const char *name, size_t len)
 {
-	struct oh_entry *e;
+	const struct method_slot *sl;
+	const struct method *m;
+	struct method_slot key;
+	size_t i;
 
-	e = ohash_get(methods, name, len);
-	return e == NULL ? NULL : dispatch_entry_method(e);
+	if (slots == NULL || len > name_max)
+		return NULL;
+	dispatch_key(name, len, &key);
+	for (i = key.hash & slots_mask;; i = (i + 1) & slots_mask) {
+		sl = &slots[i];
+		if (sl->pos == 0)
+			return NULL;
+		if (sl->hash != key.hash || sl->len != len)
+			continue;
+		m = methods[sl->pos - 1];
+		if (len >= 8 && len <= 16) {
+			if (sl->head == key.head && sl->tail == key.tail)
+				return m;
+		} else if (memcmp(m->name, name, len) == 0)
+			return m;
+	}
 }
 
 const struct method *
 dispatch_next(size_t *pos)
 {
-	struct oh_entry *e;
-
-	e = ohash_next(methods, pos);
-	return e == NULL ? NULL : dispatch_entry_method(e);
+	return *pos < nmethods ? methods[(*pos)++] : NULL;
 }
 
 /* "dict.get takes 2 or 3 params (name, key[, default])" */
@@ -172,7 +255,8 @@ dispatch_run(struct req *req, const struct msg *msg)
 			    MPMGR_MAX_NAME);
 			return;
 		}
-		o = registry_lookup((const char *)name->ptr, name->len);
+		o = registry_lookup_cached((const char *)name->ptr, name->len,
+		    &c->last_obj, &c->last_obj_gen);
 		if (o != NULL && m->type != NULL && o->type != m->type) {
 			reply_error(req, PERR_WRONGTYPE, "'%.*s' is a %s, not "
 			    "a %s", (int)name->len, (const char *)name->ptr,
@@ -232,17 +316,40 @@ dispatch_shutdown(void)
 
 /* --- replies ---------------------------------------------------------- */
 
+/* A result this small goes out with its response's start in one write. */
+#define REPLY_SMALL 48
+
+static void
+reply_once(struct req *req)
+{
+	if (req->replied)
+		fatalx("%s: %s answered twice", __func__,
+		    req->method != NULL ? req->method->name : "?");
+	req->replied = true;
+}
+
 static msgpack_packer *
 reply_result(struct req *req)
 {
 	msgpack_packer *pk = conn_packer(req->c);
 
-	if (req->replied)
-		fatalx("%s: %s answered twice", __func__,
-		    req->method != NULL ? req->method->name : "?");
-	req->replied = true;
+	reply_once(req);
 	msg_pack_result(pk, req->msgid);
 	return pk;
+}
+
+/* The whole response to req, its result n <= REPLY_SMALL bytes of res. */
+static void
+reply_small(struct req *req, const uint8_t *res, size_t n)
+{
+	uint8_t b[MSG_RESULT_HEAD_MAX + REPLY_SMALL];
+	msgpack_packer *pk = conn_packer(req->c);
+	size_t hn;
+
+	reply_once(req);
+	hn = msg_result_head(b, req->msgid);
+	memcpy(b + hn, res, n);
+	pk->callback(pk->data, (const char *)b, hn + n);
 }
 
 msgpack_packer *
@@ -260,18 +367,17 @@ pack_raw(msgpack_packer *pk, const uint8_t *bytes, size_t n)
 void
 reply_nil(struct req *req)
 {
-	msgpack_pack_nil(reply_result(req));
+	static const uint8_t nil = 0xc0;
+
+	reply_small(req, &nil, 1);
 }
 
 void
 reply_bool(struct req *req, bool v)
 {
-	msgpack_packer *pk = reply_result(req);
+	uint8_t b = v ? 0xc3 : 0xc2;
 
-	if (v)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	reply_small(req, &b, 1);
 }
 
 void
@@ -295,8 +401,17 @@ reply_double(struct req *req, double v)
 void
 reply_str(struct req *req, const char *s, size_t len)
 {
-	msgpack_packer *pk = reply_result(req);
+	uint8_t b[REPLY_SMALL];
+	msgpack_packer *pk;
 
+	if (len < 32) {
+		/* A fixstr: one byte of header, as msgpack-c packs it. */
+		b[0] = (uint8_t)(0xa0 | len);
+		memcpy(b + 1, s, len);
+		reply_small(req, b, 1 + len);
+		return;
+	}
+	pk = reply_result(req);
 	msgpack_pack_str(pk, len);
 	msgpack_pack_str_body(pk, s, len);
 }
@@ -304,7 +419,10 @@ reply_str(struct req *req, const char *s, size_t len)
 void
 reply_raw(struct req *req, const uint8_t *bytes, size_t n)
 {
-	pack_raw(reply_result(req), bytes, n);
+	if (n <= REPLY_SMALL)
+		reply_small(req, bytes, n);
+	else
+		pack_raw(reply_result(req), bytes, n);
 }
 
 void
@@ -313,10 +431,7 @@ reply_error(struct req *req, int code, const char *fmt, ...)
 	char message[512];
 	va_list ap;
 
-	if (req->replied)
-		fatalx("%s: %s answered twice", __func__,
-		    req->method != NULL ? req->method->name : "?");
-	req->replied = true;
+	reply_once(req);
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);

@@ -26,6 +26,7 @@
 #define MPMGRD_VERSION "0.1.0"
 
 struct conn;
+struct object;
 struct waiter;
 
 /* Connection states and flags. */
@@ -62,6 +63,8 @@ struct conn {
 	uint32_t cancel_miss[4];
 	uint8_t ncancel_miss;
 	void *holdings;           /* waiter.c: its struct hold_list, or NULL */
+	struct object *last_obj;  /* registry_lookup_cached's cache */
+	uint64_t last_obj_gen;
 	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
 	TAILQ_ENTRY(conn) qlink;  /* server.ready while CONN_QUEUED */
 };

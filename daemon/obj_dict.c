@@ -412,7 +412,12 @@ dict_incr(struct req *req)
 	if (value_add(req, e != NULL ? &cur : NULL,
 	    req->argc > 2 ? &req->argv[2] : NULL, &sum, &n) != 0)
 		return;
-	ohash_set(h, k, kn, sum, n, NULL);
+	/* The entry found is still valid: a sum of the same size goes in
+	 * place, without a second lookup. */
+	if (e != NULL && e->vlen == n)
+		memcpy(oh_val(e), sum, n);
+	else
+		ohash_set(h, k, kn, sum, n, NULL);
 	reply_raw(req, sum, n);
 }
 

@@ -32,9 +32,17 @@ void
 value_canon(const struct mpv *v, struct buf *scratch, const uint8_t **bytes,
     size_t *n)
 {
+	/* Nearly every value arrives canonical: no call beyond the check. */
+	if (canon_is(v)) {
+		*bytes = v->raw;
+		*n = v->rawlen;
+		return;
+	}
 	buf_reset(scratch);
-	if (canon_bytes(v, scratch, bytes, n) != 0)
+	if (canon_append(scratch, v) != 0)
 		fatalx("%s: out of memory", __func__);
+	*bytes = buf_head(scratch);
+	*n = buf_used(scratch);
 }
 
 const char *

@@ -2,16 +2,17 @@
  * ohash.c: the compact ordered hash (see ohash.h for the contract).
  *
  * Layout. A table is an index of uint32 slots (0 empty, UINT32_MAX a
- * dummy left by a delete, else 1 + a position) over a dense array of
- * cells in insertion order. A cell holds an entry pointer or, once its
- * entry is deleted, a hole: the entry's seq shifted left with the low bit
- * set (entries are aligned, so the low bit tells them apart). Holes keep
- * their seq so that the dense array stays sorted by seq and ohash_scan can
- * binary-search it. Probing is CPython's: i = 5i + 1 + perturb, perturb
- * shifted right by 5 each step, over the entry's 32-bit hash (SipHash-1-3,
- * random key). New keys take the first empty slot, never a dummy, so a
- * table's `fill` (slots not empty) only grows, and fill <= cap = 2/3 of the
- * slots keeps every probe chain short and ending at an empty slot.
+ * dummy left by a delete, else 1 + a position with hash bits above it, see
+ * slot_of) over a dense array of cells in insertion order. A cell holds an
+ * entry pointer or, once its entry is deleted, a hole: the entry's seq
+ * shifted left with the low bit set (entries are aligned, so the low bit
+ * tells them apart). Holes keep their seq so that the dense array stays
+ * sorted by seq and ohash_scan can binary-search it. Probing is
+ * CPython's: i = 5i + 1 + perturb, perturb shifted right by 5 each step,
+ * over the entry's 32-bit hash (SipHash-1-3, random key). New keys take the
+ * first empty slot, never a dummy, so a table's `fill` (slots not empty)
+ * only grows, and fill <= cap = 2/3 of the slots keeps every probe chain
+ * short and ending at an empty slot.
  *
  * Rebuilding. When an insert would leave too little room, or after a
  * delete the table is mostly unused (len < cap / 8), a new table `nt` is
@@ -90,15 +91,23 @@ struct oh_loc {
 /* --- SipHash-1-3 ---------------------------------------------------- */
 
 static uint8_t sip_key[16];
+static uint64_t sip_k0, sip_k1; /* sip_key as SipHash reads it */
 static int sip_keyed;
 
-static uint64_t
+static inline uint64_t
 sip_le64(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+#else
 	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
 	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
 	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
 	    (uint64_t)p[7] << 56;
+#endif
 }
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -110,9 +119,8 @@ sip_le64(const uint8_t *p)
 } while (0)
 
 static uint64_t
-siphash13(const uint8_t *in, size_t len, const uint8_t key[16])
+siphash13(const uint8_t *in, size_t len, uint64_t k0, uint64_t k1)
 {
-	uint64_t k0 = sip_le64(key), k1 = sip_le64(key + 8);
 	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
 	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
 	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
@@ -126,8 +134,15 @@ siphash13(const uint8_t *in, size_t len, const uint8_t key[16])
 		SIPROUND;
 		v0 ^= m;
 	}
-	for (; tail > 0; tail--)
-		b |= (uint64_t)in[i + tail - 1] << (8 * (tail - 1));
+	switch (tail) {
+	case 7: b |= (uint64_t)in[i + 6] << 48; /* FALLTHROUGH */
+	case 6: b |= (uint64_t)in[i + 5] << 40; /* FALLTHROUGH */
+	case 5: b |= (uint64_t)in[i + 4] << 32; /* FALLTHROUGH */
+	case 4: b |= (uint64_t)in[i + 3] << 24; /* FALLTHROUGH */
+	case 3: b |= (uint64_t)in[i + 2] << 16; /* FALLTHROUGH */
+	case 2: b |= (uint64_t)in[i + 1] << 8;  /* FALLTHROUGH */
+	case 1: b |= (uint64_t)in[i];
+	}
 	v3 ^= b;
 	SIPROUND;
 	v0 ^= b;
@@ -138,14 +153,14 @@ siphash13(const uint8_t *in, size_t len, const uint8_t key[16])
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static uint32_t
-ohash_hash(const void *key, size_t klen)
+/* Keyed per process so that clients cannot aim keys at one chain. */
+static void __attribute__((noinline))
+ohash_key(void)
 {
 	size_t got = 0;
 	ssize_t r;
 
-	/* Keyed per process so that clients cannot aim keys at one chain. */
-	while (!sip_keyed) {
+	while (got < sizeof sip_key) {
 		r = getrandom(sip_key + got, sizeof sip_key - got, 0);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -153,9 +168,18 @@ ohash_hash(const void *key, size_t klen)
 			fatal("%s: getrandom", __func__);
 		}
 		got += (size_t)r;
-		sip_keyed = got == sizeof sip_key;
 	}
-	return (uint32_t)siphash13(key, klen, sip_key);
+	sip_k0 = sip_le64(sip_key);
+	sip_k1 = sip_le64(sip_key + 8);
+	sip_keyed = 1;
+}
+
+static uint32_t
+ohash_hash(const void *key, size_t klen)
+{
+	if (!sip_keyed)
+		ohash_key();
+	return (uint32_t)siphash13(key, klen, sip_k0, sip_k1);
 }
 
 /* --- cells ------------------------------------------------------------ */
@@ -206,31 +230,48 @@ entry_free(struct ohash *h, struct oh_entry *e)
 
 /* --- one table -------------------------------------------------------- */
 
+/*
+ * A live slot of a table of size 2^b: 1 + the position in its low b bits
+ * (positions stay below cap < size), and above them the top 32 - b bits
+ * of the entry's hash, the bits that the first probe's index does not
+ * already say. A probe compares those before it looks at the entry, so a
+ * slot of another key costs no load of the cells or of an entry but once
+ * in 2^(32 - b) (1 in 2048 for a million keys). Empty is 0 (1 + pos never
+ * is) and a dummy UINT32_MAX (its low bits would be a position >= cap).
+ */
+static inline uint32_t
+slot_of(uint32_t hash, size_t mask, size_t pos)
+{
+	return (hash & ~(uint32_t)mask) | (uint32_t)(pos + 1);
+}
+
 /* Find key in tab, skipping slots that point below lo (migrated). */
 static bool
 tab_find(struct otab *tab, size_t lo, uint32_t hash, const void *key,
     size_t klen, struct oh_loc *loc)
 {
-	size_t mask, i;
-	uint32_t perturb = hash, ix;
+	size_t mask, i, pos;
+	uint32_t perturb = hash, ix, tagmask;
 	struct oh_entry *e;
 
 	if (tab->size == 0)
 		return false;
 	mask = tab->size - 1;
+	tagmask = ~(uint32_t)mask;
 	for (i = hash & mask;; i = (i * 5 + perturb + 1) & mask) {
 		ix = tab->idx[i];
 		if (ix == SLOT_EMPTY)
 			return false;
 		/* A slot that is neither empty nor a dummy points at a live
 		 * entry: deletes turn the slot into a dummy with the cell. */
-		if (ix != SLOT_DUMMY && ix - 1 >= lo) {
-			e = cell_entry(tab->ents[ix - 1]);
+		if (((ix ^ hash) & tagmask) == 0 && ix != SLOT_DUMMY &&
+		    (pos = (ix & mask) - 1) >= lo) {
+			e = cell_entry(tab->ents[pos]);
 			if (e->hash == hash && e->klen == klen &&
 			    (klen == 0 || memcmp(e->data, key, klen) == 0)) {
 				loc->tab = tab;
 				loc->slot = i;
-				loc->pos = ix - 1;
+				loc->pos = pos;
 				return true;
 			}
 		}
@@ -248,7 +289,7 @@ tab_link(struct otab *tab, uint32_t hash, size_t pos)
 	for (i = hash & mask; tab->idx[i] != SLOT_EMPTY;
 	    i = (i * 5 + perturb + 1) & mask)
 		perturb >>= 5;
-	tab->idx[i] = (uint32_t)(pos + 1);
+	tab->idx[i] = slot_of(hash, mask, pos);
 	tab->fill++;
 }
 
@@ -257,9 +298,9 @@ static size_t
 tab_slot_of(const struct otab *tab, uint32_t hash, size_t pos)
 {
 	size_t mask = tab->size - 1, i;
-	uint32_t perturb = hash;
+	uint32_t perturb = hash, want = slot_of(hash, mask, pos);
 
-	for (i = hash & mask; tab->idx[i] != pos + 1;
+	for (i = hash & mask; tab->idx[i] != want;
 	    i = (i * 5 + perturb + 1) & mask) {
 		if (tab->idx[i] == SLOT_EMPTY)
 			fatalx("%s: position %zu not indexed", __func__, pos);

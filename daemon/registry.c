@@ -41,6 +41,9 @@ static struct ohash *names;
 static struct object_list objects = TAILQ_HEAD_INITIALIZER(objects);
 static struct object_list dying = TAILQ_HEAD_INITIALIZER(dying);
 static struct event *free_ev; /* created on the first deferred free */
+/* Bumped by every delete: registry_lookup_cached's caches older than it
+ * may name a freed object. Starts above the 0 of a zeroed cache. */
+static uint64_t generation = 1;
 
 void
 registry_init(void)
@@ -77,6 +80,23 @@ registry_lookup(const char *name, size_t len)
 
 	e = ohash_get(names, name, len);
 	return e == NULL ? NULL : registry_entry_object(e);
+}
+
+struct object *
+registry_lookup_cached(const char *name, size_t len, struct object **cache,
+    uint64_t *gen)
+{
+	struct object *o = *cache;
+
+	if (o != NULL && *gen == generation && o->namelen == len &&
+	    memcmp(o->name, name, len) == 0)
+		return o;
+	o = registry_lookup(name, len);
+	if (o != NULL) {
+		*cache = o;
+		*gen = generation;
+	}
+	return o;
 }
 
 static struct object *
@@ -163,6 +183,7 @@ void
 registry_delete(struct object *o)
 {
 	waiter_object_deleted(o);
+	generation++;
 	if (!ohash_del(names, o->name, o->namelen, NULL))
 		fatalx("%s: '%.*s' is not registered", __func__,
 		    (int)o->namelen, o->name);

@@ -91,6 +91,14 @@ void registry_init(void);
 const struct obj_type *registry_type(const char *name, size_t len);
 
 struct object *registry_lookup(const char *name, size_t len);
+/*
+ * registry_lookup through a one-entry cache of the caller's (*cache and
+ * *gen, zeroed to start): a connection that names the same object request
+ * after request skips the name index. A filled cache is trusted only while
+ * no object has been deleted since, so it never points at a freed object.
+ */
+struct object *registry_lookup_cached(const char *name, size_t len,
+    struct object **cache, uint64_t *gen);
 /* Create a missing object with t's defaults, implicitly (it goes when back
  * in its initial state). len is 1..MPMGR_MAX_NAME. */
 struct object *registry_add(const struct obj_type *t, const char *name,

@@ -65,8 +65,13 @@ buf_reserve(struct buf *b, size_t n)
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {
-	if (n == 0)
+	/* The usual case, a small append that fits, without a call. */
+	if (n <= b->cap - b->len) {
+		if (n > 0)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
 		return 0;
+	}
 	if (buf_reserve(b, n) == -1)
 		return -1;
 	memcpy(b->data + b->len, p, n);

@@ -33,13 +33,51 @@ msg_pack_request(msgpack_packer *pk, uint32_t msgid, const char *method,
 	msgpack_pack_array(pk, nparams);
 }
 
+/* [1, msgid, as msgpack-c packs it: msgid in its shortest form. */
+static size_t
+put_response_start(uint8_t *h, uint32_t msgid)
+{
+	h[0] = 0x94;
+	h[1] = MSG_RESPONSE;
+	if (msgid <= 0x7f) {
+		h[2] = (uint8_t)msgid;
+		return 3;
+	}
+	if (msgid <= UINT8_MAX) {
+		h[2] = 0xcc;
+		h[3] = (uint8_t)msgid;
+		return 4;
+	}
+	if (msgid <= UINT16_MAX) {
+		h[2] = 0xcd;
+		h[3] = (uint8_t)(msgid >> 8);
+		h[4] = (uint8_t)msgid;
+		return 5;
+	}
+	h[2] = 0xce;
+	h[3] = (uint8_t)(msgid >> 24);
+	h[4] = (uint8_t)(msgid >> 16);
+	h[5] = (uint8_t)(msgid >> 8);
+	h[6] = (uint8_t)msgid;
+	return 7;
+}
+
+size_t
+msg_result_head(uint8_t *out, uint32_t msgid)
+{
+	size_t n = put_response_start(out, msgid);
+
+	out[n++] = 0xc0;
+	return n;
+}
+
+/* One write to the packer's sink instead of one per element. */
 void
 msg_pack_result(msgpack_packer *pk, uint32_t msgid)
 {
-	msgpack_pack_array(pk, 4);
-	msgpack_pack_uint8(pk, MSG_RESPONSE);
-	msgpack_pack_uint32(pk, msgid);
-	msgpack_pack_nil(pk);
+	uint8_t h[MSG_RESULT_HEAD_MAX];
+
+	pk->callback(pk->data, (const char *)h, msg_result_head(h, msgid));
 }
 
 /* [code, message]; a code this build has no name for goes out as INTERNAL. */
@@ -57,9 +95,9 @@ void
 msg_pack_error(msgpack_packer *pk, uint32_t msgid, int code,
     const char *message)
 {
-	msgpack_pack_array(pk, 4);
-	msgpack_pack_uint8(pk, MSG_RESPONSE);
-	msgpack_pack_uint32(pk, msgid);
+	uint8_t h[MSG_RESULT_HEAD_MAX];
+
+	pk->callback(pk->data, (const char *)h, put_response_start(h, msgid));
 	pack_error_pair(pk, code, message);
 	msgpack_pack_nil(pk);
 }
@@ -109,88 +147,193 @@ error_shape_ok(const struct mpv *err)
 	return code.type == MPV_STR && message.type == MPV_STR;
 }
 
-int
-msg_parse(const uint8_t *frame, struct msg *m, const char **why)
+/*
+ * Element i of n of the message's array, the next value at *p; the last
+ * one ends where the frame ends (end), so only an element that is neither
+ * last nor a scalar is walked to find its extent.
+ */
+static void
+read_el(const uint8_t **p, const uint8_t *end, uint32_t i, uint32_t n,
+    struct mpv *out)
 {
-	struct mpv top, kind, el[4];
-	struct mpv_iter it;
+	if (i + 1 < n) {
+		mpv_read(p, out);
+		return;
+	}
+	mpv_head(*p, out);
+	out->rawlen = (size_t)(end - *p);
+	*p = end;
+}
+
+/*
+ * The usual request, [0, msgid, method, params] with msgid a uint of at
+ * most 32 bits in its shortest form, read without the general walk: true
+ * and m filled as msg_parse_frame fills it; false for anything else (m is
+ * then garbage, to be filled by the general path).
+ */
+static bool
+parse_request(const uint8_t *frame, const uint8_t *end, struct msg *m)
+{
+	static const struct mpv none;
+	const uint8_t *p = frame + 2;
+	uint32_t id;
+
+	if (frame[0] != 0x94 || frame[1] != MSG_REQUEST)
+		return false;
+	switch (p[0]) {
+	case 0xcc:
+		id = p[1];
+		p += 2;
+		break;
+	case 0xcd:
+		id = (uint32_t)p[1] << 8 | p[2];
+		p += 3;
+		break;
+	case 0xce:
+		id = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+		    (uint32_t)p[3] << 8 | p[4];
+		p += 5;
+		break;
+	default:
+		if (p[0] > 0x7f)
+			return false;
+		id = p[0];
+		p++;
+		break;
+	}
+	mpv_head(p, &m->method);
+	if (m->method.type != MPV_STR)
+		return false;
+	p += m->method.rawlen;
+	mpv_head(p, &m->params);
+	if (m->params.type != MPV_ARRAY)
+		return false;
+	m->params.rawlen = (size_t)(end - p);
+	m->kind = MSG_REQUEST;
+	m->has_msgid = true;
+	m->msgid = id;
+	m->error = m->result = none;
+	return true;
+}
+
+/*
+ * The views of a message are read straight into m (no copies); what a
+ * malformed message leaves there is cleared again, so that m holds only
+ * kind and msgid on failure, as it always has.
+ */
+int
+msg_parse_frame(const uint8_t *frame, size_t len, struct msg *m,
+    const char **why)
+{
+	static const struct mpv none;
+	struct mpv top, kind, spare[2], *el[3];
+	const uint8_t *p, *end = frame + len;
 	uint32_t i, n;
 
-	memset(m, 0, sizeof *m);
+	if (parse_request(frame, end, m))
+		return 0;
 	m->kind = -1;
-	mpv_frame(frame, &top);
+	m->has_msgid = false;
+	m->msgid = 0;
+	mpv_head(frame, &top);
 	if (top.type != MPV_ARRAY || top.len == 0) {
 		*why = "a message must be a non-empty array";
-		return -1;
+		goto fail;
 	}
-	mpv_iter_init(&it, &top);
-	mpv_iter_next(&it, &kind);
+	p = top.ptr;
+	read_el(&p, end, 0, top.len, &kind);
 	if (kind.type != MPV_UINT || kind.v.u > MSG_NOTIFICATION) {
 		*why = "a message must start with 0, 1 or 2";
-		return -1;
+		goto fail;
 	}
 	m->kind = (int)kind.v.u;
+	switch (m->kind) {
+	case MSG_REQUEST:
+		el[0] = &spare[0];
+		el[1] = &m->method;
+		el[2] = &m->params;
+		m->error = m->result = none;
+		break;
+	case MSG_RESPONSE:
+		el[0] = &spare[0];
+		el[1] = &m->error;
+		el[2] = &m->result;
+		m->method = m->params = none;
+		break;
+	default:
+		el[0] = &m->method;
+		el[1] = &m->params;
+		el[2] = &spare[1];
+		m->error = m->result = none;
+		break;
+	}
 	/* Only the first four elements matter: more is an arity error. */
 	n = top.len - 1 < 3 ? top.len - 1 : 3;
 	for (i = 0; i < n; i++)
-		mpv_iter_next(&it, &el[i]);
+		read_el(&p, end, i + 1, top.len, el[i]);
 	if (m->kind != MSG_NOTIFICATION && n >= 1)
-		m->has_msgid = read_msgid(&el[0], &m->msgid);
+		m->has_msgid = read_msgid(el[0], &m->msgid);
 
 	switch (m->kind) {
 	case MSG_REQUEST:
 		if (top.len != 4) {
 			*why = "a request must be [0, msgid, method, params]";
-			return -1;
+			goto fail;
 		}
 		if (!m->has_msgid) {
 			*why = "request msgid must be a uint32";
-			return -1;
+			goto fail;
 		}
-		if (el[1].type != MPV_STR) {
+		if (m->method.type != MPV_STR) {
 			*why = "request method must be a str";
-			return -1;
+			goto fail;
 		}
-		if (el[2].type != MPV_ARRAY) {
+		if (m->params.type != MPV_ARRAY) {
 			*why = "request params must be an array";
-			return -1;
+			goto fail;
 		}
-		m->method = el[1];
-		m->params = el[2];
 		return 0;
 	case MSG_RESPONSE:
 		if (top.len != 4) {
 			*why = "a response must be [1, msgid, error, result]";
-			return -1;
+			goto fail;
 		}
 		if (!m->has_msgid) {
 			*why = "response msgid must be a uint32";
-			return -1;
+			goto fail;
 		}
-		if (!error_shape_ok(&el[1])) {
+		if (!error_shape_ok(&m->error)) {
 			*why = "response error must be nil or [code, message]";
-			return -1;
+			goto fail;
 		}
-		m->error = el[1];
-		m->result = el[2];
 		return 0;
 	default:
 		if (top.len != 3) {
 			*why = "a notification must be [2, method, params]";
-			return -1;
+			goto fail;
 		}
-		if (el[0].type != MPV_STR) {
+		if (m->method.type != MPV_STR) {
 			*why = "notification method must be a str";
-			return -1;
+			goto fail;
 		}
-		if (el[1].type != MPV_ARRAY) {
+		if (m->params.type != MPV_ARRAY) {
 			*why = "notification params must be an array";
-			return -1;
+			goto fail;
 		}
-		m->method = el[0];
-		m->params = el[1];
 		return 0;
 	}
+fail:
+	m->method = m->params = m->error = m->result = none;
+	return -1;
+}
+
+int
+msg_parse(const uint8_t *frame, struct msg *m, const char **why)
+{
+	struct mpv top;
+
+	mpv_frame(frame, &top);
+	return msg_parse_frame(frame, top.rawlen, m, why);
 }
 
 int

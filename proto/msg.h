@@ -9,6 +9,7 @@
 #define MPMGR_MSG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <msgpack.h>
@@ -21,6 +22,10 @@ void msg_pack_request(msgpack_packer *pk, uint32_t msgid, const char *method,
     uint32_t nparams);
 /* [1, msgid, nil, then the caller packs exactly one result value. */
 void msg_pack_result(msgpack_packer *pk, uint32_t msgid);
+/* The bytes msg_pack_result packs, written to out (room for
+ * MSG_RESULT_HEAD_MAX): their count. */
+#define MSG_RESULT_HEAD_MAX 8
+size_t msg_result_head(uint8_t *out, uint32_t msgid);
 /* [1, msgid, [code, message], nil]: a complete error response. */
 void msg_pack_error(msgpack_packer *pk, uint32_t msgid, int code,
     const char *message);
@@ -50,6 +55,12 @@ struct msg {
  * can still be addressed to m->msgid).
  */
 int msg_parse(const uint8_t *frame, struct msg *m, const char **why);
+/*
+ * msg_parse for a frame of exactly len bytes (scan_frame's *frame_len):
+ * the same answer, without walking the frame to find where it ends.
+ */
+int msg_parse_frame(const uint8_t *frame, size_t len, struct msg *m,
+    const char **why);
 
 /*
  * For a RESPONSE with an error: its PERR_* code (PERR_INTERNAL for a code

@@ -65,38 +65,30 @@ put_be64(uint8_t *p, uint64_t v)
 }
 
 /*
- * Bytes of the header that starts with c: the first byte, the length or
- * count field and an ext's type byte; for scalars, the whole value.
- * 0 for 0xc1, which msgpack never uses.
+ * Bytes of the headers 0xc0..0xdf: the first byte, the length or count
+ * field and an ext's type byte; for scalars, the whole value. 0 for 0xc1,
+ * which msgpack never uses.
  */
-static unsigned
+static const uint8_t head_sizes[32] = {
+	1, 0, 1, 1, 2, 3, 5, 3, /* c0 nil, c1, false, true, bin8/16/32, ext8 */
+	4, 6, 5, 9, 2, 3, 5, 9, /* ext16/32, float32/64, uint8/16/32/64 */
+	2, 3, 5, 9, 2, 2, 2, 2, /* int8/16/32/64, fixext1/2/4/8 */
+	2, 2, 3, 5, 3, 5, 3, 5  /* fixext16, str8/16/32, array16/32, map16/32 */
+};
+
+/*
+ * Of the headers 0xc0..0xdf (bit c - 0xc0), those that are a whole scalar
+ * with nothing to check beyond their size: nil, bools, floats, ints.
+ */
+#define HEAD_SCALAR UINT32_C(0x000ffc0d) /* c0 c2 c3, ca..cf, d0..d3 */
+
+/* The header size for any first byte c (see head_sizes). */
+static inline unsigned
 head_size(uint8_t c)
 {
 	if (c <= 0xbf || c >= 0xe0)
 		return 1; /* fixint, fixmap, fixarray, fixstr */
-	switch (c) {
-	case 0xc0: case 0xc2: case 0xc3:
-		return 1;
-	case 0xc4: case 0xcc: case 0xd0: case 0xd9:
-		return 2;
-	case 0xc5: case 0xcd: case 0xd1: case 0xda: case 0xdc: case 0xde:
-		return 3;
-	case 0xc6: case 0xca: case 0xce: case 0xd2: case 0xdb: case 0xdd:
-	case 0xdf:
-		return 5;
-	case 0xc7:
-		return 3;
-	case 0xc8:
-		return 4;
-	case 0xc9:
-		return 6;
-	case 0xcb: case 0xcf: case 0xd3:
-		return 9;
-	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-		return 2;
-	default:
-		return 0; /* 0xc1 */
-	}
+	return head_sizes[c - 0xc0];
 }
 
 static void
@@ -110,52 +102,21 @@ head_ext(struct mpv *out, const uint8_t *p, unsigned hlen, uint32_t len)
 }
 
 /*
- * Decode the header at p into out. Scalars, str, bin and ext get their
- * full rawlen; a container's rawlen is only its header's (the caller
- * skips its elements when it needs the rest).
+ * mpv_head for the first bytes 0xc0..0xdf, with out's common fields
+ * already set for a one-byte header (scan.h): out of line so that the fix
+ * forms, which are most of the bytes of a request, decode inline.
  */
-static void
-head_decode(const uint8_t *p, struct mpv *out)
+void __attribute__((noinline))
+mpv_head_long(const uint8_t *p, struct mpv *out)
 {
 	uint8_t c = p[0];
-	unsigned hlen = head_size(c);
+	unsigned hlen = head_sizes[c - 0xc0];
 	uint32_t bits32;
 	uint64_t bits64;
 	float f32;
 
-	out->raw = p;
 	out->rawlen = hlen;
 	out->ptr = p + hlen;
-	out->len = 0;
-	out->ext_type = 0;
-	out->v.u = 0;
-
-	if (c <= 0x7f) {
-		out->type = MPV_UINT;
-		out->v.u = c;
-		return;
-	}
-	if (c >= 0xe0) {
-		out->type = MPV_INT;
-		out->v.i = (int8_t)c;
-		return;
-	}
-	if (c <= 0x8f) {
-		out->type = MPV_MAP;
-		out->len = c & 0x0f;
-		return;
-	}
-	if (c <= 0x9f) {
-		out->type = MPV_ARRAY;
-		out->len = c & 0x0f;
-		return;
-	}
-	if (c <= 0xbf) {
-		out->type = MPV_STR;
-		out->len = c & 0x1f;
-		out->rawlen = hlen + out->len;
-		return;
-	}
 	switch (c) {
 	case 0xc0:
 		out->type = MPV_NIL;
@@ -256,27 +217,51 @@ head_decode(const uint8_t *p, struct mpv *out)
 	default:
 		/* 0xc1: never in a validated frame. */
 		out->type = MPV_NIL;
+		out->rawlen = 1;
+		out->ptr = p + 1;
 		return;
 	}
 }
 
-/* Values directly inside a container: elements, or keys plus values. */
-static inline uint64_t
-mpv_children(const struct mpv *v)
+/* No byte of s[0..n) has its high bit set; overlapping loads, no loop
+ * for strings shorter than 16 bytes. */
+static inline bool
+ascii_only(const uint8_t *s, size_t n)
 {
-	if (v->type == MPV_ARRAY)
-		return v->len;
-	if (v->type == MPV_MAP)
-		return 2 * (uint64_t)v->len;
-	return 0;
+	const uint64_t high = UINT64_C(0x8080808080808080);
+	uint64_t w, x;
+	uint32_t a, b;
+	uint16_t c, d;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, s + i, sizeof w);
+			if (w & high)
+				return false;
+		}
+		memcpy(&x, s + n - 8, sizeof x);
+		return (x & high) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&a, s, sizeof a);
+		memcpy(&b, s + n - 4, sizeof b);
+		return ((a | b) & 0x80808080u) == 0;
+	}
+	if (n >= 2) {
+		memcpy(&c, s, sizeof c);
+		memcpy(&d, s + n - 2, sizeof d);
+		return ((c | d) & 0x8080u) == 0;
+	}
+	return n == 0 || s[0] < 0x80;
 }
 
 /*
  * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
  * U+10FFFF, no truncated sequence. ASCII runs go eight bytes at a time.
  */
-static bool
-utf8_valid(const uint8_t *s, size_t n)
+static bool __attribute__((noinline))
+utf8_valid_slow(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	uint64_t w;
@@ -330,6 +315,13 @@ utf8_valid(const uint8_t *s, size_t n)
 	return true;
 }
 
+/* Names, keys and most values are ASCII: that is checked inline. */
+static inline bool
+utf8_valid(const uint8_t *s, size_t n)
+{
+	return ascii_only(s, n) || utf8_valid_slow(s, n);
+}
+
 void
 scan_init(struct scan_state *s)
 {
@@ -339,101 +331,192 @@ scan_init(struct scan_state *s)
 	s->left[0] = 1;
 }
 
+/*
+ * The position, depth, due count and the current level's count (cur, the
+ * left[depth] of the state) live in locals during the walk (the buffer's
+ * bytes may alias anything, so through s they would be reloaded after
+ * every store) and go back to s when the call returns.
+ */
 int
 scan_frame(struct scan_state *s, const uint8_t *buf, size_t len,
     size_t max, size_t *frame_len, const char **why)
 {
 	struct mpv h;
-	uint64_t room, rest, kids;
-	size_t avail;
+	uint64_t *left = s->left, room, rest, kids, due, cur;
+	size_t pos, avail;
+	uint32_t depth;
 	unsigned hlen;
+	uint8_t c;
+	int r;
 
 	/* A zeroed state is a fresh one, as if from scan_init. */
 	if (s->pos == 0 && s->depth == 0) {
-		s->left[0] = 1;
+		left[0] = 1;
 		s->due = 1;
 	}
+	pos = s->pos;
+	depth = s->depth;
+	due = s->due;
+	cur = left[depth];
+	/*
+	 * Checked once per call, in case max changed since the last one:
+	 * within a call every step below keeps pos + due <= max.
+	 */
+	if (pos > max || due > max - pos) {
+		*why = "message too large";
+		return SCAN_TOOBIG;
+	}
 	for (;;) {
-		while (s->left[s->depth] == 0) {
-			if (s->depth == 0) {
-				*frame_len = s->pos;
+		while (cur == 0) {
+			if (depth == 0) {
+				*frame_len = pos;
 				scan_init(s);
 				return SCAN_FRAME;
 			}
-			s->depth--;
+			cur = left[--depth];
 		}
-		/* Checked here, not once, in case max changed between calls. */
-		if (s->pos > max || s->due > max - s->pos) {
-			*why = "message too large";
-			return SCAN_TOOBIG;
+		if (pos >= len) {
+			r = SCAN_MORE;
+			break;
 		}
-		if (s->pos >= len)
-			return SCAN_MORE;
-		room = max - s->pos;
-		rest = s->due - 1; /* due after this value, one byte each */
-		hlen = head_size(buf[s->pos]);
+		c = buf[pos];
+		rest = due - 1; /* due after this value, one byte each */
+		if (c <= 0x7f || c >= 0xe0) {
+			/* A fixint: its one byte is already counted in due. */
+			pos++;
+			cur--;
+			due = rest;
+			continue;
+		}
+		room = max - pos;
+		if (c <= 0xbf) {
+			/* The other fix forms, also one byte of header (which
+			 * always fits: it is counted in due). */
+			room -= rest + 1;
+			avail = len - pos - 1;
+			if (c >= 0xa0) {
+				kids = c & 0x1f; /* fixstr: its length */
+				if (kids > room) {
+					*why = "length larger than the message "
+					    "can hold";
+					r = SCAN_TOOBIG;
+					break;
+				}
+				if (avail < kids) {
+					r = SCAN_MORE;
+					break;
+				}
+				if (!utf8_valid(buf + pos + 1, (size_t)kids)) {
+					*why = "str is not valid UTF-8";
+					r = SCAN_BAD;
+					break;
+				}
+				pos += 1 + (size_t)kids;
+				cur--;
+				due = rest;
+				continue;
+			}
+			if (depth == MPMGR_FRAME_DEPTH) {
+				*why = "nested too deep";
+				r = SCAN_BAD;
+				break;
+			}
+			kids = c <= 0x8f ? 2 * (uint64_t)(c & 0x0f) : c & 0x0f;
+			if (kids > room) {
+				*why = "count larger than the message can hold";
+				r = SCAN_TOOBIG;
+				break;
+			}
+			pos++;
+			left[depth++] = cur - 1;
+			due = rest + kids;
+			cur = kids;
+			continue;
+		}
+		hlen = head_size(c);
 		if (hlen == 0) {
 			*why = "invalid byte 0xc1";
-			return SCAN_BAD;
+			r = SCAN_BAD;
+			break;
 		}
 		if (hlen > room - rest) {
 			*why = "message too large";
-			return SCAN_TOOBIG;
+			r = SCAN_TOOBIG;
+			break;
 		}
-		avail = len - s->pos;
-		if (avail < hlen)
-			return SCAN_MORE;
-		head_decode(buf + s->pos, &h);
+		avail = len - pos;
+		if (avail < hlen) {
+			r = SCAN_MORE;
+			break;
+		}
+		if (HEAD_SCALAR & (UINT32_C(1) << (c - 0xc0))) {
+			pos += hlen;
+			cur--;
+			due = rest;
+			continue;
+		}
+		mpv_head(buf + pos, &h);
 		room -= rest + hlen;
 
 		switch (h.type) {
 		case MPV_ARRAY:
 		case MPV_MAP:
-			if (s->depth == MPMGR_FRAME_DEPTH) {
+			if (depth == MPMGR_FRAME_DEPTH) {
 				*why = "nested too deep";
-				return SCAN_BAD;
+				r = SCAN_BAD;
+				goto out;
 			}
 			kids = mpv_children(&h);
 			if (kids > room) {
 				*why = "count larger than the message can hold";
-				return SCAN_TOOBIG;
+				r = SCAN_TOOBIG;
+				goto out;
 			}
-			s->pos += hlen;
-			s->left[s->depth]--;
-			s->due = rest + kids;
-			s->left[++s->depth] = kids;
+			pos += hlen;
+			left[depth++] = cur - 1;
+			due = rest + kids;
+			cur = kids;
 			continue;
 		case MPV_STR:
 		case MPV_BIN:
 		case MPV_EXT:
 			if (h.len > room) {
 				*why = "length larger than the message can hold";
-				return SCAN_TOOBIG;
+				r = SCAN_TOOBIG;
+				goto out;
 			}
-			if (avail - hlen < h.len)
-				return SCAN_MORE;
+			if (avail - hlen < h.len) {
+				r = SCAN_MORE;
+				goto out;
+			}
 			if (h.type == MPV_STR && !utf8_valid(h.ptr, h.len)) {
 				*why = "str is not valid UTF-8";
-				return SCAN_BAD;
+				r = SCAN_BAD;
+				goto out;
 			}
 			break;
 		default:
 			break;
 		}
-		s->pos += h.rawlen;
-		s->left[s->depth]--;
-		s->due = rest;
+		pos += h.rawlen;
+		cur--;
+		due = rest;
 	}
+out:
+	left[depth] = cur;
+	s->pos = pos;
+	s->depth = depth;
+	s->due = due;
+	return r;
 }
 
-/* Past n values starting at p. */
-static const uint8_t *
-skip_values(const uint8_t *p, uint64_t n)
+const uint8_t *
+mpv_skip(const uint8_t *p, uint64_t n)
 {
 	struct mpv h;
 
 	while (n > 0) {
-		head_decode(p, &h);
+		mpv_head(p, &h);
 		p += h.rawlen;
 		n += mpv_children(&h);
 		n--;
@@ -442,36 +525,9 @@ skip_values(const uint8_t *p, uint64_t n)
 }
 
 void
-mpv_read(const uint8_t **p, struct mpv *out)
-{
-	head_decode(*p, out);
-	if (out->type == MPV_ARRAY || out->type == MPV_MAP)
-		out->rawlen = (size_t)(skip_values(out->ptr, mpv_children(out)) -
-		    *p);
-	*p += out->rawlen;
-}
-
-void
 mpv_frame(const uint8_t *frame, struct mpv *out)
 {
 	mpv_read(&frame, out);
-}
-
-void
-mpv_iter_init(struct mpv_iter *it, const struct mpv *container)
-{
-	it->p = container->ptr;
-	it->left = mpv_children(container);
-}
-
-bool
-mpv_iter_next(struct mpv_iter *it, struct mpv *out)
-{
-	if (it->left == 0)
-		return false;
-	mpv_read(&it->p, out);
-	it->left--;
-	return true;
 }
 
 bool
@@ -532,7 +588,7 @@ mpv_depth(const struct mpv *v)
 			continue;
 		}
 		left[d]--;
-		head_decode(p, &e);
+		mpv_head(p, &e);
 		if (e.type != MPV_ARRAY && e.type != MPV_MAP) {
 			p += e.rawlen;
 			continue;
@@ -540,7 +596,7 @@ mpv_depth(const struct mpv *v)
 		if (d == MPMGR_MAX_DEPTH) {
 			/* Deeper than any validated frame: say so, stay in bounds. */
 			deepest = MPMGR_MAX_DEPTH + 1;
-			p = skip_values(e.ptr, mpv_children(&e));
+			p = mpv_skip(e.ptr, mpv_children(&e));
 			continue;
 		}
 		p = e.ptr;
@@ -552,7 +608,7 @@ mpv_depth(const struct mpv *v)
 }
 
 /* Whether one value's header (not its children) is in canonical form. */
-static bool
+static inline bool
 head_canonical(const struct mpv *e)
 {
 	uint8_t c = e->raw[0];
@@ -599,8 +655,11 @@ canon_is(const struct mpv *v)
 	uint64_t n = 1;
 	struct mpv e;
 
+	/* A scalar's view is its decoded header already. */
+	if (v->type != MPV_ARRAY && v->type != MPV_MAP)
+		return head_canonical(v);
 	while (n > 0) {
-		head_decode(p, &e);
+		mpv_head(p, &e);
 		if (!head_canonical(&e))
 			return false;
 		p += e.rawlen;
@@ -769,7 +828,7 @@ canon_append(struct buf *b, const struct mpv *v)
 	if (buf_reserve(b, v->rawlen) == -1)
 		return -1;
 	while (n > 0) {
-		head_decode(p, &e);
+		mpv_head(p, &e);
 		if (canon_put(b, &e) == -1) {
 			b->len = start;
 			return -1;

@@ -75,8 +75,72 @@ struct mpv {
 	int8_t ext_type;
 };
 
+/*
+ * The readers below are inline: they run for every value of every request.
+ * mpv_head_long and mpv_skip are their out-of-line parts, not for direct
+ * use: mpv_head_long decodes a header starting with 0xc0..0xdf into an out
+ * whose fields mpv_head has set for a one-byte header; mpv_skip returns
+ * the end of the n values starting at p.
+ */
+void mpv_head_long(const uint8_t *p, struct mpv *out);
+const uint8_t *mpv_skip(const uint8_t *p, uint64_t n);
+
+/*
+ * View of the value at p without walking a container's elements: all of
+ * out is set as by mpv_read except a container's rawlen, which is only its
+ * header's. O(1).
+ */
+static inline void
+mpv_head(const uint8_t *p, struct mpv *out)
+{
+	uint8_t c = p[0];
+
+	out->raw = p;
+	out->rawlen = 1;
+	out->ptr = p + 1;
+	out->len = 0;
+	out->ext_type = 0;
+	out->v.u = 0;
+	if (c <= 0x7f) {
+		out->type = MPV_UINT;
+		out->v.u = c;
+	} else if (c >= 0xe0) {
+		out->type = MPV_INT;
+		out->v.i = (int8_t)c;
+	} else if (c >= 0xc0) {
+		mpv_head_long(p, out);
+	} else if (c >= 0xa0) {
+		out->type = MPV_STR;
+		out->len = c & 0x1f;
+		out->rawlen = 1 + (size_t)out->len;
+	} else {
+		out->type = c <= 0x8f ? MPV_MAP : MPV_ARRAY;
+		out->len = c & 0x0f;
+	}
+}
+
+/* Values directly inside a container: elements, or keys plus values. */
+static inline uint64_t
+mpv_children(const struct mpv *v)
+{
+	if (v->type == MPV_ARRAY)
+		return v->len;
+	if (v->type == MPV_MAP)
+		return 2 * (uint64_t)v->len;
+	return 0;
+}
+
 /* Read the value at *p and move *p past it (nested content included). */
-void mpv_read(const uint8_t **p, struct mpv *out);
+static inline void
+mpv_read(const uint8_t **p, struct mpv *out)
+{
+	mpv_head(*p, out);
+	if (out->type == MPV_ARRAY || out->type == MPV_MAP)
+		out->rawlen = (size_t)(mpv_skip(out->ptr, mpv_children(out)) -
+		    *p);
+	*p += out->rawlen;
+}
+
 /* View of a whole validated frame. */
 void mpv_frame(const uint8_t *frame, struct mpv *out);
 
@@ -85,8 +149,23 @@ struct mpv_iter {
 	const uint8_t *p;
 	uint64_t left;
 };
-void mpv_iter_init(struct mpv_iter *it, const struct mpv *container);
-bool mpv_iter_next(struct mpv_iter *it, struct mpv *out);
+
+static inline void
+mpv_iter_init(struct mpv_iter *it, const struct mpv *container)
+{
+	it->p = container->ptr;
+	it->left = mpv_children(container);
+}
+
+static inline bool
+mpv_iter_next(struct mpv_iter *it, struct mpv *out)
+{
+	if (it->left == 0)
+		return false;
+	mpv_read(&it->p, out);
+	it->left--;
+	return true;
+}
 
 /* Integer of either sign that fits int64_t: true and *out; else false. */
 bool mpv_to_int64(const struct mpv *v, int64_t *out);
