@@ -8,6 +8,13 @@
  * dispatch_request) and writes its output directly at the end of each read
  * callback or ready-list run, arming EV_WRITE only on EAGAIN.
  *
+ * An idle authenticated connection holds its struct, its read event and
+ * nothing else: its input and output buffers and its scanner's state are
+ * lent from spares here for each turn and given back once empty (a frame
+ * not all read yet keeps a scan state of its own), the write event is made
+ * on the first EAGAIN, and the handshake deadline's timer goes at auth (a
+ * closing connection that must linger makes one again).
+ *
  * Promises to request handling (dispatch.c and below):
  * - dispatch_request runs only for authenticated connections, one request
  *   at a time, in the order they were sent; while a connection is parked
@@ -47,8 +54,7 @@
 
 #define CONN_READ_CHUNK (16 * 1024)   /* least room offered to one read() */
 #define CONN_IN_KEEP (64 * 1024)      /* the spare input buffer's ceiling */
-#define CONN_OUT_SHRINK (16 * 1024)   /* an emptied output buffer above this */
-#define CONN_OUT_KEEP (4 * 1024)      /* shrinks back to this */
+#define CONN_OUT_KEEP (16 * 1024)     /* the spare output buffer's ceiling */
 #define CONN_LINGER_MSEC 1000         /* last bytes of a closed connection */
 #define CONN_STOP_ROUNDS 3            /* shutdown answers before giving up */
 #define CONN_CANCEL_METHOD "sys.cancel"
@@ -71,14 +77,20 @@ static struct conn_list lingering; /* closed, writing their last bytes */
 static struct conn_list graveyard; /* closed, freed by the next ev_ready */
 /*
  * The input buffer of a connection with nothing buffered is lent from here
- * for each read and given back once its frames have run, so idle
- * connections hold no input memory and a request costs no allocation.
+ * for each read and given back once its frames have run, and the output
+ * buffer for each turn until all is written, so idle connections hold no
+ * buffer memory and a request costs no allocation.
  */
 static struct buf spare_in;
+static struct buf spare_out;
+/* The scan state of the frames that are all there when read (fresh
+ * between uses); one that is not gets its own (conn_run). */
+static struct scan_state spare_scan;
 static enum { STOP_NONE, STOP_PENDING, STOP_FLUSHING, STOP_DONE } stop_phase;
 
 static void conn_close(struct conn *, bool);
 static void conn_timer_cb(evutil_socket_t, short, void *);
+static void conn_write_cb(evutil_socket_t, short, void *);
 
 uint64_t
 now_usec(void)
@@ -181,21 +193,41 @@ conn_in_borrow(struct conn *c)
 	}
 }
 
-/* An emptied input buffer goes back to the spare, or is freed. */
+/* An emptied buffer *b goes to *spare if it is larger, else is freed. */
 static void
-conn_in_return(struct conn *c)
+conn_buf_return(struct buf *b, struct buf *spare, size_t keep)
 {
 	struct buf t;
 
-	if (buf_used(&c->in) > 0 || c->in.data == NULL)
+	if (buf_used(b) > 0 || b->data == NULL)
 		return;
-	buf_shrink(&c->in, CONN_IN_KEEP);
-	if (c->in.cap > spare_in.cap) {
-		t = spare_in;
-		spare_in = c->in;
-		c->in = t;
+	buf_shrink(b, keep);
+	if (b->cap > spare->cap) {
+		t = *spare;
+		*spare = *b;
+		*b = t;
 	}
-	buf_free(&c->in);
+	buf_free(b);
+}
+
+static void
+conn_in_return(struct conn *c)
+{
+	conn_buf_return(&c->in, &spare_in, CONN_IN_KEEP);
+}
+
+/* Replies of the turn to come go into the spare output buffer. */
+static void
+conn_out_borrow(struct conn *c)
+{
+	struct buf t;
+
+	if (buf_used(&c->out) == 0 && c->out.cap < spare_out.cap) {
+		t = spare_out;
+		spare_out = c->out;
+		c->out = t;
+		buf_reset(&c->out);
+	}
 }
 
 /*
@@ -217,6 +249,10 @@ conn_write(struct conn *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (c->ev_write == NULL && (c->ev_write =
+			    event_new(server.base, c->fd, EV_WRITE | EV_PERSIST,
+			    conn_write_cb, c)) == NULL)
+				fatalx("%s: event_new failed", __func__);
 			if (!(c->flags & CONN_WANTWRITE)) {
 				c->flags |= CONN_WANTWRITE;
 				event_add(c->ev_write, NULL);
@@ -231,8 +267,7 @@ conn_write(struct conn *c)
 		c->flags &= ~CONN_WANTWRITE;
 		event_del(c->ev_write);
 	}
-	if (c->out.cap > CONN_OUT_SHRINK)
-		buf_shrink(&c->out, CONN_OUT_KEEP);
+	conn_buf_return(&c->out, &spare_out, CONN_OUT_KEEP);
 	return 0;
 }
 
@@ -256,7 +291,8 @@ conn_bury(struct conn *c)
 		TAILQ_REMOVE(&lingering, c, link);
 	}
 	event_del(c->ev_read);
-	event_del(c->ev_write);
+	if (c->ev_write != NULL)
+		event_del(c->ev_write);
 	if (c->ev_timer != NULL)
 		event_del(c->ev_timer);
 	TAILQ_INSERT_TAIL(&graveyard, c, link);
@@ -270,11 +306,14 @@ conn_free(struct conn *c)
 {
 	close(c->fd);
 	event_free(c->ev_read);
-	event_free(c->ev_write);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	if (c->scan != NULL)
+		xfree(c->scan);
 	xfree(c);
 }
 
@@ -514,12 +553,26 @@ conn_run(struct conn *c)
 	bool wellformed;
 	int r;
 
+	conn_out_borrow(c);
 	while (!(c->flags & (CONN_CLOSING | CONN_HELD)) &&
 	    buf_used(&c->in) > 0) {
-		r = scan_frame(&c->scan, buf_head(&c->in), buf_used(&c->in),
-		    conn_limit(c), &flen, &why);
-		if (r == SCAN_MORE)
+		r = scan_frame(c->scan != NULL ? c->scan : &spare_scan,
+		    buf_head(&c->in), buf_used(&c->in), conn_limit(c), &flen,
+		    &why);
+		if (r == SCAN_MORE) {
+			/* the rest comes in a later read: keep where it is */
+			if (c->scan == NULL) {
+				c->scan = xmalloc(sizeof *c->scan);
+				*c->scan = spare_scan;
+				scan_init(&spare_scan);
+			}
 			return;
+		}
+		if (c->scan != NULL) {
+			xfree(c->scan);
+			c->scan = NULL;
+		} else if (r != SCAN_FRAME)
+			scan_init(&spare_scan);
 		if (r == SCAN_BAD) {
 			snprintf(text, sizeof text, "malformed message: %s",
 			    why);
@@ -711,14 +764,12 @@ conn_accept(int fd)
 	}
 	buf_init(&c->in);
 	buf_init(&c->out);
-	scan_init(&c->scan);
+	conn_out_borrow(c);
 	msgpack_packer_init(&c->pk, &c->out, buf_pack_write);
 	c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST,
 	    conn_read_cb, c);
-	c->ev_write = event_new(server.base, fd, EV_WRITE | EV_PERSIST,
-	    conn_write_cb, c);
 	c->ev_timer = evtimer_new(server.base, conn_timer_cb, c);
-	if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL)
+	if (c->ev_read == NULL || c->ev_timer == NULL)
 		fatalx("%s: event_new failed", __func__);
 	TAILQ_INSERT_TAIL(&server.unauth, c, link);
 	server.nunauth++;
@@ -861,6 +912,7 @@ conn_teardown(void)
 		conn_bury(c);
 	conn_reap();
 	buf_free(&spare_in);
+	buf_free(&spare_out);
 	if (ev_ready != NULL)
 		event_free(ev_ready);
 	if (ev_stop != NULL)

@@ -49,11 +49,11 @@ struct conn {
 	gid_t gid;
 	pid_t pid;
 	struct event *ev_read;
-	struct event *ev_write;
-	struct event *ev_timer;   /* handshake deadline */
+	struct event *ev_write;   /* made on the first EAGAIN, else NULL */
+	struct event *ev_timer;   /* handshake deadline, then the linger's */
 	struct buf in;            /* capped at the message limit in force */
 	struct buf out;           /* capped at server.output_limit */
-	struct scan_state scan;
+	struct scan_state *scan;  /* of a frame not all read yet, else NULL */
 	msgpack_packer pk;        /* writes into out */
 	uint8_t ns[MPMGR_NONCE_LEN];
 	uint64_t ops;

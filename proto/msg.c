@@ -22,15 +22,101 @@ msg_pack_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+/* The shortest encoding of a uint, as msgpack-c packs it. */
+static inline uint8_t *
+put_uint(uint8_t *p, uint32_t v)
+{
+	if (v <= 0x7f) {
+		*p++ = (uint8_t)v;
+	} else if (v <= UINT8_MAX) {
+		*p++ = 0xcc;
+		*p++ = (uint8_t)v;
+	} else if (v <= UINT16_MAX) {
+		*p++ = 0xcd;
+		*p++ = (uint8_t)(v >> 8);
+		*p++ = (uint8_t)v;
+	} else {
+		*p++ = 0xce;
+		*p++ = (uint8_t)(v >> 24);
+		*p++ = (uint8_t)(v >> 16);
+		*p++ = (uint8_t)(v >> 8);
+		*p++ = (uint8_t)v;
+	}
+	return p;
+}
+
+/*
+ * The header of a str or an array of n, as msgpack-c packs it: the fix
+ * form (fix | n) below fixmax, else the 8-bit form op8 (0: the type has
+ * none), the 16-bit form op16 or the 32-bit one, op16 + 1.
+ */
+static inline uint8_t *
+put_len(uint8_t *p, uint8_t fix, uint32_t fixmax, uint8_t op8, uint8_t op16,
+    uint32_t n)
+{
+	if (n < fixmax) {
+		*p++ = fix | (uint8_t)n;
+	} else if (op8 != 0 && n <= UINT8_MAX) {
+		*p++ = op8;
+		*p++ = (uint8_t)n;
+	} else if (n <= UINT16_MAX) {
+		*p++ = op16;
+		*p++ = (uint8_t)(n >> 8);
+		*p++ = (uint8_t)n;
+	} else {
+		*p++ = op16 + 1;
+		*p++ = (uint8_t)(n >> 24);
+		*p++ = (uint8_t)(n >> 16);
+		*p++ = (uint8_t)(n >> 8);
+		*p++ = (uint8_t)n;
+	}
+	return p;
+}
+
+static inline uint8_t *
+put_array_head(uint8_t *p, uint32_t n)
+{
+	return put_len(p, 0x90, 16, 0, 0xdc, n);
+}
+
+/* [0, msgid, and the header of a method of mlen bytes. */
+static inline uint8_t *
+put_request_start(uint8_t *p, uint32_t msgid, uint32_t mlen)
+{
+	*p++ = 0x94;
+	*p++ = MSG_REQUEST;
+	p = put_uint(p, msgid);
+	return put_len(p, 0xa0, 32, 0xd9, 0xda, mlen);
+}
+
+/*
+ * The envelope goes out in three writes to the packer's sink rather than
+ * six packer calls; msg_request_head writes the same bytes in one go.
+ */
 void
 msg_pack_request(msgpack_packer *pk, uint32_t msgid, const char *method,
     uint32_t nparams)
 {
-	msgpack_pack_array(pk, 4);
-	msgpack_pack_uint8(pk, MSG_REQUEST);
-	msgpack_pack_uint32(pk, msgid);
-	msg_pack_cstr(pk, method);
-	msgpack_pack_array(pk, nparams);
+	uint8_t h[MSG_REQUEST_HEAD_MAX];
+	size_t mlen = strlen(method);
+
+	pk->callback(pk->data, (const char *)h,
+	    (size_t)(put_request_start(h, msgid, (uint32_t)mlen) - h));
+	pk->callback(pk->data, method, mlen);
+	pk->callback(pk->data, (const char *)h,
+	    (size_t)(put_array_head(h, nparams) - h));
+}
+
+size_t
+msg_request_head(uint8_t *out, uint32_t msgid, const char *method,
+    uint32_t mlen, uint32_t nparams, size_t *params_at)
+{
+	uint8_t *p = put_request_start(out, msgid, mlen);
+
+	memcpy(p, method, mlen);
+	p += mlen;
+	*params_at = (size_t)(p - out);
+	return (size_t)(put_array_head(p, nparams) - out);
 }
 
 /* [1, msgid, as msgpack-c packs it: msgid in its shortest form. */
@@ -39,27 +125,7 @@ put_response_start(uint8_t *h, uint32_t msgid)
 {
 	h[0] = 0x94;
 	h[1] = MSG_RESPONSE;
-	if (msgid <= 0x7f) {
-		h[2] = (uint8_t)msgid;
-		return 3;
-	}
-	if (msgid <= UINT8_MAX) {
-		h[2] = 0xcc;
-		h[3] = (uint8_t)msgid;
-		return 4;
-	}
-	if (msgid <= UINT16_MAX) {
-		h[2] = 0xcd;
-		h[3] = (uint8_t)(msgid >> 8);
-		h[4] = (uint8_t)msgid;
-		return 5;
-	}
-	h[2] = 0xce;
-	h[3] = (uint8_t)(msgid >> 24);
-	h[4] = (uint8_t)(msgid >> 16);
-	h[5] = (uint8_t)(msgid >> 8);
-	h[6] = (uint8_t)msgid;
-	return 7;
+	return (size_t)(put_uint(h + 2, msgid) - h);
 }
 
 size_t
@@ -165,20 +231,33 @@ read_el(const uint8_t **p, const uint8_t *end, uint32_t i, uint32_t n,
 	*p = end;
 }
 
+/* mpv_head's answer for a nil at p, without its out-of-line call. */
+static inline void
+nil_view(const uint8_t *p, struct mpv *out)
+{
+	static const struct mpv nil = { .type = MPV_NIL, .rawlen = 1 };
+
+	*out = nil;
+	out->raw = p;
+	out->ptr = p + 1;
+}
+
 /*
- * The usual request, [0, msgid, method, params] with msgid a uint of at
- * most 32 bits in its shortest form, read without the general walk: true
- * and m filled as msg_parse_frame fills it; false for anything else (m is
- * then garbage, to be filled by the general path).
+ * The usual messages, a request [0, msgid, method, params] and a success
+ * response [1, msgid, nil, result], with msgid a uint of at most 32 bits
+ * in its shortest form, read without the general walk: true and m filled
+ * as msg_parse_frame fills it; false for anything else (m is then
+ * garbage, to be filled by the general path).
  */
-static bool
-parse_request(const uint8_t *frame, const uint8_t *end, struct msg *m)
+static inline bool __attribute__((always_inline))
+parse_usual(const uint8_t *frame, const uint8_t *end, struct msg *m)
 {
 	static const struct mpv none;
 	const uint8_t *p = frame + 2;
+	struct mpv *first, *last;
 	uint32_t id;
 
-	if (frame[0] != 0x94 || frame[1] != MSG_REQUEST)
+	if (frame[0] != 0x94 || frame[1] > MSG_RESPONSE)
 		return false;
 	switch (p[0]) {
 	case 0xcc:
@@ -201,37 +280,53 @@ parse_request(const uint8_t *frame, const uint8_t *end, struct msg *m)
 		p++;
 		break;
 	}
-	mpv_head(p, &m->method);
-	if (m->method.type != MPV_STR)
-		return false;
-	p += m->method.rawlen;
-	mpv_head(p, &m->params);
-	if (m->params.type != MPV_ARRAY)
-		return false;
-	m->params.rawlen = (size_t)(end - p);
-	m->kind = MSG_REQUEST;
+	if (frame[1] == MSG_REQUEST) {
+		first = &m->method;
+		last = &m->params;
+		mpv_head(p, first);
+		if (first->type != MPV_STR)
+			return false;
+		p += first->rawlen;
+		mpv_head(p, last);
+		if (last->type != MPV_ARRAY)
+			return false;
+		m->error = m->result = none;
+	} else {
+		first = &m->error;
+		last = &m->result;
+		if (*p != 0xc0)
+			return false;
+		nil_view(p++, first);
+		if (*p == 0xc0)
+			nil_view(p, last);
+		else
+			mpv_head(p, last);
+		m->method = m->params = none;
+	}
+	/* The last element ends where the frame does. */
+	last->rawlen = (size_t)(end - p);
+	m->kind = frame[1];
 	m->has_msgid = true;
 	m->msgid = id;
-	m->error = m->result = none;
 	return true;
 }
 
 /*
- * The views of a message are read straight into m (no copies); what a
- * malformed message leaves there is cleared again, so that m holds only
- * kind and msgid on failure, as it always has.
+ * Any message, the usual ones included: msg_parse_frame's answer. The
+ * views are read straight into m (no copies); what a malformed message
+ * leaves there is cleared again, so that m holds only kind and msgid on
+ * failure, as it always has. Out of line, so that the usual messages do
+ * not pay for its frame.
  */
-int
-msg_parse_frame(const uint8_t *frame, size_t len, struct msg *m,
+static int __attribute__((noinline))
+parse_any(const uint8_t *frame, const uint8_t *end, struct msg *m,
     const char **why)
 {
 	static const struct mpv none;
 	struct mpv top, kind, spare[2], *el[3];
-	const uint8_t *p, *end = frame + len;
+	const uint8_t *p;
 	uint32_t i, n;
 
-	if (parse_request(frame, end, m))
-		return 0;
 	m->kind = -1;
 	m->has_msgid = false;
 	m->msgid = 0;
@@ -325,6 +420,15 @@ msg_parse_frame(const uint8_t *frame, size_t len, struct msg *m,
 fail:
 	m->method = m->params = m->error = m->result = none;
 	return -1;
+}
+
+int
+msg_parse_frame(const uint8_t *frame, size_t len, struct msg *m,
+    const char **why)
+{
+	if (parse_usual(frame, frame + len, m))
+		return 0;
+	return parse_any(frame, frame + len, m, why);
 }
 
 int

@@ -20,6 +20,16 @@
 /* [0, msgid, method, [ then the caller packs nparams values. */
 void msg_pack_request(msgpack_packer *pk, uint32_t msgid, const char *method,
     uint32_t nparams);
+/*
+ * The bytes msg_pack_request packs, for a method of mlen bytes, written to
+ * out (room for MSG_REQUEST_HEAD_MAX + mlen), for a caller that packs
+ * straight into its own buffer: their count, and in *params_at the offset
+ * of the params array's header. What comes before it is well-formed
+ * whenever the method is valid UTF-8 (scan_utf8).
+ */
+#define MSG_REQUEST_HEAD_MAX (1 + 1 + 5 + 5 + 5) /* but the method's bytes */
+size_t msg_request_head(uint8_t *out, uint32_t msgid, const char *method,
+    uint32_t mlen, uint32_t nparams, size_t *params_at);
 /* [1, msgid, nil, then the caller packs exactly one result value. */
 void msg_pack_result(msgpack_packer *pk, uint32_t msgid);
 /* The bytes msg_pack_result packs, written to out (room for

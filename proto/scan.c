@@ -10,7 +10,9 @@
  * advances pos only past whole values (a str, bin or ext with its payload,
  * a container by its header), so a resumed scan never looks at a byte
  * twice except the header of a payload still arriving, and a str's UTF-8
- * is checked once, when all of it is there.
+ * is checked once, when all of it is there. A frame found whole at a fresh
+ * state may instead take the fast path (plain_frame), which checks bounds
+ * on every byte it reads and otherwise leaves the frame to this walk.
  *
  * Everything after the scanner (views, depth, canonical form) trusts the
  * bytes it is given and does no bounds checking.
@@ -322,6 +324,110 @@ utf8_valid(const uint8_t *s, size_t n)
 	return ascii_only(s, n) || utf8_valid_slow(s, n);
 }
 
+/*
+ * scan_frame's fast path, for the frames nearly every request and reply
+ * is: a fixarray of scalars, ASCII strs and bins of up to 255 bytes, and
+ * fixarrays of those (a request's params), all of it in the buffer. Such
+ * a frame needs none of the general walk's bookkeeping (due counts, depth,
+ * resumable state), which is most of what the walk costs per value.
+ * Measured with callgrind (c=50 P=16, -r 100000, instructions per
+ * operation, without -> with it): mpmgrd ping 740 -> 621, dict.set 1622 ->
+ * 1435, queue.get 1348 -> 1210; mpbench (libmpmgr) ping 992 -> 830,
+ * dict.set 1489 -> 1269.
+ *
+ * When a frame is not of that shape, not all there, or not valid, the
+ * fast path answers 0 and the general walk decides from the frame's
+ * start: every input gets the same answer either way (tests/unit_proto.c
+ * checks it against a byte-by-byte scan, which never takes this path).
+ */
+_Static_assert(MPMGR_FRAME_DEPTH >= 2, "a plain frame nests two deep");
+
+/*
+ * What the fast path makes of a value's first byte: 1..9, the size of a
+ * scalar (fixint, nil, bool, float, int); PLAIN_STR, a fixstr; PLAIN_STR8
+ * and PLAIN_BIN8, a str 8 or bin 8; PLAIN_ARR, a fixarray; 0, a value
+ * left to the general walk.
+ */
+enum { PLAIN_STR = 16, PLAIN_STR8, PLAIN_BIN8, PLAIN_ARR };
+#define A PLAIN_ARR
+#define S PLAIN_STR
+static const uint8_t plain_kinds[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 00 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 10 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 70 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 80 fixmap */
+	A, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A, /* 90 */
+	S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* a0 */
+	S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* b0 */
+	1, 0, 1, 1, PLAIN_BIN8, 0, 0, 0,                /* c0 */
+	0, 0, 5, 9, 2, 3, 5, 9,                         /* c8 */
+	2, 3, 5, 9, 0, 0, 0, 0,                         /* d0 */
+	0, PLAIN_STR8, 0, 0, 0, 0, 0, 0,                /* d8 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* e0 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* f0 */
+};
+#undef A
+#undef S
+
+/* The end of the scalar, str or bin at p (p < end), or NULL. */
+static inline const uint8_t * __attribute__((always_inline))
+plain_value(const uint8_t *p, const uint8_t *end)
+{
+	size_t vlen;
+	uint8_t k = plain_kinds[*p];
+
+	if (k <= 9)
+		return k != 0 && (size_t)(end - p) >= k ? p + k : NULL;
+	if (k == PLAIN_STR) {
+		vlen = *p & 0x1f;
+		p++;
+	} else {
+		if (k == PLAIN_ARR || end - p < 2)
+			return NULL;
+		vlen = p[1];
+		p += 2;
+	}
+	if ((size_t)(end - p) < vlen ||
+	    (k != PLAIN_BIN8 && !ascii_only(p, vlen)))
+		return NULL;
+	return p + vlen;
+}
+
+/* The length of the plain frame at buf[0..len), or 0 (see above). */
+static size_t
+plain_frame(const uint8_t *buf, size_t len)
+{
+	const uint8_t *p = buf + 1, *end = buf + len;
+	unsigned n, k;
+
+	if (len == 0 || plain_kinds[buf[0]] != PLAIN_ARR)
+		return 0;
+	for (n = buf[0] & 0x0f; n > 0; n--) {
+		if (p == end)
+			return 0;
+		if (plain_kinds[*p] != PLAIN_ARR) {
+			if ((p = plain_value(p, end)) == NULL)
+				return 0;
+			continue;
+		}
+		for (k = *p++ & 0x0f; k > 0; k--)
+			if (p == end || (p = plain_value(p, end)) == NULL)
+				return 0;
+	}
+	return (size_t)(p - buf);
+}
+
+bool
+scan_utf8(const uint8_t *s, size_t n)
+{
+	return utf8_valid(s, n);
+}
+
 void
 scan_init(struct scan_state *s)
 {
@@ -332,13 +438,15 @@ scan_init(struct scan_state *s)
 }
 
 /*
- * The position, depth, due count and the current level's count (cur, the
- * left[depth] of the state) live in locals during the walk (the buffer's
- * bytes may alias anything, so through s they would be reloaded after
- * every store) and go back to s when the call returns.
+ * The general walk, resumable, of any frame. The position, depth, due
+ * count and the current level's count (cur, the left[depth] of the state)
+ * live in locals during the walk (the buffer's bytes may alias anything,
+ * so through s they would be reloaded after every store) and go back to s
+ * when the call returns. Out of line, so that the fast path does not pay
+ * for saving the registers it needs.
  */
-int
-scan_frame(struct scan_state *s, const uint8_t *buf, size_t len,
+static int __attribute__((noinline))
+scan_walk(struct scan_state *s, const uint8_t *buf, size_t len,
     size_t max, size_t *frame_len, const char **why)
 {
 	struct mpv h;
@@ -508,6 +616,20 @@ out:
 	s->depth = depth;
 	s->due = due;
 	return r;
+}
+
+int
+scan_frame(struct scan_state *s, const uint8_t *buf, size_t len,
+    size_t max, size_t *frame_len, const char **why)
+{
+	size_t n;
+
+	if (s->pos == 0 && s->depth == 0 &&
+	    (n = plain_frame(buf, len)) != 0 && n <= max) {
+		*frame_len = n;
+		return SCAN_FRAME;
+	}
+	return scan_walk(s, buf, len, max, frame_len, why);
 }
 
 const uint8_t *

@@ -45,11 +45,15 @@ struct scan_state {
 };
 
 void scan_init(struct scan_state *s);
+/* s[0..n) is valid UTF-8, as the scanner requires of a str. */
+bool scan_utf8(const uint8_t *s, size_t n);
 /*
  * Scan buf[0..len) for one frame starting at buf[0]. max is the largest
  * frame allowed. On SCAN_FRAME the state is reset, ready for the next frame
  * (which starts at buf[*frame_len]). After SCAN_BAD or SCAN_TOOBIG the
- * stream is unusable.
+ * stream is unusable. The usual frame, a small fixarray of scalars, short
+ * ASCII strs and fixarrays of those, found whole at a fresh state, takes a
+ * fast path (scan.c); the answer is the same either way.
  */
 int scan_frame(struct scan_state *s, const uint8_t *buf, size_t len,
     size_t max, size_t *frame_len, const char **why);

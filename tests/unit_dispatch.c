@@ -1,7 +1,8 @@
 /*
  * unit_dispatch.c: request handling without sockets: the method table,
  * the checks dispatch makes before any handler, the registry's object
- * lifetime, and every dict, value, obj and sys verb.
+ * lifetime and the per-connection object cache, and every dict, value,
+ * obj and sys verb.
  *
  * A fake connection's output buffer collects the replies. Requests and
  * expected results are written in a small notation for MessagePack
@@ -741,6 +742,128 @@ START_TEST(test_sys)
 }
 END_TEST
 
+/* --- the per-connection object cache --------------------------------------- */
+
+/*
+ * dispatch finds a request's object through its connection's one-entry
+ * cache (registry_lookup_cached). Deleting the object, explicitly or by
+ * emptying an implicit one, and making another of a different type under
+ * the same name must never leave a connection with the old object: the
+ * type checks are the new object's, and the old one is not touched (under
+ * SANITIZE=1 a read of it is a use after free).
+ */
+static const struct row cache_one_conn[] = {
+	/* obj.delete, then the name taken by another type */
+	{ "dict.set", "['oc1', 'k', 1]", PERR_NONE, "nil", NULL },
+	{ "dict.get", "['oc1', 'k']", PERR_NONE, "1", NULL },
+	{ "obj.delete", "['oc1']", PERR_NONE, "nil", NULL },
+	{ "value.set", "['oc1', 5]", PERR_NONE, "nil", NULL },
+	{ "dict.get", "['oc1', 'k']", PERR_WRONGTYPE, NULL,
+	  "'oc1' is a value, not a dict" },
+	{ "dict.set", "['oc1', 'k', 2]", PERR_WRONGTYPE, NULL, NULL },
+	{ "value.get", "['oc1']", PERR_NONE, "5", NULL },
+	/* an implicit object gone when emptied, then re-made as a list */
+	{ "dict.set", "['oc2', 'k', 1]", PERR_NONE, "nil", NULL },
+	{ "dict.delete", "['oc2', 'k']", PERR_NONE, "nil", NULL },
+	{ "list.append", "['oc2', 'x']", PERR_NONE, "nil", NULL },
+	{ "dict.len", "['oc2']", PERR_WRONGTYPE, NULL,
+	  "'oc2' is a list, not a dict" },
+	{ "list.len", "['oc2']", PERR_NONE, "1", NULL },
+	/* and back to the first type: a fresh, empty object */
+	{ "obj.delete", "['oc2']", PERR_NONE, "nil", NULL },
+	{ "dict.len", "['oc2']", PERR_NONE, "0", NULL },
+	{ "dict.set", "['oc2', 'j', 2]", PERR_NONE, "nil", NULL },
+	{ "dict.get", "['oc2', 'k']", PERR_NOKEY, NULL, NULL },
+	{ "dict.get", "['oc2', 'j']", PERR_NONE, "2", NULL },
+	/* a delete of another object in between */
+	{ "value.set", "['oc3', 1]", PERR_NONE, "nil", NULL },
+	{ "obj.delete", "['oc1']", PERR_NONE, "nil", NULL },
+	{ "value.get", "['oc3']", PERR_NONE, "1", NULL },
+	{ "obj.delete", "['oc3']", PERR_NONE, "nil", NULL },
+	{ "queue.put", "['oc3', 'q']", PERR_NONE, "nil", NULL },
+	{ "value.get", "['oc3']", PERR_WRONGTYPE, NULL,
+	  "'oc3' is a queue, not a value" },
+	{ "queue.qsize", "['oc3']", PERR_NONE, "1", NULL },
+};
+
+START_TEST(test_cache_one_conn)
+{
+	RUN(cache_one_conn);
+}
+END_TEST
+
+/* Connection 1 caches an object; connection 0 deletes and re-makes it. */
+START_TEST(test_cache_two_conns)
+{
+	struct object *o;
+
+	fc_use(1);
+	OK("dict.set", "['oc4', 'k', 1]", "nil");
+	OK("dict.get", "['oc4', 'k']", "1");
+	o = registry_lookup("oc4", 3);
+	ck_assert_ptr_eq(conn->last_obj, o);
+
+	fc_use(0);
+	OK("dict.get", "['oc4', 'k']", "1");
+	OK("obj.delete", "['oc4']", "nil");
+	OK("value.set", "['oc4', 'v']", "nil");
+
+	fc_use(1);
+	ERRM("dict.get", "['oc4', 'k']", WRONGTYPE,
+	    "'oc4' is a value, not a dict");
+	OK("value.get", "['oc4']", "'v'");
+	ck_assert_ptr_eq(conn->last_obj, registry_lookup("oc4", 3));
+
+	/* emptied (so gone) by connection 1, made a dict by connection 0 */
+	fc_use(1);
+	OK("list.append", "['oc6', 1]", "nil");
+	OK("list.pop", "['oc6']", "1");
+	ck_assert_ptr_null(registry_lookup("oc6", 3));
+	fc_use(0);
+	OK("dict.set", "['oc6', 'k', 1]", "nil");
+	fc_use(1);
+	ERRM("list.len", "['oc6']", WRONGTYPE, "'oc6' is a dict, not a list");
+	OK("dict.len", "['oc6']", "1");
+	fc_use(0);
+}
+END_TEST
+
+/*
+ * The cache itself: a hit only while no object has been deleted since it
+ * was filled; a deleted object is never answered, even when the name is
+ * missing now and the cache still holds the old pointer.
+ */
+START_TEST(test_cache_lookup)
+{
+	struct object *cache = NULL, *a, *b;
+	uint64_t gen = 0;
+
+	ck_assert_ptr_null(registry_lookup_cached("oc7", 3, &cache, &gen));
+	ck_assert_ptr_null(cache);
+	OK("dict.set", "['oc7', 'k', 1]", "nil");
+	a = registry_lookup_cached("oc7", 3, &cache, &gen);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_eq(a, registry_lookup("oc7", 3));
+	ck_assert_ptr_eq(cache, a);
+	ck_assert_ptr_eq(registry_lookup_cached("oc7", 3, &cache, &gen), a);
+	/* another name: looked up, and cached instead */
+	OK("value.set", "['oc8', 1]", "nil");
+	b = registry_lookup_cached("oc8", 3, &cache, &gen);
+	ck_assert_ptr_eq(b, registry_lookup("oc8", 3));
+	ck_assert_ptr_eq(cache, b);
+	ck_assert_ptr_eq(registry_lookup_cached("oc7", 3, &cache, &gen), a);
+
+	OK("obj.delete", "['oc7']", "nil");
+	ck_assert_ptr_null(registry_lookup_cached("oc7", 3, &cache, &gen));
+	OK("value.set", "['oc7', 2]", "nil");
+	b = registry_lookup_cached("oc7", 3, &cache, &gen);
+	ck_assert_ptr_eq(b, registry_lookup("oc7", 3));
+	ck_assert_ptr_eq(b->type, &value_type);
+	OK("obj.delete", "['oc7']", "nil");
+	OK("obj.delete", "['oc8']", "nil");
+}
+END_TEST
+
 /* --- incremental frees --------------------------------------------------- */
 
 #define BIG 100000
@@ -849,6 +972,9 @@ dispatch_suite(void)
 	tcase_add_test(tc, test_obj_info);
 	tcase_add_test(tc, test_obj_list_scan);
 	tcase_add_test(tc, test_sys);
+	tcase_add_test(tc, test_cache_one_conn);
+	tcase_add_test(tc, test_cache_two_conns);
+	tcase_add_test(tc, test_cache_lookup);
 	tcase_add_test(tc, test_delete_big);
 	tcase_add_test(tc, test_free_by_timer);
 	suite_add_tcase(s, tc);

@@ -1,8 +1,10 @@
 /*
  * unit_proto.c: Check unit tests of proto/: the frame scanner (whole, one
- * byte at a time, in chunks, back to back), the typed views, the canonical
- * encoding, message shapes, error names, the buffer, the handshake's HMAC,
- * key files and default paths. No sockets, no daemon.
+ * byte at a time, in chunks, back to back; its fast path against its
+ * general walk), the typed views, the canonical encoding, message shapes
+ * (msg_parse_frame's fast path against its general walk), error names, the
+ * buffer, the handshake's HMAC, key files and default paths. No sockets,
+ * no daemon.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -631,6 +633,206 @@ START_TEST(scan_state_reset)
 }
 END_TEST
 
+/* -------------------------------------------------- scan: the fast path */
+
+/*
+ * scan_frame takes the usual frames (a fixarray of scalars, ASCII strs and
+ * bins of up to 255 bytes, and fixarrays of those) on a fast path when all
+ * of a frame is there at a fresh state's first call. A scan that is given
+ * the first byte alone, then everything, and a byte-by-byte scan never
+ * take it: all three must give the same answer, frame length and reason.
+ */
+static int
+scan_split(const uint8_t *p, size_t len, size_t max, size_t *flen,
+    const char **why)
+{
+	struct scan_state s;
+	int r;
+
+	scan_init(&s);
+	*flen = 0;
+	*why = NULL;
+	if (len > 1 && (r = scan_frame(&s, p, 1, max, flen, why)) != SCAN_MORE)
+		return r;
+	return scan_frame(&s, p, len, max, flen, why);
+}
+
+static void
+scan_same_ways(const char *name, const uint8_t *p, size_t len, size_t max)
+{
+	const char *why[3];
+	size_t flen[3];
+	int r[3];
+
+	r[0] = scan_once(p, len, max, &flen[0], &why[0]);
+	r[1] = scan_split(p, len, max, &flen[1], &why[1]);
+	r[2] = scan_bytewise(p, len, max, true, &flen[2], &why[2]);
+	ck_assert_msg(r[0] == r[1] && r[0] == r[2], "%s (max %zu): whole %d, "
+	    "split %d, byte by byte %d", name, max, r[0], r[1], r[2]);
+	if (r[0] == SCAN_FRAME)
+		ck_assert_msg(flen[0] == flen[1] && flen[0] == flen[2],
+		    "%s: frame of %zu, %zu, %zu bytes", name, flen[0], flen[1],
+		    flen[2]);
+	if (r[0] == SCAN_BAD || r[0] == SCAN_TOOBIG)
+		ck_assert_msg(why[0] != NULL && why[1] != NULL &&
+		    strcmp(why[0], why[1]) == 0, "%s: '%s' and '%s'", name,
+		    why[0] ? why[0] : "-", why[1] ? why[1] : "-");
+}
+
+static const struct scan_case plain_cases[] = {
+	/* the usual replies and requests */
+	ROW("reply nil", SCAN_FRAME, 0x94, 0x01, 0x07, 0xc0, 0xc0),
+	ROW("reply str", SCAN_FRAME, 0x94, 0x01, 0xcd, 0x01, 0x00, 0xc0,
+	    0xa4, 'p', 'o', 'n', 'g'),
+	ROW("reply scalars", SCAN_FRAME, 0x9f, 0xc0, 0xc2, 0xc3, 0x7f, 0xe0, 0xcc, 1,
+	    0xcd, 1, 2, 0xce, 1, 2, 3, 4, 0xcf, 1, 2, 3, 4, 5, 6, 7, 8,
+	    0xd0, 1, 0xd1, 1, 2, 0xd2, 1, 2, 3, 4, 0xd3, 1, 2, 3, 4, 5, 6, 7, 8,
+	    0xca, 1, 2, 3, 4, 0xcb, 1, 2, 3, 4, 5, 6, 7, 8),
+	ROW("reply str8 and bin8", SCAN_FRAME, 0x94, 0x01, 0x07, 0xc0, 0x92,
+	    0xd9, 0x03, 'a', 'b', 'c', 0xc4, 0x02, 0xff, 0x80),
+	ROW("request", SCAN_FRAME, 0x94, 0x00, 0x09, 0xa8, 'd', 'i', 'c', 't',
+	    '.', 's', 'e', 't', 0x93, 0xaa, 'b', 'e', 'n', 'c', 'h', ':', 'd',
+	    'i', 'c', 't', 0xa4, 'k', 'e', 'y', '1', 0xa3, 'x', 'x', 'x'),
+	ROW("request no params", SCAN_FRAME, 0x94, 0x00, 0x01, 0xa8, 's', 'y',
+	    's', '.', 'p', 'i', 'n', 'g', 0x90),
+	ROW("empty arrays", SCAN_FRAME, 0x92, 0x90, 0x90),
+	ROW("15 in 15", SCAN_FRAME, 0x92, 0x9f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	    11, 12, 13, 14, 15, 0xc0),
+	ROW("str 31 bytes", SCAN_FRAME, 0x91, 0xbf, 'a', 'a', 'a', 'a', 'a',
+	    'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a',
+	    'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'),
+	{ "frame then more", BYTES(0x92, 0x01, 0xa1, 'a', 0x93, 0x01), NULL,
+	    MAX16M, SCAN_FRAME, 4 },
+	/* what the fast path leaves to the general walk */
+	ROW("utf8 str", SCAN_FRAME, 0x92, 0x01, 0xa2, 0xc3, 0xa9),
+	ROW("utf8 str in params", SCAN_FRAME, 0x92, 0x01, 0x91, 0xd9, 0x02,
+	    0xc3, 0xa9),
+	ROW("three deep", SCAN_FRAME, 0x91, 0x91, 0x91, 0x01),
+	ROW("map in params", SCAN_FRAME, 0x94, 0x00, 0x01, 0xa1, 'm', 0x91,
+	    0x81, 0x01, 0x02),
+	ROW("ext in array", SCAN_FRAME, 0x92, 0x01, 0xd4, 0x01, 0xaa),
+	ROW("bin16 in array", SCAN_FRAME, 0x91, 0xc5, 0x00, 0x01, 0xff),
+	ROW("str16 in array", SCAN_FRAME, 0x91, 0xda, 0x00, 0x01, 'a'),
+	ROW("array16 in array", SCAN_FRAME, 0x91, 0xdc, 0x00, 0x01, 0x01),
+	ROW("array16 outside", SCAN_FRAME, 0xdc, 0x00, 0x01, 0x01),
+	/* malformed */
+	ROW("0xc1", SCAN_BAD, 0x92, 0x01, 0xc1),
+	ROW("0xc1 in params", SCAN_BAD, 0x92, 0x01, 0x91, 0xc1),
+	ROW("bad utf8", SCAN_BAD, 0x92, 0x01, 0xa1, 0x80),
+	ROW("bad utf8 in params", SCAN_BAD, 0x92, 0x01, 0x92, 0xa0, 0xa1, 0xff),
+	ROW("bad utf8 in str8", SCAN_BAD, 0x91, 0xd9, 0x02, 'a', 0xc3),
+	ROW("surrogate", SCAN_BAD, 0x91, 0xa3, 0xed, 0xa0, 0x80),
+	ROW("bad utf8 after 8 ascii", SCAN_BAD, 0x91, 0xa9, 'a', 'b', 'c', 'd',
+	    'e', 'f', 'g', 'h', 0xff),
+	/* not all there */
+	ROW("elements missing", SCAN_MORE, 0x94, 0x01, 0x07, 0xc0),
+	ROW("params missing", SCAN_MORE, 0x94, 0x00, 0x07, 0xa1, 'm', 0x92,
+	    0x01),
+	ROW("str cut", SCAN_MORE, 0x92, 0x01, 0xa5, 'a', 'b'),
+	ROW("str8 cut in its header", SCAN_MORE, 0x91, 0xd9),
+	ROW("str8 cut", SCAN_MORE, 0x91, 0xd9, 0x05, 'a'),
+	ROW("bin8 cut", SCAN_MORE, 0x91, 0xc4, 0x02, 0x00),
+	ROW("uint16 cut", SCAN_MORE, 0x92, 0x01, 0xcd, 0x01),
+	ROW("float64 cut", SCAN_MORE, 0x91, 0xcb, 0x3f, 0xf0),
+	ROW("header alone", SCAN_MORE, 0x9f),
+	/* too large for max */
+	ROWMAX("reply one over max", 4, SCAN_TOOBIG, 0x94, 0x01, 0x07, 0xc0,
+	    0xc0),
+	ROWMAX("reply at max", 5, SCAN_FRAME, 0x94, 0x01, 0x07, 0xc0, 0xc0),
+	ROWMAX("str over max", 6, SCAN_TOOBIG, 0x91, 0xa5, 'a', 'b', 'c', 'd',
+	    'e'),
+	ROWMAX("max 0", 0, SCAN_TOOBIG, 0x90),
+};
+
+START_TEST(scan_plain_table)
+{
+	const struct scan_case *c = &plain_cases[_i];
+	const char *why;
+	size_t flen;
+	int r;
+
+	r = scan_once(c->bytes, c->len, c->max, &flen, &why);
+	ck_assert_msg(r == c->result, "%s: got %d, want %d (%s)", c->name, r,
+	    c->result, why ? why : "-");
+	if (r == SCAN_FRAME)
+		ck_assert_uint_eq(flen, c->frame_len ? c->frame_len : c->len);
+	scan_same_ways(c->name, c->bytes, c->len, c->max);
+	if (c->len > 0) {
+		scan_same_ways(c->name, c->bytes, c->len, c->len);
+		scan_same_ways(c->name, c->bytes, c->len, c->len - 1);
+	}
+}
+END_TEST
+
+/*
+ * Every first byte, in a frame and in its params, followed by ASCII, by
+ * a continuation byte, or by nothing: the fast path's answer on each is
+ * the general walk's.
+ */
+START_TEST(scan_plain_every_byte)
+{
+	static const uint8_t fills[] = { 'a', 0x80, 0x01, 0xff };
+	uint8_t f[32];
+	char name[64];
+	size_t n, k, i;
+
+	for (unsigned c = 0; c <= 0xff; c++) {
+		for (k = 0; k < sizeof fills; k++) {
+			for (n = 0; n <= 10; n++) {
+				f[0] = 0x91;
+				f[1] = (uint8_t)c;
+				memset(f + 2, fills[k], n);
+				snprintf(name, sizeof name, "[%02x + %zu x %02x]",
+				    c, n, fills[k]);
+				scan_same_ways(name, f, 2 + n, MAX16M);
+				/* the same one level down, then one more value */
+				f[0] = 0x92;
+				f[1] = 0x91;
+				f[2] = (uint8_t)c;
+				memset(f + 3, fills[k], n);
+				f[3 + n] = 0x07;
+				i = 4 + n;
+				snprintf(name, sizeof name, "[[%02x + %zu x %02x], 7]",
+				    c, n, fills[k]);
+				scan_same_ways(name, f, i, MAX16M);
+				scan_same_ways(name, f, i, i - 1);
+			}
+		}
+	}
+}
+END_TEST
+
+/* The fast path leaves a fresh state behind, as the general walk does. */
+START_TEST(scan_plain_state)
+{
+	static const uint8_t stream[] = {
+		0x94, 0x01, 0x07, 0xc0, 0xa2, 'o', 'k',     /* fast: 7 */
+		0x92, 0x01, 0xa2, 0xc3, 0xa9,               /* general: 5 */
+		0x93, 0x01, 0x91, 0x02, 0x03,               /* fast: 5 */
+		0x92, 0x01,                                 /* not all there */
+	};
+	static const size_t want[] = { 7, 5, 5 };
+	struct scan_state s;
+	const char *why = NULL;
+	size_t off = 0, flen, i;
+
+	scan_init(&s);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(scan_frame(&s, stream + off, sizeof stream - off,
+		    MAX16M, &flen, &why), SCAN_FRAME);
+		ck_assert_uint_eq(flen, want[i]);
+		ck_assert_uint_eq(s.pos, 0);
+		ck_assert_uint_eq(s.depth, 0);
+		off += flen;
+	}
+	ck_assert_int_eq(scan_frame(&s, stream + off, sizeof stream - off,
+	    MAX16M, &flen, &why), SCAN_MORE);
+	ck_assert_int_eq(scan_frame(&s, BYTES(0x92, 0x01, 0xc3), MAX16M, &flen,
+	    &why), SCAN_FRAME);
+	ck_assert_uint_eq(flen, 3);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- views */
 
 START_TEST(mpv_types)
@@ -1000,7 +1202,82 @@ static const struct msg_case msg_cases[] = {
 	MSGROW("kind 3", -1, -1, false, 0, 0x94, 0x03, 0x07, 0xa1, 'm', 0x90),
 	MSGROW("kind -1", -1, -1, false, 0, 0x94, 0xff, 0x07, 0xa1, 'm', 0x90),
 	MSGROW("kind str", -1, -1, false, 0, 0x94, 0xa1, '0', 0x07, 0xa1, 'm', 0x90),
+	/* the usual shapes (msg_parse_frame's fast path) and their edges */
+	MSGROW("request msgid uint8", 0, MSG_REQUEST, true, 200,
+	    0x94, 0x00, 0xcc, 0xc8, 0xa1, 'm', 0x91, 0x01),
+	MSGROW("request msgid uint16", 0, MSG_REQUEST, true, 0x1234,
+	    0x94, 0x00, 0xcd, 0x12, 0x34, 0xa1, 'm', 0x90),
+	MSGROW("request method str8", 0, MSG_REQUEST, true, 7,
+	    0x94, 0x00, 0x07, 0xd9, 0x01, 'm', 0x90),
+	MSGROW("request params array16", 0, MSG_REQUEST, true, 7,
+	    0x94, 0x00, 0x07, 0xa1, 'm', 0xdc, 0x00, 0x01, 0xc0),
+	MSGROW("request params nested", 0, MSG_REQUEST, true, 7,
+	    0x94, 0x00, 0x07, 0xa1, 'm', 0x92, 0x91, 0x01, 0x81, 0x01, 0x02),
+	MSGROW("request top array16", 0, MSG_REQUEST, true, 7,
+	    0xdc, 0x00, 0x04, 0x00, 0x07, 0xa1, 'm', 0x90),
+	MSGROW("response msgid uint32", 0, MSG_RESPONSE, true, 4294967295u,
+	    0x94, 0x01, 0xce, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0),
+	MSGROW("response msgid as int8", 0, MSG_RESPONSE, true, 3,
+	    0x94, 0x01, 0xd0, 0x03, 0xc0, 0xc0),
+	MSGROW("response msgid negative", -1, MSG_RESPONSE, false, 0,
+	    0x94, 0x01, 0xd0, 0xfd, 0xc0, 0xc0),
+	MSGROW("response msgid 2^32", -1, MSG_RESPONSE, false, 0,
+	    0x94, 0x01, 0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0, 0xc0, 0xc0),
+	MSGROW("response result array", 0, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0xc0, 0x92, 0x01, 0xa1, 'x'),
+	MSGROW("response result map", 0, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0xc0, 0x81, 0xa1, 'k', 0xc0),
+	MSGROW("response result str8", 0, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0xc0, 0xd9, 0x02, 'o', 'k'),
+	MSGROW("response error false", -1, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0xc2, 0xc0),
+	MSGROW("response 5 elements", -1, MSG_RESPONSE, true, 9,
+	    0x95, 0x01, 0x09, 0xc0, 0xc0, 0xc0),
+	MSGROW("response top array16", 0, MSG_RESPONSE, true, 9,
+	    0xdc, 0x00, 0x04, 0x01, 0x09, 0xc0, 0x2a),
+	MSGROW("notification 4 elements nil", -1, MSG_NOTIFICATION, false, 0,
+	    0x94, 0x02, 0x07, 0xc0, 0xc0),
 };
+
+/* Two views of values at the same offsets in frames fa and fb. */
+static bool
+mpv_same(const struct mpv *a, const uint8_t *fa, const struct mpv *b,
+    const uint8_t *fb, ptrdiff_t shift)
+{
+	if (a->raw == NULL || b->raw == NULL)
+		return a->raw == NULL && b->raw == NULL && a->type == b->type &&
+		    a->rawlen == b->rawlen && a->len == b->len;
+	return a->type == b->type && a->raw - fa + shift == b->raw - fb &&
+	    a->rawlen == b->rawlen && a->ptr - a->raw == b->ptr - b->raw &&
+	    a->len == b->len && a->ext_type == b->ext_type &&
+	    memcmp(&a->v, &b->v, sizeof a->v) == 0;
+}
+
+/* The same message in m (from frame fa) and n (from fb, its views shift
+ * bytes further in): rc, reason, kind, msgid and every view. */
+static void
+msg_same(const char *name, int rca, const char *whya, const struct msg *m,
+    const uint8_t *fa, int rcb, const char *whyb, const struct msg *n,
+    const uint8_t *fb, ptrdiff_t shift)
+{
+	ck_assert_msg(rca == rcb, "%s: rc %d and %d", name, rca, rcb);
+	if (rca == -1)
+		ck_assert_msg(whya != NULL && whyb != NULL &&
+		    strcmp(whya, whyb) == 0, "%s: '%s' and '%s'", name,
+		    whya ? whya : "-", whyb ? whyb : "-");
+	ck_assert_msg(m->kind == n->kind, "%s: kind %d and %d", name,
+	    m->kind, n->kind);
+	ck_assert_msg(m->has_msgid == n->has_msgid &&
+	    (!m->has_msgid || m->msgid == n->msgid), "%s: msgid", name);
+	ck_assert_msg(mpv_same(&m->method, fa, &n->method, fb, shift),
+	    "%s: method", name);
+	ck_assert_msg(mpv_same(&m->params, fa, &n->params, fb, shift),
+	    "%s: params", name);
+	ck_assert_msg(mpv_same(&m->error, fa, &n->error, fb, shift),
+	    "%s: error", name);
+	ck_assert_msg(mpv_same(&m->result, fa, &n->result, fb, shift),
+	    "%s: result", name);
+}
 
 START_TEST(msg_table)
 {
@@ -1023,6 +1300,70 @@ START_TEST(msg_table)
 	ck_assert_msg(m.has_msgid == c->has_msgid, "%s: has_msgid", c->name);
 	if (c->has_msgid)
 		ck_assert_uint_eq(m.msgid, c->msgid);
+}
+END_TEST
+
+/* msg_parse_frame, given the frame's length, answers as msg_parse does. */
+START_TEST(msg_table_frame)
+{
+	const struct msg_case *c = &msg_cases[_i];
+	const char *why = NULL, *why2 = NULL;
+	struct msg m, n;
+	int rc, rc2;
+
+	memset(&m, 0xa5, sizeof m);
+	memset(&n, 0x5a, sizeof n);
+	rc = msg_parse(c->bytes, &m, &why);
+	rc2 = msg_parse_frame(c->bytes, c->len, &n, &why2);
+	msg_same(c->name, rc, why, &m, c->bytes, rc2, why2, &n, c->bytes, 0);
+	ck_assert_int_eq(rc2, c->rc);
+}
+END_TEST
+
+/*
+ * Each message of the table spelled as msg_parse_frame's fast path does
+ * not take it, its top array as an array 16 and its msgid as a uint 64,
+ * parses to the same views, a few bytes further: the fast path and the
+ * general walk agree.
+ */
+START_TEST(msg_table_respelled)
+{
+	const struct msg_case *c = &msg_cases[_i];
+	const uint8_t *p = c->bytes;
+	const char *why = NULL, *why2 = NULL;
+	struct buf b = BUF_INIT;
+	struct mpv top, kind, id;
+	struct msg m, n;
+	size_t flen;
+	int rc, rc2;
+
+	mpv_head(p, &top);
+	if (top.type != MPV_ARRAY || top.len < 2 || top.rawlen != 1)
+		return; /* nothing the fast path could take */
+	p = top.ptr;
+	mpv_read(&p, &kind);
+	mpv_read(&p, &id);
+	put8(&b, 0xdc);
+	put8(&b, (uint8_t)(top.len >> 8));
+	put8(&b, (uint8_t)top.len);
+	append(&b, kind.raw, kind.rawlen);
+	if (kind.type == MPV_UINT && kind.v.u != MSG_NOTIFICATION &&
+	    id.type == MPV_UINT) {
+		put8(&b, 0xcf);
+		for (int i = 7; i >= 0; i--)
+			put8(&b, (uint8_t)(id.v.u >> (8 * i)));
+	} else
+		append(&b, id.raw, id.rawlen);
+	append(&b, p, (size_t)(c->bytes + c->len - p));
+	ck_assert_int_eq(scan_once(buf_head(&b), buf_used(&b), MAX16M, &flen,
+	    &why), SCAN_FRAME);
+	ck_assert_uint_eq(flen, buf_used(&b));
+
+	rc = msg_parse_frame(c->bytes, c->len, &m, &why);
+	rc2 = msg_parse_frame(buf_head(&b), buf_used(&b), &n, &why2);
+	msg_same(c->name, rc, why, &m, c->bytes, rc2, why2, &n, buf_head(&b),
+	    (ptrdiff_t)(buf_used(&b) - c->len));
+	buf_free(&b);
 }
 END_TEST
 
@@ -1771,6 +2112,9 @@ proto_suite(void)
 	tcase_add_test(tc, scan_chunked_long_str);
 	tcase_add_test(tc, scan_chunked_array);
 	tcase_add_test(tc, scan_state_reset);
+	tcase_add_loop_test(tc, scan_plain_table, 0, NROWS(plain_cases));
+	tcase_add_test(tc, scan_plain_every_byte);
+	tcase_add_test(tc, scan_plain_state);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("mpv");
@@ -1786,6 +2130,8 @@ proto_suite(void)
 
 	tc = tcase_create("msg");
 	tcase_add_loop_test(tc, msg_table, 0, NROWS(msg_cases));
+	tcase_add_loop_test(tc, msg_table_frame, 0, NROWS(msg_cases));
+	tcase_add_loop_test(tc, msg_table_respelled, 0, NROWS(msg_cases));
 	tcase_add_test(tc, msg_fields);
 	tcase_add_test(tc, msg_pack_roundtrip);
 	tcase_add_test(tc, errors_names);
