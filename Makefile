@@ -228,7 +228,53 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.socket \
 		$(DESTDIR)$(SYSUSERSDIR)/mpmgr.conf $(DESTDIR)$(TMPFILESDIR)/mpmgr.conf
 
+# Fuzzing (never part of make check): libFuzzer targets built with clang into
+# $(FB)/, each run FUZZ_SECONDS on its corpus there, seeded from the frames
+# below (requests as MessagePack, in printf's octal escapes).
+FB = build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CC = clang
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -MMD -MP \
+	$(call cache,cflags,pkg-config --cflags libevent $(MSGPACK_PC) libsystemd \
+		openssl jansson check)
+FUZZ_PROTO_OBJ = $(patsubst %.c,$(FB)/%.o,$(PROTO_SRC))
+FUZZ_DAEMON_OBJ = $(patsubst %.c,$(FB)/%.o,$(filter-out daemon/main.c,$(DAEMON_SRC)))
+FUZZ_SEEDS = dict queue lock value sys
+fuzz_seed_dict = \224\000\001\250dict.set\223\241d\241k\001\224\000\002\250dict.get\222\241d\241k\224\000\003\252obj.delete\221\241d
+fuzz_seed_queue = \224\000\001\251queue.put\222\241q\225\001\376\241x\201\241a\300\313\077\370\000\000\000\000\000\000\224\000\002\251queue.get\221\241q
+fuzz_seed_lock = \224\000\001\254lock.acquire\221\241l\224\000\002\254lock.release\221\241l
+fuzz_seed_value = \224\000\001\252value.incr\222\241v\005\224\000\002\251value.cas\223\241v\005\303
+fuzz_seed_sys = \224\000\001\251sys.stats\220\224\000\002\250obj.scan\221\000
+
+.PHONY: fuzz
+fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded
+	$(FB)/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(FB)/frame- $(FB)/corpus/frame
+	$(FB)/fuzz_dispatch -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(FB)/dispatch- $(FB)/corpus/dispatch
+
+# fuzz_frame reads its first byte as the chunk size (\003: 4 bytes).
+$(FB)/corpus/.seeded:
+	@mkdir -p $(FB)/corpus/frame $(FB)/corpus/dispatch
+	@$(foreach s,$(FUZZ_SEEDS),printf '$(fuzz_seed_$s)' \
+		> $(FB)/corpus/dispatch/seed_$s && printf '\003$(fuzz_seed_$s)' \
+		> $(FB)/corpus/frame/seed_$s &&) true
+	@touch $@
+
+$(FB)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FB)/fuzz_frame: $(FB)/tests/fuzz_frame.o $(FUZZ_PROTO_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LIBS_PROTO)
+$(FB)/fuzz_dispatch: $(FB)/tests/fuzz_dispatch.o $(FUZZ_DAEMON_OBJ) \
+	$(FUZZ_PROTO_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
+-include $(shell find $(FB) -name '*.d' 2>/dev/null)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
