@@ -1,0 +1,407 @@
+/*
+ * mpmgr_methods.h: the method catalogue, every method of the protocol
+ * once (as MPMGR_ERRORS holds the error codes).
+ *
+ * One row per method:
+ *
+ *	M(TYPE, VERB, MIN, MAX, FLAGS, "params", "summary")
+ *
+ * TYPE and VERB are bare tokens; the method's name on the wire is
+ * "TYPE.VERB". MIN and MAX count the params, the object's name included
+ * (MF_OBJ methods take it first). FLAGS are MF_*. "params" names the
+ * params for BADARG texts and help ("name, key[, default]"); "summary"
+ * says in one line what the method answers.
+ *
+ * Who expands it: the daemon builds its per-type method tables from the
+ * MPMGR_METHODS_<TYPE> lists (handlers stay in daemon/obj_<type>.c);
+ * libmpmgr and mpctl take method names through MPMGR_METHOD_NAME() and
+ * arity, flags and summaries from mpmgr_methods[] (catalogue.c); a test
+ * holds the catalogue, the daemon, mpctl, docs/PROTOCOL.md and the man
+ * pages against each other. Adding a verb is one row here plus its
+ * handler, docs and tests (docs/HACKING.md).
+ *
+ * A row's name, arity or flags are protocol: changing one that clients
+ * use means bumping MPMGR_PROTO_VERSION (mpmgr_proto.h).
+ */
+#ifndef MPMGR_METHODS_H
+#define MPMGR_METHODS_H
+
+#include <stddef.h>
+
+/* Method flags. */
+#define MF_WRITE   0x01 /* changes state (where a journal hooks in);
+			   refused past the memory ceiling */
+#define MF_FREES   0x02 /* a write that can only give memory back (delete,
+			   pop, clear): allowed past the ceiling */
+#define MF_BLOCKS  0x04 /* may park until the object changes */
+#define MF_ADMIN   0x08 /* peer must be root or the daemon's own uid */
+#define MF_OBJ     0x10 /* params[0] names an object of TYPE (of any type
+			   for obj.*) */
+#define MF_CREATES 0x20 /* MF_OBJ write: a missing object is created with
+			   the type's defaults first */
+
+#define MPMGR_METHODS_DICT(M) \
+	M(dict, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, options]", \
+	    "create it explicitly; no options are defined yet") \
+	M(dict, get, 2, 3, MF_OBJ, \
+	    "name, key[, default]", \
+	    "the value under key; the default, or NOKEY") \
+	M(dict, set, 3, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, key, value", \
+	    "store value under key") \
+	M(dict, setdefault, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, key[, default]", \
+	    "the value under key, storing default (nil) if missing") \
+	M(dict, pop, 2, 3, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, key[, default]", \
+	    "remove key and answer its value; the default, or NOKEY") \
+	M(dict, popitem, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "remove and answer the newest [key, value]; NOKEY") \
+	M(dict, delete, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, key", \
+	    "remove key; NOKEY when missing") \
+	M(dict, contains, 2, 2, MF_OBJ, \
+	    "name, key", \
+	    "whether key is there") \
+	M(dict, len, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the number of keys") \
+	M(dict, keys, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the keys in insertion order") \
+	M(dict, values, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the values in insertion order") \
+	M(dict, items, 1, 1, MF_OBJ, \
+	    "name", \
+	    "[key, value] pairs in insertion order") \
+	M(dict, update, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, map or [[key, value]...]", \
+	    "store every pair, all or none") \
+	M(dict, clear, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "remove every key") \
+	M(dict, copy, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the whole dict as a map, in order") \
+	M(dict, scan, 2, 3, MF_OBJ, \
+	    "name, cursor[, count]", \
+	    "[next_cursor, [[key, value]...]]; 0 starts and ends") \
+	M(dict, incr, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, key[, delta]", \
+	    "add delta (1) to a number; a missing key is 0") \
+	M(dict, cas, 4, 4, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, key, expected, new", \
+	    "[ok, current]: store new if the value equals expected")
+
+#define MPMGR_METHODS_VALUE(M) \
+	M(value, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {value: initial}]", \
+	    "create it explicitly with an initial value (nil)") \
+	M(value, get, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the value; nil if never set") \
+	M(value, set, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, value", \
+	    "store value") \
+	M(value, incr, 1, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name[, delta]", \
+	    "add delta (1) to the number held; nil counts as 0") \
+	M(value, cas, 3, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, expected, new", \
+	    "[ok, current]: store new if the value equals expected")
+
+#define MPMGR_METHODS_LIST(M) \
+	M(list, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, options]", \
+	    "create it explicitly; no options are defined") \
+	M(list, append, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, value", \
+	    "add value at the end") \
+	M(list, extend, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, items", \
+	    "add an array's items at the end") \
+	M(list, insert, 3, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, index, value", \
+	    "insert before index (clamped; negative from the end)") \
+	M(list, pop, 1, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name[, index]", \
+	    "remove and answer the element at index (-1); NOINDEX") \
+	M(list, remove, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, value", \
+	    "remove the first element equal to value; NOTFOUND") \
+	M(list, index, 2, 4, MF_OBJ, \
+	    "name, value[, start[, stop]]", \
+	    "the index of the first element equal to value; NOTFOUND") \
+	M(list, count, 2, 2, MF_OBJ, \
+	    "name, value", \
+	    "how many elements equal value") \
+	M(list, reverse, 1, 1, MF_WRITE | MF_OBJ, \
+	    "name", \
+	    "reverse the elements in place") \
+	M(list, sort, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, reverse]", \
+	    "stable sort of numbers, strs or bins; else BADTYPE") \
+	M(list, get, 2, 2, MF_OBJ, \
+	    "name, index", \
+	    "the element at index; NOINDEX") \
+	M(list, slice, 3, 4, MF_OBJ, \
+	    "name, start, stop[, step]", \
+	    "the elements of list[start:stop:step] as an array") \
+	M(list, set, 3, 3, MF_WRITE | MF_OBJ, \
+	    "name, index, value", \
+	    "replace the element at index; NOINDEX") \
+	M(list, delete, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, index", \
+	    "remove the element at index; NOINDEX") \
+	M(list, len, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the number of elements") \
+	M(list, contains, 2, 2, MF_OBJ, \
+	    "name, value", \
+	    "whether an element equals value") \
+	M(list, clear, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "remove every element") \
+	M(list, copy, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the whole list as an array")
+
+#define MPMGR_METHODS_ARRAY(M) \
+	M(array, create, 2, 2, MF_WRITE | MF_OBJ, \
+	    "name, {typecode, length or items}", \
+	    "create it: one C number type, zeros or the items") \
+	M(array, get, 1, 2, MF_OBJ, \
+	    "name[, index]", \
+	    "the element at index, or every element; NOOBJ") \
+	M(array, set, 3, 3, MF_WRITE | MF_OBJ, \
+	    "name, index, value", \
+	    "store value at index; RANGE if it does not fit") \
+	M(array, len, 1, 1, MF_OBJ, \
+	    "name", \
+	    "the number of elements; NOOBJ")
+
+#define MPMGR_METHODS_QUEUE(M) \
+	M(queue, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {maxsize: int, ack: bool}]", \
+	    "create it explicitly: maxsize (0 unbounded), ack leases") \
+	M(queue, put, 2, 3, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name, item[, timeout]", \
+	    "append item, waiting for room; FULL on timeout") \
+	M(queue, get, 1, 2, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "the oldest item, waiting for one; EMPTY on timeout") \
+	M(queue, put_many, 2, 3, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name, items[, timeout]", \
+	    "append all items or none, waiting for room for all") \
+	M(queue, get_many, 2, 3, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name, n[, timeout]", \
+	    "1 to n oldest items, waiting only while empty") \
+	M(queue, qsize, 1, 1, MF_OBJ, \
+	    "name", \
+	    "items in the queue") \
+	M(queue, empty, 1, 1, MF_OBJ, \
+	    "name", \
+	    "true if it holds no item") \
+	M(queue, full, 1, 1, MF_OBJ, \
+	    "name", \
+	    "true if bounded and at maxsize") \
+	M(queue, task_done, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "mark one got item done (ack: this connection's oldest)") \
+	M(queue, join, 1, 2, MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "true once every item put is done; false on timeout")
+
+#define MPMGR_METHODS_EVENT(M) \
+	M(event, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, options]", \
+	    "create it explicitly; no options are defined") \
+	M(event, set, 1, 1, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name", \
+	    "set the flag and wake every waiter (true)") \
+	M(event, clear, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "unset the flag") \
+	M(event, is_set, 1, 1, MF_OBJ, \
+	    "name", \
+	    "bool: the flag") \
+	M(event, wait, 1, 2, MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "true once the flag is set; false on timeout")
+
+#define MPMGR_METHODS_BARRIER(M) \
+	M(barrier, create, 2, 2, MF_WRITE | MF_OBJ, \
+	    "name, {parties: N}", \
+	    "create it with N >= 1 parties; EXISTS if N differs") \
+	M(barrier, wait, 1, 2, MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "arrival index 0..parties-1 once all parties arrive; TIMEOUT " \
+	    "(and broken), BROKEN") \
+	M(barrier, abort, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "break it: waiters and later waits get BROKEN") \
+	M(barrier, reset, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "waiters get BROKEN; the barrier starts fresh") \
+	M(barrier, parties, 1, 1, MF_OBJ, \
+	    "name", \
+	    "int: parties") \
+	M(barrier, n_waiting, 1, 1, MF_OBJ, \
+	    "name", \
+	    "int: parties waiting now") \
+	M(barrier, broken, 1, 1, MF_OBJ, \
+	    "name", \
+	    "bool: broken")
+
+#define MPMGR_METHODS_LOCK(M) \
+	M(lock, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {release_on_disconnect}]", \
+	    "create it explicitly; release_on_disconnect (true) frees it " \
+	    "when its holder's connection closes") \
+	M(lock, acquire, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name[, timeout]", \
+	    "true once held; false on timeout (0: do not wait)") \
+	M(lock, release, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "release it (one level of an rlock); the oldest waiter gets it") \
+	M(lock, locked, 1, 1, MF_OBJ, \
+	    "name", \
+	    "bool: held by anyone")
+
+#define MPMGR_METHODS_RLOCK(M) \
+	M(rlock, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {release_on_disconnect}]", \
+	    "create it explicitly; release_on_disconnect (true) frees it " \
+	    "when its holder's connection closes") \
+	M(rlock, acquire, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name[, timeout]", \
+	    "true once held; false on timeout (0: do not wait)") \
+	M(rlock, release, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "release it (one level of an rlock); the oldest waiter gets it") \
+	M(rlock, locked, 1, 1, MF_OBJ, \
+	    "name", \
+	    "bool: held by anyone") \
+	M(rlock, owned, 1, 1, MF_OBJ, \
+	    "name", \
+	    "bool: held by this connection")
+
+#define MPMGR_METHODS_SEMAPHORE(M) \
+	M(semaphore, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {value, bounded, release_on_disconnect}]", \
+	    "create it explicitly with value permits (1)") \
+	M(semaphore, acquire, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name[, timeout]", \
+	    "true once a permit is taken; false on timeout") \
+	M(semaphore, release, 1, 2, MF_WRITE | MF_FREES | MF_OBJ | MF_CREATES, \
+	    "name[, n]", \
+	    "give n (1) permits back; bounded: RANGE past the initial value") \
+	M(semaphore, value, 1, 1, MF_OBJ, \
+	    "name", \
+	    "int: permits left")
+
+#define MPMGR_METHODS_CONDITION(M) \
+	M(condition, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {lock: NAME} or {release_on_disconnect}]", \
+	    "create it explicitly on a named lock or rlock, or on its own" \
+	    " rlock") \
+	M(condition, acquire, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name[, timeout]", \
+	    "acquire its lock: true once held; false on timeout") \
+	M(condition, release, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "release its lock") \
+	M(condition, wait, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "release the lock, wait for a notify, hold it again: true; " \
+	    "false on timeout") \
+	M(condition, notify, 1, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name[, n]", \
+	    "wake the n (1) oldest waiters") \
+	M(condition, notify_all, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "wake every waiter")
+
+#define MPMGR_METHODS_OBJ(M) \
+	M(obj, list, 0, 1, 0, \
+	    "[type]", \
+	    "[[name, type, size]...] of every object (of type)") \
+	M(obj, scan, 1, 2, 0, \
+	    "cursor[, count]", \
+	    "[next_cursor, [[name, type, size]...]]; 0 starts and ends") \
+	M(obj, info, 1, 1, MF_OBJ, \
+	    "name", \
+	    "{name, type, size, explicit, memory, waiters, options}") \
+	M(obj, delete, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name", \
+	    "delete an object of any type; NOOBJ")
+
+#define MPMGR_METHODS_SYS(M) \
+	M(sys, ping, 0, 0, 0, \
+	    "", \
+	    "\"pong\"") \
+	M(sys, stats, 0, 0, 0, \
+	    "", \
+	    "{version, pid, uptime_sec, clients, ...}") \
+	M(sys, cancel, 1, 1, 0, \
+	    "msgid", \
+	    "answer this connection's parked request msgid TIMEOUT; true " \
+	    "if there was one") \
+	M(sys, shutdown, 0, 0, MF_ADMIN, \
+	    "", \
+	    "stop the daemon (root or the daemon's user)")
+
+
+/* Every method, type by type. */
+#define MPMGR_METHODS(M) \
+	MPMGR_METHODS_DICT(M) \
+	MPMGR_METHODS_VALUE(M) \
+	MPMGR_METHODS_LIST(M) \
+	MPMGR_METHODS_ARRAY(M) \
+	MPMGR_METHODS_QUEUE(M) \
+	MPMGR_METHODS_EVENT(M) \
+	MPMGR_METHODS_BARRIER(M) \
+	MPMGR_METHODS_LOCK(M) \
+	MPMGR_METHODS_RLOCK(M) \
+	MPMGR_METHODS_SEMAPHORE(M) \
+	MPMGR_METHODS_CONDITION(M) \
+	MPMGR_METHODS_OBJ(M) \
+	MPMGR_METHODS_SYS(M)
+
+/* MPMGR_MID_<type>_<verb>: a method's index in catalogue order. */
+enum mpmgr_method_id {
+#define MPMGR_MID_ENUM(t, v, mn, mx, fl, p, s) MPMGR_MID_##t##_##v,
+	MPMGR_METHODS(MPMGR_MID_ENUM)
+#undef MPMGR_MID_ENUM
+	MPMGR_MID_COUNT
+};
+
+/*
+ * "dict.get" for MPMGR_METHOD_NAME(dict, get): a string constant, and a
+ * compile error for a method the catalogue does not have.
+ */
+#define MPMGR_METHOD_NAME(t, v) \
+	((void)sizeof(char[MPMGR_MID_##t##_##v + 1]), #t "." #v)
+
+/* A row as data, for what walks the catalogue at run time. */
+struct mpmgr_method_info {
+	const char *name;     /* "dict.get" */
+	const char *type;     /* "dict" */
+	const char *verb;     /* "get" */
+	unsigned min_params;
+	unsigned max_params;
+	unsigned flags;       /* MF_* */
+	const char *params;
+	const char *summary;
+};
+
+/* Every row in catalogue order, indexed by MPMGR_MID_*. */
+extern const struct mpmgr_method_info mpmgr_methods[MPMGR_MID_COUNT];
+/* The row called name (len bytes), or NULL. */
+const struct mpmgr_method_info *mpmgr_method_find(const char *name,
+    size_t len);
+
+#endif
