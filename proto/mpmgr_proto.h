@@ -45,6 +45,12 @@
 #define MPMGR_DEFAULT_MAX_MESSAGE (16u << 20)
 #define MPMGR_DEFAULT_MAX_CLIENTS 10000
 #define MPMGR_DEFAULT_OUTPUT_LIMIT (64u << 20)
+/*
+ * sys.cancel requests one connection may have outstanding for its parked
+ * request: libmpmgr sends at most this many, and the daemon keeps this
+ * many that missed (answered false after the parked request's reply).
+ */
+#define MPMGR_MAX_CANCELS 8
 
 /*
  * Error codes. X(name) in wire order; PERR_<name> is the index (1-based,
