@@ -29,6 +29,9 @@
  * The sys.cancel requests of mpmgr_cancel_pending take msgids between the
  * caller's; their replies are recognised by msgid and dropped wherever
  * they arrive, so the caller sees only its own replies, in order.
+ *
+ * The typed helpers (mpmgr_dict_set, mpmgr_lock_acquire...) live in
+ * mpmgr_typed.c, over mpmgr_call; handle.h is all they see of the handle.
  */
 #include <errno.h>
 #include <math.h>
@@ -47,10 +50,12 @@
 
 #include "../proto/auth.h"
 #include "../proto/buf.h"
-#include "../proto/msg.h"
+#include "../proto/mpmgr_methods.h"
 #include "../proto/mpmgr_proto.h"
+#include "../proto/msg.h"
 #include "../proto/paths.h"
 #include "../proto/scan.h"
+#include "handle.h"
 #include "mpmgr.h"
 
 /* The library's codes for server errors are the wire's, negated. */
@@ -67,7 +72,6 @@ MPMGR_ERRORS(ERR_MATCHES)
 #define ZONE_CHUNK 8192
 #define ZONE_KEEP (1u << 20)
 #define NO_DEADLINE (-1)
-#define MAX_CANCELS 8
 
 /* A sys.cancel sent by mpmgr_cancel_pending: its reply is ours to drop. */
 struct cancel {
@@ -86,7 +90,8 @@ struct mpmgr {
 	struct buf out;         /* requests not yet sent */
 	struct buf in;          /* bytes read, the held frame first */
 	struct scan_state scan; /* of the frame being read at buf_head(&in) */
-	size_t held;            /* bytes of the frame the last result points into */
+	size_t held;            /* bytes of the frame the last result
+				   points into */
 	msgpack_zone zone;      /* arrays and maps of the last result */
 	size_t zone_used;
 	msgpack_packer pk;      /* writes into out */
@@ -102,7 +107,7 @@ struct mpmgr {
 	size_t pending;         /* the caller's requests, not our cancels */
 	/* Our cancels in msgid order, kept until oldest_msgid passes them
 	 * (their msgids are not the caller's: replies skip over them). */
-	struct cancel cancels[MAX_CANCELS];
+	struct cancel cancels[MPMGR_MAX_CANCELS];
 	size_t ncancels;
 	char socket_path[PATHS_MAX];
 	char errcode[16];
@@ -137,8 +142,6 @@ mpmgr_strerror(int err)
 
 static void seterr(mpmgr *, const char *, const char *, va_list)
     __attribute__((format(printf, 3, 0)));
-static int fail(mpmgr *, int, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
 static int breaks(mpmgr *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -149,9 +152,9 @@ seterr(mpmgr *h, const char *code, const char *fmt, va_list ap)
 	vsnprintf(h->errmsg, sizeof(h->errmsg), fmt, ap);
 }
 
-/* A client-side error that leaves the handle usable. */
-static int
-fail(mpmgr *h, int err, const char *fmt, ...)
+/* A client-side error that leaves the handle usable (handle.h). */
+int
+handle_fail(mpmgr *h, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -243,8 +246,9 @@ static int
 usable(mpmgr *h)
 {
 	if (h->fork_gen != fork_gen || (h->check_pid && getpid() != h->pid))
-		return fail(h, MPMGR_EFORK, "handle used in a forked child "
-		    "(connected in pid %ld): connect again", (long)h->pid);
+		return handle_fail(h, MPMGR_EFORK, "handle used in a forked "
+		    "child (connected in pid %ld): connect again",
+		    (long)h->pid);
 	if (h->broken != 0) {
 		h->errcode[0] = '\0';
 		snprintf(h->errmsg, sizeof(h->errmsg), "%.*s",
@@ -348,7 +352,8 @@ send_out(mpmgr *h, int64_t deadline)
 			break;
 		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return breaks(h, MPMGR_EIO, "send: %s", strerror(errno));
+			return breaks(h, MPMGR_EIO, "send: %s",
+			    strerror(errno));
 		if ((r = wait_fd(h, POLLIN | POLLOUT, deadline, &rev)) != 0)
 			return r;
 		if ((rev & (POLLIN | POLLHUP | POLLERR)) &&
@@ -694,8 +699,8 @@ take_reply(mpmgr *h, int64_t deadline, msgpack_object *result)
 		if ((code = msg_error_code(&m, &message)) != PERR_NONE)
 			return server_error(h, code, &message);
 		if (result != NULL && to_object(h, &m.result, result) == -1)
-			return fail(h, MPMGR_ENOMEM, "out of memory converting "
-			    "a reply");
+			return handle_fail(h, MPMGR_ENOMEM, "out of memory "
+			    "converting a reply");
 		return 0;
 	}
 }
@@ -972,17 +977,18 @@ mpmgr_request_begin(mpmgr *h, const char *method, uint32_t nparams)
 	if (h == NULL || usable(h) != 0)
 		return NULL;
 	if (h->in_request) {
-		fail(h, MPMGR_ESTATE, "mpmgr_request_begin: the previous "
-		    "request was not ended");
+		handle_fail(h, MPMGR_ESTATE, "mpmgr_request_begin: the "
+		    "previous request was not ended");
 		return NULL;
 	}
 	if (method == NULL) {
-		fail(h, MPMGR_EINVAL, "mpmgr_request_begin: no method");
+		handle_fail(h, MPMGR_EINVAL, "mpmgr_request_begin: no method");
 		return NULL;
 	}
 	len = strlen(method);
 	if (len > UINT32_MAX) {
-		fail(h, MPMGR_EINVAL, "mpmgr_request_begin: method too long");
+		handle_fail(h, MPMGR_EINVAL, "mpmgr_request_begin: method too "
+		    "long");
 		return NULL;
 	}
 	h->in_request = true;
@@ -1045,18 +1051,18 @@ mpmgr_request_end(mpmgr *h)
 	if ((r = usable(h)) != 0)
 		return r;
 	if (!h->in_request)
-		return fail(h, MPMGR_ESTATE, "mpmgr_request_end without "
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_request_end without "
 		    "mpmgr_request_begin");
 	h->in_request = false;
 	if (h->nomem || (r = request_check(h, &why)) != 0) {
 		h->out.len = h->out.off + h->req_start;
 		if (h->nomem)
-			return fail(h, MPMGR_ENOMEM, "out of memory packing "
-			    "a request");
+			return handle_fail(h, MPMGR_ENOMEM, "out of memory "
+			    "packing a request");
 		if (r == 1)
-			return fail(h, MPMGR_EINVAL, "request must hold "
+			return handle_fail(h, MPMGR_EINVAL, "request must hold "
 			    "exactly %u params", h->req_nparams);
-		return fail(h, MPMGR_EINVAL, "invalid request: %s",
+		return handle_fail(h, MPMGR_EINVAL, "invalid request: %s",
 		    why != NULL ? why : "too big");
 	}
 	h->next_msgid++;
@@ -1074,14 +1080,16 @@ mpmgr_flush(mpmgr *h)
 	if ((r = usable(h)) != 0)
 		return r;
 	if (h->in_request)
-		return fail(h, MPMGR_ESTATE, "mpmgr_flush inside a request");
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_flush inside a "
+		    "request");
 	release(h);
 	if ((r = drain_cancels(h)) != 0)
 		return r;
 	if ((r = send_out(h, NO_DEADLINE)) != 0)
 		return r;
 	if (h->closed)
-		return fail(h, MPMGR_EIO, "connection closed by the server");
+		return handle_fail(h, MPMGR_EIO, "connection closed by the "
+		    "server");
 	return 0;
 }
 
@@ -1101,10 +1109,11 @@ mpmgr_reply(mpmgr *h, msgpack_object *result)
 	if ((r = usable(h)) != 0)
 		return r;
 	if (h->in_request)
-		return fail(h, MPMGR_ESTATE, "mpmgr_reply inside a request");
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_reply inside a "
+		    "request");
 	if (h->pending == 0)
-		return fail(h, MPMGR_ESTATE, "mpmgr_reply with no request "
-		    "outstanding");
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_reply with no "
+		    "request outstanding");
 	release(h);
 	/* a server that hung up may have said why: take_reply reads it */
 	if ((r = send_out(h, NO_DEADLINE)) != 0)
@@ -1125,10 +1134,10 @@ mpmgr_call(mpmgr *h, const char *method, const msgpack_object *params,
 	if ((r = usable(h)) != 0)
 		return r;
 	if (h->pending > 0 || h->in_request)
-		return fail(h, MPMGR_ESTATE, "mpmgr_call with %zu replies "
-		    "pending: read them first", h->pending);
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_call with %zu "
+		    "replies pending: read them first", h->pending);
 	if (nparams > 0 && params == NULL)
-		return fail(h, MPMGR_EINVAL, "mpmgr_call: no params");
+		return handle_fail(h, MPMGR_EINVAL, "mpmgr_call: no params");
 	if ((pk = mpmgr_request_begin(h, method, nparams)) == NULL)
 		return MPMGR_EINVAL;
 	for (i = 0; i < nparams; i++)
@@ -1136,485 +1145,6 @@ mpmgr_call(mpmgr *h, const char *method, const msgpack_object *params,
 	if ((r = mpmgr_request_end(h)) != 0)
 		return r;
 	return mpmgr_reply(h, result);
-}
-
-/* --- typed helpers --------------------------------------------------- */
-
-msgpack_object
-mpmgr_obj_strn(const char *s, size_t n)
-{
-	msgpack_object o = { .type = MSGPACK_OBJECT_STR };
-
-	o.via.str.ptr = s;
-	o.via.str.size = (uint32_t)n;
-	return o;
-}
-
-msgpack_object
-mpmgr_obj_str(const char *s)
-{
-	return mpmgr_obj_strn(s, strlen(s));
-}
-
-msgpack_object
-mpmgr_obj_int(int64_t i)
-{
-	msgpack_object o;
-
-	if (i >= 0) {
-		o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		o.via.u64 = (uint64_t)i;
-	} else {
-		o.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-		o.via.i64 = i;
-	}
-	return o;
-}
-
-msgpack_object
-mpmgr_obj_double(double d)
-{
-	msgpack_object o = { .type = MSGPACK_OBJECT_FLOAT64 };
-
-	o.via.f64 = d;
-	return o;
-}
-
-msgpack_object
-mpmgr_obj_nil(void)
-{
-	msgpack_object o = { .type = MSGPACK_OBJECT_NIL };
-
-	return o;
-}
-
-msgpack_object
-mpmgr_obj_bool(bool b)
-{
-	msgpack_object o = { .type = MSGPACK_OBJECT_BOOLEAN };
-
-	o.via.boolean = b;
-	return o;
-}
-
-static bool
-obj_int64(const msgpack_object *o, int64_t *out)
-{
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    o->via.u64 <= INT64_MAX) {
-		*out = (int64_t)o->via.u64;
-		return true;
-	}
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		*out = o->via.i64;
-		return true;
-	}
-	return false;
-}
-
-static int
-want_int(mpmgr *h, const msgpack_object *o, int64_t *out)
-{
-	int64_t v;
-
-	if (!obj_int64(o, &v))
-		return fail(h, MPMGR_EBADTYPE, "the result is not an integer "
-		    "that fits int64");
-	if (out != NULL)
-		*out = v;
-	return 0;
-}
-
-/* The object name first, then up to three more params. */
-static int
-call_named(mpmgr *h, const char *method, const char *name,
-    const msgpack_object *more, uint32_t nmore, msgpack_object *result)
-{
-	msgpack_object params[4];
-	uint32_t i;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (name == NULL)
-		return fail(h, MPMGR_EINVAL, "%s: no object name", method);
-	params[0] = mpmgr_obj_str(name);
-	for (i = 0; i < nmore; i++)
-		params[1 + i] = more[i];
-	return mpmgr_call(h, method, params, 1 + nmore, result);
-}
-
-int
-mpmgr_ping(mpmgr *h)
-{
-	return mpmgr_call(h, "sys.ping", NULL, 0, NULL);
-}
-
-int
-mpmgr_dict_set(mpmgr *h, const char *name, const msgpack_object *key,
-    const msgpack_object *value)
-{
-	msgpack_object kv[2];
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL || value == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.set: no key or value");
-	kv[0] = *key;
-	kv[1] = *value;
-	return call_named(h, "dict.set", name, kv, 2, NULL);
-}
-
-int
-mpmgr_dict_get(mpmgr *h, const char *name, const msgpack_object *key,
-    msgpack_object *value)
-{
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.get: no key");
-	return call_named(h, "dict.get", name, key, 1, value);
-}
-
-int
-mpmgr_dict_set_str(mpmgr *h, const char *name, const char *key,
-    const char *value)
-{
-	msgpack_object k, v;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL || value == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.set: no key or value");
-	k = mpmgr_obj_str(key);
-	v = mpmgr_obj_str(value);
-	return mpmgr_dict_set(h, name, &k, &v);
-}
-
-int
-mpmgr_dict_set_int(mpmgr *h, const char *name, const char *key,
-    int64_t value)
-{
-	msgpack_object k, v;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.set: no key");
-	k = mpmgr_obj_str(key);
-	v = mpmgr_obj_int(value);
-	return mpmgr_dict_set(h, name, &k, &v);
-}
-
-int
-mpmgr_dict_get_str(mpmgr *h, const char *name, const char *key,
-    const char **value, size_t *len)
-{
-	msgpack_object k, v;
-	int r;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.get: no key");
-	k = mpmgr_obj_str(key);
-	if ((r = mpmgr_dict_get(h, name, &k, &v)) != 0)
-		return r;
-	if (v.type != MSGPACK_OBJECT_STR)
-		return fail(h, MPMGR_EBADTYPE, "the value of '%s' is not a "
-		    "str", key);
-	if (value != NULL)
-		*value = v.via.str.ptr;
-	if (len != NULL)
-		*len = v.via.str.size;
-	return 0;
-}
-
-int
-mpmgr_dict_get_int(mpmgr *h, const char *name, const char *key,
-    int64_t *value)
-{
-	msgpack_object k, v;
-	int r;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.get: no key");
-	k = mpmgr_obj_str(key);
-	if ((r = mpmgr_dict_get(h, name, &k, &v)) != 0)
-		return r;
-	return want_int(h, &v, value);
-}
-
-int
-mpmgr_dict_incr(mpmgr *h, const char *name, const char *key, int64_t delta,
-    int64_t *result)
-{
-	msgpack_object kd[2], res;
-	int r;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.incr: no key");
-	kd[0] = mpmgr_obj_str(key);
-	kd[1] = mpmgr_obj_int(delta);
-	if ((r = call_named(h, "dict.incr", name, kd, 2, &res)) != 0)
-		return r;
-	return want_int(h, &res, result);
-}
-
-int
-mpmgr_dict_incr_double(mpmgr *h, const char *name, const char *key,
-    double delta, double *result)
-{
-	msgpack_object kd[2], res;
-	int r;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.incr: no key");
-	kd[0] = mpmgr_obj_str(key);
-	kd[1] = mpmgr_obj_double(delta);
-	if ((r = call_named(h, "dict.incr", name, kd, 2, &res)) != 0)
-		return r;
-	if (res.type != MSGPACK_OBJECT_FLOAT64 &&
-	    res.type != MSGPACK_OBJECT_FLOAT32)
-		return fail(h, MPMGR_EBADTYPE, "the result is not a float");
-	if (result != NULL)
-		*result = res.via.f64;
-	return 0;
-}
-
-int
-mpmgr_dict_delete(mpmgr *h, const char *name, const char *key)
-{
-	msgpack_object k;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (key == NULL)
-		return fail(h, MPMGR_EINVAL, "dict.delete: no key");
-	k = mpmgr_obj_str(key);
-	return call_named(h, "dict.delete", name, &k, 1, NULL);
-}
-
-int64_t
-mpmgr_dict_len(mpmgr *h, const char *name)
-{
-	msgpack_object res;
-	int64_t n = 0;
-	int r;
-
-	if ((r = call_named(h, "dict.len", name, NULL, 0, &res)) != 0)
-		return r;
-	if ((r = want_int(h, &res, &n)) != 0)
-		return r;
-	return n;
-}
-
-int
-mpmgr_value_set(mpmgr *h, const char *name, const msgpack_object *value)
-{
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (value == NULL)
-		return fail(h, MPMGR_EINVAL, "value.set: no value");
-	return call_named(h, "value.set", name, value, 1, NULL);
-}
-
-int
-mpmgr_value_get(mpmgr *h, const char *name, msgpack_object *value)
-{
-	return call_named(h, "value.get", name, NULL, 0, value);
-}
-
-int
-mpmgr_value_set_int(mpmgr *h, const char *name, int64_t value)
-{
-	msgpack_object v = mpmgr_obj_int(value);
-
-	return mpmgr_value_set(h, name, &v);
-}
-
-int
-mpmgr_value_get_int(mpmgr *h, const char *name, int64_t *value)
-{
-	msgpack_object v;
-	int r;
-
-	if ((r = mpmgr_value_get(h, name, &v)) != 0)
-		return r;
-	return want_int(h, &v, value);
-}
-
-int
-mpmgr_value_incr(mpmgr *h, const char *name, int64_t delta, int64_t *result)
-{
-	msgpack_object d = mpmgr_obj_int(delta), res;
-	int r;
-
-	if ((r = call_named(h, "value.incr", name, &d, 1, &res)) != 0)
-		return r;
-	return want_int(h, &res, result);
-}
-
-/* --- blocking verbs --------------------------------------------------- */
-
-/*
- * The timeout param: 1 and *o to send it, 0 to leave it out (forever), or
- * MPMGR_EINVAL for NaN.
- */
-static int
-timeout_param(mpmgr *h, const char *method, double timeout,
-    msgpack_object *o)
-{
-	if (isnan(timeout))
-		return fail(h, MPMGR_EINVAL, "%s: the timeout is NaN", method);
-	if (timeout < 0 || isinf(timeout))
-		return 0;
-	*o = mpmgr_obj_double(timeout);
-	return 1;
-}
-
-/* name, then the params in more, then the timeout unless forever. */
-static int
-call_timed(mpmgr *h, const char *method, const char *name,
-    const msgpack_object *more, uint32_t nmore, double timeout,
-    msgpack_object *result)
-{
-	msgpack_object params[3];
-	int r;
-
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	for (uint32_t i = 0; i < nmore; i++)
-		params[i] = more[i];
-	if ((r = timeout_param(h, method, timeout, &params[nmore])) < 0)
-		return r;
-	return call_named(h, method, name, params, nmore + (uint32_t)r,
-	    result);
-}
-
-/* A bool result as 1 or 0. */
-static int
-want_bool(mpmgr *h, const msgpack_object *o)
-{
-	if (o->type != MSGPACK_OBJECT_BOOLEAN)
-		return fail(h, MPMGR_EBADTYPE, "the result is not a bool");
-	return o->via.boolean ? 1 : 0;
-}
-
-/* A verb answering true or false, such as an acquire or a wait. */
-static int
-call_bool(mpmgr *h, const char *method, const char *name, double timeout)
-{
-	msgpack_object res;
-	int r;
-
-	if ((r = call_timed(h, method, name, NULL, 0, timeout, &res)) != 0)
-		return r;
-	return want_bool(h, &res);
-}
-
-int
-mpmgr_lock_acquire(mpmgr *h, const char *name, double timeout)
-{
-	return call_bool(h, "lock.acquire", name, timeout);
-}
-
-int
-mpmgr_lock_release(mpmgr *h, const char *name)
-{
-	return call_named(h, "lock.release", name, NULL, 0, NULL);
-}
-
-int
-mpmgr_rlock_acquire(mpmgr *h, const char *name, double timeout)
-{
-	return call_bool(h, "rlock.acquire", name, timeout);
-}
-
-int
-mpmgr_rlock_release(mpmgr *h, const char *name)
-{
-	return call_named(h, "rlock.release", name, NULL, 0, NULL);
-}
-
-int
-mpmgr_sem_acquire(mpmgr *h, const char *name, double timeout)
-{
-	return call_bool(h, "semaphore.acquire", name, timeout);
-}
-
-int
-mpmgr_sem_release(mpmgr *h, const char *name, int64_t n)
-{
-	msgpack_object o = mpmgr_obj_int(n);
-
-	return call_named(h, "semaphore.release", name, &o, 1, NULL);
-}
-
-int
-mpmgr_event_set(mpmgr *h, const char *name)
-{
-	return call_named(h, "event.set", name, NULL, 0, NULL);
-}
-
-int
-mpmgr_event_clear(mpmgr *h, const char *name)
-{
-	return call_named(h, "event.clear", name, NULL, 0, NULL);
-}
-
-int
-mpmgr_event_wait(mpmgr *h, const char *name, double timeout)
-{
-	return call_bool(h, "event.wait", name, timeout);
-}
-
-int
-mpmgr_queue_put(mpmgr *h, const char *name, const msgpack_object *item,
-    double timeout)
-{
-	if (h == NULL)
-		return MPMGR_EINVAL;
-	if (item == NULL)
-		return fail(h, MPMGR_EINVAL, "queue.put: no item");
-	return call_timed(h, "queue.put", name, item, 1, timeout, NULL);
-}
-
-int
-mpmgr_queue_get(mpmgr *h, const char *name, double timeout,
-    msgpack_object *item)
-{
-	return call_timed(h, "queue.get", name, NULL, 0, timeout, item);
-}
-
-int
-mpmgr_queue_task_done(mpmgr *h, const char *name)
-{
-	return call_named(h, "queue.task_done", name, NULL, 0, NULL);
-}
-
-int
-mpmgr_queue_join(mpmgr *h, const char *name, double timeout)
-{
-	return call_bool(h, "queue.join", name, timeout);
-}
-
-int
-mpmgr_barrier_wait(mpmgr *h, const char *name, double timeout,
-    int64_t *index)
-{
-	msgpack_object res;
-	int r;
-
-	if ((r = call_timed(h, "barrier.wait", name, NULL, 0, timeout,
-	    &res)) != 0)
-		return r;
-	return want_int(h, &res, index);
 }
 
 int
@@ -1628,26 +1158,28 @@ mpmgr_cancel_pending(mpmgr *h)
 	if ((r = usable(h)) != 0)
 		return r;
 	if (h->in_request)
-		return fail(h, MPMGR_ESTATE, "mpmgr_cancel_pending inside a "
-		    "request");
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_cancel_pending "
+		    "inside a request");
 	if (h->pending == 0)
-		return fail(h, MPMGR_ESTATE, "mpmgr_cancel_pending with no "
-		    "request outstanding");
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_cancel_pending with "
+		    "no request outstanding");
 	for (size_t i = 0; i < h->ncancels; i++)
 		if (h->cancels[i].target == h->oldest_msgid)
 			return 0;
-	if (h->ncancels == MAX_CANCELS)
-		return fail(h, MPMGR_ESTATE, "%d cancels unanswered: read "
-		    "replies first", MAX_CANCELS);
+	if (h->ncancels == MPMGR_MAX_CANCELS)
+		return handle_fail(h, MPMGR_ESTATE, "%d cancels unanswered: "
+		    "read replies first", MPMGR_MAX_CANCELS);
 	/* send_out may read into in: the last result's views end here */
 	release(h);
 	h->nomem = false;
 	start = buf_used(&h->out);
-	msg_pack_request(&h->pk, h->next_msgid, "sys.cancel", 1);
+	msg_pack_request(&h->pk, h->next_msgid,
+	    MPMGR_METHOD_NAME(sys, cancel), 1);
 	msgpack_pack_uint32(&h->pk, h->oldest_msgid);
 	if (h->nomem) {
 		h->out.len = h->out.off + start;
-		return fail(h, MPMGR_ENOMEM, "out of memory packing a cancel");
+		return handle_fail(h, MPMGR_ENOMEM, "out of memory packing a "
+		    "cancel");
 	}
 	h->cancels[h->ncancels++] = (struct cancel){
 		.msgid = h->next_msgid++,
@@ -1656,6 +1188,7 @@ mpmgr_cancel_pending(mpmgr *h)
 	if ((r = send_out(h, NO_DEADLINE)) != 0)
 		return r;
 	if (h->closed)
-		return fail(h, MPMGR_EIO, "connection closed by the server");
+		return handle_fail(h, MPMGR_EIO, "connection closed by the "
+		    "server");
 	return 0;
 }

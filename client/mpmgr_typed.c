@@ -1,0 +1,488 @@
+/*
+ * mpmgr_typed.c: libmpmgr's typed helpers (the contract is mpmgr.h): the
+ * msgpack_object constructors and one thin function per common verb, each
+ * a mpmgr_call with its params built and its result checked for type.
+ *
+ * Nothing here touches the socket or the buffers: a helper is what a user
+ * could write over mpmgr_call, kept apart from the core (mpmgr.c) so that
+ * the core stays about connections, requests and replies. Method names
+ * come from the catalogue (proto/mpmgr_methods.h) through
+ * MPMGR_METHOD_NAME (METHOD here), which does not compile for a method
+ * the protocol does not have. Misuse (a NULL key, a NaN timeout) and results of the
+ * wrong type are client errors set on the handle through handle_fail().
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../proto/mpmgr_methods.h"
+#include "handle.h"
+#include "mpmgr.h"
+
+#define METHOD(t, v) MPMGR_METHOD_NAME(t, v)
+
+msgpack_object
+mpmgr_obj_strn(const char *s, size_t n)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_STR };
+
+	o.via.str.ptr = s;
+	o.via.str.size = (uint32_t)n;
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_str(const char *s)
+{
+	return mpmgr_obj_strn(s, strlen(s));
+}
+
+msgpack_object
+mpmgr_obj_int(int64_t i)
+{
+	msgpack_object o;
+
+	if (i >= 0) {
+		o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o.via.u64 = (uint64_t)i;
+	} else {
+		o.type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o.via.i64 = i;
+	}
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_double(double d)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_FLOAT64 };
+
+	o.via.f64 = d;
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_nil(void)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_NIL };
+
+	return o;
+}
+
+msgpack_object
+mpmgr_obj_bool(bool b)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_BOOLEAN };
+
+	o.via.boolean = b;
+	return o;
+}
+
+static bool
+obj_int64(const msgpack_object *o, int64_t *out)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= INT64_MAX) {
+		*out = (int64_t)o->via.u64;
+		return true;
+	}
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = o->via.i64;
+		return true;
+	}
+	return false;
+}
+
+static int
+want_int(mpmgr *h, const msgpack_object *o, int64_t *out)
+{
+	int64_t v;
+
+	if (!obj_int64(o, &v))
+		return handle_fail(h, MPMGR_EBADTYPE, "the result is not an "
+		    "integer that fits int64");
+	if (out != NULL)
+		*out = v;
+	return 0;
+}
+
+/* MPMGR_EINVAL for a NULL argument, said on h when there is one. */
+static int
+missing(mpmgr *h, const char *method, const char *what)
+{
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	return handle_fail(h, MPMGR_EINVAL, "%s: no %s", method, what);
+}
+
+/* The object name first, then up to three more params. */
+static int
+call_named(mpmgr *h, const char *method, const char *name,
+    const msgpack_object *more, uint32_t nmore, msgpack_object *result)
+{
+	msgpack_object params[4];
+	uint32_t i;
+
+	if (h == NULL || name == NULL)
+		return missing(h, method, "object name");
+	params[0] = mpmgr_obj_str(name);
+	for (i = 0; i < nmore; i++)
+		params[1 + i] = more[i];
+	return mpmgr_call(h, method, params, 1 + nmore, result);
+}
+
+int
+mpmgr_ping(mpmgr *h)
+{
+	return mpmgr_call(h, METHOD(sys, ping), NULL, 0, NULL);
+}
+
+int
+mpmgr_dict_set(mpmgr *h, const char *name, const msgpack_object *key,
+    const msgpack_object *value)
+{
+	msgpack_object kv[2];
+
+	if (h == NULL || key == NULL || value == NULL)
+		return missing(h, METHOD(dict, set), "key or value");
+	kv[0] = *key;
+	kv[1] = *value;
+	return call_named(h, METHOD(dict, set), name, kv, 2, NULL);
+}
+
+int
+mpmgr_dict_get(mpmgr *h, const char *name, const msgpack_object *key,
+    msgpack_object *value)
+{
+	if (h == NULL || key == NULL)
+		return missing(h, METHOD(dict, get), "key");
+	return call_named(h, METHOD(dict, get), name, key, 1, value);
+}
+
+int
+mpmgr_dict_set_str(mpmgr *h, const char *name, const char *key,
+    const char *value)
+{
+	msgpack_object k, v;
+
+	if (h == NULL || key == NULL || value == NULL)
+		return missing(h, METHOD(dict, set), "key or value");
+	k = mpmgr_obj_str(key);
+	v = mpmgr_obj_str(value);
+	return mpmgr_dict_set(h, name, &k, &v);
+}
+
+int
+mpmgr_dict_set_int(mpmgr *h, const char *name, const char *key,
+    int64_t value)
+{
+	msgpack_object k, v;
+
+	if (h == NULL || key == NULL)
+		return missing(h, METHOD(dict, set), "key");
+	k = mpmgr_obj_str(key);
+	v = mpmgr_obj_int(value);
+	return mpmgr_dict_set(h, name, &k, &v);
+}
+
+int
+mpmgr_dict_get_str(mpmgr *h, const char *name, const char *key,
+    const char **value, size_t *len)
+{
+	msgpack_object k, v;
+	int r;
+
+	if (h == NULL || key == NULL)
+		return missing(h, METHOD(dict, get), "key");
+	k = mpmgr_obj_str(key);
+	if ((r = mpmgr_dict_get(h, name, &k, &v)) != 0)
+		return r;
+	if (v.type != MSGPACK_OBJECT_STR)
+		return handle_fail(h, MPMGR_EBADTYPE, "the value of '%s' is "
+		    "not a str", key);
+	if (value != NULL)
+		*value = v.via.str.ptr;
+	if (len != NULL)
+		*len = v.via.str.size;
+	return 0;
+}
+
+int
+mpmgr_dict_get_int(mpmgr *h, const char *name, const char *key,
+    int64_t *value)
+{
+	msgpack_object k, v;
+	int r;
+
+	if (h == NULL || key == NULL)
+		return missing(h, METHOD(dict, get), "key");
+	k = mpmgr_obj_str(key);
+	if ((r = mpmgr_dict_get(h, name, &k, &v)) != 0)
+		return r;
+	return want_int(h, &v, value);
+}
+
+int
+mpmgr_dict_incr(mpmgr *h, const char *name, const char *key, int64_t delta,
+    int64_t *result)
+{
+	msgpack_object kd[2], res;
+	int r;
+
+	if (h == NULL || key == NULL)
+		return missing(h, METHOD(dict, incr), "key");
+	kd[0] = mpmgr_obj_str(key);
+	kd[1] = mpmgr_obj_int(delta);
+	if ((r = call_named(h, METHOD(dict, incr), name, kd, 2, &res)) != 0)
+		return r;
+	return want_int(h, &res, result);
+}
+
+int
+mpmgr_dict_incr_double(mpmgr *h, const char *name, const char *key,
+    double delta, double *result)
+{
+	msgpack_object kd[2], res;
+	int r;
+
+	if (h == NULL || key == NULL)
+		return missing(h, METHOD(dict, incr), "key");
+	kd[0] = mpmgr_obj_str(key);
+	kd[1] = mpmgr_obj_double(delta);
+	if ((r = call_named(h, METHOD(dict, incr), name, kd, 2, &res)) != 0)
+		return r;
+	if (res.type != MSGPACK_OBJECT_FLOAT64 &&
+	    res.type != MSGPACK_OBJECT_FLOAT32)
+		return handle_fail(h, MPMGR_EBADTYPE, "the result is not a "
+		    "float");
+	if (result != NULL)
+		*result = res.via.f64;
+	return 0;
+}
+
+int
+mpmgr_dict_delete(mpmgr *h, const char *name, const char *key)
+{
+	msgpack_object k;
+
+	if (h == NULL || key == NULL)
+		return missing(h, METHOD(dict, delete), "key");
+	k = mpmgr_obj_str(key);
+	return call_named(h, METHOD(dict, delete), name, &k, 1, NULL);
+}
+
+int64_t
+mpmgr_dict_len(mpmgr *h, const char *name)
+{
+	msgpack_object res;
+	int64_t n = 0;
+	int r;
+
+	if ((r = call_named(h, METHOD(dict, len), name, NULL, 0, &res)) != 0)
+		return r;
+	if ((r = want_int(h, &res, &n)) != 0)
+		return r;
+	return n;
+}
+
+int
+mpmgr_value_set(mpmgr *h, const char *name, const msgpack_object *value)
+{
+	if (h == NULL || value == NULL)
+		return missing(h, METHOD(value, set), "value");
+	return call_named(h, METHOD(value, set), name, value, 1, NULL);
+}
+
+int
+mpmgr_value_get(mpmgr *h, const char *name, msgpack_object *value)
+{
+	return call_named(h, METHOD(value, get), name, NULL, 0, value);
+}
+
+int
+mpmgr_value_set_int(mpmgr *h, const char *name, int64_t value)
+{
+	msgpack_object v = mpmgr_obj_int(value);
+
+	return mpmgr_value_set(h, name, &v);
+}
+
+int
+mpmgr_value_get_int(mpmgr *h, const char *name, int64_t *value)
+{
+	msgpack_object v;
+	int r;
+
+	if ((r = mpmgr_value_get(h, name, &v)) != 0)
+		return r;
+	return want_int(h, &v, value);
+}
+
+int
+mpmgr_value_incr(mpmgr *h, const char *name, int64_t delta, int64_t *result)
+{
+	msgpack_object d = mpmgr_obj_int(delta), res;
+	int r;
+
+	if ((r = call_named(h, METHOD(value, incr), name, &d, 1, &res)) != 0)
+		return r;
+	return want_int(h, &res, result);
+}
+
+/* --- blocking verbs --------------------------------------------------- */
+
+/*
+ * The timeout param: 1 and *o to send it, 0 to leave it out (forever), or
+ * MPMGR_EINVAL for NaN.
+ */
+static int
+timeout_param(mpmgr *h, const char *method, double timeout,
+    msgpack_object *o)
+{
+	if (isnan(timeout))
+		return handle_fail(h, MPMGR_EINVAL, "%s: the timeout is NaN",
+		    method);
+	if (timeout < 0 || isinf(timeout))
+		return 0;
+	*o = mpmgr_obj_double(timeout);
+	return 1;
+}
+
+/* name, then the params in more, then the timeout unless forever. */
+static int
+call_timed(mpmgr *h, const char *method, const char *name,
+    const msgpack_object *more, uint32_t nmore, double timeout,
+    msgpack_object *result)
+{
+	msgpack_object params[3];
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	for (uint32_t i = 0; i < nmore; i++)
+		params[i] = more[i];
+	if ((r = timeout_param(h, method, timeout, &params[nmore])) < 0)
+		return r;
+	return call_named(h, method, name, params, nmore + (uint32_t)r,
+	    result);
+}
+
+/* A bool result as 1 or 0. */
+static int
+want_bool(mpmgr *h, const msgpack_object *o)
+{
+	if (o->type != MSGPACK_OBJECT_BOOLEAN)
+		return handle_fail(h, MPMGR_EBADTYPE, "the result is not a "
+		    "bool");
+	return o->via.boolean ? 1 : 0;
+}
+
+/* A verb answering true or false, such as an acquire or a wait. */
+static int
+call_bool(mpmgr *h, const char *method, const char *name, double timeout)
+{
+	msgpack_object res;
+	int r;
+
+	if ((r = call_timed(h, method, name, NULL, 0, timeout, &res)) != 0)
+		return r;
+	return want_bool(h, &res);
+}
+
+int
+mpmgr_lock_acquire(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, METHOD(lock, acquire), name, timeout);
+}
+
+int
+mpmgr_lock_release(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(lock, release), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_rlock_acquire(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, METHOD(rlock, acquire), name, timeout);
+}
+
+int
+mpmgr_rlock_release(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(rlock, release), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_sem_acquire(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, METHOD(semaphore, acquire), name, timeout);
+}
+
+int
+mpmgr_sem_release(mpmgr *h, const char *name, int64_t n)
+{
+	msgpack_object o = mpmgr_obj_int(n);
+
+	return call_named(h, METHOD(semaphore, release), name, &o, 1, NULL);
+}
+
+int
+mpmgr_event_set(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(event, set), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_event_clear(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(event, clear), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_event_wait(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, METHOD(event, wait), name, timeout);
+}
+
+int
+mpmgr_queue_put(mpmgr *h, const char *name, const msgpack_object *item,
+    double timeout)
+{
+	if (h == NULL || item == NULL)
+		return missing(h, METHOD(queue, put), "item");
+	return call_timed(h, METHOD(queue, put), name, item, 1, timeout, NULL);
+}
+
+int
+mpmgr_queue_get(mpmgr *h, const char *name, double timeout,
+    msgpack_object *item)
+{
+	return call_timed(h, METHOD(queue, get), name, NULL, 0, timeout, item);
+}
+
+int
+mpmgr_queue_task_done(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(queue, task_done), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_queue_join(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, METHOD(queue, join), name, timeout);
+}
+
+int
+mpmgr_barrier_wait(mpmgr *h, const char *name, double timeout,
+    int64_t *index)
+{
+	msgpack_object res;
+	int r;
+
+	if ((r = call_timed(h, METHOD(barrier, wait), name, NULL, 0, timeout,
+	    &res)) != 0)
+		return r;
+	return want_int(h, &res, index);
+}
+
