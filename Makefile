@@ -39,6 +39,7 @@ INSTALL_PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 INSTALL_UNIT_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g'
 
 CC ?= cc
+OBJCOPY ?= objcopy
 SOVERSION = 0
 LIBVERSION = 0.1.0
 
@@ -116,20 +117,30 @@ $(B)/pic/%.o: %.c
 $(B)/mpmgrd: $(B)/daemon/main.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
 
-# libmpmgr carries its own copy of proto/ and exports only mpmgr_*.
-$(LIBSO): $(call pic,$(LIB_SRC) $(PROTO_SRC)) client/libmpmgr.map
+# libmpmgr carries its own copy of proto/ (less the method catalogue, whose
+# names it takes at compile time) and gives programs only mpmgr_* symbols:
+# the .so through its version script; the archive as one object linked
+# relocatably from the others, in which objcopy makes every other global
+# local, so that a static user may have a buf_init or scan_frame of its own.
+# tests/it_install.sh holds both to that.
+LIB_PROTO_SRC = $(filter-out proto/catalogue.c,$(PROTO_SRC))
+$(LIBSO): $(call pic,$(LIB_SRC) $(LIB_PROTO_SRC)) client/libmpmgr.map
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libmpmgr.so.$(SOVERSION) \
 		-Wl,--version-script=client/libmpmgr.map -o $@ \
 		$(filter %.o,$^) $(LIBS_PROTO)
 $(B)/libmpmgr.so.$(SOVERSION) $(B)/libmpmgr.so: $(LIBSO)
 	ln -sf $(notdir $<) $@
-$(B)/libmpmgr.a: $(call obj,$(LIB_SRC)) $(PROTO_OBJ)
-	rm -f $@
-	$(AR) rcs $@ $^
+$(B)/libmpmgr.a: $(call obj,$(LIB_SRC) $(LIB_PROTO_SRC))
+	rm -f $@ $(B)/libmpmgr.o
+	$(LD) -r -o $(B)/libmpmgr.o $^
+	$(OBJCOPY) --wildcard --keep-global-symbol='mpmgr_*' $(B)/libmpmgr.o
+	$(AR) rcs $@ $(B)/libmpmgr.o
+	rm -f $(B)/libmpmgr.o
 $(B)/libmpmgr.pc: client/libmpmgr.pc.in
 	$(INSTALL_PC_SED) $< > $@
 
-$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/libmpmgr.a
+# mpctl walks the catalogue at run time: it links proto's copy.
+$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
 
 $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
@@ -143,8 +154,10 @@ $(B)/floor: $(B)/bench/floor.o
 $(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o $(DAEMON_OBJ) \
 	$(PROTO_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CHECK) $(LIBS_DAEMON)
-# Integration tests talk to a real mpmgrd through libmpmgr.
-$(B)/tests/it_%: $(B)/tests/it_%.o $(call obj,$(HARNESS_SRC)) $(B)/libmpmgr.a
+# Integration tests talk to a real mpmgrd through libmpmgr, and raw through
+# proto/ (the library's copy of it is hidden).
+$(B)/tests/it_%: $(B)/tests/it_%.o $(call obj,$(HARNESS_SRC)) $(PROTO_OBJ) \
+	$(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CHECK) $(LIBS_PROTO)
 
 tests: $(PROGS) $(UNIT_BIN) $(IT_BIN)

@@ -8,7 +8,7 @@
 
 #include "mpmgr_methods.h"
 
-const struct mpmgr_method_info mpmgr_methods[MPMGR_MID_COUNT] = {
+const struct mpmgr_method_info catalogue_methods[MPMGR_MID_COUNT] = {
 #define CATALOGUE_ROW(t, v, mn, mx, fl, p, s) \
 	[MPMGR_MID_##t##_##v] = { .name = #t "." #v, .type = #t, .verb = #v, \
 	    .min_params = (mn), .max_params = (mx), .flags = (fl), \
@@ -18,14 +18,14 @@ const struct mpmgr_method_info mpmgr_methods[MPMGR_MID_COUNT] = {
 };
 
 const struct mpmgr_method_info *
-mpmgr_method_find(const char *name, size_t len)
+catalogue_find(const char *name, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < MPMGR_MID_COUNT; i++) {
-		if (strlen(mpmgr_methods[i].name) == len &&
-		    memcmp(mpmgr_methods[i].name, name, len) == 0)
-			return &mpmgr_methods[i];
+		if (strlen(catalogue_methods[i].name) == len &&
+		    memcmp(catalogue_methods[i].name, name, len) == 0)
+			return &catalogue_methods[i];
 	}
 	return NULL;
 }

@@ -15,7 +15,7 @@
  * Who expands it: the daemon builds its per-type method tables from the
  * MPMGR_METHODS_<TYPE> lists (handlers stay in daemon/obj_<type>.c);
  * libmpmgr and mpctl take method names through MPMGR_METHOD_NAME() and
- * arity, flags and summaries from mpmgr_methods[] (catalogue.c); a test
+ * arity, flags and summaries from catalogue_methods[] (catalogue.c); a test
  * holds the catalogue, the daemon, mpctl, docs/PROTOCOL.md and the man
  * pages against each other. Adding a verb is one row here plus its
  * handler, docs and tests (docs/HACKING.md).
@@ -386,7 +386,13 @@ enum mpmgr_method_id {
 #define MPMGR_METHOD_NAME(t, v) \
 	((void)sizeof(char[MPMGR_MID_##t##_##v + 1]), #t "." #v)
 
-/* A row as data, for what walks the catalogue at run time. */
+/*
+ * A row as data, for what walks the catalogue at run time (catalogue.c).
+ * Internal to mpmgr: libmpmgr takes only the names, at compile time, and
+ * neither links nor exports catalogue.o; mpctl, the daemon and the tests
+ * link it themselves. Not API because MPMGR_MID_* numbers shift whenever
+ * a row is added, and a program using them would break on a new verb.
+ */
 struct mpmgr_method_info {
 	const char *name;     /* "dict.get" */
 	const char *type;     /* "dict" */
@@ -399,9 +405,8 @@ struct mpmgr_method_info {
 };
 
 /* Every row in catalogue order, indexed by MPMGR_MID_*. */
-extern const struct mpmgr_method_info mpmgr_methods[MPMGR_MID_COUNT];
+extern const struct mpmgr_method_info catalogue_methods[MPMGR_MID_COUNT];
 /* The row called name (len bytes), or NULL. */
-const struct mpmgr_method_info *mpmgr_method_find(const char *name,
-    size_t len);
+const struct mpmgr_method_info *catalogue_find(const char *name, size_t len);
 
 #endif

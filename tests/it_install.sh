@@ -13,6 +13,9 @@
 # - A small C program built with `pkg-config --cflags --libs libmpmgr`
 #   against the staged tree, run on the staged libmpmgr.so, talks to the
 #   staged mpmgrd on a temporary socket.
+# - libmpmgr.a and libmpmgr.so export only mpmgr_* symbols (nm), and a
+#   program with functions of proto/'s names (buf_init...) links statically
+#   with libmpmgr.a and runs.
 # - `make uninstall` with the same variables leaves no file behind.
 #
 # The last line is "it_install: N passed, N failed"; the exit status is 0
@@ -226,6 +229,91 @@ else
 	LD_LIBRARY_PATH=$S/lib ldd "$tmp/hello" 2>&1 | sed 's/^/    |/'
 fi
 
+# --- what the libraries export -------------------------------------------
+#
+# Only mpmgr_* (and the .so's version node MPMGR_0): the proto/ code inside
+# libmpmgr stays inside, so a program statically linked with it may name
+# its own functions buf_init, scan_frame or msg_parse.
+
+nm -g --defined-only "$S/lib/libmpmgr.a" | awk 'NF == 3 { print $3 }' |
+	sort -u >"$tmp/syms.a"
+nm -D --defined-only "$S/lib/libmpmgr.so.0.1.0" |
+	awk '!($2 == "A" && $3 == "MPMGR_0") { sub(/@.*/, "", $3); print $3 }' |
+	sort -u >"$tmp/syms.so"
+for lib in a so; do
+	others=$(grep -v '^mpmgr_' "$tmp/syms.$lib" | tr '\n' ' ')
+	n=$(wc -l <"$tmp/syms.$lib")
+	if [ "$n" -gt 0 ] && [ -z "$others" ]; then
+		pass "libmpmgr.$lib: $n global symbols, all mpmgr_*"
+	else
+		fail "libmpmgr.$lib exports more than mpmgr_*: $others"
+	fi
+done
+if cmp -s "$tmp/syms.a" "$tmp/syms.so"; then
+	pass "libmpmgr.a and libmpmgr.so export the same symbols"
+else
+	fail "libmpmgr.a and libmpmgr.so export different symbols:"
+	diff "$tmp/syms.a" "$tmp/syms.so" | indent
+fi
+
+cat >"$tmp/static.c" <<'EOF'
+#include <stdio.h>
+
+#include <mpmgr.h>
+
+/* Names that proto/ has inside libmpmgr, for this program's own use. */
+int buf_init(void);
+int scan_frame(void);
+int msg_parse(void);
+
+int
+buf_init(void)
+{
+	return 1;
+}
+
+int
+scan_frame(void)
+{
+	return 2;
+}
+
+int
+msg_parse(void)
+{
+	return 3;
+}
+
+int
+main(void)
+{
+	int64_t n;
+	mpmgr *h;
+
+	if (mpmgr_connect(&h, NULL, NULL) != 0 ||
+	    mpmgr_dict_get_int(h, "staged", "n", &n) != 0) {
+		fprintf(stderr, "static: %s\n", mpmgr_errmsg(h));
+		mpmgr_free(h);
+		return 1;
+	}
+	printf("%d%d%d %lld\n", buf_init(), scan_frame(), msg_parse(),
+	    (long long)n);
+	mpmgr_free(h);
+	return 0;
+}
+EOF
+static_flags=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_PATH=$S/lib/pkgconfig \
+	pkg-config --static --libs libmpmgr 2>>"$tmp/pc.err" |
+	sed "s|-L[^ ]* ||; s|-lmpmgr|$S/lib/libmpmgr.a|")
+# shellcheck disable=SC2086 # flags are words
+if ${CC:-cc} -std=c11 -Wall -Werror $san -I"$S/include" -o "$tmp/static" \
+	"$tmp/static.c" $static_flags >"$tmp/cc.log" 2>&1; then
+	pass "cc static.c libmpmgr.a: its own buf_init, scan_frame, msg_parse"
+else
+	fail "cc static.c with its own buf_init... against libmpmgr.a"
+	indent "$tmp/cc.log"
+fi
+
 # The staged daemon on a socket of its own.
 daemon_start "$S/sbin/mpmgrd" "$S/bin/mpctl"
 pass "the staged mpmgrd answers the staged mpctl"
@@ -241,6 +329,12 @@ if [ "$out" = 42 ]; then
 	pass "mpctl sees what hello stored"
 else
 	fail "mpctl dict get -n staged n: '$out'"
+fi
+out=$("$tmp/static" 2>&1)
+if [ "$out" = "123 42" ]; then
+	pass "the static program runs its own functions and libmpmgr's"
+else
+	fail "static printed '$out', wanted '123 42'"
 fi
 
 daemon_stop
