@@ -33,7 +33,8 @@
 /* Bytes of bin base64-encoded per EVP_EncodeBlock call (a multiple of 3). */
 #define B64_CHUNK (3 * 16384)
 
-static bool is_digit(char c)
+static bool
+is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
@@ -41,7 +42,8 @@ static bool is_digit(char c)
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -50,7 +52,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool mpctl_json_is_negative_number(const char *token)
+bool
+mpctl_json_is_negative_number(const char *token)
 {
 	return token[0] == '-' && (is_digit(token[1]) ||
 	    (token[1] == '.' && is_digit(token[2])));
@@ -61,7 +64,8 @@ bool mpctl_json_is_negative_number(const char *token)
  * user means them. *integral: neither fraction nor exponent. Leading zeros
  * stay refused, so "007" remains the string it most likely is.
  */
-static bool number_syntax(const char *s, bool *integral)
+static bool
+number_syntax(const char *s, bool *integral)
 {
 	const char *p = s;
 	bool digits = false;
@@ -96,28 +100,31 @@ static bool number_syntax(const char *s, bool *integral)
 	return *p == '\0';
 }
 
-static int pack_number(msgpack_packer *pk, const char *s, bool integral,
-    char *err, size_t errlen)
+static int
+pack_number(msgpack_packer *pk, const char *s, bool integral, char *err,
+    size_t errlen)
 {
-	if (integral) {
-		char *end;
+	unsigned long long u;
+	long long i;
+	double d;
 
+	if (integral) {
 		errno = 0;
-		long long i = strtoll(s, &end, 10);
+		i = strtoll(s, NULL, 10);
 		if (errno == 0)
 			return msgpack_pack_int64(pk, i);
 		if (s[0] != '-') {
 			errno = 0;
-			unsigned long long u = strtoull(s, &end, 10);
+			u = strtoull(s, NULL, 10);
 			if (errno == 0)
 				return msgpack_pack_uint64(pk, u);
 		}
-		set_err(err, errlen, "integer out of range (int64 or uint64): %s",
-		    s);
+		set_err(err, errlen, "integer out of range (int64 or uint64): "
+		    "%s", s);
 		return -1;
 	}
 	errno = 0;
-	double d = strtod(s, NULL);
+	d = strtod(s, NULL);
 	if (errno == ERANGE && isinf(d)) {
 		set_err(err, errlen, "number out of range (float64): %s", s);
 		return -1;
@@ -126,26 +133,28 @@ static int pack_number(msgpack_packer *pk, const char *s, bool integral,
 }
 
 /* Standard padded base64 into a new buffer; -1 if s is not that. */
-static int b64_decode(const char *s, size_t n, unsigned char **out,
-    size_t *outlen)
+static int
+b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 {
-	size_t pad = 0;
+	unsigned char *buf;
+	size_t pad = 0, i;
+	int m;
+	char c;
 
 	if (n % 4 != 0 || n > INT_MAX)
 		return -1;
 	while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
 		pad++;
-	for (size_t i = 0; i < n - pad; i++) {
-		char c = s[i];
+	for (i = 0; i < n - pad; i++) {
+		c = s[i];
 		if (!(is_digit(c) || (c >= 'A' && c <= 'Z') ||
 		    (c >= 'a' && c <= 'z') || c == '+' || c == '/'))
 			return -1;
 	}
-	unsigned char *buf = malloc(n / 4 * 3 + 1);
-	if (buf == NULL)
+	if ((buf = malloc(n / 4 * 3 + 1)) == NULL)
 		return -1;
-	int m = n == 0 ? 0 :
-	    EVP_DecodeBlock(buf, (const unsigned char *)s, (int)n);
+	m = n == 0 ? 0 : EVP_DecodeBlock(buf, (const unsigned char *)s,
+	    (int)n);
 	if (m < 0 || (size_t)m < pad) {
 		free(buf);
 		return -1;
@@ -155,8 +164,8 @@ static int b64_decode(const char *s, size_t n, unsigned char **out,
 	return 0;
 }
 
-static int pack_b64(msgpack_packer *pk, const json_t *str, int ext_type,
-    bool ext)
+static int
+pack_b64(msgpack_packer *pk, const json_t *str, int ext_type, bool ext)
 {
 	unsigned char *bytes;
 	size_t n;
@@ -169,7 +178,8 @@ static int pack_b64(msgpack_packer *pk, const json_t *str, int ext_type,
 		rc = msgpack_pack_ext(pk, n, (int8_t)ext_type) ||
 		    msgpack_pack_ext_body(pk, bytes, n);
 	else
-		rc = msgpack_pack_bin(pk, n) || msgpack_pack_bin_body(pk, bytes, n);
+		rc = msgpack_pack_bin(pk, n) ||
+		    msgpack_pack_bin_body(pk, bytes, n);
 	free(bytes);
 	return rc ? -2 : 0;
 }
@@ -179,11 +189,12 @@ static int pack_b64(msgpack_packer *pk, const json_t *str, int ext_type,
  * form of bin and ext. Returns 1 when j is not one (pack it as a map), 0
  * when packed, -1 with err when it is one but malformed.
  */
-static int pack_special(msgpack_packer *pk, const json_t *j, char *err,
-    size_t errlen)
+static int
+pack_special(msgpack_packer *pk, const json_t *j, char *err, size_t errlen)
 {
 	const char *key;
-	json_t *val;
+	json_t *val, *type;
+	json_int_t t;
 	int rc;
 
 	if (json_object_size(j) != 1)
@@ -197,9 +208,10 @@ static int pack_special(msgpack_packer *pk, const json_t *j, char *err,
 			return rc < 0 ? -1 : 0;
 		}
 		if (strcmp(key, "$ext") == 0) {
-			json_t *type = json_array_get(val, 0);
-			json_int_t t = json_integer_value(type);
-			if (json_array_size(val) != 2 || !json_is_integer(type) ||
+			type = json_array_get(val, 0);
+			t = json_integer_value(type);
+			if (json_array_size(val) != 2 ||
+			    !json_is_integer(type) ||
 			    t < INT8_MIN || t > INT8_MAX ||
 			    (rc = pack_b64(pk, json_array_get(val, 1), (int)t,
 			    true)) == -1) {
@@ -213,8 +225,8 @@ static int pack_special(msgpack_packer *pk, const json_t *j, char *err,
 	return 1;
 }
 
-static int pack_json(msgpack_packer *pk, const json_t *j, char *err,
-    size_t errlen)
+static int
+pack_json(msgpack_packer *pk, const json_t *j, char *err, size_t errlen)
 {
 	const char *key;
 	size_t keylen, i;
@@ -259,20 +271,21 @@ static int pack_json(msgpack_packer *pk, const json_t *j, char *err,
 }
 
 /* 0, or -1 with err (empty when the packer itself failed). */
-static int pack_text(msgpack_packer *pk, const char *text, bool as_string,
-    char *err, size_t errlen)
+static int
+pack_text(msgpack_packer *pk, const char *text, bool as_string, char *err,
+    size_t errlen)
 {
 	size_t len = strlen(text);
 	json_error_t jerr;
 	bool integral;
+	json_t *j;
 	int rc;
 
 	if (as_string)
 		return msgpack_pack_str_with_body(pk, text, len);
 	if (number_syntax(text, &integral))
 		return pack_number(pk, text, integral, err, errlen);
-	json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-	    &jerr);
+	j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (j == NULL) {
 		if (json_error_code(&jerr) == json_error_numeric_overflow) {
 			set_err(err, errlen, "number out of range in %s "
@@ -287,7 +300,8 @@ static int pack_text(msgpack_packer *pk, const char *text, bool as_string,
 	return rc;
 }
 
-int mpctl_json_pack_operand(msgpack_packer *pk, const char *text,
+int
+mpctl_json_pack_operand(msgpack_packer *pk, const char *text,
     bool as_string, char *err, size_t errlen)
 {
 	msgpack_sbuffer sb;
@@ -307,11 +321,15 @@ int mpctl_json_pack_operand(msgpack_packer *pk, const char *text,
 	return rc == 0 ? 0 : -1;
 }
 
-static void print_string(FILE *f, const char *s, size_t n)
+static void
+print_string(FILE *f, const char *s, size_t n)
 {
+	unsigned char c;
+	size_t i;
+
 	putc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
 		switch (c) {
 		case '"':
 			fputs("\\\"", f);
@@ -349,9 +367,11 @@ static void print_string(FILE *f, const char *s, size_t n)
  * double), laid out as Python's repr does: positional for exponents
  * -4..15 (2.0, 1000.0, 0.0001), scientific beyond (1e+16, 1.5e-07).
  */
-static void print_real(FILE *f, double d, bool single)
+static void
+print_real(FILE *f, double d, bool single)
 {
 	char buf[400];
+	double back;
 	int prec, exp;
 
 	if (isnan(d)) {
@@ -363,15 +383,15 @@ static void print_real(FILE *f, double d, bool single)
 		return;
 	}
 	for (prec = 1; prec < 17; prec++) {
-		snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
-		double back = strtod(buf, NULL);
+		snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
+		back = strtod(buf, NULL);
 		if (single ? (float)back == (float)d : back == d)
 			break;
 	}
-	snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
+	snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
 	exp = atoi(strchr(buf, 'e') + 1);
 	if (exp >= -4 && exp < 16) {
-		snprintf(buf, sizeof buf, "%.*f",
+		snprintf(buf, sizeof(buf), "%.*f",
 		    prec - 1 - exp > 0 ? prec - 1 - exp : 0, d);
 		/* Keep it a float when read back: 2.0, not 2. */
 		if (strchr(buf, '.') == NULL)
@@ -380,14 +400,17 @@ static void print_real(FILE *f, double d, bool single)
 	fputs(buf, f);
 }
 
-static void print_b64(FILE *f, const char *p, size_t n)
+static void
+print_b64(FILE *f, const char *p, size_t n)
 {
 	unsigned char out[B64_CHUNK / 3 * 4 + 1];
+	size_t k;
+	int m;
 
 	putc('"', f);
 	while (n > 0) {
-		size_t k = n < B64_CHUNK ? n : B64_CHUNK;
-		int m = EVP_EncodeBlock(out, (const unsigned char *)p, (int)k);
+		k = n < B64_CHUNK ? n : B64_CHUNK;
+		m = EVP_EncodeBlock(out, (const unsigned char *)p, (int)k);
 		fwrite(out, 1, (size_t)m, f);
 		p += k;
 		n -= k;
@@ -395,7 +418,8 @@ static void print_b64(FILE *f, const char *p, size_t n)
 	putc('"', f);
 }
 
-static void print_key(FILE *f, const msgpack_object *k)
+static void
+print_key(FILE *f, const msgpack_object *k)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -419,8 +443,11 @@ static void print_key(FILE *f, const msgpack_object *k)
 	free(text);
 }
 
-void mpctl_json_print(FILE *f, const msgpack_object *o)
+void
+mpctl_json_print(FILE *f, const msgpack_object *o)
 {
+	uint32_t i;
+
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
 		fputs("null", f);
@@ -455,7 +482,7 @@ void mpctl_json_print(FILE *f, const msgpack_object *o)
 		break;
 	case MSGPACK_OBJECT_ARRAY:
 		putc('[', f);
-		for (uint32_t i = 0; i < o->via.array.size; i++) {
+		for (i = 0; i < o->via.array.size; i++) {
 			if (i > 0)
 				putc(',', f);
 			mpctl_json_print(f, &o->via.array.ptr[i]);
@@ -464,7 +491,7 @@ void mpctl_json_print(FILE *f, const msgpack_object *o)
 		break;
 	case MSGPACK_OBJECT_MAP:
 		putc('{', f);
-		for (uint32_t i = 0; i < o->via.map.size; i++) {
+		for (i = 0; i < o->via.map.size; i++) {
 			if (i > 0)
 				putc(',', f);
 			print_key(f, &o->via.map.ptr[i].key);
