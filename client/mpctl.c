@@ -89,7 +89,7 @@ mpctl_send(struct ctx *c)
 	const struct verb *v = c->verb;
 	msgpack_packer *pk;
 
-	pk = mpmgr_request_begin(c->h, v->method,
+	pk = mpmgr_request_begin(c->h, verbs_method(v),
 	    (v->type != NULL ? 1 : 0) + c->nargs);
 	if (pk == NULL)
 		return MPMGR_EINVAL;
@@ -102,12 +102,13 @@ mpctl_send(struct ctx *c)
 }
 
 int
-mpctl_send_named(struct ctx *c, const char *method, const char *name,
-    double timeout)
+mpctl_send_named(struct ctx *c, enum mpmgr_method_id method,
+    const char *name, double timeout)
 {
 	msgpack_packer *pk;
 
-	pk = mpmgr_request_begin(c->h, method, timeout >= 0 ? 2 : 1);
+	pk = mpmgr_request_begin(c->h, catalogue_methods[method].name,
+	    timeout >= 0 ? 2 : 1);
 	if (pk == NULL)
 		return MPMGR_EINVAL;
 	msgpack_pack_str_with_body(pk, name, strlen(name));
@@ -464,7 +465,7 @@ mpctl_run_get(struct ctx *c)
 	if ((rc = mpctl_pack_operands(c)) != 0 ||
 	    (rc = mpctl_connect(c)) != 0)
 		return rc;
-	if ((err = mpctl_send_named(c, "obj.info", c->name, -1)) !=
+	if ((err = mpctl_send_named(c, MPMGR_MID_obj_info, c->name, -1)) !=
 	    MPMGR_OK || (err = mpctl_send(c)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	err = mpmgr_reply(c->h, &res);
@@ -482,8 +483,8 @@ mpctl_run_get(struct ctx *c)
 	if (!ack || fflush(stdout) != 0 || ferror(stdout))
 		return rc;
 	for (i = 0; i < n; i++) {
-		if ((err = mpctl_send_named(c, "queue.task_done", c->name,
-		    -1)) != MPMGR_OK)
+		if ((err = mpctl_send_named(c, MPMGR_MID_queue_task_done,
+		    c->name, -1)) != MPMGR_OK)
 			return mpctl_fail(c, err);
 	}
 	for (i = 0; i < n; i++) {

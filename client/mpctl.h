@@ -22,6 +22,7 @@
 
 #include <msgpack.h>
 
+#include "../proto/mpmgr_methods.h"
 #include "mpmgr.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -79,22 +80,29 @@ enum verb_opt {
 #define F_NAMES 0x08     /* operands are object or type names: strings */
 #define F_PERMUTE 0x10   /* options may follow operands too (create verbs,
 			    whose operands never start with '-' but numbers) */
+#define F_OPERANDS 0x20  /* min and max count the operands: the CLI's own,
+			    not the method's params */
 
 struct ctx;
 
-/* One row of the verb table (mpctl_verbs.c). */
+/*
+ * One row of the verb table (mpctl_verbs.c): what the catalogue does not
+ * say about a verb. Its name on the wire, its summary and (unless
+ * F_OPERANDS) its operand counts come from its method's row.
+ */
 struct verb {
 	const char *type;       /* canonical type; NULL for a server verb */
 	const char *name;
 	const char *alias;      /* another spelling, or NULL */
-	const char *method;     /* on the wire */
-	int min, max;           /* operands; max < 0: no limit */
+	enum mpmgr_method_id method; /* the one it sends */
+	enum mpmgr_method_id release; /* exec: gives back what method took */
+	int min, max;           /* F_OPERANDS: operands; max < 0: no limit */
 	unsigned numeric;       /* bit i: operand i is JSON even with
 				   --string */
 	unsigned flags;         /* F_* */
 	unsigned opts;          /* O(OPT_*) it accepts */
 	const char *usage;      /* its operands, e.g. "KEY [DEFAULT]" */
-	const char *summary;
+	const char *summary;    /* NULL: the method's */
 	int (*run)(struct ctx *); /* NULL: mpctl_run_call */
 	const char *keys[2];    /* create: the option operand i sets */
 	const char *help;       /* more for VERB --help, or NULL */
@@ -137,8 +145,8 @@ int mpctl_connect(struct ctx *c);
  * MPMGR_OK or an MPMGR_E* code. */
 int mpctl_send(struct ctx *c);
 /* method with [name], or [name, timeout] when timeout >= 0, likewise. */
-int mpctl_send_named(struct ctx *c, const char *method, const char *name,
-    double timeout);
+int mpctl_send_named(struct ctx *c, enum mpmgr_method_id method,
+    const char *name, double timeout);
 /* mpctl_send and its reply. */
 int mpctl_call(struct ctx *c, msgpack_object *result);
 /* The result as the verb's flags say, and the exit status it means. */
@@ -185,6 +193,13 @@ extern const struct type verbs_types[];
 extern const size_t verbs_ntypes;
 extern const struct verb verbs_table[];
 extern const size_t verbs_nverbs;
+/* "dict.get": the name on the wire of v's method. */
+const char *verbs_method(const struct verb *v);
+/* How many operands v takes (*max < 0: no limit). */
+void verbs_operands(const struct verb *v, int *min, int *max);
+/* v's line of help: its own summary, or its method's with what the exit
+ * status says (into buf when it needs one). */
+const char *verbs_summary(const struct verb *v, char *buf, size_t len);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

@@ -50,7 +50,8 @@ hold_kept(struct ctx *c, const char *name, bool follow, bool *kept)
 	int err;
 
 	*kept = false;
-	if ((err = mpctl_send_named(c, "obj.info", name, -1)) != MPMGR_OK)
+	if ((err = mpctl_send_named(c, MPMGR_MID_obj_info, name, -1)) !=
+	    MPMGR_OK)
 		return err;
 	if ((err = mpmgr_reply(c->h, &res)) != MPMGR_OK)
 		return err == MPMGR_ENOOBJ ? MPMGR_OK : err;
@@ -122,14 +123,14 @@ now_sec(void)
 int
 hold_cond(struct ctx *c)
 {
-	bool wait = strcmp(c->verb->method, "condition.wait") == 0;
+	bool wait = c->verb->method == MPMGR_MID_condition_wait;
 	double start = now_sec(), limit = c->timeout;
 	msgpack_object res;
 	int err, rc;
 
 	if ((rc = mpctl_connect(c)) != 0)
 		return rc;
-	if ((err = mpctl_send_named(c, "condition.acquire", c->name,
+	if ((err = mpctl_send_named(c, MPMGR_MID_condition_acquire, c->name,
 	    limit)) != MPMGR_OK || (err = mpmgr_reply(c->h, &res)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	if (res.type != MSGPACK_OBJECT_BOOLEAN)
@@ -149,8 +150,8 @@ hold_cond(struct ctx *c)
 	if ((rc = mpctl_pack_operands(c)) != 0)
 		return rc;
 	if ((err = mpctl_send(c)) != MPMGR_OK ||
-	    (err = mpctl_send_named(c, "condition.release", c->name, -1)) !=
-	    MPMGR_OK)
+	    (err = mpctl_send_named(c, MPMGR_MID_condition_release, c->name,
+	    -1)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	/* Printed before the release's reply: res lives until that call. */
 	err = mpmgr_reply(c->h, &res);
@@ -256,7 +257,6 @@ run_child(struct ctx *c)
 int
 hold_exec(struct ctx *c)
 {
-	char method[32];
 	msgpack_object res;
 	int err, rc;
 
@@ -273,9 +273,8 @@ hold_exec(struct ctx *c)
 		    "within %g s; %s not run", c->who, c->name, c->timeout,
 		    c->operands[0]);
 	rc = run_child(c);
-	snprintf(method, sizeof(method), "%s.release", c->verb->type);
-	if ((err = mpctl_send_named(c, method, c->name, -1)) != MPMGR_OK ||
-	    (err = mpmgr_reply(c->h, NULL)) != MPMGR_OK)
+	if ((err = mpctl_send_named(c, c->verb->release, c->name, -1)) !=
+	    MPMGR_OK || (err = mpmgr_reply(c->h, NULL)) != MPMGR_OK)
 		mpctl_say(0, "%s: release of '%s' after %s: %s: %s", c->who,
 		    c->name, c->operands[0], mpmgr_errcode(c->h)[0] ?
 		    mpmgr_errcode(c->h) : mpmgr_strerror(err),

@@ -333,36 +333,53 @@ verb_left(const struct verb *v, char *buf, size_t len)
 	    v->usage);
 }
 
+/* One line of a verb list: "verb USAGE" in width, then the summary. */
+static void
+help_verb_line(FILE *f, const struct verb *v, int width)
+{
+	char left[80], buf[256];
+
+	verb_left(v, left, sizeof(left));
+	if ((int)strlen(left) > width)
+		fprintf(f, "  %s\n  %-*s  ", left, width, "");
+	else
+		fprintf(f, "  %-*s  ", width, left);
+	fputs(verbs_summary(v, buf, sizeof(buf)), f);
+	if (v->alias != NULL)
+		fprintf(f, " (also: %s)", v->alias);
+	putc('\n', f);
+}
+
+/*
+ * The verbs of type (NULL: the server verbs) in the order of their
+ * methods in the catalogue: a first pass for the width of the left
+ * column, a second to print.
+ */
 static void
 help_verb_list(FILE *f, const char *type)
 {
 	const struct verb *v;
 	char left[80];
-	int width = 0;
-	size_t i;
+	int width = 0, pass;
+	size_t i, m;
 
-	for (i = 0; i < verbs_nverbs; i++) {
-		if (!verb_of(&verbs_table[i], type))
-			continue;
-		verb_left(&verbs_table[i], left, sizeof(left));
-		if ((int)strlen(left) > width)
-			width = (int)strlen(left);
-	}
-	if (width > 30)
-		width = 30;
-	for (i = 0; i < verbs_nverbs; i++) {
-		v = &verbs_table[i];
-		if (!verb_of(v, type))
-			continue;
-		verb_left(v, left, sizeof(left));
-		if ((int)strlen(left) > width)
-			fprintf(f, "  %s\n  %-*s  ", left, width, "");
-		else
-			fprintf(f, "  %-*s  ", width, left);
-		fputs(v->summary, f);
-		if (v->alias != NULL)
-			fprintf(f, " (also: %s)", v->alias);
-		putc('\n', f);
+	for (pass = 0; pass < 2; pass++) {
+		for (m = 0; m < MPMGR_MID_COUNT; m++) {
+			for (i = 0; i < verbs_nverbs; i++) {
+				v = &verbs_table[i];
+				if (v->method != m || !verb_of(v, type))
+					continue;
+				if (pass == 1) {
+					help_verb_line(f, v, width);
+					continue;
+				}
+				verb_left(v, left, sizeof(left));
+				if ((int)strlen(left) > width)
+					width = (int)strlen(left);
+			}
+		}
+		if (width > 30)
+			width = 30;
 	}
 }
 
@@ -426,6 +443,7 @@ static void
 help_verb(FILE *f, const struct verb *v)
 {
 	const struct opt *o;
+	char buf[256];
 	size_t i;
 
 	fprintf(f, "usage: mpctl %s%s%s", v->type ? v->type : "",
@@ -442,12 +460,12 @@ help_verb(FILE *f, const struct verb *v)
 			    o->arg ? " " : "", o->arg ? o->arg : "");
 	}
 	fprintf(f, "%s%s\n\n%s.\n", v->usage[0] ? " " : "", v->usage,
-	    v->summary);
+	    verbs_summary(v, buf, sizeof(buf)));
 	if (v->help != NULL)
 		fprintf(f, "\n%s\n\n", v->help);
 	if (v->alias != NULL)
 		fprintf(f, "Also spelled: %s.\n", v->alias);
-	fprintf(f, "Method: %s.\n\nOptions%s:\n", v->method,
+	fprintf(f, "Method: %s.\n\nOptions%s:\n", verbs_method(v),
 	    v->flags & F_PERMUTE ? " (before or after the operands)" : "");
 	help_opts(f, parse_verb_opts, OPT_COUNT, v->opts);
 	fputs("\nmpctl --help tells how operands are read and results printed,"
@@ -660,7 +678,7 @@ parse_args(struct ctx *c, int argc, char **argv)
 	const char *gval[GOPT_COUNT] = { NULL };
 	const struct type *t = NULL;
 	const struct verb *v;
-	int i = 1, rc;
+	int i = 1, min, max, rc;
 
 	if ((rc = parse_opts(argc, argv, &i, global_opts, GOPT_COUNT, ~0u,
 	    gval, "")) != 0)
@@ -710,7 +728,8 @@ parse_args(struct ctx *c, int argc, char **argv)
 	}
 	if ((rc = parse_numbers(c)) != 0)
 		return rc;
-	if (c->noperands < v->min || (v->max >= 0 && c->noperands > v->max))
+	verbs_operands(v, &min, &max);
+	if (c->noperands < min || (max >= 0 && c->noperands > max))
 		return mpctl_say(EXIT_USAGE, "%s: wants %s, got %d operand%s "
 		    "(see mpctl %s --help)", c->who,
 		    v->usage[0] ? v->usage : "no operands", c->noperands,

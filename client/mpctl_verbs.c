@@ -1,12 +1,28 @@
 /*
  * mpctl_verbs.c: the types and verbs of mpctl, as data.
  *
- * A row of verbs_table names the wire method, the operand counts, the
- * options the verb takes, how its result prints and, when the generic
- * "send the operands, print the result" (mpctl_run_call) does not fit, a
- * runner of its own. A new verb is a new row (and a runner if it needs
- * one). The order of the rows is the order of --help.
+ * A verb sends one method of the catalogue (proto/mpmgr_methods.h), which
+ * gives its name on the wire, its summary and, unless the row says
+ * otherwise (F_OPERANDS), its operand counts: the method's params less
+ * the object's name (-n) and the trailing params an option gives (-t for
+ * a method that blocks, --reverse). A row keeps only what is the CLI's
+ * own: its spelling when that is not the method's verb (exec, ls, rm,
+ * info, aliases), its usage, which operands are numbers, which options it
+ * takes, how its result prints (F_*), the runner when "send the operands,
+ * print the result" (mpctl_run_call) does not fit, the create options its
+ * operands set, more help, and a summary of its own where the CLI does
+ * more than the method. `mpctl TYPE --help` lists the verbs in catalogue
+ * order.
+ *
+ * Every method is some verb's, except three that mean nothing to a
+ * command that connects, does one thing and exits (tests/it_mpctl_verbs.sh
+ * holds the two lists together): rlock.owned (a fresh connection owns
+ * nothing), sys.cancel (it takes back a request parked on the asking
+ * connection, and mpctl's one request ends with its -t or its process),
+ * obj.scan (ls pages through it).
  */
+#include <stdio.h>
+
 #include "mpctl.h"
 
 const struct type verbs_types[] = {
@@ -57,389 +73,316 @@ const struct type verbs_types[] = {
 "exited, a release by anyone else is NOTOWNER, and only `mpctl rm` frees\n" \
 "it (the same holds for a condition's own rlock)."
 
+#define QUEUE_GET_HELP(WHAT) \
+	"On an ack queue, mpctl marks " WHAT " done (task_done) once " \
+	"it is written\nto stdout: an mpctl killed before that gives " \
+	"it back to the queue."
+
+/* A verb of type t spelled as its method's verb v. */
+#define VERB(t, v) .type = #t, .name = #v, .method = MPMGR_MID_##t##_##v
+
+/* exec: hold T while CMD runs. */
+#define EXEC_VERB(T) \
+	{ .type = #T, .name = "exec", .method = MPMGR_MID_##T##_acquire, \
+	  .release = MPMGR_MID_##T##_release, .flags = F_OPERANDS, \
+	  .min = 1, .max = -1, .opts = OPTS_EXEC, \
+	  .usage = "[--] CMD [ARG...]", \
+	  .summary = "hold it while CMD runs; exit with CMD's status", \
+	  .run = hold_exec, .help = EXEC_HELP }
+
+/* Plain acquire: taking WHAT, only where a hold outlives mpctl. */
+#define ACQUIRE_VERB(T, WHAT, HELP) \
+	{ VERB(T, acquire), .flags = F_PREDICATE, .opts = OPTS_WAIT, \
+	  .usage = "", \
+	  .summary = "only with --no-release-on-disconnect: take " WHAT \
+	  "; false (exit 1) after -t", .run = hold_plain, .help = HELP }
+
+/* A create that takes no operand, options only. */
+#define CREATE_VERB(T, OPTS, SUMMARY, HELP) \
+	{ VERB(T, create), .min = 0, .max = 0, \
+	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, \
+	  .opts = OPTS_OBJECT | (OPTS), \
+	  .usage = "", .summary = SUMMARY, .run = mpctl_run_create, \
+	  .help = HELP }
+
+/*
+ * lock and rlock alike, as the daemon's LOCK_METHODS; NOTE ends release's
+ * summary, HELP is the plain verbs' help.
+ */
+#define LOCK_VERBS(T, NOTE, HELP) \
+	CREATE_VERB(T, O(OPT_KEEP), \
+	    "create explicitly: it stays until rm", NULL), \
+	EXEC_VERB(T), \
+	ACQUIRE_VERB(T, "it", HELP), \
+	{ VERB(T, release), .flags = F_NIL, .opts = OPTS_OBJECT, \
+	  .usage = "", \
+	  .summary = "only with --no-release-on-disconnect: let it go" NOTE, \
+	  .run = hold_plain, .help = HELP }, \
+	{ VERB(T, locked), .flags = F_PREDICATE, .opts = OPTS_OBJECT, \
+	  .usage = "" }
+
 const struct verb verbs_table[] = {
 	/* dict */
-	{ .type = "dict", .name = "get", .method = "dict.get", .min = 1,
-	  .max = 2, .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]",
-	  .summary = "its value, else DEFAULT, else NOKEY (exit 1)" },
-	{ .type = "dict", .name = "set", .method = "dict.set", .min = 2,
-	  .max = 2, .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "KEY VALUE",
-	  .summary = "store VALUE under KEY" },
-	{ .type = "dict", .name = "setdefault", .method = "dict.setdefault",
-	  .min = 1, .max = 2, .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]",
-	  .summary = "store DEFAULT (null) if missing; print the value" },
-	{ .type = "dict", .name = "pop", .method = "dict.pop", .min = 1,
-	  .max = 2, .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]",
-	  .summary = "remove KEY, print its value (else DEFAULT or NOKEY)" },
-	{ .type = "dict", .name = "popitem", .method = "dict.popitem",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "remove the newest entry, print [key, value]" },
-	{ .type = "dict", .name = "delete", .alias = "del",
-	  .method = "dict.delete", .min = 1, .max = 1, .flags = F_NIL,
-	  .opts = OPTS_OBJECT, .usage = "KEY",
-	  .summary = "remove KEY; NOKEY (exit 1) if missing" },
-	{ .type = "dict", .name = "contains", .alias = "has",
-	  .method = "dict.contains", .min = 1, .max = 1, .flags = F_PREDICATE,
-	  .opts = OPTS_OBJECT, .usage = "KEY",
-	  .summary = "true (exit 0) if KEY is there, else false (exit 1)" },
-	{ .type = "dict", .name = "len", .method = "dict.len",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the number of entries" },
-	{ .type = "dict", .name = "keys", .method = "dict.keys",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the keys, in insertion order" },
-	{ .type = "dict", .name = "values", .method = "dict.values",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the values, in insertion order" },
-	{ .type = "dict", .name = "items", .method = "dict.items",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the [key, value] pairs, in insertion order" },
-	{ .type = "dict", .name = "update", .method = "dict.update", .min = 1,
-	  .max = -1, .flags = F_NIL, .opts = OPTS_OBJECT,
-	  .usage = "{MAPPING | KEY VALUE...}",
+	{ VERB(dict, create), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, get), .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]" },
+	{ VERB(dict, set), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "KEY VALUE" },
+	{ VERB(dict, setdefault), .opts = OPTS_OBJECT,
+	  .usage = "KEY [DEFAULT]" },
+	{ VERB(dict, pop), .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]" },
+	{ VERB(dict, popitem), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, delete), .alias = "del", .flags = F_NIL,
+	  .opts = OPTS_OBJECT, .usage = "KEY" },
+	{ VERB(dict, contains), .alias = "has", .flags = F_PREDICATE,
+	  .opts = OPTS_OBJECT, .usage = "KEY" },
+	{ VERB(dict, len), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, keys), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, values), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, items), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, update), .min = 1, .max = -1, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT, .usage = "{MAPPING | KEY VALUE...}",
 	  .summary = "store a JSON object, [[key, value]...] or pairs",
 	  .run = mpctl_run_update },
-	{ .type = "dict", .name = "clear", .method = "dict.clear",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "remove every entry" },
-	{ .type = "dict", .name = "copy", .method = "dict.copy",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the whole dict as JSON" },
-	{ .type = "dict", .name = "scan", .method = "dict.scan", .max = 2,
-	  .numeric = 3, .opts = OPTS_OBJECT, .usage = "[CURSOR [COUNT]]",
-	  .summary = "[next, [[key, value]...]]; 0 starts, next 0 ends",
-	  .run = mpctl_run_scan },
-	{ .type = "dict", .name = "incr", .method = "dict.incr", .min = 1,
-	  .max = 2, .numeric = 2, .opts = OPTS_OBJECT, .usage = "KEY [DELTA]",
-	  .summary = "add DELTA (1; missing is 0), print the new value" },
-	{ .type = "dict", .name = "cas", .method = "dict.cas", .min = 3,
-	  .max = 3, .flags = F_CAS, .opts = OPTS_OBJECT,
-	  .usage = "KEY EXPECTED NEW",
-	  .summary = "set NEW if KEY holds EXPECTED (null: missing); "
-	  "print [ok, current]; exit 1 if not ok" },
-	{ .type = "dict", .name = "create", .method = "dict.create",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "create explicitly: it stays, even empty, until rm" },
+	{ VERB(dict, clear), .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, copy), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(dict, scan), .min = 0, .max = 2, .numeric = 3,
+	  .flags = F_OPERANDS, .opts = OPTS_OBJECT,
+	  .usage = "[CURSOR [COUNT]]", .run = mpctl_run_scan },
+	{ VERB(dict, incr), .numeric = 2, .opts = OPTS_OBJECT,
+	  .usage = "KEY [DELTA]" },
+	{ VERB(dict, cas), .flags = F_CAS, .opts = OPTS_OBJECT,
+	  .usage = "KEY EXPECTED NEW" },
 
 	/* value */
-	{ .type = "value", .name = "get", .method = "value.get",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the value (null if never set)" },
-	{ .type = "value", .name = "set", .method = "value.set", .min = 1,
-	  .max = 1, .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "VALUE",
-	  .summary = "store VALUE" },
-	{ .type = "value", .name = "incr", .method = "value.incr", .max = 1,
-	  .numeric = 1, .opts = OPTS_OBJECT, .usage = "[DELTA]",
-	  .summary = "add DELTA (1; null counts as 0), print the new value" },
-	{ .type = "value", .name = "cas", .method = "value.cas", .min = 2,
-	  .max = 2, .flags = F_CAS, .opts = OPTS_OBJECT,
-	  .usage = "EXPECTED NEW",
-	  .summary = "set NEW if it holds EXPECTED; print [ok, current]; "
-	  "exit 1 if not ok" },
-	{ .type = "value", .name = "create", .method = "value.create",
-	  .max = 1, .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "[VALUE]",
+	{ VERB(value, create), .min = 0, .max = 1, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT, .usage = "[VALUE]",
 	  .summary = "create explicitly, holding VALUE; it stays until rm",
 	  .run = mpctl_run_create, .keys = { "value" } },
+	{ VERB(value, get), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(value, set), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "VALUE" },
+	{ VERB(value, incr), .numeric = 1, .opts = OPTS_OBJECT,
+	  .usage = "[DELTA]" },
+	{ VERB(value, cas), .flags = F_CAS, .opts = OPTS_OBJECT,
+	  .usage = "EXPECTED NEW" },
 
 	/* list */
-	{ .type = "list", .name = "append", .method = "list.append", .min = 1,
-	  .max = 1, .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "VALUE",
-	  .summary = "add VALUE at the end" },
-	{ .type = "list", .name = "extend", .method = "list.extend", .min = 1,
-	  .max = -1, .flags = F_NIL, .opts = OPTS_OBJECT,
-	  .usage = "{ITEMS | ITEM...}",
+	{ VERB(list, create), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(list, append), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "VALUE" },
+	{ VERB(list, extend), .min = 1, .max = -1, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT, .usage = "{ITEMS | ITEM...}",
 	  .summary = "add a JSON array's items, or each operand, at the end",
 	  .run = mpctl_run_items },
-	{ .type = "list", .name = "insert", .method = "list.insert", .min = 2,
-	  .max = 2, .numeric = 1, .flags = F_NIL, .opts = OPTS_OBJECT,
-	  .usage = "INDEX VALUE",
-	  .summary = "insert VALUE before INDEX (negative: from the end)" },
-	{ .type = "list", .name = "pop", .method = "list.pop", .max = 1,
-	  .numeric = 1, .opts = OPTS_OBJECT, .usage = "[INDEX]",
-	  .summary = "remove and print the element at INDEX (-1); NOINDEX" },
-	{ .type = "list", .name = "remove", .method = "list.remove", .min = 1,
-	  .max = 1, .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "VALUE",
-	  .summary = "remove the first element equal to VALUE; NOTFOUND" },
-	{ .type = "list", .name = "index", .method = "list.index", .min = 1,
-	  .max = 3, .numeric = 6, .opts = OPTS_OBJECT,
-	  .usage = "VALUE [START [STOP]]",
-	  .summary = "the index of the first element equal to VALUE; "
-	  "NOTFOUND" },
-	{ .type = "list", .name = "count", .method = "list.count", .min = 1,
-	  .max = 1, .opts = OPTS_OBJECT, .usage = "VALUE",
-	  .summary = "how many elements equal VALUE" },
-	{ .type = "list", .name = "reverse", .method = "list.reverse",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "reverse the elements in place" },
-	{ .type = "list", .name = "sort", .method = "list.sort",
-	  .flags = F_NIL, .opts = OPTS_OBJECT | O(OPT_REVERSE), .usage = "",
-	  .summary = "stable sort of numbers or strings; a mix is BADTYPE" },
-	{ .type = "list", .name = "get", .method = "list.get", .min = 1,
-	  .max = 1, .numeric = 1, .opts = OPTS_OBJECT, .usage = "INDEX",
-	  .summary = "the element at INDEX; NOINDEX" },
-	{ .type = "list", .name = "slice", .method = "list.slice", .min = 2,
-	  .max = 3, .numeric = 7, .opts = OPTS_OBJECT,
-	  .usage = "START STOP [STEP]",
-	  .summary = "list[START:STOP:STEP] as a JSON array (null: omitted)" },
-	{ .type = "list", .name = "set", .method = "list.set", .min = 2,
-	  .max = 2, .numeric = 1, .flags = F_NIL, .opts = OPTS_OBJECT,
-	  .usage = "INDEX VALUE", .summary = "replace the element at INDEX" },
-	{ .type = "list", .name = "delete", .alias = "del",
-	  .method = "list.delete", .min = 1, .max = 1, .numeric = 1,
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "INDEX",
-	  .summary = "remove the element at INDEX; NOINDEX" },
-	{ .type = "list", .name = "len", .method = "list.len",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the number of elements" },
-	{ .type = "list", .name = "contains", .alias = "has",
-	  .method = "list.contains", .min = 1, .max = 1, .flags = F_PREDICATE,
-	  .opts = OPTS_OBJECT, .usage = "VALUE",
-	  .summary = "true (exit 0) if an element equals VALUE, else false "
-	  "(exit 1)" },
-	{ .type = "list", .name = "clear", .method = "list.clear",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "remove every element" },
-	{ .type = "list", .name = "copy", .method = "list.copy",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the whole list as a JSON array" },
-	{ .type = "list", .name = "create", .method = "list.create",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "create explicitly: it stays, even empty, until rm" },
+	{ VERB(list, insert), .numeric = 1, .flags = F_NIL,
+	  .opts = OPTS_OBJECT, .usage = "INDEX VALUE" },
+	{ VERB(list, pop), .numeric = 1, .opts = OPTS_OBJECT,
+	  .usage = "[INDEX]" },
+	{ VERB(list, remove), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "VALUE" },
+	{ VERB(list, index), .numeric = 6, .opts = OPTS_OBJECT,
+	  .usage = "VALUE [START [STOP]]" },
+	{ VERB(list, count), .opts = OPTS_OBJECT, .usage = "VALUE" },
+	{ VERB(list, reverse), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(list, sort), .flags = F_NIL,
+	  .opts = OPTS_OBJECT | O(OPT_REVERSE), .usage = "" },
+	{ VERB(list, get), .numeric = 1, .opts = OPTS_OBJECT,
+	  .usage = "INDEX" },
+	{ VERB(list, slice), .numeric = 7, .opts = OPTS_OBJECT,
+	  .usage = "START STOP [STEP]" },
+	{ VERB(list, set), .numeric = 1, .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "INDEX VALUE" },
+	{ VERB(list, delete), .alias = "del", .numeric = 1, .flags = F_NIL,
+	  .opts = OPTS_OBJECT, .usage = "INDEX" },
+	{ VERB(list, len), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(list, contains), .alias = "has", .flags = F_PREDICATE,
+	  .opts = OPTS_OBJECT, .usage = "VALUE" },
+	{ VERB(list, clear), .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(list, copy), .opts = OPTS_OBJECT, .usage = "" },
+
+	/* array */
+	{ VERB(array, create), .min = 2, .max = 2, .numeric = 2,
+	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, .opts = OPTS_OBJECT,
+	  .usage = "TYPECODE {LENGTH | ITEMS}",
+	  .summary = "create it (required before any use): LENGTH zeros or a "
+	  "JSON array of ITEMS", .run = mpctl_run_array_create,
+	  .help = "TYPECODE: b B h H i I l L q Q (ints of 8 to 64 bits, upper "
+	  "case unsigned),\nf (float32) or d (float64)." },
+	{ VERB(array, get), .numeric = 1, .opts = OPTS_OBJECT,
+	  .usage = "[INDEX]" },
+	{ VERB(array, set), .numeric = 1, .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "INDEX VALUE" },
+	{ VERB(array, len), .opts = OPTS_OBJECT, .usage = "" },
 
 	/* queue */
-	{ .type = "queue", .name = "put", .method = "queue.put", .min = 1,
-	  .max = 1, .flags = F_NIL, .opts = OPTS_WAIT, .usage = "ITEM",
-	  .summary = "add ITEM; waits while full; FULL (exit 1) after -t" },
-	{ .type = "queue", .name = "get", .method = "queue.get",
-	  .opts = OPTS_WAIT, .usage = "",
-	  .summary = "remove and print the oldest item; waits while empty; "
-	  "EMPTY (exit 1) after -t", .run = mpctl_run_get,
-	  .help = "On an ack queue, mpctl marks the item done (task_done) once "
-	  "it is written\nto stdout: an mpctl killed before that gives it "
-	  "back to the queue." },
-	{ .type = "queue", .name = "put_many", .method = "queue.put_many",
-	  .min = 1, .max = -1, .flags = F_NIL, .opts = OPTS_WAIT,
+	{ VERB(queue, create), .min = 0, .max = 1, .numeric = 1,
+	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_ACK), .usage = "[MAXSIZE]",
+	  .summary = "create explicitly, bounded to MAXSIZE items (0: not); "
+	  "it stays until rm", .run = mpctl_run_create,
+	  .keys = { "maxsize" } },
+	{ VERB(queue, put), .flags = F_NIL, .opts = OPTS_WAIT,
+	  .usage = "ITEM" },
+	{ VERB(queue, get), .opts = OPTS_WAIT, .usage = "",
+	  .run = mpctl_run_get, .help = QUEUE_GET_HELP("the item") },
+	{ VERB(queue, put_many), .min = 1, .max = -1,
+	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_WAIT,
 	  .usage = "{ITEMS | ITEM...}",
 	  .summary = "add a JSON array's items, or each operand: all or none",
 	  .run = mpctl_run_items },
-	{ .type = "queue", .name = "get_many", .method = "queue.get_many",
-	  .min = 1, .max = 1, .numeric = 1, .opts = OPTS_WAIT, .usage = "N",
+	{ VERB(queue, get_many), .numeric = 1, .opts = OPTS_WAIT, .usage = "N",
 	  .summary = "remove and print 1 to N items as a JSON array; waits "
 	  "while empty", .run = mpctl_run_get,
-	  .help = "On an ack queue, mpctl marks the items done (task_done) "
-	  "once they are written\nto stdout: an mpctl killed before that gives "
-	  "them back to the queue." },
-	{ .type = "queue", .name = "qsize", .method = "queue.qsize",
-	  .opts = OPTS_OBJECT, .usage = "", .summary = "the number of items" },
-	{ .type = "queue", .name = "empty", .method = "queue.empty",
-	  .flags = F_PREDICATE, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "true (exit 0) if it holds no item, else false (exit 1)" },
-	{ .type = "queue", .name = "full", .method = "queue.full",
-	  .flags = F_PREDICATE, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "true (exit 0) if bounded and at its maxsize, else false "
-	  "(exit 1)" },
-	{ .type = "queue", .name = "task_done", .method = "queue.task_done",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
+	  .help = QUEUE_GET_HELP("the items") },
+	{ VERB(queue, qsize), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(queue, empty), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(queue, full), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(queue, task_done), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "",
 	  .summary = "mark one got item done (not for ack queues: see get)" },
-	{ .type = "queue", .name = "join", .method = "queue.join",
-	  .flags = F_PREDICATE, .opts = OPTS_WAIT, .usage = "",
-	  .summary = "wait until every item put is done: true, or false (exit "
-	  "1) after -t" },
-	{ .type = "queue", .name = "create", .method = "queue.create",
-	  .max = 1, .numeric = 1, .flags = F_NIL | F_PERMUTE,
-	  .opts = OPTS_OBJECT | O(OPT_ACK), .usage = "[MAXSIZE]",
-	  .summary = "create explicitly, bounded to MAXSIZE items (0: not); "
-	  "it stays until rm", .run = mpctl_run_create, .keys = { "maxsize" } },
+	{ VERB(queue, join), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	  .usage = "" },
 
-	/* lock */
-	{ .type = "lock", .name = "exec", .method = "lock.acquire", .min = 1,
-	  .max = -1, .opts = OPTS_EXEC, .usage = "[--] CMD [ARG...]",
-	  .summary = "hold it while CMD runs; exit with CMD's status",
-	  .run = hold_exec, .help = EXEC_HELP },
-	{ .type = "lock", .name = "locked", .method = "lock.locked",
-	  .flags = F_PREDICATE, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "true (exit 0) if held, else false (exit 1)" },
-	{ .type = "lock", .name = "acquire", .method = "lock.acquire",
-	  .flags = F_PREDICATE, .opts = OPTS_WAIT, .usage = "",
-	  .summary = "only with --no-release-on-disconnect: take it; false "
-	  "(exit 1) after -t", .run = hold_plain, .help = HOLD_HELP },
-	{ .type = "lock", .name = "release", .method = "lock.release",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "only with --no-release-on-disconnect: let it go",
-	  .run = hold_plain, .help = HOLD_HELP },
-	{ .type = "lock", .name = "create", .method = "lock.create",
-	  .flags = F_NIL | F_PERMUTE, .opts = OPTS_OBJECT | O(OPT_KEEP),
-	  .usage = "", .summary = "create explicitly: it stays until rm",
-	  .run = mpctl_run_create },
+	/* event */
+	{ VERB(event, create), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(event, set), .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(event, clear), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(event, is_set), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(event, wait), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	  .usage = "" },
 
-	/* rlock */
-	{ .type = "rlock", .name = "exec", .method = "rlock.acquire", .min = 1,
-	  .max = -1, .opts = OPTS_EXEC, .usage = "[--] CMD [ARG...]",
-	  .summary = "hold it while CMD runs; exit with CMD's status",
-	  .run = hold_exec, .help = EXEC_HELP },
-	{ .type = "rlock", .name = "locked", .method = "rlock.locked",
-	  .flags = F_PREDICATE, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "true (exit 0) if held, else false (exit 1)" },
-	{ .type = "rlock", .name = "acquire", .method = "rlock.acquire",
-	  .flags = F_PREDICATE, .opts = OPTS_WAIT, .usage = "",
-	  .summary = "only with --no-release-on-disconnect: take it; false "
-	  "(exit 1) after -t", .run = hold_plain, .help = RLOCK_HOLD_HELP },
-	{ .type = "rlock", .name = "release", .method = "rlock.release",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "only with --no-release-on-disconnect: let it go (its "
-	  "owner only: NOTOWNER)", .run = hold_plain, .help = RLOCK_HOLD_HELP },
-	{ .type = "rlock", .name = "create", .method = "rlock.create",
-	  .flags = F_NIL | F_PERMUTE, .opts = OPTS_OBJECT | O(OPT_KEEP),
-	  .usage = "", .summary = "create explicitly: it stays until rm",
-	  .run = mpctl_run_create },
+	/* barrier */
+	{ VERB(barrier, create), .min = 1, .max = 1, .numeric = 1,
+	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, .opts = OPTS_OBJECT,
+	  .usage = "PARTIES",
+	  .summary = "create it for PARTIES parties (required before any use)",
+	  .run = mpctl_run_create, .keys = { "parties" } },
+	{ VERB(barrier, wait), .opts = OPTS_WAIT, .usage = "" },
+	{ VERB(barrier, abort), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(barrier, reset), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(barrier, parties), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(barrier, n_waiting), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(barrier, broken), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
+	  .usage = "" },
+
+	/* lock, rlock */
+	LOCK_VERBS(lock, "", HOLD_HELP),
+	LOCK_VERBS(rlock, " (its owner only: NOTOWNER)", RLOCK_HOLD_HELP),
 
 	/* semaphore */
-	{ .type = "semaphore", .name = "exec", .method = "semaphore.acquire",
-	  .min = 1, .max = -1, .opts = OPTS_EXEC, .usage = "[--] CMD [ARG...]",
-	  .summary = "hold a permit while CMD runs; exit with CMD's status",
-	  .run = hold_exec, .help = EXEC_HELP },
-	{ .type = "semaphore", .name = "value", .method = "semaphore.value",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the permits left (1 for a missing one)" },
-	{ .type = "semaphore", .name = "acquire",
-	  .method = "semaphore.acquire", .flags = F_PREDICATE,
-	  .opts = OPTS_WAIT, .usage = "",
-	  .summary = "only with --no-release-on-disconnect: take a permit; "
-	  "false (exit 1) after -t", .run = hold_plain, .help = HOLD_HELP },
-	{ .type = "semaphore", .name = "release",
-	  .method = "semaphore.release", .max = 1, .numeric = 1,
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "[N]",
-	  .summary = "only with --no-release-on-disconnect: give N (1) "
-	  "permits back", .run = hold_plain, .help = HOLD_HELP },
-	{ .type = "semaphore", .name = "create", .method = "semaphore.create",
-	  .max = 1, .numeric = 1, .flags = F_NIL | F_PERMUTE,
+	{ VERB(semaphore, create), .min = 0, .max = 1, .numeric = 1,
+	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_BOUNDED) | O(OPT_KEEP),
 	  .usage = "[VALUE]",
 	  .summary = "create explicitly with VALUE (1) permits; it stays until "
 	  "rm", .run = mpctl_run_create, .keys = { "value" } },
-
-	/* event */
-	{ .type = "event", .name = "wait", .method = "event.wait",
-	  .flags = F_PREDICATE, .opts = OPTS_WAIT, .usage = "",
-	  .summary = "wait until set: true, or false (exit 1) after -t" },
-	{ .type = "event", .name = "set", .method = "event.set",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "set it: every waiter wakes; it stays set until clear" },
-	{ .type = "event", .name = "clear", .method = "event.clear",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "unset it" },
-	{ .type = "event", .name = "is_set", .method = "event.is_set",
-	  .flags = F_PREDICATE, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "true (exit 0) if set, else false (exit 1)" },
-	{ .type = "event", .name = "create", .method = "event.create",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "create explicitly: it stays, even unset, until rm" },
+	EXEC_VERB(semaphore),
+	ACQUIRE_VERB(semaphore, "a permit", HOLD_HELP),
+	{ VERB(semaphore, release), .numeric = 1, .flags = F_NIL,
+	  .opts = OPTS_OBJECT, .usage = "[N]",
+	  .summary = "only with --no-release-on-disconnect: give N (1) "
+	  "permits back", .run = hold_plain, .help = HOLD_HELP },
+	{ VERB(semaphore, value), .opts = OPTS_OBJECT, .usage = "" },
 
 	/* condition */
-	{ .type = "condition", .name = "wait", .method = "condition.wait",
-	  .flags = F_PREDICATE, .opts = OPTS_WAIT, .usage = "",
+	CREATE_VERB(condition, O(OPT_LOCK) | O(OPT_KEEP),
+	    "create explicitly, on its own rlock or --lock NAME; it stays "
+	    "until rm",
+	    "--no-release-on-disconnect applies to its own rlock; a named lock "
+	    "has its own\n(set when that lock is created). See mpctl rlock "
+	    "acquire --help."),
+	ACQUIRE_VERB(condition, "its lock", HOLD_HELP),
+	{ VERB(condition, release), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "", .summary = "only with --no-release-on-disconnect: "
+	  "release its lock", .run = hold_plain, .help = HOLD_HELP },
+	{ VERB(condition, wait), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	  .usage = "",
 	  .summary = "acquire its lock, wait for a notify, release: true, or "
 	  "false (exit 1) after -t", .run = hold_cond,
 	  .help = "-t bounds the whole: acquiring the lock, then the wait.\n"
 	  "A notify sent before this waiter parks is not seen (no condition is "
 	  "kept)." },
-	{ .type = "condition", .name = "notify", .method = "condition.notify",
-	  .max = 1, .numeric = 1, .flags = F_NIL, .opts = OPTS_WAIT,
-	  .usage = "[N]",
+	{ VERB(condition, notify), .numeric = 1, .flags = F_NIL,
+	  .opts = OPTS_WAIT, .usage = "[N]",
 	  .summary = "acquire its lock, wake the N (1) oldest waiters, release",
 	  .run = hold_cond, .help = "-t bounds the wait for the lock: TIMEOUT "
 	  "(exit 1) and nobody is notified." },
-	{ .type = "condition", .name = "notify_all",
-	  .method = "condition.notify_all", .flags = F_NIL, .opts = OPTS_WAIT,
+	{ VERB(condition, notify_all), .flags = F_NIL, .opts = OPTS_WAIT,
 	  .usage = "",
 	  .summary = "acquire its lock, wake every waiter, release",
 	  .run = hold_cond, .help = "-t bounds the wait for the lock: TIMEOUT "
 	  "(exit 1) and nobody is notified." },
-	{ .type = "condition", .name = "acquire",
-	  .method = "condition.acquire", .flags = F_PREDICATE,
-	  .opts = OPTS_WAIT, .usage = "",
-	  .summary = "only with --no-release-on-disconnect: take its lock; "
-	  "false (exit 1) after -t", .run = hold_plain, .help = HOLD_HELP },
-	{ .type = "condition", .name = "release",
-	  .method = "condition.release", .flags = F_NIL, .opts = OPTS_OBJECT,
-	  .usage = "", .summary = "only with --no-release-on-disconnect: "
-	  "release its lock", .run = hold_plain, .help = HOLD_HELP },
-	{ .type = "condition", .name = "create", .method = "condition.create",
-	  .flags = F_NIL | F_PERMUTE,
-	  .opts = OPTS_OBJECT | O(OPT_LOCK) | O(OPT_KEEP), .usage = "",
-	  .summary = "create explicitly, on its own rlock or --lock NAME; it "
-	  "stays until rm", .run = mpctl_run_create,
-	  .help = "--no-release-on-disconnect applies to its own rlock; a "
-	  "named lock has its own\n(set when that lock is created). See "
-	  "mpctl rlock acquire --help." },
-
-	/* barrier */
-	{ .type = "barrier", .name = "wait", .method = "barrier.wait",
-	  .opts = OPTS_WAIT, .usage = "",
-	  .summary = "wait for all parties; print the arrival index (0 first); "
-	  "TIMEOUT (exit 1, and it breaks), BROKEN (exit 4)" },
-	{ .type = "barrier", .name = "abort", .method = "barrier.abort",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "break it: waiters and later waits get BROKEN" },
-	{ .type = "barrier", .name = "reset", .method = "barrier.reset",
-	  .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "waiters get BROKEN; it starts over, unbroken" },
-	{ .type = "barrier", .name = "parties", .method = "barrier.parties",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the number of parties" },
-	{ .type = "barrier", .name = "n_waiting", .method = "barrier.n_waiting",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the number of parties waiting now" },
-	{ .type = "barrier", .name = "broken", .method = "barrier.broken",
-	  .flags = F_PREDICATE, .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "true (exit 0) if broken, else false (exit 1)" },
-	{ .type = "barrier", .name = "create", .method = "barrier.create",
-	  .min = 1, .max = 1, .numeric = 1, .flags = F_NIL | F_PERMUTE,
-	  .opts = OPTS_OBJECT, .usage = "PARTIES",
-	  .summary = "create it for PARTIES parties (required before any use)",
-	  .run = mpctl_run_create, .keys = { "parties" } },
-
-	/* array */
-	{ .type = "array", .name = "get", .method = "array.get", .max = 1,
-	  .numeric = 1, .opts = OPTS_OBJECT, .usage = "[INDEX]",
-	  .summary = "the element at INDEX, or all as a JSON array; NOINDEX" },
-	{ .type = "array", .name = "set", .method = "array.set", .min = 2,
-	  .max = 2, .numeric = 1, .flags = F_NIL, .opts = OPTS_OBJECT,
-	  .usage = "INDEX VALUE",
-	  .summary = "store VALUE at INDEX; RANGE if it does not fit" },
-	{ .type = "array", .name = "len", .method = "array.len",
-	  .opts = OPTS_OBJECT, .usage = "",
-	  .summary = "the number of elements" },
-	{ .type = "array", .name = "create", .method = "array.create",
-	  .min = 2, .max = 2, .numeric = 2, .flags = F_NIL | F_PERMUTE,
-	  .opts = OPTS_OBJECT, .usage = "TYPECODE {LENGTH | ITEMS}",
-	  .summary = "create it (required before any use): LENGTH zeros or a "
-	  "JSON array of ITEMS", .run = mpctl_run_array_create,
-	  .help = "TYPECODE: b B h H i I l L q Q (ints of 8 to 64 bits, upper "
-	  "case unsigned),\nf (float32) or d (float64)." },
 
 	/* server-wide */
-	{ .name = "ping", .method = "sys.ping", .opts = OPTS_SERVER,
-	  .usage = "", .summary = "print pong if the daemon answers" },
-	{ .name = "ls", .method = "obj.list", .max = 1, .flags = F_NAMES,
+	{ .name = "ls", .method = MPMGR_MID_obj_list, .flags = F_NAMES,
 	  .opts = OPTS_SERVER, .usage = "[TYPE]",
 	  .summary = "the objects (of TYPE): NAME TYPE SIZE",
 	  .run = mpctl_run_ls },
-	{ .name = "info", .method = "obj.info", .min = 1, .max = 1,
-	  .flags = F_NAMES, .opts = OPTS_SERVER, .usage = "NAME",
-	  .summary = "one object's name, type, size, memory, waiters, options "
-	  "(JSON)" },
-	{ .name = "rm", .method = "obj.delete", .min = 1, .max = -1,
-	  .flags = F_NAMES | F_NIL, .opts = OPTS_SERVER, .usage = "NAME...",
+	{ .name = "info", .method = MPMGR_MID_obj_info, .flags = F_NAMES,
+	  .opts = OPTS_SERVER, .usage = "NAME" },
+	{ .name = "rm", .method = MPMGR_MID_obj_delete, .min = 1, .max = -1,
+	  .flags = F_NAMES | F_NIL | F_OPERANDS, .opts = OPTS_SERVER,
+	  .usage = "NAME...",
 	  .summary = "delete objects; their waiters get DELETED",
 	  .run = mpctl_run_rm },
-	{ .name = "stats", .method = "sys.stats", .opts = OPTS_SERVER,
+	{ .name = "ping", .method = MPMGR_MID_sys_ping, .opts = OPTS_SERVER,
+	  .usage = "", .summary = "print pong if the daemon answers" },
+	{ .name = "stats", .method = MPMGR_MID_sys_stats, .opts = OPTS_SERVER,
 	  .usage = "", .summary = "the daemon's counters, one \"key: value\" "
 	  "a line", .run = mpctl_run_stats },
-	{ .name = "shutdown", .method = "sys.shutdown", .flags = F_NIL,
-	  .opts = OPTS_SERVER, .usage = "",
-	  .summary = "stop the daemon (its owner or root only)" },
+	{ .name = "shutdown", .method = MPMGR_MID_sys_shutdown, .flags = F_NIL,
+	  .opts = OPTS_SERVER, .usage = "" },
 };
 
 const size_t verbs_ntypes = NELEM(verbs_types);
 const size_t verbs_nverbs = NELEM(verbs_table);
+
+const char *
+verbs_method(const struct verb *v)
+{
+	return catalogue_methods[v->method].name;
+}
+
+void
+verbs_operands(const struct verb *v, int *min, int *max)
+{
+	const struct mpmgr_method_info *m = &catalogue_methods[v->method];
+	int name, tail;
+
+	if (v->flags & F_OPERANDS) {
+		*min = v->min;
+		*max = v->max;
+		return;
+	}
+	name = v->type != NULL;
+	tail = ((v->opts & O(OPT_TIMEOUT)) && (m->flags & MF_BLOCKS)) +
+	    ((v->opts & O(OPT_REVERSE)) != 0);
+	*min = (int)m->min_params - name;
+	*max = (int)m->max_params - name - tail;
+}
+
+const char *
+verbs_summary(const struct verb *v, char *buf, size_t len)
+{
+	const char *s = catalogue_methods[v->method].summary;
+
+	if (v->summary != NULL)
+		return v->summary;
+	if (v->flags & F_PREDICATE)
+		snprintf(buf, len, "%s (false: exit 1)", s);
+	else if (v->flags & F_CAS)
+		snprintf(buf, len, "%s (not ok: exit 1)", s);
+	else
+		return s;
+	return buf;
+}
