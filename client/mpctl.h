@@ -8,6 +8,7 @@
  *	mpctl_verbs.c	the types and the verb table
  *	mpctl_hold.c	holding on one connection: exec, plain acquire and
  *			release, condition wait and notify
+ *	mpctl_ls.c	ls: the registry a page at a time
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
@@ -174,7 +175,6 @@ int mpctl_run_create(struct ctx *);
 int mpctl_run_array_create(struct ctx *);
 int mpctl_run_items(struct ctx *);
 int mpctl_run_get(struct ctx *);
-int mpctl_run_ls(struct ctx *);
 int mpctl_run_rm(struct ctx *);
 int mpctl_run_stats(struct ctx *);
 
@@ -200,6 +200,10 @@ void verbs_operands(const struct verb *v, int *min, int *max);
 /* v's line of help: its own summary, or its method's with what the exit
  * status says (into buf when it needs one). */
 const char *verbs_summary(const struct verb *v, char *buf, size_t len);
+
+/* --- mpctl_ls.c: the registry, a page at a time ---------------------- */
+
+int ls_run(struct ctx *);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

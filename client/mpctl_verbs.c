@@ -327,7 +327,8 @@ const struct verb verbs_table[] = {
 	{ .name = "ls", .method = MPMGR_MID_obj_list, .flags = F_NAMES,
 	  .opts = OPTS_SERVER, .usage = "[TYPE]",
 	  .summary = "the objects (of TYPE): NAME TYPE SIZE",
-	  .run = mpctl_run_ls },
+	  .run = ls_run, .help = "Read in obj.scan pages, so that a registry "
+	  "too large for one obj.list reply\nlists too." },
 	{ .name = "info", .method = MPMGR_MID_obj_info, .flags = F_NAMES,
 	  .opts = OPTS_SERVER, .usage = "NAME" },
 	{ .name = "rm", .method = MPMGR_MID_obj_delete, .min = 1, .max = -1,

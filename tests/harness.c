@@ -422,6 +422,66 @@ harness_reap(const pid_t *pids, int n, const char *what)
 	    WTERMSIG(bad_status));
 }
 
+/* The whole of the file at path, NUL-terminated, malloc'd. */
+static char *
+read_whole(const char *path)
+{
+	struct stat st;
+	char *text;
+	FILE *f;
+	size_t n;
+
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL && fstat(fileno(f), &st) == 0, "%s: %s",
+	    path, strerror(errno));
+	text = malloc((size_t)st.st_size + 1);
+	ck_assert(text != NULL);
+	n = fread(text, 1, (size_t)st.st_size, f);
+	ck_assert_msg(n == (size_t)st.st_size, "%s: short read", path);
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+int
+harness_mpctl(const struct harness *h, char **out, char **err, ...)
+{
+	const char *bin = getenv("MPCTL"), *argv[32];
+	char outpath[160], errpath[160];
+	int argc = 0, fd, st;
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = bin != NULL && *bin != '\0' ? bin : "./build/mpctl";
+	va_start(ap, err);
+	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)) != NULL)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	snprintf(outpath, sizeof(outpath), "%s/mpctl.out", h->dir);
+	snprintf(errpath, sizeof(errpath), "%s/mpctl.err", h->dir);
+	pid = fork();
+	ck_assert_msg(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if ((fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC,
+		    0600)) == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
+		    (fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC,
+		    0600)) == -1 || dup2(fd, STDERR_FILENO) == -1)
+			_exit(126);
+		setenv("MPMGR_SOCKET", h->sock, 1);
+		setenv("MPMGR_AUTHKEY_FILE", h->keyfile, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		ck_assert_msg(errno == EINTR, "waitpid: %s", strerror(errno));
+	if (out != NULL)
+		*out = read_whole(outpath);
+	if (err != NULL)
+		*err = read_whole(errpath);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* --- the daemon's state, polled -------------------------------------- */
 
 int64_t

@@ -137,6 +137,15 @@ pid_t harness_spawn(struct harness *h, harness_child_fn fn, int arg);
  */
 void harness_reap(const pid_t *pids, int n, const char *what);
 
+/*
+ * Run $MPCTL (default ./build/mpctl) with the arguments (NULL-terminated)
+ * against h's socket and key file, as a user with MPMGR_SOCKET and
+ * MPMGR_AUTHKEY_FILE set: its exit status (128 + N when signal N killed
+ * it). What it wrote to stdout and stderr, NUL-terminated, in *out and
+ * *err (malloc'd; NULL not to keep it).
+ */
+int harness_mpctl(const struct harness *h, char **out, char **err, ...);
+
 /* In a child: unless cond, say why on stderr and return status. */
 #define CHILD_CHECK(m, cond, status) do {                               \
 	if (!(cond)) {                                                  \

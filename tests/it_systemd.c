@@ -179,60 +179,12 @@ exits_with(struct harness *h, int want)
 	    "mpmgrd: wanted exit %d, got status %#x", want, st);
 }
 
-/*
- * Run $MPCTL with the arguments (NULL-terminated) against h's socket and
- * key file: its exit status, and its stdout less the last newline in out.
- */
-static int
-mpctl(const struct harness *h, char *out, size_t outlen, ...)
-{
-	const char *bin = getenv("MPCTL"), *argv[16];
-	size_t used = 0;
-	ssize_t n;
-	va_list ap;
-	int p[2], st, argc = 0;
-	pid_t pid;
-
-	argv[argc++] = bin != NULL && *bin != '\0' ? bin : "./build/mpctl";
-	va_start(ap, outlen);
-	while (argc < 15 && (argv[argc] = va_arg(ap, const char *)) != NULL)
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-	ck_assert(pipe2(p, O_CLOEXEC) == 0);
-	pid = fork();
-	ck_assert(pid != -1);
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		setenv("MPMGR_SOCKET", h->sock, 1);
-		setenv("MPMGR_AUTHKEY_FILE", h->keyfile, 1);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while (used + 1 < outlen &&
-	    (n = read(p[0], out + used, outlen - used - 1)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			break;
-		used += (size_t)n;
-	}
-	close(p[0]);
-	out[used] = '\0';
-	if (used > 0 && out[used - 1] == '\n')
-		out[used - 1] = '\0';
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* --- socket activation ------------------------------------------------ */
 
 START_TEST(test_activation_round_trip)
 {
 	struct harness h;
-	char keyenv[160], lock[160], out[256];
+	char keyenv[160], lock[160], *out;
 	struct stat st;
 
 	harness_prepare(&h, root);
@@ -242,14 +194,17 @@ START_TEST(test_activation_round_trip)
 	/* systemd-socket-activate execs mpmgrd on the first connection. */
 	wait_up(&h, h.keyfile);
 
-	ck_assert_int_eq(mpctl(&h, out, sizeof out, "ping", NULL), 0);
-	ck_assert_str_eq(out, "pong");
-	ck_assert_int_eq(mpctl(&h, out, sizeof out, "dict", "set", "k", "42",
-	    NULL), 0);
+	ck_assert_int_eq(harness_mpctl(&h, &out, NULL, "ping", NULL), 0);
+	ck_assert_str_eq(out, "pong\n");
+	free(out);
+	ck_assert_int_eq(harness_mpctl(&h, &out, NULL, "dict", "set", "k",
+	    "42", NULL), 0);
 	ck_assert_str_eq(out, "");
-	ck_assert_int_eq(mpctl(&h, out, sizeof out, "dict", "get", "k", NULL),
-	    0);
-	ck_assert_str_eq(out, "42");
+	free(out);
+	ck_assert_int_eq(harness_mpctl(&h, &out, NULL, "dict", "get", "k",
+	    NULL), 0);
+	ck_assert_str_eq(out, "42\n");
+	free(out);
 	ck_assert_msg(log_has(&h, "listening on ") &&
 	    log_has(&h, "socket from systemd"),
 	    "the daemon does not say it serves the passed socket");
