@@ -15,10 +15,10 @@
  * starts with "mpctl:"; the exit status is 0 for success or true, 1 for a
  * predicate that answered false (acquire or wait timing out included) or
  * the errors NOKEY, EMPTY, FULL, TIMEOUT, 2 for a usage error, 3 when the
- * daemon cannot be reached or the handshake fails, 4 for any other error;
- * `exec` exits with CMD's status (128 + N when signal N killed it), or -E's
- * code when the acquire timed out and nothing ran. Operand and output
- * conversions live in mpctl_json.c.
+ * daemon cannot be reached, is full or the handshake fails, 4 for any
+ * other error; `exec` exits with CMD's status (128 + N when signal N
+ * killed it), or -E's code when the acquire timed out and nothing ran.
+ * Operand and output conversions live in mpctl_json.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,13 +74,21 @@ mpctl_fail(const struct ctx *c, int err)
 	return mpctl_say(status_of(err), "%s: %s", code, msg);
 }
 
+/*
+ * LIMIT while connecting is the daemon refusing a connection because it is
+ * full (--max-clients, or too many unauthenticated ones): mpctl cannot
+ * connect, status 3, as for any other refusal before the first request.
+ */
 int
 mpctl_connect(struct ctx *c)
 {
-	int err;
+	int err, rc;
 
 	err = mpmgr_connect(&c->h, c->socket_path, c->authkey_file);
-	return err == MPMGR_OK ? 0 : mpctl_fail(c, err);
+	if (err == MPMGR_OK)
+		return 0;
+	rc = mpctl_fail(c, err);
+	return err == MPMGR_ELIMIT ? EXIT_CONNECT : rc;
 }
 
 int

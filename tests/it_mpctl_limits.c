@@ -1,12 +1,15 @@
 /*
- * it_mpctl_limits.c: mpctl against a real mpmgrd at the daemon's limits,
- * where one reply is not enough.
+ * it_mpctl_limits.c: mpctl against a real mpmgrd at the daemon's limits.
  *
  * ls on a registry whose obj.list reply is larger than the daemon's output
  * limit pages through obj.scan: it prints what one reply would have (the
  * table, --json, a TYPE), in as many requests as the limit makes needed
  * at least (counted by sys.stats "ops", not timed). The registry is kept
  * small (600 objects) by a small --output-limit.
+ *
+ * A daemon that refuses a connection because it is full (--max-clients)
+ * makes mpctl exit 3, "cannot connect", with the daemon's LIMIT message;
+ * once a client leaves, mpctl gets in.
  *
  * Each test starts a daemon of its own (its limits are the test's) and
  * runs $MPCTL (default ./build/mpctl) as a user would.
@@ -151,6 +154,60 @@ START_TEST(test_ls_pages)
 }
 END_TEST
 
+/* Connections the full daemon's test may hold: --max-clients and any slots
+ * kept for the daemon's own user, which this test's uid is. */
+#define FULL_HELD 64
+
+START_TEST(test_full_exits_3)
+{
+	static const char *const args[] = { "--max-clients", "1", NULL };
+	mpmgr *held[FULL_HELD + 1];
+	int64_t deadline;
+	struct harness h;
+	char *out, *err;
+	int i, n, rc;
+
+	harness_start(&h, args);
+	/* The start's own connection may still count for a moment. */
+	deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	while ((rc = mpmgr_connect_key(&held[0], h.sock, h.key,
+	    h.keylen)) == MPMGR_ELIMIT && harness_now_ms() < deadline) {
+		mpmgr_free(held[0]);
+		harness_nap(10);
+	}
+	ck_assert_msg(rc == 0, "connect: %s", mpmgr_errmsg(held[0]));
+	/* Every slot this uid may take, until the daemon says it is full. */
+	for (n = 1; n <= FULL_HELD; n++) {
+		rc = mpmgr_connect_key(&held[n], h.sock, h.key, h.keylen);
+		if (rc != 0)
+			break;
+	}
+	ck_assert_msg(rc == MPMGR_ELIMIT, "connection %d: %s: %s", n,
+	    mpmgr_strerror(rc), n <= FULL_HELD ? mpmgr_errmsg(held[n]) : "");
+	mpmgr_free(held[n]);
+
+	rc = harness_mpctl(&h, &out, &err, "ping", NULL);
+	ck_assert_msg(rc == 3, "mpctl ping on a full daemon: exit %d: %s", rc,
+	    err);
+	ck_assert_str_eq(out, "");
+	ck_assert_msg(strncmp(err, "mpctl: LIMIT: ", 14) == 0 &&
+	    strchr(err, '\n') == err + strlen(err) - 1, "stderr: %s", err);
+	free(out);
+	free(err);
+
+	/* One leaves: there is room again. */
+	mpmgr_free(held[0]);
+	deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	while ((rc = harness_mpctl(&h, NULL, NULL, "ping", NULL)) == 3 &&
+	    harness_now_ms() < deadline)
+		harness_nap(10);
+	ck_assert_int_eq(rc, 0);
+	for (i = 1; i < n; i++)
+		mpmgr_free(held[i]);
+	ck_assert(harness_stop(&h));
+}
+END_TEST
+
 static Suite *
 mpctl_limits_suite(void)
 {
@@ -158,6 +215,7 @@ mpctl_limits_suite(void)
 	TCase *tc = harness_tcase(s, "limits", 60, NULL, NULL);
 
 	tcase_add_test(tc, test_ls_pages);
+	tcase_add_test(tc, test_full_exits_3);
 	return s;
 }
 
