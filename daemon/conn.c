@@ -1,9 +1,10 @@
 /*
- * conn.c: client connections and the server's life cycle.
+ * conn.c: client connections and the graceful stop.
  *
- * Owns the `server` global, every struct conn from accept to free, the
- * ready list and the graceful stop. A connection reads into its input
- * buffer (capped at the message limit in force plus one read), runs its
+ * Owns every struct conn from accept to free, the ready list and the
+ * graceful stop (server_stop asks for it through server.ev_stop). A
+ * connection reads into its input buffer (capped at the message limit in
+ * force plus one read), runs its
  * complete frames in order (the handshake here, every later request through
  * dispatch_request) and writes its output directly at the end of each read
  * callback or ready-list run, arming EV_WRITE only on EAGAIN.
@@ -35,7 +36,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../proto/auth.h"
@@ -69,12 +69,11 @@ enum {
 	CONN_READ_ERROR
 };
 
-struct server server;
-
 static struct event *ev_ready;     /* runs server.ready, then frees the dead */
-static struct event *ev_stop;      /* the graceful stop, off the caller's stack */
-static struct conn_list lingering; /* closed, writing their last bytes */
-static struct conn_list graveyard; /* closed, freed by the next ev_ready */
+/* closed, writing their last bytes */
+static struct conn_list lingering = TAILQ_HEAD_INITIALIZER(lingering);
+/* closed, freed by the next ev_ready */
+static struct conn_list graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
 /*
  * The input buffer of a connection with nothing buffered is lent from here
  * for each read and given back once its frames have run, and the output
@@ -86,38 +85,11 @@ static struct buf spare_out;
 /* The scan state of the frames that are all there when read (fresh
  * between uses); one that is not gets its own (conn_run). */
 static struct scan_state spare_scan;
-static enum { STOP_NONE, STOP_PENDING, STOP_FLUSHING, STOP_DONE } stop_phase;
+static enum { STOP_NONE, STOP_FLUSHING, STOP_DONE } stop_phase;
 
 static void conn_close(struct conn *, bool);
 static void conn_timer_cb(evutil_socket_t, short, void *);
 static void conn_write_cb(evutil_socket_t, short, void *);
-
-uint64_t
-now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-void
-server_init(void)
-{
-	memset(&server, 0, sizeof server);
-	server.max_message = MPMGR_DEFAULT_MAX_MESSAGE;
-	server.max_clients = MPMGR_DEFAULT_MAX_CLIENTS;
-	server.max_unauth = MPMGR_DEFAULT_MAX_UNAUTH;
-	server.output_limit = MPMGR_DEFAULT_OUTPUT_LIMIT;
-	server.uid = geteuid();
-	server.start_usec = now_usec();
-	TAILQ_INIT(&server.clients);
-	TAILQ_INIT(&server.unauth);
-	TAILQ_INIT(&server.ready);
-	TAILQ_INIT(&lingering);
-	TAILQ_INIT(&graveyard);
-	stop_phase = STOP_NONE;
-}
 
 static size_t
 conn_limit(const struct conn *c)
@@ -842,10 +814,10 @@ conn_drain(struct conn *c)
 }
 
 /*
- * The graceful stop, run from the loop: nothing new is accepted or read;
- * what clients had sent runs, parked requests get SHUTDOWN, and every
- * client's output is flushed (giving up on one that does not read within
- * CONN_LINGER_MSEC) before the loop ends.
+ * The graceful stop (server_stop), run from the loop: nothing new is
+ * accepted or read; what clients had sent runs, parked requests get
+ * SHUTDOWN, and every client's output is flushed (giving up on one that
+ * does not read within CONN_LINGER_MSEC) before the loop ends.
  */
 static void
 conn_stop_cb(evutil_socket_t fd, short what, void *arg)
@@ -853,6 +825,8 @@ conn_stop_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c, *next;
 	int round;
 
+	notify_stopping(server.stop_why);
+	listen_close();
 	while ((c = TAILQ_FIRST(&server.unauth)) != NULL)
 		conn_close(c, false);
 	TAILQ_FOREACH(c, &server.clients, link)
@@ -876,26 +850,12 @@ conn_stop_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-server_stop(const char *why)
-{
-	if (server.stopping)
-		return;
-	server.stopping = true;
-	stop_phase = STOP_PENDING;
-	log_info("stopping: %s", why);
-	notify_stopping(why);
-	listen_close();
-	if (ev_stop != NULL)
-		event_active(ev_stop, EV_TIMEOUT, 0);
-}
-
-void
 conn_setup(struct event_base *base)
 {
 	server.base = base;
 	ev_ready = event_new(base, -1, 0, conn_ready_cb, NULL);
-	ev_stop = event_new(base, -1, 0, conn_stop_cb, NULL);
-	if (ev_ready == NULL || ev_stop == NULL)
+	server.ev_stop = event_new(base, -1, 0, conn_stop_cb, NULL);
+	if (ev_ready == NULL || server.ev_stop == NULL)
 		fatalx("%s: event_new failed", __func__);
 }
 
@@ -915,7 +875,7 @@ conn_teardown(void)
 	buf_free(&spare_out);
 	if (ev_ready != NULL)
 		event_free(ev_ready);
-	if (ev_stop != NULL)
-		event_free(ev_stop);
-	ev_ready = ev_stop = NULL;
+	if (server.ev_stop != NULL)
+		event_free(server.ev_stop);
+	ev_ready = server.ev_stop = NULL;
 }

@@ -1,6 +1,6 @@
 /*
- * conn.h: the connection layer's entry points for main.c: the server's
- * defaults, the loop hooks, and the listening socket (listen.c).
+ * conn.h: the connection layer's entry points for main.c: the loop hooks,
+ * and the listening socket (listen.c).
  *
  * What the rest of the daemon sees of a connection is in mpmgrd.h.
  */
@@ -11,8 +11,6 @@
 
 #include <event2/event.h>
 
-/* Fill `server` with the documented defaults (empty lists, limits). */
-void server_init(void);
 /* Hook the connection layer into base (server.base is set to it). */
 void conn_setup(struct event_base *base);
 /*

@@ -1,6 +1,6 @@
 /*
- * mpmgrd.h: what the daemon's modules share: the server state, the
- * connection as the rest of the daemon sees it, and the seam between the
+ * mpmgrd.h: what the daemon's modules share: the server state (server.h),
+ * the connection as the rest of the daemon sees it, and the seam between the
  * connection layer (conn.c, main.c) and request handling (dispatch.c,
  * registry.c, obj_*.c).
  *
@@ -22,6 +22,7 @@
 #include "../proto/msg.h"
 #include "../proto/mpmgr_proto.h"
 #include "../proto/scan.h"
+#include "server.h"
 
 #define MPMGRD_VERSION "0.1.0"
 
@@ -68,39 +69,6 @@ struct conn {
 	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
 	TAILQ_ENTRY(conn) qlink;  /* server.ready while CONN_QUEUED */
 };
-TAILQ_HEAD(conn_list, conn);
-
-struct server {
-	struct event_base *base;
-	/* configuration */
-	char socket_path[108];
-	char authkey_path[4096];
-	size_t max_message;
-	size_t max_clients;
-	size_t max_unauth;
-	size_t output_limit;
-	size_t max_memory;        /* 0: no ceiling */
-	/* the key */
-	uint8_t key[MPMGR_KEY_MAX];
-	size_t keylen;
-	uid_t uid;                /* the daemon's own: ADMIN peers are it or root */
-	/* state */
-	uint64_t start_usec;      /* monotonic clock at start */
-	uint64_t ops;             /* requests served */
-	uint64_t conns_total;     /* connections accepted */
-	size_t nclients;          /* authenticated */
-	size_t nunauth;
-	struct conn_list clients; /* authenticated */
-	struct conn_list unauth;  /* oldest first: dropped first past max */
-	struct conn_list ready;   /* woken or with output to flush this turn */
-	bool stopping;
-};
-
-extern struct server server;
-
-/* Monotonic clock in microseconds. */
-uint64_t now_usec(void);
-
 /* --- conn.c: offered to request handling ------------------------------ */
 
 /* The packer that appends to c's output (the reply goes out at the end of
@@ -115,8 +83,6 @@ void conn_wake(struct conn *c);
 /* True when c's peer has hung up (checked with POLLRDHUP if not seen yet):
  * nothing must be handed to it. */
 bool conn_peer_gone(struct conn *c);
-/* Begin a graceful stop: stop accepting, answer what is in hand, exit 0. */
-void server_stop(const char *why);
 
 /* --- dispatch.c: offered to the connection layer ---------------------- */
 
