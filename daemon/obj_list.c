@@ -18,13 +18,13 @@
  *
  * list has no creation options; an implicit list goes once empty.
  */
-#include <math.h>
 #include <string.h>
 
 #include "dispatch.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "value.h"
 
 /* One element: its canonical bytes. */
 struct lent {
@@ -43,25 +43,12 @@ struct list {
 /* Fewest slots a vector is given or shrunk to. */
 #define LIST_MIN_CAP 8
 
-/* A number as Python compares it: int of either sign, or float. */
-enum num_kind { NUM_U, NUM_I, NUM_F };
-struct num {
-	enum num_kind kind; /* NUM_I only for negative ints */
-	union {
-		uint64_t u;
-		int64_t i;
-		double f;
-	};
-};
-/* num_cmp's answer when a NaN is involved: neither less, equal nor more. */
-#define NUM_UNORDERED 2
-
 /* What index, count, contains and remove look for. */
 struct needle {
 	const uint8_t *b; /* canonical bytes */
 	size_t n;
 	bool isnum;
-	struct num num;
+	struct value_num num;
 };
 
 /* A list of 0 elements for reads of a missing list. Never written. */
@@ -207,111 +194,13 @@ list_take(struct list *l, size_t i)
 	return e;
 }
 
-/* --- numbers and equality ---------------------------------------------- */
-
-static bool
-list_mpv_num(const struct mpv *v, struct num *x)
-{
-	switch (v->type) {
-	case MPV_UINT:
-		x->kind = NUM_U;
-		x->u = v->v.u;
-		return true;
-	case MPV_INT:
-		x->kind = NUM_I;
-		x->i = v->v.i;
-		return true;
-	case MPV_FLOAT:
-		x->kind = NUM_F;
-		x->f = v->v.f;
-		return true;
-	default:
-		return false;
-	}
-}
-
-static int
-list_cmp3(bool less, bool more)
-{
-	return less ? -1 : more ? 1 : 0;
-}
-
-/*
- * An int against a float, exactly (Python compares 2**53 + 1 and
- * 2.0**53 as different). Inside the int's range the float's integer part
- * converts exactly, and only its fraction is left to decide.
- */
-static int
-list_cmp_u_f(uint64_t u, double f)
-{
-	uint64_t t;
-
-	if (isnan(f))
-		return NUM_UNORDERED;
-	if (f < 0)
-		return 1;
-	if (f >= 18446744073709551616.0)
-		return -1;
-	t = (uint64_t)f;
-	if (u != t)
-		return list_cmp3(u < t, u > t);
-	return f > (double)t ? -1 : 0;
-}
-
-static int
-list_cmp_i_f(int64_t i, double f)
-{
-	int64_t t;
-
-	if (isnan(f))
-		return NUM_UNORDERED;
-	if (f >= 0)
-		return -1;
-	if (f < -9223372036854775808.0)
-		return 1;
-	t = (int64_t)f;
-	if (i != t)
-		return list_cmp3(i < t, i > t);
-	return f < (double)t ? 1 : 0;
-}
-
-/* -1, 0 or 1 as a <, ==, > b; NUM_UNORDERED with a NaN. */
-static int
-list_num_cmp(const struct num *a, const struct num *b)
-{
-	int r;
-
-	if (a->kind == NUM_F && b->kind == NUM_F) {
-		if (isnan(a->f) || isnan(b->f))
-			return NUM_UNORDERED;
-		return list_cmp3(a->f < b->f, a->f > b->f);
-	}
-	if (a->kind == NUM_F) {
-		r = list_num_cmp(b, a);
-		return r == NUM_UNORDERED ? r : -r;
-	}
-	if (b->kind == NUM_F)
-		return a->kind == NUM_U ? list_cmp_u_f(a->u, b->f) :
-		    list_cmp_i_f(a->i, b->f);
-	if (a->kind != b->kind)
-		return a->kind == NUM_U ? 1 : -1;
-	if (a->kind == NUM_U)
-		return list_cmp3(a->u < b->u, a->u > b->u);
-	return list_cmp3(a->i < b->i, a->i > b->i);
-}
-
-/* First bytes of ints and floats: fixints, uint/int 8..64, float 32/64. */
-static bool
-list_byte_is_num(uint8_t b)
-{
-	return b <= 0x7f || b >= 0xe0 || (b >= 0xca && b <= 0xd3);
-}
+/* --- equality ---------------------------------------------------------- */
 
 static void
 list_needle(struct req *req, unsigned i, struct needle *nd)
 {
 	value_canon(&req->argv[i], &vbuf, &nd->b, &nd->n);
-	nd->isnum = list_mpv_num(&req->argv[i], &nd->num);
+	nd->isnum = value_num(&req->argv[i], &nd->num);
 }
 
 static bool
@@ -319,15 +208,15 @@ list_match(const struct lent *e, const struct needle *nd)
 {
 	const uint8_t *p = e->b;
 	struct mpv v;
-	struct num x;
+	struct value_num x;
 
 	if (!nd->isnum)
 		return e->len == nd->n && memcmp(e->b, nd->b, nd->n) == 0;
-	if (!list_byte_is_num(e->b[0]))
+	if (!value_byte_is_num(e->b[0]))
 		return false;
 	mpv_read(&p, &v);
-	list_mpv_num(&v, &x);
-	return list_num_cmp(&x, &nd->num) == 0;
+	value_num(&v, &x);
+	return value_num_cmp(&x, &nd->num) == 0;
 }
 
 /* The first element equal to nd in [from, to), or -1. */
@@ -564,7 +453,7 @@ struct skey {
 	struct lent *e;
 	enum sort_class cls;
 	union {
-		struct num num;
+		struct value_num num;
 		struct {
 			const uint8_t *p;
 			size_t len;
@@ -579,7 +468,7 @@ list_key_less(const struct skey *a, const struct skey *b)
 	int r;
 
 	if (a->cls == SORT_NUM)
-		return list_num_cmp(&a->num, &b->num) == -1;
+		return value_num_cmp(&a->num, &b->num) == -1;
 	n = a->s.len < b->s.len ? a->s.len : b->s.len;
 	r = memcmp(a->s.p, b->s.p, n);
 	return r < 0 || (r == 0 && a->s.len < b->s.len);
@@ -621,7 +510,7 @@ list_key(struct lent *e, struct skey *k, const char **kind)
 	mpv_read(&p, &v);
 	*kind = value_kind(&v);
 	k->e = e;
-	if (list_mpv_num(&v, &k->num)) {
+	if (value_num(&v, &k->num)) {
 		k->cls = SORT_NUM;
 		return true;
 	}

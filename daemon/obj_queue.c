@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "value.h"
 #include "waiter.h"
 
 /* The smallest ring allocated; it shrinks no further. */

@@ -1,6 +1,6 @@
 /*
- * obj_value.c: the value type (one shared value, Python's Value) and the
- * value handling every type shares: canonical bytes and incr's arithmetic.
+ * obj_value.c: the value type (one shared value, Python's Value). The
+ * value rules every type shares are value.c's.
  *
  * A value holds the canonical bytes of its current value and of the
  * initial one it was created with (nil by default); value.create is
@@ -13,8 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
-
-const uint8_t value_nil[1] = { 0xc0 };
+#include "value.h"
 
 struct value {
 	uint8_t *cur;     /* canonical bytes */
@@ -23,92 +22,9 @@ struct value {
 	size_t ilen;
 };
 
-/* Scratch: a value param, cas's expected, incr's result. */
+/* Scratch: a value param, cas's expected. */
 static struct buf vbuf = BUF_INIT;
 static struct buf ebuf = BUF_INIT;
-static struct buf sumbuf = BUF_INIT;
-
-void
-value_canon(const struct mpv *v, struct buf *scratch, const uint8_t **bytes,
-    size_t *n)
-{
-	/* Nearly every value arrives canonical: no call beyond the check. */
-	if (canon_is(v)) {
-		*bytes = v->raw;
-		*n = v->rawlen;
-		return;
-	}
-	buf_reset(scratch);
-	if (canon_append(scratch, v) != 0)
-		fatalx("%s: out of memory", __func__);
-	*bytes = buf_head(scratch);
-	*n = buf_used(scratch);
-}
-
-const char *
-value_kind(const struct mpv *v)
-{
-	static const char *const kinds[] = {
-		[MPV_NIL] = "nil", [MPV_BOOL] = "bool", [MPV_UINT] = "int",
-		[MPV_INT] = "int", [MPV_FLOAT] = "float", [MPV_STR] = "str",
-		[MPV_BIN] = "bin", [MPV_ARRAY] = "array", [MPV_MAP] = "map",
-		[MPV_EXT] = "ext"
-	};
-
-	return kinds[v->type];
-}
-
-static bool
-value_is_number(const struct mpv *v)
-{
-	return v->type == MPV_UINT || v->type == MPV_INT ||
-	    v->type == MPV_FLOAT;
-}
-
-int
-value_add(struct req *req, const struct mpv *cur, const struct mpv *delta,
-    const uint8_t **bytes, size_t *n)
-{
-	msgpack_packer pk;
-	int64_t a = 0, b = 1, sum;
-	double fa = 0, fb = 1;
-
-	if (cur != NULL && !value_is_number(cur)) {
-		reply_error(req, PERR_BADTYPE, "%s: cannot add to %s",
-		    req->method->name, value_kind(cur));
-		return -1;
-	}
-	if (delta != NULL && !value_is_number(delta)) {
-		reply_error(req, PERR_BADTYPE, "%s: the delta must be a "
-		    "number, not %s", req->method->name, value_kind(delta));
-		return -1;
-	}
-	buf_reset(&sumbuf);
-	msgpack_packer_init(&pk, &sumbuf, buf_pack_write);
-	if ((cur != NULL && cur->type == MPV_FLOAT) ||
-	    (delta != NULL && delta->type == MPV_FLOAT)) {
-		if (cur != NULL)
-			mpv_to_double(cur, &fa);
-		if (delta != NULL)
-			mpv_to_double(delta, &fb);
-		msgpack_pack_double(&pk, fa + fb);
-	} else {
-		/* A uint past INT64_MAX is out of range before any sum. */
-		if ((cur != NULL && !mpv_to_int64(cur, &a)) ||
-		    (delta != NULL && !mpv_to_int64(delta, &b)) ||
-		    __builtin_add_overflow(a, b, &sum)) {
-			reply_error(req, PERR_RANGE, "%s: the result is out of "
-			    "int64 range", req->method->name);
-			return -1;
-		}
-		msgpack_pack_int64(&pk, sum);
-	}
-	*bytes = buf_head(&sumbuf);
-	*n = buf_used(&sumbuf);
-	return 0;
-}
-
-/* --- the value type ---------------------------------------------------- */
 
 static void
 value_store(struct value *v, const uint8_t *bytes, size_t n)

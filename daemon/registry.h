@@ -132,24 +132,4 @@ bool registry_free_step(size_t budget);
 /* TYPE.create [options]: the one handler every type's create entry uses. */
 void registry_verb_create(struct req *req);
 
-/* --- obj_value.c: value handling every type shares ----------------------- */
-
-struct buf;
-/* Canonical bytes of v: v's own bytes, or its re-encoding appended to
- * scratch after resetting it (valid until scratch's next use). */
-void value_canon(const struct mpv *v, struct buf *scratch,
-    const uint8_t **bytes, size_t *n);
-/*
- * incr: cur + delta, with cur NULL meaning 0 and delta NULL meaning 1.
- * int + int stays int (int64; overflow is RANGE); with a float it is a
- * float. 0 and the canonical result in *bytes (valid until the next
- * call), or -1 after replying RANGE or BADTYPE to req.
- */
-int value_add(struct req *req, const struct mpv *cur,
-    const struct mpv *delta, const uint8_t **bytes, size_t *n);
-/* "int", "str"...: a value's kind for error messages. */
-const char *value_kind(const struct mpv *v);
-/* The canonical nil. */
-extern const uint8_t value_nil[1];
-
 #endif

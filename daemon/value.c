@@ -1,0 +1,196 @@
+/*
+ * value.c: the value rules every type shares (value.h): canonical bytes,
+ * numeric equality and order, and incr's arithmetic.
+ *
+ * Nothing here keeps state beyond scratch buffers reused from request to
+ * request.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "value.h"
+
+const uint8_t value_nil[1] = { 0xc0 };
+
+/* Scratch: incr's result. */
+static struct buf sumbuf = BUF_INIT;
+
+void
+value_canon(const struct mpv *v, struct buf *scratch, const uint8_t **bytes,
+    size_t *n)
+{
+	/* Nearly every value arrives canonical: no call beyond the check. */
+	if (canon_is(v)) {
+		*bytes = v->raw;
+		*n = v->rawlen;
+		return;
+	}
+	buf_reset(scratch);
+	if (canon_append(scratch, v) != 0)
+		fatalx("%s: out of memory", __func__);
+	*bytes = buf_head(scratch);
+	*n = buf_used(scratch);
+}
+
+const char *
+value_kind(const struct mpv *v)
+{
+	static const char *const kinds[] = {
+		[MPV_NIL] = "nil", [MPV_BOOL] = "bool", [MPV_UINT] = "int",
+		[MPV_INT] = "int", [MPV_FLOAT] = "float", [MPV_STR] = "str",
+		[MPV_BIN] = "bin", [MPV_ARRAY] = "array", [MPV_MAP] = "map",
+		[MPV_EXT] = "ext"
+	};
+
+	return kinds[v->type];
+}
+
+static bool
+value_is_number(const struct mpv *v)
+{
+	return v->type == MPV_UINT || v->type == MPV_INT ||
+	    v->type == MPV_FLOAT;
+}
+
+int
+value_add(struct req *req, const struct mpv *cur, const struct mpv *delta,
+    const uint8_t **bytes, size_t *n)
+{
+	msgpack_packer pk;
+	int64_t a = 0, b = 1, sum;
+	double fa = 0, fb = 1;
+
+	if (cur != NULL && !value_is_number(cur)) {
+		reply_error(req, PERR_BADTYPE, "%s: cannot add to %s",
+		    req->method->name, value_kind(cur));
+		return -1;
+	}
+	if (delta != NULL && !value_is_number(delta)) {
+		reply_error(req, PERR_BADTYPE, "%s: the delta must be a "
+		    "number, not %s", req->method->name, value_kind(delta));
+		return -1;
+	}
+	buf_reset(&sumbuf);
+	msgpack_packer_init(&pk, &sumbuf, buf_pack_write);
+	if ((cur != NULL && cur->type == MPV_FLOAT) ||
+	    (delta != NULL && delta->type == MPV_FLOAT)) {
+		if (cur != NULL)
+			mpv_to_double(cur, &fa);
+		if (delta != NULL)
+			mpv_to_double(delta, &fb);
+		msgpack_pack_double(&pk, fa + fb);
+	} else {
+		/* A uint past INT64_MAX is out of range before any sum. */
+		if ((cur != NULL && !mpv_to_int64(cur, &a)) ||
+		    (delta != NULL && !mpv_to_int64(delta, &b)) ||
+		    __builtin_add_overflow(a, b, &sum)) {
+			reply_error(req, PERR_RANGE, "%s: the result is out of "
+			    "int64 range", req->method->name);
+			return -1;
+		}
+		msgpack_pack_int64(&pk, sum);
+	}
+	*bytes = buf_head(&sumbuf);
+	*n = buf_used(&sumbuf);
+	return 0;
+}
+
+/* --- numbers as Python compares them ----------------------------------- */
+
+bool
+value_num(const struct mpv *v, struct value_num *x)
+{
+	switch (v->type) {
+	case MPV_UINT:
+		x->kind = VALUE_NUM_U;
+		x->u = v->v.u;
+		return true;
+	case MPV_INT:
+		x->kind = VALUE_NUM_I;
+		x->i = v->v.i;
+		return true;
+	case MPV_FLOAT:
+		x->kind = VALUE_NUM_F;
+		x->f = v->v.f;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+value_cmp3(bool less, bool more)
+{
+	return less ? -1 : more ? 1 : 0;
+}
+
+/*
+ * An int against a float, exactly. Inside the int's range the float's
+ * integer part converts exactly, and only its fraction is left to decide.
+ */
+static int
+value_cmp_u_f(uint64_t u, double f)
+{
+	uint64_t t;
+
+	if (isnan(f))
+		return VALUE_UNORDERED;
+	if (f < 0)
+		return 1;
+	if (f >= 18446744073709551616.0)
+		return -1;
+	t = (uint64_t)f;
+	if (u != t)
+		return value_cmp3(u < t, u > t);
+	return f > (double)t ? -1 : 0;
+}
+
+static int
+value_cmp_i_f(int64_t i, double f)
+{
+	int64_t t;
+
+	if (isnan(f))
+		return VALUE_UNORDERED;
+	if (f >= 0)
+		return -1;
+	if (f < -9223372036854775808.0)
+		return 1;
+	t = (int64_t)f;
+	if (i != t)
+		return value_cmp3(i < t, i > t);
+	return f < (double)t ? 1 : 0;
+}
+
+int
+value_num_cmp(const struct value_num *a, const struct value_num *b)
+{
+	int r;
+
+	if (a->kind == VALUE_NUM_F && b->kind == VALUE_NUM_F) {
+		if (isnan(a->f) || isnan(b->f))
+			return VALUE_UNORDERED;
+		return value_cmp3(a->f < b->f, a->f > b->f);
+	}
+	if (a->kind == VALUE_NUM_F) {
+		r = value_num_cmp(b, a);
+		return r == VALUE_UNORDERED ? r : -r;
+	}
+	if (b->kind == VALUE_NUM_F)
+		return a->kind == VALUE_NUM_U ? value_cmp_u_f(a->u, b->f) :
+		    value_cmp_i_f(a->i, b->f);
+	if (a->kind != b->kind)
+		return a->kind == VALUE_NUM_U ? 1 : -1;
+	if (a->kind == VALUE_NUM_U)
+		return value_cmp3(a->u < b->u, a->u > b->u);
+	return value_cmp3(a->i < b->i, a->i > b->i);
+}
+
+/* First bytes of ints and floats: fixints, uint/int 8..64, float 32/64. */
+bool
+value_byte_is_num(uint8_t b)
+{
+	return b <= 0x7f || b >= 0xe0 || (b >= 0xca && b <= 0xd3);
+}
