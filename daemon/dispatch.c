@@ -282,12 +282,14 @@ dispatch_run(struct req *req, const struct msg *msg)
 int
 dispatch_request(struct conn *c, const struct msg *msg)
 {
+	struct mpv argv[DISPATCH_MAX_ARGS];
 	struct req req;
 
 	req.c = c;
 	req.msgid = msg->msgid;
 	req.method = NULL;
 	req.argc = 0;
+	req.argv = argv;
 	req.obj = NULL;
 	req.replied = false;
 	req.parked = false;

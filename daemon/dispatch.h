@@ -54,17 +54,23 @@ struct method {
 	const char *summary;        /* one line: what it answers */
 };
 
-/* One request while its handler runs. */
+/*
+ * One request. Its first part is its reply-to record: where and to what
+ * the answer goes, all that a parked request keeps of itself (struct
+ * waiter). Its params are views into the request frame, in an array of
+ * dispatch_request's: they live only while the handler runs, and a
+ * waiter's copy has none (argc 0, argv NULL).
+ */
 struct req {
 	struct conn *c;
-	uint32_t msgid;
 	const struct method *method;
-	unsigned argc;
-	struct mpv argv[DISPATCH_MAX_ARGS]; /* views into the request frame */
 	struct object *obj;         /* M_OBJ: the object, NULL if missing (a
 				       handler that deletes it sets NULL) */
+	uint32_t msgid;
 	bool replied;
 	bool parked;                /* waiter_park took it: answered later */
+	uint16_t argc;
+	struct mpv *argv;           /* argc params */
 };
 
 /* The method called name (len bytes, not NUL-terminated), or NULL. */

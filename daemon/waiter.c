@@ -21,6 +21,10 @@
 
 #define WAITER_NOHEAP SIZE_MAX
 
+/* A waiter keeps its request's reply-to record, never the request (whose
+ * params once made a waiter 528 bytes). */
+_Static_assert(sizeof(struct waiter) <= 128, "struct waiter grew");
+
 /* Longest timeout taken as a deadline; longer is forever (~146 years). */
 #define WAITER_MAX_USEC ((int64_t)1 << 62)
 
@@ -272,6 +276,7 @@ waiter_park(struct req *req, const struct waiter_ops *ops, int64_t usec)
 	w = xcalloc(1, sizeof *w);
 	w->req = *req;
 	w->req.argc = 0;
+	w->req.argv = NULL;
 	w->req.replied = false;
 	w->req.parked = false;
 	w->ops = ops;

@@ -1,11 +1,12 @@
 /*
  * waiter.h: parked requests and what connections hold.
  *
- * A request that cannot be answered yet parks a waiter: {connection, msgid,
- * method, object, deadline, verb data}. Each object keeps its waiters in
- * FIFO order and the types serve them in that order (no barging). Every
- * deadline lives in one min-heap with one libevent timer armed for the
- * earliest: O(log n) per waiter, not one event each.
+ * A request that cannot be answered yet parks a waiter: its reply-to record
+ * {connection, msgid, method, object}, a deadline and verb data. Each
+ * object keeps its waiters in FIFO order and the types serve them in that
+ * order (no barging). Every deadline lives in one min-heap with one
+ * libevent timer armed for the earliest: O(log n) per waiter, not one
+ * event each.
  *
  * Rules every type follows:
  *   - Whoever answers a waiter calls waiter_done() right after the reply;
@@ -60,9 +61,11 @@ struct waiter_ops {
 };
 
 struct waiter {
-	struct req req;           /* c, msgid, method, obj (argv is dead) */
+	struct req req;           /* the reply-to record: c, msgid, method,
+				     obj (no params) */
 	const struct waiter_ops *ops;
 	uint64_t deadline;        /* now_usec() clock; 0: none */
+	uint64_t seq;             /* park order: breaks deadline ties */
 	size_t heap_index;        /* in the deadline heap, if deadline */
 	TAILQ_ENTRY(waiter) link; /* req.obj's FIFO */
 	/* Verb data, copied at park time (the request's views die). */
@@ -70,9 +73,7 @@ struct waiter {
 	uint8_t *data;            /* owned bytes (put's items), xfree'd */
 	size_t datalen;
 	uint64_t nitems;
-	void *p;                  /* type-owned pointer, not freed here */
 	int state;                /* type-defined */
-	uint64_t seq;             /* park order: breaks deadline ties */
 };
 TAILQ_HEAD(waiter_list, waiter);
 
