@@ -2,7 +2,8 @@
  * dispatch.c: from a parsed request to its handler and back.
  *
  * Owns the method index (built once from every type's table and
- * sys_methods), the checks every method shares, and the reply helpers.
+ * sys_methods, and checked to serve every row of the method catalogue
+ * exactly once), the checks every method shares, and the reply helpers.
  * Promises the connection layer: every request gets exactly one reply
  * appended to c->out, or is parked (waiter.c) and answered later; nothing
  * a client sends makes dispatch close its connection. (conn.c replaces a
@@ -71,6 +72,27 @@ dispatch_key(const char *name, size_t len, struct method_slot *key)
 	key->hash = h;
 }
 
+/*
+ * What dispatch relies on in every catalogue row, checked when this file
+ * compiles: an arity it can hold, a name param for MF_OBJ, MF_CREATES only
+ * on object writes, MF_FREES only on writes, and words for help and
+ * BADARG texts.
+ */
+#define DISPATCH_ROW_CHECK(t, v, mn, mx, fl, p, s) \
+	_Static_assert((mn) <= (mx) && (mx) <= DISPATCH_MAX_ARGS, \
+	    #t "." #v ": bad arity"); \
+	_Static_assert(!((fl) & MF_OBJ) || (mn) >= 1, \
+	    #t "." #v ": MF_OBJ without a name param"); \
+	_Static_assert(!((fl) & MF_CREATES) || \
+	    ((fl) & (MF_OBJ | MF_WRITE)) == (MF_OBJ | MF_WRITE), \
+	    #t "." #v ": MF_CREATES needs MF_OBJ and MF_WRITE"); \
+	_Static_assert(!((fl) & MF_FREES) || ((fl) & MF_WRITE), \
+	    #t "." #v ": MF_FREES without MF_WRITE"); \
+	_Static_assert(sizeof(s) > 1, #t "." #v ": no summary");
+MPMGR_METHODS(DISPATCH_ROW_CHECK)
+#undef DISPATCH_ROW_CHECK
+
+/* What only a table can get wrong: its row and its type. */
 static void
 dispatch_check_method(const struct method *m)
 {
@@ -78,17 +100,11 @@ dispatch_check_method(const struct method *m)
 
 	if (m->handler == NULL)
 		why = "no handler";
-	else if (m->min_args > m->max_args || m->max_args > DISPATCH_MAX_ARGS)
-		why = "bad arity";
-	else if (m->params == NULL || m->summary == NULL || *m->summary == '\0')
-		why = "no params or summary";
-	else if ((m->flags & M_OBJ) && m->min_args == 0)
-		why = "M_OBJ without a name param";
-	else if ((m->flags & M_CREATES) && (!(m->flags & (M_OBJ | M_WRITE)) ||
-	    m->type == NULL))
-		why = "M_CREATES needs M_OBJ, M_WRITE and a type";
-	else if ((m->flags & M_FREES) && !(m->flags & M_WRITE))
-		why = "M_FREES without M_WRITE";
+	else if ((unsigned)m->id >= MPMGR_MID_COUNT ||
+	    strcmp(catalogue_methods[m->id].name, m->name) != 0)
+		why = "not its catalogue row";
+	else if ((m->flags & MF_CREATES) && m->type == NULL)
+		why = "MF_CREATES without a type";
 	if (why != NULL)
 		fatalx("%s: method %s: %s", __func__, m->name, why);
 }
@@ -152,6 +168,18 @@ dispatch_init(void)
 	for (i = 0; registry_types[i] != NULL; i++)
 		dispatch_add_table(registry_types[i]->methods);
 	dispatch_add_table(sys_methods);
+	/* Every catalogue row served, by exactly one method (the tables hold
+	 * nothing else, and no name twice). */
+	for (i = 0; i < MPMGR_MID_COUNT; i++) {
+		const char *name = catalogue_methods[i].name;
+		const struct method *m = dispatch_lookup(name, strlen(name));
+
+		if (m == NULL || m->id != (enum mpmgr_method_id)i)
+			fatalx("%s: %s has no handler", __func__, name);
+	}
+	if (nmethods != MPMGR_MID_COUNT)
+		fatalx("%s: %zu methods for %d catalogue rows", __func__,
+		    nmethods, MPMGR_MID_COUNT);
 }
 
 const struct method *
@@ -242,12 +270,12 @@ dispatch_run(struct req *req, const struct msg *msg)
 		}
 	}
 
-	if ((m->flags & M_ADMIN) && c->uid != 0 && c->uid != server.uid) {
+	if ((m->flags & MF_ADMIN) && c->uid != 0 && c->uid != server.uid) {
 		reply_error(req, PERR_AUTH, "%s needs root or the daemon's user",
 		    m->name);
 		return;
 	}
-	if (m->flags & M_OBJ) {
+	if (m->flags & MF_OBJ) {
 		if (name->type != MPV_STR || name->len == 0 ||
 		    name->len > MPMGR_MAX_NAME) {
 			reply_error(req, PERR_BADARG, "%s: the object name must "
@@ -264,18 +292,18 @@ dispatch_run(struct req *req, const struct msg *msg)
 			return;
 		}
 	}
-	if ((m->flags & (M_WRITE | M_FREES)) == M_WRITE &&
+	if ((m->flags & (MF_WRITE | MF_FREES)) == MF_WRITE &&
 	    server.max_memory != 0 && mem_used() > server.max_memory) {
 		reply_error(req, PERR_LIMIT, "%s: the daemon holds %zu bytes, "
 		    "past its ceiling of %zu", m->name, mem_used(),
 		    server.max_memory);
 		return;
 	}
-	if (o == NULL && (m->flags & M_CREATES))
+	if (o == NULL && (m->flags & MF_CREATES))
 		o = registry_add(m->type, (const char *)name->ptr, name->len);
 	req->obj = o;
 	m->handler(req);
-	if (req->obj != NULL && (m->flags & M_WRITE))
+	if (req->obj != NULL && (m->flags & MF_WRITE))
 		registry_settle(req->obj);
 }
 

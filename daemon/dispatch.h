@@ -6,7 +6,7 @@
  * dispatch_request() checks what every method shares once, before any
  * handler runs: the method exists (NOMETHOD), the param count (BADARG), the
  * ADMIN right (AUTH), the object name (BADARG), the object's type
- * (WRONGTYPE) and the memory ceiling for writes (LIMIT). M_CREATES methods
+ * (WRONGTYPE) and the memory ceiling for writes (LIMIT). MF_CREATES methods
  * get a missing object created first; after a write the registry removes an
  * implicit object that is back in its initial state.
  *
@@ -22,37 +22,67 @@
 
 #include <msgpack.h>
 
+#include "../proto/mpmgr_methods.h"
 #include "mpmgrd.h"
 
 struct object;
 struct obj_type;
 struct req;
 
-/* Method flags. */
-#define M_WRITE   0x01 /* changes state: refused past the memory ceiling */
-#define M_FREES   0x02 /* a write that can only give memory back (delete,
-			  pop, clear): allowed past the ceiling, so a full
-			  daemon can still be emptied */
-#define M_BLOCKS  0x04 /* may park until the object changes (waiter.c) */
-#define M_ADMIN   0x08 /* peer must be root or the daemon's own uid */
-#define M_OBJ     0x10 /* params[0] names an object of .type (any type when
-			  .type is NULL); req->obj is it, or NULL if missing */
-#define M_CREATES 0x20 /* M_OBJ write: a missing object is created with the
-			  type's defaults before the handler runs */
-
 /* Most params a method may take, the object name included. */
 #define DISPATCH_MAX_ARGS 8
 
+/*
+ * A method as dispatch serves it: its catalogue row (proto/mpmgr_methods.h:
+ * name, arity, MF_* flags, params text, summary) with the handler and the
+ * type of the file that implements it.
+ */
 struct method {
 	const char *name;           /* "dict.get"; NULL ends a table */
 	void (*handler)(struct req *req);
+	const struct obj_type *type; /* NULL for obj.* and sys.* */
+	enum mpmgr_method_id id;    /* its row: catalogue_methods[id] */
 	unsigned min_args;          /* params, the object name included */
 	unsigned max_args;
-	unsigned flags;             /* M_* */
-	const struct obj_type *type;
+	unsigned flags;             /* MF_* */
 	const char *params;         /* "name, key[, default]" for BADARG text */
 	const char *summary;        /* one line: what it answers */
 };
+
+/*
+ * A table is its type's catalogue list expanded with a row macro, so that
+ * nothing about a method but its handler is written in daemon/:
+ *
+ *	static const struct method dict_methods[] = {
+ *		MPMGR_METHODS_DICT(DISPATCH_ROW)
+ *		DISPATCH_END
+ *	};
+ *
+ * DISPATCH_ROW serves TYPE.VERB with the function TYPE_VERB of TYPE's
+ * type (TYPE_type), and every TYPE.create with registry_verb_create: a
+ * row without its handler does not compile, and a handler without its
+ * row is an unused static function (-Werror). DISPATCH_METHOD names the
+ * handlers' prefix and the type itself, for tables that share handlers
+ * (lock and rlock) or serve no type (obj.*, sys.*). dispatch_init checks
+ * that every catalogue row is served exactly once.
+ */
+#define DISPATCH_METHOD(pfx, tp, t, v, mn, mx, fl, p, s) \
+	{ .name = #t "." #v, .handler = DISPATCH_HANDLER(pfx, v), \
+	  .type = (tp), .id = MPMGR_MID_##t##_##v, .min_args = (mn), \
+	  .max_args = (mx), .flags = (fl), .params = (p), .summary = (s) },
+#define DISPATCH_ROW(t, v, ...) \
+	DISPATCH_METHOD(t, &t##_type, t, v, __VA_ARGS__)
+#define DISPATCH_END { .name = NULL }
+
+/*
+ * PFX_VERB, except for the verbs that have a DISPATCH_IS_<verb>: that
+ * expands to two arguments and pushes its handler into second place.
+ */
+#define DISPATCH_HANDLER(pfx, v) \
+	DISPATCH_SECOND(DISPATCH_IS_##v, pfx##_##v, ~)
+#define DISPATCH_IS_create ~, registry_verb_create
+#define DISPATCH_SECOND(...) DISPATCH_SECOND_(__VA_ARGS__)
+#define DISPATCH_SECOND_(a, b, ...) b
 
 /*
  * One request. Its first part is its reply-to record: where and to what
@@ -64,7 +94,7 @@ struct method {
 struct req {
 	struct conn *c;
 	const struct method *method;
-	struct object *obj;         /* M_OBJ: the object, NULL if missing (a
+	struct object *obj;         /* MF_OBJ: the object, NULL if missing (a
 				       handler that deletes it sets NULL) */
 	uint32_t msgid;
 	bool replied;
@@ -99,7 +129,7 @@ void reply_error(struct req *req, int code, const char *fmt, ...)
 msgpack_packer *reply_begin(struct req *req);
 void pack_raw(msgpack_packer *pk, const uint8_t *bytes, size_t n);
 
-/* The name of req's object (M_OBJ methods): params[0]'s bytes. */
+/* The name of req's object (MF_OBJ methods): params[0]'s bytes. */
 static inline const char *req_name(const struct req *req)
 {
 	return (const char *)req->argv[0].ptr;

@@ -422,23 +422,8 @@ array_mem(const struct object *o)
 }
 
 static const struct method array_methods[] = {
-	{ .name = "array.create", .handler = registry_verb_create,
-	  .type = &array_type, .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE,
-	  .params = "name, {typecode, length or items}",
-	  .summary = "create it: one C number type, zeros or the items" },
-	{ .name = "array.get", .handler = array_get, .type = &array_type,
-	  .min_args = 1, .max_args = 2, .flags = M_OBJ,
-	  .params = "name[, index]",
-	  .summary = "the element at index, or every element; NOOBJ" },
-	{ .name = "array.set", .handler = array_set, .type = &array_type,
-	  .min_args = 3, .max_args = 3, .flags = M_OBJ | M_WRITE,
-	  .params = "name, index, value",
-	  .summary = "store value at index; RANGE if it does not fit" },
-	{ .name = "array.len", .handler = array_len, .type = &array_type,
-	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
-	  .summary = "the number of elements; NOOBJ" },
-	{ .name = NULL }
+	MPMGR_METHODS_ARRAY(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type array_type = {

@@ -268,32 +268,9 @@ barrier_mem(const struct object *o)
 	return mem_usable(o->data);
 }
 
-#define BARRIER(verb) .name = "barrier." #verb, .handler = barrier_##verb, \
-	.type = &barrier_type, .min_args = 1
-
 static const struct method barrier_methods[] = {
-	{ .name = "barrier.create", .handler = registry_verb_create,
-	  .type = &barrier_type, .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE, .params = "name, {parties: N}",
-	  .summary = "create it with N >= 1 parties; EXISTS if N differs" },
-	{ BARRIER(wait), .max_args = 2, .flags = M_OBJ | M_BLOCKS,
-	  .params = "name[, timeout]",
-	  .summary = "arrival index 0..parties-1 once all parties arrive; "
-	  "TIMEOUT (and broken), BROKEN" },
-	{ BARRIER(abort), .max_args = 1, .params = "name",
-	  .flags = M_OBJ | M_WRITE | M_FREES,
-	  .summary = "break it: waiters and later waits get BROKEN" },
-	{ BARRIER(reset), .max_args = 1, .params = "name",
-	  .flags = M_OBJ | M_WRITE | M_FREES,
-	  .summary = "waiters get BROKEN; the barrier starts fresh" },
-	{ BARRIER(parties), .max_args = 1, .params = "name",
-	  .flags = M_OBJ, .summary = "int: parties" },
-	{ BARRIER(n_waiting), .max_args = 1, .params = "name",
-	  .flags = M_OBJ,
-	  .summary = "int: parties waiting now" },
-	{ BARRIER(broken), .max_args = 1, .params = "name",
-	  .flags = M_OBJ, .summary = "bool: broken" },
-	{ .name = NULL }
+	MPMGR_METHODS_BARRIER(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type barrier_type = {

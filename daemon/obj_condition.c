@@ -392,36 +392,8 @@ condition_mem(const struct object *o)
 }
 
 static const struct method condition_methods[] = {
-	{ .name = "condition.create", .handler = registry_verb_create,
-	  .type = &condition_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE,
-	  .params = "name[, {lock: NAME} or {release_on_disconnect}]",
-	  .summary = "create it explicitly on a named lock or rlock, or on "
-	  "its own rlock" },
-	{ .name = "condition.acquire", .handler = condition_acquire,
-	  .type = &condition_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS,
-	  .params = "name[, timeout]",
-	  .summary = "acquire its lock: true once held; false on timeout" },
-	{ .name = "condition.release", .handler = condition_release,
-	  .type = &condition_type, .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
-	  .summary = "release its lock" },
-	{ .name = "condition.wait", .handler = condition_wait,
-	  .type = &condition_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_BLOCKS, .params = "name[, timeout]",
-	  .summary = "release the lock, wait for a notify, hold it again: "
-	  "true; false on timeout" },
-	/* Never refused past the memory ceiling: waiters must wake. */
-	{ .name = "condition.notify", .handler = condition_notify,
-	  .type = &condition_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name[, n]",
-	  .summary = "wake the n (1) oldest waiters" },
-	{ .name = "condition.notify_all", .handler = condition_notify_all,
-	  .type = &condition_type, .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
-	  .summary = "wake every waiter" },
-	{ .name = NULL }
+	MPMGR_METHODS_CONDITION(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type condition_type = {

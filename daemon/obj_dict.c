@@ -505,65 +505,9 @@ dict_mem(const struct object *o)
 	return ohash_mem(o->data);
 }
 
-#define DICT(verb) .name = "dict." #verb, .handler = dict_##verb, \
-	.type = &dict_type
-
 static const struct method dict_methods[] = {
-	{ .name = "dict.create", .handler = registry_verb_create,
-	  .type = &dict_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE, .params = "name[, options]",
-	  .summary = "create it explicitly; no options are defined yet" },
-	{ DICT(get), .min_args = 2, .max_args = 3, .flags = M_OBJ,
-	  .params = "name, key[, default]",
-	  .summary = "the value under key; the default, or NOKEY" },
-	{ DICT(set), .min_args = 3, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, key, value",
-	  .summary = "store value under key" },
-	{ DICT(setdefault), .min_args = 2, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_CREATES,
-	  .params = "name, key[, default]",
-	  .summary = "the value under key, storing default (nil) if missing" },
-	{ DICT(pop), .min_args = 2, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_FREES,
-	  .params = "name, key[, default]",
-	  .summary = "remove key and answer its value; the default, or NOKEY" },
-	{ DICT(popitem), .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
-	  .summary = "remove and answer the newest [key, value]; NOKEY" },
-	{ DICT(delete), .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name, key",
-	  .summary = "remove key; NOKEY when missing" },
-	{ DICT(contains), .min_args = 2, .max_args = 2, .flags = M_OBJ,
-	  .params = "name, key", .summary = "whether key is there" },
-	{ DICT(len), .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "the number of keys" },
-	{ DICT(keys), .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "the keys in insertion order" },
-	{ DICT(values), .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "the values in insertion order" },
-	{ DICT(items), .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "[key, value] pairs in insertion order" },
-	{ DICT(update), .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_CREATES,
-	  .params = "name, map or [[key, value]...]",
-	  .summary = "store every pair, all or none" },
-	{ DICT(clear), .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
-	  .summary = "remove every key" },
-	{ DICT(copy), .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "the whole dict as a map, in order" },
-	{ DICT(scan), .min_args = 2, .max_args = 3, .flags = M_OBJ,
-	  .params = "name, cursor[, count]",
-	  .summary = "[next_cursor, [[key, value]...]]; 0 starts and ends" },
-	{ DICT(incr), .min_args = 2, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_CREATES,
-	  .params = "name, key[, delta]",
-	  .summary = "add delta (1) to a number; a missing key is 0" },
-	{ DICT(cas), .min_args = 4, .max_args = 4,
-	  .flags = M_OBJ | M_WRITE | M_CREATES,
-	  .params = "name, key, expected, new",
-	  .summary = "[ok, current]: store new if the value equals expected" },
-	{ .name = NULL }
+	MPMGR_METHODS_DICT(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type dict_type = {

@@ -19,7 +19,7 @@ struct event_state {
 };
 
 static bool
-event_is_set(const struct object *o)
+event_flag(const struct object *o)
 {
 	return o != NULL && ((const struct event_state *)o->data)->set;
 }
@@ -59,9 +59,9 @@ event_clear(struct req *req)
 }
 
 static void
-event_is_set_verb(struct req *req)
+event_is_set(struct req *req)
 {
-	reply_bool(req, event_is_set(req->obj));
+	reply_bool(req, event_flag(req->obj));
 }
 
 static void
@@ -71,7 +71,7 @@ event_wait(struct req *req)
 
 	if (!waiter_timeout_arg(req, 1, &usec))
 		return;
-	if (event_is_set(req->obj))
+	if (event_flag(req->obj))
 		reply_bool(req, true);
 	else if (usec == 0)
 		reply_bool(req, false);
@@ -113,14 +113,14 @@ event_free_step(struct object *o, size_t budget)
 static bool
 event_is_initial(const struct object *o)
 {
-	return !event_is_set(o);
+	return !event_flag(o);
 }
 
 /* 1 while set: obj.list shows the flag. */
 static uint64_t
 event_size(const struct object *o)
 {
-	return event_is_set(o);
+	return event_flag(o);
 }
 
 static size_t
@@ -129,27 +129,9 @@ event_mem(const struct object *o)
 	return mem_usable(o->data);
 }
 
-#define EVENT(verb) .name = "event." #verb, .handler = event_##verb, \
-	.type = &event_type
-
 static const struct method event_methods[] = {
-	{ .name = "event.create", .handler = registry_verb_create,
-	  .type = &event_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE, .params = "name[, options]",
-	  .summary = "create it explicitly; no options are defined" },
-	{ EVENT(set), .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name",
-	  .summary = "set the flag and wake every waiter (true)" },
-	{ EVENT(clear), .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
-	  .summary = "unset the flag" },
-	{ .name = "event.is_set", .handler = event_is_set_verb,
-	  .type = &event_type, .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "bool: the flag" },
-	{ EVENT(wait), .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_BLOCKS, .params = "name[, timeout]",
-	  .summary = "true once the flag is set; false on timeout" },
-	{ .name = NULL }
+	MPMGR_METHODS_EVENT(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type event_type = {

@@ -792,63 +792,9 @@ list_mem(const struct object *o)
 	return l->mem;
 }
 
-#define LIST(verb) .name = "list." #verb, .handler = list_##verb, \
-	.type = &list_type
-
 static const struct method list_methods[] = {
-	{ .name = "list.create", .handler = registry_verb_create,
-	  .type = &list_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE, .params = "name[, options]",
-	  .summary = "create it explicitly; no options are defined" },
-	{ LIST(append), .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, value",
-	  .summary = "add value at the end" },
-	{ LIST(extend), .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, items",
-	  .summary = "add an array's items at the end" },
-	{ LIST(insert), .min_args = 3, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_CREATES, .params = "name, index, value",
-	  .summary = "insert before index (clamped; negative from the end)" },
-	{ LIST(pop), .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name[, index]",
-	  .summary = "remove and answer the element at index (-1); NOINDEX" },
-	{ LIST(remove), .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name, value",
-	  .summary = "remove the first element equal to value; NOTFOUND" },
-	{ LIST(index), .min_args = 2, .max_args = 4, .flags = M_OBJ,
-	  .params = "name, value[, start[, stop]]",
-	  .summary = "the index of the first element equal to value; NOTFOUND" },
-	{ LIST(count), .min_args = 2, .max_args = 2, .flags = M_OBJ,
-	  .params = "name, value",
-	  .summary = "how many elements equal value" },
-	{ LIST(reverse), .min_args = 1, .max_args = 1, .flags = M_OBJ | M_WRITE,
-	  .params = "name", .summary = "reverse the elements in place" },
-	{ LIST(sort), .min_args = 1, .max_args = 2, .flags = M_OBJ | M_WRITE,
-	  .params = "name[, reverse]",
-	  .summary = "stable sort of numbers, strs or bins; else BADTYPE" },
-	{ LIST(get), .min_args = 2, .max_args = 2, .flags = M_OBJ,
-	  .params = "name, index",
-	  .summary = "the element at index; NOINDEX" },
-	{ LIST(slice), .min_args = 3, .max_args = 4, .flags = M_OBJ,
-	  .params = "name, start, stop[, step]",
-	  .summary = "the elements of list[start:stop:step] as an array" },
-	{ LIST(set), .min_args = 3, .max_args = 3, .flags = M_OBJ | M_WRITE,
-	  .params = "name, index, value",
-	  .summary = "replace the element at index; NOINDEX" },
-	{ LIST(delete), .min_args = 2, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name, index",
-	  .summary = "remove the element at index; NOINDEX" },
-	{ LIST(len), .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "the number of elements" },
-	{ LIST(contains), .min_args = 2, .max_args = 2, .flags = M_OBJ,
-	  .params = "name, value",
-	  .summary = "whether an element equals value" },
-	{ LIST(clear), .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
-	  .summary = "remove every element" },
-	{ LIST(copy), .min_args = 1, .max_args = 1, .flags = M_OBJ,
-	  .params = "name", .summary = "the whole list as an array" },
-	{ .name = NULL }
+	MPMGR_METHODS_LIST(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type list_type = {

@@ -325,38 +325,17 @@ lock_mem(const struct object *o)
 	return mem_usable(o->data);
 }
 
-#define LOCK_METHODS(T, TS) \
-	{ .name = #T ".create", .handler = registry_verb_create, \
-	  .type = &TS, .min_args = 1, .max_args = 2, \
-	  .flags = M_OBJ | M_WRITE, \
-	  .params = "name[, {release_on_disconnect}]", \
-	  .summary = "create it explicitly; release_on_disconnect (true) " \
-	  "frees it when its holder's connection closes" }, \
-	{ .name = #T ".acquire", .handler = lock_acquire, .type = &TS, \
-	  .min_args = 1, .max_args = 2, \
-	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS, \
-	  .params = "name[, timeout]", \
-	  .summary = "true once held; false on timeout (0: do not wait)" }, \
-	{ .name = #T ".release", .handler = lock_release, .type = &TS, \
-	  .min_args = 1, .max_args = 1, \
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name", \
-	  .summary = "release it (one level of an rlock); the oldest " \
-	  "waiter gets it" }, \
-	{ .name = #T ".locked", .handler = lock_locked, .type = &TS, \
-	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name", \
-	  .summary = "bool: held by anyone" }
+/* lock and rlock share their handlers: lock_VERB. */
+#define LOCK_ROW(t, v, ...) DISPATCH_METHOD(lock, &t##_type, t, v, __VA_ARGS__)
 
 static const struct method lock_methods[] = {
-	LOCK_METHODS(lock, lock_type),
-	{ .name = NULL }
+	MPMGR_METHODS_LOCK(LOCK_ROW)
+	DISPATCH_END
 };
 
 static const struct method rlock_methods[] = {
-	LOCK_METHODS(rlock, rlock_type),
-	{ .name = "rlock.owned", .handler = lock_owned, .type = &rlock_type,
-	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
-	  .summary = "bool: held by this connection" },
-	{ .name = NULL }
+	MPMGR_METHODS_RLOCK(LOCK_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type lock_type = {

@@ -783,49 +783,8 @@ queue_conn_gone(struct hold *h)
 }
 
 static const struct method queue_methods[] = {
-	{ .name = "queue.create", .handler = registry_verb_create,
-	  .type = &queue_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE,
-	  .params = "name[, {maxsize: int, ack: bool}]",
-	  .summary = "create it explicitly: maxsize (0 unbounded), ack leases" },
-	{ .name = "queue.put", .handler = queue_put, .type = &queue_type,
-	  .min_args = 2, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS,
-	  .params = "name, item[, timeout]",
-	  .summary = "append item, waiting for room; FULL on timeout" },
-	{ .name = "queue.get", .handler = queue_get, .type = &queue_type,
-	  .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_FREES | M_BLOCKS,
-	  .params = "name[, timeout]",
-	  .summary = "the oldest item, waiting for one; EMPTY on timeout" },
-	{ .name = "queue.put_many", .handler = queue_put_many,
-	  .type = &queue_type, .min_args = 2, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS,
-	  .params = "name, items[, timeout]",
-	  .summary = "append all items or none, waiting for room for all" },
-	{ .name = "queue.get_many", .handler = queue_get_many,
-	  .type = &queue_type, .min_args = 2, .max_args = 3,
-	  .flags = M_OBJ | M_WRITE | M_FREES | M_BLOCKS,
-	  .params = "name, n[, timeout]",
-	  .summary = "1 to n oldest items, waiting only while empty" },
-	{ .name = "queue.qsize", .handler = queue_qsize, .type = &queue_type,
-	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
-	  .summary = "items in the queue" },
-	{ .name = "queue.empty", .handler = queue_empty, .type = &queue_type,
-	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
-	  .summary = "true if it holds no item" },
-	{ .name = "queue.full", .handler = queue_full, .type = &queue_type,
-	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
-	  .summary = "true if bounded and at maxsize" },
-	{ .name = "queue.task_done", .handler = queue_task_done,
-	  .type = &queue_type, .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ | M_WRITE | M_FREES, .params = "name",
-	  .summary = "mark one got item done (ack: this connection's oldest)" },
-	{ .name = "queue.join", .handler = queue_join, .type = &queue_type,
-	  .min_args = 1, .max_args = 2, .flags = M_OBJ | M_BLOCKS,
-	  .params = "name[, timeout]",
-	  .summary = "true once every item put is done; false on timeout" },
-	{ .name = NULL }
+	MPMGR_METHODS_QUEUE(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type queue_type = {

@@ -277,27 +277,8 @@ semaphore_mem(const struct object *o)
 }
 
 static const struct method semaphore_methods[] = {
-	{ .name = "semaphore.create", .handler = registry_verb_create,
-	  .type = &semaphore_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE,
-	  .params = "name[, {value, bounded, release_on_disconnect}]",
-	  .summary = "create it explicitly with value permits (1)" },
-	{ .name = "semaphore.acquire", .handler = semaphore_acquire,
-	  .type = &semaphore_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_CREATES | M_BLOCKS,
-	  .params = "name[, timeout]",
-	  .summary = "true once a permit is taken; false on timeout" },
-	/* Never refused past the memory ceiling: holders must give back. */
-	{ .name = "semaphore.release", .handler = semaphore_release,
-	  .type = &semaphore_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE | M_FREES | M_CREATES,
-	  .params = "name[, n]",
-	  .summary = "give n (1) permits back; bounded: RANGE past the "
-	  "initial value" },
-	{ .name = "semaphore.value", .handler = semaphore_value,
-	  .type = &semaphore_type, .min_args = 1, .max_args = 1,
-	  .flags = M_OBJ, .params = "name", .summary = "int: permits left" },
-	{ .name = NULL }
+	MPMGR_METHODS_SEMAPHORE(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type semaphore_type = {

@@ -180,25 +180,8 @@ value_mem(const struct object *o)
 }
 
 static const struct method value_methods[] = {
-	{ .name = "value.create", .handler = registry_verb_create,
-	  .type = &value_type, .min_args = 1, .max_args = 2,
-	  .flags = M_OBJ | M_WRITE, .params = "name[, {value: initial}]",
-	  .summary = "create it explicitly with an initial value (nil)" },
-	{ .name = "value.get", .handler = value_get, .type = &value_type,
-	  .min_args = 1, .max_args = 1, .flags = M_OBJ, .params = "name",
-	  .summary = "the value; nil if never set" },
-	{ .name = "value.set", .handler = value_set, .type = &value_type,
-	  .min_args = 2, .max_args = 2, .flags = M_OBJ | M_WRITE | M_CREATES,
-	  .params = "name, value", .summary = "store value" },
-	{ .name = "value.incr", .handler = value_incr, .type = &value_type,
-	  .min_args = 1, .max_args = 2, .flags = M_OBJ | M_WRITE | M_CREATES,
-	  .params = "name[, delta]",
-	  .summary = "add delta (1) to the number held; nil counts as 0" },
-	{ .name = "value.cas", .handler = value_cas, .type = &value_type,
-	  .min_args = 3, .max_args = 3, .flags = M_OBJ | M_WRITE | M_CREATES,
-	  .params = "name, expected, new",
-	  .summary = "[ok, current]: store new if the value equals expected" },
-	{ .name = NULL }
+	MPMGR_METHODS_VALUE(DISPATCH_ROW)
+	DISPATCH_END
 };
 
 const struct obj_type value_type = {

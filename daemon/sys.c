@@ -199,30 +199,12 @@ sys_shutdown(struct req *req)
 	server_stop("sys.shutdown");
 }
 
+/* obj.VERB is sys_obj_VERB, sys.VERB sys_VERB: neither has a type. */
+#define SYS_OBJ_ROW(t, v, ...) DISPATCH_METHOD(sys_obj, NULL, t, v, __VA_ARGS__)
+#define SYS_ROW(t, v, ...) DISPATCH_METHOD(sys, NULL, t, v, __VA_ARGS__)
+
 const struct method sys_methods[] = {
-	{ .name = "obj.list", .handler = sys_obj_list, .min_args = 0,
-	  .max_args = 1, .params = "[type]",
-	  .summary = "[[name, type, size]...] of every object (of type)" },
-	{ .name = "obj.scan", .handler = sys_obj_scan, .min_args = 1,
-	  .max_args = 2, .params = "cursor[, count]",
-	  .summary = "[next_cursor, [[name, type, size]...]]; 0 starts and ends" },
-	{ .name = "obj.info", .handler = sys_obj_info, .min_args = 1,
-	  .max_args = 1, .flags = M_OBJ, .params = "name",
-	  .summary = "{name, type, size, explicit, memory, waiters, options}" },
-	{ .name = "obj.delete", .handler = sys_obj_delete, .min_args = 1,
-	  .max_args = 1, .flags = M_OBJ | M_WRITE | M_FREES,
-	  .params = "name", .summary = "delete an object of any type; NOOBJ" },
-	{ .name = "sys.ping", .handler = sys_ping, .min_args = 0,
-	  .max_args = 0, .params = "", .summary = "\"pong\"" },
-	{ .name = "sys.stats", .handler = sys_stats, .min_args = 0,
-	  .max_args = 0, .params = "",
-	  .summary = "{version, pid, uptime_sec, clients, ...}" },
-	{ .name = "sys.cancel", .handler = sys_cancel, .min_args = 1,
-	  .max_args = 1, .params = "msgid",
-	  .summary = "answer this connection's parked request msgid TIMEOUT; "
-	  "true if there was one" },
-	{ .name = "sys.shutdown", .handler = sys_shutdown, .min_args = 0,
-	  .max_args = 0, .flags = M_ADMIN, .params = "",
-	  .summary = "stop the daemon (root or the daemon's user)" },
-	{ .name = NULL }
+	MPMGR_METHODS_OBJ(SYS_OBJ_ROW)
+	MPMGR_METHODS_SYS(SYS_ROW)
+	DISPATCH_END
 };

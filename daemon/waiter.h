@@ -18,7 +18,7 @@
  *   - waiter_park/done/move and the ops never call registry_settle():
  *     the code that changed an object settles it once it is done with it
  *     (an object must not vanish under a loop over its own waiters).
- *     dispatch settles req->obj after M_WRITE methods; the paths here
+ *     dispatch settles req->obj after MF_WRITE methods; the paths here
  *     that run outside a request (waiter_expire, waiter_cancel,
  *     waiter_conn_closed, waiter_shutdown) settle the objects they
  *     touched, by name, once all their ops have run.

@@ -110,7 +110,7 @@ START_TEST(test_table)
 		ck_assert_ptr_eq(dispatch_lookup(m->name, strlen(m->name)), m);
 		t = registry_type(m->name, (size_t)(dot - m->name));
 		if (t != NULL) {
-			ck_assert_msg(m->type == t && (m->flags & M_OBJ),
+			ck_assert_msg(m->type == t && (m->flags & MF_OBJ),
 			    "%s: not an object method of its type", m->name);
 			ck_assert_uint_ge(m->min_args, 1);
 		} else {

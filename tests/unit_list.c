@@ -48,7 +48,7 @@ START_TEST(test_tables)
 		ck_assert_msg(m != NULL, "%s missing", array_methods[i]);
 		ck_assert_ptr_eq(m->type, &array_type);
 		/* An array has no defaults: nothing may create it implicitly. */
-		ck_assert_msg(!(m->flags & M_CREATES), "%s creates", m->name);
+		ck_assert_msg(!(m->flags & MF_CREATES), "%s creates", m->name);
 	}
 	ck_assert_ptr_eq(registry_type("list", 4), &list_type);
 	ck_assert_ptr_eq(registry_type("array", 5), &array_type);
