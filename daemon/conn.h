@@ -44,8 +44,9 @@ int listen_inherit(char *path, size_t pathlen, char *err, size_t errlen);
  * one (mode 0600) and listen. Call with the lock held. 0, or -1 with err.
  */
 int listen_bind(const char *path, char *err, size_t errlen);
-/* Start accepting on base. */
-void listen_start(struct event_base *base);
+/* Start accepting on base: each new socket goes to accept (conn_accept),
+ * whose it is from then on. */
+void listen_start(struct event_base *base, void (*accept)(int fd));
 /* Stop accepting and close the listening socket. Idempotent. */
 void listen_close(void);
 /* Remove the socket if the path still names the one we bound, then drop

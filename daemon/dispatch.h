@@ -10,8 +10,9 @@
  * get a missing object created first; after a write the registry removes an
  * implicit object that is back in its initial state.
  *
- * A handler answers exactly once, through the reply_* helpers, before it
- * returns. Errors never close the connection.
+ * A handler answers exactly once, through the reply_* helpers (reply.h),
+ * before it returns, or parks (waiter.h). Errors never close the
+ * connection.
  */
 #ifndef MPMGR_DISPATCH_H
 #define MPMGR_DISPATCH_H
@@ -103,32 +104,6 @@ struct req {
 	struct mpv *argv;           /* argc params */
 };
 
-/* The method called name (len bytes, not NUL-terminated), or NULL. */
-const struct method *dispatch_lookup(const char *name, size_t len);
-/* Walk every method in table order: pos starts at 0; NULL at the end. */
-const struct method *dispatch_next(size_t *pos);
-
-/* obj.* and sys.* (sys.c); each type's table hangs off its obj_type. */
-extern const struct method sys_methods[];
-
-/* Replies: each packs a whole response to req's msgid into c->out. */
-void reply_nil(struct req *req);
-void reply_bool(struct req *req, bool v);
-void reply_int(struct req *req, int64_t v);
-void reply_uint(struct req *req, uint64_t v);
-void reply_double(struct req *req, double v);
-void reply_str(struct req *req, const char *s, size_t len);
-/* n bytes of one canonical MessagePack value, copied as they are. */
-void reply_raw(struct req *req, const uint8_t *bytes, size_t n);
-void reply_error(struct req *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/*
- * Start a result the caller packs itself (exactly one value) with the
- * packer returned; pack_raw() appends canonical bytes through it.
- */
-msgpack_packer *reply_begin(struct req *req);
-void pack_raw(msgpack_packer *pk, const uint8_t *bytes, size_t n);
-
 /* The name of req's object (MF_OBJ methods): params[0]'s bytes. */
 static inline const char *req_name(const struct req *req)
 {
@@ -139,11 +114,12 @@ static inline int req_namelen(const struct req *req)
 	return (int)req->argv[0].len;
 }
 
-/*
- * Param i as an integer from min to max, for counts and cursors. true and
- * *out; else false after replying BADARG naming what.
- */
-bool req_uint_arg(struct req *req, unsigned i, uint64_t min, uint64_t max,
-    const char *what, uint64_t *out);
+/* The method called name (len bytes, not NUL-terminated), or NULL. */
+const struct method *dispatch_lookup(const char *name, size_t len);
+/* Walk every method in table order: pos starts at 0; NULL at the end. */
+const struct method *dispatch_next(size_t *pos);
+
+/* obj.* and sys.* (sys.c); each type's table hangs off its obj_type. */
+extern const struct method sys_methods[];
 
 #endif

@@ -5,7 +5,8 @@
  * before anything at the path is probed or unlinked (two daemons starting at
  * once cannot both take it), the socket itself (bound 0600, listening,
  * nonblocking, close-on-exec) and the accept loop, which hands each new
- * socket to conn_accept(). Running out of descriptors pauses accepting for
+ * socket to the function listen_start was given (main.c gives
+ * conn_accept). Running out of descriptors pauses accepting for
  * LISTEN_PAUSE_MSEC instead of spinning on a listener that stays readable.
  *
  * The lock file is never unlinked: a daemon that removed it could let a
@@ -47,6 +48,7 @@ static bool bound;
 static dev_t bound_dev;
 static ino_t bound_ino;
 static bool paused_logged;
+static void (*accept_fn)(int);
 
 int
 listen_lock(const char *path, char *err, size_t errlen)
@@ -271,7 +273,7 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd != -1) {
 			paused_logged = false;
-			conn_accept(cfd);
+			accept_fn(cfd);
 			continue;
 		}
 		switch (errno) {
@@ -300,8 +302,9 @@ listen_accept_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-listen_start(struct event_base *base)
+listen_start(struct event_base *base, void (*accept)(int fd))
 {
+	accept_fn = accept;
 	ev_accept = event_new(base, listen_fd, EV_READ | EV_PERSIST,
 	    listen_accept_cb, NULL);
 	ev_resume = evtimer_new(base, listen_resume_cb, NULL);

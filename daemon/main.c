@@ -414,7 +414,7 @@ main(int argc, char **argv)
 		if (ev_sig[i] == NULL || event_add(ev_sig[i], NULL) == -1)
 			fatalx("cannot handle signal %d", sigs[i]);
 	}
-	listen_start(base);
+	listen_start(base, conn_accept);
 	log_info("listening on %s (pid %d%s)", server.socket_path,
 	    (int)getpid(), inherited ? ", socket from systemd" : "");
 	notify_ready(base);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "value.h"
 
 /* Most elements an array may have: 512 MiB of 'd'. */

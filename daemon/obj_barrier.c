@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "waiter.h"
 
 /* Most parties a barrier may have. */
@@ -89,7 +90,7 @@ barrier_pass(struct req *req)
 	struct waiter *w;
 
 	for (w = waiter_first(o); w != NULL; w = waiter_next(w)) {
-		if (conn_peer_gone(w->req.c)) {
+		if (waiter_peer_gone(w)) {
 			barrier_break(o);
 			reply_error(req, PERR_BROKEN, "barrier '%.*s' is broken: "
 			    "a party hung up", (int)o->namelen, o->name);

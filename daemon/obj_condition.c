@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "waiter.h"
 
 struct condition {
@@ -113,7 +114,7 @@ condition_notify_n(struct object *o, struct object *lk, uint64_t n)
 	for (w = waiter_first(o); w != NULL && n > 0; w = next) {
 		next = waiter_next(w);
 		/* A gone peer's close removes it: it takes no notify. */
-		if (conn_peer_gone(w->req.c))
+		if (waiter_peer_gone(w))
 			continue;
 		lock_requeue(w, lk, &condition_relock_ops, LOCK_GRANT_TRUE);
 		n--;

@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "ohash.h"
 #include "registry.h"
+#include "reply.h"
 #include "value.h"
 
 /* Scratch for canonical re-encodings: key, value, cas's expected. */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "waiter.h"
 
 struct event_state {

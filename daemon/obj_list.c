@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "value.h"
 
 /* One element: its canonical bytes. */

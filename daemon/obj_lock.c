@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "waiter.h"
 
 struct lk {
@@ -87,7 +88,7 @@ lock_serve(struct object *o)
 		return;
 	for (w = waiter_first(o); w != NULL; w = waiter_next(w)) {
 		/* A gone peer's close removes its waiter. */
-		if (conn_peer_gone(w->req.c))
+		if (waiter_peer_gone(w))
 			continue;
 		lk_grant(o, w->req.c, (uint64_t)w->n);
 		reply_bool(&w->req, w->state != LOCK_GRANT_FALSE);

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "value.h"
 #include "waiter.h"
 
@@ -302,7 +303,7 @@ queue_serve_getters(struct object *o)
 		return false;
 	for (w = waiter_first(o); w != NULL && q->count > 0; w = next) {
 		next = waiter_next(w);
-		if (!queue_is_getter(w) || conn_peer_gone(w->req.c))
+		if (!queue_is_getter(w) || waiter_peer_gone(w))
 			continue;
 		q->ngetters--;
 		queue_deliver(o, &w->req, (uint64_t)w->n,
@@ -326,7 +327,7 @@ queue_admit_putters(struct object *o)
 		return false;
 	for (w = waiter_first(o); w != NULL; w = next) {
 		next = waiter_next(w);
-		if (w->state != QW_PUT || conn_peer_gone(w->req.c))
+		if (w->state != QW_PUT || waiter_peer_gone(w))
 			continue;
 		if (!queue_has_room(q, w->nitems))
 			break;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "waiter.h"
 
 /* Values are ints on the wire: keep them in int64 range. */
@@ -68,7 +69,7 @@ semaphore_serve(struct object *o)
 	for (w = waiter_first(o); w != NULL && s->value > 0; w = next) {
 		next = waiter_next(w);
 		/* A gone peer's close removes its waiter. */
-		if (conn_peer_gone(w->req.c))
+		if (waiter_peer_gone(w))
 			continue;
 		semaphore_take(o, w->req.c);
 		reply_bool(&w->req, true);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "value.h"
 
 struct value {

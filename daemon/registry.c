@@ -14,21 +14,7 @@
 #include "mem.h"
 #include "ohash.h"
 #include "registry.h"
-
-const struct obj_type *const registry_types[] = {
-	&dict_type,
-	&value_type,
-	&list_type,
-	&array_type,
-	&queue_type,
-	&event_type,
-	&barrier_type,
-	&lock_type,
-	&rlock_type,
-	&semaphore_type,
-	&condition_type,
-	NULL
-};
+#include "reply.h"
 
 TAILQ_HEAD(object_list, object);
 
@@ -38,6 +24,7 @@ TAILQ_HEAD(object_list, object);
  * unaligned in names' entries).
  */
 static struct ohash *names;
+static const struct obj_type *const *types; /* dispatch.c's, NULL-ended */
 static struct object_list objects = TAILQ_HEAD_INITIALIZER(objects);
 static struct object_list dying = TAILQ_HEAD_INITIALIZER(dying);
 static struct event *free_ev; /* created on the first deferred free */
@@ -46,9 +33,10 @@ static struct event *free_ev; /* created on the first deferred free */
 static uint64_t generation = 1;
 
 void
-registry_init(void)
+registry_init(const struct obj_type *const *t)
 {
 	names = ohash_new();
+	types = t;
 }
 
 const struct obj_type *
@@ -56,10 +44,10 @@ registry_type(const char *name, size_t len)
 {
 	size_t i;
 
-	for (i = 0; registry_types[i] != NULL; i++) {
-		if (strlen(registry_types[i]->name) == len &&
-		    memcmp(registry_types[i]->name, name, len) == 0)
-			return registry_types[i];
+	for (i = 0; types[i] != NULL; i++) {
+		if (strlen(types[i]->name) == len &&
+		    memcmp(types[i]->name, name, len) == 0)
+			return types[i];
 	}
 	return NULL;
 }
@@ -182,7 +170,9 @@ registry_free_step(size_t budget)
 void
 registry_delete(struct object *o)
 {
-	waiter_object_deleted(o);
+	if (o->nwaiters != 0 || !LIST_EMPTY(&o->holds))
+		fatalx("%s: '%.*s' still has waiters or holders", __func__,
+		    (int)o->namelen, o->name);
 	generation++;
 	if (!ohash_del(names, o->name, o->namelen, NULL))
 		fatalx("%s: '%.*s' is not registered", __func__,

@@ -8,7 +8,7 @@
  * 1M-entry dict going away never stalls the loop.
  *
  * A type is one obj_<type>.c exporting a `struct obj_type` (its operations
- * and its method table) and one line in registry_types[] (registry.c).
+ * and its method table) and one line in dispatch.c's types[].
  */
 #ifndef MPMGR_REGISTRY_H
 #define MPMGR_REGISTRY_H
@@ -69,8 +69,8 @@ struct obj_type {
 	void (*conn_gone)(struct hold *h);
 };
 
-/* Every type, NULL-terminated: one line per obj_<type>.c. */
-extern const struct obj_type *const registry_types[];
+/* Every type, each defined in its obj_<type>.c and listed once in
+ * dispatch.c's types[]. */
 extern const struct obj_type dict_type;
 extern const struct obj_type value_type;
 extern const struct obj_type list_type;
@@ -86,8 +86,9 @@ extern const struct obj_type condition_type;
 /* Elements freed per slice of an incremental free. */
 #define REGISTRY_FREE_SLICE 1000
 
-void registry_init(void);
-/* The type called name, or NULL. */
+/* Start with the types t (NULL-ended), which obj.list may name. */
+void registry_init(const struct obj_type *const *t);
+/* The type of t called name, or NULL. */
 const struct obj_type *registry_type(const char *name, size_t len);
 
 struct object *registry_lookup(const char *name, size_t len);
@@ -103,9 +104,11 @@ struct object *registry_lookup_cached(const char *name, size_t len,
  * in its initial state). len is 1..MPMGR_MAX_NAME. */
 struct object *registry_add(const struct obj_type *t, const char *name,
     size_t len);
-/* Answer o's waiters DELETED and give back its holds (waiter.c), unlink
- * o and free it, in slices when it is large: o is gone for the caller
- * either way. */
+/*
+ * Unlink o and free it, in slices when it is large: o is gone for the
+ * caller either way. o has no waiter and no holder left: obj.delete
+ * answers and releases them first (waiter_object_deleted).
+ */
 void registry_delete(struct object *o);
 /* After a write: delete o if implicit, initial, without waiters and
  * without holds. true when it was deleted. */

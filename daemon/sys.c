@@ -12,6 +12,8 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
+#include "waiter.h"
 
 /* Objects found by one obj.scan, reused from request to request. */
 static struct {
@@ -137,6 +139,7 @@ sys_obj_delete(struct req *req)
 		sys_noobj(req);
 		return;
 	}
+	waiter_object_deleted(req->obj);
 	registry_delete(req->obj);
 	req->obj = NULL;
 	reply_nil(req);

@@ -10,6 +10,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "reply.h"
 #include "value.h"
 
 const uint8_t value_nil[1] = { 0xc0 };

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
+#include "reply.h"
 #include "waiter.h"
 
 #define WAITER_NOHEAP SIZE_MAX
@@ -357,6 +358,12 @@ waiter_move(struct waiter *w, struct object *to,
 	w->req.obj = to;
 	TAILQ_INSERT_TAIL(&to->waiters, w, link);
 	to->nwaiters++;
+}
+
+bool
+waiter_peer_gone(struct waiter *w)
+{
+	return conn_peer_gone(w->req.c);
 }
 
 struct waiter *

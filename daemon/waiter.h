@@ -13,7 +13,7 @@
  *     that unlinks it (object FIFO, heap, connection), wakes its connection
  *     and frees it. Never touch w after waiter_done(w).
  *   - Before handing an item, a lock or a permit to a waiter, check
- *     conn_peer_gone(w->req.c): a gone peer's waiter is skipped (its close,
+ *     waiter_peer_gone(w): a gone peer's waiter is skipped (its close,
  *     already queued, removes it through the gone op).
  *   - waiter_park/done/move and the ops never call registry_settle():
  *     the code that changed an object settles it once it is done with it
@@ -114,6 +114,11 @@ void waiter_done(struct waiter *w);
  * deadline (a notified condition waiter queueing for its lock). */
 void waiter_move(struct waiter *w, struct object *to,
     const struct waiter_ops *ops);
+/*
+ * w's peer has hung up (conn_peer_gone): hand it nothing, and skip it (its
+ * close, already queued, removes it through the gone op).
+ */
+bool waiter_peer_gone(struct waiter *w);
 /* The oldest waiter of o, the next after w: FIFO order. */
 struct waiter *waiter_first(const struct object *o);
 struct waiter *waiter_next(const struct waiter *w);

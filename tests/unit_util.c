@@ -17,6 +17,7 @@
 #include "../daemon/mem.h"
 #include "../daemon/mpmgrd.h"
 #include "../daemon/registry.h"
+#include "../daemon/reply.h"
 #include "unit_util.h"
 
 struct conn *conn;

@@ -21,6 +21,7 @@
 #include "../daemon/mem.h"
 #include "../daemon/mpmgrd.h"
 #include "../daemon/registry.h"
+#include "../daemon/reply.h"
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
@@ -501,6 +502,7 @@ START_TEST(test_holds)
 	ck_assert(!registry_settle(b));
 	/* Deleting d gives its holds back through the type. */
 	holder_gone_calls = 0;
+	waiter_object_deleted(d);
 	registry_delete(d);
 	ck_assert_int_eq(holder_gone_calls, 2);
 	ck_assert_ptr_null(hold_find(c1, d));

@@ -1,0 +1,45 @@
+/*
+ * reply.h: how a handler answers its request, and reads the params whose
+ * checks answer BADARG.
+ *
+ * Each reply_* packs one whole response to req's msgid into its
+ * connection's output (written at the end of the loop turn) and marks req
+ * answered: a second answer is fatal. Waiters answer the same way through
+ * their reply-to record (&w->req).
+ */
+#ifndef MPMGR_REPLY_H
+#define MPMGR_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "dispatch.h"
+
+void reply_nil(struct req *req);
+void reply_bool(struct req *req, bool v);
+void reply_int(struct req *req, int64_t v);
+void reply_uint(struct req *req, uint64_t v);
+void reply_double(struct req *req, double v);
+void reply_str(struct req *req, const char *s, size_t len);
+/* n bytes of one canonical MessagePack value, copied as they are. */
+void reply_raw(struct req *req, const uint8_t *bytes, size_t n);
+void reply_error(struct req *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * Start a result the caller packs itself (exactly one value) with the
+ * packer returned; pack_raw() appends canonical bytes through it.
+ */
+msgpack_packer *reply_begin(struct req *req);
+void pack_raw(msgpack_packer *pk, const uint8_t *bytes, size_t n);
+
+/*
+ * Param i as an integer from min to max, for counts and cursors. true and
+ * *out; else false after replying BADARG naming what.
+ */
+bool req_uint_arg(struct req *req, unsigned i, uint64_t min, uint64_t max,
+    const char *what, uint64_t *out);
+
+#endif
