@@ -24,6 +24,7 @@
 #include <msgpack.h>
 
 #include "../proto/mpmgr_methods.h"
+#include "create.h"
 #include "mpmgrd.h"
 
 struct object;
@@ -60,7 +61,7 @@ struct method {
  *	};
  *
  * DISPATCH_ROW serves TYPE.VERB with the function TYPE_VERB of TYPE's
- * type (TYPE_type), and every TYPE.create with registry_verb_create: a
+ * type (TYPE_type), and every TYPE.create with create_verb (create.c): a
  * row without its handler does not compile, and a handler without its
  * row is an unused static function (-Werror). DISPATCH_METHOD names the
  * handlers' prefix and the type itself, for tables that share handlers
@@ -81,7 +82,7 @@ struct method {
  */
 #define DISPATCH_HANDLER(pfx, v) \
 	DISPATCH_SECOND(DISPATCH_IS_##v, pfx##_##v, ~)
-#define DISPATCH_IS_create ~, registry_verb_create
+#define DISPATCH_IS_create ~, create_verb
 #define DISPATCH_SECOND(...) DISPATCH_SECOND_(__VA_ARGS__)
 #define DISPATCH_SECOND_(a, b, ...) b
 

@@ -4,15 +4,15 @@
  *
  * An array has no defaults: it exists only once array.create has given
  * its typecode and its length or initial items, and every verb on a
- * missing one is NOOBJ (none of them is M_CREATES, and registry_add
- * refuses it). Elements are stored as their C type, so 'f' answers the
+ * missing one is NOOBJ (none of them is MF_CREATES, and registry_add
+ * refuses a type with a required option). Elements are stored as their C type, so 'f' answers the
  * float32 rounding of what was set; an int that does not fit the type is
  * RANGE (Python's array module, not ctypes' silent wrap-around), a value
  * of the wrong kind BADTYPE (bool is not a number, as in incr).
  *
  * array.create is idempotent for the same typecode and length and, when
- * made from items, the same initial elements (kept for that and for
- * obj.info), whatever the array holds now.
+ * made from items, the same initial elements as stored (its options map
+ * keeps them, for that and for obj.info), whatever the array holds now.
  */
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +57,6 @@ struct array {
 	const struct typecode *tc;
 	size_t length;
 	uint8_t *items;   /* length * width bytes */
-	uint8_t *init;    /* the items it was created from, or NULL */
 };
 
 /* One element on its way in or out. */
@@ -137,27 +136,20 @@ array_pack_elem(msgpack_packer *pk, const struct typecode *tc, union elem x)
 }
 
 /*
- * v as an element of tc: true and *x, or false after replying BADTYPE
- * (not a number, or a float for an int type) or RANGE (what names the
- * value in the message).
+ * v as an element of tc: PERR_NONE and *x, PERR_BADTYPE (not a number, or
+ * a float for an int type) or PERR_RANGE.
  */
-static bool
-array_convert(struct req *req, const struct typecode *tc,
-    const struct mpv *v, const char *what, union elem *x)
+static int
+array_elem(const struct typecode *tc, const struct mpv *v, union elem *x)
 {
 	bool fits;
 
 	if (v->type != MPV_UINT && v->type != MPV_INT &&
-	    (v->type != MPV_FLOAT || !tc->is_float)) {
-		reply_error(req, PERR_BADTYPE, "%s: an array of '%c' (%s) "
-		    "takes %s, not %s", req->method->name, tc->code,
-		    tc->ctype, tc->is_float ? "numbers" : "ints",
-		    value_kind(v));
-		return false;
-	}
+	    (v->type != MPV_FLOAT || !tc->is_float))
+		return PERR_BADTYPE;
 	if (tc->is_float) {
 		mpv_to_double(v, &x->f);
-		return true;
+		return PERR_NONE;
 	}
 	if (v->type == MPV_INT) {
 		fits = tc->is_signed && v->v.i >= tc->min;
@@ -166,12 +158,28 @@ array_convert(struct req *req, const struct typecode *tc,
 		fits = v->v.u <= tc->max;
 		x->u = v->v.u;
 	}
-	if (!fits) {
+	return fits ? PERR_NONE : PERR_RANGE;
+}
+
+/* array_elem, or false after replying its error (what names v). */
+static bool
+array_convert(struct req *req, const struct typecode *tc,
+    const struct mpv *v, const char *what, union elem *x)
+{
+	switch (array_elem(tc, v, x)) {
+	case PERR_NONE:
+		return true;
+	case PERR_BADTYPE:
+		reply_error(req, PERR_BADTYPE, "%s: an array of '%c' (%s) "
+		    "takes %s, not %s", req->method->name, tc->code,
+		    tc->ctype, tc->is_float ? "numbers" : "ints",
+		    value_kind(v));
+		return false;
+	default:
 		reply_error(req, PERR_RANGE, "%s: %s is out of range for '%c' "
 		    "(%s)", req->method->name, what, tc->code, tc->ctype);
 		return false;
 	}
-	return true;
 }
 
 static struct array *
@@ -258,6 +266,26 @@ array_len(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
+/*
+ * Options {typecode, length} or {typecode, items}: no defaults, so an
+ * array is only ever made by array.create.
+ */
+enum { ARRAY_OPT_TYPECODE, ARRAY_OPT_LENGTH, ARRAY_OPT_ITEMS };
+
+static const struct opt array_opts[] = {
+	[ARRAY_OPT_TYPECODE] = { .key = "typecode", .kind = OPT_CHAR,
+	    .flags = OPT_REQUIRED, .choices = "bBhHiIlLqQfd" },
+	[ARRAY_OPT_LENGTH] = { .key = "length", .kind = OPT_UINT,
+	    .flags = OPT_NODEFAULT, .min = 0, .max = ARRAY_MAX_LENGTH },
+	[ARRAY_OPT_ITEMS] = { .key = "items", .kind = OPT_ARRAY,
+	    .flags = OPT_NODEFAULT },
+	{ .key = NULL }
+};
+
+/* The items as stored, for the options map: [1, 2.5] and [1.0, 2.5] are
+ * one array of 'd'. */
+static struct buf ibuf = BUF_INIT;
+
 static int
 array_bad(struct req *req, const char *why)
 {
@@ -265,72 +293,37 @@ array_bad(struct req *req, const char *why)
 	return -1;
 }
 
-/* Fill a from items (checked against a->tc): 0, or -1 after replying. */
-static int
-array_fill(struct array *a, const struct mpv *items, struct req *req)
+static const struct typecode *
+array_opt_typecode(const struct optval *v)
 {
-	struct mpv_iter it;
-	struct mpv v;
-	union elem x;
-	char what[32];
-	size_t i;
-
-	mpv_iter_init(&it, items);
-	for (i = 0; mpv_iter_next(&it, &v); i++) {
-		snprintf(what, sizeof what, "item %zu", i);
-		if (!array_convert(req, a->tc, &v, what, &x))
-			return -1;
-		array_store(a->tc, a->items, i, x);
-	}
-	return 0;
+	return array_typecode(&v[ARRAY_OPT_TYPECODE].v);
 }
 
-/*
- * Options {typecode, length} or {typecode, items}. There are no
- * defaults: without options (registry_add, req NULL) it fails.
- */
-static int
-array_create(struct object *o, const struct mpv *opts, struct req *req)
+static size_t
+array_opt_length(const struct optval *v)
 {
-	const struct mpv *len = NULL, *items = NULL, *code = NULL;
-	struct mpv_iter it;
-	struct mpv k, v[3];
-	struct array *a;
-	size_t n, bytes, nv = 0;
+	return v[ARRAY_OPT_ITEMS].given ? v[ARRAY_OPT_ITEMS].v.len :
+	    (size_t)v[ARRAY_OPT_LENGTH].u;
+}
 
-	if (opts == NULL)
-		return req == NULL ? -1 : array_bad(req, "the options "
-		    "{typecode, length} or {typecode, items} are required");
-	mpv_iter_init(&it, opts);
-	while (mpv_iter_next(&it, &k) && nv < 3 && mpv_iter_next(&it, &v[nv])) {
-		if (mpv_str_eq(&k, "typecode") && code == NULL)
-			code = &v[nv++];
-		else if (mpv_str_eq(&k, "length") && len == NULL)
-			len = &v[nv++];
-		else if (mpv_str_eq(&k, "items") && items == NULL)
-			items = &v[nv++];
-		else
-			return array_bad(req, "the options are typecode and "
-			    "one of length or items, each once");
-	}
-	if (opts->len > nv)
-		return array_bad(req, "the options are typecode and one of "
-		    "length or items, each once");
-	if (code == NULL || array_typecode(code) == NULL)
-		return array_bad(req, "typecode must be one of 'b' 'B' 'h' "
-		    "'H' 'i' 'I' 'l' 'L' 'q' 'Q' 'f' 'd'");
-	if ((len == NULL) == (items == NULL))
+/* Exactly one of length or items, every item of the type, and room. */
+static int
+array_check(struct optval *v, struct req *req)
+{
+	const struct typecode *tc = array_opt_typecode(v);
+	const struct mpv *items = &v[ARRAY_OPT_ITEMS].v;
+	msgpack_packer pk;
+	struct mpv_iter it;
+	struct mpv e;
+	union elem x;
+	char what[32];
+	size_t i, bytes;
+
+	if (v[ARRAY_OPT_LENGTH].given == v[ARRAY_OPT_ITEMS].given)
 		return array_bad(req, "give exactly one of length or items");
-	if (len != NULL && (len->type != MPV_UINT ||
-	    len->v.u > ARRAY_MAX_LENGTH))
-		return array_bad(req, "length must be an int from 0 to "
-		    "67108864");
-	if (items != NULL && items->type != MPV_ARRAY)
-		return array_bad(req, "items must be an array");
-	if (items != NULL && items->len > ARRAY_MAX_LENGTH)
+	if (v[ARRAY_OPT_ITEMS].given && items->len > ARRAY_MAX_LENGTH)
 		return array_bad(req, "more than 67108864 items");
-	n = len != NULL ? (size_t)len->v.u : items->len;
-	bytes = n * array_typecode(code)->width;
+	bytes = array_opt_length(v) * tc->width;
 	/* The one write that can take much more than its request's size. */
 	if (server.max_memory != 0 && mem_used() + bytes > server.max_memory) {
 		reply_error(req, PERR_LIMIT, "array.create: %zu bytes would "
@@ -338,54 +331,44 @@ array_create(struct object *o, const struct mpv *opts, struct req *req)
 		    server.max_memory);
 		return -1;
 	}
-	a = xcalloc(1, sizeof *a);
-	a->tc = array_typecode(code);
-	a->length = n;
-	a->items = xcalloc(1, bytes);
-	if (items != NULL) {
-		if (array_fill(a, items, req) != 0) {
-			xfree(a->items);
-			xfree(a);
+	if (!v[ARRAY_OPT_ITEMS].given)
+		return 0;
+	buf_reset(&ibuf);
+	msgpack_packer_init(&pk, &ibuf, buf_pack_write);
+	msgpack_pack_array(&pk, items->len);
+	mpv_iter_init(&it, items);
+	for (i = 0; mpv_iter_next(&it, &e); i++) {
+		snprintf(what, sizeof what, "item %zu", i);
+		if (!array_convert(req, tc, &e, what, &x))
 			return -1;
-		}
-		a->init = xmalloc(bytes);
-		memcpy(a->init, a->items, bytes);
+		array_pack_elem(&pk, tc, x);
 	}
-	o->data = a;
+	v[ARRAY_OPT_ITEMS].canon = buf_head(&ibuf);
+	v[ARRAY_OPT_ITEMS].canonlen = buf_used(&ibuf);
 	return 0;
 }
 
-static bool
-array_same_options(const struct object *oa, const struct object *ob)
-{
-	const struct array *a = oa->data, *b = ob->data;
-
-	if (a->tc != b->tc || a->length != b->length ||
-	    (a->init == NULL) != (b->init == NULL))
-		return false;
-	return a->init == NULL ||
-	    memcmp(a->init, b->init, a->length * a->tc->width) == 0;
-}
-
 static void
-array_pack_options(const struct object *o, msgpack_packer *pk)
+array_init(struct object *o, const struct optval *v)
 {
-	const struct array *a = o->data;
+	struct array *a = xcalloc(1, sizeof *a);
+	struct mpv_iter it;
+	struct mpv e;
+	union elem x;
 	size_t i;
 
-	msgpack_pack_map(pk, 2);
-	msg_pack_cstr(pk, "typecode");
-	msgpack_pack_str(pk, 1);
-	msgpack_pack_str_body(pk, &a->tc->code, 1);
-	if (a->init == NULL) {
-		msg_pack_cstr(pk, "length");
-		msgpack_pack_uint64(pk, a->length);
-		return;
+	a->tc = array_opt_typecode(v);
+	a->length = array_opt_length(v);
+	a->items = xcalloc(1, a->length * a->tc->width);
+	if (v[ARRAY_OPT_ITEMS].given) {
+		/* array_check converted every item already. */
+		mpv_iter_init(&it, &v[ARRAY_OPT_ITEMS].v);
+		for (i = 0; mpv_iter_next(&it, &e); i++) {
+			array_elem(a->tc, &e, &x);
+			array_store(a->tc, a->items, i, x);
+		}
 	}
-	msg_pack_cstr(pk, "items");
-	msgpack_pack_array(pk, a->length);
-	for (i = 0; i < a->length; i++)
-		array_pack_elem(pk, a->tc, array_load(a->tc, a->init, i));
+	o->data = a;
 }
 
 static bool
@@ -394,16 +377,8 @@ array_free_step(struct object *o, size_t budget)
 	struct array *a = o->data;
 
 	xfree(a->items);
-	xfree(a->init);
 	xfree(a);
 	return true;
-}
-
-/* Only ever explicit: never implicitly initial. */
-static bool
-array_is_initial(const struct object *o)
-{
-	return false;
 }
 
 static uint64_t
@@ -419,7 +394,7 @@ array_mem(const struct object *o)
 {
 	const struct array *a = o->data;
 
-	return mem_usable(a) + mem_usable(a->items) + mem_usable(a->init);
+	return mem_usable(a) + mem_usable(a->items);
 }
 
 static const struct method array_methods[] = {
@@ -427,14 +402,16 @@ static const struct method array_methods[] = {
 	DISPATCH_END
 };
 
+/* Only ever made by array.create: never initial, never settled away. */
 const struct obj_type array_type = {
 	.name = "array",
 	.methods = array_methods,
-	.create = array_create,
-	.same_options = array_same_options,
-	.pack_options = array_pack_options,
+	.opts = array_opts,
+	.opts_usage = "the options are typecode and one of length or items, "
+	    "each once",
+	.check = array_check,
+	.init = array_init,
 	.free_step = array_free_step,
-	.is_initial = array_is_initial,
 	.size = array_size,
 	.mem = array_mem,
 };

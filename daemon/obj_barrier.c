@@ -188,72 +188,21 @@ barrier_broken(struct req *req)
 }
 
 /* Options: {parties: N}, required. */
-static int
-barrier_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	struct barrier *b;
-	struct mpv_iter it;
-	struct mpv k, v;
-	uint64_t parties = 0;
+enum { BARRIER_OPT_PARTIES };
 
-	if (req == NULL)
-		fatalx("%s: a barrier has no defaults", __func__);
-	if (opts != NULL) {
-		mpv_iter_init(&it, opts);
-		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
-			if (!mpv_str_eq(&k, "parties")) {
-				reply_error(req, PERR_BADARG, "barrier.create: "
-				    "the only option is 'parties'");
-				return -1;
-			}
-			if (v.type != MPV_UINT || v.v.u < 1 ||
-			    v.v.u > BARRIER_MAX_PARTIES) {
-				reply_error(req, PERR_BADARG, "barrier.create: "
-				    "parties must be an int from 1 to %u",
-				    BARRIER_MAX_PARTIES);
-				return -1;
-			}
-			parties = v.v.u;
-		}
-	}
-	if (parties == 0) {
-		reply_error(req, PERR_BADARG, "barrier.create: {parties: N} "
-		    "is required");
-		return -1;
-	}
-	b = xcalloc(1, sizeof *b);
-	b->parties = parties;
-	o->data = b;
-	return 0;
-}
-
-static bool
-barrier_same_options(const struct object *a, const struct object *b)
-{
-	return ((const struct barrier *)a->data)->parties ==
-	    ((const struct barrier *)b->data)->parties;
-}
+static const struct opt barrier_opts[] = {
+	[BARRIER_OPT_PARTIES] = { .key = "parties", .kind = OPT_UINT,
+	    .flags = OPT_REQUIRED, .min = 1, .max = BARRIER_MAX_PARTIES },
+	{ .key = NULL }
+};
 
 static void
-barrier_pack_options(const struct object *o, msgpack_packer *pk)
+barrier_init(struct object *o, const struct optval *v)
 {
-	msgpack_pack_map(pk, 1);
-	msg_pack_cstr(pk, "parties");
-	msgpack_pack_uint64(pk, ((const struct barrier *)o->data)->parties);
-}
+	struct barrier *b = xcalloc(1, sizeof *b);
 
-static bool
-barrier_free_step(struct object *o, size_t budget)
-{
-	xfree(o->data);
-	return true;
-}
-
-/* Never made implicitly, so never settled away. */
-static bool
-barrier_is_initial(const struct object *o)
-{
-	return false;
+	b->parties = v[BARRIER_OPT_PARTIES].u;
+	o->data = b;
 }
 
 /* Parties waiting now. */
@@ -263,25 +212,16 @@ barrier_size(const struct object *o)
 	return ((const struct barrier *)o->data)->count;
 }
 
-static size_t
-barrier_mem(const struct object *o)
-{
-	return mem_usable(o->data);
-}
-
 static const struct method barrier_methods[] = {
 	MPMGR_METHODS_BARRIER(DISPATCH_ROW)
 	DISPATCH_END
 };
 
+/* Only ever made by barrier.create: never initial, never settled away. */
 const struct obj_type barrier_type = {
 	.name = "barrier",
 	.methods = barrier_methods,
-	.create = barrier_create,
-	.same_options = barrier_same_options,
-	.pack_options = barrier_pack_options,
-	.free_step = barrier_free_step,
-	.is_initial = barrier_is_initial,
+	.opts = barrier_opts,
+	.init = barrier_init,
 	.size = barrier_size,
-	.mem = barrier_mem,
 };

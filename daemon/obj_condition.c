@@ -35,7 +35,6 @@ struct condition {
 	const struct obj_type *locktype; /* the named lock's, to recreate it */
 	char *lockname;              /* the named lock, when own is NULL */
 	uint8_t locklen;
-	bool release_on_disconnect;  /* own's option */
 };
 
 static void condition_wait_timeout(struct waiter *);
@@ -252,107 +251,66 @@ condition_notify_all(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
-/*
- * One create option: lock (another object's name) or
- * release_on_disconnect. 0, or -1 after replying BADARG.
- */
-static int
-condition_option(struct object *o, struct req *req, const struct mpv *k,
-    const struct mpv *v, struct mpv *lockname, bool *rod, bool *rod_given)
-{
-	if (mpv_str_eq(k, "lock") && v->type == MPV_STR && v->len >= 1 &&
-	    v->len <= MPMGR_MAX_NAME &&
-	    (v->len != o->namelen || memcmp(v->ptr, o->name, v->len) != 0)) {
-		*lockname = *v;
-		return 0;
-	}
-	if (mpv_str_eq(k, "release_on_disconnect") && v->type == MPV_BOOL) {
-		*rod = v->v.b;
-		*rod_given = true;
-		return 0;
-	}
-	reply_error(req, PERR_BADARG, "condition.create: the options are lock "
-	    "(another object's name) or release_on_disconnect (a bool, for "
-	    "its own rlock)");
-	return -1;
-}
+/* Options: {lock: NAME} or {release_on_disconnect: bool (true)}. */
+enum { COND_OPT_LOCK, COND_OPT_ROD };
 
-/* Options: {lock: NAME} or {release_on_disconnect: bool} for its own. */
-static int
-condition_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	const struct object *lk = NULL;
-	struct mpv_iter it;
-	struct mpv k, v, name = { .type = MPV_NIL };
-	struct condition *cd;
-	bool rod = true, rod_given = false;
+static const struct opt condition_opts[] = {
+	[COND_OPT_LOCK] = { .key = "lock", .kind = OPT_NAME,
+	    .flags = OPT_NODEFAULT },
+	[COND_OPT_ROD] = { .key = "release_on_disconnect", .kind = OPT_BOOL,
+	    .def = true },
+	{ .key = NULL }
+};
 
-	if (opts != NULL) {
-		mpv_iter_init(&it, opts);
-		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
-			if (condition_option(o, req, &k, &v, &name, &rod,
-			    &rod_given) != 0)
-				return -1;
-		}
-	}
-	if (name.type == MPV_STR && rod_given) {
+/* The named lock is another object, a lock or rlock if it exists, and
+ * release_on_disconnect is its own option then. */
+static int
+condition_check(struct optval *v, struct req *req)
+{
+	const struct mpv *name = &v[COND_OPT_LOCK].v;
+	const struct object *lk;
+
+	if (!v[COND_OPT_LOCK].given)
+		return 0;
+	if (v[COND_OPT_ROD].given) {
 		reply_error(req, PERR_BADARG, "condition.create: "
 		    "release_on_disconnect is the named lock's option (its "
 		    "create)");
 		return -1;
 	}
-	if (name.type == MPV_STR) {
-		lk = registry_lookup((const char *)name.ptr, name.len);
-		if (lk != NULL && !lock_kind(lk->type)) {
-			reply_error(req, PERR_WRONGTYPE, "condition.create: "
-			    "'%.*s' is a %s, not a lock or rlock",
-			    (int)name.len, (const char *)name.ptr,
-			    lk->type->name);
-			return -1;
-		}
+	if (name->len == (uint32_t)req_namelen(req) &&
+	    memcmp(name->ptr, req_name(req), name->len) == 0) {
+		reply_error(req, PERR_BADARG, "condition.create: lock must "
+		    "name another object");
+		return -1;
 	}
-	cd = xcalloc(1, sizeof *cd);
-	cd->release_on_disconnect = rod;
-	if (name.type != MPV_STR)
-		cd->own = lock_internal_new(o, rod);
-	else {
-		cd->lockname = xstrndup((const char *)name.ptr, name.len);
-		cd->locklen = (uint8_t)name.len;
-		cd->locktype = lk != NULL ? lk->type : &lock_type;
+	lk = registry_lookup((const char *)name->ptr, name->len);
+	if (lk != NULL && !lock_kind(lk->type)) {
+		reply_error(req, PERR_WRONGTYPE, "condition.create: '%.*s' is "
+		    "a %s, not a lock or rlock", (int)name->len,
+		    (const char *)name->ptr, lk->type->name);
+		return -1;
 	}
-	o->data = cd;
+	v[COND_OPT_ROD].present = false;
 	return 0;
 }
 
-static bool
-condition_same_options(const struct object *a, const struct object *b)
-{
-	const struct condition *ca = condition_of(a), *cb = condition_of(b);
-
-	if (ca->own != NULL || cb->own != NULL)
-		return ca->own != NULL && cb->own != NULL &&
-		    ca->release_on_disconnect == cb->release_on_disconnect;
-	return ca->locklen == cb->locklen &&
-	    memcmp(ca->lockname, cb->lockname, ca->locklen) == 0;
-}
-
 static void
-condition_pack_options(const struct object *o, msgpack_packer *pk)
+condition_init(struct object *o, const struct optval *v)
 {
-	const struct condition *cd = condition_of(o);
+	const struct mpv *name = &v[COND_OPT_LOCK].v;
+	struct condition *cd = xcalloc(1, sizeof *cd);
+	const struct object *lk;
 
-	msgpack_pack_map(pk, 1);
-	if (cd->own == NULL) {
-		msg_pack_cstr(pk, "lock");
-		msgpack_pack_str(pk, cd->locklen);
-		msgpack_pack_str_body(pk, cd->lockname, cd->locklen);
-	} else {
-		msg_pack_cstr(pk, "release_on_disconnect");
-		if (cd->release_on_disconnect)
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
+	if (!v[COND_OPT_LOCK].given)
+		cd->own = lock_internal_new(o, v[COND_OPT_ROD].u);
+	else {
+		lk = registry_lookup((const char *)name->ptr, name->len);
+		cd->lockname = xstrndup((const char *)name->ptr, name->len);
+		cd->locklen = (uint8_t)name->len;
+		cd->locktype = lk != NULL ? lk->type : &lock_type;
 	}
+	o->data = cd;
 }
 
 /* Its own rlock goes with it, its waiters answered DELETED. */
@@ -400,9 +358,11 @@ static const struct method condition_methods[] = {
 const struct obj_type condition_type = {
 	.name = "condition",
 	.methods = condition_methods,
-	.create = condition_create,
-	.same_options = condition_same_options,
-	.pack_options = condition_pack_options,
+	.opts = condition_opts,
+	.opts_usage = "the options are lock (another object's name) or "
+	    "release_on_disconnect (a bool, for its own rlock)",
+	.check = condition_check,
+	.init = condition_init,
 	.free_step = condition_free_step,
 	.is_initial = condition_is_initial,
 	.size = condition_size,

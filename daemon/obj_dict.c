@@ -7,7 +7,7 @@
  * at any depth, is not a key (BADTYPE, Python's unhashable). Keys are
  * canonicalised into reused scratch buffers: a request allocates nothing
  * beyond what it stores. dict has no creation options yet: dict.create
- * is always idempotent, and any option is BADARG.
+ * is always idempotent.
  */
 #include <string.h>
 
@@ -428,7 +428,6 @@ dict_cas(struct req *req)
 {
 	struct ohash *h = dict_of(req);
 	struct oh_entry *e;
-	msgpack_packer *pk;
 	const uint8_t *k, *expected, *new, *cur = value_nil;
 	size_t kn, en, nn, cn = sizeof value_nil;
 	bool ok;
@@ -447,39 +446,15 @@ dict_cas(struct req *req)
 		cur = new;
 		cn = nn;
 	}
-	pk = reply_begin(req);
-	msgpack_pack_array(pk, 2);
-	if (ok)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-	pack_raw(pk, cur, cn);
+	value_reply_cas(req, ok, cur, cn);
 }
 
 /* --- the type ---------------------------------------------------------- */
 
-static int
-dict_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	if (opts != NULL && opts->len != 0) {
-		reply_error(req, PERR_BADARG, "dict.create: dict has no "
-		    "options");
-		return -1;
-	}
-	o->data = ohash_new();
-	return 0;
-}
-
-static bool
-dict_same_options(const struct object *a, const struct object *b)
-{
-	return true;
-}
-
 static void
-dict_pack_options(const struct object *o, msgpack_packer *pk)
+dict_init(struct object *o, const struct optval *v)
 {
-	msgpack_pack_map(pk, 0);
+	o->data = ohash_new();
 }
 
 static bool
@@ -514,9 +489,7 @@ static const struct method dict_methods[] = {
 const struct obj_type dict_type = {
 	.name = "dict",
 	.methods = dict_methods,
-	.create = dict_create,
-	.same_options = dict_same_options,
-	.pack_options = dict_pack_options,
+	.init = dict_init,
 	.free_step = dict_free_step,
 	.is_initial = dict_is_initial,
 	.size = dict_size,

@@ -80,35 +80,10 @@ event_wait(struct req *req)
 		waiter_park(req, &event_wait_ops, usec);
 }
 
-static int
-event_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	if (opts != NULL && opts->len != 0) {
-		reply_error(req, PERR_BADARG, "event.create: event has no "
-		    "options");
-		return -1;
-	}
-	o->data = xcalloc(1, sizeof(struct event_state));
-	return 0;
-}
-
-static bool
-event_same_options(const struct object *a, const struct object *b)
-{
-	return true;
-}
-
 static void
-event_pack_options(const struct object *o, msgpack_packer *pk)
+event_init(struct object *o, const struct optval *v)
 {
-	msgpack_pack_map(pk, 0);
-}
-
-static bool
-event_free_step(struct object *o, size_t budget)
-{
-	xfree(o->data);
-	return true;
+	o->data = xcalloc(1, sizeof(struct event_state));
 }
 
 static bool
@@ -124,12 +99,6 @@ event_size(const struct object *o)
 	return event_flag(o);
 }
 
-static size_t
-event_mem(const struct object *o)
-{
-	return mem_usable(o->data);
-}
-
 static const struct method event_methods[] = {
 	MPMGR_METHODS_EVENT(DISPATCH_ROW)
 	DISPATCH_END
@@ -138,11 +107,7 @@ static const struct method event_methods[] = {
 const struct obj_type event_type = {
 	.name = "event",
 	.methods = event_methods,
-	.create = event_create,
-	.same_options = event_same_options,
-	.pack_options = event_pack_options,
-	.free_step = event_free_step,
+	.init = event_init,
 	.is_initial = event_is_initial,
 	.size = event_size,
-	.mem = event_mem,
 };

@@ -728,28 +728,10 @@ list_copy(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
-static int
-list_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	if (opts != NULL && opts->len != 0) {
-		reply_error(req, PERR_BADARG, "list.create: list has no "
-		    "options");
-		return -1;
-	}
-	o->data = list_new();
-	return 0;
-}
-
-static bool
-list_same_options(const struct object *a, const struct object *b)
-{
-	return true;
-}
-
 static void
-list_pack_options(const struct object *o, msgpack_packer *pk)
+list_init(struct object *o, const struct optval *v)
 {
-	msgpack_pack_map(pk, 0);
+	o->data = list_new();
 }
 
 /* Frees from the end, so the vector stays valid between slices. */
@@ -801,9 +783,7 @@ static const struct method list_methods[] = {
 const struct obj_type list_type = {
 	.name = "list",
 	.methods = list_methods,
-	.create = list_create,
-	.same_options = list_same_options,
-	.pack_options = list_pack_options,
+	.init = list_init,
 	.free_step = list_free_step,
 	.is_initial = list_is_initial,
 	.size = list_size,

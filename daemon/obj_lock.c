@@ -248,63 +248,22 @@ lock_conn_gone(struct hold *h)
 	}
 }
 
-/* Options: {release_on_disconnect: bool}. */
-static int
-lock_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	bool rod = true;
-	struct mpv_iter it;
-	struct mpv k, v;
-	struct lk *l;
+/* Options: {release_on_disconnect: bool (true)}. */
+enum { LOCK_OPT_ROD };
 
-	if (opts != NULL) {
-		mpv_iter_init(&it, opts);
-		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
-			if (!mpv_str_eq(&k, "release_on_disconnect")) {
-				reply_error(req, PERR_BADARG, "%s: the only "
-				    "option is 'release_on_disconnect'",
-				    req->method->name);
-				return -1;
-			}
-			if (v.type != MPV_BOOL) {
-				reply_error(req, PERR_BADARG, "%s: "
-				    "release_on_disconnect must be a bool",
-				    req->method->name);
-				return -1;
-			}
-			rod = v.v.b;
-		}
-	}
-	l = xcalloc(1, sizeof *l);
-	l->release_on_disconnect = rod;
-	o->data = l;
-	return 0;
-}
-
-static bool
-lock_same_options(const struct object *a, const struct object *b)
-{
-	return lk_of(a)->release_on_disconnect ==
-	    lk_of(b)->release_on_disconnect;
-}
+static const struct opt lock_opts[] = {
+	[LOCK_OPT_ROD] = { .key = "release_on_disconnect", .kind = OPT_BOOL,
+	    .def = true },
+	{ .key = NULL }
+};
 
 static void
-lock_pack_options(const struct object *o, msgpack_packer *pk)
+lock_init(struct object *o, const struct optval *v)
 {
-	msgpack_pack_map(pk, 1);
-	msg_pack_cstr(pk, "release_on_disconnect");
-	if (lk_of(o)->release_on_disconnect)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
+	struct lk *l = xcalloc(1, sizeof *l);
 
-/* The deletion answered the waiters and dropped the holds already. */
-static bool
-lock_free_step(struct object *o, size_t budget)
-{
-	xfree(o->data);
-	return true;
+	l->release_on_disconnect = v[LOCK_OPT_ROD].u;
+	o->data = l;
 }
 
 static bool
@@ -320,12 +279,6 @@ lock_size(const struct object *o)
 	return lk_of(o)->depth;
 }
 
-static size_t
-lock_mem(const struct object *o)
-{
-	return mem_usable(o->data);
-}
-
 /* lock and rlock share their handlers: lock_VERB. */
 #define LOCK_ROW(t, v, ...) DISPATCH_METHOD(lock, &t##_type, t, v, __VA_ARGS__)
 
@@ -339,31 +292,20 @@ static const struct method rlock_methods[] = {
 	DISPATCH_END
 };
 
-const struct obj_type lock_type = {
-	.name = "lock",
-	.methods = lock_methods,
-	.create = lock_create,
-	.same_options = lock_same_options,
-	.pack_options = lock_pack_options,
-	.free_step = lock_free_step,
-	.is_initial = lock_is_initial,
-	.size = lock_size,
-	.mem = lock_mem,
-	.conn_gone = lock_conn_gone,
-};
+/* lock and rlock differ only in their methods (rlock.owned) and in
+ * recursion, which acquire and release read from o->type. */
+#define LOCK_TYPE(t) {			\
+	.name = #t,				\
+	.methods = t##_methods,			\
+	.opts = lock_opts,			\
+	.init = lock_init,			\
+	.is_initial = lock_is_initial,		\
+	.size = lock_size,			\
+	.conn_gone = lock_conn_gone,		\
+}
 
-const struct obj_type rlock_type = {
-	.name = "rlock",
-	.methods = rlock_methods,
-	.create = lock_create,
-	.same_options = lock_same_options,
-	.pack_options = lock_pack_options,
-	.free_step = lock_free_step,
-	.is_initial = lock_is_initial,
-	.size = lock_size,
-	.mem = lock_mem,
-	.conn_gone = lock_conn_gone,
-};
+const struct obj_type lock_type = LOCK_TYPE(lock);
+const struct obj_type rlock_type = LOCK_TYPE(rlock);
 
 /* --- a condition's own rlock ------------------------------------------- */
 

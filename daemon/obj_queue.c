@@ -653,60 +653,23 @@ queue_join(struct req *req)
 /* --- the type ---------------------------------------------------------- */
 
 /* Options: {maxsize: int (<= 0 unbounded, as in Python), ack: bool}. */
-static int
-queue_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	struct queue *q;
-	struct mpv_iter it;
-	struct mpv k, v;
-	uint64_t maxsize = 0;
-	bool ack = false;
+enum { QUEUE_OPT_MAXSIZE, QUEUE_OPT_ACK };
 
-	if (opts != NULL) {
-		mpv_iter_init(&it, opts);
-		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
-			if (mpv_str_eq(&k, "maxsize") &&
-			    (v.type == MPV_UINT || v.type == MPV_INT))
-				maxsize = v.type == MPV_UINT ? v.v.u : 0;
-			else if (mpv_str_eq(&k, "ack") && v.type == MPV_BOOL)
-				ack = v.v.b;
-			else {
-				reply_error(req, PERR_BADARG, "queue.create: "
-				    "options are maxsize (int) and ack "
-				    "(bool)");
-				return -1;
-			}
-		}
-	}
-	q = xcalloc(1, sizeof *q);
-	q->maxsize = maxsize;
-	q->ack = ack;
-	LIST_INIT(&q->leases);
-	o->data = q;
-	return 0;
-}
-
-static bool
-queue_same_options(const struct object *a, const struct object *b)
-{
-	const struct queue *qa = a->data, *qb = b->data;
-
-	return qa->maxsize == qb->maxsize && qa->ack == qb->ack;
-}
+static const struct opt queue_opts[] = {
+	[QUEUE_OPT_MAXSIZE] = { .key = "maxsize", .kind = OPT_SIZE, .def = 0 },
+	[QUEUE_OPT_ACK] = { .key = "ack", .kind = OPT_BOOL, .def = false },
+	{ .key = NULL }
+};
 
 static void
-queue_pack_options(const struct object *o, msgpack_packer *pk)
+queue_init(struct object *o, const struct optval *v)
 {
-	const struct queue *q = o->data;
+	struct queue *q = xcalloc(1, sizeof *q);
 
-	msgpack_pack_map(pk, 2);
-	msg_pack_cstr(pk, "maxsize");
-	msgpack_pack_uint64(pk, q->maxsize);
-	msg_pack_cstr(pk, "ack");
-	if (q->ack)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	q->maxsize = v[QUEUE_OPT_MAXSIZE].u;
+	q->ack = v[QUEUE_OPT_ACK].u;
+	LIST_INIT(&q->leases);
+	o->data = q;
 }
 
 /* Leases are all back in the ring by now: a deleted queue's holds went
@@ -791,9 +754,8 @@ static const struct method queue_methods[] = {
 const struct obj_type queue_type = {
 	.name = "queue",
 	.methods = queue_methods,
-	.create = queue_create,
-	.same_options = queue_same_options,
-	.pack_options = queue_pack_options,
+	.opts = queue_opts,
+	.init = queue_init,
 	.free_step = queue_free_step,
 	.is_initial = queue_is_initial,
 	.size = queue_size,

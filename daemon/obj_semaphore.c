@@ -162,100 +162,28 @@ semaphore_conn_gone(struct hold *h)
 	semaphore_serve(o);
 }
 
-/* One create option into t: 0, or -1 after replying BADARG. */
-static int
-semaphore_option(struct req *req, const struct mpv *k, const struct mpv *v,
-    struct semaphore *t)
-{
-	if (mpv_str_eq(k, "value")) {
-		if (v->type != MPV_UINT || v->v.u > SEMAPHORE_MAX) {
-			reply_error(req, PERR_BADARG, "semaphore.create: value "
-			    "must be an int from 0 to %llu",
-			    (unsigned long long)SEMAPHORE_MAX);
-			return -1;
-		}
-		t->initial = v->v.u;
-		return 0;
-	}
-	if (!mpv_str_eq(k, "bounded") &&
-	    !mpv_str_eq(k, "release_on_disconnect")) {
-		reply_error(req, PERR_BADARG, "semaphore.create: the options "
-		    "are value, bounded and release_on_disconnect");
-		return -1;
-	}
-	if (v->type != MPV_BOOL) {
-		reply_error(req, PERR_BADARG, "semaphore.create: %.*s must be "
-		    "a bool", (int)k->len, (const char *)k->ptr);
-		return -1;
-	}
-	if (mpv_str_eq(k, "bounded"))
-		t->bounded = v->v.b;
-	else
-		t->release_on_disconnect = v->v.b;
-	return 0;
-}
-
 /* Options: {value: N (1), bounded: bool, release_on_disconnect: bool}. */
-static int
-semaphore_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	struct semaphore *s, t = { .initial = 1 };
-	struct mpv_iter it;
-	struct mpv k, v;
+enum { SEM_OPT_VALUE, SEM_OPT_BOUNDED, SEM_OPT_ROD };
 
-	t.release_on_disconnect = true;
-	if (opts != NULL) {
-		mpv_iter_init(&it, opts);
-		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
-			if (semaphore_option(req, &k, &v, &t) != 0)
-				return -1;
-		}
-	}
-	t.value = t.initial;
-	s = xmalloc(sizeof *s);
-	*s = t;
+static const struct opt semaphore_opts[] = {
+	[SEM_OPT_VALUE] = { .key = "value", .kind = OPT_UINT, .min = 0,
+	    .max = SEMAPHORE_MAX, .def = 1 },
+	[SEM_OPT_BOUNDED] = { .key = "bounded", .kind = OPT_BOOL,
+	    .def = false },
+	[SEM_OPT_ROD] = { .key = "release_on_disconnect", .kind = OPT_BOOL,
+	    .def = true },
+	{ .key = NULL }
+};
+
+static void
+semaphore_init(struct object *o, const struct optval *v)
+{
+	struct semaphore *s = xmalloc(sizeof *s);
+
+	s->initial = s->value = v[SEM_OPT_VALUE].u;
+	s->bounded = v[SEM_OPT_BOUNDED].u;
+	s->release_on_disconnect = v[SEM_OPT_ROD].u;
 	o->data = s;
-	return 0;
-}
-
-static bool
-semaphore_same_options(const struct object *a, const struct object *b)
-{
-	const struct semaphore *sa = semaphore_of(a), *sb = semaphore_of(b);
-
-	return sa->initial == sb->initial && sa->bounded == sb->bounded &&
-	    sa->release_on_disconnect == sb->release_on_disconnect;
-}
-
-static void
-semaphore_pack_bool(msgpack_packer *pk, const char *key, bool v)
-{
-	msg_pack_cstr(pk, key);
-	if (v)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
-
-static void
-semaphore_pack_options(const struct object *o, msgpack_packer *pk)
-{
-	const struct semaphore *s = semaphore_of(o);
-
-	msgpack_pack_map(pk, 3);
-	msg_pack_cstr(pk, "value");
-	msgpack_pack_uint64(pk, s->initial);
-	semaphore_pack_bool(pk, "bounded", s->bounded);
-	semaphore_pack_bool(pk, "release_on_disconnect",
-	    s->release_on_disconnect);
-}
-
-/* The deletion answered the waiters and dropped the holds already. */
-static bool
-semaphore_free_step(struct object *o, size_t budget)
-{
-	xfree(o->data);
-	return true;
 }
 
 static bool
@@ -271,12 +199,6 @@ semaphore_size(const struct object *o)
 	return semaphore_of(o)->value;
 }
 
-static size_t
-semaphore_mem(const struct object *o)
-{
-	return mem_usable(o->data);
-}
-
 static const struct method semaphore_methods[] = {
 	MPMGR_METHODS_SEMAPHORE(DISPATCH_ROW)
 	DISPATCH_END
@@ -285,12 +207,9 @@ static const struct method semaphore_methods[] = {
 const struct obj_type semaphore_type = {
 	.name = "semaphore",
 	.methods = semaphore_methods,
-	.create = semaphore_create,
-	.same_options = semaphore_same_options,
-	.pack_options = semaphore_pack_options,
-	.free_step = semaphore_free_step,
+	.opts = semaphore_opts,
+	.init = semaphore_init,
 	.is_initial = semaphore_is_initial,
 	.size = semaphore_size,
-	.mem = semaphore_mem,
 	.conn_gone = semaphore_conn_gone,
 };

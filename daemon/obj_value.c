@@ -2,8 +2,8 @@
  * obj_value.c: the value type (one shared value, Python's Value). The
  * value rules every type shares are value.c's.
  *
- * A value holds the canonical bytes of its current value and of the
- * initial one it was created with (nil by default); value.create is
+ * A value holds the canonical bytes of its current value; the initial one
+ * it was created with (nil by default) is its option, so value.create is
  * idempotent when the initial values are equal, whatever the value holds
  * now. An implicit value goes away when set back to nil.
  */
@@ -19,8 +19,6 @@
 struct value {
 	uint8_t *cur;     /* canonical bytes */
 	size_t len;
-	uint8_t *init;    /* value.create's {value: X}, canonical */
-	size_t ilen;
 };
 
 /* Scratch: a value param, cas's expected. */
@@ -78,7 +76,6 @@ static void
 value_cas(struct req *req)
 {
 	struct value *v = req->obj->data;
-	msgpack_packer *pk;
 	const uint8_t *expected, *new;
 	size_t en, nn;
 	bool ok;
@@ -88,63 +85,29 @@ value_cas(struct req *req)
 	ok = v->len == en && memcmp(v->cur, expected, en) == 0;
 	if (ok)
 		value_store(v, new, nn);
-	pk = reply_begin(req);
-	msgpack_pack_array(pk, 2);
-	if (ok)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-	pack_raw(pk, v->cur, v->len);
+	value_reply_cas(req, ok, v->cur, v->len);
 }
 
-/* Options: {value: initial}. */
-static int
-value_create(struct object *o, const struct mpv *opts, struct req *req)
-{
-	const uint8_t *init = value_nil;
-	size_t ilen = sizeof value_nil;
-	struct value *v;
-	struct mpv_iter it;
-	struct mpv k, x;
+/* Options: {value: initial (nil)}. */
+enum { VALUE_OPT_VALUE };
 
-	if (opts != NULL) {
-		mpv_iter_init(&it, opts);
-		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &x)) {
-			if (!mpv_str_eq(&k, "value")) {
-				reply_error(req, PERR_BADARG, "value.create: "
-				    "the only option is 'value'");
-				return -1;
-			}
-			value_canon(&x, &vbuf, &init, &ilen);
-		}
-	}
-	v = xmalloc(sizeof *v);
-	v->init = xmalloc(ilen);
-	memcpy(v->init, init, ilen);
-	v->ilen = ilen;
-	v->cur = xmalloc(ilen);
-	memcpy(v->cur, init, ilen);
-	v->len = ilen;
-	o->data = v;
-	return 0;
-}
-
-static bool
-value_same_options(const struct object *a, const struct object *b)
-{
-	const struct value *va = a->data, *vb = b->data;
-
-	return va->ilen == vb->ilen && memcmp(va->init, vb->init, va->ilen) == 0;
-}
+static const struct opt value_opts[] = {
+	[VALUE_OPT_VALUE] = { .key = "value", .kind = OPT_VALUE },
+	{ .key = NULL }
+};
 
 static void
-value_pack_options(const struct object *o, msgpack_packer *pk)
+value_init(struct object *o, const struct optval *opt)
 {
-	const struct value *v = o->data;
+	struct value *v = xmalloc(sizeof *v);
+	const uint8_t *init;
+	size_t n;
 
-	msgpack_pack_map(pk, 1);
-	msg_pack_cstr(pk, "value");
-	pack_raw(pk, v->init, v->ilen);
+	value_canon(&opt[VALUE_OPT_VALUE].v, &vbuf, &init, &n);
+	v->cur = xmalloc(n);
+	memcpy(v->cur, init, n);
+	v->len = n;
+	o->data = v;
 }
 
 static bool
@@ -153,7 +116,6 @@ value_free_step(struct object *o, size_t budget)
 	struct value *v = o->data;
 
 	xfree(v->cur);
-	xfree(v->init);
 	xfree(v);
 	return true;
 }
@@ -166,18 +128,12 @@ value_is_initial(const struct object *o)
 	return v->len == sizeof value_nil && v->cur[0] == value_nil[0];
 }
 
-static uint64_t
-value_size(const struct object *o)
-{
-	return 1;
-}
-
 static size_t
 value_mem(const struct object *o)
 {
 	const struct value *v = o->data;
 
-	return sizeof *v + v->len + v->ilen;
+	return mem_usable(v) + mem_usable(v->cur);
 }
 
 static const struct method value_methods[] = {
@@ -188,11 +144,9 @@ static const struct method value_methods[] = {
 const struct obj_type value_type = {
 	.name = "value",
 	.methods = value_methods,
-	.create = value_create,
-	.same_options = value_same_options,
-	.pack_options = value_pack_options,
+	.opts = value_opts,
+	.init = value_init,
 	.free_step = value_free_step,
 	.is_initial = value_is_initial,
-	.size = value_size,
 	.mem = value_mem,
 };

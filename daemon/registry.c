@@ -2,19 +2,20 @@
  * registry.c: the named objects and their lifetime (DESIGN.md, Objects).
  *
  * Owns the name -> object index (an ohash whose value bytes are the
- * object pointer), the list of types, TYPE.create, and the incremental
- * freeing of deleted objects: a deleted object that cannot be freed in one
+ * object pointer), object creation (implicit with a type's defaults, or
+ * explicit with the options TYPE.create parsed, create.c), the defaults of
+ * the obj_type operations a type leaves out, and the incremental freeing
+ * of deleted objects: a deleted object that cannot be freed in one
  * slice goes on a to-free list that a zero-delay timer on server.base
  * drains one slice per loop turn, so requests keep being served meanwhile.
  */
 #include <string.h>
 
-#include "dispatch.h"
 #include "log.h"
 #include "mem.h"
 #include "ohash.h"
 #include "registry.h"
-#include "reply.h"
+#include "server.h"
 
 TAILQ_HEAD(object_list, object);
 
@@ -87,19 +88,26 @@ registry_lookup_cached(const char *name, size_t len, struct object **cache,
 	return o;
 }
 
+/* A new object, not in the registry yet, with opts (optlen bytes) kept
+ * after its name. */
 static struct object *
-registry_alloc(const struct obj_type *t, const char *name, size_t len)
+registry_alloc(const struct obj_type *t, const char *name, size_t len,
+    const uint8_t *opts, size_t optlen)
 {
 	struct object *o;
 
-	if (len > MPMGR_MAX_NAME)
-		fatalx("%s: name of %zu bytes", __func__, len);
-	o = xcalloc(1, sizeof *o + len + 1);
+	if (len > MPMGR_MAX_NAME || optlen > UINT32_MAX)
+		fatalx("%s: name of %zu bytes, options of %zu", __func__, len,
+		    optlen);
+	o = xcalloc(1, sizeof *o + len + 1 + optlen);
 	o->type = t;
 	TAILQ_INIT(&o->waiters);
 	LIST_INIT(&o->holds);
 	o->namelen = (uint8_t)len;
 	memcpy(o->name, name, len);
+	if (optlen != 0)
+		memcpy(o->name + len + 1, opts, optlen);
+	o->optlen = (uint32_t)optlen;
 	return o;
 }
 
@@ -117,12 +125,41 @@ registry_insert(struct object *o)
 struct object *
 registry_add(const struct obj_type *t, const char *name, size_t len)
 {
-	struct object *o = registry_alloc(t, name, len);
+	struct optval v[OPTS_MAX];
+	struct object *o;
+	size_t i;
 
-	if (t->create(o, NULL, NULL) != 0)
-		fatalx("%s: %s has no defaults", __func__, t->name);
+	for (i = 0; t->opts != NULL && t->opts[i].key != NULL; i++) {
+		if (t->opts[i].flags & OPT_REQUIRED)
+			fatalx("%s: %s has no defaults", __func__, t->name);
+	}
+	options_defaults(t, v);
+	o = registry_alloc(t, name, len, NULL, 0);
+	t->init(o, v);
 	registry_insert(o);
 	return o;
+}
+
+struct object *
+registry_create(const struct obj_type *t, const char *name, size_t len,
+    const struct optval *v, const uint8_t *opts, size_t optlen)
+{
+	struct object *o = registry_alloc(t, name, len, opts, optlen);
+
+	o->explicit = true;
+	t->init(o, v);
+	registry_insert(o);
+	return o;
+}
+
+/* Free at most about budget elements of o's data: true when all is. */
+static bool
+registry_free_data(struct object *o, size_t budget)
+{
+	if (o->type->free_step != NULL)
+		return o->type->free_step(o, budget);
+	xfree(o->data);
+	return true;
 }
 
 static void
@@ -140,7 +177,7 @@ registry_discard(struct object *o)
 {
 	static const struct timeval now = { 0, 0 };
 
-	if (o->type->free_step(o, REGISTRY_FREE_SLICE)) {
+	if (registry_free_data(o, REGISTRY_FREE_SLICE)) {
 		xfree(o);
 		return;
 	}
@@ -160,7 +197,7 @@ registry_free_step(size_t budget)
 {
 	struct object *o = TAILQ_FIRST(&dying);
 
-	if (o != NULL && o->type->free_step(o, budget)) {
+	if (o != NULL && registry_free_data(o, budget)) {
 		TAILQ_REMOVE(&dying, o, link);
 		xfree(o);
 	}
@@ -185,7 +222,7 @@ bool
 registry_settle(struct object *o)
 {
 	if (o->explicit || o->nwaiters != 0 || !LIST_EMPTY(&o->holds) ||
-	    !o->type->is_initial(o))
+	    o->type->is_initial == NULL || !o->type->is_initial(o))
 		return false;
 	registry_delete(o);
 	return true;
@@ -194,7 +231,7 @@ registry_settle(struct object *o)
 void
 registry_defer_free(const struct obj_type *t, void *data)
 {
-	struct object *husk = registry_alloc(t, "", 0);
+	struct object *husk = registry_alloc(t, "", 0, NULL, 0);
 
 	husk->data = data;
 	registry_discard(husk);
@@ -237,47 +274,12 @@ registry_scan(uint64_t cursor, size_t count,
 size_t
 registry_object_mem(const struct object *o)
 {
-	return sizeof *o + o->namelen + 1 + o->type->mem(o);
+	return sizeof *o + o->namelen + 1 + o->optlen + (o->type->mem != NULL ?
+	    o->type->mem(o) : mem_usable(o->data));
 }
 
-/*
- * TYPE.create name [options]. Equal parameters make it idempotent, and it
- * makes an implicit object explicit (it stays until obj.delete); other
- * parameters are EXISTS. The options are parsed into a scratch object so
- * that each type compares parameters, not option spellings.
- */
-void
-registry_verb_create(struct req *req)
+uint64_t
+registry_size(const struct object *o)
 {
-	const struct obj_type *t = req->method->type;
-	const struct mpv *opts = NULL;
-	struct object *o;
-
-	if (req->argc > 1 && req->argv[1].type != MPV_NIL) {
-		if (req->argv[1].type != MPV_MAP) {
-			reply_error(req, PERR_BADARG, "%s: options must be a map",
-			    req->method->name);
-			return;
-		}
-		opts = &req->argv[1];
-	}
-	o = registry_alloc(t, req_name(req), (size_t)req_namelen(req));
-	if (t->create(o, opts, req) != 0) {
-		xfree(o);
-		return;
-	}
-	if (req->obj == NULL) {
-		o->explicit = true;
-		registry_insert(o);
-		req->obj = o;
-		reply_nil(req);
-		return;
-	}
-	if (t->same_options(req->obj, o)) {
-		req->obj->explicit = true;
-		reply_nil(req);
-	} else
-		reply_error(req, PERR_EXISTS, "'%.*s' exists with other options",
-		    req_namelen(req), req_name(req));
-	registry_discard(o);
+	return o->type->size != NULL ? o->type->size(o) : 1;
 }

@@ -2,10 +2,10 @@
  * registry.h: object types, the named objects, and their lifetime.
  *
  * The registry maps names (1..255 bytes) to typed objects. It owns every
- * object: it creates them (implicitly on a write, explicitly through
- * TYPE.create), removes implicit ones that are back in their initial state,
- * and frees deleted ones in slices from a zero-delay timer so that a
- * 1M-entry dict going away never stalls the loop.
+ * object: it creates them (implicitly on a write, explicitly for
+ * TYPE.create, create.c), removes implicit ones that are back in their
+ * initial state, and frees deleted ones in slices from a zero-delay timer
+ * so that a 1M-entry dict going away never stalls the loop.
  *
  * A type is one obj_<type>.c exporting a `struct obj_type` (its operations
  * and its method table) and one line in dispatch.c's types[].
@@ -21,46 +21,68 @@
 #include <msgpack.h>
 
 #include "../proto/scan.h"
+#include "options.h"
 #include "waiter.h"
 
 struct method;
+struct opt;
+struct optval;
 struct req;
 
 struct object {
 	const struct obj_type *type;
 	void *data;               /* the type's state */
-	bool explicit;            /* made by TYPE.create: stays until obj.delete */
 	size_t nwaiters;          /* parked requests (waiter.c) */
 	struct waiter_list waiters; /* FIFO: served oldest first */
 	struct hold_list holds;   /* connections holding something in it */
 	TAILQ_ENTRY(object) link; /* every live object in creation order,
 				     then the to-free list once deleted */
+	uint32_t optlen;          /* its options map's bytes; 0: its type's
+				     defaults (options.h) */
+	bool explicit;            /* made by TYPE.create: stays until obj.delete */
 	uint8_t namelen;          /* 0 for a husk holding data to free */
-	char name[];              /* namelen bytes, then a NUL */
+	char name[];              /* namelen bytes, a NUL, then the options
+				     map's optlen bytes */
 };
 
+/*
+ * A type's operations. The ones marked "NULL:" may be left out for the
+ * default said.
+ */
 struct obj_type {
 	const char *name;                 /* "dict" */
-	const struct method *methods;     /* ended by an entry with no name */
+	const struct method *methods;     /* its catalogue rows (dispatch.h) */
+	/* Its create options, ended by a NULL key (options.h). NULL: none. */
+	const struct opt *opts;
+	/* BADARG text for an unknown or repeated option. NULL: one naming
+	 * the options. */
+	const char *opts_usage;
 	/*
-	 * Set o->data from TYPE.create's options (a MAP view), or to the
-	 * defaults when opts is NULL (which cannot fail). 0, or -1 after
-	 * replying BADARG to req (o->data is then untouched).
+	 * What the table cannot say, once each option passed its own check:
+	 * the options against each other or the registry. 0, or -1 after
+	 * replying to req. It may drop a default (v[i].present) or give the
+	 * canonical bytes an option is kept as (v[i].canon). NULL: nothing.
 	 */
-	int (*create)(struct object *o, const struct mpv *opts, struct req *req);
-	/* Equal creation parameters: TYPE.create is then idempotent. */
-	bool (*same_options)(const struct object *a, const struct object *b);
-	/* Pack the creation parameters as one map (obj.info "options"). */
-	void (*pack_options)(const struct object *o, msgpack_packer *pk);
+	int (*check)(struct optval *v, struct req *req);
+	/*
+	 * Set o->data from parsed options, or the defaults of an implicit
+	 * creation (never for a type with a required option). Cannot fail.
+	 */
+	void (*init)(struct object *o, const struct optval *v);
 	/*
 	 * Free at most about budget elements of o->data; true when all of it,
-	 * o->data included, is gone.
+	 * o->data included, is gone. NULL: o->data is one block, freed at once.
 	 */
 	bool (*free_step)(struct object *o, size_t budget);
-	/* Back to what an implicit creation made: an implicit object goes. */
+	/*
+	 * Back to what an implicit creation made: an implicit object goes.
+	 * NULL: never (a type that is only made explicitly).
+	 */
 	bool (*is_initial)(const struct object *o);
-	uint64_t (*size)(const struct object *o);   /* elements, for obj.list */
-	size_t (*mem)(const struct object *o);      /* bytes held by o->data */
+	/* Elements, for obj.list and obj.info. NULL: 1. */
+	uint64_t (*size)(const struct object *o);
+	/* Bytes held by o->data. NULL: o->data's one block. */
+	size_t (*mem)(const struct object *o);
 	/*
 	 * h->c is closing: give back what it holds in h->o (a lock, permits,
 	 * leased items), wake whoever can now proceed, then hold_drop(h).
@@ -105,6 +127,12 @@ struct object *registry_lookup_cached(const char *name, size_t len,
 struct object *registry_add(const struct obj_type *t, const char *name,
     size_t len);
 /*
+ * Create a missing object explicitly (it stays until obj.delete) from the
+ * options v, whose options map (options_encode) is opts.
+ */
+struct object *registry_create(const struct obj_type *t, const char *name,
+    size_t len, const struct optval *v, const uint8_t *opts, size_t optlen);
+/*
  * Unlink o and free it, in slices when it is large: o is gone for the
  * caller either way. o has no waiter and no holder left: obj.delete
  * answers and releases them first (waiter_object_deleted).
@@ -123,16 +151,15 @@ struct object *registry_next(const struct object *prev);
 /* obj.scan: like ohash_scan over the names. */
 uint64_t registry_scan(uint64_t cursor, size_t count,
     void (*fn)(void *arg, struct object *o), void *arg);
-/* Bytes o holds, its own struct and name included. */
+/* Bytes o holds, its own struct, name and options included. */
 size_t registry_object_mem(const struct object *o);
+/* o's size (obj_type.size, or its default). */
+uint64_t registry_size(const struct object *o);
 
 /*
  * Free one slice of the deleted objects; true when nothing is left to
  * free. The timer calls it; tests drive it directly.
  */
 bool registry_free_step(size_t budget);
-
-/* TYPE.create [options]: the one handler every type's create entry uses. */
-void registry_verb_create(struct req *req);
 
 #endif

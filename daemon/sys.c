@@ -30,7 +30,7 @@ sys_pack_object(msgpack_packer *pk, const struct object *o)
 	msgpack_pack_str(pk, o->namelen);
 	msgpack_pack_str_body(pk, o->name, o->namelen);
 	msg_pack_cstr(pk, o->type->name);
-	msgpack_pack_uint64(pk, o->type->size(o));
+	msgpack_pack_uint64(pk, registry_size(o));
 }
 
 static void
@@ -118,7 +118,7 @@ sys_obj_info(struct req *req)
 	msg_pack_cstr(pk, "type");
 	msg_pack_cstr(pk, o->type->name);
 	msg_pack_cstr(pk, "size");
-	msgpack_pack_uint64(pk, o->type->size(o));
+	msgpack_pack_uint64(pk, registry_size(o));
 	msg_pack_cstr(pk, "explicit");
 	if (o->explicit)
 		msgpack_pack_true(pk);
@@ -129,7 +129,7 @@ sys_obj_info(struct req *req)
 	msg_pack_cstr(pk, "waiters");
 	msgpack_pack_uint64(pk, o->nwaiters);
 	msg_pack_cstr(pk, "options");
-	o->type->pack_options(o, pk);
+	options_pack(o, pk);
 }
 
 static void

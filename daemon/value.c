@@ -98,6 +98,19 @@ value_add(struct req *req, const struct mpv *cur, const struct mpv *delta,
 	return 0;
 }
 
+void
+value_reply_cas(struct req *req, bool ok, const uint8_t *cur, size_t n)
+{
+	msgpack_packer *pk = reply_begin(req);
+
+	msgpack_pack_array(pk, 2);
+	if (ok)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	pack_raw(pk, cur, n);
+}
+
 /* --- numbers as Python compares them ----------------------------------- */
 
 bool

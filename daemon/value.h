@@ -38,6 +38,10 @@ const char *value_kind(const struct mpv *v);
 int value_add(struct req *req, const struct mpv *cur,
     const struct mpv *delta, const uint8_t **bytes, size_t *n);
 
+/* cas's answer: [ok, current], current being the n canonical bytes at
+ * cur (the value after the call). */
+void value_reply_cas(struct req *req, bool ok, const uint8_t *cur, size_t n);
+
 /*
  * A number as Python compares it: an int of either sign, or a float.
  * bool is not a number here, as in incr.

@@ -442,11 +442,10 @@ END_TEST
 
 static int holder_gone_calls;
 
-static int
-holder_create(struct object *o, const struct mpv *opts, struct req *req)
+static void
+holder_init(struct object *o, const struct optval *v)
 {
 	o->data = NULL;
-	return 0;
 }
 
 static bool
@@ -473,7 +472,7 @@ static const struct method holder_methods[] = { { .name = NULL } };
 static const struct obj_type holder_type = {
 	.name = "holder",
 	.methods = holder_methods,
-	.create = holder_create,
+	.init = holder_init,
 	.free_step = holder_free_step,
 	.is_initial = holder_is_initial,
 	.conn_gone = holder_conn_gone,
