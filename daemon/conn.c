@@ -58,8 +58,6 @@
 #define CONN_LINGER_MSEC 1000         /* last bytes of a closed connection */
 #define CONN_STOP_ROUNDS 3            /* shutdown answers before giving up */
 #define CONN_CANCEL_METHOD "sys.cancel"
-#define CONN_CANCEL_MISS_MAX \
-	(sizeof ((struct conn *)0)->cancel_miss / sizeof (uint32_t))
 
 enum {
 	CONN_READ_DATA,
@@ -564,7 +562,7 @@ conn_run(struct conn *c)
 			    CANCEL_NONE;
 
 			if (kind == CANCEL_MISS &&
-			    c->ncancel_miss < CONN_CANCEL_MISS_MAX) {
+			    c->ncancel_miss < MPMGR_MAX_CANCELS) {
 				c->cancel_miss[c->ncancel_miss++] = m.msgid;
 				server.ops++;
 				c->ops++;

@@ -60,8 +60,9 @@ struct conn {
 	uint64_t ops;
 	struct waiter *parked;    /* the parked request, if CONN_PARKED */
 	/* sys.cancel requests that missed the parked one: answered false
-	 * right after it (conn.c, conn_cancel_kind) */
-	uint32_t cancel_miss[4];
+	 * right after it (conn.c, conn_cancel_kind); as many as a client
+	 * may have outstanding */
+	uint32_t cancel_miss[MPMGR_MAX_CANCELS];
 	uint8_t ncancel_miss;
 	void *holdings;           /* waiter.c: its struct hold_list, or NULL */
 	struct object *last_obj;  /* registry_lookup_cached's cache */

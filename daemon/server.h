@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <event2/event.h>
 
@@ -25,7 +26,7 @@ TAILQ_HEAD(conn_list, conn);
 struct server {
 	struct event_base *base;
 	/* configuration */
-	char socket_path[108];
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char authkey_path[4096];
 	size_t max_message;
 	size_t max_clients;

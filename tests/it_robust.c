@@ -502,6 +502,44 @@ START_TEST(test_cancel_order)
 }
 END_TEST
 
+/*
+ * As many cancels as a client may have outstanding (MPMGR_MAX_CANCELS)
+ * miss while a request is parked: the daemon keeps every one, so a cancel
+ * of the parked request sent after them still runs at once.
+ */
+START_TEST(test_cancel_misses)
+{
+	mpmgr *holder = harness_connect(D);
+	msgpack_sbuffer all;
+	struct harness_raw r;
+	int64_t msgid = -2;
+	uint32_t i;
+
+	ck_assert_int_eq(mpmgr_lock_acquire(holder, "rc_miss", 0), 1);
+	harness_raw_authed(D, &r);
+	msgpack_sbuffer_init(&all);
+	append_request(&all, 100, "lock.acquire", "['rc_miss']");
+	for (i = 0; i < MPMGR_MAX_CANCELS; i++) {
+		char params[16];
+
+		snprintf(params, sizeof params, "[%u]", 50 + i);
+		append_request(&all, 101 + i, "sys.cancel", params);
+	}
+	append_request(&all, 101 + MPMGR_MAX_CANCELS, "sys.cancel", "[100]");
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	ck_assert_int_eq(harness_raw_error(&r, 10000, &msgid), PERR_TIMEOUT);
+	ck_assert_int_eq(msgid, 100);
+	for (i = 0; i < MPMGR_MAX_CANCELS; i++)
+		ck_raw_ok(&r, 101 + i, "false");
+	ck_raw_ok(&r, 101 + MPMGR_MAX_CANCELS, "true");
+	ck_assert_int_eq(harness_waiters(holder, "rc_miss"), 0);
+	harness_raw_close(&r);
+	msgpack_sbuffer_destroy(&all);
+	ck_assert_int_eq(mpmgr_lock_release(holder, "rc_miss"), 0);
+	mpmgr_free(holder);
+}
+END_TEST
+
 #define UNAUTH MPMGR_DEFAULT_MAX_UNAUTH
 
 START_TEST(test_unauth_limit)
@@ -689,6 +727,7 @@ robust_suite(void)
 	tcase_add_test(tc, test_handshake_deadline);
 	tcase_add_test(tc, test_wrong_version);
 	tcase_add_test(tc, test_cancel_order);
+	tcase_add_test(tc, test_cancel_misses);
 	tcase_add_test(tc, test_unauth_limit);
 
 	lim = harness_tcase(s, "limits", 30, daemon_limits_up,
