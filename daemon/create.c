@@ -5,6 +5,13 @@
  * options maps (options.h) are the same bytes, so each type compares
  * parameters, not spellings ({maxsize: 2} and {ack: false, maxsize: 2}
  * are one queue). Bad options are BADARG even when the object exists.
+ *
+ * ephemeral, the option every type takes, is the registry's: an ephemeral
+ * object belongs to the connection that created it and goes when that
+ * connection closes (dispatch_conn_closed). On an existing explicit
+ * object it must match (EXISTS otherwise; the owner stays whoever made
+ * it ephemeral); an implicit object made explicit with ephemeral true
+ * becomes the caller's.
  */
 #include <string.h>
 
@@ -26,24 +33,32 @@ create_verb(struct req *req)
 	struct object *o = req->obj;
 	const uint8_t *cur;
 	size_t n;
+	bool ephemeral;
 
-	if (options_parse(req, v) != 0)
+	if (options_parse(req, v, &ephemeral) != 0)
 		return;
 	buf_reset(&want);
 	options_encode(t, v, &want);
 	if (o == NULL) {
-		req->obj = registry_create(t, req_name(req),
-		    (size_t)req_namelen(req), v, buf_head(&want),
-		    buf_used(&want));
+		o = registry_create(t, req_name(req), (size_t)req_namelen(req),
+		    v, buf_head(&want), buf_used(&want));
+		if (ephemeral)
+			registry_own(o, req->c);
+		req->obj = o;
 		reply_nil(req);
 		return;
 	}
 	options_of(o, &have, &cur, &n);
-	if (n != buf_used(&want) || memcmp(cur, buf_head(&want), n) != 0) {
+	if (n != buf_used(&want) || memcmp(cur, buf_head(&want), n) != 0 ||
+	    (o->explicit && (registry_owner(o) != NULL) != ephemeral)) {
 		reply_error(req, PERR_EXISTS, "'%.*s' exists with other options",
 		    req_namelen(req), req_name(req));
 		return;
 	}
-	o->explicit = true;
+	if (!o->explicit) {
+		o->explicit = true;
+		if (ephemeral)
+			registry_own(o, req->c);
+	}
 	reply_nil(req);
 }

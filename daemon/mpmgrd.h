@@ -28,6 +28,7 @@
 
 struct conn;
 struct object;
+struct owner;
 struct waiter;
 
 /* Connection states and flags. */
@@ -65,6 +66,8 @@ struct conn {
 	uint32_t cancel_miss[MPMGR_MAX_CANCELS];
 	uint8_t ncancel_miss;
 	void *holdings;           /* waiter.c: its struct hold_list, or NULL */
+	LIST_HEAD(owner_list, owner) owned; /* registry.c: the ephemeral
+				     objects it created */
 	struct object *last_obj;  /* registry_lookup_cached's cache */
 	uint64_t last_obj_gen;
 	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
@@ -97,7 +100,8 @@ enum { DISPATCH_DONE = 0, DISPATCH_PARKED = 1 };
 int dispatch_request(struct conn *c, const struct msg *m);
 /*
  * c is closing: remove its waiters, release what it holds, wake whoever
- * waits behind it. Runs before anything else once a close is decided.
+ * waits behind it, delete the ephemeral objects it created. Runs before
+ * anything else once a close is decided.
  */
 void dispatch_conn_closed(struct conn *c);
 /* The daemon is stopping: answer every parked request with SHUTDOWN. */

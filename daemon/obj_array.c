@@ -407,8 +407,8 @@ const struct obj_type array_type = {
 	.name = "array",
 	.methods = array_methods,
 	.opts = array_opts,
-	.opts_usage = "the options are typecode and one of length or items, "
-	    "each once",
+	.opts_usage = "the options are typecode, one of length or items, and "
+	    "ephemeral, each once",
 	.check = array_check,
 	.init = array_init,
 	.free_step = array_free_step,

@@ -360,7 +360,7 @@ const struct obj_type condition_type = {
 	.methods = condition_methods,
 	.opts = condition_opts,
 	.opts_usage = "the options are lock (another object's name) or "
-	    "release_on_disconnect (a bool, for its own rlock)",
+	    "release_on_disconnect (a bool, for its own rlock), and ephemeral",
 	.check = condition_check,
 	.init = condition_init,
 	.free_step = condition_free_step,

@@ -5,6 +5,8 @@
  *
  * The texts of BADARG name the method, the option and what it must be
  * ("semaphore.create: value must be an int from 0 to 9223372036854775807").
+ * Besides its type's, every create takes the registry's own option,
+ * ephemeral, which is not part of the options map (create.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,11 @@
 #include "registry.h"
 #include "reply.h"
 #include "value.h"
+
+/* The registry's own option, which every type takes: {ephemeral: bool}. */
+static const struct opt options_ephemeral = {
+	.key = "ephemeral", .kind = OPT_BOOL, .def = false
+};
 
 /* What an option of kind must be, for BADARG: "an int from 1 to 3". */
 static void
@@ -97,22 +104,22 @@ options_usage(struct req *req)
 	for (op = t->opts; op != NULL && op->key != NULL; op++)
 		count++;
 	if (count == 0) {
-		reply_error(req, PERR_BADARG, "%s: %s has no options",
-		    req->method->name, t->name);
+		reply_error(req, PERR_BADARG, "%s: %s has no options but %s",
+		    req->method->name, t->name, options_ephemeral.key);
 		return;
 	}
 	if (count == 1) {
-		reply_error(req, PERR_BADARG, "%s: the only option is '%s'",
-		    req->method->name, t->opts[0].key);
+		reply_error(req, PERR_BADARG, "%s: the only option is '%s', "
+		    "besides %s", req->method->name, t->opts[0].key,
+		    options_ephemeral.key);
 		return;
 	}
 	keys[0] = '\0';
 	for (i = 0; i < count && n < sizeof keys; i++)
 		n += (size_t)snprintf(keys + n, sizeof keys - n, "%s%s",
-		    i == 0 ? "" : i + 1 == count ? " and " : ", ",
-		    t->opts[i].key);
-	reply_error(req, PERR_BADARG, "%s: the options are %s",
-	    req->method->name, keys);
+		    i == 0 ? "" : ", ", t->opts[i].key);
+	reply_error(req, PERR_BADARG, "%s: the options are %s and %s",
+	    req->method->name, keys, options_ephemeral.key);
 }
 
 /* The index of key k in t's table, or -1. */
@@ -149,8 +156,9 @@ options_defaults(const struct obj_type *t, struct optval *v)
 }
 
 int
-options_parse(struct req *req, struct optval *v)
+options_parse(struct req *req, struct optval *v, bool *ephemeral)
 {
+	struct optval eph = { .u = false };
 	const struct obj_type *t = req->method->type;
 	const struct mpv *map = req->argc > 1 ? &req->argv[1] : NULL;
 	const struct opt *op;
@@ -170,24 +178,31 @@ options_parse(struct req *req, struct optval *v)
 	if (map != NULL) {
 		mpv_iter_init(&it, map);
 		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &x)) {
-			if ((i = options_find(t, &k)) == -1 ||
-			    (v[i].given && t->opts_usage != NULL)) {
+			struct optval *ov;
+
+			if (mpv_str_eq(&k, options_ephemeral.key)) {
+				op = &options_ephemeral;
+				ov = &eph;
+			} else if ((i = options_find(t, &k)) != -1 &&
+			    (!v[i].given || t->opts_usage == NULL)) {
+				op = &t->opts[i];
+				ov = &v[i];
+			} else {
 				options_usage(req);
 				return -1;
 			}
-			op = &t->opts[i];
-			if (v[i].given) {
+			if (ov->given) {
 				reply_error(req, PERR_BADARG, "%s: '%s' is given "
 				    "twice", req->method->name, op->key);
 				return -1;
 			}
-			if (!options_take(op, &x, &v[i])) {
+			if (!options_take(op, &x, ov)) {
 				options_expect(op, expect, sizeof expect);
 				reply_error(req, PERR_BADARG, "%s: %s must be %s",
 				    req->method->name, op->key, expect);
 				return -1;
 			}
-			v[i].given = v[i].present = true;
+			ov->given = ov->present = true;
 		}
 	}
 	for (i = 0; t->opts != NULL && t->opts[i].key != NULL; i++) {
@@ -204,6 +219,7 @@ options_parse(struct req *req, struct optval *v)
 			    "required)", req->method->name, op->key, expect);
 		return -1;
 	}
+	*ephemeral = eph.u;
 	return t->check != NULL ? t->check(v, req) : 0;
 }
 

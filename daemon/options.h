@@ -71,10 +71,12 @@ struct optval {
 
 /*
  * TYPE.create's options, param 1 of req (absent or nil: none), for req's
- * type: v[i] for the type's opts[i], then the type's check. 0, or -1 after
- * replying (BADARG; whatever the type's check answers).
+ * type: v[i] for the type's opts[i], then the type's check; and the
+ * registry's own option every type takes, *ephemeral (false unless
+ * given). 0, or -1 after replying (BADARG; whatever the type's check
+ * answers).
  */
-int options_parse(struct req *req, struct optval *v);
+int options_parse(struct req *req, struct optval *v, bool *ephemeral);
 /* v as t's defaults: what an implicit creation uses. */
 void options_defaults(const struct obj_type *t, struct optval *v);
 /* Append t's options map of v to b: present options, in table order. */

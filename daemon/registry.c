@@ -19,6 +19,13 @@
 
 TAILQ_HEAD(object_list, object);
 
+/* An ephemeral object's tie to the connection that created it. */
+struct owner {
+	struct conn *c;
+	struct object *o;
+	LIST_ENTRY(owner) link;   /* c->owned */
+};
+
 /*
  * names finds an object; objects holds them in creation order (and keeps
  * them reachable for leak checkers, which do not see the pointers stored
@@ -211,11 +218,45 @@ registry_delete(struct object *o)
 		fatalx("%s: '%.*s' still has waiters or holders", __func__,
 		    (int)o->namelen, o->name);
 	generation++;
+	if (o->owner != NULL) {
+		LIST_REMOVE(o->owner, link);
+		xfree(o->owner);
+		o->owner = NULL;
+	}
 	if (!ohash_del(names, o->name, o->namelen, NULL))
 		fatalx("%s: '%.*s' is not registered", __func__,
 		    (int)o->namelen, o->name);
 	TAILQ_REMOVE(&objects, o, link);
 	registry_discard(o);
+}
+
+void
+registry_own(struct object *o, struct conn *c)
+{
+	struct owner *ow;
+
+	if (!o->explicit || o->owner != NULL)
+		fatalx("%s: '%.*s' cannot become ephemeral", __func__,
+		    (int)o->namelen, o->name);
+	ow = xmalloc(sizeof *ow);
+	ow->c = c;
+	ow->o = o;
+	LIST_INSERT_HEAD(&c->owned, ow, link);
+	o->owner = ow;
+}
+
+struct conn *
+registry_owner(const struct object *o)
+{
+	return o->owner != NULL ? o->owner->c : NULL;
+}
+
+struct object *
+registry_owned(struct conn *c)
+{
+	struct owner *ow = LIST_FIRST(&c->owned);
+
+	return ow != NULL ? ow->o : NULL;
 }
 
 bool
@@ -274,8 +315,8 @@ registry_scan(uint64_t cursor, size_t count,
 size_t
 registry_object_mem(const struct object *o)
 {
-	return sizeof *o + o->namelen + 1 + o->optlen + (o->type->mem != NULL ?
-	    o->type->mem(o) : mem_usable(o->data));
+	return sizeof *o + o->namelen + 1 + o->optlen + mem_usable(o->owner) +
+	    (o->type->mem != NULL ? o->type->mem(o) : mem_usable(o->data));
 }
 
 uint64_t

@@ -37,6 +37,7 @@ struct object {
 	struct hold_list holds;   /* connections holding something in it */
 	TAILQ_ENTRY(object) link; /* every live object in creation order,
 				     then the to-free list once deleted */
+	struct owner *owner;      /* ephemeral: the connection it goes with */
 	uint32_t optlen;          /* its options map's bytes; 0: its type's
 				     defaults (options.h) */
 	bool explicit;            /* made by TYPE.create: stays until obj.delete */
@@ -138,6 +139,15 @@ struct object *registry_create(const struct obj_type *t, const char *name,
  * answers and releases them first (waiter_object_deleted).
  */
 void registry_delete(struct object *o);
+/*
+ * o, explicit, becomes ephemeral: it belongs to c and goes when c closes
+ * (registry_owned). At most once per object.
+ */
+void registry_own(struct object *o, struct conn *c);
+/* The connection an ephemeral o belongs to, or NULL. */
+struct conn *registry_owner(const struct object *o);
+/* One of the ephemeral objects c owns, or NULL: c's close deletes them. */
+struct object *registry_owned(struct conn *c);
 /* After a write: delete o if implicit, initial, without waiters and
  * without holds. true when it was deleted. */
 bool registry_settle(struct object *o);

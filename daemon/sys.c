@@ -94,6 +94,13 @@ sys_obj_scan(struct req *req)
 }
 
 static void
+sys_pack_uint(msgpack_packer *pk, const char *key, uint64_t v)
+{
+	msg_pack_cstr(pk, key);
+	msgpack_pack_uint64(pk, v);
+}
+
+static void
 sys_noobj(struct req *req)
 {
 	reply_error(req, PERR_NOOBJ, "no object '%.*s'", req_namelen(req),
@@ -104,14 +111,16 @@ static void
 sys_obj_info(struct req *req)
 {
 	const struct object *o = req->obj;
+	const struct conn *owner;
 	msgpack_packer *pk;
 
 	if (o == NULL) {
 		sys_noobj(req);
 		return;
 	}
+	owner = registry_owner(o);
 	pk = reply_begin(req);
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, owner != NULL ? 9 : 7);
 	msg_pack_cstr(pk, "name");
 	msgpack_pack_str(pk, o->namelen);
 	msgpack_pack_str_body(pk, o->name, o->namelen);
@@ -130,6 +139,11 @@ sys_obj_info(struct req *req)
 	msgpack_pack_uint64(pk, o->nwaiters);
 	msg_pack_cstr(pk, "options");
 	options_pack(o, pk);
+	if (owner != NULL) {
+		msg_pack_cstr(pk, "ephemeral");
+		msgpack_pack_true(pk);
+		sys_pack_uint(pk, "owner", owner->id);
+	}
 }
 
 static void
@@ -149,13 +163,6 @@ static void
 sys_ping(struct req *req)
 {
 	reply_str(req, "pong", 4);
-}
-
-static void
-sys_pack_uint(msgpack_packer *pk, const char *key, uint64_t v)
-{
-	msg_pack_cstr(pk, key);
-	msgpack_pack_uint64(pk, v);
 }
 
 static void

@@ -424,11 +424,19 @@ waiter_conn_closed(struct conn *c)
 {
 	struct hold_list *l = c->holdings;
 	struct waiter *w = c->parked;
+	struct object *o;
 	struct hold *h;
 
 	if (w != NULL) {
 		settle_later(w->req.obj);
 		waiter_leave(w);
+	}
+	/* Its ephemeral objects go before its holds are given back, as
+	 * obj.delete takes them: their waiters get DELETED, not a lock it
+	 * held. */
+	while ((o = registry_owned(c)) != NULL) {
+		waiter_object_deleted(o);
+		registry_delete(o);
 	}
 	if (l != NULL) {
 		while ((h = LIST_FIRST(l)) != NULL) {

@@ -126,8 +126,9 @@ struct waiter *waiter_next(const struct waiter *w);
 /* sys.cancel: remove c's parked request msgid, answering it TIMEOUT. true
  * if there was one. */
 bool waiter_cancel(struct conn *c, uint32_t msgid);
-/* c is closing: drop its parked waiter (gone op, no answer), give back
- * its holds (conn_gone op per hold), settle what changed. */
+/* c is closing: drop its parked waiter (gone op, no answer), delete the
+ * ephemeral objects it created (as obj.delete), give back its holds
+ * (conn_gone op per hold), settle what changed. */
 void waiter_conn_closed(struct conn *c);
 /* o is being deleted: every waiter answers DELETED (no gone op); then
  * every hold on o goes through the type's conn_gone (nobody is left to

@@ -66,7 +66,7 @@ END_TEST
 /* What the table says of each option, in the texts of BADARG. */
 static const struct row texts[] = {
 	{ "queue.create", "['tx.q', {'size': 1}]", PERR_BADARG, NULL,
-	  "queue.create: the options are maxsize and ack" },
+	  "queue.create: the options are maxsize, ack and ephemeral" },
 	{ "queue.create", "['tx.q', {'maxsize': 2, 'maxsize': 2}]", PERR_BADARG,
 	  NULL, "queue.create: 'maxsize' is given twice" },
 	{ "queue.create", "['tx.q', {'maxsize': 1.5}]", PERR_BADARG, NULL,
@@ -74,11 +74,12 @@ static const struct row texts[] = {
 	{ "queue.create", "['tx.q', {'ack': 'yes'}]", PERR_BADARG, NULL,
 	  "queue.create: ack must be a bool" },
 	{ "lock.create", "['tx.l', {1: true}]", PERR_BADARG, NULL,
-	  "lock.create: the only option is 'release_on_disconnect'" },
+	  "lock.create: the only option is 'release_on_disconnect', besides "
+	  "ephemeral" },
 	{ "rlock.create", "['tx.l', {'x': true}]", PERR_BADARG, NULL,
 	  "rlock.create: the only option is 'release_on_disconnect'" },
 	{ "dict.create", "['tx.d', {'x': 1}]", PERR_BADARG, NULL,
-	  "dict.create: dict has no options" },
+	  "dict.create: dict has no options but ephemeral" },
 	{ "semaphore.create", "['tx.s', {'value': 9223372036854775808}]",
 	  PERR_BADARG, NULL,
 	  "semaphore.create: value must be an int from 0 to "
