@@ -1,6 +1,7 @@
 /*
- * unit_dispatch.c: request handling without sockets: the method table,
- * the checks dispatch makes before any handler, the registry's object
+ * unit_dispatch.c: request handling without sockets: the checks dispatch
+ * makes before any handler (the method table against the catalogue and
+ * the docs is unit_catalogue.c's), the registry's object
  * lifetime and the per-connection object cache, and every dict, value,
  * obj and sys verb.
  *
@@ -30,106 +31,6 @@
 #include "../daemon/mpmgrd.h"
 #include "../daemon/registry.h"
 #include "unit_util.h"
-
-/* --- the method table -------------------------------------------------- */
-
-/*
- * The methods documented in docs/PROTOCOL.md: the first cell of each table
- * row, "a.b" or "a.b / a.c". The test runs from the source tree's top
- * ($SRCDIR when set).
- */
-#define DOC_MAX 256
-static char doc_names[DOC_MAX][64];
-static size_t doc_count;
-
-static void
-doc_load(void)
-{
-	const char *dir = getenv("SRCDIR");
-	char path[4096], line[1024];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/docs/PROTOCOL.md",
-	    dir != NULL ? dir : ".");
-	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	doc_count = 0;
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *cell, *tok, *save;
-
-		if (strncmp(line, "| ", 2) != 0)
-			continue;
-		cell = strtok_r(line + 2, "|", &save);
-		if (cell == NULL)
-			continue;
-		for (tok = strtok_r(cell, " /", &save); tok != NULL;
-		    tok = strtok_r(NULL, " /", &save)) {
-			size_t n = strspn(tok, "abcdefghijklmnopqrstuvwxyz_.");
-
-			if (n != strlen(tok) || strchr(tok, '.') == NULL ||
-			    tok[0] == '.' || tok[n - 1] == '.')
-				continue;
-			ck_assert_uint_lt(doc_count, DOC_MAX);
-			snprintf(doc_names[doc_count++], sizeof doc_names[0],
-			    "%s", tok);
-		}
-	}
-	fclose(f);
-}
-
-static bool
-doc_has(const char *name)
-{
-	for (size_t i = 0; i < doc_count; i++)
-		if (strcmp(doc_names[i], name) == 0)
-			return true;
-	return false;
-}
-
-START_TEST(test_table)
-{
-	const struct method *m;
-	size_t pos = 0, n = 0, i;
-
-	doc_load();
-	while ((m = dispatch_next(&pos)) != NULL) {
-		const char *dot = strchr(m->name, '.');
-		const struct obj_type *t;
-
-		n++;
-		ck_assert_msg(doc_has(m->name), "%s is not in docs/PROTOCOL.md",
-		    m->name);
-		ck_assert_ptr_nonnull(dot);
-		ck_assert_ptr_nonnull(m->handler);
-		ck_assert_msg(m->summary != NULL && *m->summary != '\0',
-		    "%s: no summary", m->name);
-		ck_assert_ptr_nonnull(m->params);
-		ck_assert_uint_le(m->min_args, m->max_args);
-		ck_assert_uint_le(m->max_args, DISPATCH_MAX_ARGS);
-		/* Found by its name, and only one method has it. */
-		ck_assert_ptr_eq(dispatch_lookup(m->name, strlen(m->name)), m);
-		t = registry_type(m->name, (size_t)(dot - m->name));
-		if (t != NULL) {
-			ck_assert_msg(m->type == t && (m->flags & MF_OBJ),
-			    "%s: not an object method of its type", m->name);
-			ck_assert_uint_ge(m->min_args, 1);
-		} else {
-			ck_assert_msg(strncmp(m->name, "obj.", 4) == 0 ||
-			    strncmp(m->name, "sys.", 4) == 0, "%s", m->name);
-			ck_assert_ptr_null(m->type);
-		}
-	}
-	/* And every documented method exists. */
-	for (i = 0; i < doc_count; i++)
-		ck_assert_msg(dispatch_lookup(doc_names[i],
-		    strlen(doc_names[i])) != NULL, "%s is documented but has "
-		    "no handler", doc_names[i]);
-	ck_assert_uint_ge(n, doc_count);
-	ck_assert_ptr_null(dispatch_lookup("dict.nope", 9));
-	ck_assert_ptr_null(dispatch_lookup("dict.get", 7));
-	ck_assert_ptr_null(dispatch_lookup("", 0));
-}
-END_TEST
 
 /* --- central checks ---------------------------------------------------- */
 
@@ -942,7 +843,6 @@ dispatch_suite(void)
 
 	tc = tcase_create("dispatch");
 	tcase_add_unchecked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_table);
 	tcase_add_test(tc, test_checks);
 	tcase_add_test(tc, test_nomethod_long);
 	tcase_add_test(tc, test_admin);
