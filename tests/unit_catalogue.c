@@ -1,5 +1,5 @@
 /*
- * unit_catalogue.c: the method catalogue (proto/catalogue_methods.h) held
+ * unit_catalogue.c: the method catalogue (proto/mpmgr_methods.h) held
  * against what serves it and what documents it, both ways:
  *
  * - the daemon: every catalogue row is a method of dispatch's index with
