@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "../proto/auth.h"
+#include "../proto/mpmgr_methods.h"
 #include "conn.h"
 #include "log.h"
 #include "mem.h"
@@ -57,7 +58,7 @@
 #define CONN_OUT_KEEP (16 * 1024)     /* the spare output buffer's ceiling */
 #define CONN_LINGER_MSEC 1000         /* last bytes of a closed connection */
 #define CONN_STOP_ROUNDS 3            /* shutdown answers before giving up */
-#define CONN_CANCEL_METHOD "sys.cancel"
+#define CONN_CANCEL_METHOD MPMGR_METHOD_NAME(sys, cancel)
 
 enum {
 	CONN_READ_DATA,

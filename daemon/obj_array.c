@@ -187,8 +187,8 @@ array_of(struct req *req)
 {
 	if (req->obj != NULL)
 		return req->obj->data;
-	reply_error(req, PERR_NOOBJ, "no array '%.*s': array.create makes one",
-	    req_namelen(req), req_name(req));
+	reply_error(req, PERR_NOOBJ, "no array '%.*s': %s makes one",
+	    req_namelen(req), req_name(req), MPMGR_METHOD_NAME(array, create));
 	return NULL;
 }
 
@@ -289,7 +289,7 @@ static struct buf ibuf = BUF_INIT;
 static int
 array_bad(struct req *req, const char *why)
 {
-	reply_error(req, PERR_BADARG, "array.create: %s", why);
+	reply_error(req, PERR_BADARG, "%s: %s", req->method->name, why);
 	return -1;
 }
 
@@ -326,8 +326,8 @@ array_check(struct optval *v, struct req *req)
 	bytes = array_opt_length(v) * tc->width;
 	/* The one write that can take much more than its request's size. */
 	if (server.max_memory != 0 && mem_used() + bytes > server.max_memory) {
-		reply_error(req, PERR_LIMIT, "array.create: %zu bytes would "
-		    "pass the daemon's ceiling of %zu", bytes,
+		reply_error(req, PERR_LIMIT, "%s: %zu bytes would pass the "
+		    "daemon's ceiling of %zu", req->method->name, bytes,
 		    server.max_memory);
 		return -1;
 	}

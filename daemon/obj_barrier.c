@@ -34,7 +34,8 @@ static void
 barrier_noobj(struct req *req)
 {
 	reply_error(req, PERR_NOOBJ, "no barrier '%.*s': create it first "
-	    "with barrier.create", req_namelen(req), req_name(req));
+	    "with %s", req_namelen(req), req_name(req),
+	    MPMGR_METHOD_NAME(barrier, create));
 }
 
 /* Answer every waiter of o BROKEN; the cycle starts over. */
@@ -64,7 +65,8 @@ barrier_wait_timeout(struct waiter *w)
 {
 	struct object *o = w->req.obj;
 
-	reply_error(&w->req, PERR_TIMEOUT, "barrier.wait timed out");
+	reply_error(&w->req, PERR_TIMEOUT, "%s timed out",
+	    w->req.method->name);
 	waiter_done(w);
 	barrier_break(o);
 }
@@ -129,7 +131,8 @@ barrier_wait(struct req *req)
 		return;
 	}
 	if (usec == 0) {
-		reply_error(req, PERR_TIMEOUT, "barrier.wait timed out");
+		reply_error(req, PERR_TIMEOUT, "%s timed out",
+		    req->method->name);
 		barrier_break(req->obj);
 		return;
 	}

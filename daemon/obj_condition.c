@@ -273,21 +273,20 @@ condition_check(struct optval *v, struct req *req)
 	if (!v[COND_OPT_LOCK].given)
 		return 0;
 	if (v[COND_OPT_ROD].given) {
-		reply_error(req, PERR_BADARG, "condition.create: "
-		    "release_on_disconnect is the named lock's option (its "
-		    "create)");
+		reply_error(req, PERR_BADARG, "%s: release_on_disconnect is "
+		    "the named lock's option (its create)", req->method->name);
 		return -1;
 	}
 	if (name->len == (uint32_t)req_namelen(req) &&
 	    memcmp(name->ptr, req_name(req), name->len) == 0) {
-		reply_error(req, PERR_BADARG, "condition.create: lock must "
-		    "name another object");
+		reply_error(req, PERR_BADARG, "%s: lock must name another "
+		    "object", req->method->name);
 		return -1;
 	}
 	lk = registry_lookup((const char *)name->ptr, name->len);
 	if (lk != NULL && !lock_kind(lk->type)) {
-		reply_error(req, PERR_WRONGTYPE, "condition.create: '%.*s' is "
-		    "a %s, not a lock or rlock", (int)name->len,
+		reply_error(req, PERR_WRONGTYPE, "%s: '%.*s' is a %s, not a "
+		    "lock or rlock", req->method->name, (int)name->len,
 		    (const char *)name->ptr, lk->type->name);
 		return -1;
 	}

@@ -318,20 +318,20 @@ dict_update(struct req *req)
 		mpv_iter_init(&it, src);
 		while (mpv_iter_next(&it, &k)) {
 			if (k.type != MPV_ARRAY) {
-				reply_error(req, PERR_BADTYPE, "dict.update: "
-				    "an array must hold [key, value] arrays, "
-				    "not %s", value_kind(&k));
+				reply_error(req, PERR_BADTYPE, "%s: an array "
+				    "must hold [key, value] arrays, not %s",
+				    req->method->name, value_kind(&k));
 				return;
 			}
 			if (k.len != 2) {
-				reply_error(req, PERR_BADARG, "dict.update: "
-				    "a pair of %u elements", k.len);
+				reply_error(req, PERR_BADARG, "%s: a pair of "
+				    "%u elements", req->method->name, k.len);
 				return;
 			}
 		}
 	} else if (src->type != MPV_MAP) {
-		reply_error(req, PERR_BADTYPE, "dict.update takes a map or an "
-		    "array of [key, value], not %s", value_kind(src));
+		reply_error(req, PERR_BADTYPE, "%s takes a map or an array of "
+		    "[key, value], not %s", req->method->name, value_kind(src));
 		return;
 	}
 	mpv_iter_init(&it, src);

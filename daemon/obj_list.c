@@ -321,8 +321,8 @@ list_extend(struct req *req)
 	size_t n;
 
 	if (items->type != MPV_ARRAY) {
-		reply_error(req, PERR_BADTYPE, "list.extend takes an array, "
-		    "not %s", value_kind(items));
+		reply_error(req, PERR_BADTYPE, "%s takes an array, not %s",
+		    req->method->name, value_kind(items));
 		return;
 	}
 	list_reserve(l, items->len);
@@ -536,8 +536,8 @@ list_sort(struct req *req)
 
 	if (req->argc > 1) {
 		if (rev->type != MPV_BOOL) {
-			reply_error(req, PERR_BADARG, "list.sort: reverse must "
-			    "be a bool, not %s", value_kind(rev));
+			reply_error(req, PERR_BADARG, "%s: reverse must be a "
+			    "bool, not %s", req->method->name, value_kind(rev));
 			return;
 		}
 		desc = rev->v.b;
@@ -551,14 +551,14 @@ list_sort(struct req *req)
 	for (i = 0; i < l->n; i++) {
 		ok = list_key(list_at(l, i), &keys[i], &kind);
 		if (ok && i > 0 && keys[i].cls != keys[0].cls) {
-			reply_error(req, PERR_BADTYPE, "list.sort: cannot "
-			    "order %s and %s", kind0, kind);
+			reply_error(req, PERR_BADTYPE, "%s: cannot order %s "
+			    "and %s", req->method->name, kind0, kind);
 			xfree(keys);
 			return;
 		}
 		if (!ok) {
-			reply_error(req, PERR_BADTYPE, "list.sort: cannot "
-			    "order %s values", kind);
+			reply_error(req, PERR_BADTYPE, "%s: cannot order %s "
+			    "values", req->method->name, kind);
 			xfree(keys);
 			return;
 		}

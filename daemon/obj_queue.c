@@ -487,15 +487,15 @@ queue_put_many(struct req *req)
 	int64_t usec;
 
 	if (items->type != MPV_ARRAY) {
-		reply_error(req, PERR_BADTYPE, "queue.put_many takes an array "
-		    "of items, not %s", value_kind(items));
+		reply_error(req, PERR_BADTYPE, "%s takes an array of items, "
+		    "not %s", req->method->name, value_kind(items));
 		return;
 	}
 	if (!waiter_timeout_arg(req, 2, &usec))
 		return;
 	if (q->maxsize != 0 && items->len > q->maxsize) {
-		reply_error(req, PERR_BADARG, "queue.put_many: %u items can "
-		    "never fit in '%.*s' (maxsize %llu)", items->len,
+		reply_error(req, PERR_BADARG, "%s: %u items can never fit in "
+		    "'%.*s' (maxsize %llu)", req->method->name, items->len,
 		    req_namelen(req), req_name(req),
 		    (unsigned long long)q->maxsize);
 		return;
@@ -605,8 +605,8 @@ queue_task_done(struct req *req)
 
 	if (q != NULL && q->ack) {
 		if ((h = hold_find(req->c, req->obj)) == NULL) {
-			reply_error(req, PERR_BADARG, "queue.task_done: no "
-			    "leased item on this connection");
+			reply_error(req, PERR_BADARG, "%s: no leased item on "
+			    "this connection", req->method->name);
 			return;
 		}
 		l = h->data;
@@ -617,8 +617,8 @@ queue_task_done(struct req *req)
 			hold_drop(h);
 		}
 	} else if (q == NULL || q->unfinished <= q->count) {
-		reply_error(req, PERR_BADARG, "queue.task_done called more "
-		    "times than items were got from '%.*s'", req_namelen(req),
+		reply_error(req, PERR_BADARG, "%s called more times than items "
+		    "were got from '%.*s'", req->method->name, req_namelen(req),
 		    req_name(req));
 		return;
 	}

@@ -46,7 +46,8 @@ sys_obj_list(struct req *req)
 		if (arg->type == MPV_STR)
 			t = registry_type((const char *)arg->ptr, arg->len);
 		if (t == NULL) {
-			reply_error(req, PERR_BADARG, "obj.list: no such type");
+			reply_error(req, PERR_BADARG, "%s: no such type",
+			    req->method->name);
 			return;
 		}
 		for (o = registry_next(NULL); o != NULL; o = registry_next(o))
@@ -206,7 +207,7 @@ sys_shutdown(struct req *req)
 	log_info("%s: asked by uid %u pid %d", __func__,
 	    (unsigned)req->c->uid, (int)req->c->pid);
 	reply_nil(req);
-	server_stop("sys.shutdown");
+	server_stop(req->method->name);
 }
 
 /* obj.VERB is sys_obj_VERB, sys.VERB sys_VERB: neither has a type. */
