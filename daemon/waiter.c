@@ -9,6 +9,11 @@
  * sys.cancel, a connection's close, the stop) settle those objects here,
  * by name once all their work is done, so that an object settled away by
  * one step is never touched by the next.
+ *
+ * The one call up in the daemon starts here: an answered waiter wakes its
+ * connection (conn_wake), and the types learn through waiter_peer_gone
+ * whether a waiter's peer hung up (conn_peer_gone), as Redis's blocked.c
+ * calls networking.c. tests/it_layering.sh keeps it the only one.
  */
 #include <math.h>
 #include <string.h>
