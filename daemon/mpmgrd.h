@@ -44,6 +44,7 @@ enum conn_state {
 
 struct conn {
 	int fd;
+	uint8_t ncancel_miss;     /* of cancel_miss[], below */
 	uint64_t id;
 	enum conn_state state;
 	unsigned flags;
@@ -64,7 +65,6 @@ struct conn {
 	 * right after it (conn.c, conn_cancel_kind); as many as a client
 	 * may have outstanding */
 	uint32_t cancel_miss[MPMGR_MAX_CANCELS];
-	uint8_t ncancel_miss;
 	void *holdings;           /* waiter.c: its struct hold_list, or NULL */
 	LIST_HEAD(owner_list, owner) owned; /* registry.c: the ephemeral
 				     objects it created */
