@@ -59,6 +59,8 @@ enum mpmgr_err {
 	MPMGR_ELIMIT = -20,
 	MPMGR_ESHUTDOWN = -21,
 	MPMGR_EINTERNAL = -22,
+	MPMGR_EEOF = -23,      /* a pipe's other end is closed (EOFError) */
+	MPMGR_ELOST = -24,     /* a process record's supervisor went away */
 	/* client side */
 	MPMGR_ECONNECT = -100, /* cannot reach the socket */
 	MPMGR_EKEY = -101,     /* authkey file missing, unreadable or unsafe */
