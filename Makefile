@@ -81,7 +81,7 @@ LIBS_CHECK = $(call cache,lcheck,pkg-config --libs check)
 
 PROTO_SRC = $(wildcard proto/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
-LIB_SRC = client/mpmgr.c client/mpmgr_typed.c
+LIB_SRC = client/mpmgr.c client/mpmgr_notify.c client/mpmgr_typed.c
 MPCTL_SRC = $(wildcard client/mpctl*.c)
 MPBENCH_SRC = client/mpbench.c
 UNIT_SRC = $(filter-out tests/unit_util.c,$(wildcard tests/unit_*.c))
