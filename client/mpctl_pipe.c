@@ -220,7 +220,10 @@ pipe_write(struct ctx *c)
 		pipe_pack_end(c, end);
 		if ((rc = mpctl_pack_operand(c, line, false)) != 0)
 			break;
-		if ((err = write_request(c)) != MPMGR_OK)
+		/* Sent now, its reply read later: the reader must not wait
+		 * for the writer's next line to see this one. */
+		if ((err = write_request(c)) != MPMGR_OK ||
+		    (err = mpmgr_flush(c->h)) != MPMGR_OK)
 			rc = mpctl_fail(c, err);
 		else if (mpmgr_pending(c->h) >= PIPE_DEPTH)
 			rc = write_reply(c);
