@@ -19,43 +19,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 test_begin it_mpctl_pipe
 
-# waiters NAME N: the daemon shows N requests parked on NAME.
-waiters() {
-	"$MPCTL" info "$1" 2>/dev/null | grep -q "\"waiters\":$2[,}]"
-}
-
-# noobj NAME: no object NAME.
-noobj() {
-	! "$MPCTL" info "$1" >/dev/null 2>&1
-}
-
-# bg OUT CMD...: CMD in the background, its output in $tmp/OUT.out and
-# .err, its pid in $last.
-bg() {
-	out=$1
-	shift
-	"$@" >"$tmp/$out.out" 2>"$tmp/$out.err" &
-	last=$!
-	bg_pids="$bg_pids $last"
-}
-
-# reap PID: its exit status in $reaped.
-reap() {
-	wait "$1" 2>/dev/null
-	reaped=$?
-}
-
-# exits PID STATUS WHAT: the background PID ends with STATUS.
-exits() {
-	reap "$1"
-	if [ "$reaped" -eq "$2" ]; then
-		pass
-	else
-		fail "$3: exit $reaped, wanted $2"
-		indent "$tmp"/*.err 2>/dev/null
-	fi
-}
-
 # lines FILE N: FILE has N lines.
 lines() {
 	[ "$(wc -l <"$1")" -eq "$2" ]

@@ -17,14 +17,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 test_begin it_mpctl_process
 
-waiters() {
-	"$MPCTL" info "$1" 2>/dev/null | grep -q "\"waiters\":$2[,}]"
-}
-
-gone() {
-	! alive "$1"
-}
-
 # field NAME KEY: KEY of `process info NAME`, as printed in its JSON.
 field() {
 	"$MPCTL" process info -n "$1" | sed -n "s/.*\"$2\":\\([^,}]*\\).*/\\1/p"
@@ -57,16 +49,6 @@ joiner() {
 	bg_pids="$bg_pids $last"
 }
 
-# exits PID STATUS WHAT: the background PID ends with STATUS.
-exits() {
-	wait "$1" 2>/dev/null
-	r=$?
-	if [ "$r" -eq "$2" ]; then
-		pass
-	else
-		fail "$3: exit $r, wanted $2"
-	fi
-}
 
 daemon_start
 

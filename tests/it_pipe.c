@@ -49,16 +49,6 @@ await_step(int fd)
 	return read(fd, &ch, 1) == 1;
 }
 
-static void
-kill9(pid_t pid)
-{
-	int st;
-
-	ck_assert(kill(pid, SIGKILL) == 0);
-	ck_assert(waitpid(pid, &st, 0) == pid);
-	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-}
-
 /* --- children ----------------------------------------------------------- */
 
 /* Hold end 1 of name and read until EOF: the ints 0..count-1 in order,
@@ -144,7 +134,7 @@ START_TEST(test_eof_on_kill9)
 	reader = harness_spawn(D, reader_of_pk, 0);
 	/* The reader took the message and waits for the next. */
 	harness_await_waiters(m, "pk", 1);
-	kill9(holder);
+	harness_kill9(holder);
 	harness_reap(&reader, 1, "the reader, after kill -9 of the holder");
 	mpmgr_free(m);
 }
@@ -173,7 +163,7 @@ START_TEST(test_broken_pipe)
 	}
 	ck_assert(await_step(up[0]));
 	ck_assert_int_eq(mpmgr_pipe_send(w, "pb", 0, &v, 0), 0);
-	kill9(reader);
+	harness_kill9(reader);
 	/* The daemon sees the hang-up on its own time. */
 	deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
 	while ((rc = mpmgr_pipe_send(w, "pb", 0, &v, 0)) == 0 &&
