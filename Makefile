@@ -257,12 +257,14 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 \
 		openssl jansson check)
 FUZZ_PROTO_OBJ = $(patsubst %.c,$(FB)/%.o,$(PROTO_SRC))
 FUZZ_DAEMON_OBJ = $(patsubst %.c,$(FB)/%.o,$(filter-out daemon/main.c,$(DAEMON_SRC)))
-FUZZ_SEEDS = dict queue lock value sys
+FUZZ_SEEDS = dict queue lock value sys pipe process
 fuzz_seed_dict = \224\000\001\250dict.set\223\241d\241k\001\224\000\002\250dict.get\222\241d\241k\224\000\003\252obj.delete\221\241d
 fuzz_seed_queue = \224\000\001\251queue.put\222\241q\225\001\376\241x\201\241a\300\313\077\370\000\000\000\000\000\000\224\000\002\251queue.get\221\241q
 fuzz_seed_lock = \224\000\001\254lock.acquire\221\241l\224\000\002\254lock.release\221\241l
 fuzz_seed_value = \224\000\001\252value.incr\222\241v\005\224\000\002\251value.cas\223\241v\005\303
 fuzz_seed_sys = \224\000\001\251sys.stats\220\224\000\002\250obj.scan\221\000
+fuzz_seed_pipe = \224\000\001\251pipe.send\223\241p\000\241x\224\000\002\251pipe.recv\223\241p\001\000\224\000\003\252pipe.close\222\241p\000\224\000\004\254pipe.handoff\223\241p\001\313?\340\000\000\000\000\000\000
+fuzz_seed_process = \224\000\001\260process.register\222\241r\202\243pid\005\244argv\221\241x\224\000\002\261process.terminate\221\241r\224\000\003\256process.exited\222\241r\367\224\000\004\256queue.shutdown\222\241q\303
 
 .PHONY: fuzz
 fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded
