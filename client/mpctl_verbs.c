@@ -14,15 +14,17 @@
  * more than the method. `mpctl TYPE --help` lists the verbs in catalogue
  * order.
  *
- * Every method is some verb's, except four that mean nothing to a
+ * Every method is some verb's, except a few that mean nothing to a
  * command that connects, does one thing and exits (tests/it_mpctl_verbs.sh
  * holds the two lists together): rlock.owned (a fresh connection owns
  * nothing), sys.cancel (it takes back a request parked on the asking
  * connection, and mpctl's one request ends with its -t or its process),
  * obj.scan (ls pages through it), process.exited (only a record's
  * supervisor reports, on the connection that registered it: `process
- * start` does). pipe.open is sent by cat and write, which hold an end
- * while they stream; process.register by start.
+ * start` does), and the extend of lock, rlock and semaphore (only the
+ * connection holding a lease can extend it, which exec --ttl does).
+ * pipe.open is sent by cat and write, which hold an end while they
+ * stream; process.register by start.
  */
 #include <stdio.h>
 

@@ -15,10 +15,18 @@
  * created with release_on_disconnect false, as Python does. An implicit
  * semaphore goes away when back at its initial value with no waiter and
  * no hold.
+ *
+ * Every acquire takes a fencing token (fence.h), answered instead of true
+ * when asked for ({fence: true}). An acquire with a ttl makes the
+ * connection's hold a lease (waiter.h) covering all it holds here: at its
+ * end those permits are given back as a close would, and the connection's
+ * next release here is refused (NOTHELD) rather than adding permits that
+ * were already returned.
  */
 #include <stdint.h>
 
 #include "dispatch.h"
+#include "fence.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -49,14 +57,26 @@ semaphore_of(const struct object *o)
 	return o->data;
 }
 
+/* c takes a permit, its hold a lease of ttl usec if > 0; answer req. */
 static void
-semaphore_take(struct object *o, struct conn *c)
+semaphore_take(struct object *o, struct conn *c, int64_t ttl, bool fence,
+    struct req *req)
 {
 	struct semaphore *s = semaphore_of(o);
+	struct hold *h;
+	uint64_t token = fence_next();
 
 	s->value--;
-	if (s->release_on_disconnect)
-		hold_get(c, o)->n++;
+	if (s->release_on_disconnect) {
+		h = hold_get(c, o);
+		h->n++;
+		if (ttl > 0)
+			hold_lease(h, ttl);
+	}
+	if (fence)
+		reply_uint(req, token);
+	else
+		reply_bool(req, true);
 }
 
 /* Hand permits to the oldest waiters whose peers are still there. */
@@ -71,8 +91,8 @@ semaphore_serve(struct object *o)
 		/* A gone peer's close removes its waiter. */
 		if (waiter_peer_gone(w))
 			continue;
-		semaphore_take(o, w->req.c);
-		reply_bool(&w->req, true);
+		semaphore_take(o, w->req.c, (int64_t)w->ttl, w->state != 0,
+		    &w->req);
 		waiter_done(w);
 	}
 }
@@ -90,21 +110,44 @@ static void
 semaphore_acquire(struct req *req)
 {
 	struct semaphore *s = semaphore_of(req->obj);
+	struct hold_opts opts;
 	struct waiter *w;
 	int64_t usec;
 
-	if (!waiter_timeout_arg(req, 1, &usec))
+	if (!waiter_timeout_arg(req, 1, &usec) ||
+	    !hold_opts_arg(req, 2, s->release_on_disconnect, &opts))
 		return;
 	/* Permits left means no live waiter: taking one overtakes nobody. */
-	if (s->value > 0) {
-		semaphore_take(req->obj, req->c);
-		reply_bool(req, true);
-	} else if (usec == 0)
+	if (s->value > 0)
+		semaphore_take(req->obj, req->c, opts.ttl, opts.fence, req);
+	else if (usec == 0)
 		reply_bool(req, false);
 	else {
 		w = waiter_park(req, &semaphore_acquire_ops, usec);
 		w->n = 1;
+		w->ttl = (uint64_t)opts.ttl;
+		w->state = opts.fence;
 	}
+}
+
+/*
+ * c's hold in o is lost (its lease ended): answer req NOTHELD, and
+ * forget the hold if release (a release takes the news; an extend
+ * leaves it for the release to come). True when so.
+ */
+static bool
+semaphore_lost(struct req *req, struct object *o, bool release)
+{
+	struct hold *h = o == NULL ? NULL : hold_find(req->c, o);
+
+	if (h == NULL || !h->lost)
+		return false;
+	if (release)
+		hold_drop(h);
+	reply_error(req, PERR_NOTHELD, "%s: this connection's lease on "
+	    "'%.*s' ended: its permits were given back then",
+	    req->method->name, (int)o->namelen, o->name);
+	return true;
 }
 
 static void
@@ -116,6 +159,8 @@ semaphore_release(struct req *req)
 
 	if (req->argc > 1 && req->argv[1].type != MPV_NIL &&
 	    !req_uint_arg(req, 1, 1, SEMAPHORE_MAX, "n", &n))
+		return;
+	if (semaphore_lost(req, req->obj, true))
 		return;
 	if (s->bounded && n > s->initial - s->value) {
 		reply_error(req, PERR_RANGE, "%s: '%.*s' is bounded: %llu + "
@@ -140,6 +185,27 @@ semaphore_release(struct req *req)
 	reply_nil(req);
 }
 
+/* Renew the caller's lease on its permits: ttl from now. */
+static void
+semaphore_extend(struct req *req)
+{
+	struct hold *h;
+	int64_t usec;
+
+	if (!waiter_ttl_arg(req, &req->argv[1], "ttl", &usec) ||
+	    semaphore_lost(req, req->obj, false))
+		return;
+	h = req->obj == NULL ? NULL : hold_find(req->c, req->obj);
+	if (h == NULL || h->n == 0) {
+		reply_error(req, PERR_NOTHELD, "%s: this connection holds no "
+		    "permit of '%.*s'", req->method->name, req_namelen(req),
+		    req_name(req));
+		return;
+	}
+	hold_lease(h, usec);
+	reply_nil(req);
+}
+
 static void
 semaphore_value(struct req *req)
 {
@@ -149,17 +215,37 @@ semaphore_value(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
+/* What h holds, back into the value (a bounded one no further than its
+ * initial value). */
 static void
-semaphore_conn_gone(struct hold *h)
+semaphore_give_back(struct hold *h)
 {
-	struct object *o = h->o;
-	struct semaphore *s = semaphore_of(o);
+	struct semaphore *s = semaphore_of(h->o);
 	uint64_t room = s->bounded ? s->initial - s->value :
 	    SEMAPHORE_MAX - s->value;
 
 	s->value += h->n < room ? h->n : room;
+	h->n = 0;
+}
+
+static void
+semaphore_conn_gone(struct hold *h)
+{
+	struct object *o = h->o;
+
+	semaphore_give_back(h);
 	hold_drop(h);
 	semaphore_serve(o);
+}
+
+static void
+semaphore_lease_end(struct hold *h)
+{
+	log_debug("%s: the lease of client %llu on '%.*s' ended (%llu "
+	    "permits)", __func__, (unsigned long long)h->c->id,
+	    (int)h->o->namelen, h->o->name, (unsigned long long)h->n);
+	semaphore_give_back(h);
+	semaphore_serve(h->o);
 }
 
 /* Options: {value: N (1), bounded: bool, release_on_disconnect: bool}. */
@@ -212,4 +298,5 @@ const struct obj_type semaphore_type = {
 	.is_initial = semaphore_is_initial,
 	.size = semaphore_size,
 	.conn_gone = semaphore_conn_gone,
+	.lease_end = semaphore_lease_end,
 };

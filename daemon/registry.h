@@ -90,6 +90,13 @@ struct obj_type {
 	 * NULL for types nothing can be held in.
 	 */
 	void (*conn_gone)(struct hold *h);
+	/*
+	 * h's lease ran out (hold_lease; h->lost is already set): give back
+	 * what it holds as conn_gone does and wake whoever can now proceed,
+	 * but keep h, so that its connection's next release there is
+	 * refused. NULL for types nothing can be leased in.
+	 */
+	void (*lease_end)(struct hold *h);
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in

@@ -165,7 +165,7 @@ START_TEST(test_heap_order)
 		/* Few distinct values: ties must expire in park order. */
 		w = park_raw(cs[i], o, (uint32_t)i + 1,
 		    1 + (int64_t)(rand64() % 500) * 1000000);
-		ex[i].deadline = w->deadline;
+		ex[i].deadline = w->dl.at;
 		ex[i].id = (uint32_t)i + 1;
 	}
 	ck_assert_uint_eq(o->nwaiters, HEAP_N);
@@ -216,7 +216,7 @@ START_TEST(test_heap_remove)
 		cs[i] = pool_conn(5000 + i);
 		w = park_raw(cs[i], o, (uint32_t)i + 1,
 		    1 + (int64_t)(rand64() % 1000000000));
-		dl[i] = w->deadline;
+		dl[i] = w->dl.at;
 	}
 	/* Every third waiter answered early, in FIFO order. */
 	for (i = 0, w = waiter_first(o); w != NULL; w = next, i++) {
@@ -286,7 +286,7 @@ scale(bool one_object)
 		if (used > max_park)
 			max_park = used;
 		ids[i] = msgid;
-		ex[i].deadline = cs[i]->parked->deadline;
+		ex[i].deadline = cs[i]->parked->dl.at;
 		ex[i].id = (uint32_t)i;
 	}
 	conn = saved;
@@ -620,16 +620,16 @@ START_TEST(test_event_wait)
 	reply_on(fc_conn(2), b, "true");
 	OK("event.clear", "['evt']", "nil");
 	a = PARK(1, "event.wait", "['evt', 2.5]");
-	ck_assert_uint_ge(fc_conn(1)->parked->deadline, now_usec() + 2400000);
-	ck_assert_uint_le(fc_conn(1)->parked->deadline, now_usec() + 2500000);
+	ck_assert_uint_ge(fc_conn(1)->parked->dl.at, now_usec() + 2400000);
+	ck_assert_uint_le(fc_conn(1)->parked->dl.at, now_usec() + 2500000);
 	waiter_expire(FOREVER);
 	reply_on(fc_conn(1), a, "false");
 	ERR("obj.info", "['evt']", NOOBJ);
 	/* A huge timeout is forever. */
 	a = PARK(1, "event.wait", "['evt', 1e300]");
-	ck_assert_uint_eq(fc_conn(1)->parked->deadline, 0);
+	ck_assert_uint_eq(fc_conn(1)->parked->dl.at, 0);
 	b = PARK(2, "event.wait", "['evt', 18446744073709551615]");
-	ck_assert_uint_eq(fc_conn(2)->parked->deadline, 0);
+	ck_assert_uint_eq(fc_conn(2)->parked->dl.at, 0);
 	waiter_expire(FOREVER);
 	nothing_on(fc_conn(1));
 	OK("event.set", "['evt']", "nil");
