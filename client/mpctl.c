@@ -576,7 +576,7 @@ mpctl_run_stats(struct ctx *c)
 int
 main(int argc, char **argv)
 {
-	struct ctx c = { .timeout = -1, .conflict = EXIT_FALSE };
+	struct ctx c = { .timeout = -1, .wait = -1, .conflict = EXIT_FALSE };
 	int rc;
 
 	msgpack_sbuffer_init(&c.args);

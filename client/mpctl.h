@@ -75,6 +75,8 @@ enum verb_opt {
 	OPT_ONEWAY,
 	OPT_DAEMON,
 	OPT_WAIT,
+	OPT_TTL,
+	OPT_REPLACE,
 	OPT_HELP,
 	OPT_COUNT
 };
@@ -83,7 +85,7 @@ enum verb_opt {
 #define OPTS_OBJECT (O(OPT_NAME) | O(OPT_STRING) | O(OPT_JSON) | O(OPT_HELP))
 #define OPTS_WAIT (OPTS_OBJECT | O(OPT_TIMEOUT))
 #define OPTS_EXEC (O(OPT_NAME) | O(OPT_TIMEOUT) | O(OPT_CONFLICT) | \
-	O(OPT_HELP))
+	O(OPT_TTL) | O(OPT_HELP))
 #define OPTS_SERVER (O(OPT_JSON) | O(OPT_HELP))
 
 /* How a verb's result prints and what its exit status says. */
@@ -109,6 +111,7 @@ struct verb {
 	const char *alias;      /* another spelling, or NULL */
 	enum mpmgr_method_id method; /* the one it sends */
 	enum mpmgr_method_id release; /* exec: gives back what method took */
+	enum mpmgr_method_id extend; /* exec --ttl: renews the lease */
 	int min, max;           /* F_OPERANDS: operands; max < 0: no limit */
 	unsigned numeric;       /* bit i: operand i is JSON even with
 				   --string */
@@ -137,6 +140,8 @@ struct ctx {
 	const char *opt[OPT_COUNT];     /* argument, "" for a flag, NULL
 					   unset */
 	double timeout;                 /* -t; < 0: none given, wait forever */
+	double ttl;                     /* --ttl; 0: none */
+	double wait;                    /* -w; < 0: none given */
 	int conflict;                   /* -E */
 	char **operands;
 	int noperands;

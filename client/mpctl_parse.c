@@ -61,6 +61,10 @@ const struct opt parse_verb_opts[OPT_COUNT] = {
 	    .help = "terminate CMD when the process that ran mpctl exits" },
 	[OPT_WAIT] = { .long_name = "wait",
 	    .help = "stay in the foreground and exit with CMD's status" },
+	[OPT_TTL] = { .long_name = "ttl", .arg = "SECS",
+	    .help = "hold a lease of SECS, extended while CMD runs" },
+	[OPT_REPLACE] = { .long_name = "replace",
+	    .help = "replace objects that exist (default: refuse them)" },
 	[OPT_HELP] = { .short_name = 'h', .long_name = "help",
 	    .help = "this help" },
 };
@@ -69,6 +73,7 @@ const struct opt parse_verb_opts[OPT_COUNT] = {
 enum global_opt {
 	GOPT_SOCKET,
 	GOPT_AUTHKEY,
+	GOPT_WAIT,
 	GOPT_HELP,
 	GOPT_VERSION,
 	GOPT_COUNT
@@ -79,6 +84,8 @@ static const struct opt global_opts[GOPT_COUNT] = {
 	    .arg = "PATH", .help = "the daemon's socket" },
 	[GOPT_AUTHKEY] = { .short_name = 'k', .long_name = "authkey-file",
 	    .arg = "FILE", .help = "the authkey file (never the key itself)" },
+	[GOPT_WAIT] = { .short_name = 'w', .long_name = "wait", .arg = "SECS",
+	    .help = "wait up to SECS for the daemon (to come back)" },
 	[GOPT_HELP] = { .short_name = 'h', .long_name = "help",
 	    .help = "this help; mpctl TYPE [VERB] --help for more" },
 	[GOPT_VERSION] = { .long_name = "version",
@@ -411,7 +418,7 @@ help_top(FILE *f)
 	    "       mpctl [-s PATH] [-k FILE] SERVER-VERB [OPTIONS] "
 	    "[OPERANDS...]\n"
 	    "       mpctl [-s PATH] [-k FILE] {lock|rlock|sem} exec -n NAME "
-	    "[-t SECS] [-E CODE] -- CMD...\n\n"
+	    "[-t SECS] [--ttl SECS] [-E CODE] -- CMD...\n\n"
 	    "The shared objects of mpmgrd, from the shell.\n\n"
 	    "Global options:\n", f);
 	help_opts(f, global_opts, GOPT_COUNT, ~0u);
@@ -654,7 +661,20 @@ parse_permuted(int argc, char **argv, int first, unsigned allowed,
 	return 0;
 }
 
-/* -t SECS into c->timeout and -E CODE into c->conflict. */
+/* Seconds from text into *secs: a number >= 0 (> 0 if positive). */
+static bool
+parse_secs(const char *t, bool positive, double *secs)
+{
+	char *end;
+
+	errno = 0;
+	*secs = strtod(t, &end);
+	return end != t && *end == '\0' && errno == 0 && isfinite(*secs) &&
+	    (positive ? *secs > 0 : *secs >= 0);
+}
+
+/* -t SECS into c->timeout, --ttl SECS into c->ttl and -E CODE into
+ * c->conflict. */
 static int
 parse_numbers(struct ctx *c)
 {
@@ -662,15 +682,13 @@ parse_numbers(struct ctx *c)
 	char *end;
 	long code;
 
-	if (t != NULL) {
-		errno = 0;
-		c->timeout = strtod(t, &end);
-		if (end == t || *end != '\0' || errno != 0 ||
-		    !isfinite(c->timeout) || c->timeout < 0)
-			return mpctl_say(EXIT_USAGE, "%s: -t wants seconds, a "
-			    "number >= 0 (0: do not wait), not '%s'", c->who,
-			    t);
-	}
+	if (t != NULL && !parse_secs(t, false, &c->timeout))
+		return mpctl_say(EXIT_USAGE, "%s: -t wants seconds, a number "
+		    ">= 0 (0: do not wait), not '%s'", c->who, t);
+	if (c->opt[OPT_TTL] != NULL && !parse_secs(c->opt[OPT_TTL], true,
+	    &c->ttl))
+		return mpctl_say(EXIT_USAGE, "%s: --ttl wants seconds, a "
+		    "number > 0, not '%s'", c->who, c->opt[OPT_TTL]);
 	if (e != NULL) {
 		errno = 0;
 		code = strtol(e, &end, 10);
@@ -711,6 +729,10 @@ parse_args(struct ctx *c, int argc, char **argv)
 	}
 	c->socket_path = gval[GOPT_SOCKET];
 	c->authkey_file = gval[GOPT_AUTHKEY];
+	if (gval[GOPT_WAIT] != NULL && !parse_secs(gval[GOPT_WAIT], false,
+	    &c->wait))
+		return mpctl_say(EXIT_USAGE, "-w wants seconds, a number >= 0, "
+		    "not '%s'", gval[GOPT_WAIT]);
 	if (i >= argc)
 		return mpctl_say(EXIT_USAGE, "missing TYPE or command (see "
 		    "mpctl --help)");

@@ -64,7 +64,18 @@ const struct type verbs_types[] = {
 "another process are passed on to CMD, and mpctl still waits for CMD before\n" \
 "releasing; those a terminal sends already reach CMD and are not repeated.\n" \
 "An error of the daemon while releasing is reported on stderr; the status\n" \
-"stays CMD's."
+"stays CMD's.\n" \
+"\n" \
+"CMD finds the grant's fencing token in $MPMGR_FENCE: a number larger than\n" \
+"any the daemon handed out before, for the resource NAME guards to refuse\n" \
+"a holder that lost NAME and still writes.\n" \
+"\n" \
+"--ttl SECS makes the hold a lease, which the daemon ends SECS after the\n" \
+"last extend; mpctl extends it every third of SECS while CMD runs and\n" \
+"keeps the connection to itself (no $MPMGR_HELD_FD). When the lease is lost\n" \
+"(an extend refused, or none answered in time) CMD gets SIGTERM, SIGKILL\n" \
+"5 s later if it still runs, and mpctl exits 4; if mpctl is killed, CMD\n" \
+"gets SIGTERM at once."
 
 /* The help of plain acquire and release. */
 #define HOLD_HELP \
@@ -97,7 +108,8 @@ const struct type verbs_types[] = {
 /* exec: hold T while CMD runs. */
 #define EXEC_VERB(T) \
 	{ .type = #T, .name = "exec", .method = MPMGR_MID_##T##_acquire, \
-	  .release = MPMGR_MID_##T##_release, .flags = F_OPERANDS, \
+	  .release = MPMGR_MID_##T##_release, \
+	  .extend = MPMGR_MID_##T##_extend, .flags = F_OPERANDS, \
 	  .min = 1, .max = -1, .opts = OPTS_EXEC, \
 	  .usage = "[--] CMD [ARG...]", \
 	  .summary = "hold it while CMD runs; exit with CMD's status", \

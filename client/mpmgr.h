@@ -194,6 +194,34 @@ int mpmgr_sem_acquire(mpmgr *h, const char *name, double timeout);
 /* Give n permits back (anyone may): 0, MPMGR_ERANGE past a bounded
  * semaphore's initial value (nothing given), MPMGR_EBADARG for n < 1. */
 int mpmgr_sem_release(mpmgr *h, const char *name, int64_t n);
+/*
+ * Fencing tokens and leases (lock, rlock, semaphore). The _fenced acquires
+ * answer 1 and put the grant's fencing token in *fence (may be NULL): a
+ * number larger than every token the daemon handed out before, for any
+ * object, to give the resource the lock guards so that it can refuse an
+ * older holder; 0 timed out; or < 0. An rlock's owner acquiring again
+ * gets its first level's token. ttl > 0 makes the hold a lease that ends
+ * ttl seconds after the grant unless extended: then the daemon releases
+ * it (gives the permits back) as if this connection had closed, and this
+ * connection's next release of it answers MPMGR_ENOTHELD. ttl <= 0: no
+ * lease. A lease on an object created with release_on_disconnect false
+ * is MPMGR_EBADARG; a NaN ttl or timeout MPMGR_EINVAL.
+ */
+int mpmgr_lock_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence);
+int mpmgr_rlock_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence);
+int mpmgr_sem_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence);
+/*
+ * This connection's lease on name ends ttl (> 0) seconds from now (a
+ * plain hold becomes a lease): 0, MPMGR_ENOTHELD (nothing held there, or
+ * the lease ended already), MPMGR_ENOTOWNER (another connection holds the
+ * lock), MPMGR_EINVAL for a ttl that is not > 0.
+ */
+int mpmgr_lock_extend(mpmgr *h, const char *name, double ttl);
+int mpmgr_rlock_extend(mpmgr *h, const char *name, double ttl);
+int mpmgr_sem_extend(mpmgr *h, const char *name, double ttl);
 /* 0; every waiter wakes and the event stays set until cleared. */
 int mpmgr_event_set(mpmgr *h, const char *name);
 int mpmgr_event_clear(mpmgr *h, const char *name);

@@ -1,0 +1,148 @@
+#!/bin/sh
+# it_lease.sh: `mpctl TYPE exec` with fencing tokens and leases, against a
+# real mpmgrd, the way a shell user runs it.
+#
+# - exec hands CMD the grant's fencing token in $MPMGR_FENCE, and tokens
+#   only grow, from one exec to the next and across objects and types.
+# - exec --ttl keeps its lease extended while CMD runs longer than the
+#   ttl, does not pass its connection on, and ends CMD when the lease is
+#   lost: an extend refused (the lock deleted under it), no extend
+#   answered in time (the daemon stopped with SIGSTOP), SIGKILL after the
+#   grace for a CMD that ignores SIGTERM; mpctl killed, CMD goes with it.
+#
+# The last line is "it_lease: N passed, N failed"; the exit status is 0
+# only when nothing failed. The daemon and the directory never outlive it.
+set -u
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+test_begin it_lease
+daemon_start
+
+# bg NAME CMD...: run CMD in the background, its output in $tmp/NAME.out
+# and .err, its pid in $bg_pid (and in $bg_pids for the cleanup).
+bg() {
+	bg_name=$1
+	shift
+	"$@" >"$tmp/$bg_name.out" 2>"$tmp/$bg_name.err" &
+	bg_pid=$!
+	bg_pids="$bg_pids $bg_pid"
+}
+
+# reap PID: wait for it; its status in $rc.
+reap() {
+	wait "$1"
+	rc=$?
+}
+
+# increasing FILE: its lines are integers, each larger than the last.
+increasing() {
+	awk 'NR > 1 && $1 <= last { bad = 1 } { last = $1 }
+	    END { exit bad || NR < 2 }' "$1"
+}
+
+# --- fencing tokens ------------------------------------------------------
+
+: >"$tmp/fences"
+for i in 1 2 3; do
+	for t in lock rlock sem; do
+		"$MPCTL" "$t" exec -n "f$t" -- sh -c 'echo "$MPMGR_FENCE"' \
+		    >>"$tmp/fences" 2>"$tmp/err"
+	done
+	"$MPCTL" lock exec -n "fother$i" -- sh -c 'echo "$MPMGR_FENCE"' \
+	    >>"$tmp/fences" 2>>"$tmp/err"
+done
+check "12 execs gave 12 tokens" test "$(wc -l <"$tmp/fences")" -eq 12
+check "fencing tokens strictly increase: $(tr '\n' ' ' <"$tmp/fences")" \
+    increasing "$tmp/fences"
+check "no message from exec" test ! -s "$tmp/err"
+t 0 'NAME  TYPE  SIZE' ls
+
+# --- leases ----------------------------------------------------------------
+
+te 2 'mpctl: lock exec: --ttl wants *' lock exec -n l --ttl 0 -- true
+te 2 'mpctl: lock exec: --ttl wants *' lock exec -n l --ttl x -- true
+t 0 '' lock create -n keep --no-release-on-disconnect
+te 4 'mpctl: BADARG: *release_on_disconnect false*' \
+    lock exec -n keep --ttl 5 -- touch "$tmp/ran"
+check "exec --ttl on a kept lock ran nothing" test ! -e "$tmp/ran"
+t 0 '' rm keep
+
+# CMD outlives three ttls: the lease is extended meanwhile, the lock stays
+# held, and the connection is not CMD's.
+t 0 'held=' lock exec -n ext --ttl 0.2 -- sh -c \
+    'sleep 1; "$MPCTL" lock locked -n ext >/dev/null &&
+     echo "held=${MPMGR_HELD_FD:-}"'
+t 0 'NAME  TYPE  SIZE' ls
+t 0 'ok' sem exec -n sext --ttl 0.2 -- sh -c 'sleep 0.8; echo ok'
+t 0 'ok' rlock exec -n rext --ttl 0.2 -- sh -c 'sleep 0.8; echo ok'
+
+# term.sh FILE: write its pid to FILE.pid, then wait; on SIGTERM write
+# "term" to FILE and exit 0.
+cat >"$tmp/term.sh" <<'EOF'
+trap 'echo term >"$1"; exit 0' TERM
+echo $$ >"$1.pid.tmp" && mv "$1.pid.tmp" "$1.pid"
+while :; do sleep 0.05; done
+EOF
+
+# An extend refused: the lock deleted under CMD.
+bg del "$MPCTL" lock exec -n del --ttl 0.3 -- sh "$tmp/term.sh" "$tmp/del"
+check "exec --ttl del: CMD started" poll test -s "$tmp/del.pid"
+t 0 '' rm del
+reap "$bg_pid"
+check "exec --ttl exits 4 once the lease is lost (got $rc)" test "$rc" -eq 4
+check "CMD got SIGTERM when the extend was refused" grep -qx term "$tmp/del"
+check "exec says the lease is lost and why" grep -q \
+    "^mpctl: lock exec: the lease on 'del' is lost (NOTHELD: .*): sending SIGTERM to sh" \
+    "$tmp/del.err"
+
+# No extend answered: the daemon stopped. CMD is ended before the daemon
+# could give the lock to anyone, and the lock is free once it runs again.
+bg stop "$MPCTL" lock exec -n stop --ttl 0.3 -- sh "$tmp/term.sh" \
+    "$tmp/stop"
+check "exec --ttl stop: CMD started" poll test -s "$tmp/stop.pid"
+kill -STOP "$daemon_pid"
+check "CMD got SIGTERM while the daemon was stopped" \
+    poll grep -qx term "$tmp/stop"
+kill -CONT "$daemon_pid"
+reap "$bg_pid"
+check "exec --ttl exits 4 when no extend is answered (got $rc)" \
+    test "$rc" -eq 4
+check "exec says no extend was answered" grep -q \
+    "the lease on 'stop' is lost (no extend was answered within its ttl" \
+    "$tmp/stop.err"
+t 1 'false' lock locked -n stop
+
+# A CMD that ignores SIGTERM gets SIGKILL after the grace (5 s).
+cat >"$tmp/stubborn.sh" <<'EOF'
+trap '' TERM
+echo $$ >"$1.pid.tmp" && mv "$1.pid.tmp" "$1.pid"
+while :; do sleep 0.05; done
+EOF
+bg kill "$MPCTL" lock exec -n stub --ttl 0.3 -- sh "$tmp/stubborn.sh" \
+    "$tmp/stub"
+check "exec --ttl stub: CMD started" poll test -s "$tmp/stub.pid"
+t 0 '' rm stub
+reap "$bg_pid"
+check "exec --ttl exits 4 after SIGKILL (got $rc)" test "$rc" -eq 4
+check "exec says it sent SIGKILL" grep -q \
+    "sh still runs 5 s after SIGTERM: SIGKILL" "$tmp/kill.err"
+check "exec says CMD ended killed" grep -q "sh ended (status 137)" \
+    "$tmp/kill.err"
+check "the stubborn CMD is gone" sh -c "! kill -0 $(cat "$tmp/stub.pid") 2>/dev/null"
+
+# mpctl killed: nobody extends any more, and CMD goes with it at once.
+bg gone "$MPCTL" lock exec -n gone --ttl 30 -- sh "$tmp/term.sh" \
+    "$tmp/gone"
+check "exec --ttl gone: CMD started" poll test -s "$tmp/gone.pid"
+kill -9 "$bg_pid"
+reap "$bg_pid"
+check "CMD got SIGTERM when mpctl was killed" poll grep -qx term \
+    "$tmp/gone"
+check "the lock of a killed exec --ttl is free" poll sh -c \
+    '! "$MPCTL" lock locked -n gone'
+
+t 0 'NAME  TYPE  SIZE' ls
+"$MPCTL" shutdown >/dev/null 2>&1
+daemon_exits "mpctl shutdown"
+finish
