@@ -85,6 +85,8 @@ mpctl_fail(const struct ctx *c, int err)
  * LIMIT while connecting is the daemon refusing a connection because it is
  * full (--max-clients, or too many unauthenticated ones): mpctl cannot
  * connect, status 3, as for any other refusal before the first request.
+ * With -w SECS mpctl waits up to SECS for a daemon that is not there (yet,
+ * or again), and reconnects the same way if the daemon restarts later.
  */
 int
 mpctl_connect(struct ctx *c)
@@ -92,6 +94,11 @@ mpctl_connect(struct ctx *c)
 	int err, rc;
 
 	err = mpmgr_connect(&c->h, c->socket_path, c->authkey_file);
+	if (c->wait >= 0 && c->h != NULL) {
+		mpmgr_set_reconnect(c->h, c->wait);
+		if (err == MPMGR_ECONNECT || err == MPMGR_EIO)
+			err = mpmgr_reconnect(c->h);
+	}
 	if (err == MPMGR_OK)
 		return 0;
 	rc = mpctl_fail(c, err);

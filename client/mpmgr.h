@@ -70,7 +70,10 @@ enum mpmgr_err {
 	MPMGR_EFORK = -105,    /* handle used in a forked child */
 	MPMGR_ENOMEM = -106,
 	MPMGR_EINVAL = -107,   /* bad argument to the library */
-	MPMGR_ESTATE = -108    /* call out of order (e.g. recv with none pending) */
+	MPMGR_ESTATE = -108,   /* call out of order (e.g. recv with none pending) */
+	MPMGR_ELOST = -109     /* the connection was lost with the request in
+				  flight: it may or may not have run
+				  (mpmgr_set_reconnect) */
 };
 
 typedef struct mpmgr mpmgr;
@@ -98,10 +101,43 @@ void mpmgr_free(mpmgr *h);
 const char *mpmgr_errmsg(const mpmgr *h);
 /* The last server error's code name ("NOKEY"), or "" for client errors. */
 const char *mpmgr_errcode(const mpmgr *h);
-/* The socket, e.g. for poll(); do not read or write it. */
+/* The socket, e.g. for poll(); do not read or write it. It changes when
+ * the handle reconnects; -1 while it has no connection. */
 int mpmgr_fd(const mpmgr *h);
 /* The socket path this handle connected to. */
 const char *mpmgr_socket_path(const mpmgr *h);
+
+/*
+ * Reconnecting after the daemon restarted. Off by default: a handle
+ * whose connection broke (MPMGR_EIO) answers that from then on. With
+ * mpmgr_set_reconnect(h, seconds), seconds >= 0, the next request on a
+ * handle whose connection is gone (the daemon closed it, or died and came
+ * back on the same socket) connects and authenticates again first, the
+ * key file read anew, retrying for up to seconds (0: once) while the
+ * socket refuses (MPMGR_ECONNECT) or the daemon hangs up (MPMGR_EIO);
+ * failing, the call answers that error and the next one tries again.
+ * Checking an idle connection costs one poll() per request started with
+ * nothing outstanding. seconds < 0 turns it off. 0, or MPMGR_EINVAL.
+ *
+ * What was in flight when the connection was lost is not silently sent
+ * again if it may have changed anything: each request outstanding then
+ * answers MPMGR_ELOST from mpmgr_reply(), in order, whether it ran or not.
+ * mpmgr_call() sends a read (a method that is not a write in the
+ * protocol: get, len, wait...) once more on the new connection instead.
+ * A new connection holds nothing: the locks, permits, leased items and
+ * ephemeral objects of the old one were given back by the daemon, which
+ * mpmgr_reconnects() lets a caller notice.
+ */
+int mpmgr_set_reconnect(mpmgr *h, double seconds);
+/*
+ * Close the connection if any and connect and authenticate again now,
+ * retrying as mpmgr_set_reconnect allows (once when it is off): 0, or the
+ * connect's error. Requests outstanding answer MPMGR_ELOST. Also for a
+ * handle whose mpmgr_connect() failed to reach the daemon.
+ */
+int mpmgr_reconnect(mpmgr *h);
+/* How many times h connected again. */
+unsigned long mpmgr_reconnects(const mpmgr *h);
 
 /*
  * Generic requests. mpmgr_request_begin() starts a request and returns a

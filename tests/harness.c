@@ -205,6 +205,32 @@ harness_start(struct harness *h, const char *const extra_args[])
 	}
 }
 
+void
+harness_kill(struct harness *h, int sig)
+{
+	ck_assert_msg(h->pid != -1, "no daemon to kill");
+	kill(h->pid, sig);
+	ck_assert_msg(harness_wait_exit(h, STOP_MS) != -1 || h->pid == -1,
+	    "mpmgrd outlived signal %d", sig);
+}
+
+void
+harness_relaunch(struct harness *h, const char *const extra_args[])
+{
+	int rc;
+
+	ck_assert_msg(h->pid == -1, "the daemon still runs");
+	h->pid = fork();
+	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
+	if (h->pid == 0)
+		exec_daemon(h, extra_args);
+	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
+		harness_print_log(h);
+		ck_abort_msg("mpmgrd did not start again: %s (log above)",
+		    mpmgr_strerror(rc));
+	}
+}
+
 int
 harness_wait_exit(struct harness *h, int timeout_ms)
 {

@@ -71,6 +71,14 @@ void harness_start(struct harness *h, const char *const extra_args[]);
  * exited 0; otherwise its log goes to stderr and harness_failures counts.
  */
 bool harness_stop(struct harness *h);
+/*
+ * The daemon is stopped with sig (SIGTERM: gracefully; SIGKILL: a crash)
+ * and reaped; then, with relaunch, a new one starts on the same socket
+ * and key with extra_args (its log appended to the same file), and the
+ * call returns once it answers. Only in the process that started it.
+ */
+void harness_kill(struct harness *h, int sig);
+void harness_relaunch(struct harness *h, const char *const extra_args[]);
 /* Wait up to timeout_ms for the daemon to exit by itself: its wait status,
  * or -1 if still running. Only in the process that started it. */
 int harness_wait_exit(struct harness *h, int timeout_ms);

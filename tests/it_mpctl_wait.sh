@@ -1,0 +1,81 @@
+#!/bin/sh
+# it_mpctl_wait.sh: mpctl -w SECS against a daemon that is away and comes
+# back on the same socket: mpctl waits for it (up to SECS, no longer), and
+# an exec --ttl whose daemon restarts under it loses its lease and ends
+# its command.
+#
+# The last line is "it_mpctl_wait: N passed, N failed"; the exit status
+# is 0 only when nothing failed. The daemon and the directory never
+# outlive it.
+set -u
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+test_begin it_mpctl_wait
+daemon_start
+
+# relaunch: a daemon again on $sock with the same $key (daemon_start made
+# them), once it answers.
+relaunch() {
+	"$MPMGRD" 2>>"$tmp/daemon.log" &
+	daemon_pid=$!
+	check "mpmgrd answers again" poll "$MPCTL" ping
+}
+
+t 0 '' dict set -n w k 1
+te 2 'mpctl: -w wants seconds*' -w x ping
+te 2 'mpctl: -w wants seconds*' -w -1 ping
+t 0 'pong' -w 0 ping
+daemon_stop
+
+# Away: without -w, or with -w 0, mpctl gives up at once.
+te 3 'mpctl: ECONNECT: *' ping
+te 3 'mpctl: ECONNECT: *' -w 0 ping
+start=$(now)
+te 3 'mpctl: ECONNECT: *' -w 1 ping
+check "-w 1 gave up in time" test $(($(now) - start)) -le "$wait_secs"
+
+# Back while mpctl waits: it goes through.
+"$MPCTL" -w 30 dict get -n w k fallback >"$tmp/w.out" 2>"$tmp/w.err" &
+w_pid=$!
+bg_pids="$bg_pids $w_pid"
+check "mpctl -w waits while the daemon is away" alive "$w_pid"
+relaunch
+wait "$w_pid"
+rc=$?
+check "mpctl -w went through once the daemon was back (exit $rc)" \
+    test "$rc" -eq 0
+check "it printed the answer of the new daemon" grep -qx fallback \
+    "$tmp/w.out"
+check "and nothing on stderr" test ! -s "$tmp/w.err"
+
+# A restart under exec --ttl: the lease is gone with the old daemon.
+cat >"$tmp/term.sh" <<'EOF'
+trap 'echo term >"$1"; exit 0' TERM
+echo $$ >"$1.pid.tmp" && mv "$1.pid.tmp" "$1.pid"
+while :; do sleep 0.05; done
+EOF
+for w in '' '-w 10'; do
+	rm -f "$tmp/r" "$tmp/r.pid"
+	# shellcheck disable=SC2086 # $w is an option or nothing
+	"$MPCTL" $w lock exec -n r --ttl 0.5 -- sh "$tmp/term.sh" "$tmp/r" \
+	    >"$tmp/r.out" 2>"$tmp/r.err" &
+	r_pid=$!
+	bg_pids="$bg_pids $r_pid"
+	check "exec --ttl ${w:-without -w}: CMD started" poll test -s \
+	    "$tmp/r.pid"
+	kill -9 "$daemon_pid"
+	wait "$daemon_pid" 2>/dev/null
+	relaunch
+	wait "$r_pid"
+	rc=$?
+	check "exec --ttl ${w:-without -w} exits 4 after a restart (got $rc)" \
+	    test "$rc" -eq 4
+	check "its CMD got SIGTERM" grep -qx term "$tmp/r"
+	check "exec said the lease is lost" grep -q \
+	    "the lease on 'r' is lost" "$tmp/r.err"
+done
+
+"$MPCTL" shutdown >/dev/null 2>&1
+daemon_exits "mpctl shutdown"
+finish
