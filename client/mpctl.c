@@ -42,8 +42,8 @@ mpctl_say(int status, const char *fmt, ...)
 	return status;
 }
 
-static int
-status_of(int err)
+int
+mpctl_status(int err)
 {
 	switch (err) {
 	case MPMGR_OK:
@@ -77,8 +77,8 @@ mpctl_fail(const struct ctx *c, int err)
 	if (code[0] == '\0')
 		code = mpmgr_strerror(err);
 	if (msg[0] == '\0')
-		return mpctl_say(status_of(err), "%s", code);
-	return mpctl_say(status_of(err), "%s: %s", code, msg);
+		return mpctl_say(mpctl_status(err), "%s", code);
+	return mpctl_say(mpctl_status(err), "%s: %s", code, msg);
 }
 
 /*

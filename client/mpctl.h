@@ -11,6 +11,7 @@
  *	mpctl_ls.c	ls: the registry a page at a time
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
  *	mpctl_process.c	process records: start (the supervisor), join
+ *	mpctl_dump.c	dump and restore: objects as JSON lines
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
@@ -157,6 +158,8 @@ int mpctl_say(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Say what err was ("mpctl: NOKEY: message"): its exit status. */
 int mpctl_fail(const struct ctx *c, int err);
+/* The exit status an MPMGR_E* code means. */
+int mpctl_status(int err);
 /* Connect and authenticate: 0, or the exit status after saying why. */
 int mpctl_connect(struct ctx *c);
 /* The verb's method with [name] + c->args, not waiting for the reply:
@@ -233,6 +236,11 @@ int pipe_write(struct ctx *);
 
 int process_start(struct ctx *);
 int process_join(struct ctx *);
+
+/* --- mpctl_dump.c: objects as JSON lines ----------------------------- */
+
+int dump_run(struct ctx *);
+int restore_run(struct ctx *);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

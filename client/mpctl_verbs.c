@@ -77,6 +77,29 @@ const struct type verbs_types[] = {
 "5 s later if it still runs, and mpctl exits 4; if mpctl is killed, CMD\n" \
 "gets SIGTERM at once."
 
+#define DUMP_HELP \
+"One line per object: a JSON object {\"name\", \"type\", \"explicit\",\n" \
+"\"ephemeral\" (only when true), \"options\", \"contents\"}, the object as a\n" \
+"restart would keep it: held locks released (unless kept on disconnect),\n" \
+"permits and leased items given back, waiters gone. Values are JSON, and\n" \
+"what JSON cannot hold exactly takes a one-key form that reads back as it\n" \
+"was: {\"$bin\":B64}, {\"$ext\":[T,B64]}, {\"$map\":[[K,V]...]} (keys that\n" \
+"are not strings), {\"$float\":\"NaN\"}, {\"$uint\":\"DIGITS\"} (past\n" \
+"int64). Each object is dumped whole, but not all at the same moment;\n" \
+"one deleted during the walk is left out. A NAME that does not exist is\n" \
+"NOOBJ (status 4)."
+
+#define RESTORE_HELP \
+"Reads the lines of mpctl dump (blank lines and lines starting with #\n" \
+"are skipped; FILE - is stdin) and makes each object as it was, with its\n" \
+"options, contents and explicit or implicit status. An object that exists\n" \
+"is refused (EXISTS) unless --replace, which replaces it whatever its\n" \
+"type (its waiters get DELETED). Ephemeral objects are skipped: they\n" \
+"belong to a connection of the daemon they come from. Every line is\n" \
+"tried; the errors go to stderr with the line they come from, and the\n" \
+"status is the worst (4 when an object failed, 2 for a line that is not\n" \
+"a record)."
+
 /* The help of plain acquire and release. */
 #define HOLD_HELP \
 "What a connection holds is given back when it closes, and mpctl's closes\n" \
@@ -436,6 +459,16 @@ const struct verb verbs_table[] = {
 	  .usage = "NAME...",
 	  .summary = "delete objects; their waiters get DELETED",
 	  .run = mpctl_run_rm },
+	{ .name = "dump", .method = MPMGR_MID_obj_dump, .min = 0, .max = -1,
+	  .flags = F_NAMES | F_OPERANDS, .opts = O(OPT_HELP),
+	  .usage = "[NAME...]",
+	  .summary = "print objects (every one without NAME) as JSON lines "
+	  "for restore", .run = dump_run, .help = DUMP_HELP },
+	{ .name = "restore", .method = MPMGR_MID_obj_restore, .min = 0,
+	  .max = -1, .flags = F_NAMES | F_PERMUTE | F_OPERANDS,
+	  .opts = O(OPT_REPLACE) | O(OPT_HELP), .usage = "[FILE...]",
+	  .summary = "make the objects of mpctl dump's lines (from stdin "
+	  "without FILE)", .run = restore_run, .help = RESTORE_HELP },
 	{ .name = "ping", .method = MPMGR_MID_sys_ping, .opts = OPTS_SERVER,
 	  .usage = "", .summary = "print pong if the daemon answers" },
 	{ .name = "stats", .method = MPMGR_MID_sys_stats, .opts = OPTS_SERVER,

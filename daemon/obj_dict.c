@@ -304,11 +304,14 @@ dict_next_pair(const struct mpv *src, struct mpv_iter *it, struct mpv *k,
 	return true;
 }
 
-/* Everything is checked before anything is stored: all or nothing. */
-static void
-dict_update(struct req *req)
+/*
+ * Store src's pairs (a map, or an array of [key, value]) in h, everything
+ * checked before anything is stored: all or nothing. 0, or -1 after
+ * replying.
+ */
+static int
+dict_store(struct req *req, struct ohash *h, const struct mpv *src)
 {
-	const struct mpv *src = &req->argv[1];
 	struct mpv_iter it;
 	struct mpv k, v;
 	const uint8_t *kb, *vb;
@@ -321,31 +324,38 @@ dict_update(struct req *req)
 				reply_error(req, PERR_BADTYPE, "%s: an array "
 				    "must hold [key, value] arrays, not %s",
 				    req->method->name, value_kind(&k));
-				return;
+				return -1;
 			}
 			if (k.len != 2) {
 				reply_error(req, PERR_BADARG, "%s: a pair of "
 				    "%u elements", req->method->name, k.len);
-				return;
+				return -1;
 			}
 		}
 	} else if (src->type != MPV_MAP) {
 		reply_error(req, PERR_BADTYPE, "%s takes a map or an array of "
 		    "[key, value], not %s", req->method->name, value_kind(src));
-		return;
+		return -1;
 	}
 	mpv_iter_init(&it, src);
 	while (dict_next_pair(src, &it, &k, &v)) {
 		if (!dict_check_key(req, &k))
-			return;
+			return -1;
 	}
 	mpv_iter_init(&it, src);
 	while (dict_next_pair(src, &it, &k, &v)) {
 		value_canon(&k, &kbuf, &kb, &kn);
 		value_canon(&v, &vbuf, &vb, &vn);
-		ohash_set(dict_of(req), kb, kn, vb, vn, NULL);
+		ohash_set(h, kb, kn, vb, vn, NULL);
 	}
-	reply_nil(req);
+	return 0;
+}
+
+static void
+dict_update(struct req *req)
+{
+	if (dict_store(req, dict_of(req), &req->argv[1]) == 0)
+		reply_nil(req);
 }
 
 /* A large table is swapped for an empty one and freed in slices. */
@@ -481,6 +491,25 @@ dict_mem(const struct object *o)
 	return ohash_mem(o->data);
 }
 
+/* Contents: [[key, value]...] in insertion order. */
+static void
+dict_dump(const struct object *o, msgpack_packer *pk)
+{
+	struct ohash *h = o->data;
+	struct oh_entry *e;
+	size_t pos = 0;
+
+	msgpack_pack_array(pk, ohash_len(h));
+	while ((e = ohash_next(h, &pos)) != NULL)
+		dict_pack_pair(pk, e);
+}
+
+static int
+dict_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	return c->type == MPV_NIL ? 0 : dict_store(req, o->data, c);
+}
+
 static const struct method dict_methods[] = {
 	MPMGR_METHODS_DICT(DISPATCH_ROW)
 	DISPATCH_END
@@ -494,4 +523,6 @@ const struct obj_type dict_type = {
 	.is_initial = dict_is_initial,
 	.size = dict_size,
 	.mem = dict_mem,
+	.dump = dict_dump,
+	.restore = dict_restore,
 };

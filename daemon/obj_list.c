@@ -310,11 +310,10 @@ list_append(struct req *req)
 	reply_nil(req);
 }
 
-static void
-list_extend(struct req *req)
+/* Append an array's items to l: 0, or -1 after BADTYPE. */
+static int
+list_push_all(struct req *req, struct list *l, const struct mpv *items)
 {
-	struct list *l = req->obj->data;
-	const struct mpv *items = &req->argv[1];
 	struct mpv_iter it;
 	struct mpv v;
 	const uint8_t *b;
@@ -323,7 +322,7 @@ list_extend(struct req *req)
 	if (items->type != MPV_ARRAY) {
 		reply_error(req, PERR_BADTYPE, "%s takes an array, not %s",
 		    req->method->name, value_kind(items));
-		return;
+		return -1;
 	}
 	list_reserve(l, items->len);
 	mpv_iter_init(&it, items);
@@ -331,7 +330,14 @@ list_extend(struct req *req)
 		value_canon(&v, &vbuf, &b, &n);
 		l->v[l->head + l->n++] = list_ent_new(l, b, n);
 	}
-	reply_nil(req);
+	return 0;
+}
+
+static void
+list_extend(struct req *req)
+{
+	if (list_push_all(req, req->obj->data, &req->argv[1]) == 0)
+		reply_nil(req);
 }
 
 static void
@@ -712,10 +718,8 @@ list_clear(struct req *req)
 }
 
 static void
-list_copy(struct req *req)
+list_pack(const struct list *l, msgpack_packer *pk)
 {
-	const struct list *l = list_of(req);
-	msgpack_packer *pk = reply_begin(req);
 	struct lent *e;
 	size_t i;
 
@@ -724,6 +728,12 @@ list_copy(struct req *req)
 		e = list_at(l, i);
 		pack_raw(pk, e->b, e->len);
 	}
+}
+
+static void
+list_copy(struct req *req)
+{
+	list_pack(list_of(req), reply_begin(req));
 }
 
 /* --- the type ---------------------------------------------------------- */
@@ -775,6 +785,19 @@ list_mem(const struct object *o)
 	return l->mem;
 }
 
+/* Contents: the elements, as copy answers them. */
+static void
+list_dump(const struct object *o, msgpack_packer *pk)
+{
+	list_pack(o->data, pk);
+}
+
+static int
+list_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	return c->type == MPV_NIL ? 0 : list_push_all(req, o->data, c);
+}
+
 static const struct method list_methods[] = {
 	MPMGR_METHODS_LIST(DISPATCH_ROW)
 	DISPATCH_END
@@ -788,4 +811,6 @@ const struct obj_type list_type = {
 	.is_initial = list_is_initial,
 	.size = list_size,
 	.mem = list_mem,
+	.dump = list_dump,
+	.restore = list_restore,
 };

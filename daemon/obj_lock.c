@@ -383,6 +383,43 @@ lock_size(const struct object *o)
 	return lk_of(o)->depth;
 }
 
+/*
+ * Contents: the recursion depth as a restart leaves it: 0 unless the lock
+ * is kept when its holder disconnects (release_on_disconnect false), then
+ * held by nobody.
+ */
+static void
+lock_dump(const struct object *o, msgpack_packer *pk)
+{
+	const struct lk *l = lk_of(o);
+
+	msgpack_pack_uint64(pk, l->release_on_disconnect ? 0 : l->depth);
+}
+
+static int
+lock_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct lk *l = lk_of(o);
+	uint64_t depth = c->v.u;
+
+	if (c->type == MPV_NIL || (c->type == MPV_UINT && depth == 0))
+		return 0;
+	if (c->type != MPV_UINT || (o->type == &lock_type && depth != 1)) {
+		reply_error(req, PERR_BADARG, "%s: a %s's contents are its "
+		    "depth, %s", req->method->name, o->type->name,
+		    o->type == &lock_type ? "0 or 1" : "an int >= 0");
+		return -1;
+	}
+	if (l->release_on_disconnect) {
+		reply_error(req, PERR_BADARG, "%s: a %s released when its "
+		    "holder disconnects is never held by nobody: its depth "
+		    "must be 0", req->method->name, o->type->name);
+		return -1;
+	}
+	l->depth = depth;
+	return 0;
+}
+
 /* lock and rlock share their handlers: lock_VERB. */
 #define LOCK_ROW(t, v, ...) DISPATCH_METHOD(lock, &t##_type, t, v, __VA_ARGS__)
 
@@ -407,6 +444,8 @@ static const struct method rlock_methods[] = {
 	.size = lock_size,			\
 	.conn_gone = lock_conn_gone,		\
 	.lease_end = lock_lease_end,		\
+	.dump = lock_dump,			\
+	.restore = lock_restore,		\
 }
 
 const struct obj_type lock_type = LOCK_TYPE(lock);

@@ -248,6 +248,42 @@ semaphore_lease_end(struct hold *h)
 	semaphore_serve(h->o);
 }
 
+/*
+ * Contents: the value as a restart leaves it: every connection's
+ * outstanding acquisitions given back, as their closes would.
+ */
+static void
+semaphore_dump(const struct object *o, msgpack_packer *pk)
+{
+	const struct semaphore *s = semaphore_of(o);
+	const struct hold *h;
+	uint64_t value = s->value, room;
+
+	LIST_FOREACH(h, &o->holds, by_obj) {
+		room = (s->bounded ? s->initial : SEMAPHORE_MAX) - value;
+		value += h->n < room ? h->n : room;
+	}
+	msgpack_pack_uint64(pk, value);
+}
+
+static int
+semaphore_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct semaphore *s = semaphore_of(o);
+	uint64_t max = s->bounded ? s->initial : SEMAPHORE_MAX;
+
+	if (c->type == MPV_NIL)
+		return 0;
+	if (c->type != MPV_UINT || c->v.u > max) {
+		reply_error(req, PERR_BADARG, "%s: a %ssemaphore's contents "
+		    "are its value, an int from 0 to %llu", req->method->name,
+		    s->bounded ? "bounded " : "", (unsigned long long)max);
+		return -1;
+	}
+	s->value = c->v.u;
+	return 0;
+}
+
 /* Options: {value: N (1), bounded: bool, release_on_disconnect: bool}. */
 enum { SEM_OPT_VALUE, SEM_OPT_BOUNDED, SEM_OPT_ROD };
 
@@ -299,4 +335,6 @@ const struct obj_type semaphore_type = {
 	.size = semaphore_size,
 	.conn_gone = semaphore_conn_gone,
 	.lease_end = semaphore_lease_end,
+	.dump = semaphore_dump,
+	.restore = semaphore_restore,
 };

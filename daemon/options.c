@@ -89,9 +89,8 @@ options_take(const struct opt *op, const struct mpv *x, struct optval *ov)
 
 /* BADARG for an unknown key: the type's usage, or its keys. */
 static void
-options_usage(struct req *req)
+options_usage(struct req *req, const struct obj_type *t)
 {
-	const struct obj_type *t = req->method->type;
 	const struct opt *op;
 	char keys[256];
 	size_t n = 0, i, count = 0;
@@ -158,9 +157,15 @@ options_defaults(const struct obj_type *t, struct optval *v)
 int
 options_parse(struct req *req, struct optval *v, bool *ephemeral)
 {
+	return options_parse_map(req, req->method->type,
+	    req->argc > 1 ? &req->argv[1] : NULL, v, ephemeral);
+}
+
+int
+options_parse_map(struct req *req, const struct obj_type *t,
+    const struct mpv *map, struct optval *v, bool *ephemeral)
+{
 	struct optval eph = { .u = false };
-	const struct obj_type *t = req->method->type;
-	const struct mpv *map = req->argc > 1 ? &req->argv[1] : NULL;
 	const struct opt *op;
 	struct mpv_iter it;
 	struct mpv k, x;
@@ -188,7 +193,7 @@ options_parse(struct req *req, struct optval *v, bool *ephemeral)
 				op = &t->opts[i];
 				ov = &v[i];
 			} else {
-				options_usage(req);
+				options_usage(req, t);
 				return -1;
 			}
 			if (ov->given) {

@@ -77,6 +77,9 @@ struct optval {
  * answers).
  */
 int options_parse(struct req *req, struct optval *v, bool *ephemeral);
+/* The same for the options map (NULL: none) of an object of type t. */
+int options_parse_map(struct req *req, const struct obj_type *t,
+    const struct mpv *map, struct optval *v, bool *ephemeral);
 /* v as t's defaults: what an implicit creation uses. */
 void options_defaults(const struct obj_type *t, struct optval *v);
 /* Append t's options map of v to b: present options, in table order. */

@@ -97,6 +97,22 @@ struct obj_type {
 	 * refused. NULL for types nothing can be leased in.
 	 */
 	void (*lease_end)(struct hold *h);
+	/*
+	 * Pack o's contents as one value, as a restart would keep them: the
+	 * disconnect rule applied to every connection (held locks released
+	 * unless release_on_disconnect is false, permits and leased items
+	 * given back), waiters gone. What obj.dump answers under "contents"
+	 * and restore takes back (dump.c). NULL: nothing but its options
+	 * (nil).
+	 */
+	void (*dump)(const struct object *o, msgpack_packer *pk);
+	/*
+	 * Set o, fresh from init with its options, to contents c as dump
+	 * packs them (a view into the request; nil: as init made it). 0, or
+	 * -1 after replying to req (BADARG, BADTYPE, RANGE, LIMIT...); the
+	 * caller then deletes o. NULL: c must be nil.
+	 */
+	int (*restore)(struct object *o, const struct mpv *c, struct req *req);
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in
@@ -142,6 +158,18 @@ struct object *registry_add(const struct obj_type *t, const char *name,
  */
 struct object *registry_create(const struct obj_type *t, const char *name,
     size_t len, const struct optval *v, const uint8_t *opts, size_t optlen);
+/*
+ * An object of t made as registry_create (explicit) or registry_add (not:
+ * then opts is NULL and v the defaults) would make it, but outside the
+ * registry: registry_attach() puts it there under its name, which must be
+ * free by then; registry_discard_detached() frees it instead. For what
+ * must be built whole before it replaces anything (obj.restore).
+ */
+struct object *registry_detached(const struct obj_type *t, const char *name,
+    size_t len, const struct optval *v, const uint8_t *opts, size_t optlen,
+    bool explicit);
+void registry_attach(struct object *o);
+void registry_discard_detached(struct object *o);
 /*
  * Unlink o and free it, in slices when it is large: o is gone for the
  * caller either way. o has no waiter and no holder left: obj.delete

@@ -5,10 +5,12 @@
  * the names in slices for registries too large for one reply. obj.delete
  * frees a large object in slices after answering (registry.c).
  * sys.cancel takes back a parked request of the asking connection.
+ * obj.dump and obj.restore are dump.c's records.
  */
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "dump.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -158,6 +160,21 @@ sys_obj_delete(struct req *req)
 	registry_delete(req->obj);
 	req->obj = NULL;
 	reply_nil(req);
+}
+
+static void
+sys_obj_dump(struct req *req)
+{
+	if (req->obj == NULL)
+		sys_noobj(req);
+	else
+		dump_pack(req->obj, reply_begin(req));
+}
+
+static void
+sys_obj_restore(struct req *req)
+{
+	dump_restore(req);
 }
 
 static void

@@ -410,7 +410,14 @@
 	    "{name, type, size, explicit, memory, waiters, options}") \
 	M(obj, delete, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
 	    "name", \
-	    "delete an object of any type; NOOBJ")
+	    "delete an object of any type; NOOBJ") \
+	M(obj, dump, 1, 1, MF_OBJ, \
+	    "name", \
+	    "{name, type, explicit, options, contents}: the object as a " \
+	    "restart keeps it; NOOBJ") \
+	M(obj, restore, 2, 3, MF_WRITE | MF_OBJ, \
+	    "name, {type, explicit, options, contents}[, replace]", \
+	    "make the object from obj.dump's record; EXISTS unless replace")
 
 #define MPMGR_METHODS_SYS(M) \
 	M(sys, ping, 0, 0, 0, \
