@@ -224,6 +224,14 @@ const char *verbs_summary(const struct verb *v, char *buf, size_t len);
 /* --- mpctl_ls.c: the registry, a page at a time ---------------------- */
 
 int ls_run(struct ctx *);
+/*
+ * The page of obj.scan at *cursor, *count objects at most (halved while a
+ * page is too big for the daemon's output limit): 0 with *rows its array
+ * of [name, type, size] (a view into *res) and *cursor the next one (0:
+ * that was the last), or the exit status after saying why.
+ */
+int ls_page(struct ctx *c, uint64_t *cursor, uint32_t *count,
+    msgpack_object *res, const msgpack_object **rows);
 
 /* --- mpctl_pipe.c: pipes ---------------------------------------------- */
 

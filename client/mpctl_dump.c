@@ -80,54 +80,33 @@ dump_batch(struct ctx *c, const struct names *nm, bool given)
 static int
 dump_all(struct ctx *c, struct names *nm)
 {
-	const msgpack_object *page, *row;
+	const msgpack_object *rows, *row, *name;
 	msgpack_object res;
-	msgpack_packer *pk;
 	uint64_t cursor = 0;
 	uint32_t i, count = DUMP_PAGE;
-	int err, rc, worst = EXIT_TRUE;
+	int rc, worst = EXIT_TRUE;
 
-	for (;;) {
-		pk = mpmgr_request_begin(c->h, MPMGR_METHOD_NAME(obj, scan), 2);
-		if (pk == NULL)
-			return mpctl_fail(c, MPMGR_EINVAL);
-		msgpack_pack_uint64(pk, cursor);
-		msgpack_pack_uint32(pk, count);
-		if ((err = mpmgr_request_end(c->h)) == MPMGR_OK)
-			err = mpmgr_reply(c->h, &res);
-		if (err == MPMGR_ELIMIT && count > 1) {
-			count /= 2;
-			continue;
-		}
-		if (err != MPMGR_OK)
-			return mpctl_fail(c, err);
-		if (res.type != MSGPACK_OBJECT_ARRAY ||
-		    res.via.array.size != 2 ||
-		    res.via.array.ptr[0].type !=
-		    MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    res.via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY)
-			return mpctl_unexpected(&res);
-		page = &res.via.array.ptr[1];
+	do {
+		if ((rc = ls_page(c, &cursor, &count, &res, &rows)) != 0)
+			return rc;
 		nm->n = 0;
-		for (i = 0; i < page->via.array.size; i++) {
-			row = &page->via.array.ptr[i];
+		for (i = 0; i < rows->via.array.size; i++) {
+			row = &rows->via.array.ptr[i];
 			if (row->type != MSGPACK_OBJECT_ARRAY ||
-			    row->via.array.size < 1 ||
-			    row->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
-			    row->via.array.ptr[0].via.str.size > 255)
+			    row->via.array.size < 1)
 				return mpctl_unexpected(&res);
-			memcpy(nm->name[nm->n], row->via.array.ptr[0].via.str.ptr,
-			    row->via.array.ptr[0].via.str.size);
-			nm->name[nm->n][row->via.array.ptr[0].via.str.size] =
-			    '\0';
-			nm->n++;
+			name = &row->via.array.ptr[0];
+			if (name->type != MSGPACK_OBJECT_STR ||
+			    name->via.str.size > 255)
+				return mpctl_unexpected(&res);
+			memcpy(nm->name[nm->n], name->via.str.ptr,
+			    name->via.str.size);
+			nm->name[nm->n++][name->via.str.size] = '\0';
 		}
-		cursor = res.via.array.ptr[0].via.u64;
 		if ((rc = dump_batch(c, nm, false)) > worst)
 			worst = rc;
-		if (worst >= EXIT_CONNECT || cursor == 0)
-			return worst;
-	}
+	} while (worst < EXIT_CONNECT && cursor != 0);
+	return worst;
 }
 
 int

@@ -294,11 +294,11 @@ static void
 lease_answer(struct ctx *c, struct lease *l)
 {
 	int err = mpmgr_reply(c->h, NULL);
+	const char *code = mpmgr_errcode(c->h);
 
 	if (err != MPMGR_OK) {
-		snprintf(l->why, sizeof(l->why), "%s: %s", mpmgr_errcode(c->h)[0] ?
-		    mpmgr_errcode(c->h) : mpmgr_strerror(err),
-		    mpmgr_errmsg(c->h));
+		snprintf(l->why, sizeof(l->why), "%s: %s", code[0] != '\0' ?
+		    code : mpmgr_strerror(err), mpmgr_errmsg(c->h));
 		return;
 	}
 	l->until = l->sent + l->ttl;
@@ -365,7 +365,7 @@ run_leased(struct ctx *c, pid_t pid, struct lease *l)
 	bool termed = false, killed = false;
 
 	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
-		/* Without a pidfd (Linux < 5.3) CMD still runs, unguarded: no. */
+		/* No pidfd (Linux < 5.3): CMD must not run unguarded. */
 		mpctl_say(0, "%s: pidfd_open: %s: ending %s", c->who,
 		    strerror(errno), c->operands[0]);
 		kill(pid, SIGKILL);

@@ -79,15 +79,15 @@ const struct type verbs_types[] = {
 
 #define DUMP_HELP \
 "One line per object: a JSON object {\"name\", \"type\", \"explicit\",\n" \
-"\"ephemeral\" (only when true), \"options\", \"contents\"}, the object as a\n" \
-"restart would keep it: held locks released (unless kept on disconnect),\n" \
-"permits and leased items given back, waiters gone. Values are JSON, and\n" \
-"what JSON cannot hold exactly takes a one-key form that reads back as it\n" \
-"was: {\"$bin\":B64}, {\"$ext\":[T,B64]}, {\"$map\":[[K,V]...]} (keys that\n" \
-"are not strings), {\"$float\":\"NaN\"}, {\"$uint\":\"DIGITS\"} (past\n" \
-"int64). Each object is dumped whole, but not all at the same moment;\n" \
-"one deleted during the walk is left out. A NAME that does not exist is\n" \
-"NOOBJ (status 4)."
+"\"ephemeral\" (only when true), \"options\", \"contents\"}, the object\n" \
+"as a restart would keep it: held locks released (unless kept on\n" \
+"disconnect), permits and leased items given back, waiters gone. Values\n" \
+"are JSON, and what JSON cannot hold exactly takes a one-key form that\n" \
+"reads back as it was: {\"$bin\":B64}, {\"$ext\":[T,B64]},\n" \
+"{\"$map\":[[K,V]...]} (keys that are not strings), {\"$float\":\"NaN\"},\n" \
+"{\"$uint\":\"DIGITS\"} (past int64). Each object is dumped whole, but\n" \
+"not all at the same moment; one deleted during the walk is left out. A\n" \
+"NAME that does not exist is NOOBJ (status 4)."
 
 #define RESTORE_HELP \
 "Reads the lines of mpctl dump (blank lines and lines starting with #\n" \

@@ -70,7 +70,8 @@ enum mpmgr_err {
 	MPMGR_EFORK = -105,    /* handle used in a forked child */
 	MPMGR_ENOMEM = -106,
 	MPMGR_EINVAL = -107,   /* bad argument to the library */
-	MPMGR_ESTATE = -108,   /* call out of order (e.g. recv with none pending) */
+	MPMGR_ESTATE = -108,   /* call out of order (e.g. recv with none
+				  pending) */
 	MPMGR_ELOST = -109     /* the connection was lost with the request in
 				  flight: it may or may not have run
 				  (mpmgr_set_reconnect) */

@@ -7,8 +7,9 @@
  * (a lease of w->ttl usec if not 0) and it is answered as w->state says:
  * true, false for LOCK_GRANT_FALSE (a condition wait that timed out
  * answers false only once it holds its lock again), or the grant's
- * fencing token for LOCK_GRANT_FENCE. lock.acquire parks such waiters; a condition moves its notified
- * or timed-out waiters there with lock_requeue().
+ * fencing token for LOCK_GRANT_FENCE. lock.acquire parks such waiters;
+ * a condition moves its notified or timed-out waiters there with
+ * lock_requeue().
  */
 #ifndef MPMGR_LOCKS_H
 #define MPMGR_LOCKS_H

@@ -44,6 +44,9 @@ struct lk {
 	bool release_on_disconnect;
 };
 
+/* What happened to a lease's lock at its end (NOTHELD's message). */
+#define LOCK_LOST "it was released then"
+
 static void lock_acquire_timeout(struct waiter *);
 
 /* A waiter that leaves undoes nothing: a free lock has no live waiter
@@ -168,26 +171,6 @@ lock_acquire_req(struct req *req, struct object *o)
 	}
 }
 
-/*
- * c's hold in o is lost (its lease ended): answer req NOTHELD, and
- * forget the hold if release (a release takes the news; an extend
- * leaves it for the release to come). True when so.
- */
-static bool
-lk_lost(struct req *req, struct object *o, bool release)
-{
-	struct hold *h = o == NULL ? NULL : hold_find(req->c, o);
-
-	if (h == NULL || !h->lost)
-		return false;
-	if (release)
-		hold_drop(h);
-	reply_error(req, PERR_NOTHELD, "%s: this connection's lease on "
-	    "'%.*s' ended: it was released then", req->method->name,
-	    (int)o->namelen, o->name);
-	return true;
-}
-
 int
 lock_holder_check(const struct object *o, const struct conn *c)
 {
@@ -208,7 +191,7 @@ lock_release_req(struct req *req, struct object *o)
 		    req->method->name, req_namelen(req), req_name(req));
 		return;
 	}
-	if (lk_lost(req, o, true))
+	if (hold_lost(req, o, true, LOCK_LOST))
 		return;
 	if (l->depth == 0) {
 		reply_error(req, PERR_NOTHELD, "%s: '%.*s' is not held",
@@ -286,7 +269,7 @@ lock_extend(struct req *req)
 	int64_t usec;
 
 	if (!waiter_ttl_arg(req, &req->argv[1], "ttl", &usec) ||
-	    lk_lost(req, o, false))
+	    hold_lost(req, o, false, LOCK_LOST))
 		return;
 	if (l == NULL || l->depth == 0) {
 		reply_error(req, PERR_NOTHELD, "%s: '%.*s' is not held",

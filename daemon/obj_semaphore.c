@@ -33,6 +33,9 @@
 #include "reply.h"
 #include "waiter.h"
 
+/* What happened to a lease's permits at its end (NOTHELD's message). */
+#define SEMAPHORE_LOST "its permits were given back then"
+
 /* Values are ints on the wire: keep them in int64 range. */
 #define SEMAPHORE_MAX ((uint64_t)INT64_MAX)
 
@@ -130,26 +133,6 @@ semaphore_acquire(struct req *req)
 	}
 }
 
-/*
- * c's hold in o is lost (its lease ended): answer req NOTHELD, and
- * forget the hold if release (a release takes the news; an extend
- * leaves it for the release to come). True when so.
- */
-static bool
-semaphore_lost(struct req *req, struct object *o, bool release)
-{
-	struct hold *h = o == NULL ? NULL : hold_find(req->c, o);
-
-	if (h == NULL || !h->lost)
-		return false;
-	if (release)
-		hold_drop(h);
-	reply_error(req, PERR_NOTHELD, "%s: this connection's lease on "
-	    "'%.*s' ended: its permits were given back then",
-	    req->method->name, (int)o->namelen, o->name);
-	return true;
-}
-
 static void
 semaphore_release(struct req *req)
 {
@@ -160,7 +143,7 @@ semaphore_release(struct req *req)
 	if (req->argc > 1 && req->argv[1].type != MPV_NIL &&
 	    !req_uint_arg(req, 1, 1, SEMAPHORE_MAX, "n", &n))
 		return;
-	if (semaphore_lost(req, req->obj, true))
+	if (hold_lost(req, req->obj, true, SEMAPHORE_LOST))
 		return;
 	if (s->bounded && n > s->initial - s->value) {
 		reply_error(req, PERR_RANGE, "%s: '%.*s' is bounded: %llu + "
@@ -193,7 +176,7 @@ semaphore_extend(struct req *req)
 	int64_t usec;
 
 	if (!waiter_ttl_arg(req, &req->argv[1], "ttl", &usec) ||
-	    semaphore_lost(req, req->obj, false))
+	    hold_lost(req, req->obj, false, SEMAPHORE_LOST))
 		return;
 	h = req->obj == NULL ? NULL : hold_find(req->c, req->obj);
 	if (h == NULL || h->n == 0) {

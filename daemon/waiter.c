@@ -703,6 +703,21 @@ hold_notify(struct hold *h, const char *method, uint32_t nparams)
 	return pk;
 }
 
+bool
+hold_lost(struct req *req, struct object *o, bool release, const char *then)
+{
+	struct hold *h = o == NULL ? NULL : hold_find(req->c, o);
+
+	if (h == NULL || !h->lost)
+		return false;
+	if (release)
+		hold_drop(h);
+	reply_error(req, PERR_NOTHELD, "%s: this connection's lease on "
+	    "'%.*s' ended: %s", req->method->name, (int)o->namelen, o->name,
+	    then);
+	return true;
+}
+
 void
 hold_lease(struct hold *h, int64_t usec)
 {

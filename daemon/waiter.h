@@ -206,6 +206,15 @@ void hold_lease(struct hold *h, int64_t usec);
 bool waiter_ttl_arg(struct req *req, const struct mpv *v, const char *what,
     int64_t *usec);
 
+/*
+ * c's hold in o (req's connection; o may be NULL) is lost, its lease
+ * ended: answer req NOTHELD, saying what happened then ("it was released
+ * then"), and forget the hold if release (a release takes the news; an
+ * extend leaves it for the release to come). true when so.
+ */
+bool hold_lost(struct req *req, struct object *o, bool release,
+    const char *then);
+
 /* An acquire's options (lock, rlock, semaphore). */
 struct hold_opts {
 	int64_t ttl;              /* usec: the grant is a lease; 0: not */

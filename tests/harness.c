@@ -183,18 +183,25 @@ harness_await_ping(struct harness *h, const char *keyfile)
 	return rc;
 }
 
+/* Start the daemon of h and wait until it answers: 0, or the last
+ * MPMGR_E* code. */
+static int
+launch(struct harness *h, const char *const extra_args[])
+{
+	h->pid = fork();
+	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
+	if (h->pid == 0)
+		exec_daemon(h, extra_args);
+	return harness_await_ping(h, h->keyfile);
+}
+
 void
 harness_start(struct harness *h, const char *const extra_args[])
 {
 	int rc;
 
 	harness_prepare(h, NULL);
-	h->pid = fork();
-	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
-	if (h->pid == 0)
-		exec_daemon(h, extra_args);
-
-	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
+	if ((rc = launch(h, extra_args)) != 0) {
 		harness_print_log(h);
 		if (harness_alive(h))
 			kill(h->pid, SIGKILL);
@@ -220,11 +227,7 @@ harness_relaunch(struct harness *h, const char *const extra_args[])
 	int rc;
 
 	ck_assert_msg(h->pid == -1, "the daemon still runs");
-	h->pid = fork();
-	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
-	if (h->pid == 0)
-		exec_daemon(h, extra_args);
-	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
+	if ((rc = launch(h, extra_args)) != 0) {
 		harness_print_log(h);
 		ck_abort_msg("mpmgrd did not start again: %s (log above)",
 		    mpmgr_strerror(rc));

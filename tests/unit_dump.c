@@ -22,24 +22,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-static void
-from(int line, int i)
-{
-	for (int j = 0; j < FC_CONNS; j++)
-		ck_assert_msg(buf_used(&fc_conn(j)->out) == 0, "line %d: "
-		    "connection %d has a reply nobody took", line, j);
-	fc_use(i);
-}
-#define AS(i) from(__LINE__, i)
-
-static void
-fc_close_all(void)
-{
-	for (int i = 0; i < FC_CONNS; i++)
-		fc_close(i);
-	ck_assert_uint_eq(waiter_count(), 0);
-}
-
 /* obj.restore [name, record bytes(, extra notation)]. */
 static void
 restore_raw(const char *name, const uint8_t *rec, size_t n,

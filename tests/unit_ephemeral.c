@@ -19,17 +19,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-/* Send the next request from fake connection i; nothing may be pending. */
-static void
-from(int line, int i)
-{
-	for (int j = 0; j < FC_CONNS; j++)
-		ck_assert_msg(buf_used(&fc_conn(j)->out) == 0, "line %d: "
-		    "connection %d has a reply nobody took", line, j);
-	fc_use(i);
-}
-#define AS(i) from(__LINE__, i)
-
 /* name is ephemeral, owned by fake connection i. */
 static void
 owned_by(const char *name, int i)
@@ -41,15 +30,6 @@ owned_by(const char *name, int i)
 	    name);
 	ck_assert_uint_eq(info_uint(name, "owner"), fc_conn(i)->id);
 	ck_assert_uint_eq(reply.result.len, 9);
-}
-
-static void
-gone(const char *name)
-{
-	char params[300];
-
-	snprintf(params, sizeof params, "['%s']", name);
-	ERR("obj.info", params, NOOBJ);
 }
 
 /* Every type takes it, with its own options beside it. */

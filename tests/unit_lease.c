@@ -24,37 +24,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-/* Far enough ahead to pass every deadline up to s seconds from now. */
-#define LATER(s) (now_usec() + (uint64_t)(s) * 1000000u)
-
-static void
-from(int line, int i)
-{
-	for (int j = 0; j < FC_CONNS; j++)
-		ck_assert_msg(buf_used(&fc_conn(j)->out) == 0, "line %d: "
-		    "connection %d has a reply nobody took", line, j);
-	fc_use(i);
-}
-#define AS(i) from(__LINE__, i)
-
-static void
-fc_close_all(void)
-{
-	for (int i = 0; i < FC_CONNS; i++)
-		fc_close(i);
-	ck_assert_uint_eq(waiter_count(), 0);
-	ck_assert_uint_eq(waiter_heap_size(), 0);
-}
-
-static void
-gone(const char *name)
-{
-	char params[300];
-
-	snprintf(params, sizeof params, "['%s']", name);
-	ERR("obj.info", params, NOOBJ);
-}
-
 /* The request answers a fencing token: an int. */
 static uint64_t
 token_of(int line, const char *method, const char *params)

@@ -525,6 +525,34 @@ fc_close(int i)
 	c->flags &= ~CONN_EOF;
 }
 
+void
+fc_from(int line, int i)
+{
+	for (int j = 0; j < FC_CONNS; j++)
+		ck_assert_msg(buf_used(&fc_conn(j)->out) == 0, "line %d: "
+		    "connection %d has a reply nobody took", line, j);
+	fc_use(i);
+}
+
+void
+fc_close_all(void)
+{
+	for (int i = 0; i < FC_CONNS; i++)
+		fc_close(i);
+	ck_assert_uint_eq(waiter_count(), 0);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+}
+
+void
+fc_gone(int line, const char *name)
+{
+	char params[300];
+
+	snprintf(params, sizeof params, "['%s']", name);
+	expect(line, &(struct row){ "obj.info", params, PERR_NOOBJ, NULL,
+	    NULL });
+}
+
 int
 unit_run(Suite *s)
 {

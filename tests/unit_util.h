@@ -107,6 +107,20 @@ void fc_hang_up(int i);
  * and waits for nothing after. Then it is a live connection again. */
 void fc_close(int i);
 
+/* Send the next request from fake connection i; no connection may have a
+ * reply nobody took. */
+void fc_from(int line, int i);
+/* End of a test: every connection closes, so that nothing is held or
+ * waited for any more, nor any deadline armed. */
+void fc_close_all(void);
+/* obj.info of name answers NOOBJ. */
+void fc_gone(int line, const char *name);
+
+#define AS(i) fc_from(__LINE__, i)
+#define gone(name) fc_gone(__LINE__, name)
+/* Far enough ahead to pass every deadline up to s seconds from now. */
+#define LATER(s) (now_usec() + (uint64_t)(s) * 1000000u)
+
 #define PARK(i, m, p) fc_park(__LINE__, i, m, p)
 #define GOT(i, res) fc_got(__LINE__, i, PERR_NONE, res)
 #define GOT_ERR(i, e) fc_got(__LINE__, i, PERR_##e, NULL)
