@@ -51,8 +51,8 @@ dump_pack(const struct object *o, msgpack_packer *pk)
 	msg_pack_cstr(pk, "options");
 	options_pack(o, pk);
 	msg_pack_cstr(pk, "contents");
-	if (o->type->dump != NULL)
-		o->type->dump(o, pk);
+	if (o->type->contents != NULL)
+		o->type->contents(o, pk);
 	else
 		msgpack_pack_nil(pk);
 }

@@ -399,7 +399,7 @@ array_mem(const struct object *o)
 
 /* Contents: every element, as get answers them. */
 static void
-array_dump(const struct object *o, msgpack_packer *pk)
+array_contents(const struct object *o, msgpack_packer *pk)
 {
 	const struct array *a = o->data;
 	size_t i;
@@ -454,6 +454,6 @@ const struct obj_type array_type = {
 	.free_step = array_free_step,
 	.size = array_size,
 	.mem = array_mem,
-	.dump = array_dump,
+	.contents = array_contents,
 	.restore = array_restore,
 };

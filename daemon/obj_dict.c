@@ -493,7 +493,7 @@ dict_mem(const struct object *o)
 
 /* Contents: [[key, value]...] in insertion order. */
 static void
-dict_dump(const struct object *o, msgpack_packer *pk)
+dict_contents(const struct object *o, msgpack_packer *pk)
 {
 	struct ohash *h = o->data;
 	struct oh_entry *e;
@@ -523,6 +523,6 @@ const struct obj_type dict_type = {
 	.is_initial = dict_is_initial,
 	.size = dict_size,
 	.mem = dict_mem,
-	.dump = dict_dump,
+	.contents = dict_contents,
 	.restore = dict_restore,
 };

@@ -101,7 +101,7 @@ event_size(const struct object *o)
 
 /* Contents: the flag. */
 static void
-event_dump(const struct object *o, msgpack_packer *pk)
+event_contents(const struct object *o, msgpack_packer *pk)
 {
 	if (event_flag(o))
 		msgpack_pack_true(pk);
@@ -132,6 +132,6 @@ const struct obj_type event_type = {
 	.init = event_init,
 	.is_initial = event_is_initial,
 	.size = event_size,
-	.dump = event_dump,
+	.contents = event_contents,
 	.restore = event_restore,
 };

@@ -787,7 +787,7 @@ list_mem(const struct object *o)
 
 /* Contents: the elements, as copy answers them. */
 static void
-list_dump(const struct object *o, msgpack_packer *pk)
+list_contents(const struct object *o, msgpack_packer *pk)
 {
 	list_pack(o->data, pk);
 }
@@ -811,6 +811,6 @@ const struct obj_type list_type = {
 	.is_initial = list_is_initial,
 	.size = list_size,
 	.mem = list_mem,
-	.dump = list_dump,
+	.contents = list_contents,
 	.restore = list_restore,
 };

@@ -372,7 +372,7 @@ lock_size(const struct object *o)
  * held by nobody.
  */
 static void
-lock_dump(const struct object *o, msgpack_packer *pk)
+lock_contents(const struct object *o, msgpack_packer *pk)
 {
 	const struct lk *l = lk_of(o);
 
@@ -427,7 +427,7 @@ static const struct method rlock_methods[] = {
 	.size = lock_size,			\
 	.conn_gone = lock_conn_gone,		\
 	.lease_end = lock_lease_end,		\
-	.dump = lock_dump,			\
+	.contents = lock_contents,			\
 	.restore = lock_restore,		\
 }
 

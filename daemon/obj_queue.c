@@ -832,7 +832,7 @@ queue_conn_gone(struct hold *h)
  * kept: a restored item counts one, as if put.
  */
 static void
-queue_dump(const struct object *o, msgpack_packer *pk)
+queue_contents(const struct object *o, msgpack_packer *pk)
 {
 	const struct queue *q = o->data;
 	const struct lease *l;
@@ -896,6 +896,6 @@ const struct obj_type queue_type = {
 	.size = queue_size,
 	.mem = queue_mem,
 	.conn_gone = queue_conn_gone,
-	.dump = queue_dump,
+	.contents = queue_contents,
 	.restore = queue_restore,
 };

@@ -236,7 +236,7 @@ semaphore_lease_end(struct hold *h)
  * outstanding acquisitions given back, as their closes would.
  */
 static void
-semaphore_dump(const struct object *o, msgpack_packer *pk)
+semaphore_contents(const struct object *o, msgpack_packer *pk)
 {
 	const struct semaphore *s = semaphore_of(o);
 	const struct hold *h;
@@ -318,6 +318,6 @@ const struct obj_type semaphore_type = {
 	.size = semaphore_size,
 	.conn_gone = semaphore_conn_gone,
 	.lease_end = semaphore_lease_end,
-	.dump = semaphore_dump,
+	.contents = semaphore_contents,
 	.restore = semaphore_restore,
 };

@@ -138,7 +138,7 @@ value_mem(const struct object *o)
 
 /* Contents: the value now (its initial one is its option). */
 static void
-value_dump(const struct object *o, msgpack_packer *pk)
+value_contents(const struct object *o, msgpack_packer *pk)
 {
 	const struct value *v = o->data;
 
@@ -169,6 +169,6 @@ const struct obj_type value_type = {
 	.free_step = value_free_step,
 	.is_initial = value_is_initial,
 	.mem = value_mem,
-	.dump = value_dump,
+	.contents = value_contents,
 	.restore = value_restore,
 };

@@ -105,12 +105,12 @@ struct obj_type {
 	 * and restore takes back (dump.c). NULL: nothing but its options
 	 * (nil).
 	 */
-	void (*dump)(const struct object *o, msgpack_packer *pk);
+	void (*contents)(const struct object *o, msgpack_packer *pk);
 	/*
-	 * Set o, fresh from init with its options, to contents c as dump
-	 * packs them (a view into the request; nil: as init made it). 0, or
-	 * -1 after replying to req (BADARG, BADTYPE, RANGE, LIMIT...); the
-	 * caller then deletes o. NULL: c must be nil.
+	 * Set o, fresh from init with its options, to contents c as
+	 * .contents packs them (a view into the request; nil: as init made
+	 * it). 0, or -1 after replying to req (BADARG, BADTYPE, RANGE...);
+	 * the caller then deletes o. NULL: c must be nil.
 	 */
 	int (*restore)(struct object *o, const struct mpv *c, struct req *req);
 };
