@@ -30,6 +30,15 @@
  * caller's; their replies are recognised by msgid and dropped wherever
  * they arrive, so the caller sees only its own replies, in order.
  *
+ * Reconnecting (mpmgr_set_reconnect) is off unless asked for. When on, a
+ * broken connection's outstanding requests become `lost` (answered
+ * MPMGR_ELOST in order, before anything the new connection answers), and
+ * the next request started with nothing outstanding connects again first
+ * (revive), after one poll() has told whether an idle connection was
+ * hung up meanwhile. mpmgr_call alone sends a lost request again, and
+ * only a read: the catalogue's flags, expanded here at compile time, say
+ * which methods are writes.
+ *
  * The typed helpers (mpmgr_dict_set, mpmgr_lock_acquire...) live in
  * mpmgr_typed.c, over mpmgr_call; handle.h is all they see of the handle.
  * Notifications the server sends between replies are met here, wherever
