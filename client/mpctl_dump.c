@@ -30,6 +30,13 @@
 #define DUMP_BATCH 64
 #define DUMP_PAGE 256
 
+/* The connection is gone (a client-side error broke it): stop. */
+static bool
+dump_broken(const struct ctx *c)
+{
+	return mpmgr_fd(c->h) < 0;
+}
+
 /* The names of a batch, copied out of the reply they came in. */
 struct names {
 	char name[DUMP_PAGE][256];
@@ -105,7 +112,7 @@ dump_all(struct ctx *c, struct names *nm)
 		}
 		if ((rc = dump_batch(c, nm, false)) > worst)
 			worst = rc;
-	} while (worst < EXIT_CONNECT && cursor != 0);
+	} while (!dump_broken(c) && cursor != 0);
 	return worst;
 }
 
@@ -126,7 +133,7 @@ dump_run(struct ctx *c)
 		return mpctl_say(EXIT_ERROR, "ENOMEM: out of memory");
 	if (c->noperands == 0)
 		worst = dump_all(c, nm);
-	for (i = 0; i < c->noperands && worst < EXIT_CONNECT; ) {
+	for (i = 0; i < c->noperands && !dump_broken(c); ) {
 		for (nm->n = 0; nm->n < DUMP_BATCH && i < c->noperands; i++)
 			snprintf(nm->name[nm->n++], sizeof(nm->name[0]), "%s",
 			    c->operands[i]);
@@ -227,7 +234,7 @@ restore_line(struct restore *rs, const char *file, size_t lineno,
 	}
 	if (rs->n == DUMP_BATCH)
 		restore_drain(rs);
-	if (rs->worst >= EXIT_CONNECT)
+	if (dump_broken(c))
 		goto done;
 	snprintf(rs->p[rs->n].where, sizeof(rs->p[0].where), "%s:%zu '%.*s'",
 	    file, lineno, (int)name->via.str.size, name->via.str.ptr);
@@ -262,8 +269,7 @@ restore_file(struct restore *rs, FILE *f, const char *file)
 	size_t cap = 0, lineno = 0, len;
 	ssize_t n;
 
-	while ((n = getline(&line, &cap, f)) != -1 && rs->worst <
-	    EXIT_CONNECT) {
+	while ((n = getline(&line, &cap, f)) != -1 && !dump_broken(rs->c)) {
 		lineno++;
 		len = (size_t)n;
 		while (len > 0 && (line[len - 1] == '\n' ||
@@ -291,7 +297,7 @@ restore_run(struct ctx *c)
 		return rc;
 	if (c->noperands == 0)
 		restore_file(&rs, stdin, "stdin");
-	for (i = 0; i < c->noperands && rs.worst < EXIT_CONNECT; i++) {
+	for (i = 0; i < c->noperands && !dump_broken(c); i++) {
 		if (strcmp(c->operands[i], "-") == 0) {
 			restore_file(&rs, stdin, "stdin");
 			continue;

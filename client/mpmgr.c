@@ -32,7 +32,7 @@
  *
  * Reconnecting (mpmgr_set_reconnect) is off unless asked for. When on, a
  * broken connection's outstanding requests become `lost` (answered
- * MPMGR_ELOST in order, before anything the new connection answers), and
+ * MPMGR_EINFLIGHT in order, before anything the new connection answers), and
  * the next request started with nothing outstanding connects again first
  * (revive), after one poll() has told whether an idle connection was
  * hung up meanwhile. mpmgr_call alone sends a lost request again, and
@@ -129,7 +129,7 @@ struct mpmgr {
 	unsigned long reconnects; /* done so far */
 	size_t lost;            /* the caller's requests the last broken
 				   connection took with it: mpmgr_reply
-				   answers MPMGR_ELOST for each, first */
+				   answers MPMGR_EINFLIGHT for each, first */
 	char keypath[4096];     /* "" when the key was given as bytes */
 	uint8_t key[MPMGR_KEY_MAX];
 	size_t keylen;
@@ -143,7 +143,7 @@ struct mpmgr {
 static const char *const client_err_names[] = {
 	[0] = "ECONNECT", [1] = "EKEY", [2] = "EPEER", [3] = "EIO",
 	[4] = "EPROTO", [5] = "EFORK", [6] = "ENOMEM", [7] = "EINVAL",
-	[8] = "ESTATE", [9] = "ELOST"
+	[8] = "ESTATE", [9] = "EINFLIGHT"
 };
 
 const char *
@@ -201,7 +201,7 @@ revivable(const mpmgr *h, int err)
 /*
  * The connection is gone: close it; every later call answers err, unless
  * it can reconnect. The caller's requests in flight are lost (mpmgr_reply
- * answers MPMGR_ELOST for each) when it can.
+ * answers MPMGR_EINFLIGHT for each) when it can.
  */
 static void
 drop_stream(mpmgr *h, int err)
@@ -1099,7 +1099,7 @@ mpmgr_reconnect(mpmgr *h)
 		    "request");
 	if (h->keypath[0] == '\0' && h->keylen == 0)
 		return handle_fail(h, MPMGR_EKEY, "no key to connect with");
-	/* What was outstanding stays lost, answered MPMGR_ELOST in turn. */
+	/* What was outstanding stays lost, answered MPMGR_EINFLIGHT in turn. */
 	h->lost += h->pending;
 	deadline = now_ms() + (h->reconnect > 0 ? (int64_t)(h->reconnect *
 	    1000) : 0);
@@ -1167,7 +1167,7 @@ static int
 lost_reply(mpmgr *h)
 {
 	h->lost--;
-	return handle_fail(h, MPMGR_ELOST, "the connection to %s was lost "
+	return handle_fail(h, MPMGR_EINFLIGHT, "the connection to %s was lost "
 	    "with this request in flight: it may or may not have run",
 	    h->socket_path);
 }
@@ -1426,12 +1426,12 @@ mpmgr_call(mpmgr *h, const char *method, const msgpack_object *params,
 		r = mpmgr_reply(h, result);
 		/* A read lost with the connection is sent again, once; a
 		 * write never is: it may have run. */
-		if (r != MPMGR_ELOST || !again || !method_rereadable(method))
+		if (r != MPMGR_EINFLIGHT || !again || !method_rereadable(method))
 			break;
 		again = false;
 	}
-	if (r == MPMGR_ELOST)
-		handle_fail(h, MPMGR_ELOST, "the connection to %s was lost "
+	if (r == MPMGR_EINFLIGHT)
+		handle_fail(h, MPMGR_EINFLIGHT, "the connection to %s was lost "
 		    "with %s in flight: it may or may not have run",
 		    h->socket_path, method);
 	return r;

@@ -72,7 +72,7 @@ enum mpmgr_err {
 	MPMGR_EINVAL = -107,   /* bad argument to the library */
 	MPMGR_ESTATE = -108,   /* call out of order (e.g. recv with none
 				  pending) */
-	MPMGR_ELOST = -109     /* the connection was lost with the request in
+	MPMGR_EINFLIGHT = -109 /* the connection was lost with the request in
 				  flight: it may or may not have run
 				  (mpmgr_set_reconnect) */
 };
@@ -122,7 +122,8 @@ const char *mpmgr_socket_path(const mpmgr *h);
  *
  * What was in flight when the connection was lost is not silently sent
  * again if it may have changed anything: each request outstanding then
- * answers MPMGR_ELOST from mpmgr_reply(), in order, whether it ran or not.
+ * answers MPMGR_EINFLIGHT from mpmgr_reply(), in order, whether it ran or
+ * not.
  * mpmgr_call() sends a read (a method that is not a write in the
  * protocol: get, len, wait...) once more on the new connection instead.
  * A new connection holds nothing: the locks, permits, leased items and
@@ -133,7 +134,7 @@ int mpmgr_set_reconnect(mpmgr *h, double seconds);
 /*
  * Close the connection if any and connect and authenticate again now,
  * retrying as mpmgr_set_reconnect allows (once when it is off): 0, or the
- * connect's error. Requests outstanding answer MPMGR_ELOST. Also for a
+ * connect's error. Requests outstanding answer MPMGR_EINFLIGHT. Also for a
  * handle whose mpmgr_connect() failed to reach the daemon.
  */
 int mpmgr_reconnect(mpmgr *h);

@@ -422,6 +422,143 @@ proc_conn_gone(struct hold *h)
 	proc_finish(o);
 }
 
+/*
+ * Contents: {pid, argv, state, exitcode, daemon, supervisor, started,
+ * ended} as a restart leaves them: a running record is lost (its
+ * supervisor's connection is gone), ended when dumped.
+ */
+static void
+proc_contents(const struct object *o, msgpack_packer *pk)
+{
+	const struct proc *p = proc_of(o);
+	int state = p->state == PROC_RUNNING ? PROC_LOST : p->state;
+
+	msgpack_pack_map(pk, 8);
+	msg_pack_cstr(pk, "pid");
+	msgpack_pack_int64(pk, p->pid);
+	msg_pack_cstr(pk, "argv");
+	if (p->argv != NULL)
+		pack_raw(pk, p->argv, p->argvlen);
+	else
+		msgpack_pack_nil(pk);
+	msg_pack_cstr(pk, "state");
+	msg_pack_cstr(pk, proc_states[state]);
+	msg_pack_cstr(pk, "exitcode");
+	if (state == PROC_EXITED)
+		msgpack_pack_int64(pk, p->exitcode);
+	else
+		msgpack_pack_nil(pk);
+	msg_pack_cstr(pk, "daemon");
+	if (p->daemon)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	msg_pack_cstr(pk, "supervisor");
+	msgpack_pack_int64(pk, p->sup_pid);
+	proc_pack_time(pk, "started", p->started);
+	proc_pack_time(pk, "ended", p->state == PROC_RUNNING ? proc_now() :
+	    p->ended);
+}
+
+/* A time of contents (nil: 0) into *t: true, or false. */
+static bool
+proc_time(const struct mpv *v, double *t)
+{
+	if (v->type == MPV_NIL)
+		*t = 0;
+	else if (v->type == MPV_FLOAT && v->v.f > 0)
+		*t = v->v.f;
+	else if (v->type == MPV_UINT)
+		*t = (double)v->v.u;
+	else
+		return false;
+	return true;
+}
+
+/* One field of restore's contents: true, or false when it is wrong. */
+static bool
+proc_restore_field(struct proc *p, const struct mpv *k, const struct mpv *v,
+    struct mpv *argv)
+{
+	int64_t x;
+	size_t i;
+
+	if (mpv_str_eq(k, "pid"))
+		return mpv_to_int64(v, &p->pid) && p->pid >= 0 &&
+		    p->pid <= INT32_MAX;
+	if (mpv_str_eq(k, "argv")) {
+		*argv = *v;
+		return v->type == MPV_NIL || v->type == MPV_ARRAY;
+	}
+	if (mpv_str_eq(k, "state")) {
+		for (i = 0; i < sizeof proc_states / sizeof proc_states[0];
+		    i++)
+			if (i != PROC_RUNNING && mpv_str_eq(v, proc_states[i]))
+				break;
+		p->state = (int)i;
+		return i < sizeof proc_states / sizeof proc_states[0];
+	}
+	if (mpv_str_eq(k, "exitcode")) {
+		if (v->type == MPV_NIL)
+			return true;
+		if (!mpv_to_int64(v, &x) || x < PROC_CODE_MIN ||
+		    x > PROC_CODE_MAX)
+			return false;
+		p->exitcode = x;
+		return true;
+	}
+	if (mpv_str_eq(k, "daemon")) {
+		p->daemon = v->type == MPV_BOOL && v->v.b;
+		return v->type == MPV_BOOL;
+	}
+	if (mpv_str_eq(k, "supervisor"))
+		return mpv_to_int64(v, &p->sup_pid);
+	if (mpv_str_eq(k, "started"))
+		return proc_time(v, &p->started);
+	if (mpv_str_eq(k, "ended"))
+		return proc_time(v, &p->ended);
+	return false;
+}
+
+static int
+proc_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct proc *p = proc_of(o);
+	struct mpv argv = { .type = MPV_NIL }, k, v, a;
+	struct mpv_iter it;
+	const uint8_t *bytes;
+	size_t n;
+
+	if (c->type == MPV_NIL)
+		return 0;
+	if (c->type != MPV_MAP)
+		goto bad;
+	mpv_iter_init(&it, c);
+	while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+		if (!proc_restore_field(p, &k, &v, &argv))
+			goto bad;
+	}
+	if (argv.type == MPV_ARRAY) {
+		mpv_iter_init(&it, &argv);
+		while (mpv_iter_next(&it, &a))
+			if (a.type != MPV_STR)
+				goto bad;
+		value_canon(&argv, &abuf, &bytes, &n);
+		p->argv = xmalloc(n);
+		memcpy(p->argv, bytes, n);
+		p->argvlen = n;
+	}
+	if ((p->state != PROC_NEW) != (argv.type == MPV_ARRAY && argv.len > 0))
+		goto bad;
+	return 0;
+bad:
+	reply_error(req, PERR_BADARG, "%s: a process's contents are {pid, "
+	    "argv (strs), state (new, exited or lost), exitcode (%d to %d), "
+	    "daemon, supervisor, started, ended}, as obj.dump answers them",
+	    req->method->name, PROC_CODE_MIN, PROC_CODE_MAX);
+	return -1;
+}
+
 static const struct method process_methods[] = {
 	MPMGR_METHODS_PROCESS(DISPATCH_ROW)
 	DISPATCH_END
@@ -436,4 +573,6 @@ const struct obj_type process_type = {
 	.size = proc_size,
 	.mem = proc_mem,
 	.conn_gone = proc_conn_gone,
+	.contents = proc_contents,
+	.restore = proc_restore,
 };

@@ -137,6 +137,18 @@ check "ephemeral records are skipped, and said so" grep -q \
     "^mpctl: restore: skipped 1 ephemeral object" "$tmp/err"
 check "every message is mpctl's" err_prefixed
 t 0 '1' dict get -n z2 1
+# A refusal early in a long restore stops nothing after it.
+{
+	echo '{"name":"z2","type":"dict","contents":[[1,1]]}'
+	i=0
+	while [ $i -lt 100 ]; do
+		echo "{\"name\":\"many$i\",\"type\":\"value\",\"contents\":$i}"
+		i=$((i + 1))
+	done
+} >"$tmp/many.jsonl"
+te 4 "mpctl: restore: $tmp/many.jsonl:1 'z2': EXISTS: *" restore \
+    "$tmp/many.jsonl"
+t 0 '99' value get -n many99
 printf '%s\n' 'not json' >"$tmp/bad.jsonl"
 te 2 "mpctl: restore: $tmp/bad.jsonl:1: not JSON*" restore "$tmp/bad.jsonl"
 te 4 "mpctl: NOOBJ: *" dump nothing

@@ -19,22 +19,6 @@ set -u
 test_begin it_lease
 daemon_start
 
-# bg NAME CMD...: run CMD in the background, its output in $tmp/NAME.out
-# and .err, its pid in $bg_pid (and in $bg_pids for the cleanup).
-bg() {
-	bg_name=$1
-	shift
-	"$@" >"$tmp/$bg_name.out" 2>"$tmp/$bg_name.err" &
-	bg_pid=$!
-	bg_pids="$bg_pids $bg_pid"
-}
-
-# reap PID: wait for it; its status in $rc.
-reap() {
-	wait "$1"
-	rc=$?
-}
-
 # increasing FILE: its lines are integers, each larger than the last.
 increasing() {
 	awk 'NR > 1 && $1 <= last { bad = 1 } { last = $1 }
@@ -89,8 +73,9 @@ EOF
 bg del "$MPCTL" lock exec -n del --ttl 0.3 -- sh "$tmp/term.sh" "$tmp/del"
 check "exec --ttl del: CMD started" poll test -s "$tmp/del.pid"
 t 0 '' rm del
-reap "$bg_pid"
-check "exec --ttl exits 4 once the lease is lost (got $rc)" test "$rc" -eq 4
+reap "$last"
+check "exec --ttl exits 4 once the lease is lost (got $reaped)" \
+    test "$reaped" -eq 4
 check "CMD got SIGTERM when the extend was refused" grep -qx term "$tmp/del"
 check "exec says the lease is lost and why" grep -q \
     "^mpctl: lock exec: the lease on 'del' is lost (NOTHELD: .*): sending SIGTERM to sh" \
@@ -105,9 +90,9 @@ kill -STOP "$daemon_pid"
 check "CMD got SIGTERM while the daemon was stopped" \
     poll grep -qx term "$tmp/stop"
 kill -CONT "$daemon_pid"
-reap "$bg_pid"
-check "exec --ttl exits 4 when no extend is answered (got $rc)" \
-    test "$rc" -eq 4
+reap "$last"
+check "exec --ttl exits 4 when no extend is answered (got $reaped)" \
+    test "$reaped" -eq 4
 check "exec says no extend was answered" grep -q \
     "the lease on 'stop' is lost (no extend was answered within its ttl" \
     "$tmp/stop.err"
@@ -123,8 +108,8 @@ bg kill "$MPCTL" lock exec -n stub --ttl 0.3 -- sh "$tmp/stubborn.sh" \
     "$tmp/stub"
 check "exec --ttl stub: CMD started" poll test -s "$tmp/stub.pid"
 t 0 '' rm stub
-reap "$bg_pid"
-check "exec --ttl exits 4 after SIGKILL (got $rc)" test "$rc" -eq 4
+reap "$last"
+check "exec --ttl exits 4 after SIGKILL (got $reaped)" test "$reaped" -eq 4
 check "exec says it sent SIGKILL" grep -q \
     "sh still runs 5 s after SIGTERM: SIGKILL" "$tmp/kill.err"
 check "exec says CMD ended killed" grep -q "sh ended (status 137)" \
@@ -135,8 +120,8 @@ check "the stubborn CMD is gone" sh -c "! kill -0 $(cat "$tmp/stub.pid") 2>/dev/
 bg gone "$MPCTL" lock exec -n gone --ttl 30 -- sh "$tmp/term.sh" \
     "$tmp/gone"
 check "exec --ttl gone: CMD started" poll test -s "$tmp/gone.pid"
-kill -9 "$bg_pid"
-reap "$bg_pid"
+kill -9 "$last"
+reap "$last"
 check "CMD got SIGTERM when mpctl was killed" poll grep -qx term \
     "$tmp/gone"
 check "the lock of a killed exec --ttl is free" poll sh -c \

@@ -36,15 +36,10 @@ te 3 'mpctl: ECONNECT: *' -w 1 ping
 check "-w 1 gave up in time" test $(($(now) - start)) -le "$wait_secs"
 
 # Back while mpctl waits: it goes through.
-"$MPCTL" -w 30 dict get -n w k fallback >"$tmp/w.out" 2>"$tmp/w.err" &
-w_pid=$!
-bg_pids="$bg_pids $w_pid"
-check "mpctl -w waits while the daemon is away" alive "$w_pid"
+bg w "$MPCTL" -w 30 dict get -n w k fallback
+check "mpctl -w waits while the daemon is away" alive "$last"
 relaunch
-wait "$w_pid"
-rc=$?
-check "mpctl -w went through once the daemon was back (exit $rc)" \
-    test "$rc" -eq 0
+exits "$last" 0 "mpctl -w once the daemon was back"
 check "it printed the answer of the new daemon" grep -qx fallback \
     "$tmp/w.out"
 check "and nothing on stderr" test ! -s "$tmp/w.err"
@@ -58,19 +53,14 @@ EOF
 for w in '' '-w 10'; do
 	rm -f "$tmp/r" "$tmp/r.pid"
 	# shellcheck disable=SC2086 # $w is an option or nothing
-	"$MPCTL" $w lock exec -n r --ttl 0.5 -- sh "$tmp/term.sh" "$tmp/r" \
-	    >"$tmp/r.out" 2>"$tmp/r.err" &
-	r_pid=$!
-	bg_pids="$bg_pids $r_pid"
+	bg r "$MPCTL" $w lock exec -n r --ttl 0.5 -- sh "$tmp/term.sh" \
+	    "$tmp/r"
 	check "exec --ttl ${w:-without -w}: CMD started" poll test -s \
 	    "$tmp/r.pid"
 	kill -9 "$daemon_pid"
 	wait "$daemon_pid" 2>/dev/null
 	relaunch
-	wait "$r_pid"
-	rc=$?
-	check "exec --ttl ${w:-without -w} exits 4 after a restart (got $rc)" \
-	    test "$rc" -eq 4
+	exits "$last" 4 "exec --ttl ${w:-without -w} after a restart"
 	check "its CMD got SIGTERM" grep -qx term "$tmp/r"
 	check "exec said the lease is lost" grep -q \
 	    "the lease on 'r' is lost" "$tmp/r.err"

@@ -4,7 +4,7 @@
  *
  * With mpmgr_set_reconnect, the next call after a restart connects and
  * authenticates again instead of failing; requests in flight when the
- * daemon went answer MPMGR_ELOST, in order, and mpmgr_call sends a read
+ * daemon went answer MPMGR_EINFLIGHT, in order, and mpmgr_call sends a read
  * again but never a write; while the daemon is away a call fails with
  * MPMGR_ECONNECT and the next one tries again. Without it a handle stays
  * broken (MPMGR_EIO), as before.
@@ -74,17 +74,17 @@ START_TEST(test_in_flight_lost)
 	harness_kill(&d, SIGKILL);
 	harness_relaunch(&d, NULL);
 	ck_assert_int_eq(mpmgr_pending(m), 2);
-	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_ELOST);
+	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_EINFLIGHT);
 	ck_assert_msg(strstr(mpmgr_errmsg(m), "may or may not have run") !=
 	    NULL, "%s", mpmgr_errmsg(m));
 	ck_assert_str_eq(mpmgr_errcode(m), "");
-	ck_assert_str_eq(mpmgr_strerror(MPMGR_ELOST), "ELOST");
+	ck_assert_str_eq(mpmgr_strerror(MPMGR_EINFLIGHT), "EINFLIGHT");
 	ck_assert_int_eq(mpmgr_pending(m), 1);
 	/* A new request may go before the lost replies are read: it
 	 * reconnects, and its reply comes after theirs. */
 	harness_send(m, "sys.ping", "[]");
 	ck_assert_int_eq(mpmgr_pending(m), 2);
-	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_ELOST);
+	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_EINFLIGHT);
 	ck_reply_ok(m, "'pong'");
 	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_ESTATE);
 	ck_assert_uint_eq(mpmgr_reconnects(m), 1);
@@ -112,7 +112,7 @@ child_wait(mpmgr *m, int arg)
 }
 
 /* A child blocked in a write (queue.get takes an item): never sent again,
- * MPMGR_ELOST, and the item put on the new daemon stays there. */
+ * MPMGR_EINFLIGHT, and the item put on the new daemon stays there. */
 static int
 child_get(mpmgr *m, int arg)
 {
@@ -121,7 +121,7 @@ child_get(mpmgr *m, int arg)
 	CHILD_CHECK(m, mpmgr_set_reconnect(m, 10) == 0, 1);
 	rc = mpmgr_call(m, "queue.get", (msgpack_object[]){
 	    mpmgr_obj_str("rq") }, 1, NULL);
-	CHILD_CHECK(m, rc == MPMGR_ELOST, 2);
+	CHILD_CHECK(m, rc == MPMGR_EINFLIGHT, 2);
 	CHILD_CHECK(m, strstr(mpmgr_errmsg(m), "queue.get") != NULL, 3);
 	CHILD_CHECK(m, mpmgr_reconnects(m) == 0, 4);
 	/* The next call reconnects. */

@@ -22,6 +22,9 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
+/* The next request goes from fake connection i. */
+#define AS(i) fc_from(__LINE__, i)
+
 /* obj.restore [name, record bytes(, extra notation)]. */
 static void
 restore_raw(const char *name, const uint8_t *rec, size_t n,
@@ -66,6 +69,28 @@ roundtrip(int line, const char *name, const char *expected)
 	buf_free(&rec);
 }
 #define ROUNDTRIP(name, expected) roundtrip(__LINE__, name, expected)
+
+/* The last reply's record has contents[key] == expected (notation). */
+static bool
+contents_field(const char *key, const char *expected)
+{
+	struct buf want = BUF_INIT;
+	struct mpv c, k, v;
+	struct mpv_iter it;
+	bool same = false;
+
+	if (!result_field("contents", &c) || c.type != MPV_MAP)
+		return false;
+	pn_to_buf(&want, expected);
+	mpv_iter_init(&it, &c);
+	while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+		if (mpv_str_eq(&k, key))
+			same = v.rawlen == buf_used(&want) &&
+			    memcmp(v.raw, buf_head(&want), v.rawlen) == 0;
+	}
+	buf_free(&want);
+	return same;
+}
 
 START_TEST(test_every_type)
 {
@@ -132,6 +157,32 @@ START_TEST(test_every_type)
 	OK("barrier.create", "['b', {'parties': 3}]", "nil");
 	ROUNDTRIP("b", "{'name': 'b', 'type': 'barrier', 'explicit': true, "
 	    "'options': {'parties': 3}, 'contents': nil}");
+	/* A pipe keeps its options only: its ends and messages are its
+	 * connections'. */
+	OK("pipe.create", "['p', {'duplex': false}]", "nil");
+	ROUNDTRIP("p", "{'name': 'p', 'type': 'pipe', 'explicit': true, "
+	    "'options': {'duplex': false, 'maxsize': 0}, 'contents': nil}");
+	/* A process record: an exited one as it is; a running one lost
+	 * (its supervisor's connection goes with a restart). */
+	AS(4);
+	OK("process.register", "['px', {'pid': 42, 'argv': ['sleep', '1']}]",
+	    "nil");
+	OK("process.exited", "['px', 3]", "nil");
+	OK("process.register", "['pr', {'pid': 43, 'argv': ['x'], "
+	    "'daemon': true}]", "nil");
+	OK("obj.dump", "['px']", NULL);
+	ck_assert(contents_field("state", "'exited'"));
+	ck_assert(contents_field("exitcode", "3"));
+	ck_assert(contents_field("argv", "['sleep', '1']"));
+	OK("obj.dump", "['pr']", NULL);
+	ck_assert(contents_field("state", "'lost'"));
+	ck_assert(contents_field("daemon", "true"));
+	ROUNDTRIP("px", NULL);
+	OK("process.join", "['px', 0]", "3");
+	ROUNDTRIP("pr", NULL);
+	ERR("process.join", "['pr', 0]", LOST);
+	OK("process.is_alive", "['pr']", "false");
+	AS(0);
 	/* Ephemeral: the restoring connection's, gone with it. */
 	OK("dict.create", "['eph', {'ephemeral': true}]", "nil");
 	OK("dict.set", "['eph', 1, 1]", "nil");
@@ -141,7 +192,8 @@ START_TEST(test_every_type)
 	ERR("obj.info", "['eph']", NOOBJ);
 	ERR("obj.dump", "['eph']", NOOBJ);
 	for (const char *const *n = (const char *const[]){ "a", "ab", "q",
-	    "s", "k", "r", "c", "b", "le", "v", NULL }; *n != NULL; n++) {
+	    "s", "k", "r", "c", "b", "le", "v", "p", "px", "pr", NULL };
+	    *n != NULL; n++) {
 		char params[40];
 
 		snprintf(params, sizeof params, "['%s']", *n);
@@ -275,6 +327,14 @@ static const struct row bad_rows[] = {
 	  "2}, 'contents': 1}]", PERR_BADARG, NULL, "only its options" },
 	{ "obj.restore", "['x', {'type': 'condition', 'options': {'lock': "
 	  "'x'}}]", PERR_BADARG, NULL, NULL },
+	{ "obj.restore", "['x', {'type': 'process', 'contents': 5}]",
+	  PERR_BADARG, NULL, "a process's contents" },
+	{ "obj.restore", "['x', {'type': 'process', 'contents': {'state': "
+	  "'running', 'argv': ['a'], 'pid': 1}}]", PERR_BADARG, NULL, NULL },
+	{ "obj.restore", "['x', {'type': 'process', 'contents': {'state': "
+	  "'exited', 'pid': 1}}]", PERR_BADARG, NULL, NULL },
+	{ "obj.restore", "['x', {'type': 'process', 'contents': {'state': "
+	  "'exited', 'argv': [1], 'pid': 1}}]", PERR_BADARG, NULL, NULL },
 	{ "obj.restore", "['x']", PERR_BADARG, NULL, NULL },
 	/* None of it made anything. */
 	{ "obj.info", "['x']", PERR_NOOBJ, NULL, NULL },

@@ -24,6 +24,9 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
+/* The next request goes from fake connection i. */
+#define AS(i) fc_from(__LINE__, i)
+
 /* The request answers a fencing token: an int. */
 static uint64_t
 token_of(int line, const char *method, const char *params)
@@ -117,7 +120,7 @@ START_TEST(test_fence_grows)
 	/* Tokens start above the wall clock (microseconds since 1970). */
 	ck_assert_uint_gt(t, UINT64_C(1600000000000000));
 	OK("lock.release", "['g1']", "nil");
-	gone("g1");
+	GONE("g1");
 	/* The implicit lock went; made again, it does not start over. */
 	u = TOKEN("lock.acquire", "['g1', nil, {'fence': true}]");
 	ck_assert_uint_gt(u, t);
@@ -153,9 +156,9 @@ START_TEST(test_fence_grows)
 	AS(0);
 	OK("obj.delete", "['g4']", "nil");
 	fc_close_all();
-	gone("g1");
-	gone("g2");
-	gone("g3");
+	GONE("g1");
+	GONE("g2");
+	GONE("g3");
 }
 END_TEST
 
@@ -242,7 +245,7 @@ START_TEST(test_lock_lease)
 	/* Its lost hold keeps the implicit lock until it closes. */
 	OK("obj.info", "['l1']", NULL);
 	fc_close(2);
-	gone("l1");
+	GONE("l1");
 	fc_close_all();
 }
 END_TEST
@@ -267,7 +270,7 @@ START_TEST(test_lock_extend)
 	ck_assert_uint_eq(waiter_heap_size(), 1);
 	OK("lock.release", "['e1']", "nil");
 	ck_assert_uint_eq(waiter_heap_size(), 0);
-	gone("e1");
+	GONE("e1");
 	/* After the end, extend says so and keeps saying it. */
 	AS(2);
 	OK("lock.acquire", "['e2', nil, {'ttl': 1}]", "true");
@@ -275,13 +278,13 @@ START_TEST(test_lock_extend)
 	ERRM("lock.extend", "['e2', 10]", NOTHELD, "ended");
 	ERRM("lock.release", "['e2']", NOTHELD, "ended");
 	/* Consumed by that release: the lock is gone. */
-	gone("e2");
+	GONE("e2");
 	/* A lost hold taken again is an ordinary hold. */
 	OK("lock.acquire", "['e3', nil, {'ttl': 1}]", "true");
 	waiter_expire(LATER(2));
 	OK("lock.acquire", "['e3', 0]", "true");
 	OK("lock.release", "['e3']", "nil");
-	gone("e3");
+	GONE("e3");
 	fc_close_all();
 }
 END_TEST
@@ -304,7 +307,7 @@ START_TEST(test_rlock_lease)
 	ERR("rlock.release", "['q1']", NOTOWNER);
 	AS(1);
 	OK("rlock.release", "['q1']", "nil");
-	gone("q1");
+	GONE("q1");
 	fc_close_all();
 }
 END_TEST
@@ -354,7 +357,7 @@ START_TEST(test_semaphore_lease)
 	waiter_expire(LATER(2));
 	OK("semaphore.value", "['s2']", "1");
 	fc_close(4);
-	gone("s2");
+	GONE("s2");
 	fc_close_all();
 }
 END_TEST

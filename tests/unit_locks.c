@@ -23,6 +23,9 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
+/* The next request goes from fake connection i. */
+#define AS(i) fc_from(__LINE__, i)
+
 /* --- immediate answers ------------------------------------------------- */
 
 static const struct row lock_rows[] = {
@@ -256,8 +259,8 @@ START_TEST(test_info)
 	OK("obj.delete", "['i1']", "nil");
 	OK("obj.delete", "['i4']", "nil");
 	fc_close_all();
-	gone("i2");
-	gone("i3");
+	GONE("i2");
+	GONE("i3");
 }
 END_TEST
 
@@ -295,7 +298,7 @@ START_TEST(test_lock_fifo)
 	AS(3);
 	OK("lock.release", "['f1']", "nil");
 	ERR("lock.release", "['f1']", NOTHELD);
-	gone("f1");
+	GONE("f1");
 	fc_close_all();
 }
 END_TEST
@@ -318,7 +321,7 @@ START_TEST(test_lock_disconnect)
 	fc_close(1);
 	GOT(3, "true");
 	fc_close(3);
-	gone("d1");
+	GONE("d1");
 
 	/* A gone peer is skipped: the lock goes to the next live waiter. */
 	AS(0);
@@ -333,7 +336,7 @@ START_TEST(test_lock_disconnect)
 	fc_close(1);
 	AS(2);
 	OK("lock.release", "['d2']", "nil");
-	gone("d2");
+	GONE("d2");
 
 	/* Free with only gone waiters: a newcomer takes it. */
 	AS(0);
@@ -347,7 +350,7 @@ START_TEST(test_lock_disconnect)
 	OK("lock.acquire", "['d3', 0]", "true");
 	fc_close(1);
 	fc_close(2);
-	gone("d3");
+	GONE("d3");
 	fc_close_all();
 }
 END_TEST
@@ -427,7 +430,7 @@ START_TEST(test_lock_timeout_cancel)
 	GOT(2, "true");
 	AS(2);
 	OK("lock.release", "['t1']", "nil");
-	gone("t1");
+	GONE("t1");
 
 	/* A timeout expiring with the lock free never happens: the last
 	 * waiter that times out leaves nothing behind. */
@@ -438,7 +441,7 @@ START_TEST(test_lock_timeout_cancel)
 	GOT(1, "false");
 	AS(0);
 	OK("lock.release", "['t2']", "nil");
-	gone("t2");
+	GONE("t2");
 	fc_close_all();
 }
 END_TEST
@@ -474,7 +477,7 @@ START_TEST(test_rlock)
 	OK("rlock.owned", "['r1']", "true");
 	ck_assert_uint_eq(info_uint("r1", "size"), 1);
 	fc_close(2);
-	gone("r1");
+	GONE("r1");
 	fc_close_all();
 }
 END_TEST
@@ -594,7 +597,7 @@ START_TEST(test_semaphore_disconnect)
 	waiter_expire(LATER(10));
 	GOT(1, "false");
 	fc_close(0);
-	gone("sd4");
+	GONE("sd4");
 	fc_close_all();
 }
 END_TEST
@@ -646,7 +649,7 @@ START_TEST(test_condition_wait_notify)
 	AS(2);
 	OK("condition.release", "['w1']", "nil");
 	ERR("condition.release", "['w1']", NOTHELD);
-	gone("w1");
+	GONE("w1");
 
 	/* The rlock's depth comes back after the wait. */
 	AS(0);
@@ -667,7 +670,7 @@ START_TEST(test_condition_wait_notify)
 	OK("obj.info", "['w2']", NULL);
 	OK("condition.release", "['w2']", "nil");
 	ERR("condition.release", "['w2']", NOTHELD);
-	gone("w2");
+	GONE("w2");
 	fc_close_all();
 }
 END_TEST
@@ -690,7 +693,7 @@ START_TEST(test_condition_timeout)
 	GOT(0, "false");
 	AS(0);
 	OK("condition.release", "['tc1']", "nil");
-	gone("tc1");
+	GONE("tc1");
 
 	/* Timed out with the lock free: false at once, and held. */
 	AS(0);
@@ -702,7 +705,7 @@ START_TEST(test_condition_timeout)
 	OK("condition.acquire", "['tc2', 0]", "false");
 	AS(0);
 	OK("condition.release", "['tc2']", "nil");
-	gone("tc2");
+	GONE("tc2");
 
 	/* condition.acquire times out on the condition's own rlock. */
 	AS(0);
@@ -712,7 +715,7 @@ START_TEST(test_condition_timeout)
 	GOT(1, "false");
 	AS(0);
 	OK("condition.release", "['tc3']", "nil");
-	gone("tc3");
+	GONE("tc3");
 	fc_close_all();
 }
 END_TEST
@@ -738,7 +741,7 @@ START_TEST(test_condition_gone)
 	GOT(1, "true");
 	AS(1);
 	OK("condition.release", "['g1']", "nil");
-	gone("g1");
+	GONE("g1");
 
 	/* Cancelled after the notify: the same. */
 	AS(0);
@@ -760,7 +763,7 @@ START_TEST(test_condition_gone)
 	GOT(1, "true");
 	AS(1);
 	OK("condition.release", "['g2']", "nil");
-	gone("g2");
+	GONE("g2");
 
 	/* A gone peer takes no notify; a waiter that leaves unnotified
 	 * passes nothing. */
@@ -784,7 +787,7 @@ START_TEST(test_condition_gone)
 	fc_close(2);
 	AS(1);
 	OK("condition.release", "['g3']", "nil");
-	gone("g3");
+	GONE("g3");
 
 	/* The holder of its own rlock dies: the condition goes with it. */
 	AS(0);
@@ -794,7 +797,7 @@ START_TEST(test_condition_gone)
 	fc_close(0);
 	GOT(1, "true");
 	fc_close(1);
-	gone("g4");
+	GONE("g4");
 	fc_close_all();
 }
 END_TEST
@@ -809,7 +812,7 @@ START_TEST(test_condition_named)
 	OK("lock.acquire", "['n1l', 0]", "false");
 	PARK(0, "condition.wait", "['n1']");
 	AS(1);
-	gone("n1l");
+	GONE("n1l");
 	OK("lock.acquire", "['n1l']", "true");
 	OK("condition.notify", "['n1']", "nil");
 	OK("lock.release", "['n1l']", "nil");
@@ -819,7 +822,7 @@ START_TEST(test_condition_named)
 	ERR("condition.wait", "['n1']", NOTOWNER);
 	AS(0);
 	OK("condition.release", "['n1']", "nil");
-	gone("n1l");
+	GONE("n1l");
 
 	/* A notified waiter whose lock holder dies gets it. */
 	AS(0);
@@ -883,12 +886,12 @@ START_TEST(test_condition_delete)
 	GOT_ERR(0, DELETED);
 	GOT_ERR(2, DELETED);
 	ck_assert_uint_eq(waiter_heap_size(), 0);
-	gone("x1");
+	GONE("x1");
 	/* The old holder's connection closes on nothing. */
 	fc_close(1);
 	AS(1);
 	ERR("condition.release", "['x1']", NOTHELD);
-	gone("x1");
+	GONE("x1");
 	fc_close_all();
 }
 END_TEST

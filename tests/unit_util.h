@@ -116,8 +116,7 @@ void fc_close_all(void);
 /* obj.info of name answers NOOBJ. */
 void fc_gone(int line, const char *name);
 
-#define AS(i) fc_from(__LINE__, i)
-#define gone(name) fc_gone(__LINE__, name)
+#define GONE(name) fc_gone(__LINE__, name)
 /* Far enough ahead to pass every deadline up to s seconds from now. */
 #define LATER(s) (now_usec() + (uint64_t)(s) * 1000000u)
 
