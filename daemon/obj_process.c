@@ -288,29 +288,33 @@ proc_pack_time(msgpack_packer *pk, const char *key, double t)
 		msgpack_pack_double(pk, t);
 }
 
+/*
+ * The record's fields, its name first if with_name, in state (a restart's
+ * view may differ from the record's own) and ended at ended.
+ */
 static void
-process_info(struct req *req)
+proc_pack(msgpack_packer *pk, const struct object *o, bool with_name,
+    int state, double ended)
 {
-	const struct object *o = req->obj;
-	const struct proc *p;
-	msgpack_packer *pk;
+	const struct proc *p = proc_of(o);
 
-	if (!proc_exists(req))
-		return;
-	p = proc_of(o);
-	pk = reply_begin(req);
-	msgpack_pack_map(pk, 9);
-	msg_pack_cstr(pk, "name");
-	msgpack_pack_str(pk, o->namelen);
-	msgpack_pack_str_body(pk, o->name, o->namelen);
+	msgpack_pack_map(pk, with_name ? 9 : 8);
+	if (with_name) {
+		msg_pack_cstr(pk, "name");
+		msgpack_pack_str(pk, o->namelen);
+		msgpack_pack_str_body(pk, o->name, o->namelen);
+	}
 	msg_pack_cstr(pk, "pid");
 	msgpack_pack_int64(pk, p->pid);
 	msg_pack_cstr(pk, "argv");
-	pack_raw(pk, p->argv, p->argvlen);
+	if (p->argv != NULL)
+		pack_raw(pk, p->argv, p->argvlen);
+	else
+		msgpack_pack_nil(pk);
 	msg_pack_cstr(pk, "state");
-	msg_pack_cstr(pk, proc_states[p->state]);
+	msg_pack_cstr(pk, proc_states[state]);
 	msg_pack_cstr(pk, "exitcode");
-	if (p->state == PROC_EXITED)
+	if (state == PROC_EXITED)
 		msgpack_pack_int64(pk, p->exitcode);
 	else
 		msgpack_pack_nil(pk);
@@ -322,7 +326,18 @@ process_info(struct req *req)
 	msg_pack_cstr(pk, "supervisor");
 	msgpack_pack_int64(pk, p->sup_pid);
 	proc_pack_time(pk, "started", p->started);
-	proc_pack_time(pk, "ended", p->ended);
+	proc_pack_time(pk, "ended", ended);
+}
+
+static void
+process_info(struct req *req)
+{
+	const struct proc *p;
+
+	if (!proc_exists(req))
+		return;
+	p = proc_of(req->obj);
+	proc_pack(reply_begin(req), req->obj, true, p->state, p->ended);
 }
 
 /*
@@ -431,33 +446,11 @@ static void
 proc_contents(const struct object *o, msgpack_packer *pk)
 {
 	const struct proc *p = proc_of(o);
-	int state = p->state == PROC_RUNNING ? PROC_LOST : p->state;
 
-	msgpack_pack_map(pk, 8);
-	msg_pack_cstr(pk, "pid");
-	msgpack_pack_int64(pk, p->pid);
-	msg_pack_cstr(pk, "argv");
-	if (p->argv != NULL)
-		pack_raw(pk, p->argv, p->argvlen);
+	if (p->state == PROC_RUNNING)
+		proc_pack(pk, o, false, PROC_LOST, proc_now());
 	else
-		msgpack_pack_nil(pk);
-	msg_pack_cstr(pk, "state");
-	msg_pack_cstr(pk, proc_states[state]);
-	msg_pack_cstr(pk, "exitcode");
-	if (state == PROC_EXITED)
-		msgpack_pack_int64(pk, p->exitcode);
-	else
-		msgpack_pack_nil(pk);
-	msg_pack_cstr(pk, "daemon");
-	if (p->daemon)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-	msg_pack_cstr(pk, "supervisor");
-	msgpack_pack_int64(pk, p->sup_pid);
-	proc_pack_time(pk, "started", p->started);
-	proc_pack_time(pk, "ended", p->state == PROC_RUNNING ? proc_now() :
-	    p->ended);
+		proc_pack(pk, o, false, p->state, p->ended);
 }
 
 /* A time of contents (nil: 0) into *t: true, or false. */
