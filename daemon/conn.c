@@ -52,6 +52,7 @@
 			      look at the input again only once woken */
 #define CONN_RDPAUSE 0x200 /* not reading: input at its cap */
 #define CONN_LINGER  0x400 /* closed, still writing its last bytes */
+#define CONN_HUPWATCH 0x800 /* ev_read watches EV_CLOSED only (conn_watch) */
 
 #define CONN_READ_CHUNK (16 * 1024)   /* least room offered to one read() */
 #define CONN_IN_KEEP (64 * 1024)      /* the spare input buffer's ceiling */
@@ -88,6 +89,7 @@ static enum { STOP_NONE, STOP_FLUSHING, STOP_DONE } stop_phase;
 
 static void conn_close(struct conn *, bool);
 static void conn_timer_cb(evutil_socket_t, short, void *);
+static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 
 static size_t
@@ -312,6 +314,10 @@ conn_close(struct conn *c, bool flush)
 	if (c->flags & CONN_CLOSING)
 		return;
 	c->flags |= CONN_CLOSING;
+	if (c->flags & CONN_RDPAUSE) {
+		c->flags &= ~CONN_RDPAUSE;
+		server.npaused--;
+	}
 	if (c->flags & CONN_QUEUED) {
 		c->flags &= ~CONN_QUEUED;
 		TAILQ_REMOVE(&server.ready, c, qlink);
@@ -613,6 +619,41 @@ conn_read(struct conn *c)
 	return CONN_READ_ERROR;
 }
 
+/* ev_read on fd for what (EV_READ or EV_CLOSED), persistent. */
+static void
+conn_watch_set(struct conn *c, short what)
+{
+	event_del(c->ev_read);
+	if (event_assign(c->ev_read, server.base, c->fd, what | EV_PERSIST,
+	    conn_read_cb, c) == -1 || event_add(c->ev_read, NULL) == -1)
+		fatalx("%s: cannot watch client %" PRIu64, __func__, c->id);
+}
+
+/*
+ * A read-paused c (CONN_RDPAUSE: its input reached its cap): read again
+ * once there is room; while there is none and a request is parked (the
+ * input cannot drain until it is answered), watch only for the peer's
+ * hang-up (EV_CLOSED, EPOLLRDHUP: seen behind any amount of unread data),
+ * so that a client killed with a full input gives back its locks,
+ * permits and leases at once, not when its parked request is answered.
+ */
+static void
+conn_watch(struct conn *c)
+{
+	if (buf_used(&c->in) < conn_cap(c)) {
+		c->flags &= ~CONN_RDPAUSE;
+		server.npaused--;
+		if (c->flags & CONN_HUPWATCH) {
+			c->flags &= ~CONN_HUPWATCH;
+			conn_watch_set(c, EV_READ);
+		} else
+			event_add(c->ev_read, NULL);
+	} else if ((c->flags & CONN_PARKED) && !(c->flags & CONN_HUPWATCH)) {
+		c->flags |= CONN_HUPWATCH;
+		conn_watch_set(c, EV_CLOSED);
+	}
+}
+
 /* After new input or a wake: run frames, write, close on EOF, resume. */
 static void
 conn_service(struct conn *c)
@@ -632,11 +673,8 @@ conn_service(struct conn *c)
 	if (!conn_out_ok(c))
 		return;
 	conn_in_return(c);
-	if ((c->flags & CONN_RDPAUSE) && !server.stopping &&
-	    buf_used(&c->in) < conn_cap(c)) {
-		c->flags &= ~CONN_RDPAUSE;
-		event_add(c->ev_read, NULL);
-	}
+	if ((c->flags & CONN_RDPAUSE) && !server.stopping)
+		conn_watch(c);
 }
 
 static void
@@ -644,12 +682,24 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->flags & CONN_HUPWATCH) {
+		/* Parked with its input full, and the peer hung up: nothing
+		 * behind the parked request can run, so close now and give
+		 * back what it holds (a parked request dies with its peer). */
+		log_debug("client %" PRIu64 ": hung up while parked with its "
+		    "input full", c->id);
+		c->flags |= CONN_EOF;
+		conn_close(c, true);
+		return;
+	}
 	switch (conn_read(c)) {
 	case CONN_READ_AGAIN:
 		return;
 	case CONN_READ_FULL:
-		/* Parked with its input full: resumes when woken. */
+		/* Parked with its input full: resumes when woken, and
+		 * meanwhile only its hang-up is watched (conn_watch). */
 		c->flags |= CONN_RDPAUSE;
+		server.npaused++;
 		event_del(c->ev_read);
 		break;
 	case CONN_READ_EOF:

@@ -306,6 +306,28 @@ main_raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur, server.max_clients);
 }
 
+/*
+ * The loop, on a backend that reports a peer's hang-up behind unread data
+ * (EV_CLOSED: epoll's EPOLLRDHUP): a parked client with a full input is
+ * watched for nothing else (conn.c, conn_watch).
+ */
+static struct event_base *
+main_event_base(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new failed");
+	event_config_require_features(cfg, EV_FEATURE_EARLY_CLOSE);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base == NULL)
+		main_die("libevent offers no backend that reports a client's "
+		    "hang-up (EV_CLOSED): epoll does (is EVENT_NOEPOLL set?)");
+	return base;
+}
+
 static void
 main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -405,8 +427,7 @@ main(int argc, char **argv)
 		main_die("%s", err);
 	main_raise_nofile();
 
-	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	base = main_event_base();
 	conn_setup(base);
 	dispatch_init();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {

@@ -43,6 +43,8 @@ struct server {
 	uint64_t conns_total;     /* connections accepted */
 	size_t nclients;          /* authenticated */
 	size_t nunauth;
+	size_t npaused;           /* not read: input full behind a parked
+				     request (sys.stats paused_clients) */
 	struct conn_list clients; /* authenticated */
 	struct conn_list unauth;  /* oldest first: dropped first past max */
 	struct conn_list ready;   /* woken or with output to flush this turn */

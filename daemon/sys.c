@@ -171,7 +171,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 12);
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -179,6 +179,7 @@ sys_stats(struct req *req)
 	    (now_usec() - server.start_usec) / 1000000);
 	sys_pack_uint(pk, "clients", server.nclients);
 	sys_pack_uint(pk, "unauth_clients", server.nunauth);
+	sys_pack_uint(pk, "paused_clients", server.npaused);
 	sys_pack_uint(pk, "objects", registry_count());
 	sys_pack_uint(pk, "ops", server.ops);
 	sys_pack_uint(pk, "conns_total", server.conns_total);
