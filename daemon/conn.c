@@ -58,6 +58,9 @@
 #define CONN_IN_KEEP (64 * 1024)      /* the spare input buffer's ceiling */
 #define CONN_OUT_KEEP (16 * 1024)     /* the spare output buffer's ceiling */
 #define CONN_LINGER_MSEC 1000         /* last bytes of a closed connection */
+/* Output a connection may hold past the limit before it is dropped: room
+ * for the LIMIT errors that refuse replies which do not fit. */
+#define CONN_OUT_SLACK (64 * 1024)
 #define CONN_STOP_ROUNDS 3            /* shutdown answers before giving up */
 #define CONN_CANCEL_METHOD MPMGR_METHOD_NAME(sys, cancel)
 
@@ -90,6 +93,7 @@ static enum { STOP_NONE, STOP_FLUSHING, STOP_DONE } stop_phase;
 static void conn_close(struct conn *, bool);
 static void conn_timer_cb(evutil_socket_t, short, void *);
 static void conn_read_cb(evutil_socket_t, short, void *);
+static int conn_write(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
 
 static size_t
@@ -151,6 +155,24 @@ conn_peer_gone(struct conn *c)
 		return true;
 	}
 	return false;
+}
+
+size_t
+conn_out_room(struct conn *c, size_t want)
+{
+	size_t used;
+
+	if (server.output_limit == 0)
+		return SIZE_MAX;
+	if (buf_used(&c->out) + want > server.output_limit &&
+	    !(c->flags & CONN_CLOSING) && conn_write(c) == -1) {
+		/* The ready run closes it: the caller may be up our stack. */
+		c->flags |= CONN_EOF;
+		conn_queue(c);
+		return 0;
+	}
+	used = buf_used(&c->out);
+	return used < server.output_limit ? server.output_limit - used : 0;
 }
 
 static void
@@ -217,6 +239,7 @@ conn_write(struct conn *c)
 		    MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			c->out_sent += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -370,13 +393,13 @@ conn_fail(struct conn *c, const struct msg *m, int code, const char *text)
 static bool
 conn_out_ok(struct conn *c)
 {
-	if (buf_used(&c->out) <= server.output_limit)
+	if (buf_used(&c->out) <= server.output_limit + CONN_OUT_SLACK)
 		return true;
 	if (conn_write(c) == -1) {
 		conn_close(c, false);
 		return false;
 	}
-	if (buf_used(&c->out) <= server.output_limit)
+	if (buf_used(&c->out) <= server.output_limit + CONN_OUT_SLACK)
 		return true;
 	log_info("client %" PRIu64 " (pid %d) dropped: output buffer over %zu"
 	    " bytes", c->id, (int)c->pid, server.output_limit);
@@ -450,6 +473,7 @@ static void
 conn_request(struct conn *c, const struct msg *m)
 {
 	size_t before = buf_used(&c->out), reply;
+	uint64_t sent = c->out_sent;
 	char text[96];
 
 	/* dispatch_request counts server.ops and c->ops. */
@@ -457,10 +481,11 @@ conn_request(struct conn *c, const struct msg *m)
 		c->flags |= CONN_PARKED;
 		return;
 	}
-	reply = buf_used(&c->out) - before;
+	/* conn_out_room may have written earlier replies meanwhile, never
+	 * this one's bytes: they are the last in out. */
+	reply = buf_used(&c->out) + (size_t)(c->out_sent - sent) - before;
 	if (reply > server.output_limit) {
-		/* Packing may have compacted out: cut relative to off. */
-		c->out.len = c->out.off + before;
+		c->out.len -= reply;
 		snprintf(text, sizeof text, "reply of %zu bytes exceeds the "
 		    "output limit (%zu)", reply, server.output_limit);
 		msg_pack_error(&c->pk, m->msgid, PERR_LIMIT, text);

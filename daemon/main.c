@@ -77,7 +77,8 @@ main_usage(FILE *f)
 "                           when missing)\n"
 "      --max-clients N      authenticated clients at once (default %d)\n"
 "      --max-message BYTES  largest message after auth (default 16m)\n"
-"      --output-limit BYTES unread replies a client may hold (default 64m)\n"
+"      --output-limit BYTES unread replies a client may hold (default 64m,\n"
+"                           at least 9/5 of --max-message)\n"
 "      --max-memory BYTES   refuse writes past this much memory (default 0:\n"
 "                           no ceiling)\n"
 "      --max-unauth N       connections still in the handshake (default %d)\n"
@@ -160,6 +161,38 @@ bad:
 	main_usage_error("--%s: expected %s from %llu to %llu, got '%s'", opt,
 	    suffixes ? "a size in bytes (k, m, g suffixes)" : "a number", min,
 	    max, s);
+}
+
+/*
+ * The smallest output limit that delivers every value a max_message
+ * limit lets a client store: a value is at most a message's bytes as
+ * sent, and at most 9/5 of that once canonical (float32 widened to
+ * float64), plus a reply's envelope (a get_many array, a popitem pair).
+ * With it, a destructive read's reply always fits an empty output
+ * buffer, so an item can never be stuck undeliverable.
+ */
+static size_t
+main_output_floor(size_t max_message)
+{
+	return max_message / 5 * 9 + (max_message % 5 * 9 + 4) / 5 + 64;
+}
+
+/* --output-limit when given, else the default raised to the floor. */
+static void
+main_check_limits(bool output_given)
+{
+	size_t floor = main_output_floor(server.max_message);
+
+	if (server.output_limit >= floor)
+		return;
+	if (!output_given) {
+		server.output_limit = floor;
+		return;
+	}
+	main_usage_error("--output-limit %zu is too small for --max-message "
+	    "%zu: a value that large (9/5 of it once float32s are widened) "
+	    "could be stored and never delivered; give at least %zu",
+	    server.output_limit, server.max_message, floor);
 }
 
 static int
@@ -345,6 +378,7 @@ main(int argc, char **argv)
 	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
 	struct event_base *base;
 	int level = LOG_INFO, ch, inherited;
+	bool output_given = false;
 	char err[512];
 	size_t i;
 
@@ -370,6 +404,7 @@ main(int argc, char **argv)
 		case OPT_OUTPUT_LIMIT:
 			server.output_limit = main_number("output-limit",
 			    optarg, true, KiB, 1024 * GiB);
+			output_given = true;
 			break;
 		case OPT_MAX_MEMORY:
 			server.max_memory = main_number("max-memory", optarg,
@@ -401,6 +436,7 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		main_usage_error("unexpected argument '%s'", argv[optind]);
+	main_check_limits(output_given);
 	if (genkey != NULL)
 		return main_genkey(genkey);
 

@@ -164,7 +164,10 @@ dict_pop(struct req *req)
 
 	if (!dict_key(req, 1, &k, &kn))
 		return;
-	if (h != NULL && ohash_del(h, k, kn, &e)) {
+	if (h != NULL && (e = ohash_get(h, k, kn)) != NULL) {
+		if (!reply_fits_now(req, e->vlen))
+			return;
+		ohash_del(h, k, kn, &e);
 		reply_raw(req, oh_val(e), e->vlen);
 		xfree(e);
 	} else if (req->argc > 2)
@@ -179,11 +182,15 @@ dict_popitem(struct req *req)
 	struct ohash *h = dict_of(req);
 	struct oh_entry *e;
 
-	if (h == NULL || (e = ohash_pop_last(h)) == NULL) {
+	if (h == NULL || (e = ohash_last(h)) == NULL) {
 		reply_error(req, PERR_NOKEY, "popitem: '%.*s' is empty",
 		    req_namelen(req), req_name(req));
 		return;
 	}
+	/* [key, value]: a fixarray's byte and the two */
+	if (!reply_fits_now(req, 1 + (size_t)e->klen + e->vlen))
+		return;
+	e = ohash_pop_last(h);
 	dict_pack_pair(reply_begin(req), e);
 	xfree(e);
 }

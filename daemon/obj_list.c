@@ -367,6 +367,8 @@ list_pop(struct req *req)
 		reply_error(req, PERR_NOINDEX, "pop index out of range");
 		return;
 	}
+	if (!reply_fits_now(req, list_at(l, pos)->len))
+		return;
 	e = list_take(l, pos);
 	reply_raw(req, e->b, e->len);
 	list_ent_free(l, e);

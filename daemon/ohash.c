@@ -38,12 +38,12 @@
  * when it takes over. No operation examines more than OHASH_STEP
  * positions of migration, and the arrays are never copied whole.
  *
- * Costs that are amortized, not bounded: ohash_pop_last walks back over
- * trailing holes (each hole once, as CPython's popitem), and ohash_scan
- * skips at most 10 holes per entry asked for, answering fewer entries (but
- * a nonzero cursor) when it meets more. ohash_clear and ohash_free are
- * O(n); ohash_free_step frees in slices, after which h is only good for
- * more ohash_free_step calls.
+ * Costs that are amortized, not bounded: ohash_pop_last and ohash_last
+ * walk back over trailing holes (each hole once, as CPython's popitem),
+ * and ohash_scan skips at most 10 holes per entry asked for, answering
+ * fewer entries (but a nonzero cursor) when it meets more. ohash_clear and
+ * ohash_free are O(n); ohash_free_step frees in slices, after which h is
+ * only good for more ohash_free_step calls.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -530,6 +530,36 @@ ohash_del(struct ohash *h, const void *key, size_t klen,
 	return true;
 }
 
+/*
+ * The position in t of the newest entry (len > 0), after trimming the
+ * trailing holes (each once: amortized O(1), as CPython's popitem); when t
+ * holds nothing unmigrated any more, the rebuild is over and t is the new
+ * table.
+ */
+static size_t
+ohash_last_pos(struct ohash *h)
+{
+	struct otab *t = &h->t;
+
+	for (;;) {
+		while (t->n > h->r && cell_hole(t->ents[t->n - 1]))
+			t->n--;
+		if (t->n > h->r)
+			return t->n - 1;
+		if (!rebuilding(h))
+			fatalx("%s: %zu entries but no cell", __func__, h->len);
+		rebuild_finish(h);
+	}
+}
+
+struct oh_entry *
+ohash_last(struct ohash *h)
+{
+	if (h->len == 0)
+		return NULL;
+	return cell_entry(h->t.ents[ohash_last_pos(h)]);
+}
+
 struct oh_entry *
 ohash_pop_last(struct ohash *h)
 {
@@ -540,18 +570,7 @@ ohash_pop_last(struct ohash *h)
 	if (h->len == 0)
 		return NULL;
 	rebuild_step(h);
-	/* The newest is t's last live cell; when t holds nothing unmigrated
-	 * any more, the rebuild is over and t is the new table. */
-	for (;;) {
-		while (t->n > h->r && cell_hole(t->ents[t->n - 1]))
-			t->n--;
-		if (t->n > h->r)
-			break;
-		if (!rebuilding(h))
-			fatalx("%s: %zu entries but no cell", __func__, h->len);
-		rebuild_finish(h);
-	}
-	pos = t->n - 1;
+	pos = ohash_last_pos(h);
 	e = cell_entry(t->ents[pos]);
 	t->idx[tab_slot_of(t, e->hash, pos)] = SLOT_DUMMY;
 	/* The dummy keeps counting in fill, so reusing pos is safe. */

@@ -62,6 +62,8 @@ bool ohash_del(struct ohash *h, const void *key, size_t klen,
     struct oh_entry **out);
 /* Remove and hand over the newest entry (Python's popitem), or NULL. */
 struct oh_entry *ohash_pop_last(struct ohash *h);
+/* The entry ohash_pop_last would hand over, left in place, or NULL. */
+struct oh_entry *ohash_last(struct ohash *h);
 /* Remove everything now: O(n). */
 void ohash_clear(struct ohash *h);
 

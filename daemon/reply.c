@@ -121,6 +121,39 @@ reply_raw(struct req *req, const uint8_t *bytes, size_t n)
 		pack_raw(reply_result(req), bytes, n);
 }
 
+bool
+reply_fits(struct req *req, size_t n)
+{
+	if (server.output_limit == 0 ||
+	    n <= server.output_limit - MSG_RESULT_HEAD_MAX)
+		return true;
+	reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes exceeds the "
+	    "output limit (%zu)", req->method->name, n, server.output_limit);
+	return false;
+}
+
+size_t
+reply_room(struct req *req, size_t want)
+{
+	size_t room = conn_out_room(req->c, MSG_RESULT_HEAD_MAX + want);
+
+	return room > MSG_RESULT_HEAD_MAX ? room - MSG_RESULT_HEAD_MAX : 0;
+}
+
+bool
+reply_fits_now(struct req *req, size_t n)
+{
+	if (!reply_fits(req, n))
+		return false;
+	if (reply_room(req, n) >= n)
+		return true;
+	reply_error(req, PERR_LIMIT, "%s: its reply of %zu bytes does not fit "
+	    "behind the %zu bytes of replies not read yet (output limit %zu); "
+	    "nothing was taken", req->method->name, n,
+	    buf_used(&req->c->out), server.output_limit);
+	return false;
+}
+
 void
 reply_error(struct req *req, int code, const char *fmt, ...)
 {

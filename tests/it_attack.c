@@ -5,6 +5,11 @@
  * - a client killed with its input full behind a parked request gives
  *   back at once what it holds (lock, rlock, semaphore permit, ack lease,
  *   condition), not when its parked request is answered.
+ * - a destructive read (queue.get, get_many, list.pop, dict.pop,
+ *   dict.popitem, ack leases) whose reply does not fit what the client
+ *   can take is refused with LIMIT and takes nothing; get_many takes what
+ *   fits. A limit pair that could store a value it cannot deliver is
+ *   refused at start; the floor (9/5 of --max-message) is exact.
  *
  * Every wait is a poll of the daemon's state against a deadline
  * (HARNESS_DEADLINE_MS), never a sleep; nothing here asserts speed.
@@ -73,6 +78,19 @@ await_answer(mpmgr *m, const char *method, const char *params,
 			return false;
 		harness_nap(5);
 	}
+}
+
+/* Append a request to all, so that several go out in one write. */
+static void
+append_request(msgpack_sbuffer *all, uint32_t msgid, const char *method,
+    const char *params)
+{
+	msgpack_sbuffer one;
+
+	msgpack_sbuffer_init(&one);
+	harness_pack_request(&one, msgid, method, params);
+	msgpack_sbuffer_write(all, one.data, one.size);
+	msgpack_sbuffer_destroy(&one);
 }
 
 /* --- a dead client's holds, behind a full input ----------------------- */
@@ -171,6 +189,302 @@ START_TEST(test_full_input_kill)
 }
 END_TEST
 
+/* --- destructive reads never take what they cannot deliver ---------- */
+
+/* --max-message 1m, --output-limit 2m: above the floor (1.8m + 64). */
+static void
+daemon_two_meg_up(void)
+{
+	static const char *const args[] = { "--max-message", "1m",
+	    "--output-limit", "2m", NULL };
+
+	harness_start(D, args);
+}
+
+/* A str of n bytes of c, as harness text. */
+static char *
+big_str(size_t n, char c)
+{
+	char *t = malloc(n + 3);
+
+	ck_assert_ptr_nonnull(t);
+	t[0] = '\'';
+	memset(t + 1, c, n);
+	t[n + 1] = '\'';
+	t[n + 2] = '\0';
+	return t;
+}
+
+/* The next message on r: a response to id; its PERR_* (PERR_NONE for a
+ * result, then *m holds it). */
+static int
+raw_answer(struct harness_raw *r, uint32_t id, struct msg *m)
+{
+	struct mpv message;
+
+	ck_assert_int_eq(harness_raw_recv(r, m, HARNESS_DEADLINE_MS), 1);
+	ck_assert_int_eq(m->kind, MSG_RESPONSE);
+	ck_assert_uint_eq(m->msgid, id);
+	return msg_error_code(m, &message);
+}
+
+/* A str result of n bytes of c. */
+static void
+ck_big(const struct msg *m, size_t n, char c)
+{
+	ck_assert_int_eq(m->result.type, MPV_STR);
+	ck_assert_uint_eq(m->result.len, n);
+	ck_assert(m->result.ptr[0] == (uint8_t)c &&
+	    m->result.ptr[n - 1] == (uint8_t)c);
+}
+
+#define BLOB 1000000      /* two fill the output limit, less the socket's */
+#define ITEM 600000       /* never fits behind them */
+#define SMALL 10000       /* get_many's items: some fit */
+
+/*
+ * Two unread 1 MB replies leave less than 600 KB of the 2 MiB output
+ * limit (the socket holds a few hundred KB): every destructive read of a
+ * 600 KB value answers LIMIT with nothing taken, and get_many takes only
+ * the small items that fit. Read, then everything is still there.
+ */
+START_TEST(test_destructive_reads)
+{
+	static const struct {
+		const char *method, *params;
+	} reads[] = {
+		{ "queue.get", "['dr_q', 0]" },
+		{ "queue.get", "['dr_ackq', 0]" },
+		{ "list.pop", "['dr_l']" },
+		{ "dict.pop", "['dr_d', 'k']" },
+		{ "dict.popitem", "['dr_d']" },
+	};
+	const size_t nreads = sizeof(reads) / sizeof(reads[0]);
+	char *blob = big_str(BLOB, 'b'), *item = big_str(ITEM, 'i'), *p;
+	char *small = big_str(SMALL, 's');
+	mpmgr *m = harness_connect(D);
+	struct harness_raw r;
+	msgpack_sbuffer all;
+	struct msg msg;
+	uint32_t id = 0;
+	size_t i, len = strlen(item) + 64;
+	uint64_t got;
+
+	p = malloc(len + BLOB);
+	ck_assert_ptr_nonnull(p);
+	snprintf(p, len + BLOB, "['dr_blob', %s]", blob);
+	ck_assert_int_eq(harness_call(m, "value.set", p, NULL), 0);
+	snprintf(p, len, "['dr_q', %s]", item);
+	ck_assert_int_eq(harness_call(m, "queue.put", p, NULL), 0);
+	ck_assert_int_eq(harness_call(m, "queue.create",
+	    "['dr_ackq', {'ack': true}]", NULL), 0);
+	snprintf(p, len, "['dr_ackq', %s]", item);
+	ck_assert_int_eq(harness_call(m, "queue.put", p, NULL), 0);
+	snprintf(p, len, "['dr_l', %s]", item);
+	ck_assert_int_eq(harness_call(m, "list.append", p, NULL), 0);
+	snprintf(p, len, "['dr_d', 'k', %s]", item);
+	ck_assert_int_eq(harness_call(m, "dict.set", p, NULL), 0);
+	snprintf(p, len, "['dr_d', 'k2', %s]", item);
+	ck_assert_int_eq(harness_call(m, "dict.set", p, NULL), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(p, len, "['dr_many', %s]", small);
+		ck_assert_int_eq(harness_call(m, "queue.put", p, NULL), 0);
+	}
+
+	/* One write: the reads run behind the unread blobs. */
+	harness_raw_authed(D, &r);
+	msgpack_sbuffer_init(&all);
+	append_request(&all, ++id, "value.get", "['dr_blob']");
+	append_request(&all, ++id, "value.get", "['dr_blob']");
+	for (i = 0; i < nreads; i++)
+		append_request(&all, ++id, reads[i].method, reads[i].params);
+	append_request(&all, ++id, "queue.get_many", "['dr_many', 100, 0]");
+	append_request(&all, ++id, "value.incr", "['dr_done']");
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	/* Not a byte read before all of them ran: a reader would make room. */
+	ck_assert(await_answer(m, "value.get", "['dr_done']", "1"));
+
+	for (id = 1; id <= 2; id++) {
+		ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_NONE);
+		ck_big(&msg, BLOB, 'b');
+	}
+	for (i = 0; i < nreads; i++, id++)
+		ck_assert_msg(raw_answer(&r, id, &msg) == PERR_LIMIT,
+		    "%s %s was not refused", reads[i].method, reads[i].params);
+	ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_NONE);
+	ck_assert_int_eq(msg.result.type, MPV_ARRAY);
+	got = msg.result.len;
+	ck_assert_msg(got >= 1 && got < 100, "get_many took %llu items",
+	    (unsigned long long)got);
+	ck_assert_int_eq(raw_answer(&r, ++id, &msg), PERR_NONE);
+
+	/* Nothing was taken but what was answered. */
+	ck_call_ok(m, "queue.qsize", "['dr_q']", "1");
+	ck_call_ok(m, "queue.qsize", "['dr_ackq']", "1");
+	ck_call_ok(m, "list.len", "['dr_l']", "1");
+	ck_call_ok(m, "dict.len", "['dr_d']", "2");
+	snprintf(p, len, "%llu", (unsigned long long)(100 - got));
+	ck_call_ok(m, "queue.qsize", "['dr_many']", p);
+	/* No lease was made: task_done has nothing to acknowledge. */
+	ck_assert(harness_raw_request(&r, ++id, "queue.task_done",
+	    "['dr_ackq']"));
+	ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_BADARG);
+
+	/* With the replies read, the same reads deliver. */
+	for (i = 0; i < nreads; i++) {
+		ck_assert(harness_raw_request(&r, ++id, reads[i].method,
+		    reads[i].params));
+		ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_NONE);
+		if (i < nreads - 1)
+			ck_big(&msg, ITEM, 'i');
+		else /* popitem: ['k2', item] */
+			ck_assert(msg.result.type == MPV_ARRAY &&
+			    msg.result.len == 2);
+	}
+	msgpack_sbuffer_destroy(&all);
+	harness_raw_close(&r);
+	mpmgr_free(m);
+	free(p);
+	free(blob);
+	free(item);
+	free(small);
+}
+END_TEST
+
+/*
+ * A getter parked behind unread replies: the item that arrives does not
+ * fit, so the getter gets LIMIT and the item stays for the next one.
+ */
+START_TEST(test_parked_getter_limit)
+{
+	char *blob = big_str(BLOB, 'b'), *item = big_str(ITEM, 'i'), *p;
+	mpmgr *m = harness_connect(D);
+	struct harness_raw r;
+	msgpack_sbuffer all;
+	struct msg msg;
+
+	p = malloc(BLOB + 64);
+	ck_assert_ptr_nonnull(p);
+	snprintf(p, BLOB + 64, "['pg_blob', %s]", blob);
+	ck_assert_int_eq(harness_call(m, "value.set", p, NULL), 0);
+	harness_raw_authed(D, &r);
+	msgpack_sbuffer_init(&all);
+	append_request(&all, 1, "value.get", "['pg_blob']");
+	append_request(&all, 2, "value.get", "['pg_blob']");
+	append_request(&all, 3, "queue.get", "['pg_q']");
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	harness_await_waiters(m, "pg_q", 1);
+
+	snprintf(p, BLOB + 64, "['pg_q', %s]", item);
+	ck_assert_int_eq(harness_call(m, "queue.put", p, NULL), 0);
+	ck_call_ok(m, "queue.qsize", "['pg_q']", "1");
+	ck_assert_int_eq(harness_waiters(m, "pg_q"), 0);
+
+	ck_assert_int_eq(raw_answer(&r, 1, &msg), PERR_NONE);
+	ck_assert_int_eq(raw_answer(&r, 2, &msg), PERR_NONE);
+	ck_assert_int_eq(raw_answer(&r, 3, &msg), PERR_LIMIT);
+	ck_assert(harness_raw_request(&r, 4, "queue.get", "['pg_q', 0]"));
+	ck_assert_int_eq(raw_answer(&r, 4, &msg), PERR_NONE);
+	ck_big(&msg, ITEM, 'i');
+	msgpack_sbuffer_destroy(&all);
+	harness_raw_close(&r);
+	mpmgr_free(m);
+	free(p);
+	free(blob);
+	free(item);
+}
+END_TEST
+
+/* mpmgrd with args (after the socket and key of a fresh directory) must
+ * exit at once with status want, saying what in on stderr. */
+static void
+ck_refused(const char *const args[], int want, const char *what)
+{
+	struct harness h;
+	const char *argv[16];
+	char text[4096] = "";
+	int n = 0, st;
+	pid_t pid;
+	FILE *f;
+
+	harness_prepare(&h, NULL);
+	argv[n++] = harness_mpmgrd();
+	argv[n++] = "--socket";
+	argv[n++] = h.sock;
+	argv[n++] = "--authkey-file";
+	argv[n++] = h.keyfile;
+	while (*args != NULL && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	ck_assert((pid = fork()) != -1);
+	if (pid == 0) {
+		harness_exec_prepare(&h);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert(waitpid(pid, &st, 0) == pid);
+	if ((f = fopen(h.log, "r")) != NULL) {
+		text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+		fclose(f);
+	}
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == want,
+	    "status %#x, expected exit %d: %s", st, want, text);
+	ck_assert_msg(strstr(text, what) != NULL, "'%s' lacks '%s'", text,
+	    what);
+	h.pid = -1;
+	harness_stop(&h);
+}
+
+/* Elements of one list.append of float32s in a 1 MiB message: after
+ * 23 bytes of envelope (the array's header is an array32). */
+#define F32S ((1048576 - 23) / 5)
+
+/*
+ * A value stored through a 1 MiB message is at most 9/5 of it once its
+ * float32s are widened: 1887437 bytes, plus a reply's 64. One byte less of
+ * output limit is refused at start; with exactly that much, the largest
+ * such value is stored and popped whole.
+ */
+START_TEST(test_limit_floor)
+{
+	static const char *const below[] = { "--max-message", "1m",
+	    "--output-limit", "1887500", NULL };
+	static const char *const at[] = { "--max-message", "1m",
+	    "--output-limit", "1887501", NULL };
+	struct harness h;
+	struct harness_raw r;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct msg msg;
+
+	ck_refused(below, 2, "give at least 1887501");
+	harness_start(&h, at);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint8(&pk, MSG_REQUEST);
+	msgpack_pack_uint32(&pk, 1);
+	msg_pack_cstr(&pk, "list.append");
+	msgpack_pack_array(&pk, 2);
+	msg_pack_cstr(&pk, "f");
+	msgpack_pack_array(&pk, F32S);
+	for (int i = 0; i < F32S; i++)
+		msgpack_pack_float(&pk, 1.5f);
+	ck_assert(sb.size <= 1048576 && sb.size > 1048576 - 5);
+	harness_raw_authed(&h, &r);
+	ck_assert(harness_raw_send(&r, sb.data, sb.size));
+	ck_assert_int_eq(raw_answer(&r, 1, &msg), PERR_NONE);
+	ck_assert(harness_raw_request(&r, 2, "list.pop", "['f']"));
+	ck_assert_int_eq(raw_answer(&r, 2, &msg), PERR_NONE);
+	ck_assert_int_eq(msg.result.type, MPV_ARRAY);
+	ck_assert_uint_eq(msg.result.len, F32S);
+	ck_assert_uint_eq(msg.result.rawlen, 5 + (size_t)F32S * 9);
+	harness_raw_close(&r);
+	msgpack_sbuffer_destroy(&sb);
+	ck_assert(harness_stop(&h));
+}
+END_TEST
+
 static Suite *
 attack_suite(void)
 {
@@ -181,6 +495,12 @@ attack_suite(void)
 	    harness_fixture_down);
 	tcase_add_loop_test(tc, test_full_input_kill, 0,
 	    (int)(sizeof(holds) / sizeof(holds[0])));
+
+	tc = harness_tcase(s, "destructive reads", 60, daemon_two_meg_up,
+	    harness_fixture_down);
+	tcase_add_test(tc, test_destructive_reads);
+	tcase_add_test(tc, test_parked_getter_limit);
+	tcase_add_test(tc, test_limit_floor);
 	return s;
 }
 
