@@ -150,6 +150,10 @@ $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
 $(B)/floor: $(B)/bench/floor.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
+# How long a client waits while another floods the daemon (bench/stall.c).
+$(B)/stall: $(B)/bench/stall.o $(B)/libmpmgr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
+
 # Unit tests link the module under test directly.
 $(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o $(DAEMON_OBJ) \
 	$(PROTO_OBJ)
@@ -189,10 +193,10 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
 	@$(MAKE) --no-print-directory $(B)/mpmgrd $(B)/mpctl $(B)/mpbench \
-		$(B)/floor
+		$(B)/floor $(B)/stall
 	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
-		bash bench/run.sh
+		STALL=$(abspath $(B)/stall) bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

@@ -7,7 +7,10 @@
  * force plus one read), runs its
  * complete frames in order (the handshake here, every later request through
  * dispatch_request) and writes its output directly at the end of each read
- * callback or ready-list run, arming EV_WRITE only on EAGAIN.
+ * callback or ready-list run, arming EV_WRITE only on EAGAIN. A connection
+ * runs at most CONN_TURN_FRAMES requests, or until the coarse clock ticks,
+ * per loop turn; with input left it goes on the `later` list, run from a
+ * zero timer after the loop has polled the others.
  *
  * An idle authenticated connection holds its struct, its read event and
  * nothing else: its input and output buffers and its scanner's state are
@@ -25,7 +28,9 @@
  *   connection's input and live only during the call: a parked waiter
  *   copies what it keeps.
  * - a reply larger than the output limit is replaced by the LIMIT error
- *   here; dispatch packs replies without checking sizes.
+ *   here (a safety net: the readers that know their size check it first,
+ *   reply.h's reply_fits); conn_out_room tells a destructive read what
+ *   still fits, after writing out what the peer takes.
  * - once a close is decided, dispatch_conn_closed runs at once (before any
  *   other request), and the struct is freed only by the ready event, when
  *   nothing is up the stack.
@@ -53,6 +58,7 @@
 #define CONN_RDPAUSE 0x200 /* not reading: input at its cap */
 #define CONN_LINGER  0x400 /* closed, still writing its last bytes */
 #define CONN_HUPWATCH 0x800 /* ev_read watches EV_CLOSED only (conn_watch) */
+#define CONN_LATER   0x1000 /* on `later`: used its turn, runs again next */
 
 #define CONN_READ_CHUNK (16 * 1024)   /* least room offered to one read() */
 #define CONN_IN_KEEP (64 * 1024)      /* the spare input buffer's ceiling */
@@ -62,6 +68,14 @@
  * for the LIMIT errors that refuse replies which do not fit. */
 #define CONN_OUT_SLACK (64 * 1024)
 #define CONN_STOP_ROUNDS 3            /* shutdown answers before giving up */
+/*
+ * One connection's share of a loop turn: after this many requests, or once
+ * the kernel's coarse clock has ticked (CLOCK_MONOTONIC_COARSE: 4 ms at
+ * HZ=250, 3.5 ns a read where the fine clock costs 30), its output is
+ * written and the others run before it goes on (the request in progress
+ * always finishes).
+ */
+#define CONN_TURN_FRAMES 64
 #define CONN_CANCEL_METHOD MPMGR_METHOD_NAME(sys, cancel)
 
 enum {
@@ -77,6 +91,9 @@ static struct event *ev_ready;     /* runs server.ready, then frees the dead */
 static struct conn_list lingering = TAILQ_HEAD_INITIALIZER(lingering);
 /* closed, freed by the next ev_ready */
 static struct conn_list graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
+/* used their turn with input left */
+static struct conn_list later = TAILQ_HEAD_INITIALIZER(later);
+static struct event *ev_later;     /* runs `later` after the loop polls */
 /*
  * The input buffer of a connection with nothing buffered is lent from here
  * for each read and given back once its frames have run, and the output
@@ -113,7 +130,8 @@ conn_cap(const struct conn *c)
 static void
 conn_queue(struct conn *c)
 {
-	if (c->flags & (CONN_QUEUED | CONN_CLOSING))
+	/* One on `later` runs next turn anyway, output and all. */
+	if (c->flags & (CONN_QUEUED | CONN_CLOSING | CONN_LATER))
 		return;
 	c->flags |= CONN_QUEUED;
 	TAILQ_INSERT_TAIL(&server.ready, c, qlink);
@@ -345,6 +363,10 @@ conn_close(struct conn *c, bool flush)
 		c->flags &= ~CONN_QUEUED;
 		TAILQ_REMOVE(&server.ready, c, qlink);
 	}
+	if (c->flags & CONN_LATER) {
+		c->flags &= ~CONN_LATER;
+		TAILQ_REMOVE(&later, c, qlink);
+	}
 	if (c->state == CONN_READY) {
 		TAILQ_REMOVE(&server.clients, c, link);
 		server.nclients--;
@@ -543,9 +565,23 @@ conn_cancel_kind(const struct conn *c, const struct msg *m)
 	return id.v.u == c->parked->req.msgid ? CANCEL_PARKED : CANCEL_MISS;
 }
 
-/* Run c's complete frames until its input runs dry, it parks or closes. */
-static void
-conn_run(struct conn *c)
+/* The coarse clock, for turns: it changes once a tick. */
+static uint64_t
+conn_tick(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Run c's complete frames until its input runs dry, it parks or closes,
+ * or (with budget) it has had its share of the turn: true then, when
+ * frames may be left to run.
+ */
+static bool
+conn_run(struct conn *c, bool budget)
 {
 	struct msg m;
 	const uint8_t *frame;
@@ -553,6 +589,8 @@ conn_run(struct conn *c)
 	size_t flen;
 	char text[160];
 	bool wellformed;
+	unsigned frames = 0;
+	uint64_t start = budget ? conn_tick() : 0;
 	int r;
 
 	conn_out_borrow(c);
@@ -568,7 +606,7 @@ conn_run(struct conn *c)
 				*c->scan = spare_scan;
 				scan_init(&spare_scan);
 			}
-			return;
+			return false;
 		}
 		if (c->scan != NULL) {
 			xfree(c->scan);
@@ -579,13 +617,13 @@ conn_run(struct conn *c)
 			snprintf(text, sizeof text, "malformed message: %s",
 			    why);
 			conn_fail(c, NULL, PERR_BADARG, text);
-			return;
+			return false;
 		}
 		if (r == SCAN_TOOBIG) {
 			snprintf(text, sizeof text, "message larger than %zu "
 			    "bytes", conn_limit(c));
 			conn_fail(c, NULL, PERR_TOOBIG, text);
-			return;
+			return false;
 		}
 		frame = buf_head(&c->in);
 		wellformed = msg_parse_frame(frame, flen, &m, &why) == 0;
@@ -603,14 +641,18 @@ conn_run(struct conn *c)
 			}
 			if (kind != CANCEL_PARKED) {
 				c->flags |= CONN_HELD;
-				return;
+				return false;
 			}
 		}
 		conn_frame(c, &m, wellformed, why);
 		if (c->flags & CONN_CLOSING)
-			return;
+			return false;
 		buf_consume(&c->in, flen);
+		if (budget && (++frames >= CONN_TURN_FRAMES ||
+		    conn_tick() != start) && buf_used(&c->in) > 0)
+			return true;
 	}
+	return false;
 }
 
 /* Read once into c->in. One of CONN_READ_*. */
@@ -679,14 +721,29 @@ conn_watch(struct conn *c)
 	}
 }
 
+/* c used its turn: it goes on after the loop has polled the others. */
+static void
+conn_later(struct conn *c)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (c->flags & (CONN_CLOSING | CONN_LATER))
+		return;
+	c->flags |= CONN_LATER;
+	TAILQ_INSERT_TAIL(&later, c, qlink);
+	if (ev_later != NULL)
+		evtimer_add(ev_later, &now);
+}
+
 /* After new input or a wake: run frames, write, close on EOF, resume. */
 static void
 conn_service(struct conn *c)
 {
-	conn_run(c);
+	bool more = conn_run(c, true);
+
 	if (c->flags & CONN_CLOSING)
 		return;
-	if (c->flags & CONN_EOF) {
+	if ((c->flags & CONN_EOF) && !more) {
 		/* Answered what it sent; a parked request dies with it. */
 		conn_close(c, true);
 		return;
@@ -700,6 +757,8 @@ conn_service(struct conn *c)
 	conn_in_return(c);
 	if ((c->flags & CONN_RDPAUSE) && !server.stopping)
 		conn_watch(c);
+	if (more)
+		conn_later(c);
 }
 
 static void
@@ -735,7 +794,9 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, false);
 		return;
 	}
-	conn_service(c);
+	/* Used its turn already: what came runs in its next one. */
+	if (!(c->flags & CONN_LATER))
+		conn_service(c);
 }
 
 static void
@@ -782,6 +843,22 @@ conn_run_ready(void)
 static void
 conn_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
+	conn_run_ready();
+	conn_reap();
+}
+
+/* The connections that used their turn take the next one, in order. */
+static void
+conn_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&later)) != NULL) {
+		TAILQ_REMOVE(&later, c, qlink);
+		c->flags &= ~CONN_LATER;
+		c->flags |= CONN_QUEUED;
+		TAILQ_INSERT_TAIL(&server.ready, c, qlink);
+	}
 	conn_run_ready();
 	conn_reap();
 }
@@ -878,7 +955,7 @@ conn_drain(struct conn *c)
 		}
 		if (r == CONN_READ_EOF)
 			c->flags |= CONN_EOF;
-		conn_run(c);
+		conn_run(c, false);
 		if (r != CONN_READ_DATA || (c->flags & CONN_CLOSING))
 			return;
 		if (buf_used(&c->in) - before >= budget)
@@ -928,8 +1005,9 @@ conn_setup(struct event_base *base)
 {
 	server.base = base;
 	ev_ready = event_new(base, -1, 0, conn_ready_cb, NULL);
+	ev_later = evtimer_new(base, conn_later_cb, NULL);
 	server.ev_stop = event_new(base, -1, 0, conn_stop_cb, NULL);
-	if (ev_ready == NULL || server.ev_stop == NULL)
+	if (ev_ready == NULL || ev_later == NULL || server.ev_stop == NULL)
 		fatalx("%s: event_new failed", __func__);
 }
 
@@ -949,7 +1027,9 @@ conn_teardown(void)
 	buf_free(&spare_out);
 	if (ev_ready != NULL)
 		event_free(ev_ready);
+	if (ev_later != NULL)
+		event_free(ev_later);
 	if (server.ev_stop != NULL)
 		event_free(server.ev_stop);
-	ev_ready = server.ev_stop = NULL;
+	ev_ready = ev_later = server.ev_stop = NULL;
 }

@@ -6,8 +6,10 @@
  * exactly once), the checks every method shares, and the reply helpers.
  * Promises the connection layer: every request gets exactly one reply
  * appended to c->out, or is parked (waiter.c) and answered later; nothing
- * a client sends makes dispatch close its connection. (conn.c replaces a
- * reply larger than the output limit by a LIMIT error.)
+ * a client sends makes dispatch close its connection. Replies of a known
+ * size are checked against the output limit before they are built
+ * (reply.h: reply_fits, reply_fits_now); conn.c replaces any other reply
+ * larger than the limit by a LIMIT error.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -78,6 +78,8 @@ struct ohash {
 	size_t len;
 	uint64_t seq;   /* the last one given */
 	size_t mem;
+	size_t kbytes;  /* every key's bytes, and every value's */
+	size_t vbytes;
 	uint64_t moved; /* cells migrated so far (test hook) */
 };
 
@@ -221,10 +223,19 @@ entry_bytes(size_t klen, size_t vlen)
 	return offsetof(struct oh_entry, data) + klen + vlen;
 }
 
+/* e leaves h: it no longer counts (ohash_del, ohash_pop_last). */
+static void
+entry_out(struct ohash *h, struct oh_entry *e)
+{
+	h->mem -= mem_usable(e);
+	h->kbytes -= e->klen;
+	h->vbytes -= e->vlen;
+}
+
 static void
 entry_free(struct ohash *h, struct oh_entry *e)
 {
-	h->mem -= mem_usable(e);
+	entry_out(h, e);
 	xfree(e);
 }
 
@@ -438,6 +449,18 @@ ohash_mem(const struct ohash *h)
 	return h->mem;
 }
 
+size_t
+ohash_key_bytes(const struct ohash *h)
+{
+	return h->kbytes;
+}
+
+size_t
+ohash_value_bytes(const struct ohash *h)
+{
+	return h->vbytes;
+}
+
 struct oh_entry *
 ohash_get(struct ohash *h, const void *key, size_t klen)
 {
@@ -465,6 +488,7 @@ ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
 	rebuild_step(h);
 	if (ohash_find(h, hash, key, klen, &loc)) {
 		e = cell_entry(loc.tab->ents[loc.pos]);
+		h->vbytes += vlen - e->vlen;
 		if (e->vlen != vlen) {
 			h->mem -= mem_usable(e);
 			e = xrealloc(e, entry_bytes(klen, vlen));
@@ -489,6 +513,8 @@ ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
 		    __func__, t->fill, t->n, t->cap);
 	e = xmalloc(entry_bytes(klen, vlen));
 	h->mem += mem_usable(e);
+	h->kbytes += klen;
+	h->vbytes += vlen;
 	e->seq = ++h->seq;
 	e->hash = hash;
 	e->klen = (uint32_t)klen;
@@ -522,7 +548,7 @@ ohash_del(struct ohash *h, const void *key, size_t klen,
 	loc.tab->idx[loc.slot] = SLOT_DUMMY;
 	h->len--;
 	if (out != NULL) {
-		h->mem -= mem_usable(e);
+		entry_out(h, e);
 		*out = e;
 	} else
 		entry_free(h, e);
@@ -576,7 +602,7 @@ ohash_pop_last(struct ohash *h)
 	/* The dummy keeps counting in fill, so reusing pos is safe. */
 	t->n = pos;
 	h->len--;
-	h->mem -= mem_usable(e);
+	entry_out(h, e);
 	maybe_shrink(h);
 	return e;
 }

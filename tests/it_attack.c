@@ -10,6 +10,9 @@
  *   can take is refused with LIMIT and takes nothing; get_many takes what
  *   fits. A limit pair that could store a value it cannot deliver is
  *   refused at start; the floor (9/5 of --max-message) is exact.
+ * - no connection stalls the others: while one pipelines 100 heavy
+ *   requests, another is answered before the flood is over (each
+ *   connection gets a bounded share of a loop turn).
  *
  * Every wait is a poll of the daemon's state against a deadline
  * (HARNESS_DEADLINE_MS), never a sleep; nothing here asserts speed.
@@ -485,6 +488,109 @@ START_TEST(test_limit_floor)
 }
 END_TEST
 
+/*
+ * 100 array.get of a 4M-element array, pipelined: each reply would be
+ * 36 MB, past the 2 MiB output limit; each is LIMIT, measured before
+ * anything is built, and the connection stays.
+ */
+START_TEST(test_huge_reply_refused)
+{
+	mpmgr *m = harness_connect(D);
+	struct harness_raw r;
+	msgpack_sbuffer all;
+	struct msg msg;
+	uint32_t id;
+	uint64_t before;
+
+	ck_assert_int_eq(harness_call(m, "array.create", "['hr_a', "
+	    "{'typecode': 'd', 'length': 4194304}]", NULL), 0);
+	before = harness_stat(m, "memory_used");
+	harness_raw_authed(D, &r);
+	msgpack_sbuffer_init(&all);
+	for (id = 1; id <= 100; id++)
+		append_request(&all, id, "array.get", "['hr_a']");
+	append_request(&all, id, "sys.ping", "[]");
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	for (id = 1; id <= 100; id++)
+		ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_LIMIT);
+	ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_NONE);
+	/* Nothing of them stayed behind either. */
+	ck_assert_uint_le(harness_stat(m, "memory_used"), before + (1 << 20));
+	msgpack_sbuffer_destroy(&all);
+	harness_raw_close(&r);
+	mpmgr_free(m);
+}
+END_TEST
+
+/* --- no request stalls everyone -------------------------------------- */
+
+#define STALL_ITEMS 1000000
+#define STALL_CHUNK 50000
+#define STALL_FLOOD 100
+
+/*
+ * One connection pipelines 100 list.count over a million elements (each
+ * a few ms), with a value.incr after each to count them. Once its first
+ * reply is there, a second connection's request is answered before the
+ * flood is over: the counter it reads is below 100. Without turns, the
+ * whole flood ran before the first reply was written. (How long the
+ * second waits is measured by `make bench`, not here.)
+ */
+START_TEST(test_flood_does_not_stall)
+{
+	mpmgr *m = harness_connect(D);
+	struct harness_raw r;
+	msgpack_sbuffer all;
+	msgpack_object res;
+	struct msg msg;
+	uint32_t id = 0;
+	int i, j;
+
+	for (i = 0; i < STALL_ITEMS / STALL_CHUNK; i++) {
+		msgpack_packer *pk = mpmgr_request_begin(m, "list.extend", 2);
+
+		ck_assert_ptr_nonnull(pk);
+		msg_pack_cstr(pk, "st_big");
+		msgpack_pack_array(pk, STALL_CHUNK);
+		for (j = 0; j < STALL_CHUNK; j++)
+			msgpack_pack_int(pk, j % 100);
+		ck_assert_int_eq(mpmgr_request_end(m), 0);
+		ck_assert_int_eq(mpmgr_reply(m, &res), 0);
+	}
+	ck_call_ok(m, "list.len", "['st_big']", "1000000");
+
+	harness_raw_authed(D, &r);
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < STALL_FLOOD; i++) {
+		append_request(&all, ++id, "list.count", "['st_big', 7]");
+		append_request(&all, ++id, "value.incr", "['st_progress']");
+	}
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	ck_assert_int_eq(raw_answer(&r, 1, &msg), PERR_NONE);
+	ck_assert_int_eq(harness_call(m, "value.get", "['st_progress']", &res),
+	    0);
+	/* nil: not even the first value.incr had run */
+	ck_assert(res.type == MSGPACK_OBJECT_NIL ||
+	    res.type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+	ck_assert_msg(res.type == MSGPACK_OBJECT_NIL ||
+	    res.via.u64 < STALL_FLOOD, "another client waited until the "
+	    "flood of %d requests was over (progress %llu)", STALL_FLOOD,
+	    (unsigned long long)res.via.u64);
+	ck_assert_int_eq(mpmgr_ping(m), 0);
+	/* The flood itself is answered in full and in order. */
+	for (id = 2; id <= 2 * STALL_FLOOD; id++) {
+		ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_NONE);
+		if (id % 2 == 1)
+			ck_assert(msg.result.type == MPV_UINT &&
+			    msg.result.v.u == STALL_ITEMS / 100);
+	}
+	ck_call_ok(m, "value.get", "['st_progress']", "100");
+	msgpack_sbuffer_destroy(&all);
+	harness_raw_close(&r);
+	mpmgr_free(m);
+}
+END_TEST
+
 static Suite *
 attack_suite(void)
 {
@@ -501,6 +607,11 @@ attack_suite(void)
 	tcase_add_test(tc, test_destructive_reads);
 	tcase_add_test(tc, test_parked_getter_limit);
 	tcase_add_test(tc, test_limit_floor);
+	tcase_add_test(tc, test_huge_reply_refused);
+
+	tc = harness_tcase(s, "stall", 120, harness_fixture_up,
+	    harness_fixture_down);
+	tcase_add_test(tc, test_flood_does_not_stall);
 	return s;
 }
 
