@@ -105,13 +105,73 @@ static struct buf spare_out;
 /* The scan state of the frames that are all there when read (fresh
  * between uses); one that is not gets its own (conn_run). */
 static struct scan_state spare_scan;
+/*
+ * A frame not all read yet: its own scan state (c->scan points at it),
+ * and since when the connection owes the rest. Every one is on
+ * `partials`, oldest first, and one timer closes the connections whose
+ * frame has waited longer than server.frame_timeout_usec.
+ */
+struct partial {
+	struct scan_state scan;   /* first: c->scan is the struct's address */
+	struct conn *c;
+	uint64_t since;
+	TAILQ_ENTRY(partial) link;
+};
+static TAILQ_HEAD(, partial) partials = TAILQ_HEAD_INITIALIZER(partials);
+static struct event *ev_partial;
 static enum { STOP_NONE, STOP_FLUSHING, STOP_DONE } stop_phase;
 
 static void conn_close(struct conn *, bool);
+static void conn_partial_cb(evutil_socket_t, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
 static void conn_read_cb(evutil_socket_t, short, void *);
 static int conn_write(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
+
+/* c's buffers, as counted in server.client_memory: brought up to date. */
+static void
+conn_mem_update(struct conn *c)
+{
+	size_t now = c->in.cap + c->out.cap +
+	    (c->scan != NULL ? sizeof(struct partial) : 0);
+
+	server.client_memory += now - c->bufmem;
+	c->bufmem = now;
+}
+
+/* c's frame is not all there: it owes the rest from now on. */
+static void
+conn_partial_begin(struct conn *c)
+{
+	struct partial *p = xmalloc(sizeof *p);
+	struct timeval tv;
+
+	p->scan = spare_scan;
+	scan_init(&spare_scan);
+	p->c = c;
+	p->since = now_usec();
+	c->scan = &p->scan;
+	if (TAILQ_EMPTY(&partials) && ev_partial != NULL &&
+	    server.frame_timeout_usec != 0) {
+		tv.tv_sec = (time_t)(server.frame_timeout_usec / 1000000);
+		tv.tv_usec = (suseconds_t)(server.frame_timeout_usec % 1000000);
+		evtimer_add(ev_partial, &tv);
+	}
+	TAILQ_INSERT_TAIL(&partials, p, link);
+}
+
+/* c's partial frame is complete, or c closes. Idempotent. */
+static void
+conn_partial_end(struct conn *c)
+{
+	struct partial *p = (struct partial *)(void *)c->scan;
+
+	if (p == NULL)
+		return;
+	TAILQ_REMOVE(&partials, p, link);
+	xfree(p);
+	c->scan = NULL;
+}
 
 static size_t
 conn_limit(const struct conn *c)
@@ -282,6 +342,7 @@ conn_write(struct conn *c)
 		event_del(c->ev_write);
 	}
 	conn_buf_return(&c->out, &spare_out, CONN_OUT_KEEP);
+	conn_mem_update(c);
 	return 0;
 }
 
@@ -326,8 +387,8 @@ conn_free(struct conn *c)
 		event_free(c->ev_timer);
 	buf_free(&c->in);
 	buf_free(&c->out);
-	if (c->scan != NULL)
-		xfree(c->scan);
+	conn_partial_end(c);
+	server.client_memory -= c->bufmem;
 	xfree(c);
 }
 
@@ -380,6 +441,7 @@ conn_close(struct conn *c, bool flush)
 	event_del(c->ev_read);
 	if (c->ev_timer != NULL)
 		event_del(c->ev_timer);
+	conn_partial_end(c);
 	buf_reset(&c->in);
 	conn_in_return(c);
 	if (flush && conn_write(c) == 1) {
@@ -390,9 +452,45 @@ conn_close(struct conn *c, bool flush)
 		c->flags |= CONN_LINGER;
 		TAILQ_INSERT_TAIL(&lingering, c, link);
 		evtimer_add(c->ev_timer, &tv);
+		conn_mem_update(c);
 		return;
 	}
+	/* Nothing more is written: its memory goes now, not when freed. */
+	buf_free(&c->out);
+	conn_mem_update(c);
 	conn_bury(c);
+}
+
+/*
+ * Past --max-client-memory: drop the clients whose buffers hold the most,
+ * largest first, until all of them fit (Redis 7's maxmemory-clients).
+ * Runs with nothing of theirs up the stack. False when c itself went.
+ */
+static bool
+conn_mem_check(struct conn *c)
+{
+	struct conn *x, *big;
+	bool alive = true;
+
+	while (server.max_client_memory != 0 &&
+	    server.client_memory > server.max_client_memory) {
+		big = NULL;
+		TAILQ_FOREACH(x, &server.clients, link) {
+			if (big == NULL || x->bufmem > big->bufmem)
+				big = x;
+		}
+		/* What is left is in the handshake or lingering: bounded. */
+		if (big == NULL || big->bufmem == 0)
+			break;
+		log_info("client %" PRIu64 " (pid %d) dropped: its buffers "
+		    "hold %zu bytes, the most when all clients' pass "
+		    "--max-client-memory %zu", big->id, (int)big->pid,
+		    big->bufmem, server.max_client_memory);
+		if (big == c)
+			alive = false;
+		conn_close(big, false);
+	}
+	return alive;
 }
 
 /* Answer a fatal protocol error (to m's msgid when it has one) and close. */
@@ -601,17 +699,13 @@ conn_run(struct conn *c, bool budget)
 		    &why);
 		if (r == SCAN_MORE) {
 			/* the rest comes in a later read: keep where it is */
-			if (c->scan == NULL) {
-				c->scan = xmalloc(sizeof *c->scan);
-				*c->scan = spare_scan;
-				scan_init(&spare_scan);
-			}
+			if (c->scan == NULL)
+				conn_partial_begin(c);
 			return false;
 		}
-		if (c->scan != NULL) {
-			xfree(c->scan);
-			c->scan = NULL;
-		} else if (r != SCAN_FRAME)
+		if (c->scan != NULL)
+			conn_partial_end(c);
+		else if (r != SCAN_FRAME)
 			scan_init(&spare_scan);
 		if (r == SCAN_BAD) {
 			snprintf(text, sizeof text, "malformed message: %s",
@@ -755,6 +849,9 @@ conn_service(struct conn *c)
 	if (!conn_out_ok(c))
 		return;
 	conn_in_return(c);
+	conn_mem_update(c);
+	if (!conn_mem_check(c))
+		return;
 	if ((c->flags & CONN_RDPAUSE) && !server.stopping)
 		conn_watch(c);
 	if (more)
@@ -794,6 +891,9 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, false);
 		return;
 	}
+	conn_mem_update(c);
+	if (!conn_mem_check(c))
+		return;
 	/* Used its turn already: what came runs in its next one. */
 	if (!(c->flags & CONN_LATER))
 		conn_service(c);
@@ -826,6 +926,29 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_fail(c, NULL, PERR_AUTH, "handshake timed out");
+}
+
+/* The oldest partial frames past their deadline close their connections. */
+static void
+conn_partial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct partial *p;
+	struct timeval tv;
+	uint64_t now = now_usec(), due;
+	char text[96];
+
+	while ((p = TAILQ_FIRST(&partials)) != NULL &&
+	    (due = p->since + server.frame_timeout_usec) <= now) {
+		snprintf(text, sizeof text, "a message not complete after "
+		    "%" PRIu64 " s", server.frame_timeout_usec / 1000000);
+		/* conn_close takes p off the list. */
+		conn_fail(p->c, NULL, PERR_LIMIT, text);
+	}
+	if (p != NULL) {
+		tv.tv_sec = (time_t)((due - now) / 1000000);
+		tv.tv_usec = (suseconds_t)((due - now) % 1000000);
+		evtimer_add(ev_partial, &tv);
+	}
 }
 
 static void
@@ -1006,8 +1129,10 @@ conn_setup(struct event_base *base)
 	server.base = base;
 	ev_ready = event_new(base, -1, 0, conn_ready_cb, NULL);
 	ev_later = evtimer_new(base, conn_later_cb, NULL);
+	ev_partial = evtimer_new(base, conn_partial_cb, NULL);
 	server.ev_stop = event_new(base, -1, 0, conn_stop_cb, NULL);
-	if (ev_ready == NULL || ev_later == NULL || server.ev_stop == NULL)
+	if (ev_ready == NULL || ev_later == NULL || ev_partial == NULL ||
+	    server.ev_stop == NULL)
 		fatalx("%s: event_new failed", __func__);
 }
 
@@ -1029,7 +1154,9 @@ conn_teardown(void)
 		event_free(ev_ready);
 	if (ev_later != NULL)
 		event_free(ev_later);
+	if (ev_partial != NULL)
+		event_free(ev_partial);
 	if (server.ev_stop != NULL)
 		event_free(server.ev_stop);
-	ev_ready = ev_later = server.ev_stop = NULL;
+	ev_ready = ev_later = ev_partial = server.ev_stop = NULL;
 }

@@ -39,6 +39,8 @@ enum {
 	OPT_OUTPUT_LIMIT,
 	OPT_MAX_MEMORY,
 	OPT_MAX_UNAUTH,
+	OPT_MAX_CLIENT_MEMORY,
+	OPT_FRAME_TIMEOUT,
 	OPT_GENKEY
 };
 
@@ -50,6 +52,9 @@ static const struct option main_options[] = {
 	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
 	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "max-unauth", required_argument, NULL, OPT_MAX_UNAUTH },
+	{ "max-client-memory", required_argument, NULL,
+	    OPT_MAX_CLIENT_MEMORY },
+	{ "frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "genkey", required_argument, NULL, OPT_GENKEY },
 	{ "version", no_argument, NULL, 'V' },
@@ -82,6 +87,12 @@ main_usage(FILE *f)
 "      --max-memory BYTES   refuse writes past this much memory (default 0:\n"
 "                           no ceiling)\n"
 "      --max-unauth N       connections still in the handshake (default %d)\n"
+"      --max-client-memory BYTES\n"
+"                           all clients' buffers together; past it the\n"
+"                           largest are dropped (default --max-memory, else\n"
+"                           1g; 0: no ceiling)\n"
+"      --frame-timeout SECS a message must be complete this long after its\n"
+"                           first bytes (default %d)\n"
 "  -l, --log-level LEVEL    err, warning, notice, info (default) or debug\n"
 "      --genkey FILE        write a new random authkey to FILE and exit\n"
 "  -V, --version            print the version and exit\n"
@@ -92,7 +103,8 @@ main_usage(FILE *f)
 "Started by systemd with a socket (socket activation), mpmgrd serves\n"
 "that socket and reports to systemd (READY=1, STATUS=, WATCHDOG=1).\n"
 "See mpmgrd(8).\n",
-	    MPMGR_DEFAULT_MAX_CLIENTS, MPMGR_DEFAULT_MAX_UNAUTH);
+	    MPMGR_DEFAULT_MAX_CLIENTS, MPMGR_DEFAULT_MAX_UNAUTH,
+	    MPMGRD_DEFAULT_FRAME_TIMEOUT_SEC);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -378,7 +390,7 @@ main(int argc, char **argv)
 	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
 	struct event_base *base;
 	int level = LOG_INFO, ch, inherited;
-	bool output_given = false;
+	bool output_given = false, client_memory_given = false;
 	char err[512];
 	size_t i;
 
@@ -414,6 +426,17 @@ main(int argc, char **argv)
 			server.max_unauth = main_number("max-unauth", optarg,
 			    false, 1, 100000);
 			break;
+		case OPT_MAX_CLIENT_MEMORY:
+			server.max_client_memory = main_number(
+			    "max-client-memory", optarg, true, 0,
+			    1024 * 1024 * GiB);
+			client_memory_given = true;
+			break;
+		case OPT_FRAME_TIMEOUT:
+			server.frame_timeout_usec = main_number(
+			    "frame-timeout", optarg, false, 1, 3600) *
+			    (uint64_t)1000000;
+			break;
 		case 'l':
 			if ((level = log_parse_level(optarg)) == -1)
 				main_usage_error("--log-level: unknown level "
@@ -437,6 +460,9 @@ main(int argc, char **argv)
 	if (optind < argc)
 		main_usage_error("unexpected argument '%s'", argv[optind]);
 	main_check_limits(output_given);
+	if (!client_memory_given)
+		server.max_client_memory = server.max_memory != 0 ?
+		    server.max_memory : MPMGRD_DEFAULT_MAX_CLIENT_MEMORY;
 	if (genkey != NULL)
 		return main_genkey(genkey);
 

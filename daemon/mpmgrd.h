@@ -61,6 +61,8 @@ struct conn {
 	uint8_t ns[MPMGR_NONCE_LEN];
 	uint64_t ops;
 	uint64_t out_sent;        /* bytes written to the socket so far */
+	size_t bufmem;            /* its buffers, as counted in
+				     server.client_memory */
 	struct waiter *parked;    /* the parked request, if CONN_PARKED */
 	/* sys.cancel requests that missed the parked one: answered false
 	 * right after it (conn.c, conn_cancel_kind); as many as a client

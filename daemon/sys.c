@@ -194,7 +194,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 14);
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -208,6 +208,8 @@ sys_stats(struct req *req)
 	sys_pack_uint(pk, "conns_total", server.conns_total);
 	sys_pack_uint(pk, "memory_used", mem_used());
 	sys_pack_uint(pk, "max_memory", server.max_memory);
+	sys_pack_uint(pk, "client_memory", server.client_memory);
+	sys_pack_uint(pk, "max_client_memory", server.max_client_memory);
 	sys_pack_uint(pk, "waiters", waiter_count());
 }
 

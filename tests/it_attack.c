@@ -13,11 +13,15 @@
  * - no connection stalls the others: while one pipelines 100 heavy
  *   requests, another is answered before the flood is over (each
  *   connection gets a bounded share of a loop turn).
+ * - clients' buffers stay under --max-client-memory: clients that never
+ *   read, or send half a message, are dropped largest first; a message
+ *   left incomplete past --frame-timeout closes its connection.
  *
  * Every wait is a poll of the daemon's state against a deadline
  * (HARNESS_DEADLINE_MS), never a sleep; nothing here asserts speed.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,6 +595,139 @@ START_TEST(test_flood_does_not_stall)
 }
 END_TEST
 
+/* --- memory: clients' buffers have a ceiling ------------------------- */
+
+#define CEILING (8u << 20)
+
+static void
+daemon_memory_up(void)
+{
+	static const char *const args[] = { "--max-message", "1m",
+	    "--output-limit", "2m", "--max-client-memory", "8m",
+	    "--frame-timeout", "1", NULL };
+
+	harness_start(D, args);
+}
+
+/* The daemon has closed r's connection (POLLRDHUP at once). */
+static bool
+raw_dropped(const struct harness_raw *r)
+{
+	struct pollfd p = { .fd = r->fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
+#define READERS 12
+
+/*
+ * 12 clients each leave two 900 KB replies unread (~1.6 MB each once the
+ * socket holds its share): 19 MB of buffers against a ceiling of 8 MB.
+ * The largest are dropped as they pass it; the rest stay, under it.
+ */
+START_TEST(test_memory_non_readers)
+{
+	char *blob = big_str(900000, 'm'), *p;
+	mpmgr *m = harness_connect(D);
+	struct harness_raw r[READERS];
+	msgpack_sbuffer all;
+	msgpack_object res;
+	int64_t deadline;
+	int i, dropped = 0;
+	uint64_t used, done = 0;
+
+	p = malloc(900000 + 64);
+	ck_assert_ptr_nonnull(p);
+	snprintf(p, 900000 + 64, "['mem_blob', %s]", blob);
+	ck_assert_int_eq(harness_call(m, "value.set", p, NULL), 0);
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < READERS; i++) {
+		harness_raw_authed(D, &r[i]);
+		msgpack_sbuffer_clear(&all);
+		append_request(&all, 1, "value.get", "['mem_blob']");
+		append_request(&all, 2, "value.get", "['mem_blob']");
+		append_request(&all, 3, "value.incr", "['mem_done']");
+		ck_assert(harness_raw_send(&r[i], all.data, all.size));
+		/* ran all three, or dropped on the way */
+		deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+		while (harness_call(m, "value.get", "['mem_done']", &res) != 0 ||
+		    res.type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    res.via.u64 <= done) {
+			if (raw_dropped(&r[i]))
+				break;
+			ck_assert_msg(harness_now_ms() < deadline, "reader %d "
+			    "neither answered nor dropped", i);
+			harness_nap(5);
+		}
+		if (res.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			done = res.via.u64;
+		ck_assert_uint_le(harness_stat(m, "client_memory"), CEILING);
+	}
+	for (i = 0; i < READERS; i++)
+		dropped += raw_dropped(&r[i]);
+	ck_assert_msg(dropped >= READERS / 2 && dropped < READERS,
+	    "%d of %d non-readers dropped", dropped, READERS);
+	used = harness_stat(m, "memory_used");
+	ck_assert_msg(used < 2 * CEILING, "memory_used %llu",
+	    (unsigned long long)used);
+	for (i = 0; i < READERS; i++)
+		harness_raw_close(&r[i]);
+	ck_assert(await_answer(m, "sys.ping", "[]", "'pong'"));
+	msgpack_sbuffer_destroy(&all);
+	mpmgr_free(m);
+	free(p);
+	free(blob);
+}
+END_TEST
+
+#define HALVES 20
+
+/*
+ * 20 clients each send 900 KB of a 1 MB message and stop: 18 MB of input
+ * against the ceiling of 8 MB drops the largest at once, and the
+ * others are closed with LIMIT once their message has waited 1 s.
+ */
+START_TEST(test_memory_half_senders)
+{
+	static const uint8_t head[] = { 0x94, 0x00, 0x01, 0xa8, 'd', 'i',
+	    'c', 't', '.', 's', 'e', 't', 0x93, 0xa2, 'h', 's', 0xa1, 'k',
+	    0xdb, 0x00, 0x0f, 0x42, 0x40 };  /* str32 of 1000000 bytes */
+	struct harness_raw r[HALVES];
+	mpmgr *m = harness_connect(D);
+	char *body = malloc(900000);
+	int i, dropped = 0, timed_out = 0;
+	int64_t msgid;
+
+	ck_assert_ptr_nonnull(body);
+	memset(body, 'h', 900000);
+	for (i = 0; i < HALVES; i++) {
+		harness_raw_authed(D, &r[i]);
+		/* cut short if it is dropped meanwhile */
+		if (harness_raw_send(&r[i], head, sizeof(head)))
+			(void)harness_raw_send(&r[i], body, 900000);
+		ck_assert_uint_le(harness_stat(m, "client_memory"), CEILING);
+	}
+	/* m, and the connection that asks */
+	await_stat("clients", 2);
+	for (i = 0; i < HALVES; i++) {
+		int code = harness_raw_error(&r[i], HARNESS_DEADLINE_MS,
+		    &msgid);
+
+		/* the ceiling drops without a word; the deadline says why */
+		if (code == PERR_LIMIT)
+			timed_out++;
+		else
+			dropped++;
+		harness_raw_close(&r[i]);
+	}
+	ck_assert_msg(dropped >= HALVES / 2 && timed_out >= 1,
+	    "%d dropped for memory, %d for the deadline", dropped, timed_out);
+	ck_assert_uint_lt(harness_stat(m, "client_memory"), CEILING);
+	free(body);
+	mpmgr_free(m);
+}
+END_TEST
+
 static Suite *
 attack_suite(void)
 {
@@ -612,6 +749,11 @@ attack_suite(void)
 	tc = harness_tcase(s, "stall", 120, harness_fixture_up,
 	    harness_fixture_down);
 	tcase_add_test(tc, test_flood_does_not_stall);
+
+	tc = harness_tcase(s, "memory", 60, daemon_memory_up,
+	    harness_fixture_down);
+	tcase_add_test(tc, test_memory_non_readers);
+	tcase_add_test(tc, test_memory_half_senders);
 	return s;
 }
 

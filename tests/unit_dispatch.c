@@ -611,7 +611,8 @@ START_TEST(test_sys)
 	static const char *const fields[] = {
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
 		"paused_clients", "objects", "ops", "conns_total",
-		"memory_used", "max_memory", "waiters"
+		"memory_used", "max_memory", "client_memory",
+		"max_client_memory", "waiters"
 	};
 	struct mpv v;
 	uint64_t ops;
