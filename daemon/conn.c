@@ -76,6 +76,9 @@
  * always finishes).
  */
 #define CONN_TURN_FRAMES 64
+/* Connections past --max-clients kept for ADMIN peers (root, the
+ * daemon's own uid), so that they can still look and shut down. */
+#define CONN_ADMIN_SLOTS 4
 #define CONN_CANCEL_METHOD MPMGR_METHOD_NAME(sys, cancel)
 
 enum {
@@ -119,6 +122,16 @@ struct partial {
 };
 static TAILQ_HEAD(, partial) partials = TAILQ_HEAD_INITIALIZER(partials);
 static struct event *ev_partial;
+/*
+ * How many connections in the handshake each uid has, for choosing whom
+ * to drop past --max-unauth (conn_unauth_victim). Few entries: one per
+ * user with a handshake under way.
+ */
+static struct unauth_uid {
+	uid_t uid;
+	size_t n;
+} *unauth_uids;
+static size_t unauth_nuids, unauth_cap;
 static enum { STOP_NONE, STOP_FLUSHING, STOP_DONE } stop_phase;
 
 static void conn_close(struct conn *, bool);
@@ -403,6 +416,88 @@ conn_reap(void)
 	}
 }
 
+/* No room for c among the authenticated: ADMIN peers have a few more. */
+static bool
+conn_full(const struct conn *c)
+{
+	size_t max = server.max_clients;
+
+	if (c->uid == 0 || c->uid == server.uid)
+		max += CONN_ADMIN_SLOTS;
+	return server.nclients >= max;
+}
+
+static struct unauth_uid *
+conn_unauth_uid(uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < unauth_nuids; i++) {
+		if (unauth_uids[i].uid == uid)
+			return &unauth_uids[i];
+	}
+	return NULL;
+}
+
+/* c enters the handshake. */
+static void
+conn_unauth_add(struct conn *c)
+{
+	struct unauth_uid *u = conn_unauth_uid(c->uid);
+
+	if (u == NULL) {
+		if (unauth_nuids == unauth_cap) {
+			unauth_cap = unauth_cap == 0 ? 8 : 2 * unauth_cap;
+			unauth_uids = xrealloc(unauth_uids,
+			    unauth_cap * sizeof *unauth_uids);
+		}
+		u = &unauth_uids[unauth_nuids++];
+		u->uid = c->uid;
+		u->n = 0;
+	}
+	u->n++;
+	TAILQ_INSERT_TAIL(&server.unauth, c, link);
+	server.nunauth++;
+}
+
+/* c leaves the handshake (authenticated, or closed). */
+static void
+conn_unauth_remove(struct conn *c)
+{
+	struct unauth_uid *u = conn_unauth_uid(c->uid);
+
+	if (u == NULL || u->n == 0)
+		fatalx("%s: client %" PRIu64 " not counted", __func__, c->id);
+	if (--u->n == 0)
+		*u = unauth_uids[--unauth_nuids];
+	TAILQ_REMOVE(&server.unauth, c, link);
+	server.nunauth--;
+}
+
+/*
+ * Past --max-unauth: the oldest handshake of the uid that has the most
+ * (the oldest of all on a tie), so that a flood of fresh handshakes from
+ * one user cannot push out another's client between its connect and its
+ * proof.
+ */
+static struct conn *
+conn_unauth_victim(void)
+{
+	struct conn *c;
+	size_t i, most = 0;
+
+	for (i = 0; i < unauth_nuids; i++) {
+		if (unauth_uids[i].n > most)
+			most = unauth_uids[i].n;
+	}
+	TAILQ_FOREACH(c, &server.unauth, link) {
+		if (conn_unauth_uid(c->uid)->n == most)
+			return c;
+	}
+	fatalx("%s: %zu in the handshake, none found", __func__,
+	    server.nunauth);
+}
+
 /*
  * Decide to close c: it leaves the server's lists and dispatch forgets it
  * now; with flush, what it has in its output is still written (for at most
@@ -432,10 +527,8 @@ conn_close(struct conn *c, bool flush)
 		TAILQ_REMOVE(&server.clients, c, link);
 		server.nclients--;
 		dispatch_conn_closed(c);
-	} else {
-		TAILQ_REMOVE(&server.unauth, c, link);
-		server.nunauth--;
-	}
+	} else
+		conn_unauth_remove(c);
 	log_debug("client %" PRIu64 " (pid %d) closed after %" PRIu64
 	    " requests", c->id, (int)c->pid, c->ops);
 	event_del(c->ev_read);
@@ -568,14 +661,13 @@ conn_auth(struct conn *c, const struct msg *m, bool wellformed)
 		conn_fail(c, m, PERR_AUTH, "wrong authkey");
 		return;
 	}
-	if (server.nclients >= server.max_clients) {
+	if (conn_full(c)) {
 		snprintf(text, sizeof text, "too many clients (max %zu)",
 		    server.max_clients);
 		conn_fail(c, m, PERR_LIMIT, text);
 		return;
 	}
-	TAILQ_REMOVE(&server.unauth, c, link);
-	server.nunauth--;
+	conn_unauth_remove(c);
 	TAILQ_INSERT_TAIL(&server.clients, c, link);
 	server.nclients++;
 	c->state = CONN_READY;
@@ -1017,19 +1109,18 @@ conn_accept(int fd)
 	c->ev_timer = evtimer_new(server.base, conn_timer_cb, c);
 	if (c->ev_read == NULL || c->ev_timer == NULL)
 		fatalx("%s: event_new failed", __func__);
-	TAILQ_INSERT_TAIL(&server.unauth, c, link);
-	server.nunauth++;
+	conn_unauth_add(c);
 	log_debug("client %" PRIu64 " connected (pid %d, uid %u)", c->id,
 	    (int)c->pid, (unsigned)c->uid);
 
-	if (server.nclients >= server.max_clients) {
+	if (conn_full(c)) {
 		snprintf(text, sizeof text, "too many clients (max %zu)",
 		    server.max_clients);
 		conn_fail(c, NULL, PERR_LIMIT, text);
 		return;
 	}
 	if (server.nunauth > server.max_unauth) {
-		conn_fail(TAILQ_FIRST(&server.unauth), NULL, PERR_LIMIT,
+		conn_fail(conn_unauth_victim(), NULL, PERR_LIMIT,
 		    "too many unauthenticated connections");
 	}
 	if (auth_random(c->ns, sizeof c->ns) == -1) {

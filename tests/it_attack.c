@@ -16,6 +16,13 @@
  * - clients' buffers stay under --max-client-memory: clients that never
  *   read, or send half a message, are dropped largest first; a message
  *   left incomplete past --frame-timeout closes its connection.
+ * - at --max-clients, root and the daemon's own user still get in (a few
+ *   slots are theirs); other users get LIMIT.
+ * - a flood of fresh handshakes from one user cannot push out another
+ *   user's client between its connect and its proof.
+ *
+ * The tests of another user's clients need root (to become uid 65534);
+ * run as anyone else they check only what that user can.
  *
  * Every wait is a poll of the daemon's state against a deadline
  * (HARNESS_DEADLINE_MS), never a sleep; nothing here asserts speed.
@@ -26,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -728,6 +737,160 @@ START_TEST(test_memory_half_senders)
 }
 END_TEST
 
+/* --- other users: ADMIN slots, fair handshakes ----------------------- */
+
+#define NOBODY 65534
+
+/* Let uid 65534 reach D's socket (the test is root). */
+static void
+socket_for_nobody(void)
+{
+	ck_assert(chmod(D->dir, 0755) == 0);
+	ck_assert(chmod(D->sock, 0666) == 0);
+}
+
+/* In a child: become uid 65534 (and its group); exit 99 if it cannot. */
+static void
+become_nobody(void)
+{
+	if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 ||
+	    setuid(NOBODY) != 0)
+		_exit(99);
+}
+
+/* A client of uid 65534 connects and authenticates: its PERR_* (0 when
+ * in). */
+static int
+nobody_connects(void)
+{
+	struct harness_raw r;
+	pid_t pid;
+	int st;
+
+	ck_assert((pid = fork()) != -1);
+	if (pid == 0) {
+		struct msg m;
+		int code;
+
+		become_nobody();
+		harness_raw_open(D, &r);
+		/* refused at once, or challenged */
+		if (harness_raw_recv(&r, &m, HARNESS_DEADLINE_MS) != 1)
+			_exit(98);
+		if (m.kind == MSG_NOTIFICATION &&
+		    mpv_str_eq(&m.method, MPMGR_NOTIFY_ERROR)) {
+			struct mpv_iter it;
+			struct mpv v;
+
+			mpv_iter_init(&it, &m.params);
+			mpv_iter_next(&it, &v);
+			_exit(proto_err_lookup((const char *)v.ptr, v.len));
+		}
+		code = harness_raw_auth(D, &r, MPMGR_PROTO_VERSION);
+		_exit(code < 0 ? 97 : code);
+	}
+	ck_assert(waitpid(pid, &st, 0) == pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 99,
+	    "cannot become uid %d", NOBODY);
+	return WEXITSTATUS(st);
+}
+
+/* Slots past --max-clients for root and the daemon's own uid. */
+#define ADMIN_SLOTS 4
+
+static void
+daemon_two_clients_up(void)
+{
+	static const char *const args[] = { "--max-clients", "2", NULL };
+
+	harness_start(D, args);
+}
+
+/*
+ * --max-clients 2, both taken: another user gets LIMIT, and this one
+ * (root, or the daemon's own uid: ADMIN) still gets in, 4 more times,
+ * and can ask what it wants to know (sys.stats).
+ */
+START_TEST(test_admin_slots)
+{
+	mpmgr *held[2 + ADMIN_SLOTS], *m = NULL;
+	int i, rc;
+
+	for (i = 0; i < 2; i++)
+		held[i] = harness_connect(D);
+	if (geteuid() == 0) {
+		socket_for_nobody();
+		ck_assert_int_eq(nobody_connects(), PERR_LIMIT);
+	}
+	for (; i < 2 + ADMIN_SLOTS; i++) {
+		held[i] = harness_connect(D);
+		ck_assert_uint_eq(harness_stat(held[i], "clients"),
+		    (uint64_t)i + 1);
+	}
+	rc = mpmgr_connect(&m, D->sock, D->keyfile);
+	ck_assert_msg(rc == MPMGR_ELIMIT, "past the ADMIN slots: %s",
+	    mpmgr_strerror(rc));
+	mpmgr_free(m);
+	for (i = 0; i < 2 + ADMIN_SLOTS; i++)
+		mpmgr_free(held[i]);
+}
+END_TEST
+
+#define FLOOD_HANDSHAKES (MPMGR_DEFAULT_MAX_UNAUTH + 6)
+
+/*
+ * A client connects and reads its challenge; then another user opens 70
+ * fresh handshakes (more than the 64 allowed at once) before the client
+ * sends its proof. The flooding user's own oldest are dropped, and the
+ * client authenticates.
+ */
+START_TEST(test_fair_handshakes)
+{
+	struct harness_raw real, flood[FLOOD_HANDSHAKES];
+	int ready[2];
+	struct msg msg;
+	pid_t pid;
+	char c;
+	int i, st;
+
+	if (geteuid() != 0)
+		return;
+	socket_for_nobody();
+	harness_raw_open(D, &real);
+	ck_assert_int_eq(harness_raw_recv(&real, &msg, HARNESS_DEADLINE_MS),
+	    1);
+	ck_assert(pipe(ready) == 0);
+	ck_assert((pid = fork()) != -1);
+	if (pid == 0) {
+		close(ready[0]);
+		become_nobody();
+		/* each challenge read: the daemon took them in this order */
+		for (i = 0; i < FLOOD_HANDSHAKES; i++) {
+			harness_raw_open(D, &flood[i]);
+			if (harness_raw_recv(&flood[i], &msg,
+			    HARNESS_DEADLINE_MS) != 1)
+				_exit(1);
+		}
+		(void)!write(ready[1], "r", 1);
+		/* hold them until the parent is done */
+		(void)!read(ready[1], &c, 1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	ck_assert_uint_le(stat_u64("unauth_clients"), MPMGR_DEFAULT_MAX_UNAUTH);
+	ck_assert_msg(harness_raw_auth(D, &real, MPMGR_PROTO_VERSION) == 0,
+	    "the client was pushed out by another user's handshakes");
+	ck_assert(harness_raw_request(&real, 1, "sys.ping", "[]"));
+	ck_raw_ok(&real, 1, "'pong'");
+	ck_assert(kill(pid, SIGKILL) == 0);
+	ck_assert(waitpid(pid, &st, 0) == pid);
+	close(ready[0]);
+	harness_raw_close(&real);
+}
+END_TEST
+
 static Suite *
 attack_suite(void)
 {
@@ -754,6 +917,14 @@ attack_suite(void)
 	    harness_fixture_down);
 	tcase_add_test(tc, test_memory_non_readers);
 	tcase_add_test(tc, test_memory_half_senders);
+
+	tc = harness_tcase(s, "admin slots", 60, daemon_two_clients_up,
+	    harness_fixture_down);
+	tcase_add_test(tc, test_admin_slots);
+
+	tc = harness_tcase(s, "fair handshakes", 60, harness_fixture_up,
+	    harness_fixture_down);
+	tcase_add_test(tc, test_fair_handshakes);
 	return s;
 }
 

@@ -677,15 +677,22 @@ END_TEST
 
 /* --- max clients (a daemon with --max-clients 2) -------------------- */
 
+/* Slots past --max-clients for ADMIN peers: this test's uid is the
+ * daemon's own (docs/PROTOCOL.md). */
+#define ADMIN_SLOTS 4
+
 START_TEST(test_max_clients)
 {
 	mpmgr *a = harness_connect(D), *b = harness_connect(D), *c = NULL;
+	mpmgr *admin[ADMIN_SLOTS];
 	int64_t deadline;
-	int rc;
+	int rc, i;
 
+	for (i = 0; i < ADMIN_SLOTS; i++)
+		admin[i] = harness_connect(D);
 	rc = mpmgr_connect(&c, D->sock, D->keyfile);
-	ck_assert_msg(rc == MPMGR_ELIMIT, "third client: %s: %s",
-	    mpmgr_strerror(rc), mpmgr_errmsg(c));
+	ck_assert_msg(rc == MPMGR_ELIMIT, "client past the ADMIN slots: "
+	    "%s: %s", mpmgr_strerror(rc), mpmgr_errmsg(c));
 	ck_assert_str_eq(mpmgr_errcode(c), "LIMIT");
 	mpmgr_free(c);
 	ck_assert_int_eq(mpmgr_ping(a), 0);
@@ -704,6 +711,8 @@ START_TEST(test_max_clients)
 	ck_assert_int_eq(mpmgr_ping(c), 0);
 	mpmgr_free(c);
 	mpmgr_free(b);
+	for (i = 0; i < ADMIN_SLOTS; i++)
+		mpmgr_free(admin[i]);
 }
 END_TEST
 
