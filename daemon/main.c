@@ -255,8 +255,8 @@ main_load_key(void)
 			log_info("created a new authkey in %s",
 			    server.authkey_path);
 	}
-	if (auth_key_load(server.authkey_path, server.key, &server.keylen,
-	    err, sizeof err) == -1)
+	if (auth_key_load_owned(server.authkey_path, server.uid, server.key,
+	    &server.keylen, err, sizeof err) == -1)
 		main_die("%s", err);
 }
 
@@ -288,8 +288,8 @@ main_reload_key(void)
 	bool same;
 
 	notify_reloading();
-	if (auth_key_load(server.authkey_path, key, &len, err,
-	    sizeof err) == -1) {
+	if (auth_key_load_owned(server.authkey_path, server.uid, key, &len,
+	    err, sizeof err) == -1) {
 		log_warnx("SIGHUP: kept the old authkey: %s", err);
 		notify_reloaded();
 		return;

@@ -20,6 +20,8 @@
  *   slots are theirs); other users get LIMIT.
  * - a flood of fresh handshakes from one user cannot push out another
  *   user's client between its connect and its proof.
+ * - the daemon's key must be at least 16 bytes, in a file owned by the
+ *   daemon's uid or root: refused at start, and kept on SIGHUP.
  *
  * The tests of another user's clients need root (to become uid 65534);
  * run as anyone else they check only what that user can.
@@ -891,6 +893,80 @@ START_TEST(test_fair_handshakes)
 }
 END_TEST
 
+/* --- the key ----------------------------------------------------------- */
+
+/* Write text to path (replacing it), mode 0600. */
+static void
+write_key(const char *path, const char *text)
+{
+	FILE *f;
+
+	unlink(path);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert(fputs(text, f) >= 0);
+	ck_assert(fclose(f) == 0);
+	ck_assert(chmod(path, 0600) == 0);
+}
+
+/* The log of h holds text (polled: the daemon writes it in its time). */
+static bool
+log_has(const struct harness *h, const char *text)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	char buf[8192];
+	size_t n;
+	FILE *f;
+
+	for (;;) {
+		if ((f = fopen(h->log, "r")) != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+			if (strstr(buf, text) != NULL)
+				return true;
+		}
+		if (harness_now_ms() >= deadline)
+			return false;
+		harness_nap(10);
+	}
+}
+
+/*
+ * A key of 15 bytes, or (as root) one in a file of another user, stops
+ * the daemon at start; on SIGHUP the daemon keeps the key it has, and
+ * clients that know it still get in.
+ */
+START_TEST(test_key_checks)
+{
+	struct harness h;
+	char bad[160], args_key[160];
+	const char *args[] = { "--authkey-file", args_key, NULL };
+	mpmgr *m;
+
+	harness_prepare(&h, NULL);
+	snprintf(bad, sizeof(bad), "%s/short", h.dir);
+	write_key(bad, "0123456789abcde\n");
+	snprintf(args_key, sizeof(args_key), "%s", bad);
+	ck_refused(args, 1, "at least 16");
+	if (geteuid() == 0) {
+		write_key(bad, "0123456789abcdef0123456789abcdef\n");
+		ck_assert(chown(bad, NOBODY, NOBODY) == 0);
+		ck_refused(args, 1, "owned by uid 65534");
+	}
+	h.pid = -1;
+	harness_stop(&h);
+
+	harness_start(&h, NULL);
+	write_key(h.keyfile, "0123456789abcde\n");
+	ck_assert(kill(h.pid, SIGHUP) == 0);
+	ck_assert(log_has(&h, "kept the old authkey"));
+	ck_assert_int_eq(mpmgr_connect_key(&m, h.sock, h.key, h.keylen), 0);
+	ck_assert_int_eq(mpmgr_ping(m), 0);
+	mpmgr_free(m);
+	ck_assert(harness_stop(&h));
+}
+END_TEST
+
 static Suite *
 attack_suite(void)
 {
@@ -925,6 +1001,9 @@ attack_suite(void)
 	tc = harness_tcase(s, "fair handshakes", 60, harness_fixture_up,
 	    harness_fixture_down);
 	tcase_add_test(tc, test_fair_handshakes);
+
+	tc = harness_tcase(s, "key", 60, NULL, NULL);
+	tcase_add_test(tc, test_key_checks);
 	return s;
 }
 
