@@ -54,17 +54,6 @@ daemon_small_input_up(void)
 	harness_start(D, args);
 }
 
-/* sys.stats' field, asked on a connection of its own. */
-static uint64_t
-stat_u64(const char *field)
-{
-	mpmgr *m = harness_connect(D);
-	uint64_t v = harness_stat(m, field);
-
-	mpmgr_free(m);
-	return v;
-}
-
 /* Poll until sys.stats' field is want. */
 static void
 await_stat(const char *field, uint64_t want)
@@ -72,7 +61,7 @@ await_stat(const char *field, uint64_t want)
 	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
 	uint64_t v;
 
-	while ((v = stat_u64(field)) != want) {
+	while ((v = harness_stat_once(D, field)) != want) {
 		ck_assert_msg(harness_now_ms() < deadline, "sys.stats %s "
 		    "stayed %llu, expected %llu", field, (unsigned long long)v,
 		    (unsigned long long)want);
@@ -96,19 +85,6 @@ await_answer(mpmgr *m, const char *method, const char *params,
 			return false;
 		harness_nap(5);
 	}
-}
-
-/* Append a request to all, so that several go out in one write. */
-static void
-append_request(msgpack_sbuffer *all, uint32_t msgid, const char *method,
-    const char *params)
-{
-	msgpack_sbuffer one;
-
-	msgpack_sbuffer_init(&one);
-	harness_pack_request(&one, msgid, method, params);
-	msgpack_sbuffer_write(all, one.data, one.size);
-	msgpack_sbuffer_destroy(&one);
 }
 
 /* --- a dead client's holds, behind a full input ----------------------- */
@@ -159,7 +135,8 @@ victim(int i)
 	for (int t = 0; t < holds[i].takes; t++) {
 		if (!harness_raw_request(&r, (uint32_t)t + 1, holds[i].take,
 		    holds[i].take_params) ||
-		    harness_raw_result(&r, HARNESS_DEADLINE_MS, &id, &res) != 0 ||
+		    harness_raw_result(&r, HARNESS_DEADLINE_MS, &id,
+		    &res) != 0 ||
 		    !harness_obj_eq(res, holds[i].take_result))
 			_exit(10);
 	}
@@ -312,12 +289,14 @@ START_TEST(test_destructive_reads)
 	/* One write: the reads run behind the unread blobs. */
 	harness_raw_authed(D, &r);
 	msgpack_sbuffer_init(&all);
-	append_request(&all, ++id, "value.get", "['dr_blob']");
-	append_request(&all, ++id, "value.get", "['dr_blob']");
+	harness_append_request(&all, ++id, "value.get", "['dr_blob']");
+	harness_append_request(&all, ++id, "value.get", "['dr_blob']");
 	for (i = 0; i < nreads; i++)
-		append_request(&all, ++id, reads[i].method, reads[i].params);
-	append_request(&all, ++id, "queue.get_many", "['dr_many', 100, 0]");
-	append_request(&all, ++id, "value.incr", "['dr_done']");
+		harness_append_request(&all, ++id, reads[i].method,
+		    reads[i].params);
+	harness_append_request(&all, ++id, "queue.get_many",
+	    "['dr_many', 100, 0]");
+	harness_append_request(&all, ++id, "value.incr", "['dr_done']");
 	ck_assert(harness_raw_send(&r, all.data, all.size));
 	/* Not a byte read before all of them ran: a reader would make room. */
 	ck_assert(await_answer(m, "value.get", "['dr_done']", "1"));
@@ -387,9 +366,9 @@ START_TEST(test_parked_getter_limit)
 	ck_assert_int_eq(harness_call(m, "value.set", p, NULL), 0);
 	harness_raw_authed(D, &r);
 	msgpack_sbuffer_init(&all);
-	append_request(&all, 1, "value.get", "['pg_blob']");
-	append_request(&all, 2, "value.get", "['pg_blob']");
-	append_request(&all, 3, "queue.get", "['pg_q']");
+	harness_append_request(&all, 1, "value.get", "['pg_blob']");
+	harness_append_request(&all, 2, "value.get", "['pg_blob']");
+	harness_append_request(&all, 3, "queue.get", "['pg_q']");
 	ck_assert(harness_raw_send(&r, all.data, all.size));
 	harness_await_waiters(m, "pg_q", 1);
 
@@ -523,8 +502,8 @@ START_TEST(test_huge_reply_refused)
 	harness_raw_authed(D, &r);
 	msgpack_sbuffer_init(&all);
 	for (id = 1; id <= 100; id++)
-		append_request(&all, id, "array.get", "['hr_a']");
-	append_request(&all, id, "sys.ping", "[]");
+		harness_append_request(&all, id, "array.get", "['hr_a']");
+	harness_append_request(&all, id, "sys.ping", "[]");
 	ck_assert(harness_raw_send(&r, all.data, all.size));
 	for (id = 1; id <= 100; id++)
 		ck_assert_int_eq(raw_answer(&r, id, &msg), PERR_LIMIT);
@@ -577,8 +556,10 @@ START_TEST(test_flood_does_not_stall)
 	harness_raw_authed(D, &r);
 	msgpack_sbuffer_init(&all);
 	for (i = 0; i < STALL_FLOOD; i++) {
-		append_request(&all, ++id, "list.count", "['st_big', 7]");
-		append_request(&all, ++id, "value.incr", "['st_progress']");
+		harness_append_request(&all, ++id, "list.count",
+		    "['st_big', 7]");
+		harness_append_request(&all, ++id, "value.incr",
+		    "['st_progress']");
 	}
 	ck_assert(harness_raw_send(&r, all.data, all.size));
 	ck_assert_int_eq(raw_answer(&r, 1, &msg), PERR_NONE);
@@ -655,13 +636,14 @@ START_TEST(test_memory_non_readers)
 	for (i = 0; i < READERS; i++) {
 		harness_raw_authed(D, &r[i]);
 		msgpack_sbuffer_clear(&all);
-		append_request(&all, 1, "value.get", "['mem_blob']");
-		append_request(&all, 2, "value.get", "['mem_blob']");
-		append_request(&all, 3, "value.incr", "['mem_done']");
+		harness_append_request(&all, 1, "value.get", "['mem_blob']");
+		harness_append_request(&all, 2, "value.get", "['mem_blob']");
+		harness_append_request(&all, 3, "value.incr", "['mem_done']");
 		ck_assert(harness_raw_send(&r[i], all.data, all.size));
 		/* ran all three, or dropped on the way */
 		deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
-		while (harness_call(m, "value.get", "['mem_done']", &res) != 0 ||
+		while (harness_call(m, "value.get", "['mem_done']",
+		    &res) != 0 ||
 		    res.type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		    res.via.u64 <= done) {
 			if (raw_dropped(&r[i]))
@@ -881,7 +863,8 @@ START_TEST(test_fair_handshakes)
 	}
 	close(ready[1]);
 	ck_assert_int_eq(read(ready[0], &c, 1), 1);
-	ck_assert_uint_le(stat_u64("unauth_clients"), MPMGR_DEFAULT_MAX_UNAUTH);
+	ck_assert_uint_le(harness_stat_once(D, "unauth_clients"),
+	    MPMGR_DEFAULT_MAX_UNAUTH);
 	ck_assert_msg(harness_raw_auth(D, &real, MPMGR_PROTO_VERSION) == 0,
 	    "the client was pushed out by another user's handshakes");
 	ck_assert(harness_raw_request(&real, 1, "sys.ping", "[]"));
