@@ -915,6 +915,12 @@ conn_later(struct conn *c)
 
 	if (c->flags & (CONN_CLOSING | CONN_LATER))
 		return;
+	/* Serviced from its read callback while on the ready list: its
+	 * turn is over for this pass too. */
+	if (c->flags & CONN_QUEUED) {
+		c->flags &= ~CONN_QUEUED;
+		TAILQ_REMOVE(&server.ready, c, qlink);
+	}
 	c->flags |= CONN_LATER;
 	TAILQ_INSERT_TAIL(&later, c, qlink);
 	if (ev_later != NULL)

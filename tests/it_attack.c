@@ -587,6 +587,51 @@ START_TEST(test_flood_does_not_stall)
 }
 END_TEST
 
+#define WOKEN_PINGS 200
+
+/*
+ * A parked client is woken and, in the same loop turn, its own read
+ * callback runs it past its share of the turn: it must leave the ready
+ * list for the next turn cleanly (once, it was put on both lists and the
+ * daemon spun for ever). The daemon is stopped while the holder's release
+ * and then the parked client's pings are sent, so that both arrive in one
+ * turn, the release first.
+ */
+START_TEST(test_woken_then_read)
+{
+	mpmgr *m = harness_connect(D);
+	struct harness_raw r;
+	msgpack_sbuffer pings;
+	msgpack_packer *pk;
+	uint32_t id;
+
+	ck_assert_int_eq(mpmgr_lock_acquire(m, "wr_lock", 0), 1);
+	harness_raw_authed(D, &r);
+	ck_assert(harness_raw_request(&r, 1, "lock.acquire", "['wr_lock']"));
+	harness_await_waiters(m, "wr_lock", 1);
+	msgpack_sbuffer_init(&pings);
+	for (id = 2; id < 2 + WOKEN_PINGS; id++)
+		harness_append_request(&pings, id, "sys.ping", "[]");
+
+	harness_freeze(D);
+	/* the release first, then the pings: read in that order */
+	ck_assert_ptr_nonnull(pk = mpmgr_request_begin(m, "lock.release", 1));
+	msg_pack_cstr(pk, "wr_lock");
+	ck_assert_int_eq(mpmgr_request_end(m), 0);
+	ck_assert_int_eq(mpmgr_flush(m), 0);
+	ck_assert(harness_raw_send(&r, pings.data, pings.size));
+	ck_assert(kill(D->pid, SIGCONT) == 0);
+	ck_assert_int_eq(mpmgr_reply(m, NULL), 0);
+	ck_raw_ok(&r, 1, "true");
+	for (id = 2; id < 2 + WOKEN_PINGS; id++)
+		ck_raw_ok(&r, id, "'pong'");
+	ck_assert_int_eq(mpmgr_ping(m), 0);
+	msgpack_sbuffer_destroy(&pings);
+	harness_raw_close(&r);
+	mpmgr_free(m);
+}
+END_TEST
+
 /* --- memory: clients' buffers have a ceiling ------------------------- */
 
 #define CEILING (8u << 20)
@@ -971,6 +1016,7 @@ attack_suite(void)
 	tc = harness_tcase(s, "stall", 120, harness_fixture_up,
 	    harness_fixture_down);
 	tcase_add_test(tc, test_flood_does_not_stall);
+	tcase_add_test(tc, test_woken_then_read);
 
 	tc = harness_tcase(s, "memory", 60, daemon_memory_up,
 	    harness_fixture_down);
