@@ -264,12 +264,20 @@ fuzz_seed_lock = \224\000\001\254lock.acquire\221\241l\224\000\002\254lock.relea
 fuzz_seed_value = \224\000\001\252value.incr\222\241v\005\224\000\002\251value.cas\223\241v\005\303
 fuzz_seed_sys = \224\000\001\251sys.stats\220\224\000\002\250obj.scan\221\000
 
-.PHONY: fuzz
-fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded
+.PHONY: fuzz fuzz-live
+fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded fuzz-live
 	$(FB)/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/frame- $(FB)/corpus/frame
 	$(FB)/fuzz_dispatch -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/dispatch- $(FB)/corpus/dispatch
+
+# The live daemon over its socket (tests/fuzz_live.c): an ASan+UBSan
+# mpmgrd from build-san/, driven by a generator for FUZZ_SECONDS
+# (FUZZ_SEED replays a run).
+fuzz-live: $(FB)/fuzz_live
+	@$(MAKE) --no-print-directory SANITIZE=1 build-san/mpmgrd
+	$(FB)/fuzz_live -d build-san/mpmgrd -t $(FUZZ_SECONDS) \
+		$(if $(FUZZ_SEED),-s $(FUZZ_SEED))
 
 # fuzz_frame reads its first byte as the chunk size (\003: 4 bytes).
 $(FB)/corpus/.seeded:
@@ -288,6 +296,16 @@ $(FB)/fuzz_frame: $(FB)/tests/fuzz_frame.o $(FUZZ_PROTO_OBJ)
 $(FB)/fuzz_dispatch: $(FB)/tests/fuzz_dispatch.o $(FUZZ_DAEMON_OBJ) \
 	$(FUZZ_PROTO_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LIBS_DAEMON)
+# A plain program (no libFuzzer: the daemon is another process), built
+# with the sanitizers all the same.
+FUZZ_LIVE_CFLAGS = $(filter-out -fsanitize=fuzzer%,$(FUZZ_CFLAGS)) \
+	-fsanitize=address,undefined
+$(FB)/live/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -c -o $@ $<
+$(FB)/fuzz_live: $(FB)/live/tests/fuzz_live.o \
+	$(patsubst %.c,$(FB)/live/%.o,$(PROTO_SRC))
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -o $@ $^ $(LIBS_PROTO)
 
 -include $(shell find $(FB) -name '*.d' 2>/dev/null)
 
