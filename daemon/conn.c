@@ -29,8 +29,9 @@
  *   copies what it keeps.
  * - a reply larger than the output limit is replaced by the LIMIT error
  *   here (a safety net: the readers that know their size check it first,
- *   reply.h's reply_fits); conn_out_room tells a destructive read what
- *   still fits, after writing out what the peer takes.
+ *   reply.h's reply_fits and reply_fits_now).
+ * - nothing is written to a connection's socket while a request of its
+ *   runs: its reply is the last bytes of its output.
  * - once a close is decided, dispatch_conn_closed runs at once (before any
  *   other request), and the struct is freed only by the ready event, when
  *   nothing is up the stack.
@@ -248,24 +249,6 @@ conn_peer_gone(struct conn *c)
 	return false;
 }
 
-size_t
-conn_out_room(struct conn *c, size_t want)
-{
-	size_t used;
-
-	if (server.output_limit == 0)
-		return SIZE_MAX;
-	if (buf_used(&c->out) + want > server.output_limit &&
-	    !(c->flags & CONN_CLOSING) && conn_write(c) == -1) {
-		/* The ready run closes it: the caller may be up our stack. */
-		c->flags |= CONN_EOF;
-		conn_queue(c);
-		return 0;
-	}
-	used = buf_used(&c->out);
-	return used < server.output_limit ? server.output_limit - used : 0;
-}
-
 static void
 conn_in_borrow(struct conn *c)
 {
@@ -330,7 +313,6 @@ conn_write(struct conn *c)
 		    MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
-			c->out_sent += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -685,7 +667,6 @@ static void
 conn_request(struct conn *c, const struct msg *m)
 {
 	size_t before = buf_used(&c->out), reply;
-	uint64_t sent = c->out_sent;
 	char text[96];
 
 	/* dispatch_request counts server.ops and c->ops. */
@@ -693,9 +674,9 @@ conn_request(struct conn *c, const struct msg *m)
 		c->flags |= CONN_PARKED;
 		return;
 	}
-	/* conn_out_room may have written earlier replies meanwhile, never
-	 * this one's bytes: they are the last in out. */
-	reply = buf_used(&c->out) + (size_t)(c->out_sent - sent) - before;
+	/* The reply is the last bytes of out (packing may have compacted
+	 * it: cut from the end). */
+	reply = buf_used(&c->out) - before;
 	if (reply > server.output_limit) {
 		c->out.len -= reply;
 		snprintf(text, sizeof text, "reply of %zu bytes exceeds the "

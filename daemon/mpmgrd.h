@@ -60,7 +60,6 @@ struct conn {
 	msgpack_packer pk;        /* writes into out */
 	uint8_t ns[MPMGR_NONCE_LEN];
 	uint64_t ops;
-	uint64_t out_sent;        /* bytes written to the socket so far */
 	size_t bufmem;            /* its buffers, as counted in
 				     server.client_memory */
 	struct waiter *parked;    /* the parked request, if CONN_PARKED */
@@ -90,13 +89,6 @@ void conn_wake(struct conn *c);
 /* True when c's peer has hung up (checked with POLLRDHUP if not seen yet):
  * nothing must be handed to it. */
 bool conn_peer_gone(struct conn *c);
-/*
- * Bytes c's output may still take before it passes the output limit
- * (SIZE_MAX when there is none). When that is less than want, c's output
- * is written first, as far as its peer takes it now; 0 when the peer is
- * gone (c is queued to close).
- */
-size_t conn_out_room(struct conn *c, size_t want);
 
 /* --- dispatch.c: offered to the connection layer ---------------------- */
 

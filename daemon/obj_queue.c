@@ -263,7 +263,7 @@ queue_fit(const struct queue *q, struct req *req, uint64_t n, bool many)
 	len = queue_peek(q, 0)->len;
 	if (!many)
 		return reply_fits_now(req, len) ? 1 : 0;
-	room = reply_room(req, QUEUE_ARRAY_HEAD + len);
+	room = reply_room(req);
 	for (k = 0; k < q->count && k < n; k++) {
 		len = queue_peek(q, k)->len;
 		if (total > room || len > room - total)

@@ -133,11 +133,13 @@ reply_fits(struct req *req, size_t n)
 }
 
 size_t
-reply_room(struct req *req, size_t want)
+reply_room(const struct req *req)
 {
-	size_t room = conn_out_room(req->c, MSG_RESULT_HEAD_MAX + want);
+	size_t used = buf_used(&req->c->out) + MSG_RESULT_HEAD_MAX;
 
-	return room > MSG_RESULT_HEAD_MAX ? room - MSG_RESULT_HEAD_MAX : 0;
+	if (server.output_limit == 0)
+		return SIZE_MAX;
+	return used < server.output_limit ? server.output_limit - used : 0;
 }
 
 bool
@@ -145,7 +147,7 @@ reply_fits_now(struct req *req, size_t n)
 {
 	if (!reply_fits(req, n))
 		return false;
-	if (reply_room(req, n) >= n)
+	if (reply_room(req) >= n)
 		return true;
 	reply_error(req, PERR_LIMIT, "%s: its reply of %zu bytes does not fit "
 	    "behind the %zu bytes of replies not read yet (output limit %zu); "

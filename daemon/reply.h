@@ -39,12 +39,12 @@ void reply_error(struct req *req, int code, const char *fmt, ...)
  * take now (its unread replies count); true, else false after replying
  * LIMIT. For a destructive read, before it removes anything.
  * reply_room: the largest result that fits now (for get_many, which takes
- * only what fits), writing out first what the peer takes when it is less
- * than want.
+ * only what fits). The output is written at the end of each turn; what the
+ * peer has not taken by then counts.
  */
 bool reply_fits(struct req *req, size_t n);
 bool reply_fits_now(struct req *req, size_t n);
-size_t reply_room(struct req *req, size_t want);
+size_t reply_room(const struct req *req);
 /*
  * Start a result the caller packs itself (exactly one value) with the
  * packer returned; pack_raw() appends canonical bytes through it.

@@ -572,9 +572,6 @@ START_TEST(test_get_many_budget)
 	OK("queue.get_many", "['qb', 3]", "['a'*60, 'b'*60]");
 	server.output_limit = 50;
 	ERRM("queue.get_many", "['qb', 3]", LIMIT, "output limit");
-	/* (The fake connection has no socket: the try to write out what
-	 * its peer would take marked it gone.) */
-	conn->flags &= ~CONN_EOF;
 	server.output_limit = saved;
 	OK("queue.qsize", "['qb']", "2");
 	OK("queue.get_many", "['qb', 3]", "['c'*60, 'd']");
