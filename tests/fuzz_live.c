@@ -1206,9 +1206,10 @@ main(int argc, char **argv)
 	}
 	report((double)(now_ms() - start) / 1000.0);
 	unlink(d.sock);
+	snprintf(err, sizeof err, "%s.lock", d.sock);
+	unlink(err);
 	unlink(d.keyfile);
 	unlink(d.log);
-	unlink(d.dir);
 	rmdir(d.dir);
 	return 0;
 }
