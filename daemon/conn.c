@@ -37,6 +37,7 @@
  *   nothing is up the stack.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -58,7 +59,6 @@
 			      look at the input again only once woken */
 #define CONN_RDPAUSE 0x200 /* not reading: input at its cap */
 #define CONN_LINGER  0x400 /* closed, still writing its last bytes */
-#define CONN_HUPWATCH 0x800 /* ev_read watches EV_CLOSED only (conn_watch) */
 #define CONN_LATER   0x1000 /* on `later`: used its turn, runs again next */
 
 #define CONN_READ_CHUNK (16 * 1024)   /* least room offered to one read() */
@@ -141,6 +141,8 @@ static void conn_timer_cb(evutil_socket_t, short, void *);
 static void conn_read_cb(evutil_socket_t, short, void *);
 static int conn_write(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
+static void conn_hup_cb(evutil_socket_t, short, void *);
+static void conn_hup_stop(struct conn *);
 
 /* c's buffers, as counted in server.client_memory: brought up to date. */
 static void
@@ -229,18 +231,25 @@ conn_wake(struct conn *c)
 	conn_queue(c);
 }
 
-bool
-conn_peer_gone(struct conn *c)
+/* c's peer has hung up (or shut its side), as the socket says now. */
+static bool
+conn_hup_seen(const struct conn *c)
 {
 	struct pollfd pfd;
 
-	if (c->flags & (CONN_CLOSING | CONN_EOF))
-		return true;
 	pfd.fd = c->fd;
 	pfd.events = POLLRDHUP;
 	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) == 1 &&
-	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+	return poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+bool
+conn_peer_gone(struct conn *c)
+{
+	if (c->flags & (CONN_CLOSING | CONN_EOF))
+		return true;
+	if (conn_hup_seen(c)) {
 		/* The ready run closes it: the caller may be up our stack. */
 		c->flags |= CONN_EOF;
 		conn_queue(c);
@@ -380,6 +389,7 @@ conn_free(struct conn *c)
 		event_free(c->ev_write);
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
+	conn_hup_stop(c);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	conn_partial_end(c);
@@ -516,6 +526,9 @@ conn_close(struct conn *c, bool flush)
 	event_del(c->ev_read);
 	if (c->ev_timer != NULL)
 		event_del(c->ev_timer);
+	/* (freed with c: this may run in its own callback) */
+	if (c->ev_hup != NULL)
+		event_del(c->ev_hup);
 	conn_partial_end(c);
 	buf_reset(&c->in);
 	conn_in_return(c);
@@ -853,23 +866,56 @@ conn_read(struct conn *c)
 	return CONN_READ_ERROR;
 }
 
-/* ev_read on fd for what (EV_READ or EV_CLOSED), persistent. */
+/*
+ * Watch c's socket for its peer's hang-up alone, on a dup of its fd,
+ * edge-triggered. Edges: the unread data behind the hang-up must not wake
+ * the loop again and again. A dup: libevent wants every event of one fd
+ * edge-triggered or none, and ev_write (armed while output is pending)
+ * is not. EV_CLOSED alone sees a clean close only: a peer that goes with
+ * replies unread leaves an error on the socket (EPOLLERR, and a Unix
+ * socket's peer close is EPOLLHUP too), which libevent 2.1 reports as
+ * EV_READ | EV_WRITE, never EV_CLOSED; so EV_READ too, and conn_hup_cb
+ * looks at the socket to tell a hang-up from more data. The descriptors
+ * are in main.c's budget (main_raise_nofile); when none is left after
+ * all, the hang-up is seen when the parked request is answered.
+ */
 static void
-conn_watch_set(struct conn *c, short what)
+conn_hup_start(struct conn *c)
 {
-	event_del(c->ev_read);
-	if (event_assign(c->ev_read, server.base, c->fd, what | EV_PERSIST,
-	    conn_read_cb, c) == -1 || event_add(c->ev_read, NULL) == -1)
+	int fd;
+
+	if ((fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("%s: client %" PRIu64 ": its hang-up is seen only "
+		    "once its parked request is answered", __func__, c->id);
+		return;
+	}
+	c->ev_hup = event_new(server.base, fd, EV_READ | EV_CLOSED | EV_ET |
+	    EV_PERSIST, conn_hup_cb, c);
+	if (c->ev_hup == NULL || event_add(c->ev_hup, NULL) == -1)
 		fatalx("%s: cannot watch client %" PRIu64, __func__, c->id);
+}
+
+static void
+conn_hup_stop(struct conn *c)
+{
+	int fd;
+
+	if (c->ev_hup == NULL)
+		return;
+	fd = event_get_fd(c->ev_hup);
+	event_free(c->ev_hup);
+	close(fd);
+	c->ev_hup = NULL;
 }
 
 /*
  * A read-paused c (CONN_RDPAUSE: its input reached its cap): read again
  * once there is room; while there is none and a request is parked (the
  * input cannot drain until it is answered), watch only for the peer's
- * hang-up (EV_CLOSED, EPOLLRDHUP: seen behind any amount of unread data),
- * so that a client killed with a full input gives back its locks,
- * permits and leases at once, not when its parked request is answered.
+ * hang-up (conn_hup_start: seen behind any amount of unread data), so
+ * that a client killed with a full input gives back its locks, permits
+ * and leases at once, not when its parked request is answered. Not
+ * parked, its input drains turn by turn: no watch.
  */
 static void
 conn_watch(struct conn *c)
@@ -877,15 +923,12 @@ conn_watch(struct conn *c)
 	if (buf_used(&c->in) < conn_cap(c)) {
 		c->flags &= ~CONN_RDPAUSE;
 		server.npaused--;
-		if (c->flags & CONN_HUPWATCH) {
-			c->flags &= ~CONN_HUPWATCH;
-			conn_watch_set(c, EV_READ);
-		} else
-			event_add(c->ev_read, NULL);
-	} else if ((c->flags & CONN_PARKED) && !(c->flags & CONN_HUPWATCH)) {
-		c->flags |= CONN_HUPWATCH;
-		conn_watch_set(c, EV_CLOSED);
-	}
+		conn_hup_stop(c);
+		event_add(c->ev_read, NULL);
+	} else if (!(c->flags & CONN_PARKED))
+		conn_hup_stop(c);
+	else if (c->ev_hup == NULL)
+		conn_hup_start(c);
 }
 
 /* c used its turn: it goes on after the loop has polled the others. */
@@ -942,16 +985,6 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->flags & CONN_HUPWATCH) {
-		/* Parked with its input full, and the peer hung up: nothing
-		 * behind the parked request can run, so close now and give
-		 * back what it holds (a parked request dies with its peer). */
-		log_debug("client %" PRIu64 ": hung up while parked with its "
-		    "input full", c->id);
-		c->flags |= CONN_EOF;
-		conn_close(c, true);
-		return;
-	}
 	switch (conn_read(c)) {
 	case CONN_READ_AGAIN:
 		return;
@@ -976,6 +1009,28 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	/* Used its turn already: what came runs in its next one. */
 	if (!(c->flags & CONN_LATER))
 		conn_service(c);
+}
+
+/*
+ * Something happened on the socket of c, read-paused (conn_hup_start).
+ * When its peer has hung up and a request is parked, nothing behind it
+ * can run: close now and give back what it holds (a parked request dies
+ * with its peer). Woken meanwhile, it runs what it was sent first, as at
+ * any EOF (conn_service). Else it was more data: that waits.
+ */
+static void
+conn_hup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (!conn_hup_seen(c))
+		return;
+	log_debug("client %" PRIu64 ": hung up with its input full", c->id);
+	c->flags |= CONN_EOF;
+	if (c->flags & CONN_PARKED)
+		conn_close(c, true);
+	else
+		conn_queue(c);
 }
 
 static void
@@ -1199,6 +1254,12 @@ conn_stop_cb(evutil_socket_t fd, short what, void *arg)
 	conn_reap();
 	stop_phase = STOP_FLUSHING;
 	conn_stop_check();
+}
+
+size_t
+conn_max_fds(void)
+{
+	return 2 * (server.max_clients + CONN_ADMIN_SLOTS) + server.max_unauth;
 }
 
 void

@@ -332,11 +332,12 @@ main_check_passed_socket(const char *socket_arg)
 		    server.socket_path, what, want);
 }
 
-/* Room for max_clients descriptors, as far as the hard limit allows. */
+/* Room for the connections' descriptors, as far as the hard limit
+ * allows. */
 static void
 main_raise_nofile(void)
 {
-	rlim_t want = server.max_clients + server.max_unauth + 64;
+	rlim_t want = conn_max_fds() + 64;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
@@ -353,8 +354,9 @@ main_raise_nofile(void)
 
 /*
  * The loop, on a backend that reports a peer's hang-up behind unread data
- * (EV_CLOSED: epoll's EPOLLRDHUP): a parked client with a full input is
- * watched for nothing else (conn.c, conn_watch).
+ * (EV_CLOSED: epoll's EPOLLRDHUP) and edge-triggered events: a parked
+ * client with a full input is watched for nothing else, once per change
+ * (conn.c, conn_hup_start).
  */
 static struct event_base *
 main_event_base(void)
@@ -364,7 +366,8 @@ main_event_base(void)
 
 	if ((cfg = event_config_new()) == NULL)
 		fatalx("event_config_new failed");
-	event_config_require_features(cfg, EV_FEATURE_EARLY_CLOSE);
+	event_config_require_features(cfg, EV_FEATURE_EARLY_CLOSE |
+	    EV_FEATURE_ET);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	if (base == NULL)

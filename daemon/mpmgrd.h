@@ -54,6 +54,8 @@ struct conn {
 	struct event *ev_read;
 	struct event *ev_write;   /* made on the first EAGAIN, else NULL */
 	struct event *ev_timer;   /* handshake deadline, then the linger's */
+	struct event *ev_hup;     /* parked with a full input: its hang-up,
+				     on a dup of fd (conn.c, conn_watch) */
 	struct buf in;            /* capped at the message limit in force */
 	struct buf out;           /* capped at server.output_limit */
 	struct scan_state *scan;  /* of a frame not all read yet, else NULL */

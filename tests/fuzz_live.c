@@ -128,7 +128,13 @@ fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	/* its log stays, for the post-mortem */
+	/* its log stays, for the post-mortem; with FUZZ_LIVE_KEEP set the
+	 * daemon does too, for a debugger */
+	if (d.pid > 0 && getenv("FUZZ_LIVE_KEEP") != NULL) {
+		fprintf(stderr, "fuzz_live: the daemon (pid %d) is kept\n",
+		    (int)d.pid);
+		exit(1);
+	}
 	if (d.pid > 0)
 		kill(d.pid, SIGKILL);
 	exit(1);
@@ -1050,6 +1056,31 @@ holders_setup(void)
 	close(fd);
 }
 
+/* sys.stats on stderr, to explain a failure. */
+static void
+print_stats(void)
+{
+	struct rbuf b = { BUF_INIT, 0 };
+	struct mpv res, k, v;
+	struct mpv_iter it;
+	int fd = fconnect();
+
+	if (fd == -1)
+		return;
+	if (fauth(fd) == 0 &&
+	    call(fd, &b, "sys.stats", NULL, false, &res) == 0 &&
+	    res.type == MPV_MAP) {
+		mpv_iter_init(&it, &res);
+		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+			if (v.type == MPV_UINT)
+				fprintf(stderr, "  %.*s: %" PRIu64 "\n",
+				    (int)k.len, (const char *)k.ptr, v.v.u);
+		}
+	}
+	close(fd);
+	buf_free(&b.b);
+}
+
 /* Poll until every holder's lock, rlock, permit and lease is back. */
 static void
 invariants(void)
@@ -1101,12 +1132,14 @@ invariants(void)
 		close(fd);
 		if (bad == sizeof checks / sizeof checks[0])
 			break;
-		if (now_ms() > deadline)
+		if (now_ms() > deadline) {
+			print_stats();
 			fail("%s %s answers %s%" PRIu64 ", not %" PRIu64 ", "
 			    "%d s after the episode's connections closed",
 			    checks[bad].method, checks[bad].name,
 			    rc != 0 ? "an error, " : "", got,
 			    checks[bad].want, INVARIANT_DEADLINE_MS / 1000);
+		}
 		usleep(20000);
 	}
 	buf_free(&b.b);

@@ -99,32 +99,37 @@ static const struct {
 	int takes;
 	const char *probe, *probe_params;     /* by another client */
 	const char *held, *freed;             /* probe's answers */
+	const char *explicit;                 /* created: deleted after */
 } holds[] = {
 	{ "lock", { { NULL } }, "lock.acquire", "['at_lock']", "true", 1,
-	  "lock.acquire", "['at_lock', 0]", "false", "true" },
+	  "lock.acquire", "['at_lock', 0]", "false", "true", NULL },
 	{ "rlock", { { NULL } }, "rlock.acquire", "['at_rlock']", "true", 2,
-	  "rlock.acquire", "['at_rlock', 0]", "false", "true" },
+	  "rlock.acquire", "['at_rlock', 0]", "false", "true", NULL },
 	{ "semaphore permit",
 	  { { "semaphore.create", "['at_sem', {'value': 1}]" } },
 	  "semaphore.acquire", "['at_sem']", "true", 1,
-	  "semaphore.value", "['at_sem']", "0", "1" },
+	  "semaphore.value", "['at_sem']", "0", "1", "['at_sem']" },
 	{ "ack lease", { { "queue.create", "['at_ackq', {'ack': true}]" },
 	    { "queue.put", "['at_ackq', 'leased']" } },
 	  "queue.get", "['at_ackq']", "'leased'", 1,
-	  "queue.qsize", "['at_ackq']", "0", "1" },
+	  "queue.qsize", "['at_ackq']", "0", "1", "['at_ackq']" },
 	{ "condition's lock", { { NULL } },
 	  "condition.acquire", "['at_cond']", "true", 1,
-	  "condition.acquire", "['at_cond', 0]", "false", "true" },
+	  "condition.acquire", "['at_cond', 0]", "false", "true", NULL },
 };
+
+#define NHOLDS ((int)(sizeof(holds) / sizeof(holds[0])))
 
 /*
  * The victim, in a child: take the hold, park on an event nobody sets,
  * then pipeline pings until the socket blocks (the daemon stops reading
  * once its input is full). It never returns: the test kills it. Exit
- * codes say which step failed.
+ * codes say which step failed. One that reads nothing leaves replies
+ * unread, so that its death is an error on the daemon's socket, not only
+ * a hang-up.
  */
 static _Noreturn void
-victim(int i)
+victim(int i, bool reads)
 {
 	struct harness_raw r;
 	msgpack_sbuffer sb;
@@ -134,52 +139,60 @@ victim(int i)
 	harness_raw_authed(D, &r);
 	for (int t = 0; t < holds[i].takes; t++) {
 		if (!harness_raw_request(&r, (uint32_t)t + 1, holds[i].take,
-		    holds[i].take_params) ||
-		    harness_raw_result(&r, HARNESS_DEADLINE_MS, &id,
-		    &res) != 0 ||
-		    !harness_obj_eq(res, holds[i].take_result))
+		    holds[i].take_params))
 			_exit(10);
+		if (reads && (harness_raw_result(&r, HARNESS_DEADLINE_MS, &id,
+		    &res) != 0 || !harness_obj_eq(res, holds[i].take_result)))
+			_exit(11);
 	}
 	if (!harness_raw_request(&r, 100, "event.wait", "['at_never']"))
-		_exit(11);
+		_exit(12);
 	msgpack_sbuffer_init(&sb);
 	harness_pack_request(&sb, 101, "sys.ping", "[]");
 	for (;;) {
 		if (!harness_raw_send(&r, sb.data, sb.size))
-			_exit(12);
+			_exit(13);
 	}
 }
 
+/* _i: the hold (holds[]), by a victim that reads its replies, then by
+ * one that does not. */
 START_TEST(test_full_input_kill)
 {
 	mpmgr *m = harness_connect(D);
+	int i = _i % NHOLDS;
+	bool reads = _i < NHOLDS;
 	char what[128];
 	pid_t pid;
 	int st;
 
-	for (int k = 0; k < 2 && holds[_i].setup[k][0] != NULL; k++)
-		ck_assert_int_eq(harness_call(m, holds[_i].setup[k][0],
-		    holds[_i].setup[k][1], NULL), 0);
+	for (int k = 0; k < 2 && holds[i].setup[k][0] != NULL; k++)
+		ck_assert_int_eq(harness_call(m, holds[i].setup[k][0],
+		    holds[i].setup[k][1], NULL), 0);
 	ck_assert((pid = fork()) != -1);
 	if (pid == 0)
-		victim(_i);
+		victim(i, reads);
 	/* Parked, its input full and more in the socket: not read any more. */
 	harness_await_waiters(m, "at_never", 1);
 	await_stat("paused_clients", 1);
-	ck_assert_msg(await_answer(m, holds[_i].probe, holds[_i].probe_params,
-	    holds[_i].held), "%s: the victim does not hold it", holds[_i].what);
+	ck_assert_msg(await_answer(m, holds[i].probe, holds[i].probe_params,
+	    holds[i].held), "%s: the victim does not hold it", holds[i].what);
 	ck_assert(waitpid(pid, &st, WNOHANG) == 0);
 
 	ck_assert(kill(pid, SIGKILL) == 0);
 	ck_assert(waitpid(pid, &st, 0) == pid);
 	snprintf(what, sizeof(what), "%s: not given back after kill -9 with "
-	    "a full input behind a parked request", holds[_i].what);
-	ck_assert_msg(await_answer(m, holds[_i].probe, holds[_i].probe_params,
-	    holds[_i].freed), "%s", what);
+	    "a full input behind a parked request%s", holds[i].what,
+	    reads ? "" : " (replies unread)");
+	ck_assert_msg(await_answer(m, holds[i].probe, holds[i].probe_params,
+	    holds[i].freed), "%s", what);
 	/* The connection is gone with all it had. */
 	await_stat("paused_clients", 0);
 	ck_assert_int_eq(harness_waiters(m, "at_never"), 0);
 	ck_assert_uint_eq(harness_stat(m, "clients"), 1);
+	if (holds[i].explicit != NULL)
+		ck_assert_int_eq(harness_call(m, "obj.delete",
+		    holds[i].explicit, NULL), 0);
 	mpmgr_free(m);
 }
 END_TEST
@@ -1003,8 +1016,7 @@ attack_suite(void)
 
 	tc = harness_tcase(s, "full input", 60, daemon_small_input_up,
 	    harness_fixture_down);
-	tcase_add_loop_test(tc, test_full_input_kill, 0,
-	    (int)(sizeof(holds) / sizeof(holds[0])));
+	tcase_add_loop_test(tc, test_full_input_kill, 0, 2 * NHOLDS);
 
 	tc = harness_tcase(s, "destructive reads", 60, daemon_two_meg_up,
 	    harness_fixture_down);
