@@ -297,3 +297,53 @@ clean:
 	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- Python package (client/python) ------------------------------------------
+# The mpmgr package for Debian's python3 ($(PY)): the extension
+# mpmgr._mpmgr (client/python/src, with libmpmgr and proto compiled in as
+# PIC objects, exporting only PyInit__mpmgr) and the modules, laid out in
+# $(B)/python so that PYTHONPATH=$(B)/python $(PY) -c 'import mpmgr' works.
+# make install puts the package in PYTHONDIR (Debian's dist-packages for
+# PREFIX=/usr, else the python3.X one under PREFIX, both on Debian's path);
+# `pip install ./client/python` builds the same with setuptools.
+
+PY ?= /usr/bin/python3
+PY_INC = $(call cache,pyinc,$(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_SUFFIX = $(call cache,pysfx,$(PY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_VER = $(call cache,pyver,$(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
+
+PYEXT_SRC = $(wildcard client/python/src/*.c)
+PYMOD_SRC = $(wildcard client/python/mpmgr/*.py)
+PYEXT = $(B)/python/mpmgr/_mpmgr$(PY_SUFFIX)
+PYMOD = $(patsubst client/python/mpmgr/%,$(B)/python/mpmgr/%,$(PYMOD_SRC))
+
+DEB_PKGS += python3-dev python3-pytest python3-msgpack libpython3.11-testsuite
+BENCH_PKGS += python3-redis python3-hiredis
+
+.PHONY: python
+python: $(PYEXT) $(PYMOD)
+all: python
+tests: python
+
+# Python.h as a system header: its own code is not held to our warnings.
+$(call pic,$(PYEXT_SRC)): ALL_CFLAGS += -isystem $(PY_INC) -Iclient
+
+$(PYEXT): $(call pic,$(PYEXT_SRC) $(LIB_SRC) $(PROTO_SRC)) client/python/mpmgr.map
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=client/python/mpmgr.map \
+		-o $@ $(filter %.o,$^) $(LIBS_PROTO)
+
+$(B)/python/mpmgr/%.py: client/python/mpmgr/%.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+install: install-python
+uninstall: uninstall-python
+.PHONY: install-python uninstall-python
+install-python: python
+	install -d $(DESTDIR)$(PYTHONDIR)/mpmgr
+	install -m 644 $(PYMOD) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+	install -m 755 $(PYEXT) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/mpmgr
