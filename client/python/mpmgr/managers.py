@@ -187,13 +187,21 @@ class BaseManager:
 
     # --- making objects ---
 
+    def _check_started(self):
+        if self._state.value != State.STARTED:
+            raise ProcessError('mpmgr: the manager is not started')
+
+    def _key(self):
+        """The function that packs dict keys for this daemon."""
+        self._check_started()
+        return self._client.key
+
     def _create(self, cls, typeid, options=None, init=(), state=None,
                 name=None, create=True, ephemeral=None):
         """A proxy of a new anonymous object, or of the object name. The
         create request goes only when create is true (an anonymous object
         is always created); init is the requests that fill it."""
-        if self._state.value != State.STARTED:
-            raise ProcessError('mpmgr: the manager is not started')
+        self._check_started()
         opts = dict(options or {})
         with self._session_lock:
             sess = self._session_conn()
@@ -275,7 +283,7 @@ class SyncManager(BaseManager):
         if _name is not None:
             return self._create(DictProxy, 'dict', name=_name, create=False)
         init = dict(*args, **kwds)
-        key = self._client.key
+        key = self._key()
         return self._create(DictProxy, 'dict', init=(
             [('dict.update', ({key(k): v for k, v in init.items()},))]
             if init else ()))
@@ -292,7 +300,7 @@ class SyncManager(BaseManager):
     def set(self, iterable=(), *, _name=None):
         if _name is not None:
             return self._create(SetProxy, 'set', name=_name, create=False)
-        key = self._client.key
+        key = self._key()
         items = [[key(x), None] for x in set(iterable)]
         return self._create(SetProxy, 'set', init=(
             [('dict.update', (items,))] if items else ()))

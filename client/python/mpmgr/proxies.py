@@ -610,6 +610,16 @@ class QueueProxy(BaseProxy):
     def _repr_name(self):
         return 'AutoProxy[%s]' % self._typeid
 
+    def _requeue(self, items):
+        # got just as Ctrl-C cancelled the get: back to the queue (at its
+        # tail), the unfinished-task count as it was
+        if isinstance(items, list):
+            self._many([('queue.put_many', (items, 0))] +
+                       [('queue.task_done', ())] * len(items))
+        else:
+            self._many([('queue.put', (items, 0)),
+                        ('queue.task_done', ())])
+
     def put(self, item, block=True, timeout=None):
         t = _queue_timeout(block, timeout)
         try:
@@ -628,7 +638,7 @@ class QueueProxy(BaseProxy):
         try:
             if t == 0:
                 return self._call('queue.get', 0)
-            return self._wait('queue.get', None, t)
+            return self._wait('queue.get', self._requeue, t)
         except EmptyError:
             raise queue.Empty from None
 
@@ -675,7 +685,8 @@ class QueueProxy(BaseProxy):
         try:
             if t == 0:
                 return self._call('queue.get_many', operator.index(n), 0)
-            return self._wait('queue.get_many', None, operator.index(n), t)
+            return self._wait('queue.get_many', self._requeue,
+                              operator.index(n), t)
         except EmptyError:
             raise queue.Empty from None
 
@@ -702,8 +713,12 @@ class AcquirerProxy(BaseProxy):
         t = self._timeout(blocking, timeout)
         if t == 0:
             return self._call(self._type + '.acquire', 0)
-        return self._wait(self._type + '.acquire',
-                          self._type + '.release', t)
+        return self._wait(self._type + '.acquire', self._give_back, t)
+
+    def _give_back(self, acquired):
+        # acquired just as Ctrl-C cancelled the acquire: not ours to keep
+        if acquired:
+            self._call(self._type + '.release')
 
     def release(self):
         try:
@@ -777,14 +792,16 @@ class ConditionProxy(AcquirerProxy):
         return RuntimeError('cannot release un-acquired lock')
 
     def wait(self, timeout=None):
+        relocked = []
         try:
-            return self._wait('condition.wait', None, _wait_timeout(timeout))
+            return self._wait('condition.wait', relocked.append,
+                              _wait_timeout(timeout))
         except (NotHeldError, NotOwnerError):
             raise RuntimeError('cannot wait on un-acquired lock') from None
         except BaseException as e:
-            if not isinstance(e, Error):
-                # the wait was cancelled (Ctrl-C): the daemon dropped it
-                # with the lock released; hold it again, as
+            if not isinstance(e, Error) and not relocked:
+                # cancelled (Ctrl-C): the daemon dropped the wait with
+                # the lock released; hold it again, as
                 # threading.Condition.wait does before raising
                 self._call('condition.acquire')
             raise

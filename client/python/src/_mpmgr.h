@@ -107,6 +107,7 @@ typedef struct {
 struct pyctx {
 	State *st;
 	ClientObject *client;   /* whose references are EXT_REF */
+	bool too_deep;          /* pack_value gave up: pickle it whole */
 };
 
 /* module.c */
@@ -119,9 +120,15 @@ PyObject *raise_mpmgr(State *st, int code, const char *msg);
 /* client.c */
 int client_types_add(PyObject *module, State *st);
 
-/* pack.c: 0, or -1 with a Python exception set. */
+/*
+ * pack.c: 0, or -1 with a Python exception set. pack_value also fails
+ * without an exception, ctx->too_deep set, for a value nested deeper than
+ * PACK_MAX_DEPTH (or holding itself): the caller drops what was packed and
+ * packs it with pack_pickled, whole, so that it comes back as it was.
+ */
 int pack_value(struct pyctx *ctx, msgpack_packer *pk, PyObject *o,
     int depth);
+int pack_pickled(struct pyctx *ctx, msgpack_packer *pk, PyObject *o);
 int pack_key(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth);
 
 /* unpack.c: a new reference, or NULL with an exception set. */

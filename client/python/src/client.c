@@ -175,11 +175,16 @@ struct call {
 	Py_ssize_t nkeys;       /* how many leading args are keys */
 };
 
-/* Buffer one request. 0, or -1 with an exception (nothing buffered). */
+/*
+ * Pack one request; whole[i] pickles param i whole. 0, -1 with an
+ * exception, or 1 and *deep = the param found too deep to pack (nothing
+ * is buffered unless 0).
+ */
 static int
-conn_send(State *st, ConnObject *c, const struct call *k)
+conn_pack(State *st, ConnObject *c, const struct call *k, const bool *whole,
+    Py_ssize_t *deep)
 {
-	struct pyctx ctx = { st, c->client };
+	struct pyctx ctx = { st, c->client, false };
 	msgpack_packer *pk;
 	const char *s;
 	Py_ssize_t n, i;
@@ -197,8 +202,17 @@ conn_send(State *st, ConnObject *c, const struct call *k)
 		msgpack_pack_str_with_body(pk, s, (size_t)n);
 	}
 	for (i = 0; i < k->nargs; i++) {
-		r = i < k->nkeys ? pack_key(&ctx, pk, k->args[i], 1) :
-		    pack_value(&ctx, pk, k->args[i], 1);
+		if (i < k->nkeys)
+			r = pack_key(&ctx, pk, k->args[i], 1);
+		else if (whole != NULL && whole[i])
+			r = pack_pickled(&ctx, pk, k->args[i]);
+		else
+			r = pack_value(&ctx, pk, k->args[i], 1);
+		if (r == -1 && ctx.too_deep && !PyErr_Occurred()) {
+			*deep = i;
+			mpmgr_request_end(c->h);
+			return 1;
+		}
 		if (r == -1)
 			goto fail;
 	}
@@ -217,11 +231,33 @@ fail:
 	return -1;
 }
 
+/* Buffer one request. 0, or -1 with an exception (nothing buffered). */
+static int
+conn_send(State *st, ConnObject *c, const struct call *k)
+{
+	Py_ssize_t deep;
+	bool *whole;
+	int r;
+
+	if ((r = conn_pack(st, c, k, NULL, &deep)) != 1)
+		return r;
+	/* rare: a value too deep for the daemon, or holding itself */
+	if ((whole = PyMem_Calloc((size_t)k->nargs, sizeof(*whole))) == NULL) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	do
+		whole[deep] = true;
+	while ((r = conn_pack(st, c, k, whole, &deep)) == 1);
+	PyMem_Free(whole);
+	return r;
+}
+
 /* Read the oldest reply: its value, or NULL with the error raised. */
 static PyObject *
 conn_recv(State *st, ConnObject *c)
 {
-	struct pyctx ctx = { st, c->client };
+	struct pyctx ctx = { st, c->client, false };
 	msgpack_object res;
 	int r;
 
@@ -267,36 +303,11 @@ client_call(ClientObject *cl, const struct call *k)
 
 /* --- interruptible waits ------------------------------------------------- */
 
-/* An exception to raise once the interpreter next checks (the value it
- * came with was returned first). */
-struct reraise {
-	PyObject *type, *value, *tb;
+/* A wait that a signal handler's exception interrupted. */
+struct interrupted {
+	PyObject *type, *value, *tb;    /* the exception, to raise */
+	PyObject *raced;                /* the reply that won the race */
 };
-
-static int
-reraise_cb(void *arg)
-{
-	struct reraise *e = arg;
-
-	PyErr_Restore(e->type, e->value, e->tb);
-	PyMem_RawFree(e);
-	return -1;
-}
-
-static void
-reraise_later(PyObject *type, PyObject *value, PyObject *tb)
-{
-	struct reraise *e = PyMem_RawMalloc(sizeof(*e));
-
-	if (e != NULL) {
-		*e = (struct reraise){ type, value, tb };
-		if (Py_AddPendingCall(reraise_cb, e) == 0)
-			return;
-		PyMem_RawFree(e);
-	}
-	/* no room to defer it: the exception wins over the value */
-	PyErr_Restore(type, value, tb);
-}
 
 /*
  * Wait until c's socket has the reply. 0, 1 when a signal handler raised
@@ -347,18 +358,18 @@ wait_readable(ConnObject *c)
 }
 
 /*
- * The wait was interrupted: cancel the request and settle its reply.
- * Always NULL, or the raced result with the exception deferred.
+ * The wait was interrupted: take the exception into *in, cancel the
+ * request and read its reply: cancelled (or failed), or in->raced, the
+ * result that was on its way already.
  */
-static PyObject *
-conn_interrupted(State *st, ConnObject *c, PyObject *name, const char *undo)
+static void
+conn_interrupted(State *st, ConnObject *c, struct interrupted *in)
 {
-	struct pyctx ctx = { st, c->client };
-	PyObject *type, *value, *tb, *res = NULL;
+	struct pyctx ctx = { st, c->client, false };
 	msgpack_object obj;
 	int r;
 
-	PyErr_Fetch(&type, &value, &tb);
+	PyErr_Fetch(&in->type, &in->value, &in->tb);
 	if ((r = mpmgr_cancel_pending(c->h)) == 0) {
 		Py_BEGIN_ALLOW_THREADS
 		r = mpmgr_reply(c->h, &obj);
@@ -368,35 +379,17 @@ conn_interrupted(State *st, ConnObject *c, PyObject *name, const char *undo)
 		/* cancelled ("TIMEOUT: cancelled"), or the verb's own error */
 		if (breaks_stream(r))
 			c->broken = true;
-		PyErr_Restore(type, value, tb);
-		return NULL;
+		return;
 	}
-	if ((res = unpack_object(&ctx, &obj)) == NULL) {
+	if ((in->raced = unpack_object(&ctx, &obj)) == NULL)
 		PyErr_Clear();
-		PyErr_Restore(type, value, tb);
-		return NULL;
-	}
-	if (undo == NULL) {
-		reraise_later(type, value, tb);
-		return PyErr_Occurred() ? (Py_DECREF(res), NULL) : res;
-	}
-	if (PyObject_IsTrue(res) == 1) {
-		/* acquired as we gave up: give it back */
-		struct call u = { .method = undo, .name = name };
-		PyObject *ur;
-
-		if (conn_send(st, c, &u) == 0 &&
-		    (ur = conn_recv(st, c)) != NULL)
-			Py_DECREF(ur);
-		PyErr_Clear();
-	}
-	Py_DECREF(res);
-	PyErr_Restore(type, value, tb);
-	return NULL;
 }
 
+/* Send k and wait for its reply; NULL and in->type set when a signal
+ * handler raised meanwhile. */
 static PyObject *
-conn_wait(State *st, ConnObject *c, const struct call *k, const char *undo)
+conn_wait(State *st, ConnObject *c, const struct call *k,
+    struct interrupted *in)
 {
 	PyObject *res = NULL;
 	int r;
@@ -413,7 +406,7 @@ conn_wait(State *st, ConnObject *c, const struct call *k, const char *undo)
 		res = conn_recv(st, c);
 		break;
 	case 1:
-		res = conn_interrupted(st, c, k->name, undo);
+		conn_interrupted(st, c, in);
 		break;
 	default:
 		/* poll failed: the request is outstanding for good */
@@ -510,15 +503,20 @@ client_conn(ClientObject *cl, PyObject *unused)
 static PyObject *
 client_pack(ClientObject *cl, PyObject *o, bool key)
 {
-	struct pyctx ctx = { client_state(cl), cl };
+	struct pyctx ctx = { client_state(cl), cl, false };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	PyObject *b = NULL;
+	int r;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if ((key ? pack_key(&ctx, &pk, o, 1) : pack_value(&ctx, &pk, o, 1)) ==
-	    0)
+	r = key ? pack_key(&ctx, &pk, o, 1) : pack_value(&ctx, &pk, o, 1);
+	if (r == -1 && ctx.too_deep && !PyErr_Occurred()) {
+		msgpack_sbuffer_clear(&sb);
+		r = pack_pickled(&ctx, &pk, o);
+	}
+	if (r == 0)
 		b = PyBytes_FromStringAndSize(sb.data != NULL ? sb.data : "",
 		    (Py_ssize_t)sb.size);
 	msgpack_sbuffer_destroy(&sb);
@@ -541,7 +539,7 @@ client_packb(ClientObject *cl, PyObject *args, PyObject *kw)
 static PyObject *
 client_unpackb(ClientObject *cl, PyObject *arg)
 {
-	struct pyctx ctx = { client_state(cl), cl };
+	struct pyctx ctx = { client_state(cl), cl, false };
 	Py_buffer view;
 	PyObject *r;
 
@@ -823,28 +821,28 @@ proxy_kcall(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 
 PyDoc_STRVAR(proxy_wait_doc, "_wait(method, undo, *args)\n\n"
 "A call that may block: a signal handler that raises (Ctrl-C) cancels it\n"
-"with sys.cancel and the connection stays. undo (a method name or None)\n"
-"gives back a true result that won the race with the cancel.");
+"with sys.cancel, the connection and what it holds stay, and the\n"
+"exception propagates. If the reply won the race with the cancel,\n"
+"undo(result) runs first on this connection (undo may be None): it gives\n"
+"back what the call took (a lock, an item).");
 
 static PyObject *
 proxy_wait(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 {
+	struct interrupted in = { NULL, NULL, NULL, NULL };
 	State *st;
 	ConnObject *c;
 	struct call k;
-	const char *undo = NULL;
-	PyObject *r;
+	PyObject *r, *u;
 	bool transient;
 
 	if (proxy_ready(p) == -1)
 		return NULL;
 	if (nargs < 2 || !PyUnicode_Check(args[0]) ||
-	    (args[1] != Py_None && !PyUnicode_Check(args[1]))) {
+	    (args[1] != Py_None && !PyCallable_Check(args[1]))) {
 		PyErr_SetString(PyExc_TypeError, "_wait(method, undo, *args)");
 		return NULL;
 	}
-	if (args[1] != Py_None && (undo = PyUnicode_AsUTF8(args[1])) == NULL)
-		return NULL;
 	k = (struct call){ .method = PyUnicode_AsUTF8(args[0]),
 	    .name = p->name, .args = args + 2, .nargs = nargs - 2 };
 	if (k.method == NULL)
@@ -853,8 +851,19 @@ proxy_wait(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 	if ((c = conn_for(st, p->client, &transient)) == NULL)
 		return NULL;
 	c->busy = true;
-	r = conn_wait(st, c, &k, undo);
+	r = conn_wait(st, c, &k, &in);
 	c->busy = false;
+	if (in.type != NULL) {
+		/* undo's requests go on this same connection (an rlock is
+		 * given back by its owner only) */
+		if (in.raced != NULL && args[1] != Py_None) {
+			if ((u = PyObject_CallOneArg(args[1], in.raced)) == NULL)
+				PyErr_Clear();
+			Py_XDECREF(u);
+		}
+		Py_XDECREF(in.raced);
+		PyErr_Restore(in.type, in.value, in.tb);
+	}
 	conn_done(c, transient);
 	return r;
 }

@@ -73,7 +73,7 @@ pack_ext_hook(msgpack_packer *pk, PyObject *hook, PyObject *o, int8_t type)
 	return r;
 }
 
-static int
+int
 pack_pickled(struct pyctx *ctx, msgpack_packer *pk, PyObject *o)
 {
 	return pack_ext_hook(pk, ctx->st->pickle_dumps, o, EXT_PICKLE);
@@ -418,8 +418,11 @@ pack_any(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth,
 		return pack_proxy(ctx, pk, o);
 	if ((PyObject *)t == ctx->st->ext_type)
 		return pack_exttype(pk, o);
-	if (depth > PACK_MAX_DEPTH && !key)
-		return pack_pickled(ctx, pk, o);
+	if (depth > PACK_MAX_DEPTH && !key) {
+		/* too deep for the daemon, or a list that holds itself */
+		ctx->too_deep = true;
+		return -1;
+	}
 	if (t == &PyTuple_Type)
 		return pack_tuple(ctx, pk, o, depth, key);
 	if (t == &PyFrozenSet_Type)
@@ -451,11 +454,11 @@ pack_any(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth,
 /* msgpack-c's functions fail only when the buffer cannot grow, and set no
  * exception: that is MemoryError. */
 static int
-pack_result(int r)
+pack_result(struct pyctx *ctx, int r)
 {
 	if (r == 0)
 		return 0;
-	if (!PyErr_Occurred())
+	if (!PyErr_Occurred() && !ctx->too_deep)
 		PyErr_NoMemory();
 	return -1;
 }
@@ -469,7 +472,7 @@ pack_value(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth)
 		return -1;
 	r = pack_any(ctx, pk, o, depth, false);
 	Py_LeaveRecursiveCall();
-	return pack_result(r);
+	return pack_result(ctx, r);
 }
 
 int
@@ -481,5 +484,5 @@ pack_key(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth)
 		return -1;
 	r = pack_any(ctx, pk, o, depth, true);
 	Py_LeaveRecursiveCall();
-	return pack_result(r);
+	return pack_result(ctx, r);
 }
