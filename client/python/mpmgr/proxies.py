@@ -583,9 +583,13 @@ class ListProxy(BaseProxy):
             except BadTypeError:
                 pass    # Python may still order it (lists, bools...)
         items = self._getvalue()
-        items.sort(key=key, reverse=reverse)
-        _results(self._many([('list.clear', ()),
-                             ('list.extend', (items,))]))
+        try:
+            items.sort(key=key, reverse=reverse)
+        finally:
+            # like CPython's, a sort that fails leaves the list as far as
+            # it got
+            _results(self._many([('list.clear', ()),
+                                 ('list.extend', (items,))]))
 
     def clear(self):
         """Beyond CPython's ListProxy (``del l[:]`` there)."""
@@ -1029,10 +1033,17 @@ class ArrayProxy(BaseProxy):
             _results(self._many([('array.set', (j, v))
                                  for j, v in zip(idx, new.tolist())]))
             return
-        # array.array raises CPython's exceptions for a wrong value
-        v = array.array(self._tc(), [value])[0]
+        i = _index(i, 'array indices')
         try:
-            self._call('array.set', _index(i, 'array indices'), v)
+            # array.array raises CPython's exceptions for a wrong value
+            v = array.array(self._tc(), [value])[0]
+        except (TypeError, OverflowError):
+            if not -len(self) <= i < len(self):   # CPython checks it first
+                raise IndexError('array assignment index out of range') \
+                    from None
+            raise
+        try:
+            self._call('array.set', i, v)
         except NoIndexError:
             raise IndexError('array assignment index out of range') from None
 
