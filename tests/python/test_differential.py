@@ -18,7 +18,6 @@ DIFF_SEEDS=N runs N seeds per type (12 by default, 150 pass).
 import array
 import multiprocessing
 import os
-import queue
 import random
 import zlib
 

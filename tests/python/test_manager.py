@@ -3,10 +3,8 @@ objects that go with the manager's session."""
 
 import os
 import pickle
-import signal
 import stat
 import subprocess
-import sys
 import threading
 
 import pytest

@@ -8,7 +8,6 @@ import msgpack
 import pytest
 
 import mpmgr
-from mpmgr import _mpmgr
 
 
 @pytest.fixture(scope='module')
