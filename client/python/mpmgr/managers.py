@@ -285,7 +285,7 @@ class SyncManager(BaseManager):
         init = dict(*args, **kwds)
         key = self._key()
         return self._create(DictProxy, 'dict', init=(
-            [('dict.update', ({key(k): v for k, v in init.items()},))]
+            [('dict.update', ([[key(k), v] for k, v in init.items()],))]
             if init else ()))
 
     @_factory

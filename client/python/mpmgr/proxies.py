@@ -348,7 +348,7 @@ class DictProxy(BaseProxy):
         return self._call('dict.values')
 
     def items(self):
-        return [tuple(kv) for kv in self._call('dict.items')]
+        return self._pairs('dict.items')
 
     def copy(self):
         return self._call('dict.copy')
@@ -362,10 +362,12 @@ class DictProxy(BaseProxy):
                             len(args))
         if args and isinstance(args[0], BaseProxy):
             args = (args[0]._getvalue(),)
-        new = dict(*args, **kwds)
+        if len(args) == 1 and not kwds and type(args[0]) is dict:
+            new = args[0]
+        else:
+            new = dict(*args, **kwds)
         if new:
-            key = self._client.key
-            self._call('dict.update', {key(k): v for k, v in new.items()})
+            self._update('dict.update', new)
 
     def __or__(self, other):
         if not isinstance(other, (dict, DictProxy)):

@@ -129,6 +129,8 @@ int client_types_add(PyObject *module, State *st);
 int pack_value(struct pyctx *ctx, msgpack_packer *pk, PyObject *o,
     int depth);
 int pack_pickled(struct pyctx *ctx, msgpack_packer *pk, PyObject *o);
+/* An exact dict as a map, its keys packed as keys (dict.update). */
+int pack_keyed_dict(struct pyctx *ctx, msgpack_packer *pk, PyObject *o);
 int pack_key(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth);
 
 /* unpack.c: a new reference, or NULL with an exception set. */

@@ -173,6 +173,7 @@ struct call {
 	PyObject *const *args;
 	Py_ssize_t nargs;
 	Py_ssize_t nkeys;       /* how many leading args are keys */
+	bool keyed_map;         /* args[0] is a dict whose keys are keys */
 };
 
 /*
@@ -202,7 +203,9 @@ conn_pack(State *st, ConnObject *c, const struct call *k, const bool *whole,
 		msgpack_pack_str_with_body(pk, s, (size_t)n);
 	}
 	for (i = 0; i < k->nargs; i++) {
-		if (i < k->nkeys)
+		if (i == 0 && k->keyed_map)
+			r = pack_keyed_dict(&ctx, pk, k->args[i]);
+		else if (i < k->nkeys)
 			r = pack_key(&ctx, pk, k->args[i], 1);
 		else if (whole != NULL && whole[i])
 			r = pack_pickled(&ctx, pk, k->args[i]);
@@ -819,6 +822,48 @@ proxy_kcall(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 	return proxy_call_common(p, args, nargs, 1);
 }
 
+/* _update(method, d): method(name, d) with d's keys packed as keys. */
+static PyObject *
+proxy_update(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
+{
+	struct call k;
+
+	if (proxy_ready(p) == -1)
+		return NULL;
+	if (nargs != 2 || !PyUnicode_Check(args[0]) ||
+	    !PyDict_CheckExact(args[1])) {
+		PyErr_SetString(PyExc_TypeError, "_update(method, dict)");
+		return NULL;
+	}
+	k = (struct call){ .method = PyUnicode_AsUTF8(args[0]),
+	    .name = p->name, .args = args + 1, .nargs = 1, .keyed_map = true };
+	if (k.method == NULL)
+		return NULL;
+	return client_call(p->client, &k);
+}
+
+/* _pairs(method): the list method answers, its lists made tuples. */
+static PyObject *
+proxy_pairs(ProxyObject *p, PyObject *method)
+{
+	PyObject *args[1] = { method }, *r, *t;
+
+	if ((r = proxy_call_common(p, args, 1, 0)) == NULL)
+		return NULL;
+	if (!PyList_CheckExact(r))
+		return r;
+	for (Py_ssize_t i = 0; i < PyList_GET_SIZE(r); i++) {
+		if (!PyList_CheckExact(PyList_GET_ITEM(r, i)))
+			continue;
+		if ((t = PyList_AsTuple(PyList_GET_ITEM(r, i))) == NULL) {
+			Py_DECREF(r);
+			return NULL;
+		}
+		PyList_SetItem(r, i, t);
+	}
+	return r;
+}
+
 PyDoc_STRVAR(proxy_wait_doc, "_wait(method, undo, *args)\n\n"
 "A call that may block: a signal handler that raises (Ctrl-C) cancels it\n"
 "with sys.cancel, the connection and what it holds stay, and the\n"
@@ -965,6 +1010,10 @@ static PyMethodDef proxy_methods[] = {
 	  "_kcall(method, key, *args): key is packed as a dict key." },
 	{ "_wait", (PyCFunction)(void (*)(void))proxy_wait, METH_FASTCALL,
 	  proxy_wait_doc },
+	{ "_update", (PyCFunction)(void (*)(void))proxy_update, METH_FASTCALL,
+	  "_update(method, d): d (a dict) with its keys packed as keys." },
+	{ "_pairs", (PyCFunction)proxy_pairs, METH_O,
+	  "_pairs(method): the list answered, its lists made tuples." },
 	{ "_many", (PyCFunction)proxy_many, METH_O, proxy_many_doc },
 	{ 0 }
 };

@@ -486,3 +486,43 @@ pack_key(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth)
 	Py_LeaveRecursiveCall();
 	return pack_result(ctx, r);
 }
+
+int
+pack_keyed_dict(struct pyctx *ctx, msgpack_packer *pk, PyObject *o)
+{
+	Py_ssize_t pos = 0, n, done = 0;
+	PyObject *k, *v;
+	int r = 0;
+
+	if (!PyDict_CheckExact(o)) {
+		PyErr_SetString(PyExc_TypeError, "mpmgr: a dict was expected");
+		return -1;
+	}
+	n = PyDict_GET_SIZE(o);
+	if (Py_EnterRecursiveCall(" while packing a dict"))
+		return -1;
+	if (msgpack_pack_map(pk, (size_t)n) != 0)
+		r = -1;
+	while (r == 0 && PyDict_Next(o, &pos, &k, &v)) {
+		if (done++ == n || PyDict_GET_SIZE(o) != n) {
+			PyErr_SetString(PyExc_RuntimeError, "dictionary changed "
+			    "size during packing");
+			r = -1;
+			break;
+		}
+		Py_INCREF(k);
+		Py_INCREF(v);
+		r = pack_any(ctx, pk, k, 2, true);
+		if (r == 0)
+			r = pack_any(ctx, pk, v, 2, false);
+		Py_DECREF(k);
+		Py_DECREF(v);
+	}
+	Py_LeaveRecursiveCall();
+	if (r == 0 && done != n) {
+		PyErr_SetString(PyExc_RuntimeError, "dictionary changed size "
+		    "during packing");
+		r = -1;
+	}
+	return pack_result(ctx, r);
+}
