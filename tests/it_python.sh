@@ -11,9 +11,10 @@
 #   forkserver (tests/python/cpython_suite.py lists what is excluded).
 #
 # The package is the one `make` laid out in $B/python, run by $PY (default
-# Debian's /usr/bin/python3). Built with sanitizers (make check SANITIZE=1)
-# the extension needs ASan's runtime loaded first: LD_PRELOAD it, and no
-# leak report (the interpreter's own allocations at exit are not ours).
+# Debian's /usr/bin/python3). Under make check SANITIZE=1 the daemon and
+# mpctl are sanitized but the extension is not (the Makefile says why);
+# should an instrumented one be given, ASan's runtime is loaded first
+# (LD_PRELOAD), without leak reports (the interpreter's own at exit).
 # The last line is "it_python: N passed, N failed" (N counts the two
 # runners); the exit status is 0 only when nothing failed.
 set -u
