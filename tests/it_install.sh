@@ -356,12 +356,7 @@ else
 	fail "the extension: '$ext' exports: $(nm -D --defined-only "$ext" |
 		awk '{ print $3 }' | tr '\n' ' ')"
 fi
-pre=
-if [ -n "$san" ]; then
-	pre=$(${CC:-cc} -print-file-name=libasan.so)
-fi
-out=$(LD_PRELOAD=$pre ASAN_OPTIONS=detect_leaks=0 PYTHONDONTWRITEBYTECODE=1 \
-	PYTHONPATH=$pydir MPMGRD=$S/sbin/mpmgrd /usr/bin/python3 -c '
+out=$(PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$pydir MPMGRD=$S/sbin/mpmgrd /usr/bin/python3 -c '
 import mpmgr
 with mpmgr.Manager() as m:
     d = m.dict(t=(1, 2))
