@@ -136,5 +136,7 @@ int pack_key(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth);
 /* unpack.c: a new reference, or NULL with an exception set. */
 PyObject *unpack_object(struct pyctx *ctx, const msgpack_object *o);
 PyObject *unpack_bytes(struct pyctx *ctx, const char *p, size_t n);
+/* An array whose arrays become tuples (dict.items' pairs). */
+PyObject *unpack_pairs(struct pyctx *ctx, const msgpack_object *o);
 
 #endif

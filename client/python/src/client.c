@@ -174,6 +174,7 @@ struct call {
 	Py_ssize_t nargs;
 	Py_ssize_t nkeys;       /* how many leading args are keys */
 	bool keyed_map;         /* args[0] is a dict whose keys are keys */
+	bool pairs;             /* the result's arrays of arrays: tuples */
 };
 
 /*
@@ -256,9 +257,10 @@ conn_send(State *st, ConnObject *c, const struct call *k)
 	return r;
 }
 
-/* Read the oldest reply: its value, or NULL with the error raised. */
+/* Read the oldest reply: its value (pairs: unpack_pairs), or NULL with
+ * the error raised. */
 static PyObject *
-conn_recv(State *st, ConnObject *c)
+conn_recv_as(State *st, ConnObject *c, bool pairs)
 {
 	struct pyctx ctx = { st, c->client, false };
 	msgpack_object res;
@@ -269,7 +271,13 @@ conn_recv(State *st, ConnObject *c)
 	Py_END_ALLOW_THREADS
 	if (r != 0)
 		return conn_raise(st, c, r);
-	return unpack_object(&ctx, &res);
+	return pairs ? unpack_pairs(&ctx, &res) : unpack_object(&ctx, &res);
+}
+
+static PyObject *
+conn_recv(State *st, ConnObject *c)
+{
+	return conn_recv_as(st, c, false);
 }
 
 static PyObject *
@@ -283,7 +291,7 @@ conn_roundtrip(State *st, ConnObject *c, const struct call *k)
 		return NULL;
 	}
 	c->busy = true;
-	r = conn_send(st, c, k) == 0 ? conn_recv(st, c) : NULL;
+	r = conn_send(st, c, k) == 0 ? conn_recv_as(st, c, k->pairs) : NULL;
 	c->busy = false;
 	return r;
 }
@@ -846,22 +854,19 @@ proxy_update(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 proxy_pairs(ProxyObject *p, PyObject *method)
 {
-	PyObject *args[1] = { method }, *r, *t;
+	struct call k;
 
-	if ((r = proxy_call_common(p, args, 1, 0)) == NULL)
+	if (proxy_ready(p) == -1)
 		return NULL;
-	if (!PyList_CheckExact(r))
-		return r;
-	for (Py_ssize_t i = 0; i < PyList_GET_SIZE(r); i++) {
-		if (!PyList_CheckExact(PyList_GET_ITEM(r, i)))
-			continue;
-		if ((t = PyList_AsTuple(PyList_GET_ITEM(r, i))) == NULL) {
-			Py_DECREF(r);
-			return NULL;
-		}
-		PyList_SetItem(r, i, t);
+	if (!PyUnicode_Check(method)) {
+		PyErr_SetString(PyExc_TypeError, "_pairs(method)");
+		return NULL;
 	}
-	return r;
+	k = (struct call){ .method = PyUnicode_AsUTF8(method),
+	    .name = p->name, .pairs = true };
+	if (k.method == NULL)
+		return NULL;
+	return client_call(p->client, &k);
 }
 
 PyDoc_STRVAR(proxy_wait_doc, "_wait(method, undo, *args)\n\n"

@@ -209,6 +209,45 @@ unpack_object(struct pyctx *ctx, const msgpack_object *o)
 	return r;
 }
 
+/* An array of arrays (dict.items): a list of tuples, made directly. */
+PyObject *
+unpack_pairs(struct pyctx *ctx, const msgpack_object *o)
+{
+	const msgpack_object *e;
+	PyObject *r, *t, *v;
+	uint32_t i, j;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return unpack_object(ctx, o);
+	if (Py_EnterRecursiveCall(" while unpacking a value"))
+		return NULL;
+	if ((r = PyList_New(o->via.array.size)) == NULL)
+		goto out;
+	for (i = 0; i < o->via.array.size; i++) {
+		e = &o->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_ARRAY) {
+			t = from_object(ctx, e, 1);
+		} else if ((t = PyTuple_New(e->via.array.size)) != NULL) {
+			for (j = 0; j < e->via.array.size; j++) {
+				if ((v = from_object(ctx, &e->via.array.ptr[j],
+				    2)) == NULL) {
+					Py_CLEAR(t);
+					break;
+				}
+				PyTuple_SET_ITEM(t, j, v);
+			}
+		}
+		if (t == NULL) {
+			Py_CLEAR(r);
+			goto out;
+		}
+		PyList_SET_ITEM(r, i, t);
+	}
+out:
+	Py_LeaveRecursiveCall();
+	return r;
+}
+
 /* --- bytes (ext payloads) --------------------------------------------- */
 
 static bool
