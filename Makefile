@@ -350,6 +350,17 @@ $(B)/python/mpmgr/%.py: client/python/mpmgr/%.py
 	@mkdir -p $(@D)
 	cp $< $@
 
+# make bench also races the Python package (bench/python.py: mpmgr against
+# CPython's Manager, redis-py with hiredis and libmpmgr from C); it needs
+# the bench packages and runs before the daemon's race (bench/run.sh).
+bench: bench-python
+.PHONY: bench-python
+bench-python: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpbench
+	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
+		MPBENCH=$(abspath $(B)/mpbench) $(PY) bench/python.py
+
 install: install-python
 uninstall: uninstall-python
 .PHONY: install-python uninstall-python
