@@ -707,7 +707,8 @@ class AcquirerProxy(BaseProxy):
 
     _exposed_ = ('acquire', 'release')
     _type = None            # the daemon's type: lock, rlock, semaphore
-    _release_error = None   # CPython's exception for a bad release
+    # CPython's exception for a release of what is not held
+    _release_error = (RuntimeError, 'cannot release un-acquired lock')
 
     def _repr_name(self):
         return 'AcquirerProxy'
@@ -730,7 +731,7 @@ class AcquirerProxy(BaseProxy):
         try:
             self._call(self._type + '.release')
         except (NotHeldError, NotOwnerError, RangeError):
-            raise self._release_error() from None
+            raise self._release_error[0](self._release_error[1]) from None
 
     def __enter__(self):
         return self.acquire()
@@ -738,40 +739,26 @@ class AcquirerProxy(BaseProxy):
     def __exit__(self, exc_type, exc_val, exc_tb):
         return self.release()
 
+    def _getvalue(self):
+        return '<%s %s>' % (self._type, 'locked' if self._call(
+            self._type + '.locked') else 'unlocked')
+
 
 @_kind('lock', 'Lock')
 class _LockProxy(AcquirerProxy):
     _type = 'lock'
-
-    @staticmethod
-    def _release_error():
-        return RuntimeError('release unlocked lock')
-
-    def _getvalue(self):
-        return '<lock %s>' % ('locked' if self._call('lock.locked')
-                              else 'unlocked')
+    _release_error = (RuntimeError, 'release unlocked lock')
 
 
 @_kind('rlock', 'RLock')
 class _RLockProxy(AcquirerProxy):
     _type = 'rlock'
 
-    @staticmethod
-    def _release_error():
-        return RuntimeError('cannot release un-acquired lock')
-
-    def _getvalue(self):
-        return '<rlock %s>' % ('locked' if self._call('rlock.locked')
-                               else 'unlocked')
-
 
 @_kind('semaphore', 'Semaphore')
 class _SemaphoreProxy(AcquirerProxy):
     _type = 'semaphore'
-
-    @staticmethod
-    def _release_error():
-        return ValueError('Semaphore released too many times')
+    _release_error = (ValueError, 'Semaphore released too many times')
 
     def _timeout(self, blocking, timeout):
         return _sem_timeout(blocking, timeout)
@@ -792,10 +779,6 @@ class ConditionProxy(AcquirerProxy):
 
     def _repr_name(self):
         return 'ConditionProxy'
-
-    @staticmethod
-    def _release_error():
-        return RuntimeError('cannot release un-acquired lock')
 
     def wait(self, timeout=None):
         relocked = []
