@@ -132,36 +132,46 @@ def rate(n, f):
     return n / (time.perf_counter() - t)
 
 
-def py_get_set(d, n):
+def get_set(n, get, put, set_first):
+    """The rates of get and put over n keys; set_first alternates which
+    runs first from round to round (the first of a pair runs colder)."""
     ks = keys(n)
+    if set_first:
+        p = rate(n, lambda: put(ks))
+        return rate(n, lambda: get(ks)), p
+    g = rate(n, lambda: get(ks))
+    return g, rate(n, lambda: put(ks))
 
-    def get():
+
+def py_get_set(d, n, set_first):
+    def get(ks):
         for k in ks:
             d[k]
 
-    def put():
+    def put(ks):
         for k in ks:
             d[k] = 'xxx'
-    return rate(n, get), rate(n, put)
+    return get_set(n, get, put, set_first)
 
 
-def redis_get_set(s, n):
-    ks, r = keys(n), s.r
+def redis_get_set(s, n, set_first):
+    r = s.r
 
-    def get():
+    def get(ks):
         for k in ks:
             r.hget('bench:dict', k)
 
-    def put():
+    def put(ks):
         for k in ks:
             r.hset('bench:dict', k, 'xxx')
-    return rate(n, get), rate(n, put)
+    return get_set(n, get, put, set_first)
 
 
-def c_get_set(s, n, pinned):
+def c_get_set(s, n, pinned, set_first):
     env = dict(os.environ, MPMGR_SOCKET=s.sock, MPMGR_AUTHKEY_FILE=s.keyfile)
     cmd = [MPBENCH, '-c', '1', '-P', '1', '-n', str(n), '-r', str(KEYSPACE),
-           '-t', 'dict.get,dict.set', '--csv']
+           '-t', 'dict.set,dict.get' if set_first else 'dict.get,dict.set',
+           '--csv']
     if pinned:
         cmd = ['taskset', '-c', '0'] + cmd
     out = subprocess.run(cmd, env=env, capture_output=True, text=True,
@@ -179,10 +189,11 @@ def single(s, pinned):
     for rnd in range(ROUNDS):
         say('one client, %s, round %d' % ('CPU 0' if pinned else 'unpinned',
                                           rnd + 1))
-        for c, f in (('mpmgr', lambda: py_get_set(s.d_mp, N_ONE)),
-                     ('cpython', lambda: py_get_set(s.d_cp, N_CPY)),
-                     ('redis', lambda: redis_get_set(s, N_ONE)),
-                     ('c', lambda: c_get_set(s, N_ONE, pinned))):
+        odd = rnd % 2 == 1
+        for c, f in (('mpmgr', lambda: py_get_set(s.d_mp, N_ONE, odd)),
+                     ('cpython', lambda: py_get_set(s.d_cp, N_CPY, odd)),
+                     ('redis', lambda: redis_get_set(s, N_ONE, odd)),
+                     ('c', lambda: c_get_set(s, N_ONE, pinned, odd))):
             g, p = f()
             runs[c][0].append(g)
             runs[c][1].append(p)
