@@ -131,3 +131,18 @@ def test_what_mpctl_sees(manager, daemon):
         assert cfg['inner'][:] == [1]
     finally:
         m.shutdown()
+
+
+def test_reference_across_managers_of_one_daemon(daemon):
+    a = mpmgr.Manager(address=daemon.socket)
+    b = mpmgr.Manager(address=daemon.socket)
+    try:
+        d = a.named.dict('holder')
+        d['x'] = b.named.list('shared')       # the same daemon: a reference
+        out = daemon.mpctl('dict', 'get', '-n', 'holder', 'x').stdout
+        assert json.loads(out)['$ext'][0] == 3
+        d['x'].append(1)
+        assert b.named.list('shared')[:] == [1]
+    finally:
+        a.shutdown()
+        b.shutdown()

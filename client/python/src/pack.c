@@ -289,6 +289,22 @@ pack_dict(struct pyctx *ctx, msgpack_packer *pk, PyObject *o, int depth)
 	return 0;
 }
 
+/* Two clients of one socket (two managers attached to one daemon). */
+static bool
+same_daemon(ClientObject *a, ClientObject *b)
+{
+	int r;
+
+	if (a == b)
+		return true;
+	if (a->address == NULL || b->address == NULL)
+		return false;
+	if ((r = PyUnicode_Compare(a->address, b->address)) == -1 &&
+	    PyErr_Occurred())
+		PyErr_Clear();
+	return r == 0;
+}
+
 /* A proxy: a reference when it names an object of ctx's daemon, else
  * pickled (its own address and name travel). */
 static int
@@ -300,7 +316,7 @@ pack_proxy(struct pyctx *ctx, msgpack_packer *pk, PyObject *o)
 	const char *s;
 	int r;
 
-	if (p->client != ctx->client)
+	if (!same_daemon(p->client, ctx->client))
 		return pack_pickled(ctx, pk, o);
 	if ((kind = PyObject_GetAttr((PyObject *)Py_TYPE(o),
 	    ctx->st->str_kind)) == NULL)
