@@ -100,6 +100,16 @@ def _results(rs):
     return rs
 
 
+def _verb(method, doc=None):
+    """A proxy method that is the daemon's method on its object, with no
+    arguments and its answer as the result."""
+    def call(self):
+        return self._call(method)
+    call.__name__ = method.split('.')[1]
+    call.__doc__ = doc
+    return call
+
+
 def name_of(proxy):
     """The daemon-side name of a proxy's object (what mpctl -n takes)."""
     return proxy._name
@@ -311,8 +321,7 @@ class DictProxy(BaseProxy):
     def __contains__(self, key):
         return self._kcall('dict.contains', key)
 
-    def __len__(self):
-        return self._call('dict.len')
+    __len__ = _verb('dict.len')
 
     def __iter__(self):
         return _KeyIterator(self, 'dictionary')
@@ -341,20 +350,13 @@ class DictProxy(BaseProxy):
         except NoKeyError:
             raise KeyError('popitem(): dictionary is empty') from None
 
-    def keys(self):
-        return self._call('dict.keys')
-
-    def values(self):
-        return self._call('dict.values')
+    keys = _verb('dict.keys')
+    values = _verb('dict.values')
+    copy = _verb('dict.copy')
+    clear = _verb('dict.clear')
 
     def items(self):
         return self._pairs('dict.items')
-
-    def copy(self):
-        return self._call('dict.copy')
-
-    def clear(self):
-        self._call('dict.clear')
 
     def update(self, *args, **kwds):
         if len(args) > 1:
@@ -509,8 +511,7 @@ class ListProxy(BaseProxy):
         except NoIndexError:
             raise IndexError('list assignment index out of range') from None
 
-    def __len__(self):
-        return self._call('list.len')
+    __len__ = _verb('list.len')
 
     def __contains__(self, value):
         return self._call('list.contains', value)
@@ -574,8 +575,7 @@ class ListProxy(BaseProxy):
     def count(self, value):
         return self._call('list.count', value)
 
-    def reverse(self):
-        self._call('list.reverse')
+    reverse = _verb('list.reverse')
 
     def sort(self, *, key=None, reverse=False):
         if key is None:
@@ -593,12 +593,9 @@ class ListProxy(BaseProxy):
             _results(self._many([('list.clear', ()),
                                  ('list.extend', (items,))]))
 
-    def clear(self):
-        """Beyond CPython's ListProxy (``del l[:]`` there)."""
-        self._call('list.clear')
-
-    def _getvalue(self):
-        return self._call('list.copy')
+    clear = _verb('list.clear', "Beyond CPython's ListProxy (``del l[:]`` "
+                  "there).")
+    _getvalue = _verb('list.copy')
 
 
 collections.abc.MutableSequence.register(ListProxy)
@@ -651,14 +648,9 @@ class QueueProxy(BaseProxy):
     def get_nowait(self):
         return self.get(False)
 
-    def qsize(self):
-        return self._call('queue.qsize')
-
-    def empty(self):
-        return self._call('queue.empty')
-
-    def full(self):
-        return self._call('queue.full')
+    qsize = _verb('queue.qsize')
+    empty = _verb('queue.empty')
+    full = _verb('queue.full')
 
     def task_done(self):
         try:
@@ -763,10 +755,8 @@ class _SemaphoreProxy(AcquirerProxy):
     def _timeout(self, blocking, timeout):
         return _sem_timeout(blocking, timeout)
 
-    def get_value(self):
-        """Beyond CPython's proxy: the permits left (Semaphore's
-        _value)."""
-        return self._call('semaphore.value')
+    get_value = _verb('semaphore.value', "Beyond CPython's proxy: the "
+                      "permits left (Semaphore's _value).")
 
     def _getvalue(self):
         return '<semaphore value=%d>' % self.get_value()
@@ -837,14 +827,9 @@ class ConditionProxy(AcquirerProxy):
 class EventProxy(BaseProxy):
     _exposed_ = ('is_set', 'set', 'clear', 'wait')
 
-    def is_set(self):
-        return self._call('event.is_set')
-
-    def set(self):
-        self._call('event.set')
-
-    def clear(self):
-        self._call('event.clear')
+    is_set = _verb('event.is_set')
+    set = _verb('event.set')
+    clear = _verb('event.clear')
 
     def wait(self, timeout=None):
         t = _wait_timeout(timeout)
@@ -911,17 +896,9 @@ class BarrierProxy(BaseProxy):
         if self._action is not None:
             self._gate()._call('barrier.reset')
 
-    @property
-    def parties(self):
-        return self._call('barrier.parties')
-
-    @property
-    def n_waiting(self):
-        return self._call('barrier.n_waiting')
-
-    @property
-    def broken(self):
-        return self._call('barrier.broken')
+    parties = property(_verb('barrier.parties'))
+    n_waiting = property(_verb('barrier.n_waiting'))
+    broken = property(_verb('barrier.broken'))
 
     def _getvalue(self):
         return '<barrier parties=%d waiting=%d%s>' % (
@@ -941,8 +918,7 @@ class ValueProxy(BaseProxy):
     def _setstate(self, state):
         self._typecode = state
 
-    def get(self):
-        return self._call('value.get')
+    get = _verb('value.get')
 
     def set(self, value):
         self._call('value.set', value)
@@ -1114,8 +1090,7 @@ class SetProxy(BaseProxy):
     def __contains__(self, x):
         return self._kcall('dict.contains', x)
 
-    def __len__(self):
-        return self._call('dict.len')
+    __len__ = _verb('dict.len')
 
     def __iter__(self):
         return _KeyIterator(self, 'Set')
@@ -1138,8 +1113,7 @@ class SetProxy(BaseProxy):
         except NoKeyError:
             raise KeyError('pop from an empty set') from None
 
-    def clear(self):
-        self._call('dict.clear')
+    clear = _verb('dict.clear')
 
     def _add_all(self, xs):
         key = self._client.key
