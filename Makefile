@@ -318,7 +318,8 @@ PYMOD_SRC = $(wildcard client/python/mpmgr/*.py)
 PYEXT = $(B)/python/mpmgr/_mpmgr$(PY_SUFFIX)
 PYMOD = $(patsubst client/python/mpmgr/%,$(B)/python/mpmgr/%,$(PYMOD_SRC))
 
-DEB_PKGS += python3-dev python3-pytest python3-msgpack libpython3.11-testsuite
+DEB_PKGS += python3-dev python3-pytest python3-msgpack python3-pip \
+	libpython3.11-testsuite
 BENCH_PKGS += python3-redis python3-hiredis
 
 .PHONY: python

@@ -8,7 +8,9 @@
 #   three start methods, Pool workers, raw fork and threads;
 # - CPython's own manager tests (test._test_multiprocessing, Debian's
 #   libpython3.11-testsuite) on mpmgr.Manager, for fork, spawn and
-#   forkserver (tests/python/cpython_suite.py lists what is excluded).
+#   forkserver (tests/python/cpython_suite.py lists what is excluded);
+# - `pip install ./client/python` (into a directory of the test's, with
+#   Debian's pip and setuptools): the package it builds runs a Manager.
 #
 # The package is the one `make` laid out in $B/python, run by $PY (default
 # Debian's /usr/bin/python3). Under make check SANITIZE=1 the daemon and
@@ -52,5 +54,27 @@ if "$PY" -m unittest cpython_fork cpython_spawn cpython_forkserver; then
 	pass "CPython's manager tests on mpmgr.Manager (fork, spawn, forkserver)"
 else
 	fail "CPython's manager tests on mpmgr.Manager"
+fi
+
+# pip builds where the sources are: give it a copy (setup.py takes client/
+# and proto/ from around client/python), so that the tree stays clean
+mkdir -p "$tmp/src"
+cp -R "$top/client" "$top/proto" "$tmp/src/"
+rm -rf "$tmp/src/client/python/build" "$tmp/src/client/python/"*.egg-info
+if PIP_NO_WARN_SCRIPT_LOCATION=1 "$PY" -m pip install -q --no-build-isolation \
+	--no-cache-dir --target "$tmp/pip" "$tmp/src/client/python" \
+	>"$tmp/pip.log" 2>&1; then
+	out=$(cd "$tmp" && PYTHONPATH=$tmp/pip "$PY" -c '
+import mpmgr
+with mpmgr.Manager() as m:
+    print(m.dict(t=(1, 2))["t"], mpmgr.__file__)
+' 2>&1)
+	case $out in
+	*"(1, 2) $tmp/pip/mpmgr/__init__.py") pass "pip install ./client/python" ;;
+	*) fail "the package pip built printed: $out" ;;
+	esac
+else
+	fail "pip install ./client/python"
+	indent "$tmp/pip.log"
 fi
 finish
