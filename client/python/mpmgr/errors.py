@@ -20,7 +20,8 @@ __all__ = [
     'BadArgError', 'BadTypeError', 'NotHeldError', 'NotOwnerError',
     'RangeError', 'BrokenError', 'DeletedError', 'ExistsError',
     'NoMethodError', 'AuthError', 'TooBigError', 'LimitError',
-    'ShutdownError', 'InternalError', 'ConnectError', 'KeyFileError',
+    'ShutdownError', 'InternalError', 'EndOfFileError', 'LostError',
+    'ConnectError', 'KeyFileError',
     'PeerError', 'ConnectionLostError', 'ProtocolError', 'ForkError',
     'OutOfMemoryError', 'InvalidError', 'StateError',
 ]
@@ -129,6 +130,14 @@ class InternalError(Error, RuntimeError):
     """INTERNAL: a bug in the daemon."""
 
 
+class EndOfFileError(Error, EOFError):
+    """EOF: a pipe's other end is closed."""
+
+
+class LostError(Error, RuntimeError):
+    """LOST: a process record's supervisor went away."""
+
+
 class ConnectError(Error, ConnectionRefusedError):
     """ECONNECT: no daemon answers on the socket."""
 
@@ -173,6 +182,7 @@ BY_CODE = {
     -12: NotOwnerError, -13: RangeError, -14: BrokenError, -15: DeletedError,
     -16: ExistsError, -17: NoMethodError, -18: AuthError, -19: TooBigError,
     -20: LimitError, -21: ShutdownError, -22: InternalError,
+    -23: EndOfFileError, -24: LostError,
     -100: ConnectError, -101: KeyFileError, -102: PeerError,
     -103: ConnectionLostError, -104: ProtocolError, -105: ForkError,
     -106: OutOfMemoryError, -107: InvalidError, -108: StateError,

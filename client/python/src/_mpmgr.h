@@ -45,9 +45,10 @@
 /* Nesting an unpacked ext payload may have (they nest inside each other). */
 #define UNPACK_MAX_DEPTH 200
 
-/* Index of an error code in State.errors: server codes 1..22, client
- * codes after them. */
-#define ERR_SLOTS 40
+/* Index of an error code in State.errors: server codes from 1, client
+ * codes (MPMGR_ECONNECT...) from ERR_CLIENT_SLOT. */
+#define ERR_CLIENT_SLOT 64
+#define ERR_SLOTS 80
 
 typedef struct {
 	PyObject *errors[ERR_SLOTS];    /* exception class per code */

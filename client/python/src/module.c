@@ -34,14 +34,16 @@ state_of_subtype(PyTypeObject *t)
 	return m != NULL ? PyModule_GetState(m) : NULL;
 }
 
-/* Slot in State.errors for a libmpmgr code, or -1. */
+/* Slot in State.errors for a libmpmgr code, or -1: server codes first
+ * (the wire's, which only grow), then the client's from MPMGR_ECONNECT. */
 static int
 err_slot(long code)
 {
-	if (code < 0 && code >= -30)
+	if (code < 0 && code > -ERR_CLIENT_SLOT)
 		return (int)-code;
-	if (code <= MPMGR_ECONNECT && code > MPMGR_ECONNECT - 9)
-		return (int)(30 - (code - MPMGR_ECONNECT));
+	if (code <= MPMGR_ECONNECT &&
+	    code > MPMGR_ECONNECT - (ERR_SLOTS - ERR_CLIENT_SLOT))
+		return (int)(ERR_CLIENT_SLOT + MPMGR_ECONNECT - code);
 	return -1;
 }
 
