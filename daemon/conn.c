@@ -231,6 +231,12 @@ conn_wake(struct conn *c)
 	conn_queue(c);
 }
 
+void
+conn_push(struct conn *c)
+{
+	conn_queue(c);
+}
+
 /* c's peer has hung up (or shut its side), as the socket says now. */
 static bool
 conn_hup_seen(const struct conn *c)

@@ -145,14 +145,17 @@ reply_room(const struct req *req)
 bool
 reply_fits_now(struct req *req, size_t n)
 {
-	if (!reply_fits(req, n))
-		return false;
 	if (reply_room(req) >= n)
 		return true;
-	reply_error(req, PERR_LIMIT, "%s: its reply of %zu bytes does not fit "
-	    "behind the %zu bytes of replies not read yet (output limit %zu); "
-	    "nothing was taken", req->method->name, n,
-	    buf_used(&req->c->out), server.output_limit);
+	if (n > server.output_limit - MSG_RESULT_HEAD_MAX)
+		reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes exceeds "
+		    "the output limit (%zu); nothing was taken",
+		    req->method->name, n, server.output_limit);
+	else
+		reply_error(req, PERR_LIMIT, "%s: its reply of %zu bytes does "
+		    "not fit behind the %zu bytes of replies not read yet "
+		    "(output limit %zu); nothing was taken", req->method->name,
+		    n, buf_used(&req->c->out), server.output_limit);
 	return false;
 }
 

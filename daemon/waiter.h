@@ -24,9 +24,10 @@
  *     touched, by name, once all their ops have run.
  *
  * Holdings (struct hold) record what a connection holds in an object (a
- * lock, an rlock's recursion count, semaphore permits, leased queue items)
- * so that its close gives them back: obj_type.conn_gone runs for each hold
- * of the closing connection.
+ * lock, an rlock's recursion count, semaphore permits, leased queue items,
+ * pipe ends, a process record it supervises) so that its close gives them
+ * back: obj_type.conn_gone runs for each hold of the closing connection.
+ * A holder may also be sent a notification (hold_notify).
  */
 #ifndef MPMGR_WAITER_H
 #define MPMGR_WAITER_H
@@ -34,6 +35,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+
+#include <msgpack.h>
 
 #include "dispatch.h"
 
@@ -158,5 +161,14 @@ void hold_drop(struct hold *h);
  * that a lookup costs O(1) among 100k holds). */
 size_t hold_count(void);
 uint64_t hold_steps(void);
+/*
+ * A notification [2, method, params] to h's connection (a process
+ * record's supervisor asked to signal its process): the caller packs the
+ * nparams params with the packer returned, and the connection writes it
+ * this loop turn, parked or not. NULL, and nothing sent, when that
+ * connection's peer has hung up.
+ */
+msgpack_packer *hold_notify(struct hold *h, const char *method,
+    uint32_t nparams);
 
 #endif

@@ -116,6 +116,10 @@ static const struct {
 	{ "condition's lock", { { NULL } },
 	  "condition.acquire", "['at_cond']", "true", 1,
 	  "condition.acquire", "['at_cond', 0]", "false", "true", NULL },
+	/* its end closes with its last holder: the other end sees EOF due
+	 * (the pipe stays, end 0 closed for good: deleted after) */
+	{ "pipe end", { { NULL } }, "pipe.open", "['at_pipe', 0]", "null", 1,
+	  "pipe.poll", "['at_pipe', 1, 0]", "false", "true", "['at_pipe']" },
 };
 
 #define NHOLDS ((int)(sizeof(holds) / sizeof(holds[0])))
@@ -179,8 +183,7 @@ START_TEST(test_full_input_kill)
 	    holds[i].held), "%s: the victim does not hold it", holds[i].what);
 	ck_assert(waitpid(pid, &st, WNOHANG) == 0);
 
-	ck_assert(kill(pid, SIGKILL) == 0);
-	ck_assert(waitpid(pid, &st, 0) == pid);
+	harness_kill9(pid);
 	snprintf(what, sizeof(what), "%s: not given back after kill -9 with "
 	    "a full input behind a parked request%s", holds[i].what,
 	    reads ? "" : " (replies unread)");
@@ -265,7 +268,8 @@ START_TEST(test_destructive_reads)
 		{ "queue.get", "['dr_ackq', 0]" },
 		{ "list.pop", "['dr_l']" },
 		{ "dict.pop", "['dr_d', 'k']" },
-		{ "dict.popitem", "['dr_d']" },
+		{ "pipe.recv", "['dr_p', 1, 0]" },
+		{ "dict.popitem", "['dr_d']" },	/* last: its reply is a pair */
 	};
 	const size_t nreads = sizeof(reads) / sizeof(reads[0]);
 	char *blob = big_str(BLOB, 'b'), *item = big_str(ITEM, 'i'), *p;
@@ -294,6 +298,8 @@ START_TEST(test_destructive_reads)
 	ck_assert_int_eq(harness_call(m, "dict.set", p, NULL), 0);
 	snprintf(p, len, "['dr_d', 'k2', %s]", item);
 	ck_assert_int_eq(harness_call(m, "dict.set", p, NULL), 0);
+	snprintf(p, len, "['dr_p', 0, %s]", item);
+	ck_assert_int_eq(harness_call(m, "pipe.send", p, NULL), 0);
 	for (i = 0; i < 100; i++) {
 		snprintf(p, len, "['dr_many', %s]", small);
 		ck_assert_int_eq(harness_call(m, "queue.put", p, NULL), 0);
@@ -333,6 +339,7 @@ START_TEST(test_destructive_reads)
 	ck_call_ok(m, "queue.qsize", "['dr_ackq']", "1");
 	ck_call_ok(m, "list.len", "['dr_l']", "1");
 	ck_call_ok(m, "dict.len", "['dr_d']", "2");
+	ck_call_ok(m, "pipe.poll", "['dr_p', 1, 0]", "true");
 	snprintf(p, len, "%llu", (unsigned long long)(100 - got));
 	ck_call_ok(m, "queue.qsize", "['dr_many']", p);
 	/* No lease was made: task_done has nothing to acknowledge. */

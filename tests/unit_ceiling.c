@@ -49,6 +49,9 @@ static const struct row grows[] = {
 	{ "list.set", "['cl_l', 0, 9]", PERR_LIMIT, NULL, NULL },
 	{ "queue.put", "['cl_q', 1, 0]", PERR_LIMIT, NULL, NULL },
 	{ "queue.put_many", "['cl_q', [1], 0]", PERR_LIMIT, NULL, NULL },
+	{ "pipe.send", "['cl_pipe', 0, 'm2']", PERR_LIMIT, NULL, NULL },
+	{ "process.register", "['cl_newproc', {'pid': 6, 'argv': ['y']}]",
+	  PERR_LIMIT, NULL, NULL },
 	/* creating an object is memory that stays */
 	{ "lock.acquire", "['cl_new']", PERR_LIMIT, NULL, NULL },
 	{ "event.set", "['cl_new']", PERR_LIMIT, NULL, NULL },
@@ -79,6 +82,12 @@ static const struct row keeps[] = {
 	{ "barrier.abort", "['cl_bar']", PERR_NONE, "nil", NULL },
 	{ "barrier.reset", "['cl_bar']", PERR_NONE, "nil", NULL },
 	{ "array.set", "['cl_arr', 0, 7]", PERR_NONE, "nil", NULL },
+	{ "pipe.open", "['cl_pipe', 1]", PERR_NONE, "nil", NULL },
+	{ "pipe.poll", "['cl_pipe', 1, 0]", PERR_NONE, "true", NULL },
+	{ "pipe.recv", "['cl_pipe', 1, 0]", PERR_NONE, "'m'", NULL },
+	{ "pipe.close", "['cl_pipe', 1]", PERR_NONE, "nil", NULL },
+	{ "process.exited", "['cl_proc', 0]", PERR_NONE, "nil", NULL },
+	{ "queue.shutdown", "['cl_q', true]", PERR_NONE, "nil", NULL },
 	{ "obj.delete", "['cl_v']", PERR_NONE, "nil", NULL },
 };
 
@@ -95,6 +104,9 @@ START_TEST(test_past_the_ceiling)
 	OK("event.create", "['cl_ev']", "nil");
 	OK("barrier.create", "['cl_bar', {'parties': 2}]", "nil");
 	OK("array.create", "['cl_arr', {'typecode': 'i', 'length': 2}]",
+	    "nil");
+	OK("pipe.send", "['cl_pipe', 0, 'm']", "nil");
+	OK("process.register", "['cl_proc', {'pid': 5, 'argv': ['x']}]",
 	    "nil");
 	/* a waiter, to be woken past the ceiling */
 	PARK(1, "event.wait", "['cl_ev']");
