@@ -338,12 +338,17 @@ main_check_passed_socket(const char *socket_arg)
 		    server.socket_path, what, want);
 }
 
-/* Room for the connections' descriptors, as far as the hard limit
- * allows. */
+/*
+ * Room for the connections' descriptors, as far as the hard limit allows:
+ * two each at most (conn_max_fds). Only one each is a must: the second is
+ * taken while a request is parked behind a full input, and without it
+ * that client's hang-up is seen late (conn.c says so when it happens).
+ */
 static void
 main_raise_nofile(void)
 {
 	rlim_t want = conn_max_fds() + 64;
+	rlim_t need = server.max_clients + server.max_unauth + 64;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
@@ -352,7 +357,7 @@ main_raise_nofile(void)
 	    rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		log_warn("setrlimit RLIMIT_NOFILE");
-	else if (rl.rlim_cur < want)
+	else if (rl.rlim_cur < need)
 		log_warnx("open files are limited to %llu: fewer than "
 		    "--max-clients %zu connections fit",
 		    (unsigned long long)rl.rlim_cur, server.max_clients);
