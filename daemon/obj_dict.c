@@ -78,8 +78,7 @@ dict_key(struct req *req, unsigned i, const uint8_t **k, size_t *kn)
 static void
 dict_nokey(struct req *req)
 {
-	reply_error(req, PERR_NOKEY, "no such key in '%.*s'",
-	    req_namelen(req), req_name(req));
+	reply_error_name(req, PERR_NOKEY, "no such key in '", "'");
 }
 
 /* Answer param i (a default) in canonical form. */
@@ -180,8 +179,7 @@ dict_popitem(struct req *req)
 	struct oh_entry *e;
 
 	if (h == NULL || (e = ohash_pop_last(h)) == NULL) {
-		reply_error(req, PERR_NOKEY, "popitem: '%.*s' is empty",
-		    req_namelen(req), req_name(req));
+		reply_error_name(req, PERR_NOKEY, "popitem: '", "' is empty");
 		return;
 	}
 	dict_pack_pair(reply_begin(req), e);
