@@ -449,6 +449,35 @@ dict_cas(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
+/* The verbs that look one key up: their lookup, prefetched. */
+static bool
+dict_ahead(struct object *o, const struct method *m, const struct mpv *key,
+    struct oh_ahead *a)
+{
+	switch (m->id) {
+	case MPMGR_MID_dict_get:
+	case MPMGR_MID_dict_set:
+	case MPMGR_MID_dict_setdefault:
+	case MPMGR_MID_dict_pop:
+	case MPMGR_MID_dict_delete:
+	case MPMGR_MID_dict_contains:
+	case MPMGR_MID_dict_incr:
+	case MPMGR_MID_dict_cas:
+		break;
+	default:
+		return false;
+	}
+	/* A key the handler would re-encode first is left to it; a fixint
+	 * or a fixstr is canonical as it is. */
+	if (key->raw[0] > 0x7f && (key->raw[0] & 0xe0) != 0xa0 &&
+	    (key->type == MPV_MAP || !canon_is(key)))
+		return false;
+	a->h = o->data;
+	a->key = key->raw;
+	a->klen = key->rawlen;
+	return true;
+}
+
 static void
 dict_init(struct object *o, const struct optval *v)
 {
@@ -492,4 +521,5 @@ const struct obj_type dict_type = {
 	.is_initial = dict_is_initial,
 	.size = dict_size,
 	.mem = dict_mem,
+	.ahead = dict_ahead,
 };

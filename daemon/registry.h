@@ -25,6 +25,7 @@
 #include "waiter.h"
 
 struct method;
+struct oh_ahead;
 struct opt;
 struct optval;
 struct req;
@@ -90,6 +91,15 @@ struct obj_type {
 	 * NULL for types nothing can be held in.
 	 */
 	void (*conn_gone)(struct hold *h);
+	/*
+	 * The table lookup a request of method m will make in o for key,
+	 * its param after the name, for prefetching a pipelined batch
+	 * (prefetch.c): true after setting a's table and key. A hint only:
+	 * the params are not checked yet, and a wrong answer costs time,
+	 * never a wrong reply. NULL: no lookup worth prefetching.
+	 */
+	bool (*ahead)(struct object *o, const struct method *m,
+	    const struct mpv *key, struct oh_ahead *a);
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in
