@@ -554,45 +554,51 @@ conn_scan(struct conn *c, size_t *flen)
 	return true;
 }
 
-/* Requests taken apart ahead of running them (conn_ahead). */
+/*
+ * Requests taken apart ahead of running them (conn_ahead), or, when the
+ * first of a batch had nothing worth prefetching, how many more frames to
+ * run one by one before trying again.
+ */
 struct conn_ahead {
-	unsigned n, next;
+	unsigned n, next, skip;
 	size_t flen[PREFETCH_MAX - 1];
 	struct msg m[PREFETCH_MAX - 1];
 };
 
 /*
- * The whole, well-formed requests that follow head (flen bytes at the
- * head of c's input), taken apart into a, up to PREFETCH_MAX with head;
- * then what they all will look up is prefetched together (prefetch.c).
- * It stops at the first frame that is not all there or not a request:
- * conn_run meets that one in turn, as it would have.
+ * When head (flen bytes at the head of c's input) makes a lookup worth
+ * prefetching (prefetch.c), the whole, well-formed requests that follow
+ * it are taken apart into a, up to PREFETCH_MAX with head, and what they
+ * all will look up is prefetched together. It stops at the first frame
+ * that is not all there or not a request: conn_run meets that one in
+ * turn, as it would have.
  */
 static void
 conn_ahead(struct conn *c, struct conn_ahead *a, const struct msg *head,
     size_t flen)
 {
-	const struct msg *reqs[PREFETCH_MAX];
+	struct prefetch_batch pb;
 	struct scan_state st;
 	const uint8_t *p = buf_head(&c->in) + flen;
 	size_t left = buf_used(&c->in) - flen, len;
 	const char *why;
 
 	a->n = a->next = 0;
-	reqs[0] = head;
+	if (!prefetch_begin(&pb, c, head)) {
+		a->skip = PREFETCH_MAX - 1;
+		return;
+	}
 	scan_init(&st);
 	while (a->n < PREFETCH_MAX - 1 && left > 0 &&
 	    scan_frame(&st, p, left, conn_limit(c), &len, &why) == SCAN_FRAME &&
 	    msg_parse_frame(p, len, &a->m[a->n], &why) == 0 &&
 	    a->m[a->n].kind == MSG_REQUEST) {
-		a->flen[a->n] = len;
-		reqs[a->n + 1] = &a->m[a->n];
-		a->n++;
+		prefetch_add(&pb, &a->m[a->n]);
+		a->flen[a->n++] = len;
 		p += len;
 		left -= len;
 	}
-	if (a->n > 0)
-		prefetch_requests(c, reqs, a->n + 1);
+	prefetch_run(&pb);
 }
 
 /* Run c's complete frames until its input runs dry, it parks or closes. */
@@ -607,7 +613,7 @@ conn_run(struct conn *c)
 	bool wellformed;
 
 	conn_out_borrow(c);
-	ahead.n = ahead.next = 0;
+	ahead.n = ahead.next = ahead.skip = 0;
 	while (!(c->flags & (CONN_CLOSING | CONN_HELD)) &&
 	    buf_used(&c->in) > 0) {
 		if (ahead.next < ahead.n) {
@@ -620,7 +626,9 @@ conn_run(struct conn *c)
 			wellformed = msg_parse_frame(buf_head(&c->in), flen,
 			    &m, &why) == 0;
 			mp = &m;
-			if (wellformed && c->state == CONN_READY &&
+			if (ahead.skip > 0)
+				ahead.skip--;
+			else if (wellformed && c->state == CONN_READY &&
 			    !(c->flags & CONN_PARKED) &&
 			    buf_used(&c->in) > flen)
 				conn_ahead(c, &ahead, &m, flen);

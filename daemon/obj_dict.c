@@ -449,11 +449,13 @@ dict_cas(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
-/* The verbs that look one key up: their lookup, prefetched. */
+/* The verbs that look one key up (param 1): their lookup, prefetched. */
 static bool
-dict_ahead(struct object *o, const struct method *m, const struct mpv *key,
+dict_ahead(struct object *o, const struct method *m, const uint8_t *params,
     struct oh_ahead *a)
 {
+	struct mpv key;
+
 	switch (m->id) {
 	case MPMGR_MID_dict_get:
 	case MPMGR_MID_dict_set:
@@ -467,14 +469,17 @@ dict_ahead(struct object *o, const struct method *m, const struct mpv *key,
 	default:
 		return false;
 	}
+	if (!ohash_prefetch_pays(o->data))
+		return false;
+	mpv_read(&params, &key);
 	/* A key the handler would re-encode first is left to it; a fixint
 	 * or a fixstr is canonical as it is. */
-	if (key->raw[0] > 0x7f && (key->raw[0] & 0xe0) != 0xa0 &&
-	    (key->type == MPV_MAP || !canon_is(key)))
+	if (key.raw[0] > 0x7f && (key.raw[0] & 0xe0) != 0xa0 &&
+	    (key.type == MPV_MAP || !canon_is(&key)))
 		return false;
 	a->h = o->data;
-	a->key = key->raw;
-	a->klen = key->rawlen;
+	a->key = key.raw;
+	a->klen = key.rawlen;
 	return true;
 }
 

@@ -54,6 +54,11 @@
 #include "mem.h"
 #include "ohash.h"
 
+/* Slots of a lookup's chain ohash_prefetch reads to find its cell. */
+#define AHEAD_PROBES 4
+/* Index slots of a table worth prefetching: 8192 or more (about 2,700
+ * entries or more); smaller ones stay in the caches. */
+#define AHEAD_MIN_SIZE 8192
 #define SLOT_EMPTY 0u
 #define SLOT_DUMMY UINT32_MAX
 #define MIN_SIZE 8
@@ -190,7 +195,7 @@ ohash_siphash(const void *key, size_t klen)
  * short key and answers only a key equal to it, so that whatever was put
  * at that address since, the hash given is the hash of the bytes asked.
  */
-#define MEMO_SLOTS 32           /* a power of two, >= PREFETCH_MAX */
+#define MEMO_SLOTS 64           /* a power of two, >= 4 * PREFETCH_MAX */
 #define MEMO_KEY 32             /* longer keys are hashed again */
 static struct memo {
 	const void *key;
@@ -204,9 +209,9 @@ memo_slot(const void *key)
 {
 	uint64_t x = (uint64_t)(uintptr_t)key * UINT64_C(0x9e3779b97f4a7c15);
 
-	return &memo[x >> 59];
+	return &memo[x >> 58];
 }
-_Static_assert(MEMO_SLOTS == 32, "memo_slot takes 5 bits");
+_Static_assert(MEMO_SLOTS == 64, "memo_slot takes 6 bits");
 
 /* a[0..n) == b[0..n), n <= MEMO_KEY, without a call for the usual keys. */
 static inline bool
@@ -229,14 +234,19 @@ memo_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return x == y;
 }
 
+/* The hash of key for a lookup in h: the memo's, if h is one that
+ * ohash_prefetch fills it for. */
 static uint32_t
-ohash_hash(const void *key, size_t klen)
+ohash_hash(const struct ohash *h, const void *key, size_t klen)
 {
-	struct memo *m = memo_slot(key);
+	struct memo *m;
 
-	if (m->key == key && m->klen == klen &&
-	    memo_equal(m->bytes, key, klen))
-		return m->hash;
+	if (h->t.size + h->nt.size >= AHEAD_MIN_SIZE) {
+		m = memo_slot(key);
+		if (m->key == key && m->klen == klen &&
+		    memo_equal(m->bytes, key, klen))
+			return m->hash;
+	}
 	return ohash_siphash(key, klen);
 }
 
@@ -359,10 +369,6 @@ tab_find(struct otab *tab, size_t lo, uint32_t hash, const void *key,
  * slots of its chain up to the first whose hash bits match (at most
  * AHEAD_PROBES of them); NULL when the chain ends or runs on.
  */
-#define AHEAD_PROBES 4
-/* Index slots of a table worth prefetching: 8192 or more (about 2,700
- * entries or more). */
-#define AHEAD_MIN_SIZE 8192
 static const uint64_t *
 tab_ahead_cell(const struct otab *tab, size_t lo, uint32_t hash)
 {
@@ -525,6 +531,12 @@ ohash_find(struct ohash *h, uint32_t hash, const void *key, size_t klen,
 
 /* --- the API ---------------------------------------------------------- */
 
+bool
+ohash_prefetch_pays(const struct ohash *h)
+{
+	return h->t.size + h->nt.size >= AHEAD_MIN_SIZE;
+}
+
 void
 ohash_prefetch(struct oh_ahead *a, size_t n)
 {
@@ -535,8 +547,7 @@ ohash_prefetch(struct oh_ahead *a, size_t n)
 	for (i = 0; i < n; i++) {
 		h = a[i].h;
 		a[i].cell = NULL;
-		/* A table this small stays in the caches. */
-		if (h->t.size + h->nt.size < AHEAD_MIN_SIZE)
+		if (!ohash_prefetch_pays(h))
 			continue;
 		a[i].hash = ohash_hash_ahead(a[i].key, a[i].klen);
 		if (rebuilding(h))
@@ -548,7 +559,7 @@ ohash_prefetch(struct oh_ahead *a, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		h = a[i].h;
-		if (h->t.size + h->nt.size < AHEAD_MIN_SIZE)
+		if (!ohash_prefetch_pays(h))
 			continue;
 		if (rebuilding(h))
 			a[i].cell = tab_ahead_cell(&h->nt, 0, a[i].hash);
@@ -593,7 +604,7 @@ ohash_mem(const struct ohash *h)
 struct oh_entry *
 ohash_get(struct ohash *h, const void *key, size_t klen)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_loc loc;
 
 	rebuild_step(h);
@@ -606,7 +617,7 @@ struct oh_entry *
 ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
     size_t vlen, bool *added)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_entry *e;
 	struct oh_loc loc;
 	struct otab *t = &h->t;
@@ -662,7 +673,7 @@ bool
 ohash_del(struct ohash *h, const void *key, size_t klen,
     struct oh_entry **out)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_entry *e;
 	struct oh_loc loc;
 

@@ -87,6 +87,9 @@ struct oh_ahead {
  * load at most.
  */
 void ohash_prefetch(struct oh_ahead *a, size_t n);
+/* Whether h is large enough for prefetching to pay: a small table stays
+ * in the caches, and ohash_prefetch leaves it alone. */
+bool ohash_prefetch_pays(const struct ohash *h);
 
 /*
  * Iterate in insertion order: pos starts at 0; NULL at the end. h must not

@@ -25,84 +25,116 @@
 #include "prefetch.h"
 #include "registry.h"
 
-/*
- * What the batch's previous request resolved to: pipelined requests
- * mostly repeat their method and object, and comparing their bytes costs
- * less than looking them up again.
- */
-struct prefetch_last {
-	struct mpv method;        /* raw NULL: none yet */
-	const struct method *mt;
-	const uint8_t *p;
-	struct mpv name, key;
-	struct object *o;
-};
-
-/* The same str payload; 8 to 16 bytes (method names) without a call. */
+/* a[0..n) == b[0..n); 8 to 16 bytes (method names) without a call. */
 static bool
-prefetch_same(const struct mpv *a, const struct mpv *b)
+prefetch_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	uint64_t x[2], y[2];
-	size_t n = a->len;
 
-	if (a->raw == NULL || n != b->len)
-		return false;
 	if (n < 8 || n > 16)
-		return memcmp(a->ptr, b->ptr, n) == 0;
-	memcpy(&x[0], a->ptr, 8);
-	memcpy(&x[1], a->ptr + n - 8, 8);
-	memcpy(&y[0], b->ptr, 8);
-	memcpy(&y[1], b->ptr + n - 8, 8);
+		return memcmp(a, b, n) == 0;
+	memcpy(&x[0], a, 8);
+	memcpy(&x[1], a + n - 8, 8);
+	memcpy(&y[0], b, 8);
+	memcpy(&y[1], b + n - 8, 8);
 	return x[0] == y[0] && x[1] == y[1];
 }
 
-/* The table lookup m will make, if its type can say: true and *a. */
+/*
+ * The object name at *p, a fixstr or a str8 as clients pack names up to
+ * 255 bytes (anything else is left to dispatch): true, *s and *len, and
+ * *p past it.
+ */
 static bool
-prefetch_one(struct conn *c, const struct msg *m, struct prefetch_last *last,
-    struct oh_ahead *a)
+prefetch_name(const uint8_t **p, const uint8_t **s, uint32_t *len)
+{
+	const uint8_t *q = *p;
+
+	if ((q[0] & 0xe0) == 0xa0) {
+		*len = q[0] & 0x1f;
+		*s = q + 1;
+	} else if (q[0] == 0xd9) {
+		*len = q[1];
+		*s = q + 2;
+	} else
+		return false;
+	*p = *s + *len;
+	return *len > 0;
+}
+
+/*
+ * The table lookup m will make, if its type can say: true and b->a[b->n]
+ * set. Pipelined requests mostly repeat their method and object, and
+ * comparing their bytes with the previous request's costs less than
+ * looking them up again.
+ */
+static bool
+prefetch_one(struct prefetch_batch *b, const struct msg *m)
 {
 	const struct method *mt;
-	const uint8_t *p;
-	struct mpv name, key;
+	const uint8_t *p, *name;
+	uint32_t nlen;
+	bool same = true;
 
-	if (!prefetch_same(&last->method, &m->method)) {
-		last->method = m->method;
-		last->mt = dispatch_lookup((const char *)m->method.ptr,
+	if (b->n == PREFETCH_MAX)
+		return false;
+	if (b->method == NULL || b->mlen != m->method.len ||
+	    !prefetch_eq(b->method, m->method.ptr, m->method.len)) {
+		b->method = m->method.ptr;
+		b->mlen = m->method.len;
+		b->mt = dispatch_lookup((const char *)m->method.ptr,
 		    m->method.len);
+		same = false;
 	}
-	mt = last->mt;
-	if (mt == NULL || !(mt->flags & MF_OBJ) || mt->type == NULL ||
-	    mt->type->ahead == NULL || m->params.len < 2 ||
+	mt = b->mt;
+	if (mt == NULL || mt->type == NULL || mt->type->ahead == NULL ||
+	    !(mt->flags & MF_OBJ) || m->params.len < 2 ||
 	    m->params.len > mt->max_args)
 		return false;
 	p = m->params.ptr;
-	mpv_read(&p, &name);
-	if (name.type != MPV_STR || name.len == 0 ||
-	    name.len > MPMGR_MAX_NAME)
+	if (!prefetch_name(&p, &name, &nlen))
 		return false;
-	if (!prefetch_same(&last->name, &name)) {
-		last->name = name;
-		last->o = registry_lookup_cached((const char *)name.ptr,
-		    name.len, &c->last_obj, &c->last_obj_gen);
+	if (b->name == NULL || b->nlen != nlen ||
+	    !prefetch_eq(b->name, name, nlen)) {
+		b->name = name;
+		b->nlen = nlen;
+		b->o = registry_lookup_cached((const char *)name, nlen,
+		    &b->c->last_obj, &b->c->last_obj_gen);
+		same = false;
 	}
-	if (last->o == NULL || last->o->type != mt->type)
+	/* The same method on the same object as one declined before (a
+	 * table too small to pay, mostly): declined again. */
+	if (same && b->declined)
 		return false;
-	mpv_read(&p, &key);
-	return mt->type->ahead(last->o, mt, &key, a);
+	b->declined = true;
+	if (b->o == NULL || b->o->type != mt->type ||
+	    !mt->type->ahead(b->o, mt, p, &b->a[b->n]))
+		return false;
+	b->declined = false;
+	b->n++;
+	return true;
+}
+
+bool
+prefetch_begin(struct prefetch_batch *b, struct conn *c,
+    const struct msg *first)
+{
+	b->c = c;
+	b->method = b->name = NULL;
+	b->declined = false;
+	b->n = 0;
+	return prefetch_one(b, first);
 }
 
 void
-prefetch_requests(struct conn *c, const struct msg *const *reqs, size_t n)
+prefetch_add(struct prefetch_batch *b, const struct msg *m)
 {
-	struct oh_ahead a[PREFETCH_MAX];
-	struct prefetch_last last;
-	size_t i, k = 0;
+	prefetch_one(b, m);
+}
 
-	memset(&last, 0, sizeof last);
-	for (i = 0; i < n && k < PREFETCH_MAX; i++) {
-		if (prefetch_one(c, reqs[i], &last, &a[k]))
-			k++;
-	}
-	if (k > 1)
-		ohash_prefetch(a, k);
+void
+prefetch_run(struct prefetch_batch *b)
+{
+	if (b->n > 1)
+		ohash_prefetch(b->a, b->n);
 }
