@@ -271,9 +271,10 @@ awk -v n="$KEYSPACE" -v v="$VALUE" 'BEGIN {
 		    "$16\r\nkey:%012d\r\n$%d\r\n%s\r\n", i, length(v), v
 }' | redis-cli -s "$R_SOCK" --pipe >/dev/null ||
     die "redis-cli could not fill the hash"
-[ "$("$MPCTL" -s "$MP_SOCK" dict len -n bench:dict)" = "$KEYSPACE" ] &&
-    [ "$(redis-cli -s "$R_SOCK" hlen bench:dict)" = "$KEYSPACE" ] ||
-    die "bench:dict or the hash does not hold $KEYSPACE keys"
+if [ "$("$MPCTL" -s "$MP_SOCK" dict len -n bench:dict)" != "$KEYSPACE" ] ||
+    [ "$(redis-cli -s "$R_SOCK" hlen bench:dict)" != "$KEYSPACE" ]; then
+	die "bench:dict or the hash does not hold $KEYSPACE keys"
+fi
 
 CONFIGS=(
 	"c=1 P=1|1|1|$N_C1|0"
