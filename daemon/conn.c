@@ -52,6 +52,7 @@
 #include "mem.h"
 #include "mpmgrd.h"
 #include "notify.h"
+#include "prefetch.h"
 #include "waiter.h"
 
 /* Private flags, above the ones mpmgrd.h shares. */
@@ -766,6 +767,91 @@ conn_tick(void)
 }
 
 /*
+ * The frame at the head of c's input: true and *flen, or false after
+ * keeping a partial frame's scan state (its deadline runs from now:
+ * conn_partial_begin) or failing c on a bad one.
+ */
+static bool
+conn_scan(struct conn *c, size_t *flen)
+{
+	const char *why;
+	char text[160];
+	int r;
+
+	r = scan_frame(c->scan != NULL ? c->scan : &spare_scan,
+	    buf_head(&c->in), buf_used(&c->in), conn_limit(c), flen, &why);
+	if (r == SCAN_MORE) {
+		/* the rest comes in a later read: keep where it is */
+		if (c->scan == NULL)
+			conn_partial_begin(c);
+		return false;
+	}
+	if (c->scan != NULL)
+		conn_partial_end(c);
+	else if (r != SCAN_FRAME)
+		scan_init(&spare_scan);
+	if (r == SCAN_BAD) {
+		snprintf(text, sizeof text, "malformed message: %s", why);
+		conn_fail(c, NULL, PERR_BADARG, text);
+		return false;
+	}
+	if (r == SCAN_TOOBIG) {
+		snprintf(text, sizeof text, "message larger than %zu bytes",
+		    conn_limit(c));
+		conn_fail(c, NULL, PERR_TOOBIG, text);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Requests taken apart ahead of running them (conn_ahead), or, when the
+ * first of a batch had nothing worth prefetching, how many more frames to
+ * run one by one before trying again.
+ */
+struct conn_ahead {
+	unsigned n, next, skip;
+	size_t flen[PREFETCH_MAX - 1];
+	struct msg m[PREFETCH_MAX - 1];
+};
+
+/*
+ * When head (flen bytes at the head of c's input) makes a lookup worth
+ * prefetching (prefetch.c), the whole, well-formed requests that follow
+ * it are taken apart into a, up to PREFETCH_MAX with head, and what they
+ * all will look up is prefetched together. It stops at the first frame
+ * that is not all there or not a request: conn_run meets that one in
+ * turn, as it would have.
+ */
+static void
+conn_ahead(struct conn *c, struct conn_ahead *a, const struct msg *head,
+    size_t flen)
+{
+	struct prefetch_batch pb;
+	struct scan_state st;
+	const uint8_t *p = buf_head(&c->in) + flen;
+	size_t left = buf_used(&c->in) - flen, len;
+	const char *why;
+
+	a->n = a->next = 0;
+	if (!prefetch_begin(&pb, c, head)) {
+		a->skip = PREFETCH_MAX - 1;
+		return;
+	}
+	scan_init(&st);
+	while (a->n < PREFETCH_MAX - 1 && left > 0 &&
+	    scan_frame(&st, p, left, conn_limit(c), &len, &why) == SCAN_FRAME &&
+	    msg_parse_frame(p, len, &a->m[a->n], &why) == 0 &&
+	    a->m[a->n].kind == MSG_REQUEST) {
+		prefetch_add(&pb, &a->m[a->n]);
+		a->flen[a->n++] = len;
+		p += len;
+		left -= len;
+	}
+	prefetch_run(&pb);
+}
+
+/*
  * Run c's complete frames until its input runs dry, it parks or closes,
  * or (with budget) it has had its share of the turn: true then, when
  * frames may be left to run.
@@ -773,53 +859,43 @@ conn_tick(void)
 static bool
 conn_run(struct conn *c, bool budget)
 {
+	struct conn_ahead ahead;
 	struct msg m;
-	const uint8_t *frame;
-	const char *why;
+	const struct msg *mp;
+	const char *why = NULL;
 	size_t flen;
-	char text[160];
 	bool wellformed;
 	unsigned frames = 0;
 	uint64_t start = budget ? conn_tick() : 0;
-	int r;
 
 	conn_out_borrow(c);
+	ahead.n = ahead.next = ahead.skip = 0;
 	while (!(c->flags & (CONN_CLOSING | CONN_HELD)) &&
 	    buf_used(&c->in) > 0) {
-		r = scan_frame(c->scan != NULL ? c->scan : &spare_scan,
-		    buf_head(&c->in), buf_used(&c->in), conn_limit(c), &flen,
-		    &why);
-		if (r == SCAN_MORE) {
-			/* the rest comes in a later read: keep where it is */
-			if (c->scan == NULL)
-				conn_partial_begin(c);
+		if (ahead.next < ahead.n) {
+			mp = &ahead.m[ahead.next];
+			flen = ahead.flen[ahead.next++];
+			wellformed = true;
+		} else if (!conn_scan(c, &flen))
 			return false;
+		else {
+			wellformed = msg_parse_frame(buf_head(&c->in), flen,
+			    &m, &why) == 0;
+			mp = &m;
+			if (ahead.skip > 0)
+				ahead.skip--;
+			else if (wellformed && c->state == CONN_READY &&
+			    !(c->flags & CONN_PARKED) &&
+			    buf_used(&c->in) > flen)
+				conn_ahead(c, &ahead, &m, flen);
 		}
-		if (c->scan != NULL)
-			conn_partial_end(c);
-		else if (r != SCAN_FRAME)
-			scan_init(&spare_scan);
-		if (r == SCAN_BAD) {
-			snprintf(text, sizeof text, "malformed message: %s",
-			    why);
-			conn_fail(c, NULL, PERR_BADARG, text);
-			return false;
-		}
-		if (r == SCAN_TOOBIG) {
-			snprintf(text, sizeof text, "message larger than %zu "
-			    "bytes", conn_limit(c));
-			conn_fail(c, NULL, PERR_TOOBIG, text);
-			return false;
-		}
-		frame = buf_head(&c->in);
-		wellformed = msg_parse_frame(frame, flen, &m, &why) == 0;
 		if (c->flags & CONN_PARKED) {
-			int kind = wellformed ? conn_cancel_kind(c, &m) :
+			int kind = wellformed ? conn_cancel_kind(c, mp) :
 			    CANCEL_NONE;
 
 			if (kind == CANCEL_MISS &&
 			    c->ncancel_miss < MPMGR_MAX_CANCELS) {
-				c->cancel_miss[c->ncancel_miss++] = m.msgid;
+				c->cancel_miss[c->ncancel_miss++] = mp->msgid;
 				server.ops++;
 				c->ops++;
 				buf_consume(&c->in, flen);
@@ -830,7 +906,7 @@ conn_run(struct conn *c, bool budget)
 				return false;
 			}
 		}
-		conn_frame(c, &m, wellformed, why);
+		conn_frame(c, mp, wellformed, why);
 		if (c->flags & CONN_CLOSING)
 			return false;
 		buf_consume(&c->in, flen);

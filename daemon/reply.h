@@ -46,6 +46,13 @@ bool reply_fits(struct req *req, size_t n);
 bool reply_fits_now(struct req *req, size_t n);
 size_t reply_room(const struct req *req);
 /*
+ * The error whose message is before, req's object name and after: the
+ * message reply_error would make of "<before>%.*s<after>", without
+ * printf, for the errors that are everyday answers (NOKEY, EMPTY, FULL).
+ */
+void reply_error_name(struct req *req, int code, const char *before,
+    const char *after);
+/*
  * Start a result the caller packs itself (exactly one value) with the
  * packer returned; pack_raw() appends canonical bytes through it.
  */
