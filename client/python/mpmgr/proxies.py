@@ -34,7 +34,8 @@ from . import values
 from .errors import (
     Error, AuthError, BadTypeError, BrokenError, NoIndexError, NoKeyError,
     NotFoundError, NotHeldError, NotOwnerError, PeerError, RangeError,
-    WaitTimeoutError, EmptyError, FullError, BadArgError)
+    WaitTimeoutError, EmptyError, FullError, BadArgError, ShutdownError,
+    ShutDown)
 
 __all__ = [
     'BaseProxy', 'DictProxy', 'ListProxy', 'QueueProxy', 'AcquirerProxy',
@@ -603,12 +604,20 @@ collections.abc.MutableSequence.register(ListProxy)
 
 # --- queue ---------------------------------------------------------------------
 
+def _shut_down(e):
+    """SHUTDOWN from a queue verb: ShutDown when the queue was shut down
+    (queue.shutdown), else the daemon is stopping: e as it is."""
+    if 'is shut down' in str(e):
+        raise ShutDown from None
+    raise e
+
+
 @_kind('queue', 'Queue')
 class QueueProxy(BaseProxy):
     """Queue and JoinableQueue (both queue.Queue in CPython's Manager)."""
 
     _exposed_ = ('empty', 'full', 'get', 'get_nowait', 'join', 'put',
-                 'put_nowait', 'qsize', 'task_done')
+                 'put_nowait', 'qsize', 'shutdown', 'task_done')
 
     def _repr_name(self):
         return 'AutoProxy[%s]' % self._typeid
@@ -632,6 +641,8 @@ class QueueProxy(BaseProxy):
                 self._wait('queue.put', None, item, t)
         except FullError:
             raise queue.Full from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def put_nowait(self, item):
         return self.put(item, False)
@@ -644,6 +655,8 @@ class QueueProxy(BaseProxy):
             return self._wait('queue.get', self._requeue, t)
         except EmptyError:
             raise queue.Empty from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def get_nowait(self):
         return self.get(False)
@@ -661,6 +674,14 @@ class QueueProxy(BaseProxy):
     def join(self):
         self._wait('queue.join', None)
 
+    def shutdown(self, immediate=False):
+        """Python 3.13's Queue.shutdown: later puts raise ShutDown
+        (queue.ShutDown from 3.13, mpmgr.ShutDown before), gets drain
+        what is left and then raise it; immediate=True also empties the
+        queue (each item dropped counts as done) and releases every
+        waiting get, put and join at once."""
+        self._call('queue.shutdown', bool(immediate))
+
     # beyond CPython: batches
 
     def put_many(self, items, block=True, timeout=None):
@@ -675,6 +696,8 @@ class QueueProxy(BaseProxy):
                 self._wait('queue.put_many', None, items, t)
         except FullError:
             raise queue.Full from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def get_many(self, n, block=True, timeout=None):
         """Get 1 to n items in one request (waiting only while the queue
@@ -687,6 +710,8 @@ class QueueProxy(BaseProxy):
                               operator.index(n), t)
         except EmptyError:
             raise queue.Empty from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def _getvalue(self):
         return '<queue of %d items>' % self.qsize()
