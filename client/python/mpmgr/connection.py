@@ -36,6 +36,7 @@ os.fork() the child claims an end at its first use of it; an end it
 never uses is kept open for it until the hand-off expires (60 s).
 """
 
+import collections
 import errno
 import io
 import os
@@ -48,11 +49,12 @@ from multiprocessing.context import BufferTooShort
 from multiprocessing.managers import State
 
 from . import proxies
-from .errors import Error, EndOfFileError
+from .errors import Error, EndOfFileError, WaitTimeoutError
 
 __all__ = ['Connection', 'Pipe']
 
 SEND_WINDOW = 64        # unread send replies before a send waits for one
+READ_AHEAD = 64         # the most messages one recv takes from the daemon
 
 _live = weakref.WeakSet()       # open Connections of this process
 
@@ -63,6 +65,11 @@ class _PipeRef(proxies.BaseProxy):
 
     _kind = 'pipe'
     _typeid = 'Pipe'
+
+
+def _large(m):
+    """Too large to read many ahead (64 of them would be held here)."""
+    return isinstance(m, (bytes, str)) and len(m) > 65536
 
 
 def _eof_to_broken_pipe(e):
@@ -88,7 +95,10 @@ class Connection:
         self._h = None          # hold handle: recv, poll, fileno
         self._s = None          # send handle (self._h when write-only)
         self._armed = False     # a pipe.poll outstanding on _h (fileno)
-        self._stash = []        # a message got as a signal cancelled recv
+        self._buf = collections.deque()     # read ahead, or got as a
+                                            # signal cancelled a recv
+        self._ahead = 0         # recvs to send at once (0: one that waits)
+        self._sent = True       # a send since the last recv
         self._fork_token = None  # hand-off taken for a child (os.fork)
         self._rlock = threading.Lock()
         self._slock = threading.Lock()
@@ -180,6 +190,7 @@ class Connection:
             if s.pending:
                 self._replies(s, s.pending >= SEND_WINDOW)
             s.send('pipe.send', self._name, self._end, obj)
+            self._sent = True
 
     def send(self, obj):
         """Send obj to the other end (any value recv() gives back)."""
@@ -211,20 +222,48 @@ class Connection:
         self._armed = False
         return bool(h.reply())
 
+    def _read_ahead(self, h):
+        """Take up to _ahead waiting messages in one round trip (recvs that
+        do not wait) into _buf; whether any came."""
+        calls = [('pipe.recv', (self._name, self._end, 0))] * self._ahead
+        got = 0
+        for r in h.many(calls):
+            if isinstance(r, BaseException):
+                if not isinstance(r, (WaitTimeoutError, EndOfFileError)):
+                    raise r
+                break
+            self._buf.append(r)
+            got += 1
+        # a full batch: more are likely waiting; none: the reader is
+        # ahead of the sender, wait for each message again
+        if got == self._ahead:
+            self._ahead = min(self._ahead * 2, READ_AHEAD)
+        else:
+            self._ahead = max(got, 2) if got else 0
+        return got > 0
+
     def _recv(self):
         self._check_readable()
         with self._rlock:
-            if self._stash:
-                return self._stash.pop(0)
+            if self._buf:
+                self._sent = False
+                return self._buf.popleft()
             h = self._hold()
             if self._armed:
                 h.readable(None)
                 self._take_armed(h)
+            # two recvs with no send between: a stream, read ahead
+            if not self._sent and self._ahead and self._read_ahead(h):
+                return self._buf.popleft()
+            streaming, self._sent = not self._sent, False
             try:
-                return h.wait(self._stash.append, 'pipe.recv', self._name,
-                              self._end)
+                m = h.wait(self._buf.append, 'pipe.recv', self._name,
+                           self._end)
             except EndOfFileError:
                 raise EOFError from None
+            if streaming and not self._ahead and not _large(m):
+                self._ahead = 2
+            return m
 
     def recv(self):
         """The oldest message for this end, waiting for one; EOFError once
@@ -276,7 +315,7 @@ class Connection:
         if timeout is not None and timeout < 0:
             timeout = 0
         with self._rlock:
-            if self._stash:
+            if self._buf:
                 return True
             h = self._hold()
             if self._armed:
@@ -300,7 +339,7 @@ class Connection:
         with self._rlock:
             h = self._hold()
             if self._readable and not self._armed:
-                if self._stash:
+                if self._buf:
                     h.send('sys.ping')      # readable at once
                 else:
                     h.send('pipe.poll', self._name, self._end)
@@ -352,7 +391,7 @@ class Connection:
             elif self._fork_token is not None:
                 _release(self, self._fork_token)
                 self._fork_token = None
-        self._stash = []
+        self._buf.clear()
 
     def __enter__(self):
         return self

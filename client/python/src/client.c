@@ -501,6 +501,84 @@ conn_wait_undo(State *st, ConnObject *c, const struct call *k,
 	return r;
 }
 
+/*
+ * Pipeline calls, a sequence of (method, args), on c: all sent before any
+ * reply is read; name (or NULL) goes before each call's args. The list of
+ * results, with the exception instance of each call that failed.
+ */
+static PyObject *
+conn_many(State *st, ConnObject *c, PyObject *name, PyObject *calls)
+{
+	PyObject *seq, *out = NULL, *item, *v, *et, *ev, *etb;
+	PyObject *st_t = NULL, *st_v = NULL, *st_tb = NULL;
+	Py_ssize_t n, i, sent = 0;
+	int r;
+
+	if ((seq = PySequence_Fast(calls, "_many: calls must be a sequence"))
+	    == NULL)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	c->busy = true;
+	for (i = 0; i < n; i++) {
+		PyObject *method, *args;
+		struct call k = { .name = name };
+
+		item = PySequence_Fast_GET_ITEM(seq, i);
+		if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 ||
+		    !PyUnicode_Check(method = PyTuple_GET_ITEM(item, 0)) ||
+		    !PyTuple_Check(args = PyTuple_GET_ITEM(item, 1))) {
+			PyErr_SetString(PyExc_TypeError, "_many: each call is "
+			    "(method: str, args: tuple)");
+			break;
+		}
+		k.method = PyUnicode_AsUTF8(method);
+		k.args = &PyTuple_GET_ITEM(args, 0);
+		k.nargs = PyTuple_GET_SIZE(args);
+		if (k.method == NULL || conn_send(st, c, &k) == -1)
+			break;
+		sent++;
+	}
+	/* a call that could not be sent fails the whole: the ones sent are
+	 * still answered, and read */
+	if (sent < n)
+		PyErr_Fetch(&st_t, &st_v, &st_tb);
+	else if ((out = PyList_New(n)) == NULL)
+		PyErr_Fetch(&st_t, &st_v, &st_tb);
+	Py_BEGIN_ALLOW_THREADS
+	r = sent > 0 ? mpmgr_flush(c->h) : 0;
+	Py_END_ALLOW_THREADS
+	if (r != 0) {
+		conn_raise(st, c, r);
+		goto done;
+	}
+	for (i = 0; i < sent; i++) {
+		if ((v = conn_recv(st, c)) == NULL) {
+			if (c->broken || !PyErr_ExceptionMatches(st->error_base))
+				goto done;
+			/* the server's answer to this call: a value */
+			PyErr_Fetch(&et, &ev, &etb);
+			PyErr_NormalizeException(&et, &ev, &etb);
+			Py_XDECREF(et);
+			Py_XDECREF(etb);
+			v = ev;
+		}
+		if (out != NULL)
+			PyList_SET_ITEM(out, i, v);
+		else
+			Py_DECREF(v);
+	}
+done:
+	c->busy = false;
+	Py_DECREF(seq);
+	if (st_t != NULL) {
+		PyErr_Restore(st_t, st_v, st_tb);
+		Py_CLEAR(out);
+	} else if (PyErr_Occurred()) {
+		Py_CLEAR(out);
+	}
+	return out;
+}
+
 /* --- Client -------------------------------------------------------------- */
 
 static PyObject *
@@ -838,6 +916,12 @@ conn_readable(ConnObject *c, PyObject *const *args, Py_ssize_t nargs)
 	}
 	if (conn_check(c) == -1)
 		return NULL;
+	if (timeout == 0) {
+		/* a look, no wait: no signal to let in */
+		struct pollfd p = { .fd = mpmgr_fd(c->h), .events = POLLIN };
+
+		return PyBool_FromLong(poll(&p, 1, 0) > 0);
+	}
 	c->busy = true;
 	r = wait_readable_for(c, timeout);
 	c->busy = false;
@@ -907,6 +991,14 @@ conn_wait_meth(ConnObject *c, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+conn_many_meth(ConnObject *c, PyObject *calls)
+{
+	if (conn_check(c) == -1)
+		return NULL;
+	return conn_many(state_of_type(Py_TYPE(c)), c, NULL, calls);
+}
+
+static PyObject *
 conn_get_pending(ConnObject *c, void *unused)
 {
 	return PyLong_FromSize_t(c->h != NULL ? mpmgr_pending(c->h) : 0);
@@ -951,6 +1043,9 @@ static PyMethodDef conn_methods[] = {
 	{ "readable", (PyCFunction)(void (*)(void))conn_readable,
 	  METH_FASTCALL, conn_readable_doc },
 	{ "cancel", (PyCFunction)conn_cancel, METH_NOARGS, conn_cancel_doc },
+	{ "many", (PyCFunction)conn_many_meth, METH_O,
+	  "many(calls): ProxyBase._many's pipeline of (method, args) on this "
+	  "connection, each call's params whole." },
 	{ "wait", (PyCFunction)(void (*)(void))conn_wait_meth, METH_FASTCALL,
 	  "wait(undo, method, *params): ProxyBase._wait on this connection." },
 	{ 0 }
@@ -1163,84 +1258,18 @@ PyDoc_STRVAR(proxy_many_doc, "_many(calls) -> list\n\n"
 static PyObject *
 proxy_many(ProxyObject *p, PyObject *calls)
 {
-	PyObject *seq, *out = NULL, *item, *v, *et, *ev, *etb;
-	PyObject *st_t = NULL, *st_v = NULL, *st_tb = NULL;
-	Py_ssize_t n, i, sent = 0;
 	ConnObject *c;
 	bool transient;
 	State *st;
-	int r;
+	PyObject *out;
 
 	if (proxy_ready(p) == -1)
 		return NULL;
-	if ((seq = PySequence_Fast(calls, "_many: calls must be a sequence"))
-	    == NULL)
-		return NULL;
-	n = PySequence_Fast_GET_SIZE(seq);
 	st = client_state(p->client);
-	if ((c = conn_for(st, p->client, &transient)) == NULL) {
-		Py_DECREF(seq);
+	if ((c = conn_for(st, p->client, &transient)) == NULL)
 		return NULL;
-	}
-	c->busy = true;
-	for (i = 0; i < n; i++) {
-		PyObject *method, *args;
-		struct call k = { .name = p->name };
-
-		item = PySequence_Fast_GET_ITEM(seq, i);
-		if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 ||
-		    !PyUnicode_Check(method = PyTuple_GET_ITEM(item, 0)) ||
-		    !PyTuple_Check(args = PyTuple_GET_ITEM(item, 1))) {
-			PyErr_SetString(PyExc_TypeError, "_many: each call is "
-			    "(method: str, args: tuple)");
-			break;
-		}
-		k.method = PyUnicode_AsUTF8(method);
-		k.args = &PyTuple_GET_ITEM(args, 0);
-		k.nargs = PyTuple_GET_SIZE(args);
-		if (k.method == NULL || conn_send(st, c, &k) == -1)
-			break;
-		sent++;
-	}
-	/* a call that could not be sent fails the whole: the ones sent are
-	 * still answered, and read */
-	if (sent < n)
-		PyErr_Fetch(&st_t, &st_v, &st_tb);
-	else if ((out = PyList_New(n)) == NULL)
-		PyErr_Fetch(&st_t, &st_v, &st_tb);
-	Py_BEGIN_ALLOW_THREADS
-	r = sent > 0 ? mpmgr_flush(c->h) : 0;
-	Py_END_ALLOW_THREADS
-	if (r != 0) {
-		conn_raise(st, c, r);
-		goto done;
-	}
-	for (i = 0; i < sent; i++) {
-		if ((v = conn_recv(st, c)) == NULL) {
-			if (c->broken || !PyErr_ExceptionMatches(st->error_base))
-				goto done;
-			/* the server's answer to this call: a value */
-			PyErr_Fetch(&et, &ev, &etb);
-			PyErr_NormalizeException(&et, &ev, &etb);
-			Py_XDECREF(et);
-			Py_XDECREF(etb);
-			v = ev;
-		}
-		if (out != NULL)
-			PyList_SET_ITEM(out, i, v);
-		else
-			Py_DECREF(v);
-	}
-done:
-	c->busy = false;
+	out = conn_many(st, c, p->name, calls);
 	conn_done(c, transient);
-	Py_DECREF(seq);
-	if (st_t != NULL) {
-		PyErr_Restore(st_t, st_v, st_tb);
-		Py_CLEAR(out);
-	} else if (PyErr_Occurred()) {
-		Py_CLEAR(out);
-	}
 	return out;
 }
 
