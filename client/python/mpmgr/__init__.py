@@ -28,7 +28,7 @@ from .managers import BaseManager, SyncManager, Manager
 from .proxies import (
     BaseProxy, DictProxy, ListProxy, QueueProxy, AcquirerProxy,
     ConditionProxy, EventProxy, BarrierProxy, ValueProxy, ArrayProxy,
-    NamespaceProxy, SetProxy, name_of)
+    NamespaceProxy, SetProxy, ProcessRecordProxy, name_of)
 from .values import ExtType
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
     'ListProxy', 'QueueProxy', 'AcquirerProxy', 'ConditionProxy',
     'EventProxy', 'BarrierProxy', 'ValueProxy', 'ArrayProxy',
     'NamespaceProxy', 'SetProxy', 'ExtType', 'Error', 'name_of', 'Pipe',
-    'Connection', 'ShutDown',
+    'Connection', 'ShutDown', 'ProcessRecordProxy',
 ] + _errors.__all__
 
 _mpmgr._setup(

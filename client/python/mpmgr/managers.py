@@ -435,6 +435,18 @@ class SyncManager(BaseManager):
         return connection.pair(ref, duplex, maxsize)
 
     @_factory
+    def ProcessRecord(self, *, _name=None):
+        """m.named.ProcessRecord(name): the daemon's process record name
+        (ProcessRecordProxy: info, is_alive, join, exitcode, pid,
+        terminate, kill); records are made by their supervisors, never
+        here."""
+        if _name is None:
+            raise TypeError('mpmgr: a process record is reached by name: '
+                            'm.named.ProcessRecord(name)')
+        return self._create(proxies.ProcessRecordProxy, 'ProcessRecord',
+                            name=_name, create=False)
+
+    @_factory
     def Pool(self, *args, **kwds):
         raise NotImplementedError('mpmgr: Manager().Pool comes with the '
                                   'pool type, in a later version')

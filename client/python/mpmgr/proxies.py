@@ -35,12 +35,13 @@ from .errors import (
     Error, AuthError, BadTypeError, BrokenError, NoIndexError, NoKeyError,
     NotFoundError, NotHeldError, NotOwnerError, PeerError, RangeError,
     WaitTimeoutError, EmptyError, FullError, BadArgError, ShutdownError,
-    ShutDown)
+    ShutDown, LostError)
 
 __all__ = [
     'BaseProxy', 'DictProxy', 'ListProxy', 'QueueProxy', 'AcquirerProxy',
     'ConditionProxy', 'EventProxy', 'BarrierProxy', 'ValueProxy',
-    'ArrayProxy', 'NamespaceProxy', 'SetProxy', 'name_of',
+    'ArrayProxy', 'NamespaceProxy', 'SetProxy', 'ProcessRecordProxy',
+    'name_of',
 ]
 
 
@@ -1233,3 +1234,53 @@ def _plain(o):
 
 
 collections.abc.MutableSet.register(SetProxy)
+
+
+# --- process records (mpctl process start, mpmgr_process_register) ----------
+
+@_kind('process', 'ProcessRecord')
+class ProcessRecordProxy(BaseProxy):
+    """A process record of the daemon (docs/PROTOCOL.md, "process"), which
+    any process may join: what `mpctl process start -n NAME` or a C
+    supervisor registered. Read-only but for terminate() and kill(),
+    which its supervisor carries out. A record whose supervisor went
+    without reporting the exit is lost: join(), terminate() and kill()
+    raise mpmgr.LostError (a RuntimeError)."""
+
+    _exposed_ = ('info', 'is_alive', 'join', 'terminate', 'kill')
+
+    def info(self):
+        """{name, pid, argv, state, exitcode, daemon, supervisor, started,
+        ended}; state is 'running', 'exited' or 'lost'."""
+        return self._call('process.info')
+
+    is_alive = _verb('process.is_alive')
+
+    def join(self, timeout=None):
+        """Wait until the process has exited, or timeout seconds (None:
+        as long as it takes); None, as Process.join."""
+        t = _wait_timeout(timeout)
+        try:
+            if t == 0:
+                self._call('process.join', 0)
+            else:
+                self._wait('process.join', None, t)
+        except WaitTimeoutError:
+            pass
+
+    @property
+    def exitcode(self):
+        """N, or -SIG when signal SIG killed it; None while it runs (and
+        for a lost record)."""
+        return self.info()['exitcode']
+
+    @property
+    def pid(self):
+        return self.info()['pid']
+
+    terminate = _verb('process.terminate', 'SIGTERM, sent by its '
+                      'supervisor (nothing once it has exited).')
+    kill = _verb('process.kill', 'SIGKILL, sent by its supervisor.')
+
+    def _getvalue(self):
+        return self.info()
