@@ -44,6 +44,7 @@ import tempfile
 import time
 
 import mpmgr
+import pipe             # bench/pipe.py: the pipe race of `make bench`
 
 QUICK = os.environ.get('QUICK') == '1'
 ONLY_PIPES = os.environ.get('ONLY') == 'pipes'
@@ -304,59 +305,6 @@ def batch(s):
 
 # --- pipes ---------------------------------------------------------------------
 
-MSG = 'x' * 32
-
-
-def pipe_reader(r, w):
-    w.close()
-    try:
-        while True:
-            r.recv()
-    except EOFError:
-        pass
-
-
-def pipe_echoer(conn, other):
-    other.close()
-    try:
-        while True:
-            conn.send(conn.recv())
-    except EOFError:
-        pass
-
-
-def pipe_rates(make, n):
-    """One way (messages/s, the first send to the child's EOF) and ping-pong
-    (round trips/s, n // 10 of them) through the pipes make() answers,
-    to a forked child."""
-    ctx = multiprocessing.get_context('fork')
-    r, w = make(False)
-    p = ctx.Process(target=pipe_reader, args=(r, w))
-    p.start()
-    r.close()
-    t = time.perf_counter()
-    for _ in range(n):
-        w.send(MSG)
-    w.close()
-    p.join()
-    one = n / (time.perf_counter() - t)
-    a, b = make(True)
-    p = ctx.Process(target=pipe_echoer, args=(b, a))
-    p.start()
-    b.close()
-    a.send(MSG)             # the child is running: not timed
-    a.recv()
-    rounds = n // 10
-    t = time.perf_counter()
-    for _ in range(rounds):
-        a.send(MSG)
-        a.recv()
-    pp = rounds / (time.perf_counter() - t)
-    a.close()
-    p.join()
-    return one, pp
-
-
 def pipes(s, pinned):
     s.pin({0} if pinned else ALL_CPUS)
     out = {c: ([], []) for c in ('mpmgr', 'cpython')}
@@ -365,7 +313,7 @@ def pipes(s, pinned):
                                      rnd + 1))
         for c, make in (('mpmgr', lambda d: s.mpmgr.Pipe(d)),
                         ('cpython', lambda d: multiprocessing.Pipe(d))):
-            one, pp = pipe_rates(make, N_PIPE)
+            one, pp = pipe.rates(make, N_PIPE)
             out[c][0].append(one)
             out[c][1].append(pp)
     s.pin(ALL_CPUS)

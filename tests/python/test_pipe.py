@@ -14,7 +14,7 @@ from multiprocessing.connection import wait
 import pytest
 
 import mpmgr
-from conftest import poll
+from conftest import poll, run_python
 
 METHODS = ('fork', 'spawn', 'forkserver')
 
@@ -368,3 +368,49 @@ def test_anonymous_pipe_goes_with_the_manager(daemon):
     assert name in daemon.names()
     m.shutdown()
     poll(lambda: name not in daemon.names(), what='the pipe to go')
+
+
+def test_close_from_another_thread_ends_a_waiting_recv(pipe):
+    a, b = pipe
+    out = []
+
+    def reader():
+        try:
+            b.recv()
+        except OSError as e:
+            out.append(e)
+    t = threading.Thread(target=reader)
+    t.start()
+    poll(lambda: a._ref._call('obj.info')['waiters'] == 1,
+         what='a parked recv')
+    b.close()
+    t.join(30)
+    assert not t.is_alive() and isinstance(out[0], OSError)
+    with pytest.raises(EOFError):
+        a.recv()                    # b's end is closed
+
+
+EXIT_WITHOUT_JOIN = r'''
+import multiprocessing as mp, sys
+import mpmgr
+
+def child(conn):
+    conn.send('ready')
+    # parked in the daemon while the parent exits: the daemon must stay
+    # until multiprocessing has joined this child
+    print(conn.poll(2), flush=True)
+
+if __name__ == '__main__':
+    a, b = mpmgr.Pipe()
+    p = mp.get_context('fork').Process(target=child, args=(b,))
+    p.start()
+    assert a.recv() == 'ready'
+    # no join: multiprocessing joins the child at exit, and only then
+    # does mpmgr.Pipe's daemon stop
+'''
+
+
+def test_private_daemon_outlasts_unjoined_children():
+    r = run_python(EXIT_WITHOUT_JOIN)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == 'False\n', r.stderr

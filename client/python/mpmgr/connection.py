@@ -380,6 +380,16 @@ class Connection:
             return
         self._closed = True
         _live.discard(self)
+        # another thread waiting in recv, poll or a send that waits for
+        # room: end its wait (it raises ConnectionResetError), as closing
+        # CPython's descriptor under it would
+        for lock, h in ((self._rlock, self._h), (self._slock, self._s)):
+            if h is None:
+                continue
+            if lock.acquire(False):
+                lock.release()
+            else:
+                h.shutdown()
         with self._slock:
             s, self._s = self._s, None
             if s is not None and s is not self._h:
@@ -524,7 +534,15 @@ def default_manager():
     from .managers import Manager
     with _default_lock:
         if _default is None or _default._state.value != State.STARTED:
-            _default = Manager()
+            m = Manager()
+            # stopped at exit after multiprocessing joined the children
+            # that may still use its pipes (a manager's own finalizer runs
+            # before, as CPython's)
+            f = m._finalizer
+            m._finalizer = util.Finalize(m, f._callback, args=f._args,
+                                         exitpriority=-10)
+            f.cancel()
+            _default = m
         return _default
 
 

@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "_mpmgr.h"
@@ -1017,6 +1018,19 @@ conn_close(ConnObject *c, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(conn_shutdown_doc, "shutdown()\n\n"
+"Shut the socket down for both directions, from any thread: a call\n"
+"waiting on it in another thread ends (ConnectionLostError), and the\n"
+"daemon drops the connection and what it holds.");
+
+static PyObject *
+conn_shutdown(ConnObject *c, PyObject *unused)
+{
+	if (c->h != NULL && c->gen == mpmgr_py_fork_gen)
+		(void)shutdown(mpmgr_fd(c->h), SHUT_RDWR);
+	Py_RETURN_NONE;
+}
+
 static PyObject *
 conn_fileno(ConnObject *c, PyObject *unused)
 {
@@ -1036,6 +1050,8 @@ static PyMethodDef conn_methods[] = {
 	{ "close", (PyCFunction)conn_close, METH_NOARGS,
 	  "Close the connection (the daemon gives back what it holds)." },
 	{ "fileno", (PyCFunction)conn_fileno, METH_NOARGS, "The socket." },
+	{ "shutdown", (PyCFunction)conn_shutdown, METH_NOARGS,
+	  conn_shutdown_doc },
 	{ "send", (PyCFunction)(void (*)(void))conn_send_meth, METH_FASTCALL,
 	  conn_send_doc },
 	{ "reply", (PyCFunction)conn_reply, METH_NOARGS,
