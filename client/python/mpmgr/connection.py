@@ -39,7 +39,6 @@ never uses is kept open for it until the hand-off expires (60 s).
 import collections
 import errno
 import io
-import os
 import threading
 import weakref
 
@@ -129,7 +128,7 @@ class Connection:
         return self._h
 
     def _sender(self):
-        h = self._hold()
+        self._hold()            # claims the end first in a forked child
         if self._s is None:
             s = self._ref._client.session()
             s.send('pipe.open', self._name, self._end)

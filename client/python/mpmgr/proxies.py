@@ -35,7 +35,7 @@ from .errors import (
     Error, AuthError, BadTypeError, BrokenError, NoIndexError, NoKeyError,
     NotFoundError, NotHeldError, NotOwnerError, PeerError, RangeError,
     WaitTimeoutError, EmptyError, FullError, BadArgError, ShutdownError,
-    ShutDown, LostError)
+    ShutDown)
 
 __all__ = [
     'BaseProxy', 'DictProxy', 'ListProxy', 'QueueProxy', 'AcquirerProxy',
