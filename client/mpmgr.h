@@ -416,6 +416,15 @@ void mpmgr_set_notify(mpmgr *h, mpmgr_notify_fn *fn, void *arg);
  * (the handle is then broken), or another negative code.
  */
 int mpmgr_poll_notify(mpmgr *h);
+/*
+ * For a program that waits on many handles (poll(2) on mpmgr_fd()):
+ * send what is buffered, read what the socket has without waiting,
+ * deliver the notifications before the next reply due, and answer 1 when
+ * that whole reply is there (mpmgr_reply() then takes it without
+ * waiting), 0 when it is not yet, MPMGR_ESTATE when no reply is due, or
+ * another negative code (MPMGR_EIO once the server has hung up).
+ */
+int mpmgr_reply_ready(mpmgr *h);
 
 /* msgpack_object constructors for calls (no allocation: s is borrowed). */
 msgpack_object mpmgr_obj_str(const char *s);
