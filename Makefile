@@ -139,8 +139,10 @@ $(B)/libmpmgr.a: $(call obj,$(LIB_SRC) $(LIB_PROTO_SRC))
 $(B)/libmpmgr.pc: client/libmpmgr.pc.in
 	$(INSTALL_PC_SED) $< > $@
 
-# mpctl walks the catalogue at run time: it links proto's copy.
-$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o $(B)/libmpmgr.a
+# mpctl walks the catalogue at run time, and checks UTF-8 as the daemon
+# does: it links proto's copies of those.
+$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o \
+	$(B)/proto/scan.o $(B)/proto/buf.o $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
 
 $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
