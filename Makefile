@@ -299,3 +299,77 @@ clean:
 	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- Python package (client/python) ------------------------------------------
+# The mpmgr package for Debian's python3 ($(PY)): the extension
+# mpmgr._mpmgr (client/python/src, with libmpmgr and proto compiled in as
+# PIC objects, exporting only PyInit__mpmgr) and the modules, laid out in
+# $(B)/python so that PYTHONPATH=$(B)/python $(PY) -c 'import mpmgr' works.
+# make install puts the package in PYTHONDIR (Debian's dist-packages for
+# PREFIX=/usr, else the python3.X one under PREFIX, both on Debian's path);
+# `pip install ./client/python` builds the same with setuptools.
+
+PY ?= /usr/bin/python3
+PY_INC = $(call cache,pyinc,$(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_SUFFIX = $(call cache,pysfx,$(PY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_VER = $(call cache,pyver,$(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
+
+PYEXT_SRC = $(wildcard client/python/src/*.c)
+PYMOD_SRC = $(wildcard client/python/mpmgr/*.py)
+PYEXT = $(B)/python/mpmgr/_mpmgr$(PY_SUFFIX)
+PYMOD = $(patsubst client/python/mpmgr/%,$(B)/python/mpmgr/%,$(PYMOD_SRC))
+
+DEB_PKGS += python3-dev python3-pytest python3-msgpack python3-pip \
+	libpython3.11-testsuite
+BENCH_PKGS += python3-redis python3-hiredis
+
+.PHONY: python
+python: $(PYEXT) $(PYMOD)
+all: python
+tests: python
+
+# The extension's objects, libmpmgr and proto included, are its own: PIC,
+# Python.h as a system header (its code is not held to our warnings), and
+# never sanitized. Under SANITIZE=1 an instrumented extension needs ASan's
+# runtime preloaded into python3, and gcc 12's ASan allocator is not
+# fork-safe: a child forked while another thread allocates (CPython's
+# manager tests do that) hangs on its lock. The daemon and libmpmgr the
+# tests run are sanitized as ever.
+PYEXT_OBJ = $(patsubst %.c,$(B)/python/obj/%.o,$(PYEXT_SRC) $(LIB_SRC) $(PROTO_SRC))
+PYEXT_CFLAGS = $(filter-out $(SANFLAGS),$(ALL_CFLAGS)) -fPIC \
+	-isystem $(PY_INC) -Iclient
+
+$(B)/python/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(PYEXT_CFLAGS) -c -o $@ $<
+
+$(PYEXT): $(PYEXT_OBJ) client/python/mpmgr.map
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=client/python/mpmgr.map \
+		-o $@ $(PYEXT_OBJ) $(LIBS_PROTO)
+
+$(B)/python/mpmgr/%.py: client/python/mpmgr/%.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+# make bench also races the Python package (bench/python.py: mpmgr against
+# CPython's Manager, redis-py with hiredis and libmpmgr from C); it needs
+# the bench packages and runs before the daemon's race (bench/run.sh).
+bench: bench-python
+.PHONY: bench-python
+bench-python: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpbench
+	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
+		MPBENCH=$(abspath $(B)/mpbench) $(PY) bench/python.py
+
+install: install-python
+uninstall: uninstall-python
+.PHONY: install-python uninstall-python
+install-python: python
+	install -d $(DESTDIR)$(PYTHONDIR)/mpmgr
+	install -m 644 $(PYMOD) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+	install -m 755 $(PYEXT) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/mpmgr
