@@ -354,7 +354,7 @@ slot_start(struct slot *s, const msgpack_object *payload, unsigned attempt)
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, i;
 	msgpack_object why;
 	char **argv, *shell;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (job_command(payload, &argv, &shell) == -1) {
 		why = mpmgr_obj_str("mpctl pool worker: a payload must be an "
@@ -375,8 +375,14 @@ slot_start(struct slot *s, const msgpack_object *payload, unsigned attempt)
 		mpctl_say(0, "%s: fork: %s", s->w->c->who, strerror(errno));
 		goto fail;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		/* A worker killed by SIGKILL takes its job's process with
+		 * it: the daemon gives the job to another worker. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self)
+			_exit(127);
 		job_exec(s, attempt, argv, shell, out, err);
+	}
 	job_command_free(argv, shell);
 	setpgid(pid, pid);
 	close(out[1]);
