@@ -22,6 +22,7 @@ from . import values as _values
 from .errors import *  # noqa: F401,F403
 from .errors import Error
 from .managers import BaseManager, SyncManager, Manager
+from .pool import Pool, AsyncResult, WorkerLostError, JobCancelledError
 from .proxies import (
     BaseProxy, DictProxy, ListProxy, QueueProxy, AcquirerProxy,
     ConditionProxy, EventProxy, BarrierProxy, ValueProxy, ArrayProxy,
@@ -32,7 +33,8 @@ __all__ = [
     'Manager', 'BaseManager', 'SyncManager', 'BaseProxy', 'DictProxy',
     'ListProxy', 'QueueProxy', 'AcquirerProxy', 'ConditionProxy',
     'EventProxy', 'BarrierProxy', 'ValueProxy', 'ArrayProxy',
-    'NamespaceProxy', 'SetProxy', 'ExtType', 'Error', 'name_of',
+    'NamespaceProxy', 'SetProxy', 'ExtType', 'Error', 'name_of', 'Pool',
+    'AsyncResult', 'WorkerLostError', 'JobCancelledError',
 ] + _errors.__all__
 
 _mpmgr._setup(
