@@ -72,31 +72,40 @@ class _PoolObject(BaseProxy):
 
 def _worker(address, key, keyfile, name, initializer, initargs, maxtasks):
     """A worker process: take, run, report, until the pool is closed and
-    drained (SHUTDOWN) or maxtasks tasks are done."""
-    conn = _mpmgr.Client(address, key=key, keyfile=keyfile).session()
+    drained (SHUTDOWN) or maxtasks tasks are done. A task's report and
+    the next take go in one round trip."""
+    pool = _PoolObject(_mpmgr.Client(address, key=key, keyfile=keyfile),
+                       name)
     if initializer is not None:
         initializer(*initargs)
+    report = None
     completed = 0
-    while maxtasks is None or completed < maxtasks:
-        try:
-            jid, payload, _ = conn.call('pool.take', name)
-        except (errors.Error, OSError):
-            # SHUTDOWN (closed and drained, or terminated), the pool or
-            # the daemon gone
+    while True:
+        last = maxtasks is not None and completed >= maxtasks
+        calls = ([report] if report is not None else []) + \
+            ([] if last else [('pool.take', ())])
+        if not calls:
             break
+        try:
+            rs = pool._many(calls)
+        except (errors.Error, OSError):
+            break               # the daemon gone
+        if report is not None and isinstance(rs[0], BaseException) and \
+                not isinstance(rs[0], errors.NotOwnerError):
+            break               # NotOwner: cancelled while it ran
+        if last or isinstance(rs[-1], BaseException):
+            # SHUTDOWN (closed and drained, or terminated), or the pool
+            # gone
+            break
+        jid, payload, _ = rs[-1]
         ok, value = _run(payload)
         try:
             data = pickle.dumps(value)
         except Exception as e:
             ok, value = False, MaybeEncodingError(e, value)
             data = pickle.dumps(value)
-        try:
-            conn.call('pool.done' if ok else 'pool.fail', name, jid, data)
-        except errors.NotOwnerError:
-            pass                # cancelled or terminated while it ran
-        except (errors.Error, OSError):
-            break
-        value = data = payload = None
+        report = ('pool.done' if ok else 'pool.fail', (jid, data))
+        value = data = payload = rs = None
         completed += 1
 
 
