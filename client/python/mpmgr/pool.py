@@ -480,35 +480,27 @@ class Pool:
         return result
 
     def imap(self, func, iterable, chunksize=1):
+        return self._imap(IMapIterator, func, iterable, chunksize)
+
+    def imap_unordered(self, func, iterable, chunksize=1):
+        return self._imap(IMapUnorderedIterator, func, iterable, chunksize)
+
+    def _imap(self, cls, func, iterable, chunksize):
+        """imap and imap_unordered: the iterable read by the feeder
+        thread, a job per item, or per chunk of chunksize items."""
         self._check_running()
-        if chunksize == 1:
-            result = IMapIterator(self)
-            self._s.tasks.put((_guarded(result._job, func, iterable),
-                               result._set_length))
-            return result
         if chunksize < 1:
             raise ValueError("Chunksize must be 1+, not {0:n}".format(
                 chunksize))
-        result = IMapIterator(self)
-        self._s.tasks.put((_guarded(result._job, mapstar,
-                                    _get_tasks(func, iterable, chunksize)),
-                           result._set_length))
-        return (item for chunk in result for item in chunk)
-
-    def imap_unordered(self, func, iterable, chunksize=1):
-        self._check_running()
+        result = cls(self)
         if chunksize == 1:
-            result = IMapUnorderedIterator(self)
-            self._s.tasks.put((_guarded(result._job, func, iterable),
-                               result._set_length))
+            tasks = _guarded(result._job, func, iterable)
+        else:
+            tasks = _guarded(result._job, mapstar,
+                             _get_tasks(func, iterable, chunksize))
+        self._s.tasks.put((tasks, result._set_length))
+        if chunksize == 1:
             return result
-        if chunksize < 1:
-            raise ValueError("Chunksize must be 1+, not {0!r}".format(
-                chunksize))
-        result = IMapUnorderedIterator(self)
-        self._s.tasks.put((_guarded(result._job, mapstar,
-                                    _get_tasks(func, iterable, chunksize)),
-                           result._set_length))
         return (item for chunk in result for item in chunk)
 
     # --- the end ---
