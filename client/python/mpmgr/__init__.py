@@ -25,6 +25,7 @@ from .errors import *  # noqa: F401,F403
 from .errors import Error, ShutDown
 from .connection import Connection, Pipe
 from .managers import BaseManager, SyncManager, Manager
+from .pool import Pool, AsyncResult, WorkerLostError, JobCancelledError
 from .proxies import (
     BaseProxy, DictProxy, ListProxy, QueueProxy, AcquirerProxy,
     ConditionProxy, EventProxy, BarrierProxy, ValueProxy, ArrayProxy,
@@ -36,7 +37,8 @@ __all__ = [
     'ListProxy', 'QueueProxy', 'AcquirerProxy', 'ConditionProxy',
     'EventProxy', 'BarrierProxy', 'ValueProxy', 'ArrayProxy',
     'NamespaceProxy', 'SetProxy', 'ExtType', 'Error', 'name_of', 'Pipe',
-    'Connection', 'ShutDown', 'ProcessRecordProxy',
+    'Connection', 'ShutDown', 'ProcessRecordProxy', 'Pool',
+    'AsyncResult', 'WorkerLostError', 'JobCancelledError',
 ] + _errors.__all__
 
 _mpmgr._setup(

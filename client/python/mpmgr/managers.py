@@ -19,12 +19,13 @@ import array
 import itertools
 import os
 import threading
+import traceback
 import warnings
 
 from multiprocessing import process as _mp_process
 from multiprocessing import util
 from multiprocessing.context import ProcessError
-from multiprocessing.managers import State
+from multiprocessing.managers import RemoteError, State
 
 from . import _mpmgr
 from . import connection
@@ -270,8 +271,8 @@ def _roe(release_on_exit):
 
 
 class SyncManager(BaseManager):
-    """CPython's SyncManager: every typeid of Python 3.11 (Pool aside, for
-    now), plus set (Python 3.14)."""
+    """CPython's SyncManager: every typeid of Python 3.11 (Pool: mpmgr.Pool on
+    its daemon), plus set (Python 3.14)."""
 
     @property
     def named(self):
@@ -446,10 +447,18 @@ class SyncManager(BaseManager):
         return self._create(proxies.ProcessRecordProxy, 'ProcessRecord',
                             name=_name, create=False)
 
-    @_factory
-    def Pool(self, *args, **kwds):
-        raise NotImplementedError('mpmgr: Manager().Pool comes with the '
-                                  'pool type, in a later version')
+    def Pool(self, processes=None, initializer=None, initargs=(),
+             maxtasksperchild=None, context=None, *, max_attempts=3):
+        """An mpmgr.Pool whose tasks this manager's daemon keeps (its pool
+        object goes with the manager's session). Bad arguments raise
+        RemoteError, as CPython's manager reports its server's errors."""
+        from .pool import Pool
+        try:
+            return Pool(processes, initializer, initargs, maxtasksperchild,
+                        context, max_attempts=max_attempts, manager=self)
+        except (ValueError, TypeError) as e:
+            raise RemoteError(''.join(
+                traceback.format_exception_only(type(e), e))) from e
 
 
 def Manager(address=_PRIVATE, authkey=None, *, ctx=None):
