@@ -24,6 +24,7 @@
 #include "options.h"
 #include "waiter.h"
 
+struct jop;
 struct method;
 struct opt;
 struct optval;
@@ -90,6 +91,18 @@ struct obj_type {
 	 * NULL for types nothing can be held in.
 	 */
 	void (*conn_gone)(struct hold *h);
+	/*
+	 * The journal (journal.h). jcode: the type's code in records (JC_*).
+	 * jops: its ops, a table indexed by op number and ended by JOP_END;
+	 * NULL when nothing of it outlives a connection but its existence,
+	 * which the registry's own records keep (barrier). dump: append
+	 * records of jops that rebuild what a restart keeps of o (the
+	 * registry records its creation first when it is explicit);
+	 * nothing for what an implicit creation makes. NULL with jops.
+	 */
+	unsigned jcode;
+	const struct jop *jops;
+	void (*dump)(const struct object *o);
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in
@@ -113,6 +126,8 @@ extern const struct obj_type condition_type;
 void registry_init(const struct obj_type *const *t);
 /* The type of t called name, or NULL. */
 const struct obj_type *registry_type(const char *name, size_t len);
+/* The type whose journal code is code, or NULL. */
+const struct obj_type *registry_type_by_code(unsigned code);
 
 struct object *registry_lookup(const char *name, size_t len);
 /*

@@ -611,7 +611,7 @@ START_TEST(test_sys)
 	static const char *const fields[] = {
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
 		"objects", "ops", "conns_total", "memory_used", "max_memory",
-		"waiters"
+		"waiters", "persistence"
 	};
 	struct mpv v;
 	uint64_t ops;
@@ -624,8 +624,8 @@ START_TEST(test_sys)
 	server.max_memory = 1u << 30;
 	ops = server.ops;
 	OK("sys.stats", "[]", NULL);
-	ck_assert_uint_eq(reply.result.len, 11);
-	for (i = 0; i < 11; i++)
+	ck_assert_uint_eq(reply.result.len, 12);
+	for (i = 0; i < 12; i++)
 		ck_assert_msg(result_field(fields[i], &v), "no %s", fields[i]);
 	ck_assert(result_field("version", &v) &&
 	    mpv_str_eq(&v, MPMGRD_VERSION));
@@ -639,6 +639,9 @@ START_TEST(test_sys)
 	ck_assert(result_field("memory_used", &v) && v.v.u > 0 &&
 	    v.v.u <= mem_used());
 	ck_assert(result_field("max_memory", &v) && v.v.u == 1u << 30);
+	/* no --data-dir: memory only, and nothing to save */
+	ck_assert(result_field("persistence", &v) && mpv_str_eq(&v, "memory"));
+	ERR("sys.save", "[]", BADARG);
 	server.max_memory = 0;
 }
 END_TEST
