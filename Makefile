@@ -3,7 +3,8 @@
 #
 #   make            build everything
 #   make run        install missing Debian packages, build, start mpmgrd in
-#                   the foreground on the per-user default socket
+#                   the foreground on the per-user default socket, with its
+#                   journal in the XDG state directory (objects persist)
 #   make check      install missing Debian packages, build, run every test
 #   make deps       install missing Debian packages (apt-get)
 #   make bench      also install redis-server, redis-tools and hyperfine,
@@ -178,9 +179,12 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
+# The user's state directory, as the user unit's: objects survive restarts.
+RUN_DATA_DIR = $${XDG_STATE_HOME:-$$HOME/.local/state}/mpmgr
+
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(B)/mpmgrd
+	./$(B)/mpmgrd --data-dir "$(RUN_DATA_DIR)"
 
 check: deps
 	@$(MAKE) --no-print-directory test

@@ -618,7 +618,8 @@ journal_open(const struct journal_config *cfg, char *err, size_t errlen)
 		journal_add_file(gen, kind == 1);
 	}
 	closedir(d);
-	qsort(j.files, j.nfiles, sizeof *j.files, journal_file_cmp);
+	if (j.nfiles > 1)
+		qsort(j.files, j.nfiles, sizeof *j.files, journal_file_cmp);
 	j.has_snap = have_base;
 	j.snap_gen = best;
 	return 0;

@@ -22,7 +22,9 @@
  *
  * A restart keeps a condition's options (create's record) and, when its
  * own rlock is not released on disconnect, that rlock's depth; waiters
- * are gone.
+ * are gone. The type a missing named lock is made with is the one the
+ * name had at create, or a lock: after a restart, a lock, unless the
+ * named lock outlived it (an explicit one).
  */
 #include <string.h>
 
@@ -42,9 +44,8 @@ struct condition {
 	uint8_t locklen;
 };
 
-/* Journal ops: its own rlock's depth; the type its named lock is made
- * with when missing (an rlock; a lock by default). */
-enum { COND_J_OWN_DEPTH, COND_J_LOCKTYPE };
+/* Journal ops: its own rlock's depth. */
+enum { COND_J_OWN_DEPTH };
 
 static void condition_wait_timeout(struct waiter *);
 static void condition_notified_gone(struct waiter *);
@@ -373,26 +374,8 @@ condition_replay_depth(struct object *o, struct mpv_iter *args,
 	return NULL;
 }
 
-static const char *
-condition_replay_locktype(struct object *o, struct mpv_iter *args,
-    uint32_t nargs)
-{
-	struct condition *cd = condition_of(o);
-	const struct obj_type *t = NULL;
-	struct mpv v;
-
-	jop_arg(args, &v);
-	if (v.type == MPV_UINT && v.v.u <= JC_MAX)
-		t = registry_type_by_code((unsigned)v.v.u);
-	if (cd->own != NULL || t == NULL || !lock_kind(t))
-		return "not a lock type";
-	cd->locktype = t;
-	return NULL;
-}
-
 static const struct jop condition_jops[] = {
 	[COND_J_OWN_DEPTH] = { "own_depth", 1, 1, condition_replay_depth },
-	[COND_J_LOCKTYPE] = { "locktype", 1, 1, condition_replay_locktype },
 	JOP_END
 };
 
@@ -405,11 +388,6 @@ condition_dump(const struct object *o)
 	if (cd->own != NULL && (depth = lock_kept_depth(cd->own)) != 0) {
 		msgpack_pack_uint64(journal_begin(o, COND_J_OWN_DEPTH, 1),
 		    depth);
-		journal_end();
-	}
-	if (cd->own == NULL && cd->locktype != &lock_type) {
-		msgpack_pack_uint64(journal_begin(o, COND_J_LOCKTYPE, 1),
-		    cd->locktype->jcode);
 		journal_end();
 	}
 }
