@@ -101,27 +101,36 @@ dict_reply_arg(struct req *req, unsigned i)
 /* Journal ops. */
 enum { DICT_J_SET, DICT_J_DEL, DICT_J_SETMANY, DICT_J_CLEAR };
 
-static void
-dict_journal_set(const struct object *o, const uint8_t *k, size_t kn,
-    const uint8_t *v, size_t vn)
+/*
+ * A record of op with a key and maybe a value. The callers test
+ * journal_wants inline, so that a daemon without a journal pays a load
+ * and a branch, not a call.
+ */
+static void __attribute__((noinline))
+dict_journal(const struct object *o, unsigned op, const uint8_t *k,
+    size_t kn, const uint8_t *v, size_t vn)
 {
-	msgpack_packer *pk;
+	msgpack_packer *pk = journal_begin(o, op, 1 + (v != NULL));
 
-	if (!journal_wants(o))
-		return;
-	pk = journal_begin(o, DICT_J_SET, 2);
 	pack_raw(pk, k, kn);
-	pack_raw(pk, v, vn);
+	if (v != NULL)
+		pack_raw(pk, v, vn);
 	journal_end();
 }
 
-static void
+static inline void
+dict_journal_set(const struct object *o, const uint8_t *k, size_t kn,
+    const uint8_t *v, size_t vn)
+{
+	if (journal_wants(o))
+		dict_journal(o, DICT_J_SET, k, kn, v, vn);
+}
+
+static inline void
 dict_journal_del(const struct object *o, const uint8_t *k, size_t kn)
 {
-	if (!journal_wants(o))
-		return;
-	pack_raw(journal_begin(o, DICT_J_DEL, 1), k, kn);
-	journal_end();
+	if (journal_wants(o))
+		dict_journal(o, DICT_J_DEL, k, kn, NULL, 0);
 }
 
 static void

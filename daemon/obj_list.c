@@ -210,21 +210,27 @@ enum {
 	LIST_J_SET, LIST_J_REVERSE, LIST_J_SORT, LIST_J_CLEAR
 };
 
-/* A record of op on o with an optional position and value. */
-static void
-list_journal(const struct object *o, unsigned op, int64_t pos,
+static void __attribute__((noinline))
+list_journal_rec(const struct object *o, unsigned op, int64_t pos,
     const uint8_t *b, size_t n)
 {
-	msgpack_packer *pk;
+	msgpack_packer *pk = journal_begin(o, op, (pos >= 0) + (b != NULL));
 
-	if (!journal_wants(o))
-		return;
-	pk = journal_begin(o, op, (pos >= 0) + (b != NULL));
 	if (pos >= 0)
 		msgpack_pack_uint64(pk, (uint64_t)pos);
 	if (b != NULL)
 		pack_raw(pk, b, n);
 	journal_end();
+}
+
+/* A record of op on o with an optional position and value; the test is
+ * inline (a load and a branch without a journal). */
+static inline void
+list_journal(const struct object *o, unsigned op, int64_t pos,
+    const uint8_t *b, size_t n)
+{
+	if (journal_wants(o))
+		list_journal_rec(o, op, pos, b, n);
 }
 
 /* --- equality ---------------------------------------------------------- */

@@ -156,7 +156,7 @@ queue_reserve(struct queue *q, size_t n)
 		queue_resize(q, cap);
 }
 
-static void
+static inline void
 queue_push(struct queue *q, struct qitem *it)
 {
 	queue_reserve(q, 1);
@@ -190,6 +190,30 @@ queue_has_room(const struct queue *q, uint64_t n)
 	    (q->count < q->maxsize && q->maxsize - q->count >= n);
 }
 
+/* Journal records out of line: without a journal a change pays the
+ * inline journal_wants test alone. */
+static void __attribute__((noinline))
+queue_journal_put(const struct object *o, const uint8_t *bytes, size_t len,
+    uint64_t nitems)
+{
+	pack_raw(journal_begin(o, QUEUE_J_PUT, (uint32_t)nitems), bytes, len);
+	journal_end();
+}
+
+/* A get of n: POP n, or with ack LEASE conn n. */
+static void __attribute__((noinline))
+queue_journal_take(const struct object *o, const struct conn *c, bool ack,
+    uint64_t n)
+{
+	msgpack_packer *pk = journal_begin(o, ack ? QUEUE_J_LEASE :
+	    QUEUE_J_POP, 1 + ack);
+
+	if (ack)
+		msgpack_pack_uint64(pk, c->id);
+	msgpack_pack_uint64(pk, n);
+	journal_end();
+}
+
 /* Append nitems canonical values laid end to end in bytes. */
 static void
 queue_push_items(struct object *o, const uint8_t *bytes, size_t len,
@@ -200,11 +224,8 @@ queue_push_items(struct object *o, const uint8_t *bytes, size_t len,
 	struct mpv v;
 	uint64_t i;
 
-	if (journal_wants(o)) {
-		pack_raw(journal_begin(o, QUEUE_J_PUT, (uint32_t)nitems), bytes,
-		    len);
-		journal_end();
-	}
+	if (journal_wants(o))
+		queue_journal_put(o, bytes, len, nitems);
 	queue_reserve(q, nitems);
 	if (nitems == 1)
 		queue_push(q, queue_item_new(q, bytes, len));
@@ -312,15 +333,8 @@ queue_deliver(struct object *o, struct req *req, uint64_t n, bool many)
 	struct qitem *it;
 	size_t k = many ? queue_take_count(q, n) : 1, i;
 
-	if (journal_wants(o)) {
-		msgpack_packer *jk = journal_begin(o, q->ack ? QUEUE_J_LEASE :
-		    QUEUE_J_POP, 1 + q->ack);
-
-		if (q->ack)
-			msgpack_pack_uint64(jk, req->c->id);
-		msgpack_pack_uint64(jk, k);
-		journal_end();
-	}
+	if (journal_wants(o))
+		queue_journal_take(o, req->c, q->ack, k);
 	if (many)
 		msgpack_pack_array(pk, k);
 	for (i = 0; i < k; i++) {

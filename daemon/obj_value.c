@@ -39,15 +39,20 @@ value_store(struct value *v, const uint8_t *bytes, size_t n)
 	v->len = n;
 }
 
+static void __attribute__((noinline))
+value_journal(const struct object *o, const uint8_t *bytes, size_t n)
+{
+	pack_raw(journal_begin(o, VALUE_J_SET, 1), bytes, n);
+	journal_end();
+}
+
 /* Store, and journal, the new value of o. */
-static void
+static inline void
 value_change(struct object *o, const uint8_t *bytes, size_t n)
 {
 	value_store(o->data, bytes, n);
-	if (journal_wants(o)) {
-		pack_raw(journal_begin(o, VALUE_J_SET, 1), bytes, n);
-		journal_end();
-	}
+	if (journal_wants(o))
+		value_journal(o, bytes, n);
 }
 
 static void
