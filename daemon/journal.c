@@ -103,6 +103,7 @@ static struct {
 	uint64_t snap_bytes;
 	uint64_t gen;             /* the incr file appended to */
 	int fd;
+	bool dir_dirty;           /* a new file's name is not synced yet */
 	uint64_t total;           /* bytes in the kept files */
 	uint64_t written;         /* since start */
 	_Atomic uint64_t synced;
@@ -118,6 +119,7 @@ static struct {
 	pthread_mutex_t bio_mu;
 	pthread_cond_t bio_cv;
 	int bio_fd;               /* a dup to sync and close; -1 none */
+	bool bio_dir;             /* and the directory first */
 	uint64_t bio_upto;        /* written when it was handed over */
 	bool bio_busy;
 	bool bio_quit;
@@ -439,9 +441,14 @@ journal_write_fd(int fd, const void *p, size_t n, const char *what)
 	}
 }
 
-/* A new incr file gen, empty but for its header: its descriptor. */
+/*
+ * A new incr file gen, empty but for its header: its descriptor. With
+ * sync, it and its name are on disk on return; without, the next sync of
+ * the journal sees to it (j.dir_dirty), so that a compaction's switch
+ * to a new file costs the loop no wait for the disk.
+ */
 static int
-journal_new_incr(uint64_t gen)
+journal_new_incr(uint64_t gen, bool sync)
 {
 	char path[PATH_MAX];
 	uint8_t h[JOURNAL_HEADER];
@@ -454,6 +461,10 @@ journal_new_incr(uint64_t gen)
 		fatal("%s: cannot create %s", __func__, path);
 	journal_header(h);
 	journal_write_fd(fd, h, sizeof h, path);
+	if (!sync) {
+		j.dir_dirty = true;
+		return fd;
+	}
 	if (fdatasync(fd) == -1)
 		fatal("%s: fdatasync %s", __func__, path);
 	journal_fsync_dir();
@@ -809,7 +820,7 @@ journal_start(struct event_base *base, uint64_t end, char *err,
 		j.gen = last->gen;
 	} else {
 		j.gen = j.has_snap ? j.snap_gen : 0;
-		j.fd = journal_new_incr(j.gen);
+		j.fd = journal_new_incr(j.gen, true);
 		j.total += JOURNAL_HEADER;
 	}
 	if (j.has_snap)
@@ -857,6 +868,10 @@ journal_write_out(void)
 static void
 journal_sync(void)
 {
+	if (j.dir_dirty) {
+		journal_fsync_dir();
+		j.dir_dirty = false;
+	}
 	if (fdatasync(j.fd) == -1)
 		fatal("cannot sync the journal (the daemon stops: what it "
 		    "answered is on disk)");
@@ -904,6 +919,7 @@ journal_bio_main(void *arg)
 {
 	int fd;
 	uint64_t upto;
+	bool dir;
 
 	pthread_mutex_lock(&j.bio_mu);
 	for (;;) {
@@ -913,9 +929,10 @@ journal_bio_main(void *arg)
 			break;
 		fd = j.bio_fd;
 		upto = j.bio_upto;
+		dir = j.bio_dir;
 		j.bio_fd = -1;
 		pthread_mutex_unlock(&j.bio_mu);
-		if (fdatasync(fd) == -1)
+		if ((dir && fsync(j.dirfd) == -1) || fdatasync(fd) == -1)
 			fatal("cannot sync the journal (the daemon stops)");
 		close(fd);
 		atomic_store(&j.synced, upto);
@@ -933,7 +950,7 @@ journal_bio_sync(void)
 	uint64_t now = now_usec();
 	int fd;
 
-	if (atomic_load(&j.synced) == j.written)
+	if (atomic_load(&j.synced) == j.written && !j.dir_dirty)
 		return;
 	pthread_mutex_lock(&j.bio_mu);
 	if (j.bio_busy) {
@@ -953,6 +970,8 @@ journal_bio_sync(void)
 	}
 	j.bio_fd = fd;
 	j.bio_upto = j.written;
+	j.bio_dir = j.dir_dirty;
+	j.dir_dirty = false;
 	j.bio_busy = true;
 	j.bio_since = now;
 	j.bio_warned = false;
@@ -1023,6 +1042,23 @@ journal_child_write(void)
 	buf_reset(&j.child);
 }
 
+/* In the child: close every descriptor above stderr but these two. */
+static void
+journal_child_close_fds(int pipefd)
+{
+	int keep[2] = { j.dirfd < pipefd ? j.dirfd : pipefd,
+	    j.dirfd < pipefd ? pipefd : j.dirfd };
+	unsigned lo = 3;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (keep[i] > (int)lo)
+			(void)close_range(lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	(void)close_range(lo, ~0U, 0);
+}
+
 /* In the child: the state as it is now, into journal.gen.base. */
 static void __attribute__((noreturn))
 journal_child(uint64_t gen, int pipefd, pid_t parent)
@@ -1033,6 +1069,9 @@ journal_child(uint64_t gen, int pipefd, pid_t parent)
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
+	/* Sockets (the listener, clients: a peer must see its close when
+	 * the daemon closes it) and the lock are the daemon's business. */
+	journal_child_close_fds(pipefd);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	journal_path(tmp, sizeof tmp, gen, "base.tmp");
@@ -1081,16 +1120,24 @@ journal_fork(void)
 	int p[2], old = j.fd;
 	uint64_t t0;
 
-	/* What the old incr file holds must be on disk before the new one
-	 * gets anything: replay reads them in order. */
+	/*
+	 * The old incr file is written out and, with always, synced as any
+	 * flush would (replies of this turn wait for it); with everysec its
+	 * sync goes to the thread, on a dup of its descriptor, before the
+	 * new file's. The new file's name is synced with the journal's next
+	 * sync, or the child's. Nothing here waits for the disk otherwise.
+	 */
 	journal_write_out();
-	journal_sync();
+	if (j.cfg.fsync == JOURNAL_FSYNC_ALWAYS && j.synced != j.written)
+		journal_sync();
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("compaction: pipe");
 		return -1;
 	}
+	if (j.cfg.fsync == JOURNAL_FSYNC_EVERYSEC)
+		journal_bio_sync();
 	j.gen++;
-	j.fd = journal_new_incr(j.gen);
+	j.fd = journal_new_incr(j.gen, false);
 	j.total += JOURNAL_HEADER;
 	close(old);
 	j.child_gen = j.gen;

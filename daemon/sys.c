@@ -183,7 +183,7 @@ sys_pack_str(msgpack_packer *pk, const char *key, const char *v)
 	msg_pack_cstr(pk, v);
 }
 
-/* With a journal, what sys.stats says of it: 9 pairs. */
+/* With a journal, what sys.stats says of it: 10 pairs. */
 static void
 sys_stats_journal(msgpack_packer *pk)
 {
@@ -198,6 +198,7 @@ sys_stats_journal(msgpack_packer *pk)
 	sys_pack_uint(pk, "journal_synced", js.synced);
 	sys_pack_uint(pk, "snapshot_bytes", js.snapshot_bytes);
 	sys_pack_uint(pk, "compactions", js.compactions);
+	sys_pack_uint(pk, "last_fork_usec", js.last_fork_usec);
 	msg_pack_cstr(pk, "compacting");
 	if (js.compacting)
 		msgpack_pack_true(pk);
@@ -210,7 +211,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 12 + (journal_on ? 9 : 0));
+	msgpack_pack_map(pk, 12 + (journal_on ? 10 : 0));
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
