@@ -9,7 +9,8 @@
 #   make deps       install missing Debian packages (apt-get)
 #   make bench      also install redis-server, redis-tools and hyperfine,
 #                   build, and race mpmgrd against Redis (bench/run.sh;
-#                   QUICK=1 for a fast pass, PERF=1 to profile mpmgrd)
+#                   QUICK=1 for a fast pass, PERF=1 to profile mpmgrd),
+#                   then its journal against Redis's AOF (bench/journal.sh)
 #   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR,
 #                   SYSTEMDSYSTEMUNITDIR, SYSTEMDUSERUNITDIR, SYSUSERSDIR,
 #                   TMPFILESDIR (make uninstall takes the same)
@@ -197,6 +198,8 @@ bench: deps
 	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
 		bash bench/run.sh
+	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
+		MPBENCH=$(abspath $(B)/mpbench) bash bench/journal.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

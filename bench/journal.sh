@@ -4,8 +4,10 @@
 # results ("The journal").
 #
 #  - For --fsync always and everysec against appendfsync always and
-#    everysec: fresh servers (mpmgrd --data-dir, redis-server --appendonly
-#    yes, each with its default rewrite thresholds), the write pairs
+#    everysec, and both in memory only (no --data-dir, appendonly no) to
+#    see what the journal costs: fresh servers (mpmgrd --data-dir,
+#    redis-server --appendonly yes, each with its default rewrite
+#    thresholds), the write pairs
 #    dict.set~HSET, dict.incr~HINCRBY, queue.put~LPUSH, queue.get~RPOP
 #    at (c=1,P=1), (c=50,P=1) and (c=50,P=16), alternating A B for $ROUNDS
 #    rounds: medians of rate, p50 and p99.
@@ -78,16 +80,18 @@ forget() {
 
 now_ms() { date +%s%3N; }
 
-# mp_up DIR POLICY [OPTS...]: mpmgrd with its journal in DIR/data;
-# MP, MPS (socket), and the milliseconds until it answered in UP_MS.
+# mp_up DIR POLICY [OPTS...]: mpmgrd with its journal in DIR/data (none
+# for POLICY memory); MP, MPS (socket), and the milliseconds until it
+# answered in UP_MS.
 mp_up() {
-	local dir=$1 policy=$2 t0
+	local dir=$1 policy=$2 t0 j=()
 	shift 2
 	mkdir -p "$dir"
 	[ -f "$dir/key" ] || "$MPMGRD" --genkey "$dir/key" >/dev/null
+	[ "$policy" = memory ] || j=(--data-dir "$dir/data" --fsync "$policy")
 	t0=$(now_ms)
-	"$MPMGRD" -s "$dir/s" -k "$dir/key" --max-clients 20000 \
-	    --data-dir "$dir/data" --fsync "$policy" "$@" 2>>"$dir/log" &
+	"$MPMGRD" -s "$dir/s" -k "$dir/key" --max-clients 20000 "${j[@]}" \
+	    "$@" 2>>"$dir/log" &
 	MP=$!
 	live+=("$MP")
 	MPS=$dir/s
@@ -97,13 +101,15 @@ mp_up() {
 	UP_MS=$(($(now_ms) - t0))
 }
 
-# r_up DIR POLICY: redis-server with appendonly yes in DIR; R, RS, UP_MS.
+# r_up DIR POLICY: redis-server with appendonly yes in DIR (no for POLICY
+# memory); R, RS, UP_MS.
 r_up() {
-	local dir=$1 t0
+	local dir=$1 t0 aof=(--appendonly yes --appendfsync "$2")
 	mkdir -p "$dir"
+	[ "$2" = memory ] && aof=(--appendonly no)
 	t0=$(now_ms)
 	redis-server --port 0 --unixsocket "$dir/r.sock" --unixsocketperm 700 \
-	    --save '' --appendonly yes --appendfsync "$2" --dir "$dir" \
+	    --save '' "${aof[@]}" --dir "$dir" \
 	    --maxclients 20000 --logfile "$dir/redis.log" &
 	R=$!
 	live+=("$R")
@@ -166,13 +172,13 @@ mkdir -p "$res"
 FAILED=0
 echo
 echo "mpmgrd --data-dir --fsync P against redis-server --appendonly yes" \
-    "--appendfsync P, Redis $(redis-server --version |
+    "--appendfsync P (memory: neither), Redis $(redis-server --version |
     sed 's/.*v=\([^ ]*\).*/\1/'): medians of $ROUNDS alternating rounds;" \
     "operations/s, ms"
 echo
 printf '%-9s %-10s %-18s %9s %6s %6s %9s %6s %6s %5s\n' fsync config \
     "op (mpmgrd~Redis)" mpmgrd/s p50 p99 Redis/s p50 p99 ratio
-for policy in always everysec; do
+for policy in always everysec memory; do
 	mp_up "$tmp/mp-$policy" "$policy"
 	r_up "$tmp/r-$policy" "$policy"
 	for cfg in "1 1" "50 1" "50 16"; do

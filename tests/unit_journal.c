@@ -438,8 +438,25 @@ START_TEST(test_types)
 		{ "queue.put", "['qa', 5]", PERR_NONE, "nil", NULL },
 	};
 
+	char p[64];
+	int i;
+
 	restart_begin();
 	RUN(rows);
+	/* large ones, cleared or deleted: their tables freed in slices, on
+	 * both sides */
+	for (i = 0; i < 3 * REGISTRY_FREE_SLICE; i++) {
+		snprintf(p, sizeof p, "['big%d', %d, %d]", i % 3, i, i);
+		OK("dict.set", p, "nil");
+		snprintf(p, sizeof p, "['bigl%d', %d]", i % 3, i);
+		OK("list.append", p, "nil");
+	}
+	OK("dict.clear", "['big0']", "nil");
+	OK("dict.set", "['big0', 'after', 1]", "nil");
+	OK("obj.delete", "['big1']", "nil");
+	OK("list.clear", "['bigl0']", "nil");
+	OK("list.append", "['bigl0', 'after']", "nil");
+	OK("obj.delete", "['bigl1']", "nil");
 	/* What the rows left, before the restart rule: */
 	ck_assert_uint_eq(info_uint("s", "size"), 5);
 	ck_assert_uint_eq(info_uint("qa", "size"), 2);
