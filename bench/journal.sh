@@ -243,6 +243,12 @@ down "$R"
 
 # --- restart, replay, compaction -------------------------------------------
 
+# "records ms" of the last replay in the big daemon's log.
+replayed() {
+	grep 'replayed' "$tmp/mp-big/log" | tail -1 |
+	    sed 's/.*replayed \([0-9]*\) records in \([0-9]*\) ms.*/\1 \2/'
+}
+
 echo
 echo "restart with $ENTRIES dict entries key:NNNNNNNNNNNN -> 1:"
 mp_up "$tmp/mp-big" everysec
@@ -251,9 +257,7 @@ mp_up "$tmp/mp-big" everysec
 jb=$("$MPCTL" stats | awk '/^journal_bytes:/ { print $2 }')
 crash "$MP"
 mp_up "$tmp/mp-big" everysec
-line=$(grep 'replayed' "$tmp/mp-big/log" | tail -1)
-rec=$(echo "$line" | sed 's/.*replayed \([0-9]*\) records in \([0-9]*\) ms.*/\1 \2/')
-read -r nrec ms <<<"$rec"
+read -r nrec ms <<<"$(replayed)"
 printf '  mpmgrd, journal of %s records (%s bytes): answers after %s ms; replay %s ms, %.0f records/s\n' \
     "$nrec" "$jb" "$UP_MS" "$ms" \
     "$(awk -v n="$nrec" -v m="$ms" 'BEGIN { print (m > 0 ? n * 1000 / m : 0) }')"
@@ -278,9 +282,7 @@ printf '  50 clients reading (dict.get): p99 %s ms max %s ms; during the compact
     "$qp99" "$qmax" "$bp99" "$bmax"
 crash "$MP"
 mp_up "$tmp/mp-big" everysec
-line=$(grep 'replayed' "$tmp/mp-big/log" | tail -1)
-rec=$(echo "$line" | sed 's/.*replayed \([0-9]*\) records in \([0-9]*\) ms.*/\1 \2/')
-read -r nrec ms <<<"$rec"
+read -r nrec ms <<<"$(replayed)"
 printf '  mpmgrd from the snapshot (%s records): answers after %s ms; replay %s ms\n' \
     "$nrec" "$UP_MS" "$ms"
 down "$MP"

@@ -185,46 +185,41 @@ harness_await_ping(struct harness *h, const char *keyfile)
 	return rc;
 }
 
-void
-harness_start(struct harness *h, const char *const extra_args[])
+/* Start a daemon in h's directory and await it; on failure remove the
+ * directory when fresh, and abort. */
+static void
+launch(struct harness *h, const char *const extra_args[], bool fresh)
 {
 	int rc;
 
-	harness_prepare(h, NULL);
+	ck_assert_msg(h->pid == -1, "harness: the daemon still runs");
 	h->pid = fork();
 	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
 	if (h->pid == 0)
 		exec_daemon(h, extra_args);
-
 	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
 		harness_print_log(h);
 		if (harness_alive(h))
 			kill(h->pid, SIGKILL);
 		harness_wait_exit(h, STOP_MS);
-		remove_dir(h->dir);
+		if (fresh)
+			remove_dir(h->dir);
 		ck_abort_msg("mpmgrd did not start: %s (log above)",
 		    mpmgr_strerror(rc));
 	}
 }
 
 void
+harness_start(struct harness *h, const char *const extra_args[])
+{
+	harness_prepare(h, NULL);
+	launch(h, extra_args, true);
+}
+
+void
 harness_restart(struct harness *h, const char *const extra_args[])
 {
-	int rc;
-
-	ck_assert_msg(h->pid == -1, "harness_restart: the daemon still runs");
-	h->pid = fork();
-	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
-	if (h->pid == 0)
-		exec_daemon(h, extra_args);
-	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
-		harness_print_log(h);
-		if (harness_alive(h))
-			kill(h->pid, SIGKILL);
-		harness_wait_exit(h, STOP_MS);
-		ck_abort_msg("mpmgrd did not start again: %s (log above)",
-		    mpmgr_strerror(rc));
-	}
+	launch(h, extra_args, false);
 }
 
 void

@@ -162,48 +162,57 @@ le32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/*
+ * Replay framed records as a start does: each one's length, CRC and
+ * MessagePack checked, applied, then the ghosts closed. NULL, or why not.
+ */
+static const char *
+replay_framed(const struct buf *in)
+{
+	static char err[256];
+	const uint8_t *p = buf_head(in), *end = p + buf_used(in);
+	struct scan_state st;
+	const char *why;
+	struct conn *g;
+	size_t len, flen;
+
+	for (; p < end; p += JOURNAL_RECORD_HEAD + len) {
+		if (end - p < JOURNAL_RECORD_HEAD ||
+		    (size_t)(end - p) - JOURNAL_RECORD_HEAD < (len = le32(p)))
+			return "a record runs past the end";
+		if (crc32c(crc32c(0, p, 4), p + JOURNAL_RECORD_HEAD, len) !=
+		    le32(p + 4))
+			return "CRC mismatch";
+		scan_init(&st);
+		if (scan_frame(&st, p + JOURNAL_RECORD_HEAD, len, len, &flen,
+		    &why) != SCAN_FRAME || flen != len)
+			return "not MessagePack";
+		if ((why = replay_record(p + JOURNAL_RECORD_HEAD, len, err,
+		    sizeof err)) != NULL)
+			return why;
+		journal_ghost_sweep();
+	}
+	while ((g = journal_ghost_last()) != NULL) {
+		waiter_conn_closed(g);
+		journal_ghost_free(g);
+	}
+	return NULL;
+}
+
 /* In the replayer: exit 0 after sending the description, else why. */
 static void __attribute__((noreturn))
 replayer(void)
 {
 	struct buf in = BUF_INIT, out = BUF_INIT;
-	struct scan_state st;
-	const uint8_t *p, *end;
 	const char *why;
-	char err[256];
-	struct conn *g;
-	size_t len, flen;
 
 	close(to_child[1]);
 	close(from_child[0]);
 	if (!read_all(to_child[0], &in))
 		_exit(10);
-	p = buf_head(&in);
-	end = p + buf_used(&in);
-	while (p < end) {
-		if (end - p < JOURNAL_RECORD_HEAD)
-			_exit(11);
-		len = le32(p);
-		if ((size_t)(end - p) - JOURNAL_RECORD_HEAD < len)
-			_exit(12);
-		if (crc32c(crc32c(0, p, 4), p + JOURNAL_RECORD_HEAD, len) !=
-		    le32(p + 4))
-			_exit(13);
-		scan_init(&st);
-		if (scan_frame(&st, p + JOURNAL_RECORD_HEAD, len, len, &flen,
-		    &why) != SCAN_FRAME || flen != len)
-			_exit(14);
-		if ((why = replay_record(p + JOURNAL_RECORD_HEAD, len, err,
-		    sizeof err)) != NULL) {
-			fprintf(stderr, "replayer: %s\n", why);
-			_exit(15);
-		}
-		journal_ghost_sweep();
-		p += JOURNAL_RECORD_HEAD + len;
-	}
-	while ((g = journal_ghost_last()) != NULL) {
-		waiter_conn_closed(g);
-		journal_ghost_free(g);
+	if ((why = replay_framed(&in)) != NULL) {
+		fprintf(stderr, "replayer: %s\n", why);
+		_exit(11);
 	}
 	describe(&out);
 	if (!write_all(from_child[1], buf_head(&out), buf_used(&out)))
@@ -494,9 +503,6 @@ START_TEST(test_restart_rule)
 		  "nil", NULL },
 	};
 	struct buf recs = BUF_INIT;
-	const uint8_t *p, *end;
-	char err[256];
-	size_t len;
 
 	buf_init(&records);
 	journal_capture_begin(&records, true);
@@ -524,18 +530,7 @@ START_TEST(test_restart_rule)
 		waiter_object_deleted(o);
 		registry_delete(o);
 	}
-	p = buf_head(&recs);
-	end = p + buf_used(&recs);
-	for (; p < end; p += JOURNAL_RECORD_HEAD + len) {
-		len = le32(p);
-		ck_assert_ptr_null(replay_record(p + JOURNAL_RECORD_HEAD, len,
-		    err, sizeof err));
-		journal_ghost_sweep();
-	}
-	for (struct conn *g; (g = journal_ghost_last()) != NULL;) {
-		waiter_conn_closed(g);
-		journal_ghost_free(g);
-	}
+	ck_assert_ptr_null(replay_framed(&recs));
 	/* permits given back, but not the ones kept for good */
 	OK("semaphore.value", "['s']", "3");
 	OK("semaphore.value", "['sr']", "2");
