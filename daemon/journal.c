@@ -295,48 +295,68 @@ journal_capture_end(void)
 
 /* --- counters -------------------------------------------------------- */
 
-uint64_t
-jcounter_next(struct jcounter *c, const struct object *o, unsigned op)
-{
-	msgpack_packer *pk;
+#define JOURNAL_COUNTERS 4
 
-	if (++c->next >= c->ceiling) {
-		c->ceiling = c->next + JOURNAL_COUNTER_STEP;
-		if (journal_wants(o)) {
-			pk = journal_begin(o, op, 1);
-			msgpack_pack_uint64(pk, c->ceiling);
-			journal_end();
-		}
-	}
-	return c->next;
+static struct {
+	const char *name;
+	void (*floor)(uint64_t);
+	uint64_t (*ceiling)(void);
+} counters[JOURNAL_COUNTERS];
+
+void
+journal_counter_register(const char *name, void (*floor)(uint64_t),
+    uint64_t (*ceiling)(void))
+{
+	size_t i;
+
+	for (i = 0; i < JOURNAL_COUNTERS && counters[i].name != NULL; i++)
+		if (strcmp(counters[i].name, name) == 0)
+			break;
+	if (i == JOURNAL_COUNTERS || strlen(name) == 0 ||
+	    strlen(name) > MPMGR_MAX_NAME)
+		fatalx("%s: cannot register '%s'", __func__, name);
+	counters[i].name = name;
+	counters[i].floor = floor;
+	counters[i].ceiling = ceiling;
 }
 
-const char *
-jcounter_replay(struct jcounter *c, struct mpv_iter *args)
+static void
+journal_counter_record(const char *name, uint64_t ceiling)
 {
-	struct mpv v;
-
-	jop_arg(args, &v);
-	if (v.type != MPV_UINT)
-		return "a counter's ceiling must be an int";
-	if (v.v.u > c->ceiling) {
-		c->ceiling = v.v.u;
-		/* whatever was handed out, it was below the ceiling */
-		c->next = v.v.u - 1;
-	}
-	return NULL;
+	msgpack_pack_uint64(journal_begin_raw(JC_REGISTRY, JR_COUNTER, name,
+	    strlen(name), 1), ceiling);
+	journal_end();
 }
 
 void
-jcounter_dump(const struct jcounter *c, const struct object *o, unsigned op)
+journal_counter_reserve(const char *name, uint64_t ceiling)
 {
-	msgpack_packer *pk;
+	if (journal_on)
+		journal_counter_record(name, ceiling);
+}
 
-	if (c->ceiling == 0)
-		return;
-	pk = journal_begin(o, op, 1);
-	msgpack_pack_uint64(pk, c->ceiling);
-	journal_end();
+bool
+journal_counter_replay(const char *name, size_t len, uint64_t ceiling)
+{
+	size_t i;
+
+	for (i = 0; i < JOURNAL_COUNTERS && counters[i].name != NULL; i++) {
+		if (strlen(counters[i].name) == len &&
+		    memcmp(counters[i].name, name, len) == 0) {
+			counters[i].floor(ceiling);
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+journal_counter_dump(void)
+{
+	size_t i;
+
+	for (i = 0; i < JOURNAL_COUNTERS && counters[i].name != NULL; i++)
+		journal_counter_record(counters[i].name, counters[i].ceiling());
 }
 
 /* --- files --------------------------------------------------------------- */

@@ -69,8 +69,9 @@ enum {
 	JR_CREATE,         /* name, type code, options map: TYPE.create of a
 			      new object, or of an implicit one it makes
 			      explicit */
-	JR_DELETE          /* name: obj.delete, or an object becoming
+	JR_DELETE,         /* name: obj.delete, or an object becoming
 			      ephemeral (gone for the journal) */
+	JR_COUNTER         /* a daemon-wide counter's name, its ceiling */
 };
 
 /*
@@ -151,29 +152,29 @@ void journal_end(void);
 uint64_t journal_records(void);
 
 /*
- * A counter that only grows and survives restarts without a record per
- * step (a fencing token): the journal keeps a ceiling reserved ahead,
- * JOURNAL_COUNTER_STEP values at a time, through the type's own op (one
- * arg: the ceiling). After a restart the counter resumes at the ceiling,
- * so no value handed out before is handed out again (some are skipped).
- * Start with {0, 0}. With --fsync always the reservation is on disk before
- * a reply carrying a value past the old ceiling leaves; with everysec or
- * no, an OS crash (not a daemon crash) may lose the last reservation.
+ * A daemon-wide counter that only grows and survives restarts without a
+ * record per step (the fencing tokens: one counter for the daemon, so
+ * that an implicit lock deleted and made again never starts over). Its
+ * owner reserves ceilings ahead (a record per block of values, before
+ * the first value past the last ceiling leaves: records of a loop turn
+ * are written before its replies) with journal_counter_reserve, and
+ * registers once, before replay, the function replay calls for each of
+ * its records (floor: no value below the ceiling found may come again)
+ * and the one compaction asks for the ceiling to write in a snapshot.
+ * That must be the ceiling reserved, not the last value handed out:
+ * values up to it may leave after the compaction's fork without a new
+ * record. With --fsync always a reservation is on disk before any reply
+ * of its turn; with everysec or no, an OS crash may lose the last one.
  */
-struct jcounter {
-	uint64_t next;            /* the value jcounter_next gives next, -1 */
-	uint64_t ceiling;         /* reserved in the journal: values below */
-};
-#define JOURNAL_COUNTER_STEP 1024
-/* The next value (1, 2, ...): journals op of o's type with a new ceiling
- * first when the reserved ones are used up and journal_wants(o). */
-uint64_t jcounter_next(struct jcounter *c, const struct object *o,
-    unsigned op);
-/* The op's replay: resume at the ceiling. NULL, or why not (not an int). */
-const char *jcounter_replay(struct jcounter *c, struct mpv_iter *args);
-/* The op's dump: one record with the ceiling (nothing while 0). */
-void jcounter_dump(const struct jcounter *c, const struct object *o,
-    unsigned op);
+void journal_counter_register(const char *name, void (*floor)(uint64_t),
+    uint64_t (*ceiling)(void));
+/* A record of name's new ceiling, when a journal is kept. */
+void journal_counter_reserve(const char *name, uint64_t ceiling);
+/* Replay of a record of name: its floor function, or false if no
+ * counter of that name was registered. */
+bool journal_counter_replay(const char *name, size_t len, uint64_t ceiling);
+/* Compaction: a record of every registered counter's ceiling. */
+void journal_counter_dump(void);
 
 /*
  * Send records to b instead of the journal until journal_capture_end(),

@@ -70,6 +70,15 @@ replay_registry(unsigned op, const struct mpv *name, struct mpv_iter *args,
 	struct object *o;
 	struct mpv code, map;
 
+	if (op == JR_COUNTER) {
+		jop_arg(args, &code);
+		if (nargs != 1 || code.type != MPV_UINT)
+			return "a counter's ceiling must be an int";
+		if (!journal_counter_replay((const char *)name->ptr, name->len,
+		    code.v.u))
+			return "a counter nobody registered";
+		return NULL;
+	}
 	o = registry_lookup((const char *)name->ptr, name->len);
 	if (op == JR_DELETE) {
 		if (nargs != 0)
@@ -316,8 +325,8 @@ replay_files(uint64_t *end, uint64_t *nrec, struct replay_bad *bad)
 
 /* --- the dump ------------------------------------------------------------ */
 
-/* Every object a restart keeps, as records: its creation when explicit,
- * then its type's dump. */
+/* Every counter's ceiling, then every object a restart keeps, as
+ * records: its creation when explicit, then its type's dump. */
 static void
 replay_dump(void)
 {
@@ -327,6 +336,7 @@ replay_dump(void)
 	msgpack_packer *pk;
 	size_t n;
 
+	journal_counter_dump();
 	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
 		if (o->owner != NULL)
 			continue;

@@ -869,40 +869,51 @@ START_TEST(test_framing)
 }
 END_TEST
 
-/* A counter resumes at its ceiling: nothing handed out twice. */
+/* A daemon-wide counter: its reservations replay to its floor, and a
+ * compaction writes its ceiling. */
+static uint64_t tc_floor, tc_ceiling;
+
+static void
+tc_set_floor(uint64_t v)
+{
+	tc_floor = v;
+}
+
+static uint64_t
+tc_get_ceiling(void)
+{
+	return tc_ceiling;
+}
+
 START_TEST(test_counter)
 {
-	struct jcounter c = { 0, 0 }, r = { 0, 0 };
 	struct buf b = BUF_INIT;
-	struct object *o;
-	struct mpv rec, arg;
-	struct mpv_iter it;
-	uint64_t v = 0;
-	int i;
 
-	OK("value.set", "['cv', 1]", "nil");
-	o = registry_lookup("cv", 2);
+	journal_counter_register("tc", tc_set_floor, tc_get_ceiling);
+	/* without a journal, nothing */
+	journal_capture_begin(&b, true);
+	journal_counter_reserve("tc", 100);
+	ck_assert_uint_eq(journal_capture_end(), 0);
 	journal_on = true;
-	journal_capture_begin(&b, false);
-	for (i = 0; i < 3000; i++) {
-		uint64_t n = jcounter_next(&c, o, 0);
-
-		ck_assert_uint_gt(n, v);
-		v = n;
-	}
-	/* 3000 values, 3 ceilings */
-	ck_assert_uint_eq(journal_capture_end(), 3);
+	journal_capture_begin(&b, true);
+	journal_counter_reserve("tc", 65536);
+	journal_counter_reserve("tc", 131072);
+	ck_assert_uint_eq(journal_capture_end(), 2);
 	journal_on = false;
-	/* the last record's ceiling, replayed */
-	mpv_frame(buf_head(&b), &rec);
-	for (const uint8_t *p = buf_head(&b); p < buf_head(&b) + buf_used(&b);
-	    p += rec.rawlen)
-		mpv_frame(p, &rec);
-	mpv_iter_init(&it, &rec);
-	for (i = 0; i < 3; i++)
-		jop_arg(&it, &arg);
-	ck_assert_ptr_null(jcounter_replay(&r, &it));
-	ck_assert_uint_gt(jcounter_next(&r, o, 0), v);
+	ck_assert_ptr_null(replay_framed(&b));
+	ck_assert_uint_eq(tc_floor, 131072);
+	/* in a dump, first: the ceiling it reports */
+	tc_ceiling = 196608;
+	buf_reset(&b);
+	journal_capture_begin(&b, false);
+	replay_dump_all();
+	ck_assert_uint_ge(journal_capture_end(), 1);
+	pn_to_buf(&expbuf, "[0, 2, 'tc', 196608]");
+	ck_assert(buf_used(&b) >= buf_used(&expbuf) && memcmp(buf_head(&b),
+	    buf_head(&expbuf), buf_used(&expbuf)) == 0);
+	/* a counter nobody registered is a bad record */
+	ck_assert_ptr_nonnull(replay_text("[0, 2, 'nobody', 5]"));
+	ck_assert_ptr_nonnull(replay_text("[0, 2, 'tc', 'x']"));
 	buf_free(&b);
 }
 END_TEST
