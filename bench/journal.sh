@@ -20,14 +20,17 @@
 #    snapshot; Redis: BGREWRITEAOF, an RDB preamble), the fork's time and
 #    the compaction's, the max latency of 50 clients reading meanwhile,
 #    and the restart again.
-# QUICK=1 is a fast pass. Progress to stderr, tables to stdout. Speed
-# never fails the script; a server or a load generator that fails does.
+# QUICK=1 is a fast pass; ONLY="always everysec memory bytes restart"
+# (any of them) runs only those parts. Progress to stderr, tables to
+# stdout. Speed never fails the script; a server or a load generator that
+# fails does.
 set -u
 
 MPMGRD=${MPMGRD:-build/mpmgrd}
 MPCTL=${MPCTL:-build/mpctl}
 MPBENCH=${MPBENCH:-build/mpbench}
 QUICK=${QUICK:-0}
+ONLY=${ONLY:-always everysec memory bytes restart}
 KEYSPACE=100000
 VALUE=xxx
 if [ "$QUICK" = 1 ]; then
@@ -159,8 +162,8 @@ n_for() {
 	"always 1 1") n=2000 ;;
 	"always 50 1") n=40000 ;;
 	"always 50 16") n=400000 ;;
-	"everysec 1 1") n=30000 ;;
-	"everysec 50 1") n=300000 ;;
+	"everysec 1 1" | "memory 1 1") n=30000 ;;
+	"everysec 50 1" | "memory 50 1") n=300000 ;;
 	*) n=2000000 ;;
 	esac
 	[ "$QUICK" = 1 ] && n=$((n / 10))
@@ -178,7 +181,13 @@ echo "mpmgrd --data-dir --fsync P against redis-server --appendonly yes" \
 echo
 printf '%-9s %-10s %-18s %9s %6s %6s %9s %6s %6s %5s\n' fsync config \
     "op (mpmgrd~Redis)" mpmgrd/s p50 p99 Redis/s p50 p99 ratio
+# part NAME: ONLY names it.
+part() {
+	[[ " $ONLY " == *" $1 "* ]]
+}
+
 for policy in always everysec memory; do
+	part "$policy" || continue
 	mp_up "$tmp/mp-$policy" "$policy"
 	r_up "$tmp/r-$policy" "$policy"
 	for cfg in "1 1" "50 1" "50 16"; do
@@ -215,6 +224,7 @@ done
 
 # --- bytes per write ---------------------------------------------------------
 
+if part bytes; then
 echo
 echo "journal bytes per write ($N_BYTES writes of each, fsync everysec):"
 mp_up "$tmp/mp-bytes" everysec
@@ -240,6 +250,7 @@ for pair in "${PAIRS[@]}"; do
 done
 down "$MP"
 down "$R"
+fi
 
 # --- restart, replay, compaction -------------------------------------------
 
@@ -249,6 +260,7 @@ replayed() {
 	    sed 's/.*replayed \([0-9]*\) records in \([0-9]*\) ms.*/\1 \2/'
 }
 
+if part restart; then
 echo
 echo "restart with $ENTRIES dict entries key:NNNNNNNNNNNN -> 1:"
 mp_up "$tmp/mp-big" everysec
@@ -312,6 +324,7 @@ printf '  Redis from the rewritten AOF: answers a write after %s ms (%s)\n' \
     "$UP_MS" "$(grep -o 'DB loaded from append only file.*' \
     "$tmp/r-big/redis.log" | tail -1)"
 down "$R"
+fi
 
 if [ -s "$tmp/err" ]; then
 	note "errors from the load generators:"
