@@ -7,12 +7,17 @@
  * - The restart rule: leased ack items back at the head in order, held
  *   locks released (but one that outlives its holder), permits given
  *   back, barriers reset, parked waiters gone, ephemeral objects gone.
+ * - Differential: a random workload from several connections goes to a
+ *   daemon with a journal and one without (answers compared); after
+ *   some park, the first is killed and restarted, the second's clients
+ *   leave: every object, queues' items included, is the same in both.
  * - Crashes: a writer pipelining writes keeps its own record of what was
  *   acknowledged; the daemon is killed with SIGKILL at random moments
  *   (after a random number of acknowledged writes, never a sleep), 20
  *   times with --fsync always and 5 with everysec: every acknowledged
- *   write is there after each restart. everysec's thread syncs all that
- *   was written.
+ *   write is there after each restart. everysec's thread syncs what was
+ *   written while a writer goes on (the bound on an OS crash's loss),
+ *   and all of it once writes stop.
  * - A torn last record is dropped with a warning; trailing zeros too; a
  *   CRC mismatch earlier refuses the start, naming the offset and
  *   --repair, which cuts there keeping a copy.
@@ -115,10 +120,11 @@ text_obj(struct text *t, msgpack_object o)
 
 /*
  * Every object: name, type, size, explicit, options, and its contents as
- * far as reads show them (a queue: its size), by name.
+ * far as reads show them (a queue: its size; and with drain, its items,
+ * taken out), by name.
  */
 static char *
-snapshot(mpmgr *m)
+snapshot(mpmgr *m, bool drain)
 {
 	static const char *const reads[][2] = {
 		{ "dict", "dict.items" }, { "list", "list.copy" },
@@ -184,6 +190,16 @@ snapshot(mpmgr *m)
 					continue;
 				rc = harness_call(m, reads[j][1], params, &res);
 				text_add(&t, " %s=", reads[j][1]);
+				if (rc == 0)
+					text_obj(&t, res);
+				else
+					text_add(&t, "!%s", mpmgr_errcode(m));
+			}
+			if (drain && strcmp(ty[i], "queue") == 0) {
+				snprintf(params, sizeof params, "['%s', 100000, 0]",
+				    name);
+				rc = harness_call(m, "queue.get_many", params, &res);
+				text_add(&t, " items=");
 				if (rc == 0)
 					text_obj(&t, res);
 				else
@@ -259,13 +275,13 @@ START_TEST(test_restart_keeps)
 	ck_call_ok(m, "obj.delete", "['gone']", "null");
 	mpmgr_free(m);
 	m = harness_connect(&h);
-	before = snapshot(m);
+	before = snapshot(m, false);
 	mpmgr_free(m);
 
 	harness_kill(&h);
 	harness_restart(&h, jargs(&h, "everysec", NULL));
 	m = harness_connect(&h);
-	after = snapshot(m);
+	after = snapshot(m, false);
 	ck_same(before, after);
 	/* the queue's items, in order */
 	for (; head < next; head++) {
@@ -278,12 +294,12 @@ START_TEST(test_restart_keeps)
 	free(before);
 	free(after);
 	/* and once more, after a graceful stop */
-	before = snapshot(m);
+	before = snapshot(m, false);
 	mpmgr_free(m);
 	ck_assert(harness_stop_keep(&h));
 	harness_restart(&h, jargs(&h, "everysec", NULL));
 	m = harness_connect(&h);
-	after = snapshot(m);
+	after = snapshot(m, false);
 	ck_same(before, after);
 	free(before);
 	free(after);
@@ -362,6 +378,274 @@ START_TEST(test_restart_rule)
 	ck_call_err(m, "obj.info", "['eph']", MPMGR_ENOOBJ);
 	mpmgr_free(m);
 	ck_assert(harness_stop(&h));
+}
+END_TEST
+
+/* --- differential: a restart against everyone leaving ---------------------- */
+
+/*
+ * The same random requests, one at a time from the same connections, go
+ * to a daemon with a journal and to one without; both must answer alike.
+ * Then some connections park; the first daemon is killed (kill -9) and
+ * started again, while the second's connections close, newest first
+ * (as a restart closes its ghosts), and its barriers are reset (a restart
+ * resets them): every object of the two must be the same, queues' items
+ * included, in order.
+ */
+#define DIFF_CONNS 5
+
+static uint64_t diff_rng;
+
+static uint64_t
+diff_rnd(uint64_t n)
+{
+	diff_rng ^= diff_rng << 13;
+	diff_rng ^= diff_rng >> 7;
+	diff_rng ^= diff_rng << 17;
+	return diff_rng % n;
+}
+
+/* A name for type prefix c: mostly its own, at times one every type
+ * shares (WRONGTYPE then). */
+static const char *
+diff_name(char *b, size_t len, char c)
+{
+	if (diff_rnd(8) == 0)
+		snprintf(b, len, "x");
+	else
+		snprintf(b, len, "%c%llu", c,
+		    (unsigned long long)diff_rnd(3));
+	return b;
+}
+
+static const char *
+diff_value(char *b, size_t len)
+{
+	switch (diff_rnd(7)) {
+	case 0: return "null";
+	case 1: return "1.5";
+	case 2: return "'s'";
+	case 3: return "[1, 'two']";
+	case 4: return "{'k': x\"00ff\"}";
+	default:
+		snprintf(b, len, "%lld", (long long)diff_rnd(9) - 4);
+		return b;
+	}
+}
+
+/* One random request that never parks: method and params. */
+static const char *
+diff_request(char *p, size_t len)
+{
+	char n[16], v1[32], v2[32];
+	int i = (int)diff_rnd(7) - 3;
+
+#define P(...) snprintf(p, len, __VA_ARGS__)
+	switch (diff_rnd(42)) {
+	case 0: P("['%s', %s, %s]", diff_name(n, 16, 'd'),
+	    diff_value(v1, 32), diff_value(v2, 32)); return "dict.set";
+	case 1: P("['%s', %d]", diff_name(n, 16, 'd'), i); return "dict.pop";
+	case 2: P("['%s']", diff_name(n, 16, 'd')); return "dict.popitem";
+	case 3: P("['%s', %d, %s]", diff_name(n, 16, 'd'), i,
+	    diff_rnd(2) ? "1" : "0.5"); return "dict.incr";
+	case 4: P("['%s', {%d: %s, 'z': 2}]", diff_name(n, 16, 'd'), i,
+	    diff_value(v1, 32)); return "dict.update";
+	case 5: P("['%s']", diff_name(n, 16, 'd')); return "dict.clear";
+	case 6: P("['%s', 1, %s, 5]", diff_name(n, 16, 'd'),
+	    diff_value(v1, 32)); return "dict.cas";
+	case 7: P("['%s', %d, 7]", diff_name(n, 16, 'd'), i);
+	    return "dict.setdefault";
+	case 8: P("['%s', %s]", diff_name(n, 16, 'v'), diff_value(v1, 32));
+	    return "value.set";
+	case 9: P("['%s']", diff_name(n, 16, 'v')); return "value.incr";
+	case 10: P("['%s', %s]", diff_name(n, 16, 'l'), diff_value(v1, 32));
+	    return "list.append";
+	case 11: P("['%s', %d, %s]", diff_name(n, 16, 'l'), i,
+	    diff_value(v1, 32)); return "list.insert";
+	case 12: P("['%s', %d]", diff_name(n, 16, 'l'), i); return "list.pop";
+	case 13: P("['%s', %s]", diff_name(n, 16, 'l'), diff_value(v1, 32));
+	    return "list.remove";
+	case 14: P("['%s', %s]", diff_name(n, 16, 'l'), diff_rnd(2) ? "true" :
+	    "false"); return "list.sort";
+	case 15: P("['%s']", diff_name(n, 16, 'l')); return "list.reverse";
+	case 16: P("['%s', %d, 7]", diff_name(n, 16, 'l'), i);
+	    return "list.set";
+	case 17: P("['%s', [3, 1, 2]]", diff_name(n, 16, 'l'));
+	    return "list.extend";
+	case 18: P("['%s', {'typecode': 'h', 'length': 5}]",
+	    diff_name(n, 16, 'a')); return "array.create";
+	case 19: P("['%s', %d, %d]", diff_name(n, 16, 'a'), i, i * 100);
+	    return "array.set";
+	case 20: P("['%s', %s, 0]", diff_name(n, 16, 'q'), diff_value(v1, 32));
+	    return "queue.put";
+	case 21: P("['%s', [1, 2, 3], 0]", diff_name(n, 16, 'q'));
+	    return "queue.put_many";
+	case 22: P("['%s', 0]", diff_name(n, 16, 'q')); return "queue.get";
+	case 23: P("['%s', 2, 0]", diff_name(n, 16, 'q'));
+	    return "queue.get_many";
+	case 24: P("['%s']", diff_name(n, 16, 'q')); return "queue.task_done";
+	case 25: P("['%s', {'ack': %s, 'maxsize': 6}]", diff_name(n, 16, 'q'),
+	    diff_rnd(2) ? "true" : "false"); return "queue.create";
+	case 26: P("['%s']", diff_name(n, 16, 'e')); return diff_rnd(2) ?
+	    "event.set" : "event.clear";
+	case 27: P("['%s', 0]", diff_name(n, 16, 'k')); return "lock.acquire";
+	case 28: P("['%s']", diff_name(n, 16, 'k')); return "lock.release";
+	case 29: P("['%s', {'release_on_disconnect': false}]",
+	    diff_name(n, 16, 'k')); return "lock.create";
+	case 30: P("['%s', 0]", diff_name(n, 16, 'r')); return "rlock.acquire";
+	case 31: P("['%s']", diff_name(n, 16, 'r')); return "rlock.release";
+	case 32: P("['%s', 0]", diff_name(n, 16, 's'));
+	    return "semaphore.acquire";
+	case 33: P("['%s', %llu]", diff_name(n, 16, 's'),
+	    (unsigned long long)diff_rnd(3) + 1); return "semaphore.release";
+	case 34: P("['%s', {'value': 2, 'bounded': %s, "
+	    "'release_on_disconnect': %s}]", diff_name(n, 16, 's'),
+	    diff_rnd(2) ? "true" : "false", diff_rnd(2) ? "true" : "false");
+	    return "semaphore.create";
+	case 35: P("['%s', 0]", diff_name(n, 16, 'c'));
+	    return "condition.acquire";
+	case 36: P("['%s', 0]", diff_name(n, 16, 'c')); return "condition.wait";
+	case 37: P("['%s']", diff_name(n, 16, 'c')); return "condition.notify";
+	case 38: P("['%s', {'release_on_disconnect': false}]",
+	    diff_name(n, 16, 'c')); return "condition.create";
+	case 39: P("['%s', {'parties': 2}]", diff_name(n, 16, 'b'));
+	    return "barrier.create";
+	case 40: P("['%s', {'ephemeral': true}]", diff_name(n, 16, 'd'));
+	    return "dict.create";
+	default: P("['%s']", diff_name(n, 16, "dvlaqekrscb"[diff_rnd(11)]));
+	    return "obj.delete";
+	}
+#undef P
+}
+
+/* One request that may park (no timeout). */
+static const char *
+diff_park(char *p, size_t len)
+{
+	static const char *const parks[][2] = {
+		{ "queue.get", "q" }, { "lock.acquire", "k" },
+		{ "rlock.acquire", "r" }, { "semaphore.acquire", "s" },
+		{ "event.wait", "e" }, { "barrier.wait", "b" },
+		{ "condition.wait", "c" },
+	};
+	const char *const *k = parks[diff_rnd(sizeof parks / sizeof parks[0])];
+	char n[16];
+
+	snprintf(p, len, "['%s']", diff_name(n, sizeof n, k[1][0]));
+	return k[0];
+}
+
+/* The answer to a call as text. */
+static void
+diff_answer(mpmgr *m, const char *method, const char *p, char *b,
+    size_t len)
+{
+	msgpack_object res;
+
+	if (harness_call(m, method, p, &res) == 0)
+		harness_obj_str(res, b, len);
+	else
+		snprintf(b, len, "!%s", mpmgr_errcode(m));
+}
+
+/* Wait until the daemon has taken n requests more than when base was
+ * read (by the call on ctl just before), parked or answered. */
+static void
+diff_await_ops(mpmgr *ctl, uint64_t base, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 1; harness_stat(ctl, "ops") - base - i < n; i++) {
+		ck_assert_msg(i < HARNESS_DEADLINE_MS / 5, "requests not taken");
+		harness_nap(5);
+	}
+}
+
+START_TEST(test_differential)
+{
+	struct harness h[2];
+	mpmgr *ctl[2], *c[2][DIFF_CONNS];
+	char p[256], a[2][4096], n[8];
+	char *before, *after;
+	uint64_t seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull + 1;
+	uint64_t base[2], sent;
+	int round, i, k, d;
+
+	jstart(&h[0], "always");
+	harness_prepare(&h[1], NULL);
+	harness_restart(&h[1], NULL);
+	for (round = 0; round < 4; round++) {
+		diff_rng = seed + (uint64_t)round;
+		for (d = 0; d < 2; d++) {
+			ctl[d] = harness_connect(&h[d]);
+			for (k = 0; k < DIFF_CONNS; k++)
+				c[d][k] = harness_connect(&h[d]);
+		}
+		for (i = 0; i < 1500; i++) {
+			const char *meth = diff_request(p, sizeof p);
+
+			k = (int)diff_rnd(DIFF_CONNS);
+			for (d = 0; d < 2; d++)
+				diff_answer(c[d][k], meth, p, a[d], sizeof a[d]);
+			ck_assert_msg(strcmp(a[0], a[1]) == 0, "seed %llu round "
+			    "%d request %d: %s %s: %s with a journal, %s "
+			    "without", (unsigned long long)seed, round, i, meth,
+			    p, a[0], a[1]);
+		}
+		/* some park: every waiter of before goes */
+		for (d = 0; d < 2; d++)
+			base[d] = harness_stat(ctl[d], "ops");
+		sent = 0;
+		for (k = 0; k < DIFF_CONNS; k++) {
+			const char *meth;
+
+			if (diff_rnd(4) == 0)
+				continue;
+			meth = diff_park(p, sizeof p);
+			for (d = 0; d < 2; d++)
+				harness_send(c[d][k], meth, p);
+			sent++;
+		}
+		for (d = 0; d < 2; d++)
+			diff_await_ops(ctl[d], base[d], sent);
+		ck_assert_uint_eq(harness_stat(ctl[0], "waiters"),
+		    harness_stat(ctl[1], "waiters"));
+
+		harness_kill(&h[0]);
+		harness_restart(&h[0], jargs(&h[0], "always", NULL));
+		for (k = DIFF_CONNS - 1; k >= 0; k--) {
+			mpmgr_free(c[1][k]);
+			for (i = 0; harness_stat(ctl[1], "clients") > 1 +
+			    (uint64_t)k; i++) {
+				ck_assert_msg(i < HARNESS_DEADLINE_MS / 5,
+				    "a close not seen");
+				harness_nap(5);
+			}
+			mpmgr_free(c[0][k]);
+		}
+		for (i = 0; i < 3; i++) {
+			snprintf(n, sizeof n, "['b%d']", i);
+			diff_answer(ctl[1], "barrier.reset", n, a[1],
+			    sizeof a[1]);
+		}
+		diff_answer(ctl[1], "barrier.reset", "['x']", a[1], sizeof a[1]);
+		mpmgr_free(ctl[0]);
+		ctl[0] = harness_connect(&h[0]);
+		ck_assert_uint_eq(harness_stat(ctl[0], "waiters"), 0);
+		ck_assert_uint_eq(harness_stat(ctl[1], "waiters"), 0);
+		after = snapshot(ctl[0], true);
+		before = snapshot(ctl[1], true);
+		ck_assert_msg(strcmp(before, after) == 0, "seed %llu round %d: "
+		    "after the restart:\n%s\nafter every client left:\n%s",
+		    (unsigned long long)seed, round, after, before);
+		ck_assert_ptr_nonnull(strstr(after, "queue"));
+		free(before);
+		free(after);
+		for (d = 0; d < 2; d++)
+			mpmgr_free(ctl[d]);
+	}
+	ck_assert(harness_stop(&h[0]));
+	ck_assert(harness_stop(&h[1]));
 }
 END_TEST
 
@@ -534,14 +818,40 @@ START_TEST(test_crash_everysec)
 }
 END_TEST
 
-/* everysec: what is written is synced by the thread within about a
- * second (polled, never timed). */
+/* A writer that goes on until it is killed. */
+static int
+busy_writer(mpmgr *m, int arg)
+{
+	msgpack_object res;
+	char p[64];
+	int64_t i;
+	int b;
+
+	for (i = 0;; i += 16) {
+		for (b = 0; b < 16; b++) {
+			snprintf(p, sizeof p, "['busy', %lld, %lld]",
+			    (long long)(i + b) % 5000, (long long)i);
+			harness_request(m, "dict.set", p);
+		}
+		for (b = 0; b < 16; b++)
+			if (mpmgr_reply(m, &res) != 0)
+				return 1;
+	}
+}
+
+/*
+ * everysec: what is written is synced by the thread within about a
+ * second while writes go on (so an OS crash loses about the last second
+ * at most), and all of it once they stop (polled, never timed).
+ */
 START_TEST(test_everysec_syncs)
 {
 	struct harness h;
 	mpmgr *m;
+	uint64_t w;
+	pid_t pid;
 	char p[64];
-	int i;
+	int i, r, st;
 
 	jstart(&h, "everysec");
 	m = harness_connect(&h);
@@ -555,6 +865,22 @@ START_TEST(test_everysec_syncs)
 		ck_assert_msg(i < HARNESS_DEADLINE_MS / 10, "not synced");
 		harness_nap(10);
 	}
+	/* with a writer that never pauses: what was written at one moment
+	 * is synced later, while it still writes */
+	pid = harness_spawn(&h, busy_writer, 0);
+	for (r = 0; r < 3; r++) {
+		w = harness_stat(m, "journal_written");
+		for (i = 0; harness_stat(m, "journal_synced") < w ||
+		    harness_stat(m, "journal_written") == w; i++) {
+			ck_assert_msg(i < HARNESS_DEADLINE_MS / 10,
+			    "%llu bytes written, not synced while writes go "
+			    "on", (unsigned long long)w);
+			harness_nap(10);
+		}
+	}
+	ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	mpmgr_free(m);
 	ck_assert(harness_stop(&h));
 }
@@ -802,12 +1128,12 @@ START_TEST(test_compaction)
 	ck_assert_uint_ge(harness_stat(m, "compactions"), 4);
 	ck_assert_int_eq(count_files(".base"), 1);
 	ck_assert_int_eq(count_files(".tmp"), 0);
-	before = snapshot(m);
+	before = snapshot(m, false);
 	mpmgr_free(m);
 	harness_kill(&h);
 	harness_restart(&h, jargs(&h, "no", NULL));
 	m = harness_connect(&h);
-	after = snapshot(m);
+	after = snapshot(m, false);
 	ck_same(before, after);
 	ck_call_ok(m, "dict.len", "['cw2']", "1600");
 	free(before);
@@ -932,6 +1258,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_restart_rule);
 	tcase_add_test(tc, test_torn_and_corrupt);
 	tcase_add_test(tc, test_data_dir);
+	tcase_add_test(tc, test_differential);
 	tc = harness_tcase(s, "crash", 300, NULL, NULL);
 	tcase_add_test(tc, test_crash_always);
 	tcase_add_test(tc, test_crash_everysec);
