@@ -16,8 +16,10 @@
  * predicate that answered false (acquire or wait timing out included) or
  * the errors NOKEY, EMPTY, FULL, TIMEOUT, 2 for a usage error, 3 when the
  * daemon cannot be reached, is full or the handshake fails, 4 for any
- * other error; `exec` exits with CMD's status (128 + N when signal N
- * killed it), or -E's code when the acquire timed out and nothing ran.
+ * other error, 5 for EOF and SHUTDOWN (nothing more will come: a shell's
+ * loop of gets or recvs ends on it), 6 for LOST; `exec` exits with CMD's
+ * status (128 + N when signal N killed it), or -E's code when the acquire
+ * timed out and nothing ran.
  * Operand and output conversions live in mpctl_json.c.
  */
 #include <stdarg.h>
@@ -56,6 +58,11 @@ status_of(int err)
 	case MPMGR_EPEER:
 	case MPMGR_EAUTH:
 		return EXIT_CONNECT;
+	case MPMGR_EEOF:
+	case MPMGR_ESHUTDOWN:
+		return EXIT_EOF;
+	case MPMGR_ELOST:
+		return EXIT_LOST;
 	default:
 		return EXIT_ERROR;
 	}
@@ -209,9 +216,9 @@ mpctl_pack_timeout(struct ctx *c, double secs)
 }
 
 /*
- * The operands, then --reverse as true and -t as the timeout: the verbs
- * that take those have a fixed number of operands, so the params they
- * become are always last.
+ * The operands, then --reverse or --immediate as true and -t as the
+ * timeout: the verbs that take those have a fixed number of operands, so
+ * the params they become are always last.
  */
 int
 mpctl_pack_operands(struct ctx *c)
@@ -225,7 +232,7 @@ mpctl_pack_operands(struct ctx *c)
 		if (mpctl_pack_operand(c, c->operands[i], numeric) != 0)
 			return EXIT_USAGE;
 	}
-	if (c->opt[OPT_REVERSE] != NULL) {
+	if (c->opt[OPT_REVERSE] != NULL || c->opt[OPT_IMMEDIATE] != NULL) {
 		msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 		msgpack_pack_true(&pk);
 		c->nargs++;

@@ -9,6 +9,8 @@
  *	mpctl_hold.c	holding on one connection: exec, plain acquire and
  *			release, condition wait and notify
  *	mpctl_ls.c	ls: the registry a page at a time
+ *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
+ *	mpctl_process.c	process records: start (the supervisor), join
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
@@ -34,7 +36,11 @@ enum exit_status {
 	EXIT_FALSE = 1,    /* a predicate said no; NOKEY EMPTY FULL TIMEOUT */
 	EXIT_USAGE = 2,
 	EXIT_CONNECT = 3,  /* cannot connect or authenticate */
-	EXIT_ERROR = 4     /* any other error */
+	EXIT_ERROR = 4,    /* any other error */
+	EXIT_EOF = 5,      /* nothing more will come: EOF (a pipe's other
+			      end closed), SHUTDOWN (a queue shut down and
+			      empty, or the daemon stopping) */
+	EXIT_LOST = 6      /* LOST: a process record without an exit code */
 };
 
 /* An option, as --help shows it and as parsing finds it. */
@@ -63,6 +69,12 @@ enum verb_opt {
 	OPT_BOUNDED,
 	OPT_LOCK,
 	OPT_KEEP,
+	OPT_IMMEDIATE,
+	OPT_END,
+	OPT_TOKEN,
+	OPT_ONEWAY,
+	OPT_DAEMON,
+	OPT_WAIT,
 	OPT_HELP,
 	OPT_COUNT
 };
@@ -204,6 +216,18 @@ const char *verbs_summary(const struct verb *v, char *buf, size_t len);
 /* --- mpctl_ls.c: the registry, a page at a time ---------------------- */
 
 int ls_run(struct ctx *);
+
+/* --- mpctl_pipe.c: pipes ---------------------------------------------- */
+
+/* send, recv, poll, close, handoff: [name, end, operands..., -t]. */
+int pipe_run(struct ctx *);
+int pipe_cat(struct ctx *);
+int pipe_write(struct ctx *);
+
+/* --- mpctl_process.c: process records ------------------------------- */
+
+int process_start(struct ctx *);
+int process_join(struct ctx *);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

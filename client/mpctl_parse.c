@@ -48,6 +48,19 @@ const struct opt parse_verb_opts[OPT_COUNT] = {
 	[OPT_KEEP] = { .long_name = "no-release-on-disconnect",
 	    .help = "holders keep it when they disconnect",
 	    .key = "release_on_disconnect", .off = true },
+	[OPT_IMMEDIATE] = { .long_name = "immediate",
+	    .help = "empty it and release every waiter now" },
+	[OPT_END] = { .long_name = "end", .arg = "N",
+	    .help = "the pipe's end, 0 or 1" },
+	[OPT_TOKEN] = { .long_name = "token", .arg = "TOKEN",
+	    .help = "claim the hand-off TOKEN as the end is opened" },
+	[OPT_ONEWAY] = { .long_name = "no-duplex",
+	    .help = "one-way: end 0 only sends, end 1 only receives",
+	    .key = "duplex", .off = true },
+	[OPT_DAEMON] = { .long_name = "daemon",
+	    .help = "terminate CMD when the process that ran mpctl exits" },
+	[OPT_WAIT] = { .long_name = "wait",
+	    .help = "stay in the foreground and exit with CMD's status" },
 	[OPT_HELP] = { .short_name = 'h', .long_name = "help",
 	    .help = "this help" },
 };
@@ -107,9 +120,13 @@ static const char notes[] =
 "Exit status: 0 success or true; 1 a predicate answered false (contains,\n"
 "cas not done, an acquire or wait that timed out) or the error NOKEY,\n"
 "EMPTY, FULL or TIMEOUT; 2 usage error; 3 cannot connect or authenticate;\n"
-"4 any other error (BROKEN, NOOBJ...). exec exits with CMD's status (128 +\n"
-"N when signal N killed it), or -E's CODE (1) when -t passed first and\n"
-"CMD did not run. Errors go to stderr as \"mpctl: CODE: message\".\n";
+"4 any other error (BROKEN, NOOBJ...); 5 nothing more will come: EOF (a\n"
+"pipe's other end is closed) or SHUTDOWN (a queue shut down and empty, or\n"
+"the daemon stopping); 6 LOST (a process record without an exit code).\n"
+"exec and process start --wait exit with CMD's status, process join with\n"
+"the process's (128 + N when signal N killed it); exec with -E's CODE (1)\n"
+"when -t passed first and CMD did not run. Errors go to stderr as\n"
+"\"mpctl: CODE: message\".\n";
 
 /* --- words ------------------------------------------------------------ */
 

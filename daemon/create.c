@@ -15,7 +15,8 @@
  *
  * The journal gets a create that makes an object or makes an implicit one
  * explicit, unless it is ephemeral (a restart deletes those); an object
- * becoming ephemeral is deleted for the journal.
+ * becoming ephemeral is deleted for the journal. A type a restart drops
+ * (pipe) is never journaled.
  */
 #include <string.h>
 
@@ -36,7 +37,7 @@ create_journal(const struct object *o, const uint8_t *opts, size_t n)
 {
 	msgpack_packer *pk;
 
-	if (!journal_wants(o))
+	if (!journal_wants_registry(o))
 		return;
 	pk = journal_begin_raw(JC_REGISTRY, JR_CREATE, o->name, o->namelen, 2);
 	msgpack_pack_uint64(pk, o->type->jcode);
@@ -77,7 +78,7 @@ create_verb(struct req *req)
 	}
 	if (!o->explicit) {
 		/* What the journal has of it goes when it becomes ephemeral. */
-		if (ephemeral && journal_wants(o)) {
+		if (ephemeral && journal_wants_registry(o)) {
 			journal_begin_raw(JC_REGISTRY, JR_DELETE, o->name,
 			    o->namelen, 0);
 			journal_end();

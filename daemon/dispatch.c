@@ -61,6 +61,8 @@ static const struct obj_type *const types[] = {
 	&rlock_type,
 	&semaphore_type,
 	&condition_type,
+	&pipe_type,
+	&process_type,
 	NULL
 };
 
@@ -170,7 +172,7 @@ dispatch_add_table(const struct method *table)
 }
 
 /* Each type's journal code is its own, and it has ops and a dump or
- * neither. */
+ * neither (neither when a restart drops it). */
 static void
 dispatch_check_types(void)
 {
@@ -187,6 +189,9 @@ dispatch_check_types(void)
 		if ((t->jops == NULL) != (t->dump == NULL))
 			fatalx("%s: %s: journal ops without a dump, or the "
 			    "other way round", __func__, t->name);
+		if (t->dropped && t->jops != NULL)
+			fatalx("%s: %s: journal ops of a type a restart drops",
+			    __func__, t->name);
 	}
 }
 

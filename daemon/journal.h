@@ -60,7 +60,9 @@ enum jcode {
 	JC_RLOCK = 9,
 	JC_SEMAPHORE = 10,
 	JC_CONDITION = 11,
-	/* 12 pipe, 13 process, 14 pool: reserved for those types. */
+	JC_PIPE = 12,      /* never in a file: a restart drops pipes */
+	JC_PROCESS = 13,
+	/* 14 pool: reserved. */
 	JC_MAX = 31
 };
 
@@ -126,6 +128,16 @@ static inline bool
 journal_wants(const struct object *o)
 {
 	return journal_on && o->owner == NULL;
+}
+
+/*
+ * Whether o's creation and deletion must be journaled: journal_wants,
+ * and o's type is one a restart keeps (not a pipe: obj_type.dropped).
+ */
+static inline bool
+journal_wants_registry(const struct object *o)
+{
+	return journal_wants(o) && !o->type->dropped;
 }
 
 /*

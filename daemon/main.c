@@ -15,7 +15,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,7 +50,8 @@ enum {
 	OPT_FSYNC,
 	OPT_COMPACT_RATIO,
 	OPT_COMPACT_MIN,
-	OPT_REPAIR
+	OPT_REPAIR,
+	OPT_PARENT_FD
 };
 
 static const struct option main_options[] = {
@@ -66,6 +69,7 @@ static const struct option main_options[] = {
 	{ "compact-ratio", required_argument, NULL, OPT_COMPACT_RATIO },
 	{ "compact-min", required_argument, NULL, OPT_COMPACT_MIN },
 	{ "repair", no_argument, NULL, OPT_REPAIR },
+	{ "parent-fd", required_argument, NULL, OPT_PARENT_FD },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -107,6 +111,8 @@ main_usage(FILE *f)
 "      --repair             with --data-dir: cut the journal at its first bad\n"
 "                           record, keeping a copy, and exit\n"
 "  -l, --log-level LEVEL    err, warning, notice, info (default) or debug\n"
+"      --parent-fd N        stop when the other end of the pipe N closes\n"
+"                           (a private daemon that dies with its parent)\n"
 "      --genkey FILE        write a new random authkey to FILE and exit\n"
 "  -V, --version            print the version and exit\n"
 "  -h, --help               print this help and exit\n"
@@ -366,6 +372,43 @@ main_repair(const struct journal_config *jc)
 	return r == 0 ? 0 : 1;
 }
 
+/*
+ * --parent-fd: the read end of a pipe whose write end only the parent
+ * holds. When every copy of the write end is closed (the parent exited,
+ * even by SIGKILL) read() answers 0 and the daemon stops as on SIGTERM.
+ * Unlike PR_SET_PDEATHSIG this follows the process, not the thread that
+ * started the daemon. Bytes written to the pipe are read and ignored.
+ */
+static void
+main_parent_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event *ev = arg;
+	char buf[256];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_del(ev);
+	server_stop(n == 0 ? "the parent's pipe closed" :
+	    "the parent's pipe failed");
+}
+
+static struct event *
+main_watch_parent(struct event_base *base, int fd)
+{
+	struct event *ev;
+
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		main_die("--parent-fd %d: %s", fd, strerror(errno));
+	if ((ev = event_new(base, fd, EV_READ | EV_PERSIST, main_parent_cb,
+	    event_self_cbarg())) == NULL || event_add(ev, NULL) == -1)
+		fatalx("cannot watch --parent-fd %d", fd);
+	return ev;
+}
+
 static void
 main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -380,11 +423,12 @@ main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event *ev_sig[sizeof sigs / sizeof sigs[0]];
+	struct event *ev_parent = NULL;
 	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
 	struct journal_config jc = { .fsync = JOURNAL_FSYNC_EVERYSEC,
 	    .compact_ratio = 2, .compact_min = 64 * KiB * KiB };
 	struct event_base *base;
-	int level = LOG_INFO, ch, inherited, f;
+	int level = LOG_INFO, ch, inherited, f, parent_fd = -1;
 	bool repair = false;
 	size_t i;
 	char err[4096];
@@ -449,6 +493,13 @@ main(int argc, char **argv)
 		case OPT_REPAIR:
 			repair = true;
 			break;
+		case OPT_PARENT_FD:
+			parent_fd = (int)main_number("parent-fd", optarg, false,
+			    0, INT_MAX);
+			if (fcntl(parent_fd, F_GETFD) == -1)
+				main_usage_error("--parent-fd %d: not an open "
+				    "file descriptor", parent_fd);
+			break;
 		case 'V':
 			printf("mpmgrd %s (protocol %d)\n", MPMGRD_VERSION,
 			    MPMGR_PROTO_VERSION);
@@ -508,6 +559,8 @@ main(int argc, char **argv)
 		if (ev_sig[i] == NULL || event_add(ev_sig[i], NULL) == -1)
 			fatalx("cannot handle signal %d", sigs[i]);
 	}
+	if (parent_fd != -1)
+		ev_parent = main_watch_parent(base, parent_fd);
 	listen_start(base, conn_accept);
 	log_info("listening on %s (pid %d%s%s)", server.socket_path,
 	    (int)getpid(), inherited ? ", socket from systemd" : "",
@@ -523,6 +576,8 @@ main(int argc, char **argv)
 	listen_unlink();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(ev_sig[i]);
+	if (ev_parent != NULL)
+		event_free(ev_parent);
 	event_base_free(base);
 	explicit_bzero(server.key, sizeof server.key);
 	return 0;

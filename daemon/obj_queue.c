@@ -20,12 +20,21 @@
  * consumer. An implicit queue goes away once it holds no item, no
  * unfinished task, no lease and no waiter.
  *
+ * shutdown is Python 3.13's Queue.shutdown: puts are refused (SHUTDOWN),
+ * parked ones at once; gets drain what is queued and are then refused,
+ * parked ones at once (a parked get means the queue is empty). immediate
+ * also empties the queue, counting each item dropped as done, so joiners
+ * are released unless got items are still not done; leases given back
+ * after it are dropped and counted done the same way. A shut down queue
+ * is never back in its initial state: it stays until obj.delete.
+ *
  * The journal gets items put, the number of items a get took from the
  * head (which ones follows from the state), with ack the connection they
  * are leased to, task_done, and a closed connection's leases going back:
  * a replay runs the same code on ghosts of those connections (journal.h),
  * and closes the ghosts left at its end, so that a restart gives leased
- * items back as disconnects do.
+ * items back as disconnects do. A shutdown is journaled as asked: what it
+ * does follows from the state.
  */
 #include <string.h>
 #include <sys/queue.h>
@@ -63,6 +72,7 @@ struct queue {
 	size_t count;          /* items in the queue (qsize) */
 	uint64_t maxsize;      /* 0: unbounded */
 	bool ack;
+	uint8_t shutdown;      /* QUEUE_OPEN, QUEUE_DRAIN, QUEUE_IMMEDIATE */
 	uint64_t unfinished;   /* put and not yet task_done */
 	size_t bytes;          /* items (queued or leased) and leases */
 	struct lease_list leases; /* every connection's: none at free time */
@@ -79,11 +89,15 @@ enum {
 	QUEUE_J_DONE,          /* [conn]: task_done (with ack: conn's oldest) */
 	QUEUE_J_REQUEUE,       /* conn: its leases back to the head */
 	QUEUE_J_UNFINISHED,    /* n: the count of unfinished tasks (dumps) */
-	QUEUE_J_LEASED         /* conn, items...: leased to it (dumps) */
+	QUEUE_J_LEASED,        /* conn, items...: leased to it (dumps) */
+	QUEUE_J_SHUTDOWN       /* immediate: queue.shutdown */
 };
 
 /* A queue waiter's state. */
 enum { QW_GET, QW_GET_MANY, QW_PUT, QW_JOIN };
+
+/* queue.shutdown: not, draining, immediate (which only adds to draining). */
+enum { QUEUE_OPEN, QUEUE_DRAIN, QUEUE_IMMEDIATE };
 
 static void queue_timeout(struct waiter *);
 static void queue_left(struct waiter *);
@@ -353,7 +367,15 @@ queue_is_getter(const struct waiter *w)
 	return w->state == QW_GET || w->state == QW_GET_MANY;
 }
 
-/* Items to the oldest live getters. true if any was served. */
+static void
+queue_shutdown_error(struct req *req, const struct object *o)
+{
+	reply_error(req, PERR_SHUTDOWN, "queue '%.*s' is shut down",
+	    (int)o->namelen, o->name);
+}
+
+/* Items to the oldest live getters; once a shut down queue is empty,
+ * SHUTDOWN to the rest. true if any was answered. */
 static bool
 queue_serve_getters(struct object *o)
 {
@@ -363,13 +385,19 @@ queue_serve_getters(struct object *o)
 
 	if (q->ngetters == 0)
 		return false;
-	for (w = waiter_first(o); w != NULL && q->count > 0; w = next) {
+	for (w = waiter_first(o); w != NULL && (q->count > 0 ||
+	    q->shutdown != QUEUE_OPEN); w = next) {
 		next = waiter_next(w);
-		if (!queue_is_getter(w) || waiter_peer_gone(w))
+		if (!queue_is_getter(w))
 			continue;
+		if (q->count == 0)
+			queue_shutdown_error(&w->req, o);
+		else if (waiter_peer_gone(w))
+			continue;
+		else
+			queue_deliver(o, &w->req, (uint64_t)w->n,
+			    w->state == QW_GET_MANY);
 		q->ngetters--;
-		queue_deliver(o, &w->req, (uint64_t)w->n,
-		    w->state == QW_GET_MANY);
 		waiter_done(w);
 		served = true;
 	}
@@ -389,13 +417,19 @@ queue_admit_putters(struct object *o)
 		return false;
 	for (w = waiter_first(o); w != NULL; w = next) {
 		next = waiter_next(w);
-		if (w->state != QW_PUT || waiter_peer_gone(w))
+		if (w->state != QW_PUT)
 			continue;
-		if (!queue_has_room(q, w->nitems))
+		if (q->shutdown != QUEUE_OPEN)
+			queue_shutdown_error(&w->req, o);
+		else if (waiter_peer_gone(w))
+			continue;
+		else if (!queue_has_room(q, w->nitems))
 			break;
+		else {
+			queue_push_items(o, w->data, w->datalen, w->nitems);
+			reply_nil(&w->req);
+		}
 		q->nputters--;
-		queue_push_items(o, w->data, w->datalen, w->nitems);
-		reply_nil(&w->req);
 		waiter_done(w);
 		admitted = true;
 	}
@@ -507,6 +541,10 @@ queue_put_items(struct req *req, const uint8_t *bytes, size_t len,
 	struct queue *q = queue_of(o);
 	struct waiter *w;
 
+	if (q->shutdown != QUEUE_OPEN) {
+		queue_shutdown_error(req, o);
+		return;
+	}
 	if (q->nputters == 0 && queue_has_room(q, nitems)) {
 		queue_push_items(o, bytes, len, nitems);
 		reply_nil(req);
@@ -599,6 +637,10 @@ queue_get_items(struct req *req, uint64_t n, bool many, unsigned ti)
 	if (q != NULL && q->count > 0) {
 		queue_deliver(req->obj, req, n, many);
 		queue_pump(req->obj);
+		return;
+	}
+	if (q != NULL && q->shutdown != QUEUE_OPEN) {
+		queue_shutdown_error(req, req->obj);
 		return;
 	}
 	if (usec == 0) {
@@ -713,6 +755,60 @@ queue_join(struct req *req)
 	q->njoiners++;
 }
 
+static void
+queue_journal_shutdown(const struct object *o, bool immediate)
+{
+	msgpack_packer *pk = journal_begin(o, QUEUE_J_SHUTDOWN, 1);
+
+	if (immediate)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	journal_end();
+}
+
+/* shutdown's change, journaled; replay makes it again. */
+static void
+queue_shut(struct object *o, bool immediate)
+{
+	struct queue *q = queue_of(o);
+
+	if (journal_wants(o))
+		queue_journal_shutdown(o, immediate);
+	if (immediate) {
+		q->shutdown = QUEUE_IMMEDIATE;
+		/* Every item dropped counts as done (unfinished >= count). */
+		q->unfinished -= q->count;
+		while (q->count > 0)
+			queue_item_free(q, queue_pop(q));
+	} else if (q->shutdown == QUEUE_OPEN)
+		q->shutdown = QUEUE_DRAIN;
+}
+
+/*
+ * Python 3.13's Queue.shutdown(immediate). Shutting down again may make it
+ * immediate, never undo it.
+ */
+static void
+queue_shutdown(struct req *req)
+{
+	struct object *o = req->obj;
+	const struct mpv *imm = &req->argv[1];
+	bool immediate = false;
+
+	if (req->argc > 1 && imm->type != MPV_NIL) {
+		if (imm->type != MPV_BOOL) {
+			reply_error(req, PERR_BADARG, "%s: immediate must be a "
+			    "bool", req->method->name);
+			return;
+		}
+		immediate = imm->v.b;
+	}
+	queue_shut(o, immediate);
+	reply_nil(req);
+	queue_pump(o);
+}
+
 /* --- the type ---------------------------------------------------------- */
 
 /* Options: {maxsize: int (<= 0 unbounded, as in Python), ack: bool}. */
@@ -763,7 +859,8 @@ queue_is_initial(const struct object *o)
 	const struct queue *q = o->data;
 
 	return q->count == 0 && q->unfinished == 0 &&
-	    LIST_EMPTY(&q->leases) && LIST_EMPTY(&o->holds);
+	    q->shutdown == QUEUE_OPEN && LIST_EMPTY(&q->leases) &&
+	    LIST_EMPTY(&o->holds);
 }
 
 static uint64_t
@@ -783,7 +880,8 @@ queue_mem(const struct object *o)
 }
 
 /* h->c closed before task_done: its leased items go back to the head, in
- * the order they were got, and on to waiting getters. */
+ * the order they were got, and on to waiting getters; after an immediate
+ * shutdown they are dropped, and count as done. */
 static void
 queue_conn_gone(struct hold *h)
 {
@@ -798,7 +896,12 @@ queue_conn_gone(struct hold *h)
 		    h->c->id);
 		journal_end();
 	}
-	if (l != NULL) {
+	if (l != NULL && q->shutdown == QUEUE_IMMEDIATE) {
+		q->unfinished -= l->n;
+		while (l->n > 0)
+			queue_item_free(q, queue_lease_pop(l));
+		queue_lease_free(q, l);
+	} else if (l != NULL) {
 		queue_reserve(q, l->n);
 		q->head = (q->head - l->n) & (q->cap - 1);
 		it = l->last->next;
@@ -931,6 +1034,19 @@ queue_replay_leased(struct object *o, struct mpv_iter *args, uint32_t nargs)
 	return NULL;
 }
 
+static const char *
+queue_replay_shutdown(struct object *o, struct mpv_iter *args,
+    uint32_t nargs)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_BOOL)
+		return "immediate must be a bool";
+	queue_shut(o, v.v.b);
+	return NULL;
+}
+
 static const struct jop queue_jops[] = {
 	[QUEUE_J_PUT] = { "put", 0, JOP_ANY, queue_replay_put },
 	[QUEUE_J_POP] = { "pop", 1, 1, queue_replay_pop },
@@ -940,10 +1056,12 @@ static const struct jop queue_jops[] = {
 	[QUEUE_J_UNFINISHED] = { "unfinished", 1, 1,
 	    queue_replay_unfinished },
 	[QUEUE_J_LEASED] = { "leased", 1, JOP_ANY, queue_replay_leased },
+	[QUEUE_J_SHUTDOWN] = { "shutdown", 1, 1, queue_replay_shutdown },
 	JOP_END
 };
 
-/* The items in order, each connection's leases, the unfinished count. */
+/* The items in order, each connection's leases, the unfinished count,
+ * the shutdown. */
 static void
 queue_dump(const struct object *o)
 {
@@ -978,6 +1096,9 @@ queue_dump(const struct object *o)
 		    q->unfinished);
 		journal_end();
 	}
+	/* last: immediate drops the items queued, and there are none then */
+	if (q->shutdown != QUEUE_OPEN)
+		queue_journal_shutdown(o, q->shutdown == QUEUE_IMMEDIATE);
 }
 
 static const struct method queue_methods[] = {

@@ -103,6 +103,11 @@ struct obj_type {
 	unsigned jcode;
 	const struct jop *jops;
 	void (*dump)(const struct object *o);
+	/*
+	 * A restart drops every object of the type (pipe: docs/PROTOCOL.md,
+	 * Restarts): not even its creation is journaled. No jops then.
+	 */
+	bool dropped;
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in
@@ -118,6 +123,8 @@ extern const struct obj_type lock_type;
 extern const struct obj_type rlock_type;
 extern const struct obj_type semaphore_type;
 extern const struct obj_type condition_type;
+extern const struct obj_type pipe_type;
+extern const struct obj_type process_type;
 
 /* Elements freed per slice of an incremental free. */
 #define REGISTRY_FREE_SLICE 1000

@@ -98,6 +98,8 @@ replay_registry(unsigned op, const struct mpv *name, struct mpv_iter *args,
 	if (code.type != MPV_UINT || code.v.u > JC_MAX ||
 	    (t = registry_type_by_code((unsigned)code.v.u)) == NULL)
 		return "create of an unknown type";
+	if (t->dropped)
+		return "create of a type a restart drops";
 	if (o != NULL) {
 		if (o->type != t)
 			return "create of an object of another type";
@@ -338,7 +340,7 @@ replay_dump(void)
 
 	journal_counter_dump();
 	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
-		if (o->owner != NULL)
+		if (o->owner != NULL || o->type->dropped)
 			continue;
 		if (o->explicit) {
 			options_of(o, &scratch, &opts, &n);

@@ -160,7 +160,7 @@ sys_obj_delete(struct req *req)
 	waiter_object_deleted(req->obj);
 	/* After what the deletion gave back (an ack queue's leases), which
 	 * the journal got as it happened. */
-	if (journal_wants(req->obj)) {
+	if (journal_wants_registry(req->obj)) {
 		journal_begin_raw(JC_REGISTRY, JR_DELETE, req->obj->name,
 		    req->obj->namelen, 0);
 		journal_end();

@@ -132,6 +132,7 @@ snapshot(mpmgr *m, bool drain)
 		{ "event", "event.is_set" }, { "semaphore", "semaphore.value" },
 		{ "lock", "lock.locked" }, { "rlock", "rlock.locked" },
 		{ "queue", "queue.qsize" }, { "barrier", "barrier.broken" },
+		{ "process", "process.is_alive" }, { "process", "process.join" },
 	};
 	struct text t = { NULL, 0, 0 };
 	msgpack_object list, res, *f;
@@ -313,13 +314,14 @@ END_TEST
 START_TEST(test_restart_rule)
 {
 	struct harness h;
-	mpmgr *m, *holder, *waiter, *party;
+	mpmgr *m, *holder, *waiter, *party, *party2;
 
 	jstart(&h, "always");
 	m = harness_connect(&h);
 	holder = harness_connect(&h);
 	waiter = harness_connect(&h);
 	party = harness_connect(&h);
+	party2 = harness_connect(&h);
 	ck_call_ok(m, "queue.create", "['qa', {'ack': true}]", "null");
 	ck_call_ok(m, "queue.put_many", "['qa', [1, 2, 3, 4, 5, 6]]", "null");
 	/* leased: 1 and 3 to holder, 2 to waiter, 4 to m, which gives it
@@ -344,18 +346,32 @@ START_TEST(test_restart_rule)
 	ck_call_ok(m, "barrier.create", "['b', {'parties': 3}]", "null");
 	ck_call_ok(m, "dict.create", "['eph', {'ephemeral': true}]", "null");
 	ck_call_ok(m, "dict.set", "['eph', 1, 1]", "null");
+	/* a process running under holder, one that exited; a pipe; a queue
+	 * shut down */
+	ck_call_ok(holder, "process.register", "['pr', {'pid': 4242, "
+	    "'argv': ['sleep', '9']}]", "null");
+	ck_call_ok(holder, "process.register", "['pe', {'pid': 4243, "
+	    "'argv': ['true']}]", "null");
+	ck_call_ok(holder, "process.exited", "['pe', 7]", "null");
+	ck_call_ok(holder, "pipe.open", "['pp', 0]", "null");
+	ck_call_ok(holder, "pipe.send", "['pp', 0, 'hello']", "null");
+	ck_call_ok(m, "queue.put_many", "['qs', [1, 2]]", "null");
+	ck_call_ok(m, "queue.shutdown", "['qs']", "null");
 	/* parked: a get on a missing queue, a barrier party */
 	harness_send(waiter, "queue.get", "['pq']");
 	harness_send(party, "barrier.wait", "['b']");
 	harness_await_waiters(m, "pq", 1);
 	harness_await_waiters(m, "b", 1);
-	ck_assert_uint_eq(harness_stat(m, "waiters"), 2);
+	harness_send(party2, "process.join", "['pr']");
+	harness_await_waiters(m, "pr", 1);
+	ck_assert_uint_eq(harness_stat(m, "waiters"), 3);
 
 	harness_kill(&h);
 	mpmgr_free(m);
 	mpmgr_free(holder);
 	mpmgr_free(waiter);
 	mpmgr_free(party);
+	mpmgr_free(party2);
 	harness_restart(&h, jargs(&h, "always", NULL));
 	m = harness_connect(&h);
 	/* leases back at the head, the oldest connection's first, each in
@@ -376,6 +392,41 @@ START_TEST(test_restart_rule)
 	ck_assert_uint_eq(harness_stat(m, "waiters"), 0);
 	ck_call_err(m, "obj.info", "['pq']", MPMGR_ENOOBJ);
 	ck_call_err(m, "obj.info", "['eph']", MPMGR_ENOOBJ);
+	/* the running process lost, what is known of it kept; the exited
+	 * one as it was; no pipe; the queue still shut down */
+	ck_call_ok(m, "process.is_alive", "['pr']", "false");
+	ck_call_err(m, "process.join", "['pr', 0]", MPMGR_ELOST);
+	{
+		msgpack_object res;
+		const msgpack_object *f;
+
+		ck_assert_int_eq(harness_call(m, "process.info", "['pr']", &res),
+		    0);
+		ck_assert((f = harness_map_get(&res, "state")) != NULL &&
+		    harness_obj_eq(*f, "'lost'"));
+		ck_assert((f = harness_map_get(&res, "argv")) != NULL &&
+		    harness_obj_eq(*f, "['sleep', '9']"));
+		ck_assert((f = harness_map_get(&res, "pid")) != NULL &&
+		    harness_obj_eq(*f, "4242"));
+	}
+	ck_call_ok(m, "process.join", "['pe', 0]", "7");
+	ck_call_err(m, "obj.info", "['pp']", MPMGR_ENOOBJ);
+	ck_call_err(m, "queue.put", "['qs', 3, 0]", MPMGR_ESHUTDOWN);
+	ck_call_ok(m, "queue.get_many", "['qs', 5, 0]", "[1, 2]");
+	ck_call_err(m, "queue.get", "['qs', 0]", MPMGR_ESHUTDOWN);
+	mpmgr_free(m);
+	/* and the lost one stays so at the next restart, after a compaction */
+	harness_kill(&h);
+	harness_restart(&h, jargs(&h, "always", NULL));
+	m = harness_connect(&h);
+	ck_call_ok(m, "sys.save", "[]", "null");
+	mpmgr_free(m);
+	harness_kill(&h);
+	harness_restart(&h, jargs(&h, "always", NULL));
+	m = harness_connect(&h);
+	ck_call_err(m, "process.join", "['pr', 0]", MPMGR_ELOST);
+	ck_call_ok(m, "process.join", "['pe', 0]", "7");
+	ck_call_err(m, "queue.put", "['qs', 3, 0]", MPMGR_ESHUTDOWN);
 	mpmgr_free(m);
 	ck_assert(harness_stop(&h));
 }
@@ -441,7 +492,7 @@ diff_request(char *p, size_t len)
 	int i = (int)diff_rnd(7) - 3;
 
 #define P(...) snprintf(p, len, __VA_ARGS__)
-	switch (diff_rnd(42)) {
+	switch (diff_rnd(45)) {
 	case 0: P("['%s', %s, %s]", diff_name(n, 16, 'd'),
 	    diff_value(v1, 32), diff_value(v2, 32)); return "dict.set";
 	case 1: P("['%s', %d]", diff_name(n, 16, 'd'), i); return "dict.pop";
@@ -512,7 +563,13 @@ diff_request(char *p, size_t len)
 	    return "barrier.create";
 	case 40: P("['%s', {'ephemeral': true}]", diff_name(n, 16, 'd'));
 	    return "dict.create";
-	default: P("['%s']", diff_name(n, 16, "dvlaqekrscb"[diff_rnd(11)]));
+	case 41: P("['%s', %s]", diff_name(n, 16, 'q'), diff_rnd(2) ? "true" :
+	    "false"); return "queue.shutdown";
+	case 42: P("['%s', {'pid': %d, 'argv': ['x', '%d']}]",
+	    diff_name(n, 16, 'p'), i + 10, i); return "process.register";
+	case 43: P("['%s', %d]", diff_name(n, 16, 'p'), i); return
+	    "process.exited";
+	default: P("['%s']", diff_name(n, 16, "dvlaqekrscbp"[diff_rnd(12)]));
 	    return "obj.delete";
 	}
 #undef P
@@ -526,7 +583,7 @@ diff_park(char *p, size_t len)
 		{ "queue.get", "q" }, { "lock.acquire", "k" },
 		{ "rlock.acquire", "r" }, { "semaphore.acquire", "s" },
 		{ "event.wait", "e" }, { "barrier.wait", "b" },
-		{ "condition.wait", "c" },
+		{ "condition.wait", "c" }, { "process.join", "p" },
 	};
 	const char *const *k = parks[diff_rnd(sizeof parks / sizeof parks[0])];
 	char n[16];

@@ -62,7 +62,7 @@ describe_cmp(const void *a, const void *b)
 }
 
 /*
- * Every object a restart keeps, by name: [name, type, explicit, options,
+ * Every object a restart keeps (not a pipe), by name: [name, type, explicit, options,
  * size, [records...]], into out.
  */
 static void
@@ -77,7 +77,7 @@ describe(struct buf *out)
 	uint64_t nrec;
 
 	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
-		if (o->owner != NULL)
+		if (o->owner != NULL || o->type->dropped)
 			continue;
 		v = realloc(v, (n + 1) * sizeof *v);
 		v[n++] = o;
@@ -434,6 +434,29 @@ START_TEST(test_types)
 		{ "queue.get", "['qa', 0]", PERR_NONE, "1", NULL },
 		{ "queue.get_many", "['qa', 2, 0]", PERR_NONE, "[2, 3]", NULL },
 		{ "queue.task_done", "['qa']", PERR_NONE, "nil", NULL },
+		/* queues shut down: draining, immediate (a lease given back
+		 * later is dropped), one made by its shutdown */
+		{ "queue.put_many", "['qs', [1, 2]]", PERR_NONE, "nil", NULL },
+		{ "queue.shutdown", "['qs']", PERR_NONE, "nil", NULL },
+		{ "queue.create", "['qi', {'ack': true}]", PERR_NONE, "nil",
+		  NULL },
+		{ "queue.put_many", "['qi', [1, 2, 3]]", PERR_NONE, "nil", NULL },
+		{ "queue.get", "['qi', 0]", PERR_NONE, "1", NULL },
+		{ "queue.shutdown", "['qi', true]", PERR_NONE, "nil", NULL },
+		{ "queue.shutdown", "['qn', false]", PERR_NONE, "nil", NULL },
+		/* processes: exited, killed, running (lost at the restart) */
+		{ "process.register", "['p1', {'pid': 101, 'argv': ['a', 'b']}]",
+		  PERR_NONE, "nil", NULL },
+		{ "process.exited", "['p1', 3]", PERR_NONE, "nil", NULL },
+		{ "process.register", "['p2', {'pid': 102, 'argv': ['c'], "
+		  "'daemon': true}]", PERR_NONE, "nil", NULL },
+		{ "process.exited", "['p2', -9]", PERR_NONE, "nil", NULL },
+		{ "process.register", "['p3', {'pid': 103, 'argv': ['d']}]",
+		  PERR_NONE, "nil", NULL },
+		/* a pipe: nothing of it is journaled */
+		{ "pipe.create", "['pp']", PERR_NONE, "nil", NULL },
+		{ "pipe.send", "['pp', 0, 'm']", PERR_NONE, "nil", NULL },
+		{ "pipe.send", "['pq', 1, 'm']", PERR_NONE, "nil", NULL },
 		/* ephemeral: gone at a restart */
 		{ "dict.create", "['eph', {'ephemeral': true}]", PERR_NONE,
 		  "nil", NULL },
@@ -501,6 +524,13 @@ START_TEST(test_restart_rule)
 		  NULL },
 		{ "dict.create", "['eph', {'ephemeral': true}]", PERR_NONE,
 		  "nil", NULL },
+		{ "process.register", "['pr', {'pid': 7, 'argv': ['x']}]",
+		  PERR_NONE, "nil", NULL },
+		{ "process.register", "['pe', {'pid': 8, 'argv': ['x']}]",
+		  PERR_NONE, "nil", NULL },
+		{ "process.exited", "['pe', 0]", PERR_NONE, "nil", NULL },
+		{ "pipe.open", "['pp', 0]", PERR_NONE, "nil", NULL },
+		{ "pipe.send", "['pp', 0, 'm']", PERR_NONE, "nil", NULL },
 	};
 	struct buf recs = BUF_INIT;
 
@@ -516,6 +546,7 @@ START_TEST(test_restart_rule)
 	fc_use(0);
 	PARK(3, "barrier.wait", "['b']");
 	PARK(4, "queue.get", "['pq']");
+	PARK(5, "process.join", "['pr']");
 	journal_on = false;
 	journal_capture_end();
 	recs = records;
@@ -547,6 +578,12 @@ START_TEST(test_restart_rule)
 	OK("barrier.broken", "['b']", "false");
 	ERR("obj.info", "['eph']", NOOBJ);
 	ERR("obj.info", "['pq']", NOOBJ);
+	/* a running process lost, as if its supervisor had hung up; an
+	 * exited one as it was; no pipe */
+	OK("process.is_alive", "['pr']", "false");
+	ERR("process.join", "['pr', 0]", LOST);
+	OK("process.join", "['pe', 0]", "0");
+	ERR("obj.info", "['pp']", NOOBJ);
 	buf_free(&recs);
 }
 END_TEST
@@ -650,7 +687,7 @@ random_request(void)
 	const char *t0 = rnd(3) == 0 ? "" : ", 0";
 	int i = (int)rnd(7) - 3;
 
-	switch (rnd(44)) {
+	switch (rnd(48)) {
 	case 0: m = "dict.set"; snprintf(p, sizeof p, "['%s', %s, %s]", n,
 	    rvalue(v1, sizeof v1), rvalue(v2, sizeof v2)); break;
 	case 1: m = "dict.pop"; snprintf(p, sizeof p, "['%s', %llu]", n,
@@ -733,6 +770,15 @@ random_request(void)
 	    "['%s', {'ephemeral': true}]", n); break;
 	case 43: m = "condition.create"; snprintf(p, sizeof p,
 	    "['%s', {'release_on_disconnect': false}]", n); break;
+	case 44: m = "queue.shutdown"; snprintf(p, sizeof p, "['%s', %s]", n,
+	    rnd(2) ? "true" : "false"); break;
+	case 45: m = "process.register"; snprintf(p, sizeof p,
+	    "['%s', {'pid': %llu, 'argv': ['x']}]", n,
+	    (unsigned long long)rnd(100) + 1); break;
+	case 46: m = "process.exited"; snprintf(p, sizeof p, "['%s', %d]", n,
+	    i); break;
+	case 47: m = "pipe.send"; snprintf(p, sizeof p, "['%s', 0, 1]", n);
+	    break;
 	}
 	send_req_any(m, p);
 }
