@@ -1,67 +1,129 @@
 #!/bin/bash
-# callgrind.sh: instructions per request of mpmgrd (docs/PERFORMANCE.md,
-# "Instructions per request"). One mpmgrd under callgrind on a temporary
-# socket serves mpbench -c 50 -P 16 -r 100000 for each test in order:
-# a 20,000-operation warm-up, then n=50000 and n=200000, each after
-# zeroing the counters; Ir per request = (Ir(200000) - Ir(50000)) / 150000,
-# so connecting and the handshake cancel out.
+# callgrind.sh: instructions per request of mpmgrd, or per operation of
+# mpbench, under callgrind (valgrind), c=50 P=16: the figures of
+# docs/PERFORMANCE.md that a busy machine does not blur.
 #
-#   MPMGRD=build/mpmgrd MPBENCH=build/mpbench bash bench/callgrind.sh \
-#       [TESTS] [-- MPMGRD OPTIONS...]
+#   bench/callgrind.sh [-b BUILD] [-r KEYSPACE] [-c] TEST... [-- OPTION...]
 #
-# TESTS defaults to ping,dict.set,dict.get,dict.incr,queue.put,queue.get;
-# the options after -- go to mpmgrd (e.g. --data-dir DIR --fsync no).
-# Prints "test Ir/request" lines. Never part of make check.
-set -eu
+# Daemon (the default): one mpmgrd under callgrind, the tests in the order
+# given; for each, 20,000 operations of warm-up, then the instructions of
+# 50,000 and of 200,000 operations, and (Ir(200k) - Ir(50k)) / 150,000
+# printed, so that start-up and connecting cancel out. The tests fill the
+# daemon as they go (dict.set before dict.get fills bench:dict).
+#
+# -c, the client: mpbench under callgrind against a native mpmgrd (its
+# dict and counters filled first with 400,000 dict.set and dict.incr),
+# the same difference of a 50,000 and a 200,000 run.
+#
+# -r KEYSPACE is mpbench's (default 100000); BUILD holds mpmgrd and
+# mpbench (default build). The OPTIONs after -- go to mpmgrd (e.g.
+# --data-dir DIR --fsync no: the journal's cost per request). Repeated
+# runs agree within a few instructions.
+set -u
 
-MPMGRD=${MPMGRD:-build/mpmgrd}
-MPBENCH=${MPBENCH:-build/mpbench}
-tests=ping,dict.set,dict.get,dict.incr,queue.put,queue.get
-if [ $# -gt 0 ] && [ "$1" != -- ]; then
-	tests=$1
+build=build
+keyspace=100000
+client=0
+while getopts b:r:c o; do
+	case $o in
+	b) build=$OPTARG ;;
+	r) keyspace=$OPTARG ;;
+	c) client=1 ;;
+	*) echo "usage: $0 [-b BUILD] [-r KEYSPACE] [-c] TEST..." >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+tests=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+	tests+=("$1")
 	shift
-fi
-[ $# -gt 0 ] && [ "$1" = -- ] && shift
+done
+[ $# -gt 0 ] && shift
+opts=("$@")
+[ ${#tests[@]} -gt 0 ] || { echo "usage: $0 [-b BUILD] [-r KEYSPACE] [-c]" \
+	"TEST... [-- OPTION...]" >&2; exit 2; }
+for p in valgrind callgrind_control; do
+	command -v $p >/dev/null ||
+	    { echo "callgrind.sh: $p missing (apt-get install valgrind)" >&2
+	    exit 1; }
+done
+for p in "$build/mpmgrd" "$build/mpbench"; do
+	[ -x "$p" ] || { echo "callgrind.sh: $p: not built" >&2; exit 1; }
+done
 
-dir=$(mktemp -d /tmp/mpmgr-cg.XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/callgrind.XXXXXX") || exit 1
+pid=
 cleanup() {
-	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$dir"
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
-sock=$dir/s
-key=$dir/key
-"$MPMGRD" --genkey "$key"
-valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" \
-	"$MPMGRD" -s "$sock" -k "$key" "$@" 2>"$dir/log" &
+trap 'exit 130' HUP INT TERM
+
+"$build/mpmgrd" --genkey "$tmp/authkey" >/dev/null || exit 1
+export MPMGR_AUTHKEY_FILE=$tmp/authkey
+
+bench() {
+	"$build/mpbench" -s "$tmp/sock" -c 50 -P 16 -n "$1" -r "$keyspace" \
+	    -t "$2" -q >/dev/null
+}
+
+# The total of a callgrind output file.
+total() {
+	awk '/^(summary|totals):/ { print $2; exit }' "$1"
+}
+
+if [ "$client" = 0 ]; then
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.%p" \
+	    "$build/mpmgrd" --socket "$tmp/sock" --authkey-file \
+	    "$tmp/authkey" --log-level warning "${opts[@]}" 2>"$tmp/log" &
+else
+	"$build/mpmgrd" --socket "$tmp/sock" --authkey-file "$tmp/authkey" \
+	    --log-level warning "${opts[@]}" 2>"$tmp/log" &
+fi
 pid=$!
-export MPMGR_SOCKET=$sock MPMGR_AUTHKEY_FILE=$key
-for _ in $(seq 600); do
-	"$MPBENCH" -c 1 -n 1 -t ping -q >/dev/null 2>&1 && break
+for _ in $(seq 300); do
+	"$build/mpbench" -s "$tmp/sock" -c 1 -n 1 -t ping -q >/dev/null 2>&1 &&
+	    break
 	sleep 0.1
 done
 
-# The Ir total of the counters since the last zeroing.
-ir_now() {
-	callgrind_control -d "$pid" >/dev/null 2>&1
+# Instructions of one dump of the daemon since the last zeroing.
+dumped() {
 	local f
-	f=$(ls -t "$dir"/cg."$pid".* 2>/dev/null | head -1)
-	awk '/^totals:/ { print $2; exit } /^summary:/ { s = $2 } END { if (s) print s }' "$f" | head -1
-	rm -f "$dir"/cg."$pid".*
+
+	callgrind_control -d "$pid" >/dev/null 2>&1
+	# the one dump file (each is removed once read)
+	for f in "$tmp"/cg.*.*; do
+		total "$f"
+		rm -f "$f"
+	done
 }
 
-run() {
-	"$MPBENCH" -c 50 -P 16 -r 100000 -n "$2" -t "$1" -q >/dev/null
+# Instructions of mpbench running n operations of a test.
+client_run() {
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/client.out" \
+	    "$build/mpbench" -s "$tmp/sock" -c 50 -P 16 -n "$1" \
+	    -r "$keyspace" -t "$2" -q >/dev/null 2>"$tmp/vg" || return 1
+	total "$tmp/client.out"
 }
 
-IFS=, read -r -a list <<<"$tests"
-for t in "${list[@]}"; do
-	run "$t" 20000
-	callgrind_control -z "$pid" >/dev/null 2>&1
-	run "$t" 50000
-	a=$(ir_now)
-	callgrind_control -z "$pid" >/dev/null 2>&1
-	run "$t" 200000
-	b=$(ir_now)
-	echo "$t $(( (b - a) / 150000 ))"
+[ "$client" = 1 ] && bench 400000 dict.set,dict.incr
+for t in "${tests[@]}"; do
+	if [ "$client" = 0 ]; then
+		bench 20000 "$t" || exit 1
+		callgrind_control -z "$pid" >/dev/null 2>&1
+		bench 50000 "$t" || exit 1
+		a=$(dumped)
+		callgrind_control -z "$pid" >/dev/null 2>&1
+		bench 200000 "$t" || exit 1
+		b=$(dumped)
+	else
+		if ! a=$(client_run 50000 "$t") ||
+		    ! b=$(client_run 200000 "$t"); then
+			cat "$tmp/vg" >&2
+			exit 1
+		fi
+	fi
+	printf '%-12s %5d\n' "$t" $(((b - a) / 150000))
 done

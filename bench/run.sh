@@ -4,6 +4,7 @@
 #
 # Starts mpmgrd ($MPMGRD) and a private redis-server on Unix sockets in a
 # temporary directory (fresh key, persistence off), then:
+#  - bench:dict (and Redis's hash) filled with every key of the keyspace;
 #  - for (c=1,P=1), (c=1,P=1) with both processes on CPU 0, (c=50,P=1) and
 #    (c=50,P=16): each pair of equivalent operations (mpbench test against
 #    redis-benchmark command), alternating A B A B for $ROUNDS rounds, and
@@ -262,6 +263,23 @@ start_mpmgrd "$tmp/mp"
 start_redis "$tmp/redis"
 say "mpmgrd pid $MP_PID, redis-server pid $R_PID, $NCPU CPUs$(
     [ "$QUICK" = 1 ] && echo ", QUICK")"
+
+# Every key of the keyspace in the dict and the hash before the race, so
+# that each dict.get and HGET finds its key whatever ran before it (a miss
+# is NOKEY, an error, against HGET's nil: not the same work).
+say "filling bench:dict and the hash with $KEYSPACE keys"
+"$MPBENCH" -s "$MP_SOCK" -c 1 -P 64 -n "$KEYSPACE" -r "$KEYSPACE" --seq \
+    -t dict.set -q >/dev/null || die "mpbench could not fill bench:dict"
+awk -v n="$KEYSPACE" -v v="$VALUE" 'BEGIN {
+	for (i = 0; i < n; i++)
+		printf "*4\r\n$4\r\nHSET\r\n$10\r\nbench:dict\r\n" \
+		    "$16\r\nkey:%012d\r\n$%d\r\n%s\r\n", i, length(v), v
+}' | redis-cli -s "$R_SOCK" --pipe >/dev/null ||
+    die "redis-cli could not fill the hash"
+if [ "$("$MPCTL" -s "$MP_SOCK" dict len -n bench:dict)" != "$KEYSPACE" ] ||
+    [ "$(redis-cli -s "$R_SOCK" hlen bench:dict)" != "$KEYSPACE" ]; then
+	die "bench:dict or the hash does not hold $KEYSPACE keys"
+fi
 
 CONFIGS=(
 	"c=1 P=1|1|1|$N_C1|0"

@@ -195,22 +195,28 @@ breaks(mpmgr *h, int err, const char *fmt, ...)
 	return err;
 }
 
-/* A server error: its code as ours, its message kept. */
+/*
+ * A server error: its code as ours, its message kept (what snprintf's
+ * "%.*s" would keep, without its cost: NOKEY and EMPTY are everyday
+ * answers).
+ */
 static int
 server_error(mpmgr *h, int code, const struct mpv *message)
 {
-	const char *name = proto_err_name(code);
+	size_t n = 0;
 
-	if (name == NULL) {
+	if (proto_err_name(code) == NULL)
 		code = PERR_INTERNAL;
-		name = proto_err_name(code);
+	_Static_assert(sizeof("WRONGTYPE") <= sizeof(h->errcode),
+	    "errcode holds every code name");
+	memcpy(h->errcode, proto_err_name(code), proto_err_name_len(code) + 1);
+	if (message->type == MPV_STR) {
+		n = strnlen((const char *)message->ptr, message->len);
+		if (n >= sizeof(h->errmsg))
+			n = sizeof(h->errmsg) - 1;
+		memcpy(h->errmsg, message->ptr, n);
 	}
-	snprintf(h->errcode, sizeof(h->errcode), "%s", name);
-	if (message->type == MPV_STR)
-		snprintf(h->errmsg, sizeof(h->errmsg), "%.*s",
-		    (int)message->len, (const char *)message->ptr);
-	else
-		h->errmsg[0] = '\0';
+	h->errmsg[n] = '\0';
 	return -code;
 }
 

@@ -53,6 +53,7 @@
 #include "mem.h"
 #include "mpmgrd.h"
 #include "notify.h"
+#include "prefetch.h"
 #include "waiter.h"
 
 /* Private flags, above the ones mpmgrd.h shares. */
@@ -533,59 +534,133 @@ conn_cancel_kind(const struct conn *c, const struct msg *m)
 	return id.v.u == c->parked->req.msgid ? CANCEL_PARKED : CANCEL_MISS;
 }
 
+/*
+ * The frame at the head of c's input: SCAN_FRAME and *flen, or false after
+ * keeping a partial frame's scan state or failing c on a bad one.
+ */
+static bool
+conn_scan(struct conn *c, size_t *flen)
+{
+	const char *why;
+	char text[160];
+	int r;
+
+	r = scan_frame(c->scan != NULL ? c->scan : &spare_scan,
+	    buf_head(&c->in), buf_used(&c->in), conn_limit(c), flen, &why);
+	if (r == SCAN_MORE) {
+		/* the rest comes in a later read: keep where it is */
+		if (c->scan == NULL) {
+			c->scan = xmalloc(sizeof *c->scan);
+			*c->scan = spare_scan;
+			scan_init(&spare_scan);
+		}
+		return false;
+	}
+	if (c->scan != NULL) {
+		xfree(c->scan);
+		c->scan = NULL;
+	} else if (r != SCAN_FRAME)
+		scan_init(&spare_scan);
+	if (r == SCAN_BAD) {
+		snprintf(text, sizeof text, "malformed message: %s", why);
+		conn_fail(c, NULL, PERR_BADARG, text);
+		return false;
+	}
+	if (r == SCAN_TOOBIG) {
+		snprintf(text, sizeof text, "message larger than %zu bytes",
+		    conn_limit(c));
+		conn_fail(c, NULL, PERR_TOOBIG, text);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Requests taken apart ahead of running them (conn_ahead), or, when the
+ * first of a batch had nothing worth prefetching, how many more frames to
+ * run one by one before trying again.
+ */
+struct conn_ahead {
+	unsigned n, next, skip;
+	size_t flen[PREFETCH_MAX - 1];
+	struct msg m[PREFETCH_MAX - 1];
+};
+
+/*
+ * When head (flen bytes at the head of c's input) makes a lookup worth
+ * prefetching (prefetch.c), the whole, well-formed requests that follow
+ * it are taken apart into a, up to PREFETCH_MAX with head, and what they
+ * all will look up is prefetched together. It stops at the first frame
+ * that is not all there or not a request: conn_run meets that one in
+ * turn, as it would have.
+ */
+static void
+conn_ahead(struct conn *c, struct conn_ahead *a, const struct msg *head,
+    size_t flen)
+{
+	struct prefetch_batch pb;
+	struct scan_state st;
+	const uint8_t *p = buf_head(&c->in) + flen;
+	size_t left = buf_used(&c->in) - flen, len;
+	const char *why;
+
+	a->n = a->next = 0;
+	if (!prefetch_begin(&pb, c, head)) {
+		a->skip = PREFETCH_MAX - 1;
+		return;
+	}
+	scan_init(&st);
+	while (a->n < PREFETCH_MAX - 1 && left > 0 &&
+	    scan_frame(&st, p, left, conn_limit(c), &len, &why) == SCAN_FRAME &&
+	    msg_parse_frame(p, len, &a->m[a->n], &why) == 0 &&
+	    a->m[a->n].kind == MSG_REQUEST) {
+		prefetch_add(&pb, &a->m[a->n]);
+		a->flen[a->n++] = len;
+		p += len;
+		left -= len;
+	}
+	prefetch_run(&pb);
+}
+
 /* Run c's complete frames until its input runs dry, it parks or closes. */
 static void
 conn_run(struct conn *c)
 {
+	struct conn_ahead ahead;
 	struct msg m;
-	const uint8_t *frame;
-	const char *why;
+	const struct msg *mp;
+	const char *why = NULL;
 	size_t flen;
-	char text[160];
 	bool wellformed;
-	int r;
 
 	conn_out_borrow(c);
+	ahead.n = ahead.next = ahead.skip = 0;
 	while (!(c->flags & (CONN_CLOSING | CONN_HELD)) &&
 	    buf_used(&c->in) > 0) {
-		r = scan_frame(c->scan != NULL ? c->scan : &spare_scan,
-		    buf_head(&c->in), buf_used(&c->in), conn_limit(c), &flen,
-		    &why);
-		if (r == SCAN_MORE) {
-			/* the rest comes in a later read: keep where it is */
-			if (c->scan == NULL) {
-				c->scan = xmalloc(sizeof *c->scan);
-				*c->scan = spare_scan;
-				scan_init(&spare_scan);
-			}
+		if (ahead.next < ahead.n) {
+			mp = &ahead.m[ahead.next];
+			flen = ahead.flen[ahead.next++];
+			wellformed = true;
+		} else if (!conn_scan(c, &flen))
 			return;
+		else {
+			wellformed = msg_parse_frame(buf_head(&c->in), flen,
+			    &m, &why) == 0;
+			mp = &m;
+			if (ahead.skip > 0)
+				ahead.skip--;
+			else if (wellformed && c->state == CONN_READY &&
+			    !(c->flags & CONN_PARKED) &&
+			    buf_used(&c->in) > flen)
+				conn_ahead(c, &ahead, &m, flen);
 		}
-		if (c->scan != NULL) {
-			xfree(c->scan);
-			c->scan = NULL;
-		} else if (r != SCAN_FRAME)
-			scan_init(&spare_scan);
-		if (r == SCAN_BAD) {
-			snprintf(text, sizeof text, "malformed message: %s",
-			    why);
-			conn_fail(c, NULL, PERR_BADARG, text);
-			return;
-		}
-		if (r == SCAN_TOOBIG) {
-			snprintf(text, sizeof text, "message larger than %zu "
-			    "bytes", conn_limit(c));
-			conn_fail(c, NULL, PERR_TOOBIG, text);
-			return;
-		}
-		frame = buf_head(&c->in);
-		wellformed = msg_parse_frame(frame, flen, &m, &why) == 0;
 		if (c->flags & CONN_PARKED) {
-			int kind = wellformed ? conn_cancel_kind(c, &m) :
+			int kind = wellformed ? conn_cancel_kind(c, mp) :
 			    CANCEL_NONE;
 
 			if (kind == CANCEL_MISS &&
 			    c->ncancel_miss < MPMGR_MAX_CANCELS) {
-				c->cancel_miss[c->ncancel_miss++] = m.msgid;
+				c->cancel_miss[c->ncancel_miss++] = mp->msgid;
 				server.ops++;
 				c->ops++;
 				buf_consume(&c->in, flen);
@@ -596,7 +671,7 @@ conn_run(struct conn *c)
 				return;
 			}
 		}
-		conn_frame(c, &m, wellformed, why);
+		conn_frame(c, mp, wellformed, why);
 		if (c->flags & CONN_CLOSING)
 			return;
 		buf_consume(&c->in, flen);

@@ -83,8 +83,7 @@ dict_key(struct req *req, unsigned i, const uint8_t **k, size_t *kn)
 static void
 dict_nokey(struct req *req)
 {
-	reply_error(req, PERR_NOKEY, "no such key in '%.*s'",
-	    req_namelen(req), req_name(req));
+	reply_error_name(req, PERR_NOKEY, "no such key in '", "'");
 }
 
 /* Answer param i (a default) in canonical form. */
@@ -223,8 +222,7 @@ dict_popitem(struct req *req)
 	struct oh_entry *e;
 
 	if (h == NULL || (e = ohash_pop_last(h)) == NULL) {
-		reply_error(req, PERR_NOKEY, "popitem: '%.*s' is empty",
-		    req_namelen(req), req_name(req));
+		reply_error_name(req, PERR_NOKEY, "popitem: '", "' is empty");
 		return;
 	}
 	dict_journal_del(req->obj, oh_key(e), e->klen);
@@ -512,6 +510,40 @@ dict_cas(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
+/* The verbs that look one key up (param 1): their lookup, prefetched. */
+static bool
+dict_ahead(struct object *o, const struct method *m, const uint8_t *params,
+    struct oh_ahead *a)
+{
+	struct mpv key;
+
+	switch (m->id) {
+	case MPMGR_MID_dict_get:
+	case MPMGR_MID_dict_set:
+	case MPMGR_MID_dict_setdefault:
+	case MPMGR_MID_dict_pop:
+	case MPMGR_MID_dict_delete:
+	case MPMGR_MID_dict_contains:
+	case MPMGR_MID_dict_incr:
+	case MPMGR_MID_dict_cas:
+		break;
+	default:
+		return false;
+	}
+	if (!ohash_prefetch_pays(o->data))
+		return false;
+	mpv_read(&params, &key);
+	/* A key the handler would re-encode first is left to it; a fixint
+	 * or a fixstr is canonical as it is. */
+	if (key.raw[0] > 0x7f && (key.raw[0] & 0xe0) != 0xa0 &&
+	    (key.type == MPV_MAP || !canon_is(&key)))
+		return false;
+	a->h = o->data;
+	a->key = key.raw;
+	a->klen = key.rawlen;
+	return true;
+}
+
 static void
 dict_init(struct object *o, const struct optval *v)
 {
@@ -631,4 +663,5 @@ const struct obj_type dict_type = {
 	.jcode = JC_DICT,
 	.jops = dict_jops,
 	.dump = dict_dump,
+	.ahead = dict_ahead,
 };

@@ -524,8 +524,7 @@ queue_left(struct waiter *w)
 static void
 queue_full_error(struct req *req)
 {
-	reply_error(req, PERR_FULL, "queue '%.*s' is full", req_namelen(req),
-	    req_name(req));
+	reply_error_name(req, PERR_FULL, "queue '", "' is full");
 }
 
 /*
@@ -644,8 +643,7 @@ queue_get_items(struct req *req, uint64_t n, bool many, unsigned ti)
 		return;
 	}
 	if (usec == 0) {
-		reply_error(req, PERR_EMPTY, "queue '%.*s' is empty",
-		    req_namelen(req), req_name(req));
+		reply_error_name(req, PERR_EMPTY, "queue '", "' is empty");
 		return;
 	}
 	w = waiter_park(req, &queue_waiter_ops, usec);

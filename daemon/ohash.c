@@ -54,6 +54,11 @@
 #include "mem.h"
 #include "ohash.h"
 
+/* Slots of a lookup's chain ohash_prefetch reads to find its cell. */
+#define AHEAD_PROBES 4
+/* Index slots of a table worth prefetching: 8192 or more (about 2,700
+ * entries or more); smaller ones stay in the caches. */
+#define AHEAD_MIN_SIZE 8192
 #define SLOT_EMPTY 0u
 #define SLOT_DUMMY UINT32_MAX
 #define MIN_SIZE 8
@@ -175,11 +180,91 @@ ohash_key(void)
 }
 
 static uint32_t
-ohash_hash(const void *key, size_t klen)
+ohash_siphash(const void *key, size_t klen)
 {
 	if (!sip_keyed)
 		ohash_key();
 	return (uint32_t)siphash13(key, klen, sip_k0, sip_k1);
+}
+
+/*
+ * The hashes ohash_prefetch made, for the lookups that follow it to take
+ * instead of hashing the same keys again (a SipHash of a 16-byte key is
+ * most of the cost of prefetching it). Direct-mapped on the key's
+ * address, and only for the same bytes: an entry keeps a copy of its
+ * short key and answers only a key equal to it, so that whatever was put
+ * at that address since, the hash given is the hash of the bytes asked.
+ */
+#define MEMO_SLOTS 64           /* a power of two, >= 4 * PREFETCH_MAX */
+#define MEMO_KEY 32             /* longer keys are hashed again */
+static struct memo {
+	const void *key;
+	uint32_t klen;
+	uint32_t hash;
+	uint8_t bytes[MEMO_KEY];
+} memo[MEMO_SLOTS];
+
+static inline struct memo *
+memo_slot(const void *key)
+{
+	uint64_t x = (uint64_t)(uintptr_t)key * UINT64_C(0x9e3779b97f4a7c15);
+
+	return &memo[x >> 58];
+}
+_Static_assert(MEMO_SLOTS == 64, "memo_slot takes 6 bits");
+
+/* a[0..n) == b[0..n), n <= MEMO_KEY, without a call for the usual keys. */
+static inline bool
+memo_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y;
+	size_t i;
+
+	if (n < 8)
+		return memcmp(a, b, n) == 0;
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	/* the last 8 bytes, overlapping what was compared */
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
+/* The hash of key for a lookup in h: the memo's, if h is one that
+ * ohash_prefetch fills it for. */
+static uint32_t
+ohash_hash(const struct ohash *h, const void *key, size_t klen)
+{
+	struct memo *m;
+
+	if (h->t.size + h->nt.size >= AHEAD_MIN_SIZE) {
+		m = memo_slot(key);
+		if (m->key == key && m->klen == klen &&
+		    memo_equal(m->bytes, key, klen))
+			return m->hash;
+	}
+	return ohash_siphash(key, klen);
+}
+
+/* Hash key for ohash_prefetch, and keep the hash for the lookup after. */
+static uint32_t
+ohash_hash_ahead(const void *key, size_t klen)
+{
+	struct memo *m;
+	uint32_t hash = ohash_siphash(key, klen);
+
+	if (klen <= MEMO_KEY) {
+		m = memo_slot(key);
+		m->key = key;
+		m->klen = (uint32_t)klen;
+		m->hash = hash;
+		memcpy(m->bytes, key, klen);
+	}
+	return hash;
 }
 
 /* --- cells ------------------------------------------------------------ */
@@ -277,6 +362,36 @@ tab_find(struct otab *tab, size_t lo, uint32_t hash, const void *key,
 		}
 		perturb >>= 5;
 	}
+}
+
+/*
+ * The cell that a lookup of hash in tab would compare first, reading the
+ * slots of its chain up to the first whose hash bits match (at most
+ * AHEAD_PROBES of them); NULL when the chain ends or runs on.
+ */
+static const uint64_t *
+tab_ahead_cell(const struct otab *tab, size_t lo, uint32_t hash)
+{
+	size_t mask, i, pos;
+	uint32_t perturb = hash, ix, tagmask;
+	int probes;
+
+	if (tab->size == 0)
+		return NULL;
+	mask = tab->size - 1;
+	tagmask = ~(uint32_t)mask;
+	i = hash & mask;
+	for (probes = 0; probes < AHEAD_PROBES; probes++) {
+		ix = tab->idx[i];
+		if (ix == SLOT_EMPTY)
+			return NULL;
+		if (((ix ^ hash) & tagmask) == 0 && ix != SLOT_DUMMY &&
+		    (pos = (ix & mask) - 1) >= lo)
+			return &tab->ents[pos];
+		i = (i * 5 + perturb + 1) & mask;
+		perturb >>= 5;
+	}
+	return NULL;
 }
 
 /* Point the first empty slot of hash's chain at pos. */
@@ -416,6 +531,54 @@ ohash_find(struct ohash *h, uint32_t hash, const void *key, size_t klen,
 
 /* --- the API ---------------------------------------------------------- */
 
+bool
+ohash_prefetch_pays(const struct ohash *h)
+{
+	return h->t.size + h->nt.size >= AHEAD_MIN_SIZE;
+}
+
+void
+ohash_prefetch(struct oh_ahead *a, size_t n)
+{
+	const struct oh_entry *e;
+	const struct ohash *h;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h = a[i].h;
+		a[i].cell = NULL;
+		if (!ohash_prefetch_pays(h))
+			continue;
+		a[i].hash = ohash_hash_ahead(a[i].key, a[i].klen);
+		if (rebuilding(h))
+			__builtin_prefetch(&h->nt.idx[a[i].hash &
+			    (h->nt.size - 1)]);
+		if (h->t.size != 0)
+			__builtin_prefetch(&h->t.idx[a[i].hash &
+			    (h->t.size - 1)]);
+	}
+	for (i = 0; i < n; i++) {
+		h = a[i].h;
+		if (!ohash_prefetch_pays(h))
+			continue;
+		if (rebuilding(h))
+			a[i].cell = tab_ahead_cell(&h->nt, 0, a[i].hash);
+		if (a[i].cell == NULL)
+			a[i].cell = tab_ahead_cell(&h->t, h->r, a[i].hash);
+		if (a[i].cell != NULL)
+			__builtin_prefetch(a[i].cell);
+	}
+	for (i = 0; i < n; i++) {
+		if (a[i].cell == NULL)
+			continue;
+		/* A live slot's cell holds an entry (deletes make both go). */
+		e = cell_entry(*a[i].cell);
+		__builtin_prefetch(e);
+		/* where the key ends and the value starts, if another line */
+		__builtin_prefetch(e->data + a[i].klen);
+	}
+}
+
 struct ohash *
 ohash_new(void)
 {
@@ -441,7 +604,7 @@ ohash_mem(const struct ohash *h)
 struct oh_entry *
 ohash_get(struct ohash *h, const void *key, size_t klen)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_loc loc;
 
 	rebuild_step(h);
@@ -454,7 +617,7 @@ struct oh_entry *
 ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
     size_t vlen, bool *added)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_entry *e;
 	struct oh_loc loc;
 	struct otab *t = &h->t;
@@ -510,7 +673,7 @@ bool
 ohash_del(struct ohash *h, const void *key, size_t klen,
     struct oh_entry **out)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_entry *e;
 	struct oh_loc loc;
 

@@ -26,6 +26,7 @@
 
 struct jop;
 struct method;
+struct oh_ahead;
 struct opt;
 struct optval;
 struct req;
@@ -108,6 +109,16 @@ struct obj_type {
 	 * Restarts): not even its creation is journaled. No jops then.
 	 */
 	bool dropped;
+	/*
+	 * The table lookup a request of method m will make in o, for
+	 * prefetching a pipelined batch (prefetch.c): true after setting a's
+	 * table and key. params points at the request's param after the
+	 * name (one is there, in a frame the scanner accepted). A hint only:
+	 * the params are not checked yet, and a wrong answer costs time,
+	 * never a wrong reply. NULL: no lookup worth prefetching.
+	 */
+	bool (*ahead)(struct object *o, const struct method *m,
+	    const uint8_t *params, struct oh_ahead *a);
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in

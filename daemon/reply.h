@@ -29,6 +29,13 @@ void reply_raw(struct req *req, const uint8_t *bytes, size_t n);
 void reply_error(struct req *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /*
+ * The error whose message is before, req's object name and after: the
+ * message reply_error would make of "<before>%.*s<after>", without
+ * printf, for the errors that are everyday answers (NOKEY, EMPTY, FULL).
+ */
+void reply_error_name(struct req *req, int code, const char *before,
+    const char *after);
+/*
  * Start a result the caller packs itself (exactly one value) with the
  * packer returned; pack_raw() appends canonical bytes through it.
  */

@@ -77,6 +77,8 @@ enum proto_err {
 
 /* "NOKEY" for PERR_NOKEY; NULL for anything out of range. */
 const char *proto_err_name(int code);
+/* strlen(proto_err_name(code)), or 0 for anything out of range. */
+size_t proto_err_name_len(int code);
 /* PERR_* for a code name as it came off the wire, or PERR_NONE if unknown. */
 int proto_err_lookup(const char *name, size_t len);
 

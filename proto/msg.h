@@ -39,6 +39,9 @@ size_t msg_result_head(uint8_t *out, uint32_t msgid);
 /* [1, msgid, [code, message], nil]: a complete error response. */
 void msg_pack_error(msgpack_packer *pk, uint32_t msgid, int code,
     const char *message);
+/* The same with a message of mlen bytes, not NUL-terminated. */
+void msg_pack_error_n(msgpack_packer *pk, uint32_t msgid, int code,
+    const char *message, size_t mlen);
 /* [2, method, [ then the caller packs nparams values. */
 void msg_pack_notification(msgpack_packer *pk, const char *method,
     uint32_t nparams);

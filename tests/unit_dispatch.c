@@ -203,6 +203,56 @@ static const struct row dict_order[] = {
 	{ "obj.info", "['d2']", PERR_NOOBJ, NULL, NULL },
 };
 
+/* The reply's error is code with exactly the message text. */
+static void
+error_is(int code, const char *text)
+{
+	ck_assert_msg(reply_err == code, "%s", show_reply());
+	ck_assert_msg(reply_msg.len == strlen(text) &&
+	    memcmp(reply_msg.ptr, text, reply_msg.len) == 0,
+	    "message '%.*s', not '%s'", (int)reply_msg.len,
+	    (const char *)reply_msg.ptr, text);
+}
+
+/*
+ * The everyday errors are built without printf: their texts are still
+ * the printf ones, the longest name whole, a name with a NUL cut there as
+ * %.*s cuts it.
+ */
+START_TEST(test_error_texts)
+{
+	char name[MPMGR_MAX_NAME + 1], text[MPMGR_MAX_NAME + 64];
+	msgpack_packer pk;
+
+	send_req("dict.get", "['txt', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'txt'");
+	send_req("dict.pop", "['txt', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'txt'");
+	send_req("dict.delete", "['txt', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'txt'");
+	send_req("dict.popitem", "['txt']");
+	error_is(PERR_NOKEY, "popitem: 'txt' is empty");
+	send_req("queue.get", "['txt.q', 0]");
+	error_is(PERR_EMPTY, "queue 'txt.q' is empty");
+	OK("queue.create", "['txt.q', {'maxsize': 1}]", "nil");
+	OK("queue.put", "['txt.q', 1, 0]", "nil");
+	send_req("queue.put", "['txt.q', 2, 0]");
+	error_is(PERR_FULL, "queue 'txt.q' is full");
+	send_req("dict.get", "[h'a3610062', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'a'");
+
+	memset(name, 'n', MPMGR_MAX_NAME);
+	name[MPMGR_MAX_NAME] = '\0';
+	begin_request(&pk, "dict.get");
+	msgpack_pack_array(&pk, 2);
+	msg_pack_cstr(&pk, name);
+	msg_pack_cstr(&pk, "k");
+	send_packed();
+	snprintf(text, sizeof text, "no such key in '%s'", name);
+	error_is(PERR_NOKEY, text);
+}
+END_TEST
+
 START_TEST(test_dict_order)
 {
 	RUN(dict_order);
@@ -855,6 +905,7 @@ dispatch_suite(void)
 	tc = tcase_create("dict");
 	tcase_add_unchecked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_dict_basic);
+	tcase_add_test(tc, test_error_texts);
 	tcase_add_test(tc, test_dict_order);
 	tcase_add_test(tc, test_dict_write);
 	tcase_add_test(tc, test_dict_incr);
