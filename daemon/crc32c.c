@@ -5,7 +5,8 @@
  * The software version is slice-by-8 (eight 256-entry tables, built once):
  * about a byte per cycle. On x86-64 with SSE4.2 the crc32 instruction
  * takes 8 bytes at a time, several times faster; which one runs is decided
- * on the first call. Both give the same answers (tests/unit_crc32c.c).
+ * on the first call. Both give the same answers (tests/unit_journal.c,
+ * test_framing).
  */
 #include <stdbool.h>
 #include <string.h>
