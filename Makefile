@@ -3,12 +3,17 @@
 #
 #   make            build everything
 #   make run        install missing Debian packages, build, start mpmgrd in
-#                   the foreground on the per-user default socket
+#                   the foreground on the per-user default socket, with its
+#                   journal in the XDG state directory (objects persist)
 #   make check      install missing Debian packages, build, run every test
 #   make deps       install missing Debian packages (apt-get)
-#   make bench      also install redis-server, redis-tools and hyperfine,
-#                   build, and race mpmgrd against Redis (bench/run.sh;
-#                   QUICK=1 for a fast pass, PERF=1 to profile mpmgrd)
+#   make bench      also install redis-server, redis-tools, hyperfine and
+#                   parallel, build, and race mpmgrd against Redis
+#                   (bench/run.sh), the Python package against CPython's
+#                   (bench/python.py), pools against CPython's Pool, xargs
+#                   and GNU parallel (bench/pool.py), the journal against
+#                   Redis's AOF (bench/journal.sh); QUICK=1 for a fast
+#                   pass, PERF=1 to profile mpmgrd
 #   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR,
 #                   SYSTEMDSYSTEMUNITDIR, SYSTEMDUSERUNITDIR, SYSUSERSDIR,
 #                   TMPFILESDIR (make uninstall takes the same)
@@ -139,8 +144,10 @@ $(B)/libmpmgr.a: $(call obj,$(LIB_SRC) $(LIB_PROTO_SRC))
 $(B)/libmpmgr.pc: client/libmpmgr.pc.in
 	$(INSTALL_PC_SED) $< > $@
 
-# mpctl walks the catalogue at run time: it links proto's copy.
-$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o $(B)/libmpmgr.a
+# mpctl walks the catalogue at run time, and checks UTF-8 as the daemon
+# does: it links proto's copies of those.
+$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o \
+	$(B)/proto/scan.o $(B)/proto/buf.o $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
 
 $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
@@ -149,6 +156,10 @@ $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
 # The floor of the comparison: a raw AF_UNIX ping-pong, linked with nothing.
 $(B)/floor: $(B)/bench/floor.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# How long a client waits while another floods the daemon (bench/stall.c).
+$(B)/stall: $(B)/bench/stall.o $(B)/libmpmgr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
 
 # Messages through a pipe of mpmgrd's, and through a socketpair.
 $(B)/pipebench: $(B)/bench/pipe.o $(B)/libmpmgr.a
@@ -182,9 +193,12 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
+# The user's state directory, as the user unit's: objects survive restarts.
+RUN_DATA_DIR = $${XDG_STATE_HOME:-$$HOME/.local/state}/mpmgr
+
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(B)/mpmgrd
+	./$(B)/mpmgrd --data-dir "$(RUN_DATA_DIR)"
 
 check: deps
 	@$(MAKE) --no-print-directory test
@@ -193,10 +207,13 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
 	@$(MAKE) --no-print-directory $(B)/mpmgrd $(B)/mpctl $(B)/mpbench \
-		$(B)/floor $(B)/pipebench
+		$(B)/floor $(B)/stall $(B)/pipebench
 	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
-		PIPEBENCH=$(abspath $(B)/pipebench) bash bench/run.sh
+		STALL=$(abspath $(B)/stall) PIPEBENCH=$(abspath $(B)/pipebench) \
+		bash bench/run.sh
+	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
+		MPBENCH=$(abspath $(B)/mpbench) bash bench/journal.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -266,12 +283,20 @@ fuzz_seed_sys = \224\000\001\251sys.stats\220\224\000\002\250obj.scan\221\000
 fuzz_seed_pipe = \224\000\001\251pipe.send\223\241p\000\241x\224\000\002\251pipe.recv\223\241p\001\000\224\000\003\252pipe.close\222\241p\000\224\000\004\254pipe.handoff\223\241p\001\313?\340\000\000\000\000\000\000
 fuzz_seed_process = \224\000\001\260process.register\222\241r\202\243pid\005\244argv\221\241x\224\000\002\261process.terminate\221\241r\224\000\003\256process.exited\222\241r\367\224\000\004\256queue.shutdown\222\241q\303
 
-.PHONY: fuzz
-fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded
+.PHONY: fuzz fuzz-live
+fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded fuzz-live
 	$(FB)/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/frame- $(FB)/corpus/frame
 	$(FB)/fuzz_dispatch -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/dispatch- $(FB)/corpus/dispatch
+
+# The live daemon over its socket (tests/fuzz_live.c): an ASan+UBSan
+# mpmgrd from build-san/, driven by a generator for FUZZ_SECONDS
+# (FUZZ_SEED replays a run).
+fuzz-live: $(FB)/fuzz_live
+	@$(MAKE) --no-print-directory SANITIZE=1 build-san/mpmgrd
+	$(FB)/fuzz_live -d build-san/mpmgrd -t $(FUZZ_SECONDS) \
+		$(if $(FUZZ_SEED),-s $(FUZZ_SEED))
 
 # fuzz_frame reads its first byte as the chunk size (\003: 4 bytes).
 $(FB)/corpus/.seeded:
@@ -290,6 +315,16 @@ $(FB)/fuzz_frame: $(FB)/tests/fuzz_frame.o $(FUZZ_PROTO_OBJ)
 $(FB)/fuzz_dispatch: $(FB)/tests/fuzz_dispatch.o $(FUZZ_DAEMON_OBJ) \
 	$(FUZZ_PROTO_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LIBS_DAEMON)
+# A plain program (no libFuzzer: the daemon is another process), built
+# with the sanitizers all the same.
+FUZZ_LIVE_CFLAGS = $(filter-out -fsanitize=fuzzer%,$(FUZZ_CFLAGS)) \
+	-fsanitize=address,undefined
+$(FB)/live/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -c -o $@ $<
+$(FB)/fuzz_live: $(FB)/live/tests/fuzz_live.o \
+	$(patsubst %.c,$(FB)/live/%.o,$(PROTO_SRC))
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -o $@ $^ $(LIBS_PROTO)
 
 -include $(shell find $(FB) -name '*.d' 2>/dev/null)
 
@@ -297,3 +332,87 @@ clean:
 	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- Python package (client/python) ------------------------------------------
+# The mpmgr package for Debian's python3 ($(PY)): the extension
+# mpmgr._mpmgr (client/python/src, with libmpmgr and proto compiled in as
+# PIC objects, exporting only PyInit__mpmgr) and the modules, laid out in
+# $(B)/python so that PYTHONPATH=$(B)/python $(PY) -c 'import mpmgr' works.
+# make install puts the package in PYTHONDIR (Debian's dist-packages for
+# PREFIX=/usr, else the python3.X one under PREFIX, both on Debian's path);
+# `pip install ./client/python` builds the same with setuptools.
+
+PY ?= /usr/bin/python3
+PY_INC = $(call cache,pyinc,$(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_SUFFIX = $(call cache,pysfx,$(PY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_VER = $(call cache,pyver,$(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
+
+PYEXT_SRC = $(wildcard client/python/src/*.c)
+PYMOD_SRC = $(wildcard client/python/mpmgr/*.py)
+PYEXT = $(B)/python/mpmgr/_mpmgr$(PY_SUFFIX)
+PYMOD = $(patsubst client/python/mpmgr/%,$(B)/python/mpmgr/%,$(PYMOD_SRC))
+
+DEB_PKGS += python3-dev python3-pytest python3-msgpack python3-pip \
+	libpython3.11-testsuite
+BENCH_PKGS += python3-redis python3-hiredis parallel
+
+.PHONY: python
+python: $(PYEXT) $(PYMOD)
+all: python
+tests: python
+
+# The extension's objects, libmpmgr and proto included, are its own: PIC,
+# Python.h as a system header (its code is not held to our warnings), and
+# never sanitized. Under SANITIZE=1 an instrumented extension needs ASan's
+# runtime preloaded into python3, and gcc 12's ASan allocator is not
+# fork-safe: a child forked while another thread allocates (CPython's
+# manager tests do that) hangs on its lock. The daemon and libmpmgr the
+# tests run are sanitized as ever.
+PYEXT_OBJ = $(patsubst %.c,$(B)/python/obj/%.o,$(PYEXT_SRC) $(LIB_SRC) $(PROTO_SRC))
+PYEXT_CFLAGS = $(filter-out $(SANFLAGS),$(ALL_CFLAGS)) -fPIC \
+	-isystem $(PY_INC) -Iclient
+
+$(B)/python/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(PYEXT_CFLAGS) -c -o $@ $<
+
+$(PYEXT): $(PYEXT_OBJ) client/python/mpmgr.map
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=client/python/mpmgr.map \
+		-o $@ $(PYEXT_OBJ) $(LIBS_PROTO)
+
+$(B)/python/mpmgr/%.py: client/python/mpmgr/%.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+# make bench also races the Python package (bench/python.py: mpmgr against
+# CPython's Manager, redis-py with hiredis and libmpmgr from C); it needs
+# the bench packages and runs before the daemon's race (bench/run.sh).
+bench: bench-python
+.PHONY: bench-python
+bench-python: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpbench
+	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
+		MPBENCH=$(abspath $(B)/mpbench) $(PY) bench/python.py
+
+# and pools (bench/pool.py: mpmgr.Pool.map against multiprocessing.Pool.map,
+# mpctl pool map against xargs -P and GNU parallel).
+bench: bench-pool
+.PHONY: bench-pool
+bench-pool: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpctl
+	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
+		MPCTL=$(abspath $(B)/mpctl) $(PY) bench/pool.py
+
+install: install-python
+uninstall: uninstall-python
+.PHONY: install-python uninstall-python
+install-python: python
+	install -d $(DESTDIR)$(PYTHONDIR)/mpmgr
+	install -m 644 $(PYMOD) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+	install -m 755 $(PYEXT) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/mpmgr

@@ -12,6 +12,7 @@
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
  *	mpctl_process.c	process records: start (the supervisor), join
  *	mpctl_dump.c	dump and restore: objects as JSON lines
+ *	mpctl_pool.c	pools: worker, submit, wait, map, result
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
@@ -53,6 +54,7 @@ struct opt {
 	const char *key;        /* the create option it sets, or NULL: to its
 				   argument, or to true (false when off) */
 	bool off;
+	bool numeric;           /* its argument is a number (JSON) */
 };
 
 /*
@@ -78,6 +80,12 @@ enum verb_opt {
 	OPT_WAIT,
 	OPT_TTL,
 	OPT_REPLACE,
+	OPT_JOBS,
+	OPT_TAIL,
+	OPT_SHELL,
+	OPT_KEY,
+	OPT_ATTEMPTS,
+	OPT_CONSUME,
 	OPT_HELP,
 	OPT_COUNT
 };
@@ -249,6 +257,13 @@ int process_join(struct ctx *);
 
 int dump_run(struct ctx *);
 int restore_run(struct ctx *);
+/* --- mpctl_pool.c: pools ---------------------------------------------- */
+
+int pool_worker(struct ctx *);
+int pool_submit(struct ctx *);
+int pool_wait(struct ctx *);
+int pool_map(struct ctx *);
+int pool_result(struct ctx *);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

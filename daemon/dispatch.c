@@ -6,14 +6,26 @@
  * exactly once), the checks every method shares, and the reply helpers.
  * Promises the connection layer: every request gets exactly one reply
  * appended to c->out, or is parked (waiter.c) and answered later; nothing
- * a client sends makes dispatch close its connection. (conn.c replaces a
- * reply larger than the output limit by a LIMIT error.)
+ * a client sends makes dispatch close its connection. Replies of a known
+ * size are checked against the output limit before they are built
+ * (reply.h: reply_fits, reply_fits_now); conn.c replaces any other reply
+ * larger than the limit by a LIMIT error.
+ *
+ * The journal's records are made by the types where state changes
+ * (journal.h); what dispatch holds them to is the catalogue: a method
+ * without MF_WRITE makes none (fatal otherwise, checked while a journal
+ * is kept), but sys.cancel, whose removal of a parked request may let
+ * the requests behind it proceed.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../proto/mpmgr_methods.h"
+#include "create.h"
 #include "dispatch.h"
+#include "fence.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -56,6 +68,7 @@ static const struct obj_type *const types[] = {
 	&condition_type,
 	&pipe_type,
 	&process_type,
+	&pool_type,
 	NULL
 };
 
@@ -164,6 +177,30 @@ dispatch_add_table(const struct method *table)
 	}
 }
 
+/* Each type's journal code is its own, and it has ops and a dump or
+ * neither (neither when a restart drops it). */
+static void
+dispatch_check_types(void)
+{
+	uint32_t seen = 1u << JC_REGISTRY;
+	size_t i;
+
+	for (i = 0; types[i] != NULL; i++) {
+		const struct obj_type *t = types[i];
+
+		if (t->jcode > JC_MAX || (seen & (1u << t->jcode)))
+			fatalx("%s: %s: journal code %u taken or out of range",
+			    __func__, t->name, t->jcode);
+		seen |= 1u << t->jcode;
+		if ((t->jops == NULL) != (t->dump == NULL))
+			fatalx("%s: %s: journal ops without a dump, or the "
+			    "other way round", __func__, t->name);
+		if (t->dropped && t->jops != NULL)
+			fatalx("%s: %s: journal ops of a type a restart drops",
+			    __func__, t->name);
+	}
+}
+
 void
 dispatch_init(void)
 {
@@ -171,8 +208,11 @@ dispatch_init(void)
 
 	if (methods != NULL)
 		fatalx("%s: called twice", __func__);
+	dispatch_check_types();
 	registry_init(types);
 	waiter_init();
+	/* The journal's counters, before a replay reads their records. */
+	fence_register();
 	n = dispatch_count(sys_methods);
 	for (i = 0; types[i] != NULL; i++)
 		n += dispatch_count(types[i]->methods);
@@ -252,6 +292,21 @@ dispatch_arity_error(struct req *req)
 		    m->params);
 }
 
+/*
+ * Past --max-memory only what makes memory grow is refused: a write that
+ * stores (the catalogue's MF_GROWS), or one that would create a missing
+ * object (MF_CREATES, TYPE.create; a blocking read that parks on a missing
+ * object still creates it: one per connection at most). Releases, wakes,
+ * acquires of existing objects, sorts and deletes run, so that a full
+ * daemon can still be used and emptied. Asked only past the ceiling.
+ */
+static bool
+dispatch_grows(const struct method *m, const struct object *o)
+{
+	return (m->flags & MF_GROWS) || (o == NULL &&
+	    ((m->flags & MF_CREATES) || m->handler == create_verb));
+}
+
 /* The checks every method shares, then its handler. */
 static void
 dispatch_run(struct req *req, const struct msg *msg)
@@ -311,17 +366,26 @@ dispatch_run(struct req *req, const struct msg *msg)
 			return;
 		}
 	}
-	if ((m->flags & (MF_WRITE | MF_FREES)) == MF_WRITE &&
-	    server.max_memory != 0 && mem_used() > server.max_memory) {
+	if (server.max_memory != 0 && mem_used() > server.max_memory &&
+	    dispatch_grows(m, o)) {
 		reply_error(req, PERR_LIMIT, "%s: the daemon holds %zu bytes, "
-		    "past its ceiling of %zu", m->name, mem_used(),
-		    server.max_memory);
+		    "past its ceiling of %zu: only what frees or keeps memory "
+		    "runs", m->name, mem_used(), server.max_memory);
 		return;
 	}
 	if (o == NULL && (m->flags & MF_CREATES))
 		o = registry_add(m->type, (const char *)name->ptr, name->len);
 	req->obj = o;
-	m->handler(req);
+	if (journal_on && !(m->flags & MF_WRITE) &&
+	    m->id != MPMGR_MID_sys_cancel) {
+		uint64_t before = journal_records();
+
+		m->handler(req);
+		if (journal_records() != before)
+			fatalx("%s: %s journaled a change without MF_WRITE",
+			    __func__, m->name);
+	} else
+		m->handler(req);
 	if (req->obj != NULL && (m->flags & MF_WRITE))
 		registry_settle(req->obj);
 }

@@ -7,20 +7,41 @@
  * through obj_type.dump and .restore). A record is read strictly: an
  * unknown or repeated key is BADARG, so that a record written by a later
  * version is refused rather than half restored.
+ *
+ * A type whose state has no record form (obj_type.nodump: pipe, pool) is
+ * refused both ways with BADTYPE rather than dumped as an empty object.
+ * A restore is journaled as a compaction writes the object (its creation
+ * and its type's journal dump, replay_dump_object), after the deletion of
+ * the object it replaces.
  */
 #include <string.h>
 
 #include "dispatch.h"
 #include "dump.h"
+#include "journal.h"
 #include "log.h"
 #include "options.h"
 #include "registry.h"
+#include "replay.h"
 #include "reply.h"
 #include "waiter.h"
 
-/* The options map being restored, and its type's defaults. */
+/* The options map being restored, and its type's defaults; a record
+ * being dumped. */
 static struct buf want = BUF_INIT;
 static struct buf defaults = BUF_INIT;
+static struct buf out = BUF_INIT;
+
+/* BADTYPE for a type without a record form: true after replying. */
+static bool
+dump_refused(struct req *req, const struct obj_type *t)
+{
+	if (t->nodump == NULL)
+		return false;
+	reply_error(req, PERR_BADTYPE, "%s: a %s cannot be dumped or "
+	    "restored: %s", req->method->name, t->name, t->nodump);
+	return true;
+}
 
 static void
 dump_pack_bool(msgpack_packer *pk, bool b)
@@ -55,6 +76,21 @@ dump_pack(const struct object *o, msgpack_packer *pk)
 		o->type->contents(o, pk);
 	else
 		msgpack_pack_nil(pk);
+}
+
+void
+dump_reply(struct req *req)
+{
+	msgpack_packer pk;
+
+	if (dump_refused(req, req->obj->type))
+		return;
+	buf_reset(&out);
+	msgpack_packer_init(&pk, &out, buf_pack_write);
+	dump_pack(req->obj, &pk);
+	if (reply_fits(req, buf_used(&out)))
+		reply_raw(req, buf_head(&out), buf_used(&out));
+	buf_shrink(&out, 64 * 1024);
 }
 
 /* A record's parts, as read. */
@@ -211,7 +247,7 @@ dump_restore(struct req *req)
 		}
 		replace = rp->v.b;
 	}
-	if (dump_read(req, &r) != 0)
+	if (dump_read(req, &r) != 0 || dump_refused(req, r.type))
 		return;
 	if (req->obj != NULL && !replace) {
 		reply_error(req, PERR_EXISTS, "%s: '%.*s' exists (type %s): "
@@ -223,9 +259,12 @@ dump_restore(struct req *req)
 		return;
 	if (req->obj != NULL) {
 		waiter_object_deleted(req->obj);
+		journal_delete(req->obj);
 		registry_delete(req->obj);
 	}
 	registry_attach(o);
+	if (journal_wants_registry(o))
+		replay_dump_object(o);
 	req->obj = o;
 	reply_nil(req);
 }

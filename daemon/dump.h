@@ -18,6 +18,9 @@ struct req;
 
 /* Pack o's record into pk. */
 void dump_pack(const struct object *o, msgpack_packer *pk);
+/* obj.dump: answer req with req->obj's record (LIMIT when it does not
+ * fit one reply; BADTYPE for a type without a record form). */
+void dump_reply(struct req *req);
 
 /*
  * obj.restore: make the object named by param 0 from the record param 1,

@@ -1,18 +1,19 @@
 /*
  * fence.c: the daemon's one counter of fencing tokens (fence.h).
  *
- * Owns the counter and its reserved ceiling. A leaf: it calls nothing of
- * the daemon but what it was given (the journal's reserve function).
+ * Owns the counter and its reserved ceiling, which the journal keeps as
+ * one of its daemon-wide counters (journal.h, journal_counter_*): a
+ * record per FENCE_BLOCK tokens, replayed as a floor.
  */
 #include <stdbool.h>
 #include <time.h>
 
 #include "fence.h"
+#include "journal.h"
 
 static uint64_t last;            /* the last token handed out */
-static uint64_t ceiling;         /* recorded by reserve; 0: none yet */
+static uint64_t ceiling;         /* reserved in the journal; 0: none yet */
 static bool started;
-static void (*reserve_fn)(uint64_t);
 
 /* Above the wall clock in microseconds, once. */
 static void
@@ -35,9 +36,9 @@ fence_next(void)
 {
 	fence_start();
 	last++;
-	if (reserve_fn != NULL && last > ceiling) {
+	if (last > ceiling) {
 		ceiling = last + FENCE_BLOCK;
-		reserve_fn(ceiling);
+		journal_counter_reserve(FENCE_COUNTER, ceiling);
 	}
 	return last;
 }
@@ -58,10 +59,14 @@ fence_floor(uint64_t floor)
 		ceiling = floor;
 }
 
-void
-fence_set_reserve(void (*reserve)(uint64_t))
+uint64_t
+fence_ceiling(void)
 {
-	reserve_fn = reserve;
-	/* What was handed out before is covered by the next record. */
-	ceiling = 0;
+	return ceiling > last ? ceiling : last;
+}
+
+void
+fence_register(void)
+{
+	journal_counter_register(FENCE_COUNTER, fence_floor, fence_ceiling);
 }

@@ -12,12 +12,12 @@
  * out more than a million a second) and above the floor a journal
  * restores (fence_floor).
  *
- * Persisting it is the journal's (docs/HACKING.md, "Fencing tokens"): it
- * gives fence_set_reserve() a function that records a ceiling; tokens up
- * to the last recorded ceiling may be handed out, and the next token past
- * it records a new one FENCE_BLOCK further first. Replaying that record
- * is fence_floor(ceiling). So the journal writes one record per
- * FENCE_BLOCK tokens, not one per acquire.
+ * It persists as one of the journal's daemon-wide counters (journal.h;
+ * docs/HACKING.md, "Fencing tokens"): tokens up to the last ceiling
+ * reserved may be handed out, and the next token past it reserves a new
+ * one FENCE_BLOCK further first (a record, written before any reply of
+ * its loop turn). Replaying that record is fence_floor(ceiling). So the
+ * journal writes one record per FENCE_BLOCK tokens, not one per acquire.
  */
 #ifndef MPMGR_FENCE_H
 #define MPMGR_FENCE_H
@@ -26,6 +26,8 @@
 
 /* Tokens handed out between two reserve records. */
 #define FENCE_BLOCK 65536
+/* Its name among the journal's counters. */
+#define FENCE_COUNTER "fence"
 
 /* The next token: larger than every one handed out before. */
 uint64_t fence_next(void);
@@ -33,11 +35,10 @@ uint64_t fence_next(void);
 uint64_t fence_last(void);
 /* Tokens from now on are larger than floor (a journal's replay). */
 void fence_floor(uint64_t floor);
-/*
- * reserve(ceiling) records that tokens up to ceiling may have been handed
- * out; it runs before the first token past the previous ceiling leaves.
- * NULL: nothing is recorded.
- */
-void fence_set_reserve(void (*reserve)(uint64_t ceiling));
+/* The ceiling reserved: what a compaction's snapshot records. */
+uint64_t fence_ceiling(void);
+/* Make the counter the journal's (FENCE_COUNTER), before a replay reads
+ * its records: dispatch_init calls it. */
+void fence_register(void);
 
 #endif

@@ -8,10 +8,15 @@
  * canonicalised into reused scratch buffers: a request allocates nothing
  * beyond what it stores. dict has no creation options yet: dict.create
  * is always idempotent.
+ *
+ * The journal gets each change as the pair stored (incr's sum, cas's new
+ * value) or the key removed (popitem's too), update's pairs as one
+ * record, clear as clear.
  */
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "ohash.h"
@@ -78,8 +83,7 @@ dict_key(struct req *req, unsigned i, const uint8_t **k, size_t *kn)
 static void
 dict_nokey(struct req *req)
 {
-	reply_error(req, PERR_NOKEY, "no such key in '%.*s'",
-	    req_namelen(req), req_name(req));
+	reply_error_name(req, PERR_NOKEY, "no such key in '", "'");
 }
 
 /* Answer param i (a default) in canonical form. */
@@ -91,6 +95,41 @@ dict_reply_arg(struct req *req, unsigned i)
 
 	value_canon(&req->argv[i], &vbuf, &v, &vn);
 	reply_raw(req, v, vn);
+}
+
+/* Journal ops. */
+enum { DICT_J_SET, DICT_J_DEL, DICT_J_SETMANY, DICT_J_CLEAR };
+
+/*
+ * A record of op with a key and maybe a value. The callers test
+ * journal_wants inline, so that a daemon without a journal pays a load
+ * and a branch, not a call.
+ */
+static void __attribute__((noinline))
+dict_journal(const struct object *o, unsigned op, const uint8_t *k,
+    size_t kn, const uint8_t *v, size_t vn)
+{
+	msgpack_packer *pk = journal_begin(o, op, 1 + (v != NULL));
+
+	pack_raw(pk, k, kn);
+	if (v != NULL)
+		pack_raw(pk, v, vn);
+	journal_end();
+}
+
+static inline void
+dict_journal_set(const struct object *o, const uint8_t *k, size_t kn,
+    const uint8_t *v, size_t vn)
+{
+	if (journal_wants(o))
+		dict_journal(o, DICT_J_SET, k, kn, v, vn);
+}
+
+static inline void
+dict_journal_del(const struct object *o, const uint8_t *k, size_t kn)
+{
+	if (journal_wants(o))
+		dict_journal(o, DICT_J_DEL, k, kn, NULL, 0);
 }
 
 static void
@@ -131,6 +170,7 @@ dict_set(struct req *req)
 		return;
 	value_canon(&req->argv[2], &vbuf, &v, &vn);
 	ohash_set(dict_of(req), k, kn, v, vn, NULL);
+	dict_journal_set(req->obj, k, kn, v, vn);
 	reply_nil(req);
 }
 
@@ -151,6 +191,7 @@ dict_setdefault(struct req *req)
 	if (req->argc > 2)
 		value_canon(&req->argv[2], &vbuf, &v, &vn);
 	ohash_set(h, k, kn, v, vn, NULL);
+	dict_journal_set(req->obj, k, kn, v, vn);
 	reply_raw(req, v, vn);
 }
 
@@ -164,7 +205,11 @@ dict_pop(struct req *req)
 
 	if (!dict_key(req, 1, &k, &kn))
 		return;
-	if (h != NULL && ohash_del(h, k, kn, &e)) {
+	if (h != NULL && (e = ohash_get(h, k, kn)) != NULL) {
+		if (!reply_fits_now(req, e->vlen))
+			return;
+		ohash_del(h, k, kn, &e);
+		dict_journal_del(req->obj, k, kn);
 		reply_raw(req, oh_val(e), e->vlen);
 		xfree(e);
 	} else if (req->argc > 2)
@@ -179,11 +224,15 @@ dict_popitem(struct req *req)
 	struct ohash *h = dict_of(req);
 	struct oh_entry *e;
 
-	if (h == NULL || (e = ohash_pop_last(h)) == NULL) {
-		reply_error(req, PERR_NOKEY, "popitem: '%.*s' is empty",
-		    req_namelen(req), req_name(req));
+	if (h == NULL || (e = ohash_last(h)) == NULL) {
+		reply_error_name(req, PERR_NOKEY, "popitem: '", "' is empty");
 		return;
 	}
+	/* [key, value]: a fixarray's byte and the two */
+	if (!reply_fits_now(req, 1 + (size_t)e->klen + e->vlen))
+		return;
+	e = ohash_pop_last(h);
+	dict_journal_del(req->obj, oh_key(e), e->klen);
 	dict_pack_pair(reply_begin(req), e);
 	xfree(e);
 }
@@ -197,9 +246,10 @@ dict_delete(struct req *req)
 
 	if (!dict_key(req, 1, &k, &kn))
 		return;
-	if (h != NULL && ohash_del(h, k, kn, NULL))
+	if (h != NULL && ohash_del(h, k, kn, NULL)) {
+		dict_journal_del(req->obj, k, kn);
 		reply_nil(req);
-	else
+	} else
 		dict_nokey(req);
 }
 
@@ -225,15 +275,32 @@ dict_len(struct req *req)
 
 enum dict_part { DICT_KEYS, DICT_VALUES, DICT_ITEMS, DICT_MAP };
 
+/* The reply of dict_pack_all, known before it is built. */
+static size_t
+dict_all_size(struct ohash *h, enum dict_part part)
+{
+	size_t n = ohash_len(h), size = msg_array_head_size(n);
+
+	if (part != DICT_VALUES)
+		size += ohash_key_bytes(h);
+	if (part != DICT_KEYS)
+		size += ohash_value_bytes(h);
+	/* each [key, value] pair's fixarray */
+	return part == DICT_ITEMS ? size + n : size;
+}
+
 /* keys, values, items and copy: one walk in insertion order. */
 static void
 dict_pack_all(struct req *req, enum dict_part part)
 {
 	struct ohash *h = dict_of(req);
-	msgpack_packer *pk = reply_begin(req);
+	msgpack_packer *pk;
 	struct oh_entry *e;
 	size_t n = h == NULL ? 0 : ohash_len(h), pos = 0;
 
+	if (h != NULL && !reply_fits(req, dict_all_size(h, part)))
+		return;
+	pk = reply_begin(req);
 	if (part == DICT_MAP)
 		msgpack_pack_map(pk, n);
 	else
@@ -305,13 +372,15 @@ dict_next_pair(const struct mpv *src, struct mpv_iter *it, struct mpv *k,
 }
 
 /*
- * Store src's pairs (a map, or an array of [key, value]) in h, everything
+ * Store src's pairs (a map, or an array of [key, value]) in o, everything
  * checked before anything is stored: all or nothing. 0, or -1 after
  * replying.
  */
 static int
-dict_store(struct req *req, struct ohash *h, const struct mpv *src)
+dict_store(struct req *req, struct object *o, const struct mpv *src,
+    bool journal)
 {
+	msgpack_packer *pk = NULL;
 	struct mpv_iter it;
 	struct mpv k, v;
 	const uint8_t *kb, *vb;
@@ -342,19 +411,28 @@ dict_store(struct req *req, struct ohash *h, const struct mpv *src)
 		if (!dict_check_key(req, &k))
 			return -1;
 	}
+	if (journal)
+		pk = journal_begin(o, DICT_J_SETMANY, 2 * src->len);
 	mpv_iter_init(&it, src);
 	while (dict_next_pair(src, &it, &k, &v)) {
 		value_canon(&k, &kbuf, &kb, &kn);
 		value_canon(&v, &vbuf, &vb, &vn);
-		ohash_set(h, kb, kn, vb, vn, NULL);
+		ohash_set(o->data, kb, kn, vb, vn, NULL);
+		if (journal) {
+			pack_raw(pk, kb, kn);
+			pack_raw(pk, vb, vn);
+		}
 	}
+	if (journal)
+		journal_end();
 	return 0;
 }
 
 static void
 dict_update(struct req *req)
 {
-	if (dict_store(req, dict_of(req), &req->argv[1]) == 0)
+	if (dict_store(req, req->obj, &req->argv[1],
+	    journal_wants(req->obj)) == 0)
 		reply_nil(req);
 }
 
@@ -369,6 +447,10 @@ dict_clear(struct req *req)
 		req->obj->data = ohash_new();
 	} else if (h != NULL)
 		ohash_clear(h);
+	if (h != NULL && journal_wants(req->obj)) {
+		journal_begin(req->obj, DICT_J_CLEAR, 0);
+		journal_end();
+	}
 	reply_nil(req);
 }
 
@@ -388,7 +470,7 @@ dict_scan(struct req *req)
 	struct ohash *h = dict_of(req);
 	msgpack_packer *pk;
 	uint64_t cursor, count = 10, next = 0;
-	size_t i;
+	size_t i, size;
 
 	if (!req_uint_arg(req, 1, 0, UINT64_MAX, "cursor", &cursor))
 		return;
@@ -398,6 +480,11 @@ dict_scan(struct req *req)
 	found.n = 0;
 	if (h != NULL)
 		next = ohash_scan(h, cursor, count, dict_collect, NULL);
+	size = 1 + msg_uint_size(next) + msg_array_head_size(found.n);
+	for (i = 0; i < found.n; i++)
+		size += 1 + (size_t)found.e[i]->klen + found.e[i]->vlen;
+	if (!reply_fits(req, size))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, next);
@@ -430,6 +517,7 @@ dict_incr(struct req *req)
 		memcpy(oh_val(e), sum, n);
 	else
 		ohash_set(h, k, kn, sum, n, NULL);
+	dict_journal_set(req->obj, k, kn, sum, n);
 	reply_raw(req, sum, n);
 }
 
@@ -453,6 +541,7 @@ dict_cas(struct req *req)
 	ok = cn == en && memcmp(cur, expected, en) == 0;
 	if (ok) {
 		ohash_set(h, k, kn, new, nn, NULL);
+		dict_journal_set(req->obj, k, kn, new, nn);
 		cur = new;
 		cn = nn;
 	}
@@ -460,6 +549,40 @@ dict_cas(struct req *req)
 }
 
 /* --- the type ---------------------------------------------------------- */
+
+/* The verbs that look one key up (param 1): their lookup, prefetched. */
+static bool
+dict_ahead(struct object *o, const struct method *m, const uint8_t *params,
+    struct oh_ahead *a)
+{
+	struct mpv key;
+
+	switch (m->id) {
+	case MPMGR_MID_dict_get:
+	case MPMGR_MID_dict_set:
+	case MPMGR_MID_dict_setdefault:
+	case MPMGR_MID_dict_pop:
+	case MPMGR_MID_dict_delete:
+	case MPMGR_MID_dict_contains:
+	case MPMGR_MID_dict_incr:
+	case MPMGR_MID_dict_cas:
+		break;
+	default:
+		return false;
+	}
+	if (!ohash_prefetch_pays(o->data))
+		return false;
+	mpv_read(&params, &key);
+	/* A key the handler would re-encode first is left to it; a fixint
+	 * or a fixstr is canonical as it is. */
+	if (key.raw[0] > 0x7f && (key.raw[0] & 0xe0) != 0xa0 &&
+	    (key.type == MPV_MAP || !canon_is(&key)))
+		return false;
+	a->h = o->data;
+	a->key = key.raw;
+	a->klen = key.rawlen;
+	return true;
+}
 
 static void
 dict_init(struct object *o, const struct optval *v)
@@ -507,7 +630,80 @@ dict_contents(const struct object *o, msgpack_packer *pk)
 static int
 dict_restore(struct object *o, const struct mpv *c, struct req *req)
 {
-	return c->type == MPV_NIL ? 0 : dict_store(req, o->data, c);
+	return c->type == MPV_NIL ? 0 : dict_store(req, o, c, false);
+}
+
+/* --- the journal -------------------------------------------------------- */
+
+static const char *
+dict_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct mpv k, v;
+
+	while (mpv_iter_next(args, &k) && mpv_iter_next(args, &v))
+		ohash_set(o->data, k.raw, k.rawlen, v.raw, v.rawlen, NULL);
+	return nargs % 2 == 0 ? NULL : "an odd number of keys and values";
+}
+
+static const char *
+dict_replay_del(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct mpv k;
+
+	jop_arg(args, &k);
+	return ohash_del(o->data, k.raw, k.rawlen, NULL) ? NULL :
+	    "no such key";
+}
+
+static const char *
+dict_replay_clear(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct ohash *h = o->data;
+
+	if (ohash_len(h) > REGISTRY_FREE_SLICE) {
+		registry_defer_free(&dict_type, h);
+		o->data = ohash_new();
+	} else
+		ohash_clear(h);
+	return NULL;
+}
+
+static const struct jop dict_jops[] = {
+	[DICT_J_SET] = { "set", 2, 2, dict_replay_set },
+	[DICT_J_DEL] = { "del", 1, 1, dict_replay_del },
+	[DICT_J_SETMANY] = { "setmany", 0, JOP_ANY, dict_replay_set },
+	[DICT_J_CLEAR] = { "clear", 0, 0, dict_replay_clear },
+	JOP_END
+};
+
+/* Its pairs in insertion order, about JOURNAL_BATCH bytes a record. */
+static void
+dict_dump(const struct object *o)
+{
+	struct ohash *h = o->data;
+	struct oh_entry *e;
+	msgpack_packer *pk;
+	size_t pos = 0, end, n, bytes;
+
+	for (;;) {
+		/* how many pairs go in this record */
+		end = pos;
+		n = bytes = 0;
+		while (bytes < JOURNAL_BATCH &&
+		    (e = ohash_next(h, &end)) != NULL) {
+			bytes += e->klen + e->vlen;
+			n++;
+		}
+		if (n == 0)
+			return;
+		pk = journal_begin(o, DICT_J_SETMANY, 2 * (uint32_t)n);
+		while (n-- > 0) {
+			e = ohash_next(h, &pos);
+			pack_raw(pk, oh_key(e), e->klen);
+			pack_raw(pk, oh_val(e), e->vlen);
+		}
+		journal_end();
+	}
 }
 
 static const struct method dict_methods[] = {
@@ -525,4 +721,8 @@ const struct obj_type dict_type = {
 	.mem = dict_mem,
 	.contents = dict_contents,
 	.restore = dict_restore,
+	.jcode = JC_DICT,
+	.jops = dict_jops,
+	.dump = dict_dump,
+	.ahead = dict_ahead,
 };

@@ -17,10 +17,18 @@
  * as it was. bool is not a number here, as in incr.
  *
  * list has no creation options; an implicit list goes once empty.
+ *
+ * The journal gets each change with its indexes resolved: pop, remove and
+ * delete as the position they took out, insert as the position clamped,
+ * sort and reverse as themselves (deterministic on the state: the same
+ * stable merge sort runs at replay; changing it changes the journal's
+ * meaning).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -39,6 +47,7 @@ struct list {
 	size_t n;
 	size_t cap;
 	size_t mem;       /* bytes held: this struct, v and every entry */
+	size_t bytes;     /* the elements' canonical bytes: copy's reply */
 };
 
 /* Fewest slots a vector is given or shrunk to. */
@@ -87,6 +96,7 @@ list_ent_new(struct list *l, const uint8_t *bytes, size_t n)
 	e->len = n;
 	memcpy(e->b, bytes, n);
 	l->mem += mem_usable(e);
+	l->bytes += n;
 	return e;
 }
 
@@ -94,6 +104,7 @@ static void
 list_ent_free(struct list *l, struct lent *e)
 {
 	l->mem -= mem_usable(e);
+	l->bytes -= e->len;
 	xfree(e);
 }
 
@@ -193,6 +204,36 @@ list_take(struct list *l, size_t i)
 		l->head = 0;
 	list_shrink(l);
 	return e;
+}
+
+/* --- the journal -------------------------------------------------------- */
+
+enum {
+	LIST_J_APPEND, LIST_J_INSERT, LIST_J_EXTEND, LIST_J_DELETE,
+	LIST_J_SET, LIST_J_REVERSE, LIST_J_SORT, LIST_J_CLEAR
+};
+
+static void __attribute__((noinline))
+list_journal_rec(const struct object *o, unsigned op, int64_t pos,
+    const uint8_t *b, size_t n)
+{
+	msgpack_packer *pk = journal_begin(o, op, (pos >= 0) + (b != NULL));
+
+	if (pos >= 0)
+		msgpack_pack_uint64(pk, (uint64_t)pos);
+	if (b != NULL)
+		pack_raw(pk, b, n);
+	journal_end();
+}
+
+/* A record of op on o with an optional position and value; the test is
+ * inline (a load and a branch without a journal). */
+static inline void
+list_journal(const struct object *o, unsigned op, int64_t pos,
+    const uint8_t *b, size_t n)
+{
+	if (journal_wants(o))
+		list_journal_rec(o, op, pos, b, n);
 }
 
 /* --- equality ---------------------------------------------------------- */
@@ -307,13 +348,18 @@ list_append(struct req *req)
 
 	value_canon(&req->argv[1], &vbuf, &b, &n);
 	list_put(l, l->n, list_ent_new(l, b, n));
+	list_journal(req->obj, LIST_J_APPEND, -1, b, n);
 	reply_nil(req);
 }
 
-/* Append an array's items to l: 0, or -1 after BADTYPE. */
+/* Append an array's items to o, as a record too when journal: 0, or -1
+ * after BADTYPE. */
 static int
-list_push_all(struct req *req, struct list *l, const struct mpv *items)
+list_push_all(struct req *req, struct object *o, const struct mpv *items,
+    bool journal)
 {
+	struct list *l = o->data;
+	msgpack_packer *pk = NULL;
 	struct mpv_iter it;
 	struct mpv v;
 	const uint8_t *b;
@@ -325,18 +371,25 @@ list_push_all(struct req *req, struct list *l, const struct mpv *items)
 		return -1;
 	}
 	list_reserve(l, items->len);
+	if (journal)
+		pk = journal_begin(o, LIST_J_EXTEND, items->len);
 	mpv_iter_init(&it, items);
 	while (mpv_iter_next(&it, &v)) {
 		value_canon(&v, &vbuf, &b, &n);
 		l->v[l->head + l->n++] = list_ent_new(l, b, n);
+		if (journal)
+			pack_raw(pk, b, n);
 	}
+	if (journal)
+		journal_end();
 	return 0;
 }
 
 static void
 list_extend(struct req *req)
 {
-	if (list_push_all(req, req->obj->data, &req->argv[1]) == 0)
+	if (list_push_all(req, req->obj, &req->argv[1],
+	    journal_wants(req->obj)) == 0)
 		reply_nil(req);
 }
 
@@ -347,11 +400,14 @@ list_insert(struct req *req)
 	const uint8_t *b;
 	size_t n;
 	int64_t i;
+	size_t pos;
 
 	if (!list_int_arg(req, 1, "the index", &i))
 		return;
 	value_canon(&req->argv[2], &vbuf, &b, &n);
-	list_put(l, list_bound(l, i), list_ent_new(l, b, n));
+	pos = list_bound(l, i);
+	list_put(l, pos, list_ent_new(l, b, n));
+	list_journal(req->obj, LIST_J_INSERT, (int64_t)pos, b, n);
 	reply_nil(req);
 }
 
@@ -373,7 +429,10 @@ list_pop(struct req *req)
 		reply_error(req, PERR_NOINDEX, "pop index out of range");
 		return;
 	}
+	if (!reply_fits_now(req, list_at(l, pos)->len))
+		return;
 	e = list_take(l, pos);
+	list_journal(req->obj, LIST_J_DELETE, (int64_t)pos, NULL, 0);
 	reply_raw(req, e->b, e->len);
 	list_ent_free(l, e);
 }
@@ -390,6 +449,7 @@ list_remove(struct req *req)
 		return;
 	}
 	list_ent_free(req->obj->data, list_take(req->obj->data, (size_t)i));
+	list_journal(req->obj, LIST_J_DELETE, i, NULL, 0);
 	reply_nil(req);
 }
 
@@ -437,19 +497,29 @@ list_contains(struct req *req)
 }
 
 static void
+list_reverse_all(struct list *l)
+{
+	struct lent **a, **b, *t;
+
+	if (l->n < 2)
+		return;
+	a = l->v + l->head;
+	b = a + l->n - 1;
+	for (; a < b; a++, b--) {
+		t = *a;
+		*a = *b;
+		*b = t;
+	}
+}
+
+static void
 list_reverse(struct req *req)
 {
 	struct list *l = req->obj == NULL ? NULL : req->obj->data;
-	struct lent **a, **b, *t;
 
 	if (l != NULL && l->n > 1) {
-		a = l->v + l->head;
-		b = a + l->n - 1;
-		for (; a < b; a++, b--) {
-			t = *a;
-			*a = *b;
-			*b = t;
-		}
+		list_reverse_all(l);
+		list_journal(req->obj, LIST_J_REVERSE, -1, NULL, 0);
 	}
 	reply_nil(req);
 }
@@ -529,16 +599,51 @@ list_key(struct lent *e, struct skey *k, const char **kind)
 	return true;
 }
 
-/* Every key is checked before anything moves: BADTYPE leaves it as is. */
+/*
+ * Sort l (n >= 2) stably. Every key is checked before anything moves:
+ * NULL, or (nothing moved) the BADTYPE text in err.
+ */
+static const char *
+list_sort_all(struct list *l, bool desc, char *err, size_t errlen)
+{
+	struct skey *keys, *tmp;
+	const char *kind, *kind0 = NULL;
+	bool ok;
+	size_t i;
+
+	keys = xmalloc(l->n * sizeof *keys);
+	for (i = 0; i < l->n; i++) {
+		ok = list_key(list_at(l, i), &keys[i], &kind);
+		if (ok && i > 0 && keys[i].cls != keys[0].cls) {
+			snprintf(err, errlen, "cannot order %s and %s", kind0,
+			    kind);
+			xfree(keys);
+			return err;
+		}
+		if (!ok) {
+			snprintf(err, errlen, "cannot order %s values", kind);
+			xfree(keys);
+			return err;
+		}
+		if (i == 0)
+			kind0 = kind;
+	}
+	tmp = xmalloc(l->n * sizeof *tmp);
+	list_merge_sort(keys, tmp, l->n, desc);
+	for (i = 0; i < l->n; i++)
+		l->v[l->head + i] = keys[i].e;
+	xfree(tmp);
+	xfree(keys);
+	return NULL;
+}
+
 static void
 list_sort(struct req *req)
 {
 	struct list *l = req->obj == NULL ? NULL : req->obj->data;
 	const struct mpv *rev = &req->argv[1];
-	struct skey *keys, *tmp;
-	const char *kind, *kind0 = NULL;
-	bool desc = false, ok;
-	size_t i;
+	char err[64];
+	bool desc = false;
 
 	if (req->argc > 1) {
 		if (rev->type != MPV_BOOL) {
@@ -553,30 +658,19 @@ list_sort(struct req *req)
 		reply_nil(req);
 		return;
 	}
-	keys = xmalloc(l->n * sizeof *keys);
-	for (i = 0; i < l->n; i++) {
-		ok = list_key(list_at(l, i), &keys[i], &kind);
-		if (ok && i > 0 && keys[i].cls != keys[0].cls) {
-			reply_error(req, PERR_BADTYPE, "%s: cannot order %s "
-			    "and %s", req->method->name, kind0, kind);
-			xfree(keys);
-			return;
-		}
-		if (!ok) {
-			reply_error(req, PERR_BADTYPE, "%s: cannot order %s "
-			    "values", req->method->name, kind);
-			xfree(keys);
-			return;
-		}
-		if (i == 0)
-			kind0 = kind;
+	if (list_sort_all(l, desc, err, sizeof err) != NULL) {
+		reply_error(req, PERR_BADTYPE, "%s: %s", req->method->name, err);
+		return;
 	}
-	tmp = xmalloc(l->n * sizeof *tmp);
-	list_merge_sort(keys, tmp, l->n, desc);
-	for (i = 0; i < l->n; i++)
-		l->v[l->head + i] = keys[i].e;
-	xfree(tmp);
-	xfree(keys);
+	if (journal_wants(req->obj)) {
+		msgpack_packer *pk = journal_begin(req->obj, LIST_J_SORT, 1);
+
+		if (desc)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		journal_end();
+	}
 	reply_nil(req);
 }
 
@@ -617,6 +711,24 @@ list_slice_bound(int64_t x, int64_t n, int64_t step)
 	return x;
 }
 
+/* The reply of a slice of count elements: each is 1 byte at least, so
+ * one too large for that is refused without a walk. */
+static size_t
+list_slice_size(const struct list *l, int64_t i, int64_t step,
+    uint64_t count)
+{
+	size_t size = msg_array_head_size(count);
+
+	if (count > server.output_limit)
+		return size + count; /* at least that: too much */
+	for (; count > 0; count--, i += step) {
+		size += list_at(l, (size_t)i)->len;
+		if (count == 1)
+			break;
+	}
+	return size;
+}
+
 static void
 list_slice(struct req *req)
 {
@@ -646,6 +758,8 @@ list_slice(struct req *req)
 		count = (uint64_t)(stop - start - 1) / (uint64_t)step + 1;
 	else if (step < 0 && stop < start)
 		count = (uint64_t)(start - stop - 1) / (uint64_t)-step + 1;
+	if (!reply_fits(req, list_slice_size(l, start, step, count)))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, count);
 	for (i = start; count > 0; count--, i += step) {
@@ -671,6 +785,7 @@ list_set(struct req *req)
 	value_canon(&req->argv[2], &vbuf, &b, &n);
 	list_ent_free(l, l->v[l->head + pos]);
 	l->v[l->head + pos] = list_ent_new(l, b, n);
+	list_journal(req->obj, LIST_J_SET, (int64_t)pos, b, n);
 	reply_nil(req);
 }
 
@@ -683,6 +798,7 @@ list_delete(struct req *req)
 	if (!list_index_arg(req, 1, oor, &pos))
 		return;
 	list_ent_free(req->obj->data, list_take(req->obj->data, pos));
+	list_journal(req->obj, LIST_J_DELETE, (int64_t)pos, NULL, 0);
 	reply_nil(req);
 }
 
@@ -705,15 +821,24 @@ list_free_all(struct list *l)
 
 /* A large list is swapped for an empty one and freed in slices. */
 static void
+list_clear_all(struct object *o)
+{
+	struct list *l = o->data;
+
+	if (l->n > REGISTRY_FREE_SLICE) {
+		registry_defer_free(&list_type, l);
+		o->data = list_new();
+	} else
+		list_free_all(l);
+}
+
+static void
 list_clear(struct req *req)
 {
-	struct list *l = req->obj == NULL ? NULL : req->obj->data;
-
-	if (l != NULL && l->n > REGISTRY_FREE_SLICE) {
-		registry_defer_free(&list_type, l);
-		req->obj->data = list_new();
-	} else if (l != NULL)
-		list_free_all(l);
+	if (req->obj != NULL) {
+		list_clear_all(req->obj);
+		list_journal(req->obj, LIST_J_CLEAR, -1, NULL, 0);
+	}
 	reply_nil(req);
 }
 
@@ -733,7 +858,11 @@ list_pack(const struct list *l, msgpack_packer *pk)
 static void
 list_copy(struct req *req)
 {
-	list_pack(list_of(req), reply_begin(req));
+	const struct list *l = list_of(req);
+
+	if (!reply_fits(req, msg_array_head_size(l->n) + l->bytes))
+		return;
+	list_pack(l, reply_begin(req));
 }
 
 /* --- the type ---------------------------------------------------------- */
@@ -795,7 +924,146 @@ list_contents(const struct object *o, msgpack_packer *pk)
 static int
 list_restore(struct object *o, const struct mpv *c, struct req *req)
 {
-	return c->type == MPV_NIL ? 0 : list_push_all(req, o->data, c);
+	return c->type == MPV_NIL ? 0 : list_push_all(req, o, c, false);
+}
+
+/* --- replay ----------------------------------------------------------- */
+
+/* An index arg: below limit. */
+static bool
+list_replay_pos(struct mpv_iter *args, size_t limit, size_t *pos)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_UINT || v.v.u >= limit)
+		return false;
+	*pos = (size_t)v.v.u;
+	return true;
+}
+
+static const char *
+list_replay_append(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+
+	jop_arg(args, &v);
+	list_put(l, l->n, list_ent_new(l, v.raw, v.rawlen));
+	return NULL;
+}
+
+static const char *
+list_replay_insert(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+	size_t pos;
+
+	if (!list_replay_pos(args, l->n + 1, &pos))
+		return "insert past the end";
+	jop_arg(args, &v);
+	list_put(l, pos, list_ent_new(l, v.raw, v.rawlen));
+	return NULL;
+}
+
+static const char *
+list_replay_extend(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+
+	list_reserve(l, nargs);
+	while (mpv_iter_next(args, &v))
+		l->v[l->head + l->n++] = list_ent_new(l, v.raw, v.rawlen);
+	return NULL;
+}
+
+static const char *
+list_replay_delete(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	size_t pos;
+
+	if (!list_replay_pos(args, l->n, &pos))
+		return "no element at that position";
+	list_ent_free(l, list_take(l, pos));
+	return NULL;
+}
+
+static const char *
+list_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+	size_t pos;
+
+	if (!list_replay_pos(args, l->n, &pos))
+		return "no element at that position";
+	jop_arg(args, &v);
+	list_ent_free(l, l->v[l->head + pos]);
+	l->v[l->head + pos] = list_ent_new(l, v.raw, v.rawlen);
+	return NULL;
+}
+
+static const char *
+list_replay_reverse(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	list_reverse_all(o->data);
+	return NULL;
+}
+
+static const char *
+list_replay_sort(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+	char err[64];
+
+	jop_arg(args, &v);
+	if (v.type != MPV_BOOL)
+		return "sort's reverse must be a bool";
+	if (l->n >= 2 && list_sort_all(l, v.v.b, err, sizeof err) != NULL)
+		return "the elements cannot be ordered";
+	return NULL;
+}
+
+static const char *
+list_replay_clear(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	list_clear_all(o);
+	return NULL;
+}
+
+static const struct jop list_jops[] = {
+	[LIST_J_APPEND] = { "append", 1, 1, list_replay_append },
+	[LIST_J_INSERT] = { "insert", 2, 2, list_replay_insert },
+	[LIST_J_EXTEND] = { "extend", 0, JOP_ANY, list_replay_extend },
+	[LIST_J_DELETE] = { "delete", 1, 1, list_replay_delete },
+	[LIST_J_SET] = { "set", 2, 2, list_replay_set },
+	[LIST_J_REVERSE] = { "reverse", 0, 0, list_replay_reverse },
+	[LIST_J_SORT] = { "sort", 1, 1, list_replay_sort },
+	[LIST_J_CLEAR] = { "clear", 0, 0, list_replay_clear },
+	JOP_END
+};
+
+/* Its elements in order, about JOURNAL_BATCH bytes a record. */
+static void
+list_dump(const struct object *o)
+{
+	const struct list *l = o->data;
+	msgpack_packer *pk;
+	size_t i = 0, end, bytes;
+
+	while (i < l->n) {
+		for (end = i, bytes = 0; end < l->n && bytes < JOURNAL_BATCH;
+		    end++)
+			bytes += list_at(l, end)->len;
+		pk = journal_begin(o, LIST_J_EXTEND, (uint32_t)(end - i));
+		for (; i < end; i++)
+			pack_raw(pk, list_at(l, i)->b, list_at(l, i)->len);
+		journal_end();
+	}
 }
 
 static const struct method list_methods[] = {
@@ -813,4 +1081,7 @@ const struct obj_type list_type = {
 	.mem = list_mem,
 	.contents = list_contents,
 	.restore = list_restore,
+	.jcode = JC_LIST,
+	.jops = list_jops,
+	.dump = list_dump,
 };

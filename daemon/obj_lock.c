@@ -22,11 +22,17 @@
  * While a lease holds it, only its holder may release the lock, whatever
  * Python's Lock allows: the point of a lease is that nobody else's
  * release, nor the old holder's after the end, frees a newer holder.
+ *
+ * A restart releases what connections hold, so the journal gets nothing
+ * of a lock but its depth when release_on_disconnect is false: that depth
+ * outlives its holder (held by nobody after a restart, as after the
+ * holder's disconnect).
  */
 #include <string.h>
 
 #include "dispatch.h"
 #include "fence.h"
+#include "journal.h"
 #include "locks.h"
 #include "log.h"
 #include "mem.h"
@@ -42,10 +48,16 @@ struct lk {
 				 recursion count */
 	uint64_t fence;       /* the fencing token of the last grant */
 	bool release_on_disconnect;
+	/* The object whose records carry the depth and the op: a
+	 * condition's, for its own rlock; NULL: this one's LOCK_J_DEPTH. */
+	const struct object *jobj;
+	unsigned jop;
 };
 
 /* What happened to a lease's lock at its end (NOTHELD's message). */
 #define LOCK_LOST "it was released then"
+/* Journal ops: the depth that outlives the holder. */
+enum { LOCK_J_DEPTH };
 
 static void lock_acquire_timeout(struct waiter *);
 
@@ -73,6 +85,20 @@ lk_owned_by(const struct lk *l, const struct conn *c)
 	return l->depth != 0 && l->holder != NULL && l->holder->c == c;
 }
 
+/* After a change of o's depth: journal it when it outlives the holder. */
+static void
+lk_journal(const struct object *o)
+{
+	const struct lk *l = lk_of(o);
+	const struct object *jo = l->jobj != NULL ? l->jobj : o;
+
+	if (l->release_on_disconnect || !journal_wants(jo))
+		return;
+	msgpack_pack_uint64(journal_begin(jo, l->jobj != NULL ? l->jop :
+	    LOCK_J_DEPTH, 1), l->depth);
+	journal_end();
+}
+
 /* c holds o now, with depth levels, as a lease of ttl usec if > 0. */
 static void
 lk_grant(struct object *o, struct conn *c, uint64_t depth, int64_t ttl)
@@ -84,6 +110,7 @@ lk_grant(struct object *o, struct conn *c, uint64_t depth, int64_t ttl)
 	l->fence = fence_next();
 	if (ttl > 0)
 		hold_lease(l->holder, ttl);
+	lk_journal(o);
 }
 
 /* A granted acquire's answer, per grant (LOCK_GRANT_*). */
@@ -150,6 +177,7 @@ lock_acquire_req(struct req *req, struct object *o)
 		l->depth++;
 		if (opts.ttl > 0)
 			hold_lease(l->holder, opts.ttl);
+		lk_journal(o);
 		lk_answer(req, l, grant);
 		return;
 	}
@@ -213,11 +241,13 @@ lock_release_req(struct req *req, struct object *o)
 			return;
 		}
 		if (--l->depth != 0) {
+			lk_journal(o);
 			reply_nil(req);
 			return;
 		}
 	}
 	lk_clear(l);
+	lk_journal(o);
 	lock_serve(o);
 	reply_nil(req);
 }
@@ -232,6 +262,7 @@ lock_release_all(struct object *o, struct conn *c)
 		fatalx("%s: '%.*s' is not held by connection %llu", __func__,
 		    (int)o->namelen, o->name, (unsigned long long)c->id);
 	lk_clear(l);
+	lk_journal(o);
 	lock_serve(o);
 	return depth;
 }
@@ -366,17 +397,35 @@ lock_size(const struct object *o)
 	return lk_of(o)->depth;
 }
 
+/* --- the journal -------------------------------------------------------- */
+
+void
+lock_replay_depth(struct object *o, uint64_t depth)
+{
+	struct lk *l = lk_of(o);
+
+	/* Nobody holds anything during a replay. */
+	l->holder = NULL;
+	l->depth = depth;
+}
+
+uint64_t
+lock_kept_depth(const struct object *o)
+{
+	const struct lk *l = lk_of(o);
+
+	return l->release_on_disconnect ? 0 : l->depth;
+}
+
 /*
- * Contents: the recursion depth as a restart leaves it: 0 unless the lock
- * is kept when its holder disconnects (release_on_disconnect false), then
- * held by nobody.
+ * Contents (obj.dump): the recursion depth as a restart leaves it: 0
+ * unless the lock is kept when its holder disconnects
+ * (release_on_disconnect false), then held by nobody.
  */
 static void
 lock_contents(const struct object *o, msgpack_packer *pk)
 {
-	const struct lk *l = lk_of(o);
-
-	msgpack_pack_uint64(pk, l->release_on_disconnect ? 0 : l->depth);
+	msgpack_pack_uint64(pk, lock_kept_depth(o));
 }
 
 static int
@@ -399,8 +448,37 @@ lock_restore(struct object *o, const struct mpv *c, struct req *req)
 		    "must be 0", req->method->name, o->type->name);
 		return -1;
 	}
-	l->depth = depth;
+	lock_replay_depth(o, depth);
 	return 0;
+}
+
+static const char *
+lock_replay(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_UINT || (o->type == &lock_type && v.v.u > 1) ||
+	    lk_of(o)->release_on_disconnect)
+		return "a depth a lock cannot have";
+	lock_replay_depth(o, v.v.u);
+	return NULL;
+}
+
+static const struct jop lock_jops[] = {
+	[LOCK_J_DEPTH] = { "depth", 1, 1, lock_replay },
+	JOP_END
+};
+
+static void
+lock_dump(const struct object *o)
+{
+	uint64_t depth = lock_kept_depth(o);
+
+	if (depth != 0) {
+		msgpack_pack_uint64(journal_begin(o, LOCK_J_DEPTH, 1), depth);
+		journal_end();
+	}
 }
 
 /* lock and rlock share their handlers: lock_VERB. */
@@ -418,7 +496,7 @@ static const struct method rlock_methods[] = {
 
 /* lock and rlock differ only in their methods (rlock.owned) and in
  * recursion, which acquire and release read from o->type. */
-#define LOCK_TYPE(t) {			\
+#define LOCK_TYPE(t, code) {			\
 	.name = #t,				\
 	.methods = t##_methods,			\
 	.opts = lock_opts,			\
@@ -427,17 +505,21 @@ static const struct method rlock_methods[] = {
 	.size = lock_size,			\
 	.conn_gone = lock_conn_gone,		\
 	.lease_end = lock_lease_end,		\
-	.contents = lock_contents,			\
+	.contents = lock_contents,		\
 	.restore = lock_restore,		\
+	.jcode = (code),			\
+	.jops = lock_jops,			\
+	.dump = lock_dump,			\
 }
 
-const struct obj_type lock_type = LOCK_TYPE(lock);
-const struct obj_type rlock_type = LOCK_TYPE(rlock);
+const struct obj_type lock_type = LOCK_TYPE(lock, JC_LOCK);
+const struct obj_type rlock_type = LOCK_TYPE(rlock, JC_RLOCK);
 
 /* --- a condition's own rlock ------------------------------------------- */
 
 struct object *
-lock_internal_new(const struct object *cond, bool release_on_disconnect)
+lock_internal_new(const struct object *cond, bool release_on_disconnect,
+    unsigned jop)
 {
 	struct object *o = xcalloc(1, sizeof *o + cond->namelen + 1u);
 	struct lk *l = xcalloc(1, sizeof *l);
@@ -449,6 +531,8 @@ lock_internal_new(const struct object *cond, bool release_on_disconnect)
 	o->namelen = cond->namelen;
 	memcpy(o->name, cond->name, cond->namelen);
 	l->release_on_disconnect = release_on_disconnect;
+	l->jobj = cond;
+	l->jop = jop;
 	o->data = l;
 	return o;
 }

@@ -30,11 +30,21 @@
  * nothing waiting to be read, no hand-off) or finished (both ends closed;
  * then an explicit pipe goes too: nothing can be done with it), and
  * nobody waits on it.
+ *
+ * A restart drops every pipe (registry.h, obj_type.dropped): nothing of
+ * one is journaled, not even its creation. A pipe joins the processes
+ * holding its ends, and a restart closes every end held (the disconnect
+ * rule), so most pipes would be finished and gone anyway; what could
+ * outlive its holders (messages sent before any open, a hand-off's 60
+ * seconds) is passing by design, and journaling every message would put
+ * the disk under the pipe's throughput for state a restart mostly drops
+ * (docs/PROTOCOL.md, Restarts).
  */
 #include <stddef.h>
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -163,29 +173,17 @@ pipe_has_room(const struct pipe *p, int e)
 }
 
 /*
- * Whether a result of n bytes can go to req's connection: a recv never
- * takes a message it cannot deliver. false after answering LIMIT (the
- * message stays).
+ * Answer req with end e's oldest message if its reply fits in what req's
+ * connection can take now (its unread replies count): a recv never takes
+ * a message it cannot deliver. false after answering LIMIT (the message
+ * stays).
  */
-static bool
-pipe_fits(struct req *req, size_t n)
-{
-	if (server.output_limit == 0 ||
-	    n <= server.output_limit - MSG_RESULT_HEAD_MAX)
-		return true;
-	reply_error(req, PERR_LIMIT, "%s: a message of %zu bytes exceeds the "
-	    "output limit (%zu); it stays", req->method->name, n,
-	    server.output_limit);
-	return false;
-}
-
-/* Answer req with end e's oldest message, if it fits. */
 static bool
 pipe_deliver(struct pipe *p, int e, struct req *req)
 {
 	struct pmsg *m = p->end[e].head;
 
-	if (!pipe_fits(req, m->len))
+	if (!reply_fits_now(req, m->len))
 		return false;
 	m = pipe_pop(p, e);
 	reply_raw(req, m->data, m->len);
@@ -731,4 +729,8 @@ const struct obj_type pipe_type = {
 	.size = pipe_size,
 	.mem = pipe_mem,
 	.conn_gone = pipe_conn_gone,
+	.jcode = JC_PIPE,
+	.dropped = true,
+	.nodump = "its messages and holders last only as long as their "
+	    "connections (a restart drops pipes too)",
 };

@@ -22,11 +22,20 @@
  * end those permits are given back as a close would, and the connection's
  * next release here is refused (NOTHELD) rather than adding permits that
  * were already returned.
+ *
+ * A restart gives back what every connection holds, as their disconnects
+ * would: what survives is the value with the outstanding acquisitions
+ * given back (capped as conn_gone caps them), which changes only when a
+ * release gives back more than its connection holds or when a permit is
+ * taken for good (release_on_disconnect false). The journal gets that
+ * value then, and nothing for an acquire and release within a
+ * connection's holdings (sem exec).
  */
 #include <stdint.h>
 
 #include "dispatch.h"
 #include "fence.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -42,9 +51,13 @@
 struct semaphore {
 	uint64_t value;
 	uint64_t initial;
+	uint64_t held;         /* outstanding acquisitions of all holds */
 	bool bounded;
 	bool release_on_disconnect;
 };
+
+/* Journal ops: the value a restart keeps. */
+enum { SEM_J_VALUE };
 
 static void semaphore_acquire_timeout(struct waiter *);
 
@@ -60,6 +73,27 @@ semaphore_of(const struct object *o)
 	return o->data;
 }
 
+/* The value once every holder has given its acquisitions back. */
+static uint64_t
+semaphore_kept(const struct semaphore *s)
+{
+	uint64_t cap = s->bounded ? s->initial : SEMAPHORE_MAX;
+
+	return s->held > cap - s->value ? cap : s->value + s->held;
+}
+
+/* After a change: journal the kept value if it moved from was. */
+static void
+semaphore_journal(const struct object *o, uint64_t was)
+{
+	uint64_t now = semaphore_kept(semaphore_of(o));
+
+	if (now != was && journal_wants(o)) {
+		msgpack_pack_uint64(journal_begin(o, SEM_J_VALUE, 1), now);
+		journal_end();
+	}
+}
+
 /* c takes a permit, its hold a lease of ttl usec if > 0; answer req. */
 static void
 semaphore_take(struct object *o, struct conn *c, int64_t ttl, bool fence,
@@ -73,9 +107,11 @@ semaphore_take(struct object *o, struct conn *c, int64_t ttl, bool fence,
 	if (s->release_on_disconnect) {
 		h = hold_get(c, o);
 		h->n++;
+		s->held++;
 		if (ttl > 0)
 			hold_lease(h, ttl);
-	}
+	} else
+		semaphore_journal(o, s->value + 1);
 	if (fence)
 		reply_uint(req, token);
 	else
@@ -138,7 +174,7 @@ semaphore_release(struct req *req)
 {
 	struct semaphore *s = semaphore_of(req->obj);
 	struct hold *h;
-	uint64_t n = 1;
+	uint64_t n = 1, was, back;
 
 	if (req->argc > 1 && req->argv[1].type != MPV_NIL &&
 	    !req_uint_arg(req, 1, 1, SEMAPHORE_MAX, "n", &n))
@@ -158,12 +194,16 @@ semaphore_release(struct req *req)
 		    req->method->name, (unsigned long long)SEMAPHORE_MAX);
 		return;
 	}
+	was = semaphore_kept(s);
 	s->value += n;
 	if ((h = hold_find(req->c, req->obj)) != NULL) {
-		h->n = h->n > n ? h->n - n : 0;
+		back = h->n < n ? h->n : n;
+		h->n -= back;
+		s->held -= back;
 		if (h->n == 0)
 			hold_drop(h);
 	}
+	semaphore_journal(req->obj, was);
 	semaphore_serve(req->obj);
 	reply_nil(req);
 }
@@ -208,6 +248,7 @@ semaphore_give_back(struct hold *h)
 	    SEMAPHORE_MAX - s->value;
 
 	s->value += h->n < room ? h->n : room;
+	s->held -= h->n;
 	h->n = 0;
 }
 
@@ -231,22 +272,12 @@ semaphore_lease_end(struct hold *h)
 	semaphore_serve(h->o);
 }
 
-/*
- * Contents: the value as a restart leaves it: every connection's
- * outstanding acquisitions given back, as their closes would.
- */
+/* Contents (obj.dump): the value as a restart leaves it, what the
+ * journal keeps. */
 static void
 semaphore_contents(const struct object *o, msgpack_packer *pk)
 {
-	const struct semaphore *s = semaphore_of(o);
-	const struct hold *h;
-	uint64_t value = s->value, room;
-
-	LIST_FOREACH(h, &o->holds, by_obj) {
-		room = (s->bounded ? s->initial : SEMAPHORE_MAX) - value;
-		value += h->n < room ? h->n : room;
-	}
-	msgpack_pack_uint64(pk, value);
+	msgpack_pack_uint64(pk, semaphore_kept(semaphore_of(o)));
 }
 
 static int
@@ -286,6 +317,7 @@ semaphore_init(struct object *o, const struct optval *v)
 	struct semaphore *s = xmalloc(sizeof *s);
 
 	s->initial = s->value = v[SEM_OPT_VALUE].u;
+	s->held = 0;
 	s->bounded = v[SEM_OPT_BOUNDED].u;
 	s->release_on_disconnect = v[SEM_OPT_ROD].u;
 	o->data = s;
@@ -304,6 +336,38 @@ semaphore_size(const struct object *o)
 	return semaphore_of(o)->value;
 }
 
+static const char *
+semaphore_replay(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct semaphore *s = semaphore_of(o);
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_UINT || v.v.u > SEMAPHORE_MAX ||
+	    (s->bounded && v.v.u > s->initial))
+		return "a value the semaphore cannot have";
+	s->value = v.v.u;
+	s->held = 0;
+	return NULL;
+}
+
+static const struct jop semaphore_jops[] = {
+	[SEM_J_VALUE] = { "value", 1, 1, semaphore_replay },
+	JOP_END
+};
+
+static void
+semaphore_dump(const struct object *o)
+{
+	const struct semaphore *s = semaphore_of(o);
+	uint64_t kept = semaphore_kept(s);
+
+	if (kept != s->initial) {
+		msgpack_pack_uint64(journal_begin(o, SEM_J_VALUE, 1), kept);
+		journal_end();
+	}
+}
+
 static const struct method semaphore_methods[] = {
 	MPMGR_METHODS_SEMAPHORE(DISPATCH_ROW)
 	DISPATCH_END
@@ -320,4 +384,7 @@ const struct obj_type semaphore_type = {
 	.lease_end = semaphore_lease_end,
 	.contents = semaphore_contents,
 	.restore = semaphore_restore,
+	.jcode = JC_SEMAPHORE,
+	.jops = semaphore_jops,
+	.dump = semaphore_dump,
 };

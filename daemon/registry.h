@@ -24,7 +24,9 @@
 #include "options.h"
 #include "waiter.h"
 
+struct jop;
 struct method;
+struct oh_ahead;
 struct opt;
 struct optval;
 struct req;
@@ -102,8 +104,10 @@ struct obj_type {
 	 * disconnect rule applied to every connection (held locks released
 	 * unless release_on_disconnect is false, permits and leased items
 	 * given back), waiters gone. What obj.dump answers under "contents"
-	 * and restore takes back (dump.c). NULL: nothing but its options
-	 * (nil).
+	 * and restore takes back (dump.c): the user's form, one readable
+	 * value that other versions read, where .dump below writes the
+	 * journal's (records of this build's ops; docs/HACKING.md says why
+	 * both). NULL: nothing but its options (nil).
 	 */
 	void (*contents)(const struct object *o, msgpack_packer *pk);
 	/*
@@ -113,6 +117,38 @@ struct obj_type {
 	 * the caller then deletes o. NULL: c must be nil.
 	 */
 	int (*restore)(struct object *o, const struct mpv *c, struct req *req);
+	/*
+	 * Why obj.dump and obj.restore refuse objects of the type (its state
+	 * has no record form: pipe, pool); NULL: they take them.
+	 */
+	const char *nodump;
+	/*
+	 * The journal (journal.h). jcode: the type's code in records (JC_*).
+	 * jops: its ops, a table indexed by op number and ended by JOP_END;
+	 * NULL when nothing of it outlives a connection but its existence,
+	 * which the registry's own records keep (barrier). dump: append
+	 * records of jops that rebuild what a restart keeps of o (the
+	 * registry records its creation first when it is explicit);
+	 * nothing for what an implicit creation makes. NULL with jops.
+	 */
+	unsigned jcode;
+	const struct jop *jops;
+	void (*dump)(const struct object *o);
+	/*
+	 * A restart drops every object of the type (pipe: docs/PROTOCOL.md,
+	 * Restarts): not even its creation is journaled. No jops then.
+	 */
+	bool dropped;
+	/*
+	 * The table lookup a request of method m will make in o, for
+	 * prefetching a pipelined batch (prefetch.c): true after setting a's
+	 * table and key. params points at the request's param after the
+	 * name (one is there, in a frame the scanner accepted). A hint only:
+	 * the params are not checked yet, and a wrong answer costs time,
+	 * never a wrong reply. NULL: no lookup worth prefetching.
+	 */
+	bool (*ahead)(struct object *o, const struct method *m,
+	    const uint8_t *params, struct oh_ahead *a);
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in
@@ -130,6 +166,7 @@ extern const struct obj_type semaphore_type;
 extern const struct obj_type condition_type;
 extern const struct obj_type pipe_type;
 extern const struct obj_type process_type;
+extern const struct obj_type pool_type;
 
 /* Elements freed per slice of an incremental free. */
 #define REGISTRY_FREE_SLICE 1000
@@ -138,6 +175,8 @@ extern const struct obj_type process_type;
 void registry_init(const struct obj_type *const *t);
 /* The type of t called name, or NULL. */
 const struct obj_type *registry_type(const char *name, size_t len);
+/* The type whose journal code is code, or NULL. */
+const struct obj_type *registry_type_by_code(unsigned code);
 
 struct object *registry_lookup(const char *name, size_t len);
 /*

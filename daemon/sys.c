@@ -6,11 +6,15 @@
  * frees a large object in slices after answering (registry.c).
  * sys.cancel takes back a parked request of the asking connection.
  * obj.dump and obj.restore are dump.c's records.
+ * sys.save parks until the compaction it asked for is over.
  */
+#include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "dispatch.h"
 #include "dump.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -23,6 +27,16 @@ static struct {
 	size_t n;
 	size_t cap;
 } found;
+
+/* What sys_pack_object packs for o. */
+static size_t
+sys_object_size(const struct object *o)
+{
+	size_t tlen = strlen(o->type->name);
+
+	return 1 + msg_str_head_size(o->namelen) + o->namelen +
+	    msg_str_head_size(tlen) + tlen + msg_uint_size(registry_size(o));
+}
 
 /* [name, type, size] */
 static void
@@ -42,7 +56,7 @@ sys_obj_list(struct req *req)
 	const struct mpv *arg = &req->argv[0];
 	struct object *o;
 	msgpack_packer *pk;
-	size_t n = 0;
+	size_t n = 0, size = 0;
 
 	if (req->argc > 0 && arg->type != MPV_NIL) {
 		if (arg->type == MPV_STR)
@@ -52,10 +66,17 @@ sys_obj_list(struct req *req)
 			    req->method->name);
 			return;
 		}
-		for (o = registry_next(NULL); o != NULL; o = registry_next(o))
-			n += o->type == t;
-	} else
-		n = registry_count();
+	}
+	/* Measured before it is built: a large registry is refused (LIMIT)
+	 * without building a reply to throw away; obj.scan pages it. */
+	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
+		if (t == NULL || o->type == t) {
+			n++;
+			size += sys_object_size(o);
+		}
+	}
+	if (!reply_fits(req, msg_array_head_size(n) + size))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, n);
 	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
@@ -79,7 +100,7 @@ sys_obj_scan(struct req *req)
 {
 	msgpack_packer *pk;
 	uint64_t cursor, count = 10, next;
-	size_t i;
+	size_t i, size;
 
 	if (!req_uint_arg(req, 0, 0, UINT64_MAX, "cursor", &cursor))
 		return;
@@ -88,6 +109,11 @@ sys_obj_scan(struct req *req)
 		return;
 	found.n = 0;
 	next = registry_scan(cursor, count, sys_collect, NULL);
+	size = 1 + msg_uint_size(next) + msg_array_head_size(found.n);
+	for (i = 0; i < found.n; i++)
+		size += sys_object_size(found.o[i]);
+	if (!reply_fits(req, size))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, next);
@@ -157,6 +183,9 @@ sys_obj_delete(struct req *req)
 		return;
 	}
 	waiter_object_deleted(req->obj);
+	/* After what the deletion gave back (an ack queue's leases), which
+	 * the journal got as it happened. */
+	journal_delete(req->obj);
 	registry_delete(req->obj);
 	req->obj = NULL;
 	reply_nil(req);
@@ -168,7 +197,7 @@ sys_obj_dump(struct req *req)
 	if (req->obj == NULL)
 		sys_noobj(req);
 	else
-		dump_pack(req->obj, reply_begin(req));
+		dump_reply(req);
 }
 
 static void
@@ -184,11 +213,41 @@ sys_ping(struct req *req)
 }
 
 static void
+sys_pack_str(msgpack_packer *pk, const char *key, const char *v)
+{
+	msg_pack_cstr(pk, key);
+	msg_pack_cstr(pk, v);
+}
+
+/* With a journal, what sys.stats says of it: 10 pairs. */
+static void
+sys_stats_journal(msgpack_packer *pk)
+{
+	struct journal_stats js;
+
+	journal_get_stats(&js);
+	sys_pack_str(pk, "data_dir", js.dir);
+	sys_pack_str(pk, "fsync", journal_fsync_name(js.fsync));
+	sys_pack_uint(pk, "journal_bytes", js.bytes);
+	sys_pack_uint(pk, "journal_records", js.records);
+	sys_pack_uint(pk, "journal_written", js.written);
+	sys_pack_uint(pk, "journal_synced", js.synced);
+	sys_pack_uint(pk, "snapshot_bytes", js.snapshot_bytes);
+	sys_pack_uint(pk, "compactions", js.compactions);
+	sys_pack_uint(pk, "last_fork_usec", js.last_fork_usec);
+	msg_pack_cstr(pk, "compacting");
+	if (js.compacting)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+static void
 sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 15 + (journal_on ? 10 : 0));
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -196,12 +255,18 @@ sys_stats(struct req *req)
 	    (now_usec() - server.start_usec) / 1000000);
 	sys_pack_uint(pk, "clients", server.nclients);
 	sys_pack_uint(pk, "unauth_clients", server.nunauth);
+	sys_pack_uint(pk, "paused_clients", server.npaused);
 	sys_pack_uint(pk, "objects", registry_count());
 	sys_pack_uint(pk, "ops", server.ops);
 	sys_pack_uint(pk, "conns_total", server.conns_total);
 	sys_pack_uint(pk, "memory_used", mem_used());
 	sys_pack_uint(pk, "max_memory", server.max_memory);
+	sys_pack_uint(pk, "client_memory", server.client_memory);
+	sys_pack_uint(pk, "max_client_memory", server.max_client_memory);
 	sys_pack_uint(pk, "waiters", waiter_count());
+	sys_pack_str(pk, "persistence", journal_on ? "journal" : "memory");
+	if (journal_on)
+		sys_stats_journal(pk);
 }
 
 /*
@@ -225,6 +290,65 @@ sys_shutdown(struct req *req)
 	    (unsigned)req->c->uid, (int)req->c->pid);
 	reply_nil(req);
 	server_stop(req->method->name);
+}
+
+/*
+ * sys.save's requests park on this object, outside the registry (no name,
+ * so that settling finds nothing), each with the number of the compaction
+ * it waits for in w->n: the one it started, or, when one was running
+ * already, the one after (which covers everything before the request).
+ */
+static struct object *saving;
+static uint64_t save_tickets;
+
+static void
+sys_save_done(bool ok, void *arg)
+{
+	uint64_t ticket = (uint64_t)(uintptr_t)arg;
+	struct waiter *w, *next;
+
+	for (w = waiter_first(saving); w != NULL; w = next) {
+		next = waiter_next(w);
+		if ((uint64_t)w->n != ticket)
+			continue;
+		if (ok)
+			reply_nil(&w->req);
+		else
+			reply_error(&w->req, PERR_INTERNAL, "the compaction "
+			    "failed: the daemon's log says why");
+		waiter_done(w);
+	}
+}
+
+static void
+sys_save(struct req *req)
+{
+	static const struct waiter_ops ops = { .timeout = NULL };
+	struct waiter *w;
+	uint64_t ticket;
+
+	if (!journal_on) {
+		reply_error(req, PERR_BADARG, "%s: the daemon keeps no journal "
+		    "(it runs without --data-dir)", req->method->name);
+		return;
+	}
+	if (saving == NULL) {
+		saving = xcalloc(1, sizeof *saving + 1);
+		TAILQ_INIT(&saving->waiters);
+		LIST_INIT(&saving->holds);
+		saving->explicit = true;
+	}
+	ticket = ++save_tickets;
+	if (journal_compact(sys_save_done, (void *)(uintptr_t)ticket) == -1) {
+		reply_error(req, PERR_INTERNAL, "%s: cannot start a compaction: "
+		    "the daemon's log says why", req->method->name);
+		return;
+	}
+	/* done runs from the loop, later: parked by then */
+	req->obj = saving;
+	w = waiter_park(req, &ops, -1);
+	w->n = (int64_t)ticket;
+	req->obj = NULL;
 }
 
 /* obj.VERB is sys_obj_VERB, sys.VERB sys_VERB: neither has a type. */

@@ -82,7 +82,9 @@ remove_dir(const char *dir)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
+		/* a daemon's --data-dir, one level down */
+		if (unlink(path) == -1 && errno == EISDIR)
+			remove_dir(path);
 	}
 	closedir(d);
 	rmdir(dir);
@@ -183,55 +185,51 @@ harness_await_ping(struct harness *h, const char *keyfile)
 	return rc;
 }
 
-/* Start the daemon of h and wait until it answers: 0, or the last
- * MPMGR_E* code. */
-static int
-launch(struct harness *h, const char *const extra_args[])
+/* Start a daemon in h's directory and await it; on failure remove the
+ * directory when fresh, and abort. */
+static void
+launch(struct harness *h, const char *const extra_args[], bool fresh)
 {
+	int rc;
+
+	ck_assert_msg(h->pid == -1, "harness: the daemon still runs");
 	h->pid = fork();
 	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
 	if (h->pid == 0)
 		exec_daemon(h, extra_args);
-	return harness_await_ping(h, h->keyfile);
-}
-
-void
-harness_start(struct harness *h, const char *const extra_args[])
-{
-	int rc;
-
-	harness_prepare(h, NULL);
-	if ((rc = launch(h, extra_args)) != 0) {
+	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
 		harness_print_log(h);
 		if (harness_alive(h))
 			kill(h->pid, SIGKILL);
 		harness_wait_exit(h, STOP_MS);
-		remove_dir(h->dir);
+		if (fresh)
+			remove_dir(h->dir);
 		ck_abort_msg("mpmgrd did not start: %s (log above)",
 		    mpmgr_strerror(rc));
 	}
 }
 
 void
-harness_kill(struct harness *h, int sig)
+harness_start(struct harness *h, const char *const extra_args[])
 {
-	ck_assert_msg(h->pid != -1, "no daemon to kill");
-	kill(h->pid, sig);
-	ck_assert_msg(harness_wait_exit(h, STOP_MS) != -1 || h->pid == -1,
-	    "mpmgrd outlived signal %d", sig);
+	harness_prepare(h, NULL);
+	launch(h, extra_args, true);
 }
 
 void
-harness_relaunch(struct harness *h, const char *const extra_args[])
+harness_restart(struct harness *h, const char *const extra_args[])
 {
-	int rc;
+	launch(h, extra_args, false);
+}
 
-	ck_assert_msg(h->pid == -1, "the daemon still runs");
-	if ((rc = launch(h, extra_args)) != 0) {
-		harness_print_log(h);
-		ck_abort_msg("mpmgrd did not start again: %s (log above)",
-		    mpmgr_strerror(rc));
-	}
+void
+harness_kill(struct harness *h)
+{
+	ck_assert_msg(h->pid != -1, "harness_kill: no daemon");
+	ck_assert(kill(h->pid, SIGKILL) == 0);
+	ck_assert(harness_wait_exit(h, STOP_MS) != -1);
+	ck_assert_msg(WIFSIGNALED(h->status) && WTERMSIG(h->status) == SIGKILL,
+	    "mpmgrd was not killed: status %d", h->status);
 }
 
 int
@@ -257,7 +255,7 @@ harness_wait_exit(struct harness *h, int timeout_ms)
 }
 
 bool
-harness_stop(struct harness *h)
+harness_stop_keep(struct harness *h)
 {
 	bool ok = true;
 	int st;
@@ -286,6 +284,14 @@ harness_stop(struct harness *h)
 		harness_print_log(h);
 		harness_failures++;
 	}
+	return ok;
+}
+
+bool
+harness_stop(struct harness *h)
+{
+	bool ok = harness_stop_keep(h);
+
 	remove_dir(h->dir);
 	return ok;
 }
@@ -563,6 +569,39 @@ harness_stat(mpmgr *m, const char *field)
 	ck_assert_msg(f != NULL && f->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
 	    "sys.stats has no %s", field);
 	return f->via.u64;
+}
+
+void
+harness_freeze(struct harness *h)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	char path[64], stat[256], *p;
+	FILE *f;
+
+	ck_assert(kill(h->pid, SIGSTOP) == 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->pid);
+	for (;;) {
+		ck_assert((f = fopen(path, "r")) != NULL);
+		p = fgets(stat, sizeof(stat), f);
+		fclose(f);
+		/* "pid (comm) S ...": the state follows the last ')' */
+		if (p != NULL && (p = strrchr(stat, ')')) != NULL &&
+		    p[1] == ' ' && p[2] == 'T')
+			return;
+		ck_assert_msg(harness_now_ms() < deadline, "the daemon did "
+		    "not stop");
+		harness_nap(1);
+	}
+}
+
+uint64_t
+harness_stat_once(struct harness *h, const char *field)
+{
+	mpmgr *m = harness_connect(h);
+	uint64_t v = harness_stat(m, field);
+
+	mpmgr_free(m);
+	return v;
 }
 
 /* --- values as text -------------------------------------------------- */
@@ -988,6 +1027,18 @@ harness_raw_send(struct harness_raw *r, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return true;
+}
+
+void
+harness_append_request(msgpack_sbuffer *all, uint32_t msgid,
+    const char *method, const char *params)
+{
+	msgpack_sbuffer one;
+
+	msgpack_sbuffer_init(&one);
+	harness_pack_request(&one, msgid, method, params);
+	msgpack_sbuffer_write(all, one.data, one.size);
+	msgpack_sbuffer_destroy(&one);
 }
 
 void

@@ -71,14 +71,16 @@ void harness_start(struct harness *h, const char *const extra_args[]);
  * exited 0; otherwise its log goes to stderr and harness_failures counts.
  */
 bool harness_stop(struct harness *h);
+/* The same, keeping the directory: a restart follows. */
+bool harness_stop_keep(struct harness *h);
 /*
- * The daemon is stopped with sig (SIGTERM: gracefully; SIGKILL: a crash)
- * and reaped; then, with relaunch, a new one starts on the same socket
- * and key with extra_args (its log appended to the same file), and the
- * call returns once it answers. Only in the process that started it.
+ * Start a daemon again in h's directory (the same socket, key and log,
+ * and whatever data directory extra_args name) once the last one has
+ * exited, and return once it answers; as harness_start otherwise.
  */
-void harness_kill(struct harness *h, int sig);
-void harness_relaunch(struct harness *h, const char *const extra_args[]);
+void harness_restart(struct harness *h, const char *const extra_args[]);
+/* SIGKILL the daemon and reap it (a crash, for restart tests). */
+void harness_kill(struct harness *h);
 /* Wait up to timeout_ms for the daemon to exit by itself: its wait status,
  * or -1 if still running. Only in the process that started it. */
 int harness_wait_exit(struct harness *h, int timeout_ms);
@@ -86,6 +88,9 @@ int harness_wait_exit(struct harness *h, int timeout_ms);
 const char *harness_log(const struct harness *h);
 /* True while the daemon runs (from any process of the test). */
 bool harness_alive(struct harness *h);
+/* SIGSTOP the daemon and wait until it is stopped (SIGCONT resumes it):
+ * what clients send meanwhile is read in one go after. */
+void harness_freeze(struct harness *h);
 /* A connected handle; aborts the test on failure. */
 mpmgr *harness_connect(struct harness *h);
 
@@ -175,6 +180,8 @@ int64_t harness_waiters(mpmgr *m, const char *name);
 void harness_await_waiters(mpmgr *m, const char *name, int64_t n);
 /* sys.stats' field, an unsigned int. */
 uint64_t harness_stat(mpmgr *m, const char *field);
+/* The same, asked on a connection of its own to h. */
+uint64_t harness_stat_once(struct harness *h, const char *field);
 
 /* --- values as text ------------------------------------------------- */
 
@@ -261,6 +268,9 @@ bool harness_raw_request(struct harness_raw *r, uint32_t msgid,
 /* The same request's bytes into sb (cleared first), to send in pieces or
  * together with others. */
 void harness_pack_request(msgpack_sbuffer *sb, uint32_t msgid,
+    const char *method, const char *params);
+/* The same request appended to all, so that several go out in one write. */
+void harness_append_request(msgpack_sbuffer *all, uint32_t msgid,
     const char *method, const char *params);
 /*
  * The next message within timeout_ms: 1 and *m (views valid until the

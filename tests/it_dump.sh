@@ -152,7 +152,48 @@ t 0 '99' value get -n many99
 printf '%s\n' 'not json' >"$tmp/bad.jsonl"
 te 2 "mpctl: restore: $tmp/bad.jsonl:1: not JSON*" restore "$tmp/bad.jsonl"
 te 4 "mpctl: NOOBJ: *" dump nothing
+# Pipes and pools: refused by name, and in a dump of everything the others
+# still come out.
+t 0 '' pipe create -n dp
+t 0 '' pool create -n dpo
+te 4 "mpctl: BADTYPE: obj.dump: a pipe cannot be dumped or restored: *" \
+    dump dp
+te 4 "mpctl: BADTYPE: obj.dump: a pool cannot be dumped or restored: *" \
+    dump dpo
+"$MPCTL" dump >"$tmp/withpipe.jsonl" 2>"$tmp/withpipe.err"
+check "dump of everything with a pipe and a pool exits 4" test $? -eq 4
+check "both said why" test "$(grep -c BADTYPE "$tmp/withpipe.err")" -eq 2
+check "the other objects are dumped" grep -q '"name":"many99"' \
+    "$tmp/withpipe.jsonl"
+echo '{"name":"dp2","type":"pipe","options":{},"contents":null}' \
+    >"$tmp/pipe.jsonl"
+te 4 "mpctl: restore: $tmp/pipe.jsonl:1 'dp2': BADTYPE: *" restore \
+    "$tmp/pipe.jsonl"
+t 0 '' rm dp dpo
 te 4 "mpctl: restore: $tmp/none: *" restore "$tmp/none"
+
+# A restore into a daemon with a journal survives a crash: the same dump
+# after kill -9 and a restart.
+sock3=$tmp/third.sock
+third() {
+	"$MPMGRD" --socket "$sock3" --data-dir "$tmp/data" --fsync always \
+	    2>>"$tmp/third.log" &
+	third_pid=$!
+	check "the journaled daemon answers" poll "$MPCTL" -s "$sock3" ping
+}
+third
+"$MPCTL" -s "$sock3" restore "$tmp/a.jsonl" >/dev/null 2>&1
+"$MPCTL" -s "$sock3" dump | sort >"$tmp/c.sorted"
+kill -9 "$third_pid"
+wait "$third_pid" 2>/dev/null
+third
+"$MPCTL" -s "$sock3" dump | sort >"$tmp/d.sorted"
+check "restored objects come back after kill -9 (one per line)" \
+    test "$(wc -l <"$tmp/d.sorted")" -ge 10
+check "and equal to what was restored" cmp -s "$tmp/c.sorted" \
+    "$tmp/d.sorted"
+"$MPCTL" -s "$sock3" shutdown >/dev/null 2>&1
+wait "$third_pid"
 
 "$MPCTL" -s "$sock2" shutdown >/dev/null 2>&1
 wait "$second_pid"

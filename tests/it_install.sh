@@ -8,8 +8,12 @@
 # - `make install DESTDIR=tmp PREFIX=/usr` (on the tree in $B, built by
 #   `make tests`) puts every file in place: binaries, the library with its
 #   .so symlinks and soname, the header, libmpmgr.pc naming /usr, the man
-#   pages, the system and user units with ExecStart=/usr/sbin/mpmgrd, the
-#   sysusers.d and tmpfiles.d files.
+#   pages, the system and user units with ExecStart=/usr/sbin/mpmgrd and
+#   their journals (/var/lib/mpmgr, StateDirectory=; the user's
+#   ~/.local/state/mpmgr), the sysusers.d and tmpfiles.d files, the
+#   Python package in Debian's dist-packages (its extension exporting only
+#   PyInit__mpmgr), which Debian's python3 imports and runs on the staged
+#   mpmgrd.
 # - A small C program built with `pkg-config --cflags --libs libmpmgr`
 #   against the staged tree, run on the staged libmpmgr.so, talks to the
 #   staged mpmgrd on a temporary socket.
@@ -151,9 +155,15 @@ fi
 
 for kind in system user; do
 	f=$S/lib/systemd/$kind/mpmgrd.service
-	if grep -qx 'ExecStart=/usr/sbin/mpmgrd' "$f" &&
-		! grep -q '@[A-Z_]*@' "$f"; then
-		pass "$kind/mpmgrd.service: ExecStart=/usr/sbin/mpmgrd"
+	if [ $kind = system ]; then
+		want='ExecStart=/usr/sbin/mpmgrd --data-dir /var/lib/mpmgr'
+	else
+		want='ExecStart=/usr/sbin/mpmgrd --data-dir %h/.local/state/mpmgr'
+	fi
+	if grep -qxF "$want" "$f" && ! grep -q '@[A-Z_]*@' "$f" &&
+		{ [ $kind = user ] || grep -qx 'StateDirectory=mpmgr' "$f"; }
+	then
+		pass "$kind/mpmgrd.service: $want"
 	else
 		fail "$kind/mpmgrd.service: $(grep -e ExecStart -e @ "$f")"
 	fi
@@ -335,6 +345,37 @@ if [ "$out" = "123 42" ]; then
 	pass "the static program runs its own functions and libmpmgr's"
 else
 	fail "static printed '$out', wanted '123 42'"
+fi
+
+# --- the Python package -----------------------------------------------
+#
+# In Debian's dist-packages, exporting only its module init, importable
+# by Debian's python3: a private Manager() on the staged mpmgrd, and
+# Manager(address=None) on the daemon above ($MPMGR_SOCKET).
+
+pydir=$S/lib/python3/dist-packages
+want -f lib/python3/dist-packages/mpmgr/__init__.py
+want -f lib/python3/dist-packages/mpmgr/proxies.py
+ext=$(ls "$pydir"/mpmgr/_mpmgr*.so 2>/dev/null | head -n 1)
+if [ -n "$ext" ] && [ "$(nm -D --defined-only "$ext" |
+	awk '{ print $3 }')" = PyInit__mpmgr ]; then
+	pass "the extension exports PyInit__mpmgr only"
+else
+	fail "the extension: '$ext' exports: $(nm -D --defined-only "$ext" |
+		awk '{ print $3 }' | tr '\n' ' ')"
+fi
+out=$(PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$pydir MPMGRD=$S/sbin/mpmgrd /usr/bin/python3 -c '
+import mpmgr
+with mpmgr.Manager() as m:
+    d = m.dict(t=(1, 2))
+    private = d["t"]
+with mpmgr.Manager(address=None) as m:
+    print(private, m.named.dict("staged")["n"])
+' 2>&1)
+if [ "$out" = "(1, 2) 42" ]; then
+	pass "python3 imports the staged mpmgr: a private and the shared daemon"
+else
+	fail "the staged Python package printed: $out"
 fi
 
 daemon_stop

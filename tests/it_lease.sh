@@ -9,6 +9,8 @@
 #   lost: an extend refused (the lock deleted under it), no extend
 #   answered in time (the daemon stopped with SIGSTOP), SIGKILL after the
 #   grace for a CMD that ignores SIGTERM; mpctl killed, CMD goes with it.
+# - with --data-dir, tokens keep growing across a kill -9, a compaction
+#   (mpctl save) and a clean restart.
 #
 # The last line is "it_lease: N passed, N failed"; the exit status is 0
 # only when nothing failed. The daemon and the directory never outlive it.
@@ -130,4 +132,44 @@ check "the lock of a killed exec --ttl is free" poll sh -c \
 t 0 'NAME  TYPE  SIZE' ls
 "$MPCTL" shutdown >/dev/null 2>&1
 daemon_exits "mpctl shutdown"
+
+# --- fencing tokens across restarts, with a journal -------------------------
+
+# journaled: a daemon on the same socket and key, keeping $tmp/data.
+journaled() {
+	"$MPMGRD" --data-dir "$tmp/data" --fsync always \
+	    2>>"$tmp/daemon.log" &
+	daemon_pid=$!
+	check "mpmgrd --data-dir answers" poll "$MPCTL" ping
+}
+
+# fence TYPE NAME: the token exec hands CMD, appended to $tmp/jfences.
+fence() {
+	"$MPCTL" "$1" exec -n "$2" -- sh -c 'echo "$MPMGR_FENCE"' \
+	    >>"$tmp/jfences" 2>>"$tmp/jerr"
+}
+
+: >"$tmp/jfences"
+journaled
+fence lock j1
+fence sem j2
+# A crash: the ceiling recorded before the first token is on disk.
+kill -9 "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null
+journaled
+fence lock j1
+fence rlock j3
+# A compaction: the snapshot carries the ceiling, then a clean stop.
+t 0 '' save
+daemon_stop
+journaled
+fence lock j1
+fence sem j2
+check "6 execs across restarts gave 6 tokens" \
+    test "$(wc -l <"$tmp/jfences")" -eq 6
+check "tokens strictly increase across restarts: $(tr '\n' ' ' \
+    <"$tmp/jfences")" increasing "$tmp/jfences"
+check "no message from exec" test ! -s "$tmp/jerr"
+"$MPCTL" shutdown >/dev/null 2>&1
+daemon_exits "mpctl shutdown (with a journal)"
 finish

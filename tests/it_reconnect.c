@@ -41,8 +41,11 @@ START_TEST(test_next_call_reconnects)
 	ck_assert_int_eq(mpmgr_set_reconnect(m, 10), 0);
 	ck_call_ok(m, "dict.set", "['rc', 'k', 1]", "null");
 	ck_assert_uint_eq(mpmgr_reconnects(m), 0);
-	harness_kill(&d, sig);
-	harness_relaunch(&d, NULL);
+	if (sig == SIGKILL)
+		harness_kill(&d);
+	else
+		ck_assert(harness_stop_keep(&d));
+	harness_restart(&d, NULL);
 	/* A new daemon without a journal: the dict is gone, not the
 	 * handle. */
 	ck_call_err(m, "dict.get", "['rc', 'k']", MPMGR_ENOKEY);
@@ -71,8 +74,8 @@ START_TEST(test_in_flight_lost)
 	harness_request(m, "queue.get", "['lq']");
 	harness_send(m, "dict.set", "['ld', 'k', 1]");
 	harness_await_waiters(w, "lq", 1);
-	harness_kill(&d, SIGKILL);
-	harness_relaunch(&d, NULL);
+	harness_kill(&d);
+	harness_restart(&d, NULL);
 	ck_assert_int_eq(mpmgr_pending(m), 2);
 	ck_assert_int_eq(mpmgr_reply(m, NULL), MPMGR_EINFLIGHT);
 	ck_assert_msg(strstr(mpmgr_errmsg(m), "may or may not have run") !=
@@ -140,8 +143,8 @@ START_TEST(test_call_resends_reads_only)
 	harness_await_waiters(m, "re", 1);
 	harness_await_waiters(m, "rq", 1);
 	mpmgr_free(m);
-	harness_kill(&d, SIGKILL);
-	harness_relaunch(&d, NULL);
+	harness_kill(&d);
+	harness_restart(&d, NULL);
 	m = harness_connect(&d);
 	ck_call_ok(m, "queue.put", "['rq', 'item']", "null");
 	/* The waiter is back (sent again), the getter is not. */
@@ -159,7 +162,7 @@ START_TEST(test_daemon_away)
 	int64_t start;
 
 	ck_assert_int_eq(mpmgr_set_reconnect(m, 0), 0);
-	harness_kill(&d, SIGTERM);
+	ck_assert(harness_stop_keep(&d));
 	/* Away: the call fails at once (one try), and keeps failing. */
 	start = harness_now_ms();
 	ck_assert_int_eq(harness_call(m, "sys.ping", "[]", NULL),
@@ -174,7 +177,7 @@ START_TEST(test_daemon_away)
 	    MPMGR_ECONNECT);
 	ck_assert_int_ge(harness_now_ms() - start, 300);
 	/* Back: the next call goes through. */
-	harness_relaunch(&d, NULL);
+	harness_restart(&d, NULL);
 	ck_call_ok(m, "sys.ping", "[]", "'pong'");
 	ck_assert_uint_eq(mpmgr_reconnects(m), 1);
 	ck_assert_int_eq(mpmgr_pending(m), 0);
@@ -198,19 +201,19 @@ START_TEST(test_connect_failed_then_reconnect)
 	/* A handle whose connect found no daemon reconnects once it is
 	 * there (mpctl -w). */
 	snprintf(sock, sizeof sock, "%s", d.sock);
-	harness_kill(&d, SIGTERM);
+	ck_assert(harness_stop_keep(&d));
 	ck_assert_int_eq(mpmgr_connect(&m, sock, d.keyfile), MPMGR_ECONNECT);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(mpmgr_reconnect(m), MPMGR_ECONNECT);
-	harness_relaunch(&d, NULL);
+	harness_restart(&d, NULL);
 	ck_assert_int_eq(mpmgr_reconnect(m), 0);
 	ck_assert_int_eq(mpmgr_ping(m), 0);
 	mpmgr_free(m);
 	/* The same with the key given as bytes. */
-	harness_kill(&d, SIGTERM);
+	ck_assert(harness_stop_keep(&d));
 	ck_assert_int_eq(mpmgr_connect_key(&m, sock, d.key, d.keylen),
 	    MPMGR_ECONNECT);
-	harness_relaunch(&d, NULL);
+	harness_restart(&d, NULL);
 	ck_assert_int_eq(mpmgr_set_reconnect(m, 5), 0);
 	ck_assert_int_eq(mpmgr_ping(m), 0);
 	mpmgr_free(m);

@@ -157,11 +157,17 @@ START_TEST(test_every_type)
 	OK("barrier.create", "['b', {'parties': 3}]", "nil");
 	ROUNDTRIP("b", "{'name': 'b', 'type': 'barrier', 'explicit': true, "
 	    "'options': {'parties': 3}, 'contents': nil}");
-	/* A pipe keeps its options only: its ends and messages are its
-	 * connections'. */
+	/* Pipes and pools have no record form: refused both ways, rather
+	 * than dumped as empty objects. */
 	OK("pipe.create", "['p', {'duplex': false}]", "nil");
-	ROUNDTRIP("p", "{'name': 'p', 'type': 'pipe', 'explicit': true, "
-	    "'options': {'duplex': false, 'maxsize': 0}, 'contents': nil}");
+	ERRM("obj.dump", "['p']", BADTYPE, "a pipe cannot be dumped");
+	ERRM("obj.restore", "['p2', {'type': 'pipe', 'options': {}, "
+	    "'contents': nil}]", BADTYPE, "a pipe cannot be");
+	OK("pool.create", "['po']", "nil");
+	ERRM("obj.dump", "['po']", BADTYPE, "a pool cannot be dumped");
+	ERRM("obj.restore", "['po', {'type': 'pool', 'options': {}, "
+	    "'contents': nil}, true]", BADTYPE, "a pool cannot be");
+	OK("obj.info", "['po']", NULL);
 	/* A process record: an exited one as it is; a running one lost
 	 * (its supervisor's connection goes with a restart). */
 	AS(4);
@@ -192,7 +198,7 @@ START_TEST(test_every_type)
 	ERR("obj.info", "['eph']", NOOBJ);
 	ERR("obj.dump", "['eph']", NOOBJ);
 	for (const char *const *n = (const char *const[]){ "a", "ab", "q",
-	    "s", "k", "r", "c", "b", "le", "v", "p", "px", "pr", NULL };
+	    "s", "k", "r", "c", "b", "le", "v", "p", "po", "px", "pr", NULL };
 	    *n != NULL; n++) {
 		char params[40];
 

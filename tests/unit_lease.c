@@ -19,6 +19,8 @@
 
 #include "../daemon/dispatch.h"
 #include "../daemon/fence.h"
+#include "../daemon/journal.h"
+#include "../daemon/replay.h"
 #include "../daemon/mpmgrd.h"
 #include "../daemon/registry.h"
 #include "../daemon/waiter.h"
@@ -162,47 +164,55 @@ START_TEST(test_fence_grows)
 }
 END_TEST
 
-/* The journal's hook: one record per block of tokens, before them. */
-static uint64_t reserved;
-static int nreserved;
-
-static void
-reserve(uint64_t ceiling)
-{
-	ck_assert_uint_gt(ceiling, fence_last());
-	reserved = ceiling;
-	nreserved++;
-}
-
+/*
+ * The journal's counter: one record per block of tokens, before them, and
+ * a replayed record is a floor.
+ */
 START_TEST(test_fence_reserve)
 {
+	struct buf recs = BUF_INIT;
+	const uint8_t *body;
+	struct mpv rec;
 	uint64_t t, floor;
+	char err[128];
 	int i;
 
-	fence_set_reserve(reserve);
+	journal_on = true;
 	AS(0);
+	/* The first token reserves a block past it (lock.acquire makes no
+	 * other record). */
+	journal_capture_begin(&recs, false);
 	t = TOKEN("lock.acquire", "['r1', nil, {'fence': true}]");
-	ck_assert_int_eq(nreserved, 1);
-	ck_assert_uint_ge(reserved, t);
+	ck_assert_uint_eq(journal_capture_end(), 1);
+	ck_assert_uint_ge(fence_ceiling(), t + FENCE_BLOCK);
 	OK("lock.release", "['r1']", "nil");
+	journal_capture_begin(&recs, false);
 	for (i = 0; i < 100; i++)
 		(void)fence_next();
-	ck_assert_int_eq(nreserved, 1);
-	/* Past the block: a new ceiling first. */
-	while (fence_last() < reserved)
+	/* Up to the ceiling: no record. */
+	while (fence_last() < fence_ceiling())
 		(void)fence_next();
-	ck_assert_int_eq(nreserved, 1);
+	ck_assert_uint_eq(journal_capture_end(), 0);
+	/* Past it: a new ceiling first. */
+	buf_reset(&recs);
+	journal_capture_begin(&recs, false);
 	t = fence_next();
-	ck_assert_int_eq(nreserved, 2);
-	ck_assert_uint_ge(reserved, t + FENCE_BLOCK);
-	/* A replayed floor: later tokens are above it. */
-	floor = reserved + 1000;
-	fence_floor(floor);
+	ck_assert_uint_eq(journal_capture_end(), 1);
+	ck_assert_uint_eq(fence_ceiling(), t + FENCE_BLOCK);
+	/* That record replayed (as after a restart): later tokens are past
+	 * its ceiling, not just past the last one. */
+	floor = fence_ceiling();
+	body = buf_head(&recs);
+	mpv_frame(body, &rec);
+	ck_assert_ptr_null(replay_record(body, rec.rawlen, err, sizeof err));
+	ck_assert_uint_eq(fence_last(), floor);
+	journal_capture_begin(&recs, false);
 	ck_assert_uint_gt(TOKEN("lock.acquire", "['r1', nil, {'fence': true}]"),
 	    floor);
-	ck_assert_int_eq(nreserved, 3);
 	OK("lock.release", "['r1']", "nil");
-	fence_set_reserve(NULL);
+	journal_capture_end();
+	journal_on = false;
+	buf_free(&recs);
 	fc_close_all();
 }
 END_TEST
