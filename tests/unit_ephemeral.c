@@ -19,16 +19,8 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-/* Send the next request from fake connection i; nothing may be pending. */
-static void
-from(int line, int i)
-{
-	for (int j = 0; j < FC_CONNS; j++)
-		ck_assert_msg(buf_used(&fc_conn(j)->out) == 0, "line %d: "
-		    "connection %d has a reply nobody took", line, j);
-	fc_use(i);
-}
-#define AS(i) from(__LINE__, i)
+/* The next request goes from fake connection i. */
+#define AS(i) fc_from(__LINE__, i)
 
 /* name is ephemeral, owned by fake connection i. */
 static void
@@ -41,15 +33,6 @@ owned_by(const char *name, int i)
 	    name);
 	ck_assert_uint_eq(info_uint(name, "owner"), fc_conn(i)->id);
 	ck_assert_uint_eq(reply.result.len, 9);
-}
-
-static void
-gone(const char *name)
-{
-	char params[300];
-
-	snprintf(params, sizeof params, "['%s']", name);
-	ERR("obj.info", params, NOOBJ);
 }
 
 /* Every type takes it, with its own options beside it. */
@@ -93,7 +76,7 @@ START_TEST(test_every_type)
 	fc_close(1);
 	for (i = 0; i < sizeof creates / sizeof creates[0]; i++) {
 		snprintf(name, sizeof name, "ev.%zu", i);
-		gone(name);
+		GONE(name);
 	}
 	/* What connection 2 held went with the lock. */
 	ERR("lock.release", "['ev.7']", NOTHELD);
@@ -122,9 +105,9 @@ START_TEST(test_waiters)
 	GOT_ERR(3, DELETED);
 	NOTHING(1);
 	ck_assert_uint_eq(waiter_count(), 0);
-	gone("ew.l");
-	gone("ew.q");
-	gone("ew.e");
+	GONE("ew.l");
+	GONE("ew.q");
+	GONE("ew.e");
 	(void)a;
 	(void)b;
 	(void)c;
@@ -175,7 +158,7 @@ START_TEST(test_existing)
 	fc_close(2);
 	OK("dict.get", "['ex.d', 'k']", "1");
 	fc_close(1);
-	gone("ex.d");
+	GONE("ex.d");
 	/* ex.v was never ephemeral. */
 	OK("obj.info", "['ex.v']", NULL);
 	ck_assert_uint_eq(reply.result.len, 7);
@@ -197,7 +180,7 @@ START_TEST(test_deleted_first)
 	/* Connection 2's ed.d is not connection 1's. */
 	OK("obj.info", "['ed.d']", NULL);
 	ck_assert_uint_eq(reply.result.len, 7);
-	gone("ed.e");
+	GONE("ed.e");
 	OK("obj.delete", "['ed.d']", "nil");
 	fc_close(2);
 	fc_use(0);

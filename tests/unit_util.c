@@ -386,6 +386,35 @@ reply_is(const char *result)
 
 
 void
+reply_on(struct conn *c, uint32_t id, const char *result)
+{
+	ck_assert_msg(take_reply(c), "no reply on conn %llu",
+	    (unsigned long long)c->id);
+	ck_assert_uint_eq(reply.msgid, id);
+	ck_assert_msg(reply_err == PERR_NONE, "expected %s, got %s",
+	    result != NULL ? result : "a result", show_reply());
+	if (result != NULL)
+		ck_assert_msg(reply_is(result), "expected %s, got %s", result,
+		    show_reply());
+}
+
+void
+error_on(struct conn *c, uint32_t id, int err)
+{
+	ck_assert_msg(take_reply(c), "no reply on conn %llu",
+	    (unsigned long long)c->id);
+	ck_assert_uint_eq(reply.msgid, id);
+	ck_assert_msg(reply_err == err, "expected %s, got %s",
+	    proto_err_name(err), show_reply());
+}
+
+void
+nothing_on(struct conn *c)
+{
+	ck_assert_msg(!take_reply(c), "unexpected reply %s", show_reply());
+}
+
+void
 expect(int line, const struct row *r)
 {
 	char what[300];
@@ -437,6 +466,24 @@ result_field(const char *key, struct mpv *out)
 			return true;
 	}
 	return false;
+}
+
+void
+fill_dict(const char *name, int n)
+{
+	msgpack_packer pk;
+	int i;
+
+	begin_request(&pk, "dict.update");
+	msgpack_pack_array(&pk, 2);
+	msg_pack_cstr(&pk, name);
+	msgpack_pack_map(&pk, (size_t)n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_int(&pk, i);
+		msgpack_pack_int(&pk, i);
+	}
+	send_packed();
+	ck_assert_int_eq(reply_err, PERR_NONE);
 }
 
 void
@@ -523,6 +570,34 @@ fc_close(int i)
 	ck_assert_ptr_null(c->parked);
 	ck_assert_ptr_null(c->holdings);
 	c->flags &= ~CONN_EOF;
+}
+
+void
+fc_from(int line, int i)
+{
+	for (int j = 0; j < FC_CONNS; j++)
+		ck_assert_msg(buf_used(&fc_conn(j)->out) == 0, "line %d: "
+		    "connection %d has a reply nobody took", line, j);
+	fc_use(i);
+}
+
+void
+fc_close_all(void)
+{
+	for (int i = 0; i < FC_CONNS; i++)
+		fc_close(i);
+	ck_assert_uint_eq(waiter_count(), 0);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+}
+
+void
+fc_gone(int line, const char *name)
+{
+	char params[300];
+
+	snprintf(params, sizeof params, "['%s']", name);
+	expect(line, &(struct row){ "obj.info", params, PERR_NOOBJ, NULL,
+	    NULL });
 }
 
 int

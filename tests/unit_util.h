@@ -62,6 +62,15 @@ bool take_reply(struct conn *c);
 /* The last reply is this result (notation). */
 bool reply_is(const char *result);
 
+/* The next reply on c answers id with result (notation; NULL: any). */
+void reply_on(struct conn *c, uint32_t id, const char *result);
+/* The next reply on c answers id with the error err. */
+void error_on(struct conn *c, uint32_t id, int err);
+/* c has no reply waiting. */
+void nothing_on(struct conn *c);
+/* Later than every deadline (for waiter_expire). */
+#define FOREVER UINT64_MAX
+
 /* One row of a scenario: a request and what it must answer. */
 struct row {
 	const char *method;
@@ -83,6 +92,8 @@ bool result_field(const char *key, struct mpv *out);
 
 #define RUN(rows) run_rows(rows, sizeof rows / sizeof rows[0])
 
+/* Fill the dict name with keys 0..n-1 (values equal to the keys). */
+void fill_dict(const char *name, int n);
 /* The value of key in obj.info of name, which must answer. */
 void info_field(const char *name, const char *key, struct mpv *out);
 /* The same, for a field that is an unsigned int. */
@@ -106,6 +117,19 @@ void fc_hang_up(int i);
 /* Close connection i as conn.c would (dispatch_conn_closed): it holds
  * and waits for nothing after. Then it is a live connection again. */
 void fc_close(int i);
+
+/* Send the next request from fake connection i; no connection may have a
+ * reply nobody took. */
+void fc_from(int line, int i);
+/* End of a test: every connection closes, so that nothing is held or
+ * waited for any more, nor any deadline armed. */
+void fc_close_all(void);
+/* obj.info of name answers NOOBJ. */
+void fc_gone(int line, const char *name);
+
+#define GONE(name) fc_gone(__LINE__, name)
+/* Far enough ahead to pass every deadline up to s seconds from now. */
+#define LATER(s) (now_usec() + (uint64_t)(s) * 1000000u)
 
 #define PARK(i, m, p) fc_park(__LINE__, i, m, p)
 #define GOT(i, res) fc_got(__LINE__, i, PERR_NONE, res)
