@@ -86,7 +86,8 @@ MPCTL_SRC = $(wildcard client/mpctl*.c)
 MPBENCH_SRC = client/mpbench.c
 UNIT_SRC = $(filter-out tests/unit_util.c,$(wildcard tests/unit_*.c))
 IT_SRC = $(wildcard tests/it_*.c)
-HARNESS_SRC = tests/harness.c
+HARNESS_SRC = tests/harness_daemon.c tests/harness_client.c \
+	tests/harness_notation.c
 
 obj = $(patsubst %.c,$(B)/%.o,$1)
 pic = $(patsubst %.c,$(B)/pic/%.o,$1)
@@ -154,9 +155,10 @@ $(B)/floor: $(B)/bench/floor.o
 $(B)/pipebench: $(B)/bench/pipe.o $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
 
-# Unit tests link the module under test directly.
-$(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o $(DAEMON_OBJ) \
-	$(PROTO_OBJ)
+# Unit tests link the module under test directly, and the tests' value
+# notation.
+$(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o \
+	$(B)/tests/harness_notation.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CHECK) $(LIBS_DAEMON)
 # Integration tests talk to a real mpmgrd through libmpmgr, and raw through
 # proto/ (the library's copy of it is hidden).

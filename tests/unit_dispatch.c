@@ -6,7 +6,7 @@
  * verbs are its unit_<type>.c's.
  *
  * Requests and expected results are written in the value notation of
- * unit_util.h and compared byte for byte, which also checks that the
+ * harness_notation.h and compared byte for byte, which also checks that the
  * daemon answers canonical encodings. Each scenario is a table of rows run
  * in order; object names differ between scenarios so that they also pass
  * with CK_FORK=no.

@@ -4,11 +4,9 @@
  *
  * FC_CONNS fake authenticated connections collect replies in their output
  * buffers; `conn` is the one requests are sent from (fc_use switches).
- * Requests and expected results are written in a small notation for
- * MessagePack values, packed by msgpack-c:
- *
- *   nil true false 12 -3 1.5 f32:1.5 'str' 'x'*256 b'bin' x7'ext'
- *   h'd005' (raw bytes, for non-canonical encodings) [a, b] {k: v}
+ * Requests and expected results are written in the tests' notation for
+ * MessagePack values (harness_notation.h: nil, 12, 1.5, f32:1.5, 'str',
+ * 'x'*256, b'bin', x7'ext', h'd005' raw bytes, [a, b], {k: v}).
  *
  * Results are compared byte for byte, which also checks that the daemon
  * answers canonical encodings. A request that parks answers later, into
@@ -25,6 +23,7 @@
 #include <msgpack.h>
 
 #include "../daemon/mpmgrd.h"
+#include "harness_notation.h"
 
 #define FC_CONNS 8
 
@@ -43,7 +42,6 @@ void fc_use(int i);
 
 /* Pack the notation s into b (reset first). */
 void pn_to_buf(struct buf *b, const char *s);
-const char *pn_pack(msgpack_packer *pk, const char *s);
 /* The last reply in the notation, for failure messages. */
 const char *show_reply(void);
 
