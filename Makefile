@@ -151,6 +151,10 @@ $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
 $(B)/floor: $(B)/bench/floor.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
+# How long a client waits while another floods the daemon (bench/stall.c).
+$(B)/stall: $(B)/bench/stall.o $(B)/libmpmgr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
+
 # Messages through a pipe of mpmgrd's, and through a socketpair.
 $(B)/pipebench: $(B)/bench/pipe.o $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
@@ -195,10 +199,11 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
 	@$(MAKE) --no-print-directory $(B)/mpmgrd $(B)/mpctl $(B)/mpbench \
-		$(B)/floor $(B)/pipebench
+		$(B)/floor $(B)/stall $(B)/pipebench
 	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
-		PIPEBENCH=$(abspath $(B)/pipebench) bash bench/run.sh
+		STALL=$(abspath $(B)/stall) PIPEBENCH=$(abspath $(B)/pipebench) \
+		bash bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -268,12 +273,20 @@ fuzz_seed_sys = \224\000\001\251sys.stats\220\224\000\002\250obj.scan\221\000
 fuzz_seed_pipe = \224\000\001\251pipe.send\223\241p\000\241x\224\000\002\251pipe.recv\223\241p\001\000\224\000\003\252pipe.close\222\241p\000\224\000\004\254pipe.handoff\223\241p\001\313?\340\000\000\000\000\000\000
 fuzz_seed_process = \224\000\001\260process.register\222\241r\202\243pid\005\244argv\221\241x\224\000\002\261process.terminate\221\241r\224\000\003\256process.exited\222\241r\367\224\000\004\256queue.shutdown\222\241q\303
 
-.PHONY: fuzz
-fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded
+.PHONY: fuzz fuzz-live
+fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded fuzz-live
 	$(FB)/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/frame- $(FB)/corpus/frame
 	$(FB)/fuzz_dispatch -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/dispatch- $(FB)/corpus/dispatch
+
+# The live daemon over its socket (tests/fuzz_live.c): an ASan+UBSan
+# mpmgrd from build-san/, driven by a generator for FUZZ_SECONDS
+# (FUZZ_SEED replays a run).
+fuzz-live: $(FB)/fuzz_live
+	@$(MAKE) --no-print-directory SANITIZE=1 build-san/mpmgrd
+	$(FB)/fuzz_live -d build-san/mpmgrd -t $(FUZZ_SECONDS) \
+		$(if $(FUZZ_SEED),-s $(FUZZ_SEED))
 
 # fuzz_frame reads its first byte as the chunk size (\003: 4 bytes).
 $(FB)/corpus/.seeded:
@@ -292,6 +305,16 @@ $(FB)/fuzz_frame: $(FB)/tests/fuzz_frame.o $(FUZZ_PROTO_OBJ)
 $(FB)/fuzz_dispatch: $(FB)/tests/fuzz_dispatch.o $(FUZZ_DAEMON_OBJ) \
 	$(FUZZ_PROTO_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LIBS_DAEMON)
+# A plain program (no libFuzzer: the daemon is another process), built
+# with the sanitizers all the same.
+FUZZ_LIVE_CFLAGS = $(filter-out -fsanitize=fuzzer%,$(FUZZ_CFLAGS)) \
+	-fsanitize=address,undefined
+$(FB)/live/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -c -o $@ $<
+$(FB)/fuzz_live: $(FB)/live/tests/fuzz_live.o \
+	$(patsubst %.c,$(FB)/live/%.o,$(PROTO_SRC))
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -o $@ $^ $(LIBS_PROTO)
 
 -include $(shell find $(FB) -name '*.d' 2>/dev/null)
 

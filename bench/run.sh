@@ -17,6 +17,9 @@
 #    key:N -> small int (pipelined dict.incr from 0, HSET key 1);
 #  - $IDLE idle authenticated connections: RSS per connection and the p99
 #    of 50 other clients with and without them;
+#  - stalls ($STALL): ping round trips of one client while another
+#    pipelines 100 list.count over a 1M-element list, and during one
+#    list.sort of it (docs/PERFORMANCE.md, "Stalls");
 #  - pipes ($PIPEBENCH, bench/pipe.py): messages one way and round trips
 #    through an mpmgr pipe, a raw socketpair and CPython's
 #    multiprocessing.Pipe, unpinned and with everything on CPU 0;
@@ -30,6 +33,7 @@ MPMGRD=${MPMGRD:-build/mpmgrd}
 MPCTL=${MPCTL:-build/mpctl}
 MPBENCH=${MPBENCH:-build/mpbench}
 FLOOR=${FLOOR:-build/floor}
+STALL=${STALL:-build/stall}
 PIPEBENCH=${PIPEBENCH:-build/pipebench}
 PYTHON=${PYTHON:-/usr/bin/python3}
 QUICK=${QUICK:-0}
@@ -48,7 +52,7 @@ IDLE=10000
 NCPU=$(nproc)
 TCK=$(getconf CLK_TCK)
 
-for p in "$MPMGRD" "$MPCTL" "$MPBENCH" "$FLOOR" "$PIPEBENCH"; do
+for p in "$MPMGRD" "$MPCTL" "$MPBENCH" "$FLOOR" "$STALL" "$PIPEBENCH"; do
 	[ -x "$p" ] || { echo "bench: $p: not built (make bench)" >&2; exit 1; }
 done
 for p in redis-server redis-cli redis-benchmark taskset; do
@@ -537,6 +541,18 @@ printf '  Redis  %8d KiB  %5.1f bytes/entry  (%s entries; used_memory %s)\n' \
     "$rlen" "$rused"
 printf '  ratio mpmgrd/Redis %.2f (target <= 1.00)\n' \
     "$(awk -v a=$((mp1 - mp0)) -v b=$((r1 - r0)) 'BEGIN { print (b > 0 ? a / b : 0) }')"
+
+# --- stalls --------------------------------------------------------------------
+
+stop "$MP_PID"
+stop "$R_PID"
+say "stalls: a ping while another client floods"
+start_mpmgrd "$tmp/stall-mp"
+echo
+echo "stalls: one client's ping while another pipelines heavy requests" \
+    "(each connection runs at most 64 requests or one coarse-clock tick" \
+    "per loop turn):"
+"$STALL" "$MP_SOCK" 1000000 100 || FAILED=1
 
 # --- profile -------------------------------------------------------------------
 

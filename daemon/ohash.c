@@ -38,12 +38,12 @@
  * when it takes over. No operation examines more than OHASH_STEP
  * positions of migration, and the arrays are never copied whole.
  *
- * Costs that are amortized, not bounded: ohash_pop_last walks back over
- * trailing holes (each hole once, as CPython's popitem), and ohash_scan
- * skips at most 10 holes per entry asked for, answering fewer entries (but
- * a nonzero cursor) when it meets more. ohash_clear and ohash_free are
- * O(n); ohash_free_step frees in slices, after which h is only good for
- * more ohash_free_step calls.
+ * Costs that are amortized, not bounded: ohash_pop_last and ohash_last
+ * walk back over trailing holes (each hole once, as CPython's popitem),
+ * and ohash_scan skips at most 10 holes per entry asked for, answering
+ * fewer entries (but a nonzero cursor) when it meets more. ohash_clear and
+ * ohash_free are O(n); ohash_free_step frees in slices, after which h is
+ * only good for more ohash_free_step calls.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -83,6 +83,8 @@ struct ohash {
 	size_t len;
 	uint64_t seq;   /* the last one given */
 	size_t mem;
+	size_t kbytes;  /* every key's bytes, and every value's */
+	size_t vbytes;
 	uint64_t moved; /* cells migrated so far (test hook) */
 };
 
@@ -306,10 +308,19 @@ entry_bytes(size_t klen, size_t vlen)
 	return offsetof(struct oh_entry, data) + klen + vlen;
 }
 
+/* e leaves h: it no longer counts (ohash_del, ohash_pop_last). */
+static void
+entry_out(struct ohash *h, struct oh_entry *e)
+{
+	h->mem -= mem_usable(e);
+	h->kbytes -= e->klen;
+	h->vbytes -= e->vlen;
+}
+
 static void
 entry_free(struct ohash *h, struct oh_entry *e)
 {
-	h->mem -= mem_usable(e);
+	entry_out(h, e);
 	xfree(e);
 }
 
@@ -601,6 +612,18 @@ ohash_mem(const struct ohash *h)
 	return h->mem;
 }
 
+size_t
+ohash_key_bytes(const struct ohash *h)
+{
+	return h->kbytes;
+}
+
+size_t
+ohash_value_bytes(const struct ohash *h)
+{
+	return h->vbytes;
+}
+
 struct oh_entry *
 ohash_get(struct ohash *h, const void *key, size_t klen)
 {
@@ -628,6 +651,7 @@ ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
 	rebuild_step(h);
 	if (ohash_find(h, hash, key, klen, &loc)) {
 		e = cell_entry(loc.tab->ents[loc.pos]);
+		h->vbytes += vlen - e->vlen;
 		if (e->vlen != vlen) {
 			h->mem -= mem_usable(e);
 			e = xrealloc(e, entry_bytes(klen, vlen));
@@ -652,6 +676,8 @@ ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
 		    __func__, t->fill, t->n, t->cap);
 	e = xmalloc(entry_bytes(klen, vlen));
 	h->mem += mem_usable(e);
+	h->kbytes += klen;
+	h->vbytes += vlen;
 	e->seq = ++h->seq;
 	e->hash = hash;
 	e->klen = (uint32_t)klen;
@@ -685,12 +711,42 @@ ohash_del(struct ohash *h, const void *key, size_t klen,
 	loc.tab->idx[loc.slot] = SLOT_DUMMY;
 	h->len--;
 	if (out != NULL) {
-		h->mem -= mem_usable(e);
+		entry_out(h, e);
 		*out = e;
 	} else
 		entry_free(h, e);
 	maybe_shrink(h);
 	return true;
+}
+
+/*
+ * The position in t of the newest entry (len > 0), after trimming the
+ * trailing holes (each once: amortized O(1), as CPython's popitem); when t
+ * holds nothing unmigrated any more, the rebuild is over and t is the new
+ * table.
+ */
+static size_t
+ohash_last_pos(struct ohash *h)
+{
+	struct otab *t = &h->t;
+
+	for (;;) {
+		while (t->n > h->r && cell_hole(t->ents[t->n - 1]))
+			t->n--;
+		if (t->n > h->r)
+			return t->n - 1;
+		if (!rebuilding(h))
+			fatalx("%s: %zu entries but no cell", __func__, h->len);
+		rebuild_finish(h);
+	}
+}
+
+struct oh_entry *
+ohash_last(struct ohash *h)
+{
+	if (h->len == 0)
+		return NULL;
+	return cell_entry(h->t.ents[ohash_last_pos(h)]);
 }
 
 struct oh_entry *
@@ -703,24 +759,13 @@ ohash_pop_last(struct ohash *h)
 	if (h->len == 0)
 		return NULL;
 	rebuild_step(h);
-	/* The newest is t's last live cell; when t holds nothing unmigrated
-	 * any more, the rebuild is over and t is the new table. */
-	for (;;) {
-		while (t->n > h->r && cell_hole(t->ents[t->n - 1]))
-			t->n--;
-		if (t->n > h->r)
-			break;
-		if (!rebuilding(h))
-			fatalx("%s: %zu entries but no cell", __func__, h->len);
-		rebuild_finish(h);
-	}
-	pos = t->n - 1;
+	pos = ohash_last_pos(h);
 	e = cell_entry(t->ents[pos]);
 	t->idx[tab_slot_of(t, e->hash, pos)] = SLOT_DUMMY;
 	/* The dummy keeps counting in fill, so reusing pos is safe. */
 	t->n = pos;
 	h->len--;
-	h->mem -= mem_usable(e);
+	entry_out(h, e);
 	maybe_shrink(h);
 	return e;
 }

@@ -44,6 +44,10 @@ bool ohash_free_step(struct ohash *h, size_t budget);
 size_t ohash_len(const struct ohash *h);
 /* Bytes held by h (tables and entries), for sys.stats and obj.info. */
 size_t ohash_mem(const struct ohash *h);
+/* The keys' bytes and the values' bytes, all of them: the size of a reply
+ * that carries them, known before it is built. */
+size_t ohash_key_bytes(const struct ohash *h);
+size_t ohash_value_bytes(const struct ohash *h);
 
 /* The entry for key, or NULL. Valid until the next change to h. */
 struct oh_entry *ohash_get(struct ohash *h, const void *key, size_t klen);
@@ -62,6 +66,8 @@ bool ohash_del(struct ohash *h, const void *key, size_t klen,
     struct oh_entry **out);
 /* Remove and hand over the newest entry (Python's popitem), or NULL. */
 struct oh_entry *ohash_pop_last(struct ohash *h);
+/* The entry ohash_pop_last would hand over, left in place, or NULL. */
+struct oh_entry *ohash_last(struct ohash *h);
 /* Remove everything now: O(n). */
 void ohash_clear(struct ohash *h);
 

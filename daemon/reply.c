@@ -121,6 +121,44 @@ reply_raw(struct req *req, const uint8_t *bytes, size_t n)
 		pack_raw(reply_result(req), bytes, n);
 }
 
+bool
+reply_fits(struct req *req, size_t n)
+{
+	if (server.output_limit == 0 ||
+	    n <= server.output_limit - MSG_RESULT_HEAD_MAX)
+		return true;
+	reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes exceeds the "
+	    "output limit (%zu)", req->method->name, n, server.output_limit);
+	return false;
+}
+
+size_t
+reply_room(const struct req *req)
+{
+	size_t used = buf_used(&req->c->out) + MSG_RESULT_HEAD_MAX;
+
+	if (server.output_limit == 0)
+		return SIZE_MAX;
+	return used < server.output_limit ? server.output_limit - used : 0;
+}
+
+bool
+reply_fits_now(struct req *req, size_t n)
+{
+	if (reply_room(req) >= n)
+		return true;
+	if (n > server.output_limit - MSG_RESULT_HEAD_MAX)
+		reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes exceeds "
+		    "the output limit (%zu); nothing was taken",
+		    req->method->name, n, server.output_limit);
+	else
+		reply_error(req, PERR_LIMIT, "%s: its reply of %zu bytes does "
+		    "not fit behind the %zu bytes of replies not read yet "
+		    "(output limit %zu); nothing was taken", req->method->name,
+		    n, buf_used(&req->c->out), server.output_limit);
+	return false;
+}
+
 /* The longest error message: longer ones are cut, as vsnprintf cuts. */
 #define REPLY_ERROR_MAX 511
 

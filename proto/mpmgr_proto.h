@@ -35,6 +35,7 @@
 #define MPMGR_AUTH_CLIENT_LABEL "mpmgr1 C"
 #define MPMGR_AUTH_SERVER_LABEL "mpmgr1 S"
 #define MPMGR_KEY_MAX 4096 /* longest authkey file accepted, bytes */
+#define MPMGR_KEY_MIN 16   /* shortest key the daemon accepts, bytes */
 
 /* Limits. */
 #define MPMGR_MAX_DEPTH 64                 /* nesting of one value */

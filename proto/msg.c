@@ -22,6 +22,50 @@ msg_pack_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+size_t
+msg_uint_size(uint64_t v)
+{
+	if (v <= 0x7f)
+		return 1;
+	if (v <= UINT8_MAX)
+		return 2;
+	if (v <= UINT16_MAX)
+		return 3;
+	return v <= UINT32_MAX ? 5 : 9;
+}
+
+size_t
+msg_int_size(int64_t v)
+{
+	if (v >= 0)
+		return msg_uint_size((uint64_t)v);
+	if (v >= -32)
+		return 1;
+	if (v >= INT8_MIN)
+		return 2;
+	if (v >= INT16_MIN)
+		return 3;
+	return v >= INT32_MIN ? 5 : 9;
+}
+
+size_t
+msg_str_head_size(size_t len)
+{
+	if (len < 32)
+		return 1;
+	if (len <= UINT8_MAX)
+		return 2;
+	return len <= UINT16_MAX ? 3 : 5;
+}
+
+size_t
+msg_array_head_size(size_t n)
+{
+	if (n < 16)
+		return 1;
+	return n <= UINT16_MAX ? 3 : 5;
+}
+
 /* The shortest encoding of a uint, as msgpack-c packs it. */
 static inline uint8_t *
 put_uint(uint8_t *p, uint32_t v)

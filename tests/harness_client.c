@@ -108,6 +108,16 @@ harness_stat(mpmgr *m, const char *field)
 	return f->via.u64;
 }
 
+uint64_t
+harness_stat_once(struct harness *h, const char *field)
+{
+	mpmgr *m = harness_connect(h);
+	uint64_t v = harness_stat(m, field);
+
+	mpmgr_free(m);
+	return v;
+}
+
 /* --- raw connections ------------------------------------------------- */
 
 void
@@ -158,6 +168,18 @@ harness_raw_send(struct harness_raw *r, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return true;
+}
+
+void
+harness_append_request(msgpack_sbuffer *all, uint32_t msgid,
+    const char *method, const char *params)
+{
+	msgpack_sbuffer one;
+
+	msgpack_sbuffer_init(&one);
+	harness_pack_request(&one, msgid, method, params);
+	msgpack_sbuffer_write(all, one.data, one.size);
+	msgpack_sbuffer_destroy(&one);
 }
 
 void

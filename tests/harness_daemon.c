@@ -298,6 +298,29 @@ harness_alive(struct harness *h)
 	return p[2] != 'Z' && p[2] != 'X';
 }
 
+void
+harness_freeze(struct harness *h)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	char path[64], stat[256], *p;
+	FILE *f;
+
+	ck_assert(kill(h->pid, SIGSTOP) == 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->pid);
+	for (;;) {
+		ck_assert((f = fopen(path, "r")) != NULL);
+		p = fgets(stat, sizeof(stat), f);
+		fclose(f);
+		/* "pid (comm) S ...": the state follows the last ')' */
+		if (p != NULL && (p = strrchr(stat, ')')) != NULL &&
+		    p[1] == ' ' && p[2] == 'T')
+			return;
+		ck_assert_msg(harness_now_ms() < deadline, "the daemon did "
+		    "not stop");
+		harness_nap(1);
+	}
+}
+
 /* --- one daemon per TCase -------------------------------------------- */
 
 struct harness harness_fixture;

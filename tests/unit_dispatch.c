@@ -243,8 +243,9 @@ START_TEST(test_sys)
 {
 	static const char *const fields[] = {
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
-		"objects", "ops", "conns_total", "memory_used", "max_memory",
-		"waiters"
+		"paused_clients", "objects", "ops", "conns_total",
+		"memory_used", "max_memory", "client_memory",
+		"max_client_memory", "waiters"
 	};
 	struct mpv v;
 	uint64_t ops;
@@ -257,8 +258,8 @@ START_TEST(test_sys)
 	server.max_memory = 1u << 30;
 	ops = server.ops;
 	OK("sys.stats", "[]", NULL);
-	ck_assert_uint_eq(reply.result.len, 11);
-	for (i = 0; i < 11; i++)
+	ck_assert_uint_eq(reply.result.len, sizeof fields / sizeof fields[0]);
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		ck_assert_msg(result_field(fields[i], &v), "no %s", fields[i]);
 	ck_assert(result_field("version", &v) &&
 	    mpv_str_eq(&v, MPMGRD_VERSION));
