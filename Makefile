@@ -6,9 +6,12 @@
 #                   the foreground on the per-user default socket
 #   make check      install missing Debian packages, build, run every test
 #   make deps       install missing Debian packages (apt-get)
-#   make bench      also install redis-server, redis-tools and hyperfine,
-#                   build, and race mpmgrd against Redis (bench/run.sh;
-#                   QUICK=1 for a fast pass, PERF=1 to profile mpmgrd)
+#   make bench      also install redis-server, redis-tools, hyperfine and
+#                   parallel, build, and race mpmgrd against Redis
+#                   (bench/run.sh), the Python package against CPython's
+#                   (bench/python.py), pools against CPython's Pool, xargs
+#                   and GNU parallel (bench/pool.py); QUICK=1 for a fast
+#                   pass, PERF=1 to profile mpmgrd
 #   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR,
 #                   SYSTEMDSYSTEMUNITDIR, SYSTEMDUSERUNITDIR, SYSUSERSDIR,
 #                   TMPFILESDIR (make uninstall takes the same)
@@ -140,8 +143,10 @@ $(B)/libmpmgr.a: $(call obj,$(LIB_SRC) $(LIB_PROTO_SRC))
 $(B)/libmpmgr.pc: client/libmpmgr.pc.in
 	$(INSTALL_PC_SED) $< > $@
 
-# mpctl walks the catalogue at run time: it links proto's copy.
-$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o $(B)/libmpmgr.a
+# mpctl walks the catalogue at run time, and checks UTF-8 as the daemon
+# does: it links proto's copies of those.
+$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o \
+	$(B)/proto/scan.o $(B)/proto/buf.o $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
 
 $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
@@ -345,7 +350,7 @@ PYMOD = $(patsubst client/python/mpmgr/%,$(B)/python/mpmgr/%,$(PYMOD_SRC))
 
 DEB_PKGS += python3-dev python3-pytest python3-msgpack python3-pip \
 	libpython3.11-testsuite
-BENCH_PKGS += python3-redis python3-hiredis
+BENCH_PKGS += python3-redis python3-hiredis parallel
 
 .PHONY: python
 python: $(PYEXT) $(PYMOD)
@@ -386,6 +391,16 @@ bench-python: deps
 	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpbench
 	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
 		MPBENCH=$(abspath $(B)/mpbench) $(PY) bench/python.py
+
+# and pools (bench/pool.py: mpmgr.Pool.map against multiprocessing.Pool.map,
+# mpctl pool map against xargs -P and GNU parallel).
+bench: bench-pool
+.PHONY: bench-pool
+bench-pool: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpctl
+	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
+		MPCTL=$(abspath $(B)/mpctl) $(PY) bench/pool.py
 
 install: install-python
 uninstall: uninstall-python

@@ -11,6 +11,7 @@
  *	mpctl_ls.c	ls: the registry a page at a time
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
  *	mpctl_process.c	process records: start (the supervisor), join
+ *	mpctl_pool.c	pools: worker, submit, wait, map, result
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
@@ -52,6 +53,7 @@ struct opt {
 	const char *key;        /* the create option it sets, or NULL: to its
 				   argument, or to true (false when off) */
 	bool off;
+	bool numeric;           /* its argument is a number (JSON) */
 };
 
 /*
@@ -75,6 +77,12 @@ enum verb_opt {
 	OPT_ONEWAY,
 	OPT_DAEMON,
 	OPT_WAIT,
+	OPT_JOBS,
+	OPT_TAIL,
+	OPT_SHELL,
+	OPT_KEY,
+	OPT_ATTEMPTS,
+	OPT_CONSUME,
 	OPT_HELP,
 	OPT_COUNT
 };
@@ -228,6 +236,14 @@ int pipe_write(struct ctx *);
 
 int process_start(struct ctx *);
 int process_join(struct ctx *);
+
+/* --- mpctl_pool.c: pools ---------------------------------------------- */
+
+int pool_worker(struct ctx *);
+int pool_submit(struct ctx *);
+int pool_wait(struct ctx *);
+int pool_map(struct ctx *);
+int pool_result(struct ctx *);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

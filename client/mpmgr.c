@@ -747,23 +747,31 @@ handle_next_notification(mpmgr *h, struct msg *m)
 		;
 	if (r < 0)
 		return r;
-	r = scan_frame(&h->scan, buf_head(&h->in), buf_used(&h->in),
-	    MAX_FRAME, &flen, &why);
-	if (r == SCAN_MORE) {
-		if (h->closed)
-			return breaks(h, MPMGR_EIO, "connection closed by the "
-			    "server");
-		return 0;
+	for (;;) {
+		r = scan_frame(&h->scan, buf_head(&h->in), buf_used(&h->in),
+		    MAX_FRAME, &flen, &why);
+		if (r == SCAN_MORE) {
+			if (h->closed)
+				return breaks(h, MPMGR_EIO, "connection closed "
+				    "by the server");
+			return 0;
+		}
+		if (r != SCAN_FRAME)
+			return breaks(h, MPMGR_EPROTO, "malformed data from "
+			    "the server: %s", why != NULL ? why : "too big");
+		if (msg_parse_frame(buf_head(&h->in), flen, m, &why) == -1)
+			return breaks(h, MPMGR_EPROTO, "malformed message from "
+			    "the server: %s", why);
+		h->held = flen;
+		if (m->kind != MSG_RESPONSE)
+			break;
+		/* One of our cancels' replies goes, as mpmgr_reply drops
+		 * it; a caller's stays for mpmgr_reply. */
+		if (!cancel_reply(h, m)) {
+			h->held = 0;
+			return HANDLE_REPLY_NEXT;
+		}
 	}
-	if (r != SCAN_FRAME)
-		return breaks(h, MPMGR_EPROTO, "malformed data from the "
-		    "server: %s", why != NULL ? why : "too big");
-	if (msg_parse_frame(buf_head(&h->in), flen, m, &why) == -1)
-		return breaks(h, MPMGR_EPROTO, "malformed message from the "
-		    "server: %s", why);
-	if (m->kind == MSG_RESPONSE)
-		return 0;
-	h->held = flen;
 	if (m->kind != MSG_NOTIFICATION)
 		return breaks(h, MPMGR_EPROTO, "the server sent a request");
 	if (mpv_str_eq(&m->method, MPMGR_NOTIFY_ERROR))

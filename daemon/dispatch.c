@@ -60,6 +60,7 @@ static const struct obj_type *const types[] = {
 	&condition_type,
 	&pipe_type,
 	&process_type,
+	&pool_type,
 	NULL
 };
 

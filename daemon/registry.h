@@ -118,6 +118,7 @@ extern const struct obj_type semaphore_type;
 extern const struct obj_type condition_type;
 extern const struct obj_type pipe_type;
 extern const struct obj_type process_type;
+extern const struct obj_type pool_type;
 
 /* Elements freed per slice of an incremental free. */
 #define REGISTRY_FREE_SLICE 1000

@@ -389,6 +389,52 @@
 	    "name", \
 	    "have its supervisor send it SIGKILL; LOST")
 
+#define MPMGR_METHODS_POOL(M) \
+	M(pool, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {max_attempts: int, maxsize: int}]", \
+	    "create it explicitly: takes per job (3), jobs held (0 " \
+	    "unbounded)") \
+	M(pool, submit, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, payload[, {attempts: int, key: str}]", \
+	    "queue a job: its id (a job's already, for a key held); " \
+	    "SHUTDOWN once closed; FULL at maxsize") \
+	M(pool, take, 1, 2, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "[id, payload, attempt]: the oldest queued job, leased to this " \
+	    "connection; EMPTY; SHUTDOWN once closed and drained") \
+	M(pool, done, 3, 3, MF_WRITE | MF_OBJ, \
+	    "name, id, result", \
+	    "finish a job this connection leased with its result; NOTOWNER") \
+	M(pool, fail, 3, 3, MF_WRITE | MF_OBJ, \
+	    "name, id, error", \
+	    "finish a job this connection leased as failed; NOTOWNER") \
+	M(pool, result, 2, 4, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name, id[, consume[, timeout]]", \
+	    "[state, value] once the job has finished (consume: then forget " \
+	    "it); TIMEOUT; NOTFOUND") \
+	M(pool, collect, 2, 3, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name, max[, timeout]", \
+	    "[[id, state, value]...]: 1 to max finished jobs, oldest first, " \
+	    "consumed; EMPTY") \
+	M(pool, status, 1, 1, MF_OBJ, \
+	    "name", \
+	    "{queued, running, done, failed, cancelled, workers, idle, ...}") \
+	M(pool, cancel, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, id", \
+	    "cancel a queued or running job (its worker is told): true; " \
+	    "false once finished") \
+	M(pool, close, 1, 1, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name", \
+	    "refuse submits; takes get SHUTDOWN once no job is queued or " \
+	    "running") \
+	M(pool, join, 1, 2, MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "true once closed with no job queued or running; false on " \
+	    "timeout") \
+	M(pool, terminate, 1, 1, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name", \
+	    "close it, cancel every unfinished job, tell the workers to stop")
+
 #define MPMGR_METHODS_OBJ(M) \
 	M(obj, list, 0, 1, 0, \
 	    "[type]", \
@@ -434,6 +480,7 @@
 	MPMGR_METHODS_CONDITION(M) \
 	MPMGR_METHODS_PIPE(M) \
 	MPMGR_METHODS_PROCESS(M) \
+	MPMGR_METHODS_POOL(M) \
 	MPMGR_METHODS_OBJ(M) \
 	MPMGR_METHODS_SYS(M)
 

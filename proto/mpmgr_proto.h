@@ -27,6 +27,12 @@
 /* [2, "process.signal", [name, signo]]: to the supervisor of a process
  * record, asking it to signal the process (process.terminate, kill). */
 #define MPMGR_NOTIFY_PROCESS_SIGNAL "process.signal"
+/* [2, "pool.terminate", [name]]: to every worker of a pool that was
+ * terminated: stop now, killing the jobs that run. */
+#define MPMGR_NOTIFY_POOL_TERMINATE "pool.terminate"
+/* [2, "pool.cancel", [name, id]]: to the worker running job id, which
+ * was cancelled: stop running it. */
+#define MPMGR_NOTIFY_POOL_CANCEL "pool.cancel"
 #define MPMGR_METHOD_AUTH "auth"
 
 /* Handshake. */
