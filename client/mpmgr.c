@@ -788,6 +788,10 @@ pack_write(void *data, const char *p, size_t n)
 {
 	mpmgr *h = data;
 
+	/* An empty str, bin or ext may come with a NULL pointer (as
+	 * msgpack_unpack makes them): nothing to copy. */
+	if (n == 0)
+		return 0;
 	if (n <= buf_room(&h->out)) {
 		/* most calls are a 1-byte header: no call to memcpy for it */
 		if (n == 1)
