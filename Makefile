@@ -41,7 +41,11 @@ INSTALL_UNIT_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g'
 CC ?= cc
 OBJCOPY ?= objcopy
 SOVERSION = 0
-LIBVERSION = 0.1.0
+# The release, as proto/mpmgr_proto.h writes it (the one place).
+version_part = $(shell sed -n 's/^\#define MPMGR_VERSION_$1 \([0-9]*\)$$/\1/p' \
+	proto/mpmgr_proto.h)
+LIBVERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call \
+	version_part,PATCH)
 
 ifeq ($(SANITIZE),1)
 B ?= build-san

@@ -24,7 +24,8 @@
 #include "../proto/scan.h"
 #include "server.h"
 
-#define MPMGRD_VERSION "0.1.0"
+/* The release, written once in proto/mpmgr_proto.h. */
+#define MPMGRD_VERSION MPMGR_VERSION
 
 struct conn;
 struct object;
