@@ -143,8 +143,12 @@ $(B)/libmpmgr.a: $(call obj,$(LIB_SRC) $(LIB_PROTO_SRC))
 $(B)/libmpmgr.pc: client/libmpmgr.pc.in
 	$(INSTALL_PC_SED) $< > $@
 
-# mpctl walks the catalogue at run time: it links proto's copy.
-$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o $(B)/libmpmgr.a
+# mpctl walks the catalogue at run time, resolves the socket's and key's
+# paths for its messages and checks text as UTF-8: it links proto's copies
+# of those (libmpmgr.a's are hidden inside it).
+MPCTL_PROTO = $(B)/proto/catalogue.o $(B)/proto/paths.o $(B)/proto/scan.o \
+	$(B)/proto/buf.o
+$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(MPCTL_PROTO) $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
 
 $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a

@@ -5,14 +5,15 @@
  * gives its name on the wire, its summary and, unless the row says
  * otherwise (F_OPERANDS), its operand counts: the method's params less
  * the object's name (-n) and the trailing params an option gives (-t for
- * a method that blocks, --reverse). A row keeps only what is the CLI's
- * own: its spelling when that is not the method's verb (exec, ls, rm,
- * info, aliases), its usage, which operands are numbers, which options it
- * takes, how its result prints (F_*), the runner when "send the operands,
- * print the result" (mpctl_run_call) does not fit, the create options its
- * operands set, more help, and a summary of its own where the CLI does
- * more than the method. `mpctl TYPE --help` lists the verbs in catalogue
- * order.
+ * a method that blocks, --reverse, --default). A row keeps only what is
+ * the CLI's own: its spelling when that is not the method's verb (exec,
+ * ls, rm, info, version, aliases), its usage, which operands are numbers,
+ * which options it takes (besides OPTS_ALWAYS), how its result prints
+ * (F_*), the packer when the operands are not the params as they are,
+ * the runner when one request does not do it (exec, ls...), the create
+ * options its operands set, more help, and a summary of its own where the
+ * CLI does more than the method. `mpctl TYPE --help` lists the verbs in
+ * catalogue order; shell completion (mpctl_complete.c) offers them.
  *
  * Every method is some verb's, except three that mean nothing to a
  * command that connects, does one thing and exits (tests/it_mpctl_verbs.sh
@@ -84,7 +85,7 @@ const struct type verbs_types[] = {
 /* exec: hold T while CMD runs. */
 #define EXEC_VERB(T) \
 	{ .type = #T, .name = "exec", .method = MPMGR_MID_##T##_acquire, \
-	  .release = MPMGR_MID_##T##_release, .flags = F_OPERANDS, \
+	  .release = MPMGR_MID_##T##_release, .flags = F_OPERANDS | F_CMD, \
 	  .min = 1, .max = -1, .opts = OPTS_EXEC, \
 	  .usage = "[--] CMD [ARG...]", \
 	  .summary = "hold it while CMD runs; exit with CMD's status", \
@@ -92,7 +93,7 @@ const struct type verbs_types[] = {
 
 /* Plain acquire: taking WHAT, only where a hold outlives mpctl. */
 #define ACQUIRE_VERB(T, WHAT, HELP) \
-	{ VERB(T, acquire), .flags = F_PREDICATE, .opts = OPTS_WAIT, \
+	{ VERB(T, acquire), .flags = F_PREDICATE, .opts = OPTS_OBJECT, \
 	  .usage = "", \
 	  .summary = "only with --no-release-on-disconnect: take " WHAT \
 	  "; false (exit 1) after -t", .run = hold_plain, .help = HELP }
@@ -100,9 +101,9 @@ const struct type verbs_types[] = {
 /* A create that takes no operand, options only. */
 #define CREATE_VERB(T, OPTS, SUMMARY, HELP) \
 	{ VERB(T, create), .min = 0, .max = 0, \
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, \
+	  .flags = F_NIL | F_OPERANDS, \
 	  .opts = OPTS_OBJECT | (OPTS), \
-	  .usage = "", .summary = SUMMARY, .run = mpctl_run_create, \
+	  .usage = "", .summary = SUMMARY, .pack = mpctl_pack_create, \
 	  .help = HELP }
 
 /*
@@ -125,12 +126,20 @@ const struct verb verbs_table[] = {
 	/* dict */
 	{ VERB(dict, create), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "" },
-	{ VERB(dict, get), .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]" },
+	{ VERB(dict, get), .opts = OPTS_OBJECT | O(OPT_DEFAULT),
+	  .usage = "KEY",
+	  .summary = "the value of KEY; NOKEY (exit 1) when missing, unless "
+	  "--default" },
 	{ VERB(dict, set), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "KEY VALUE" },
-	{ VERB(dict, setdefault), .opts = OPTS_OBJECT,
-	  .usage = "KEY [DEFAULT]" },
-	{ VERB(dict, pop), .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]" },
+	{ VERB(dict, setdefault), .opts = OPTS_OBJECT | O(OPT_DEFAULT),
+	  .usage = "KEY",
+	  .summary = "store --default (null) under KEY when missing; print the "
+	  "value now stored" },
+	{ VERB(dict, pop), .opts = OPTS_OBJECT | O(OPT_DEFAULT),
+	  .usage = "KEY",
+	  .summary = "remove KEY and print its value; NOKEY (exit 1) when "
+	  "missing, unless --default" },
 	{ VERB(dict, popitem), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, delete), .alias = "del", .flags = F_NIL,
 	  .opts = OPTS_OBJECT, .usage = "KEY" },
@@ -142,13 +151,17 @@ const struct verb verbs_table[] = {
 	{ VERB(dict, items), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, update), .min = 1, .max = -1, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "{MAPPING | KEY VALUE...}",
-	  .summary = "store a JSON object, [[key, value]...] or pairs",
-	  .run = mpctl_run_update },
+	  .summary = "store a JSON object, [[key, value]...] or pairs: all or "
+	  "none", .pack = mpctl_pack_update,
+	  .help = "Every pair is checked before any is stored: one bad pair "
+	  "(a key that cannot\nbe a key, a pair that is not two items) "
+	  "changes nothing, where Python's\nupdate has stored the pairs before "
+	  "it." },
 	{ VERB(dict, clear), .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, copy), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, scan), .min = 0, .max = 2, .numeric = 3,
 	  .flags = F_OPERANDS, .opts = OPTS_OBJECT,
-	  .usage = "[CURSOR [COUNT]]", .run = mpctl_run_scan },
+	  .usage = "[CURSOR [COUNT]]", .pack = mpctl_pack_scan },
 	{ VERB(dict, incr), .numeric = 2, .opts = OPTS_OBJECT,
 	  .usage = "KEY [DELTA]" },
 	{ VERB(dict, cas), .flags = F_CAS, .opts = OPTS_OBJECT,
@@ -158,7 +171,7 @@ const struct verb verbs_table[] = {
 	{ VERB(value, create), .min = 0, .max = 1, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "[VALUE]",
 	  .summary = "create explicitly, holding VALUE; it stays until rm",
-	  .run = mpctl_run_create, .keys = { "value" } },
+	  .pack = mpctl_pack_create, .keys = { "value" } },
 	{ VERB(value, get), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(value, set), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "VALUE" },
@@ -175,7 +188,7 @@ const struct verb verbs_table[] = {
 	{ VERB(list, extend), .min = 1, .max = -1, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "{ITEMS | ITEM...}",
 	  .summary = "add a JSON array's items, or each operand, at the end",
-	  .run = mpctl_run_items },
+	  .pack = mpctl_pack_items },
 	{ VERB(list, insert), .numeric = 1, .flags = F_NIL,
 	  .opts = OPTS_OBJECT, .usage = "INDEX VALUE" },
 	{ VERB(list, pop), .numeric = 1, .opts = OPTS_OBJECT,
@@ -205,10 +218,10 @@ const struct verb verbs_table[] = {
 
 	/* array */
 	{ VERB(array, create), .min = 2, .max = 2, .numeric = 2,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, .opts = OPTS_OBJECT,
+	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_OBJECT,
 	  .usage = "TYPECODE {LENGTH | ITEMS}",
 	  .summary = "create it (required before any use): LENGTH zeros or a "
-	  "JSON array of ITEMS", .run = mpctl_run_array_create,
+	  "JSON array of ITEMS", .pack = mpctl_pack_array_create,
 	  .help = "TYPECODE: b B h H i I l L q Q (ints of 8 to 64 bits, upper "
 	  "case unsigned),\nf (float32) or d (float64)." },
 	{ VERB(array, get), .numeric = 1, .opts = OPTS_OBJECT,
@@ -219,21 +232,28 @@ const struct verb verbs_table[] = {
 
 	/* queue */
 	{ VERB(queue, create), .min = 0, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
+	  .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_ACK), .usage = "[MAXSIZE]",
 	  .summary = "create explicitly, bounded to MAXSIZE items (0: not); "
-	  "it stays until rm", .run = mpctl_run_create,
+	  "it stays until rm", .pack = mpctl_pack_create,
 	  .keys = { "maxsize" } },
-	{ VERB(queue, put), .flags = F_NIL, .opts = OPTS_WAIT,
-	  .usage = "ITEM" },
-	{ VERB(queue, get), .opts = OPTS_WAIT, .usage = "",
-	  .run = mpctl_run_get, .help = QUEUE_GET_HELP("the item") },
+	{ VERB(queue, put), .flags = F_NIL | F_BATCH,
+	  .opts = OPTS_OBJECT | O(OPT_LINES), .usage = "ITEM",
+	  .run = mpctl_run_put,
+	  .help = "With --lines, each line of stdin is one ITEM (read as an "
+	  "operand is), put\nin order on one connection, each waiting while "
+	  "the queue is full; -t bounds\nthe whole. The first that fails ends "
+	  "it: the lines before it are in the\nqueue." },
+	{ VERB(queue, get), .flags = F_BATCH, .opts = OPTS_OBJECT,
+	  .usage = "", .run = mpctl_run_get,
+	  .help = QUEUE_GET_HELP("the item") },
 	{ VERB(queue, put_many), .min = 1, .max = -1,
-	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_WAIT,
+	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_OBJECT,
 	  .usage = "{ITEMS | ITEM...}",
 	  .summary = "add a JSON array's items, or each operand: all or none",
-	  .run = mpctl_run_items },
-	{ VERB(queue, get_many), .numeric = 1, .opts = OPTS_WAIT, .usage = "N",
+	  .pack = mpctl_pack_items },
+	{ VERB(queue, get_many), .numeric = 1, .flags = F_BATCH,
+	  .opts = OPTS_OBJECT, .usage = "N",
 	  .summary = "remove and print 1 to N items as a JSON array; waits "
 	  "while empty", .run = mpctl_run_get,
 	  .help = QUEUE_GET_HELP("the items") },
@@ -245,7 +265,7 @@ const struct verb verbs_table[] = {
 	{ VERB(queue, task_done), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "",
 	  .summary = "mark one got item done (not for ack queues: see get)" },
-	{ VERB(queue, join), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	{ VERB(queue, join), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
 
 	/* event */
@@ -256,16 +276,16 @@ const struct verb verbs_table[] = {
 	  .usage = "" },
 	{ VERB(event, is_set), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
-	{ VERB(event, wait), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	{ VERB(event, wait), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
 
 	/* barrier */
 	{ VERB(barrier, create), .min = 1, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, .opts = OPTS_OBJECT,
+	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_OBJECT,
 	  .usage = "PARTIES",
 	  .summary = "create it for PARTIES parties (required before any use)",
-	  .run = mpctl_run_create, .keys = { "parties" } },
-	{ VERB(barrier, wait), .opts = OPTS_WAIT, .usage = "" },
+	  .pack = mpctl_pack_create, .keys = { "parties" } },
+	{ VERB(barrier, wait), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(barrier, abort), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "" },
 	{ VERB(barrier, reset), .flags = F_NIL, .opts = OPTS_OBJECT,
@@ -281,11 +301,11 @@ const struct verb verbs_table[] = {
 
 	/* semaphore */
 	{ VERB(semaphore, create), .min = 0, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
+	  .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_BOUNDED) | O(OPT_KEEP),
 	  .usage = "[VALUE]",
 	  .summary = "create explicitly with VALUE (1) permits; it stays until "
-	  "rm", .run = mpctl_run_create, .keys = { "value" } },
+	  "rm", .pack = mpctl_pack_create, .keys = { "value" } },
 	EXEC_VERB(semaphore),
 	ACQUIRE_VERB(semaphore, "a permit", HOLD_HELP),
 	{ VERB(semaphore, release), .numeric = 1, .flags = F_NIL,
@@ -305,7 +325,7 @@ const struct verb verbs_table[] = {
 	{ VERB(condition, release), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "", .summary = "only with --no-release-on-disconnect: "
 	  "release its lock", .run = hold_plain, .help = HOLD_HELP },
-	{ VERB(condition, wait), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	{ VERB(condition, wait), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "",
 	  .summary = "acquire its lock, wait for a notify, release: true, or "
 	  "false (exit 1) after -t", .run = hold_cond,
@@ -313,11 +333,11 @@ const struct verb verbs_table[] = {
 	  "A notify sent before this waiter parks is not seen (no condition is "
 	  "kept)." },
 	{ VERB(condition, notify), .numeric = 1, .flags = F_NIL,
-	  .opts = OPTS_WAIT, .usage = "[N]",
+	  .opts = OPTS_OBJECT, .usage = "[N]",
 	  .summary = "acquire its lock, wake the N (1) oldest waiters, release",
 	  .run = hold_cond, .help = "-t bounds the wait for the lock: TIMEOUT "
 	  "(exit 1) and nobody is notified." },
-	{ VERB(condition, notify_all), .flags = F_NIL, .opts = OPTS_WAIT,
+	{ VERB(condition, notify_all), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "",
 	  .summary = "acquire its lock, wake every waiter, release",
 	  .run = hold_cond, .help = "-t bounds the wait for the lock: TIMEOUT "
@@ -325,10 +345,11 @@ const struct verb verbs_table[] = {
 
 	/* server-wide */
 	{ .name = "ls", .method = MPMGR_MID_obj_list, .flags = F_NAMES,
-	  .opts = OPTS_SERVER, .usage = "[TYPE]",
+	  .opts = OPTS_SERVER | O(OPT_NAMES), .usage = "[TYPE]",
 	  .summary = "the objects (of TYPE): NAME TYPE SIZE",
 	  .run = ls_run, .help = "Read in obj.scan pages, so that a registry "
-	  "too large for one obj.list reply\nlists too." },
+	  "too large for one obj.list reply\nlists too. --names prints the "
+	  "names alone, one a line (shell completion\nuses it)." },
 	{ .name = "info", .method = MPMGR_MID_obj_info, .flags = F_NAMES,
 	  .opts = OPTS_SERVER, .usage = "NAME" },
 	{ .name = "rm", .method = MPMGR_MID_obj_delete, .min = 1, .max = -1,
@@ -338,9 +359,14 @@ const struct verb verbs_table[] = {
 	  .run = mpctl_run_rm },
 	{ .name = "ping", .method = MPMGR_MID_sys_ping, .opts = OPTS_SERVER,
 	  .usage = "", .summary = "print pong if the daemon answers" },
-	{ .name = "stats", .method = MPMGR_MID_sys_stats, .opts = OPTS_SERVER,
-	  .usage = "", .summary = "the daemon's counters, one \"key: value\" "
-	  "a line", .run = mpctl_run_stats },
+	{ .name = "stats", .method = MPMGR_MID_sys_stats, .flags = F_BATCH,
+	  .opts = OPTS_SERVER, .usage = "",
+	  .summary = "the daemon's counters, one \"key: value\" a line",
+	  .run = mpctl_run_stats },
+	{ .name = "version", .method = MPMGR_MID_sys_stats, .opts = OPTS_SERVER,
+	  .usage = "", .summary = "mpctl's version, the daemon's and the "
+	  "protocol's, one \"key: value\" a line",
+	  .run = mpctl_run_version },
 	{ .name = "shutdown", .method = MPMGR_MID_sys_shutdown, .flags = F_NIL,
 	  .opts = OPTS_SERVER, .usage = "" },
 };
@@ -366,8 +392,9 @@ verbs_operands(const struct verb *v, int *min, int *max)
 		return;
 	}
 	name = v->type != NULL;
-	tail = ((v->opts & O(OPT_TIMEOUT)) && (m->flags & MF_BLOCKS)) +
-	    ((v->opts & O(OPT_REVERSE)) != 0);
+	tail = ((m->flags & MF_BLOCKS) != 0) +
+	    ((v->opts & O(OPT_REVERSE)) != 0) +
+	    ((v->opts & O(OPT_DEFAULT)) != 0);
 	*min = (int)m->min_params - name;
 	*max = (int)m->max_params - name - tail;
 }

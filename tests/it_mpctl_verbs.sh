@@ -28,7 +28,7 @@ test_begin it_mpctl_verbs
 #   obj.scan     `ls` pages through it
 unexposed="rlock.owned sys.cancel obj.scan"
 # Verbs spelled otherwise than their method's verb, as VERB=METHOD-VERB.
-spellings="exec=acquire ls=list rm=delete"
+spellings="exec=acquire ls=list rm=delete version=stats"
 
 sed -n 's/^[[:space:]]*M(\([a-z_]*\), \([a-z_]*\),.*/\1.\2/p' \
 	"$top/proto/mpmgr_methods.h" >"$tmp/catalogue"
