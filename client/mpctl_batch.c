@@ -219,6 +219,10 @@ batch_split(struct batch *b, char *line, const char **why)
 	char *w = line;
 	size_t n = 0;
 
+	if (!batch_word_room(b, 0)) {
+		*why = "out of memory";
+		return -1;
+	}
 	for (;;) {
 		while (*r == ' ' || *r == '\t' || *r == '\r')
 			r++;

@@ -705,7 +705,7 @@ parse_leading(int argc, char **argv, int *i, const char **val)
 
 	while (*i < argc && !parse_is_operand(argv[*i])) {
 		if (strcmp(argv[*i], "--") == 0)
-			return mpctl_say(EXIT_USAGE, "'--' before TYPE (see "
+			return mpctl_say(EXIT_USAGE, "'--' before the verb (see "
 			    "mpctl --help)");
 		if ((rc = parse_opt(argc, argv, i, OPTS_ALL, val, "",
 		    "mpctl --help")) != 0)
@@ -900,13 +900,22 @@ parse_command(struct ctx *c, int argc, char **argv, int i)
 	if ((v = parse_verb(NULL, argv[i])) == NULL) {
 		if ((t = parse_type(argv[i])) == NULL)
 			return unknown_word(argv[i]);
-		if (++i >= argc)
-			return missing_verb(t);
-		if (!c->batch && (strcmp(argv[i], "-h") == 0 ||
+		/* Options between TYPE and VERB too; --help alone is the
+		 * type's. */
+		i++;
+		if (!c->batch && i + 1 == argc && (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0)) {
 			help_type(stdout, t);
 			return EXIT_TRUE;
 		}
+		if ((rc = parse_leading(argc, argv, &i, c->opt)) != 0)
+			return rc;
+		if (i >= argc && c->opt[OPT_HELP] != NULL && !c->batch) {
+			help_type(stdout, t);
+			return EXIT_TRUE;
+		}
+		if (i >= argc)
+			return missing_verb(t);
 		if ((v = parse_verb(t->name, argv[i])) == NULL)
 			return unknown_verb(t, argv[i]);
 	}
