@@ -9,18 +9,23 @@
 #   make bench      also install redis-server, redis-tools and hyperfine,
 #                   build, and race mpmgrd against Redis (bench/run.sh;
 #                   QUICK=1 for a fast pass, PERF=1 to profile mpmgrd)
-#   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR,
-#                   SYSTEMDSYSTEMUNITDIR, SYSTEMDUSERUNITDIR, SYSUSERSDIR,
-#                   TMPFILESDIR (make uninstall takes the same)
+#   make install    PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, DATADIR,
+#                   MANDIR, BASHCOMPDIR, SYSTEMDSYSTEMUNITDIR,
+#                   SYSTEMDUSERUNITDIR, SYSUSERSDIR, TMPFILESDIR, LDCONFIG
+#                   (make uninstall takes the same)
 #   SANITIZE=1      build everything with ASan+UBSan (into build-san/)
 
+# mpmgrd goes to bin, not sbin: users start daemons of their own.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# bash-completion looks there (XDG_DATA_DIRS) for a command's script.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+LDCONFIG ?= ldconfig
 
 # systemd's directories under PREFIX, as systemd's pkg-config file places
 # them (asked only when install or uninstall runs), else the usual ones.
@@ -36,7 +41,7 @@ TMPFILESDIR ?= $(call sd_dir,tmpfilesdir,$(PREFIX)/lib/tmpfiles.d)
 INSTALL_PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
 	-e 's|@MSGPACK_PC@|$(MSGPACK_PC)|g'
-INSTALL_UNIT_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g'
+INSTALL_UNIT_SED = sed -e 's|@BINDIR@|$(BINDIR)|g'
 
 CC ?= cc
 OBJCOPY ?= objcopy
@@ -202,14 +207,42 @@ bench: deps
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
 		bash bench/run.sh
 
+# The directories install writes to. The ones it has to create (with
+# their missing parents, below DESTDIR) are recorded in INSTALLED_DIRS, so
+# that uninstall removes them again once empty, and nothing that was there
+# before.
+INSTALL_DIRS = $(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
+	$(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(BASHCOMPDIR) \
+	$(SYSTEMDSYSTEMUNITDIR) $(SYSTEMDUSERUNITDIR) $(SYSUSERSDIR) \
+	$(TMPFILESDIR) $(DATADIR)/mpmgr
+INSTALLED_DIRS = $(DATADIR)/mpmgr/installed-dirs
+INSTALLED_FILES = $(BINDIR)/mpmgrd $(BINDIR)/mpctl \
+	$(LIBDIR)/libmpmgr.so.$(LIBVERSION) $(LIBDIR)/libmpmgr.so.$(SOVERSION) \
+	$(LIBDIR)/libmpmgr.so $(LIBDIR)/libmpmgr.a $(INCLUDEDIR)/mpmgr.h \
+	$(PKGCONFIGDIR)/libmpmgr.pc $(MANDIR)/man1/mpctl.1 \
+	$(MANDIR)/man3/libmpmgr.3 $(MANDIR)/man8/mpmgrd.8 \
+	$(BASHCOMPDIR)/mpctl $(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service \
+	$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.socket \
+	$(SYSTEMDUSERUNITDIR)/mpmgrd.service \
+	$(SYSTEMDUSERUNITDIR)/mpmgrd.socket $(SYSUSERSDIR)/mpmgr.conf \
+	$(TMPFILESDIR)/mpmgr.conf
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR) \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-		$(DESTDIR)$(TMPFILESDIR)
-	install -m 755 $(B)/mpmgrd $(DESTDIR)$(SBINDIR)/mpmgrd
+	@new=; for d in $(INSTALL_DIRS); do \
+		while [ "$$d" != / ] && [ ! -d "$(DESTDIR)$$d" ]; do \
+			new="$$new $$d"; d=$$(dirname "$$d"); \
+		done; \
+	done; \
+	install -d $(addprefix $(DESTDIR),$(INSTALL_DIRS)) && \
+	for d in $$new; do echo "$$d"; done | \
+		cat - "$(DESTDIR)$(INSTALLED_DIRS)" 2>/dev/null | sort -u \
+		> "$(DESTDIR)$(INSTALLED_DIRS).new" && \
+	mv "$(DESTDIR)$(INSTALLED_DIRS).new" "$(DESTDIR)$(INSTALLED_DIRS)" && \
+	chmod 644 "$(DESTDIR)$(INSTALLED_DIRS)"
+	install -m 755 $(B)/mpmgrd $(DESTDIR)$(BINDIR)/mpmgrd
+	@# An earlier install put mpmgrd in sbin, which comes first in root's
+	@# PATH: it goes.
+	rm -f $(DESTDIR)$(PREFIX)/sbin/mpmgrd
 	install -m 755 $(B)/mpctl $(DESTDIR)$(BINDIR)/mpctl
 	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmpmgr.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libmpmgr.so.$(SOVERSION)
@@ -222,6 +255,7 @@ install: all
 	install -m 644 man/mpctl.1 $(DESTDIR)$(MANDIR)/man1/mpctl.1
 	install -m 644 man/libmpmgr.3 $(DESTDIR)$(MANDIR)/man3/libmpmgr.3
 	install -m 644 man/mpmgrd.8 $(DESTDIR)$(MANDIR)/man8/mpmgrd.8
+	install -m 644 client/mpctl.bash $(DESTDIR)$(BASHCOMPDIR)/mpctl
 	$(INSTALL_UNIT_SED) systemd/mpmgrd.service.in \
 		> $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service
 	$(INSTALL_UNIT_SED) systemd/user/mpmgrd.service.in \
@@ -234,20 +268,25 @@ install: all
 		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.socket
 	install -m 644 systemd/mpmgr.sysusers $(DESTDIR)$(SYSUSERSDIR)/mpmgr.conf
 	install -m 644 systemd/mpmgr.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mpmgr.conf
+	@# On the live system the dynamic linker's cache must learn the new
+	@# library, or programs built against it do not start.
+	@if [ -n "$(DESTDIR)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); \
+	else echo "make install: not root, so ldconfig was not run: give" \
+		"programs LD_LIBRARY_PATH=$(LIBDIR) unless it is searched"; \
+	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/mpmgrd $(DESTDIR)$(BINDIR)/mpctl \
-		$(DESTDIR)$(LIBDIR)/libmpmgr.so.$(LIBVERSION) \
-		$(DESTDIR)$(LIBDIR)/libmpmgr.so.$(SOVERSION) \
-		$(DESTDIR)$(LIBDIR)/libmpmgr.so $(DESTDIR)$(LIBDIR)/libmpmgr.a \
-		$(DESTDIR)$(INCLUDEDIR)/mpmgr.h $(DESTDIR)$(PKGCONFIGDIR)/libmpmgr.pc \
-		$(DESTDIR)$(MANDIR)/man1/mpctl.1 $(DESTDIR)$(MANDIR)/man3/libmpmgr.3 \
-		$(DESTDIR)$(MANDIR)/man8/mpmgrd.8 \
-		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service \
-		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.socket \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.service \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.socket \
-		$(DESTDIR)$(SYSUSERSDIR)/mpmgr.conf $(DESTDIR)$(TMPFILESDIR)/mpmgr.conf
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	@# Deepest first: a directory's own directories before it.
+	@if [ -f "$(DESTDIR)$(INSTALLED_DIRS)" ]; then \
+		dirs=$$(sort -r "$(DESTDIR)$(INSTALLED_DIRS)"); \
+		rm -f "$(DESTDIR)$(INSTALLED_DIRS)"; \
+		for d in $$dirs; do \
+			rmdir "$(DESTDIR)$$d" 2>/dev/null && \
+				echo "rmdir $(DESTDIR)$$d"; \
+		done; \
+	fi; true
 
 # Fuzzing (never part of make check): libFuzzer targets built with clang into
 # $(FB)/, each run FUZZ_SECONDS on its corpus there, seeded from the frames
