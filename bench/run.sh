@@ -16,8 +16,12 @@
 #    key:N -> small int (pipelined dict.incr from 0, HSET key 1);
 #  - $IDLE idle authenticated connections: RSS per connection and the p99
 #    of 50 other clients with and without them;
+#  - one command from a shell (hyperfine), and $N_SHELL commands from a
+#    shell: as many mpctl processes, one `mpctl batch`, as many redis-cli
+#    processes, redis-cli reading them from stdin, and redis-cli --pipe;
 #  - with PERF=1, a perf profile of mpmgrd under dict.set c=50 P=16.
-# QUICK=1 is a fast pass (a tenth of the requests, one round). Progress
+# QUICK=1 is a fast pass (a tenth of the requests, one round). ONLY=...
+# runs some of the sections: race, shell, idle, memory, perf. Progress
 # goes to stderr, the tables to stdout. Exit 1 if a server or a load
 # generator fails; speed itself never fails the script.
 set -u
@@ -28,15 +32,16 @@ MPBENCH=${MPBENCH:-build/mpbench}
 FLOOR=${FLOOR:-build/floor}
 QUICK=${QUICK:-0}
 PERF=${PERF:-0}
+ONLY=${ONLY:-}
 
 KEYSPACE=100000
 VALUE=xxx                       # mpbench's default -d 3
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 N_C1=3000 N_PIN=6000 N_C50=30000 N_P16=200000
-	MEM_ENTRIES=100000 FLOOR_N=20000
+	MEM_ENTRIES=100000 FLOOR_N=20000 N_SHELL=1000
 else
 	ROUNDS=3 N_C1=30000 N_PIN=60000 N_C50=300000 N_P16=2000000
-	MEM_ENTRIES=1000000 FLOOR_N=100000
+	MEM_ENTRIES=1000000 FLOOR_N=100000 N_SHELL=10000
 fi
 IDLE=10000
 NCPU=$(nproc)
@@ -72,6 +77,11 @@ say() {
 die() {
 	say "$*"
 	exit 1
+}
+
+# want SECTION: ONLY is empty or names it.
+want() {
+	[ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 
 # wait_until SECS CMD...: polls CMD until it succeeds; 1 past the deadline.
@@ -265,6 +275,7 @@ CONFIGS=(
 	"c=50 P=16|50|16|$N_P16|0"
 )
 start_s=$(date +%s)
+if want race; then
 for cfg in "${CONFIGS[@]}"; do
 	IFS='|' read -r label c P n pinned <<<"$cfg"
 	run_config "$label" "$c" "$P" "$n" "$pinned"
@@ -332,10 +343,11 @@ for P in 1 16; do
 	[ -s "$tmp/err" ] && { cat "$tmp/err" >&2; FAILED=1; }
 	echo
 done
+fi # race
 
 # --- one command from a shell ------------------------------------------------
 
-if command -v hyperfine >/dev/null; then
+if want shell && command -v hyperfine >/dev/null; then
 	say "one command: mpctl ping vs redis-cli ping"
 	hyperfine -N --warmup 10 --runs "$([ "$QUICK" = 1 ] && echo 50 ||
 	    echo 300)" --style none --export-csv "$tmp/cli.csv" \
@@ -348,6 +360,91 @@ if command -v hyperfine >/dev/null; then
 		printf "  %-10s %.2f ms (user %.2f, system %.2f)\n", p[n],
 		    $4 * 1000, $5 * 1000, $6 * 1000 }' "$tmp/cli.csv"
 fi
+
+# --- many commands from a shell -------------------------------------------------
+#
+# $N_SHELL dict.set~HSET (key kI, value I), five ways: a process per
+# command (mpctl, redis-cli), and one process for all (mpctl batch,
+# redis-cli reading stdin, which waits for each reply before the next,
+# and redis-cli --pipe, which does not). Wall time of each, alternating,
+# the median of $ROUNDS rounds.
+
+# shell_way NAME: one run of way NAME; its wall seconds on stdout.
+shell_way() {
+	local i
+	TIMEFORMAT=%R
+	{ time case $1 in
+	mpctl_calls)
+		for ((i = 0; i < N_SHELL; i++)); do
+			"$MPCTL" -s "$MP_SOCK" dict set -n shell "k$i" "$i" \
+			    2>>"$tmp/shell.err" || return 1
+		done ;;
+	mpctl_batch)
+		"$MPCTL" -s "$MP_SOCK" batch <"$tmp/shell.mpctl" >/dev/null \
+		    2>>"$tmp/shell.err" ;;
+	redis_calls)
+		for ((i = 0; i < N_SHELL; i++)); do
+			redis-cli -s "$R_SOCK" hset shell "k$i" "$i" \
+			    >/dev/null 2>>"$tmp/shell.err" || return 1
+		done ;;
+	redis_stdin)
+		redis-cli -s "$R_SOCK" <"$tmp/shell.redis" >/dev/null \
+		    2>>"$tmp/shell.err" ;;
+	redis_pipe)
+		redis-cli -s "$R_SOCK" --pipe <"$tmp/shell.redis" >/dev/null \
+		    2>>"$tmp/shell.err" ;;
+	esac; } 2>&1
+	TIMEFORMAT='%3U %3S'
+}
+
+if want shell; then
+	say "shell: $N_SHELL commands, five ways, $ROUNDS rounds"
+	for ((i = 0; i < N_SHELL; i++)); do
+		echo "dict set -n shell k$i $i" >&3
+		echo "HSET shell k$i $i" >&4
+	done 3>"$tmp/shell.mpctl" 4>"$tmp/shell.redis"
+	WAYS=(mpctl_calls mpctl_batch redis_calls redis_stdin redis_pipe)
+	declare -A WAY_NAME=([mpctl_calls]="$N_SHELL mpctl processes"
+	    [mpctl_batch]="mpctl batch < commands"
+	    [redis_calls]="$N_SHELL redis-cli processes"
+	    [redis_stdin]="redis-cli < commands"
+	    [redis_pipe]="redis-cli --pipe < commands")
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for w in "${WAYS[@]}"; do
+			shell_way "$w" >>"$RES/shell.$w" || {
+				say "shell: $w failed: $(tail -n 3 \
+				    "$tmp/shell.err")"
+				FAILED=1
+			}
+		done
+	done
+	mplen=$("$MPCTL" -s "$MP_SOCK" dict len -n shell)
+	rlen=$(redis-cli -s "$R_SOCK" hlen shell)
+	[ "$mplen" = "$N_SHELL" ] && [ "$rlen" = "$N_SHELL" ] ||
+	    { say "shell: $mplen and $rlen entries, not $N_SHELL"; FAILED=1; }
+	echo
+	echo "$N_SHELL commands from a shell (dict.set~HSET; wall time," \
+	    "median of $ROUNDS rounds):"
+	base=$(col "$RES/shell.mpctl_calls" 1)
+	batch=$(col "$RES/shell.mpctl_batch" 1)
+	for w in "${WAYS[@]}"; do
+		t=$(col "$RES/shell.$w" 1)
+		printf '  %-32s %8.3f s %9.0f/s  %7.1fx the mpctl processes\n' \
+		    "${WAY_NAME[$w]}" "$t" \
+		    "$(awk -v t="$t" -v n="$N_SHELL" 'BEGIN { print n / t }')" \
+		    "$(awk -v a="$base" -v t="$t" 'BEGIN { print a / t }')"
+	done
+	printf '  mpctl batch: %.2fx redis-cli < commands, %.2fx redis-cli --pipe\n' \
+	    "$(awk -v a="$(col "$RES/shell.redis_stdin" 1)" -v b="$batch" \
+	    'BEGIN { print a / b }')" \
+	    "$(awk -v a="$(col "$RES/shell.redis_pipe" 1)" -v b="$batch" \
+	    'BEGIN { print a / b }')"
+fi
+
+want idle || want memory || want perf || {
+	[ "$FAILED" = 0 ] || die "some measurements failed (see above)"
+	exit 0
+}
 
 # --- idle connections ----------------------------------------------------------
 
@@ -384,6 +481,7 @@ idle_gone() {
 
 # On fresh servers, so that memory freed by the race is not what the
 # connections reuse.
+if want idle; then
 stop "$MP_PID"
 stop "$R_PID"
 start_mpmgrd "$tmp/idle-mp"
@@ -429,9 +527,11 @@ for side in mpmgrd redis; do
 	    "$side" $((rss1 - rss0)) $(((rss1 - rss0) * 1024 / IDLE)) \
 	    "$pb" "$pa" "$sb" "$sa"
 done
+fi # idle
 
 # --- memory --------------------------------------------------------------------
 
+if want memory || want perf; then
 stop "$MP_PID"
 stop "$R_PID"
 say "memory: $MEM_ENTRIES entries on fresh servers"
@@ -466,6 +566,7 @@ printf '  Redis  %8d KiB  %5.1f bytes/entry  (%s entries; used_memory %s)\n' \
     "$rlen" "$rused"
 printf '  ratio mpmgrd/Redis %.2f (target <= 1.00)\n' \
     "$(awk -v a=$((mp1 - mp0)) -v b=$((r1 - r0)) 'BEGIN { print (b > 0 ? a / b : 0) }')"
+fi # memory
 
 # --- profile -------------------------------------------------------------------
 
