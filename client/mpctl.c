@@ -24,6 +24,7 @@
  * conversions live in mpctl_json.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -159,17 +160,22 @@ connect_fail(struct ctx *c, int err)
 
 /*
  * $MPMGR_HELD_FD, when it names an authenticated connection to the daemon
- * c would reach: adopted (the nested mpctl of an rlock exec, whose
- * connection owns the rlock). Anything else is not ours to use: false,
- * and c connects as usual.
+ * c would reach that owns the rlock c->name: adopted, through a copy of
+ * the descriptor (the nested mpctl of an rlock exec acquires one level
+ * deeper on it). Asking rlock.owned first never parks, so an rlock the
+ * connection does not own is waited for on a connection of mpctl's own,
+ * and nothing can stay parked on the shared one after mpctl is gone.
+ * Anything else is not ours to use: false, and c connects as usual.
  */
 static bool
 adopt_held(struct ctx *c)
 {
 	const char *env = getenv("MPMGR_HELD_FD");
 	char path[PATHS_MAX], err[256], *end;
-	mpmgr *h;
+	msgpack_object res;
+	mpmgr *h = NULL;
 	long fd;
+	int dfd;
 
 	if (env == NULL || *env == '\0')
 		return false;
@@ -177,16 +183,24 @@ adopt_held(struct ctx *c)
 	fd = strtol(env, &end, 10);
 	if (*end != '\0' || errno != 0 || fd < 0 || fd > INT32_MAX ||
 	    paths_socket(c->socket_path, path, sizeof(path), err,
-	    sizeof(err)) == -1)
+	    sizeof(err)) == -1 ||
+	    (dfd = fcntl((int)fd, F_DUPFD_CLOEXEC, 0)) == -1)
 		return false;
-	if (mpmgr_attach(&h, (int)fd) != MPMGR_OK ||
-	    strcmp(mpmgr_socket_path(h), path) != 0) {
-		/* Not ours: the descriptor stays open, the handle goes. */
+	if (mpmgr_attach(&h, dfd) != MPMGR_OK) {
+		close(dfd);
 		mpmgr_free(h);
 		return false;
 	}
 	c->h = h;
-	return true;
+	if (strcmp(mpmgr_socket_path(h), path) == 0 &&
+	    mpctl_send_named(c, MPMGR_MID_rlock_owned, c->name, -1) ==
+	    MPMGR_OK && mpmgr_reply(h, &res) == MPMGR_OK &&
+	    mpctl_is_bool(&res, true))
+		return true;
+	/* Not ours: our copy goes, the inherited descriptor stays. */
+	c->h = NULL;
+	mpmgr_free(h);
+	return false;
 }
 
 /*
@@ -846,18 +860,27 @@ print_map(const struct ctx *c, const msgpack_object *m)
 	}
 }
 
-int
-mpctl_run_stats(struct ctx *c)
+/* sys.stats's map into *res: 0, or the exit status after saying why. */
+static int
+stats_call(struct ctx *c, msgpack_object *res)
 {
-	msgpack_object res;
 	int err, rc;
 
 	if ((rc = mpctl_connect(c, false)) != 0)
 		return rc;
-	if ((err = mpctl_call(c, &res)) != MPMGR_OK)
+	if ((err = mpctl_call(c, res)) != MPMGR_OK)
 		return mpctl_fail(c, err);
-	if (res.type != MSGPACK_OBJECT_MAP)
-		return mpctl_unexpected(&res);
+	return res->type == MSGPACK_OBJECT_MAP ? 0 : mpctl_unexpected(res);
+}
+
+int
+mpctl_run_stats(struct ctx *c)
+{
+	msgpack_object res;
+	int rc;
+
+	if ((rc = stats_call(c, &res)) != 0)
+		return rc;
 	print_map(c, &res);
 	return EXIT_TRUE;
 }
@@ -872,12 +895,10 @@ mpctl_run_version(struct ctx *c)
 	msgpack_object_kv kv[3];
 	msgpack_object res, map;
 	const msgpack_object *server;
-	int err, rc;
+	int rc;
 
-	if ((rc = mpctl_connect(c, false)) != 0)
+	if ((rc = stats_call(c, &res)) != 0)
 		return rc;
-	if ((err = mpctl_call(c, &res)) != MPMGR_OK)
-		return mpctl_fail(c, err);
 	server = mpctl_map_get(&res, "version");
 	if (server == NULL)
 		return mpctl_unexpected(&res);

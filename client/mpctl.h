@@ -187,8 +187,9 @@ const char *mpctl_error_text(const struct ctx *c, int err, char *buf,
  * (-q) for what exits 1. */
 int mpctl_fail(const struct ctx *c, int err);
 /* Connect and authenticate: 0, or EXIT_CONNECT after saying why. With
- * $MPMGR_HELD_FD naming a connection to the same daemon and adopt set,
- * that connection is used instead (a nested rlock exec). */
+ * adopt set and $MPMGR_HELD_FD naming a connection to the same daemon
+ * that owns the rlock c->name, that connection is used instead (a nested
+ * rlock exec). */
 int mpctl_connect(struct ctx *c, bool adopt);
 /* Seconds on a monotonic clock. */
 double mpctl_now(void);

@@ -242,10 +242,11 @@ run_child(struct ctx *c)
  *
  * An rlock is its owner connection's to acquire again, and CMD's mpctl
  * shares that connection: a nested `rlock exec` under $MPMGR_HELD_FD
- * (for the same daemon) acquires on it, one level deeper, instead of
- * waiting on a connection of its own for what its parent holds. It talks
- * on the shared socket while its parent waits for CMD, so nested
- * commands under one exec must run one at a time, not side by side.
+ * (for the same daemon, of an rlock that connection owns) acquires on
+ * it, one level deeper, instead of waiting on a connection of its own for
+ * what its parent holds (mpctl_connect). It talks on the shared socket
+ * while its parent waits for CMD, so nested commands under one exec must
+ * run one at a time, not side by side.
  */
 int
 hold_exec(struct ctx *c)

@@ -278,18 +278,26 @@ guess_text(const struct guess *g, const char *prefix, char *buf, size_t len)
 	return buf;
 }
 
+/* Every type's name and alias, to g. */
+static void
+guess_types(struct guess *g)
+{
+	size_t i;
+
+	for (i = 0; i < verbs_ntypes; i++) {
+		guess_offer(g, verbs_types[i].name);
+		if (verbs_types[i].alias != NULL)
+			guess_offer(g, verbs_types[i].alias);
+	}
+}
+
 int
 parse_unknown_type(const char *who, const char *word)
 {
 	struct guess g = { .word = word, .best = SIZE_MAX };
 	char hint[160];
-	size_t i;
 
-	for (i = 0; i < verbs_ntypes; i++) {
-		guess_offer(&g, verbs_types[i].name);
-		if (verbs_types[i].alias != NULL)
-			guess_offer(&g, verbs_types[i].alias);
-	}
+	guess_types(&g);
 	return mpctl_say(EXIT_USAGE, "%s: unknown type '%s'%s (see mpctl "
 	    "--help)", who, word, guess_text(&g, "", hint, sizeof(hint)));
 }
@@ -302,11 +310,7 @@ unknown_word(const char *word)
 	char hint[160];
 	size_t i;
 
-	for (i = 0; i < verbs_ntypes; i++) {
-		guess_offer(&g, verbs_types[i].name);
-		if (verbs_types[i].alias != NULL)
-			guess_offer(&g, verbs_types[i].alias);
-	}
+	guess_types(&g);
 	for (i = 0; i < verbs_nverbs; i++) {
 		if (verbs_table[i].type == NULL)
 			guess_offer(&g, verbs_table[i].name);

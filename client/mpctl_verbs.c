@@ -54,9 +54,13 @@ const struct type verbs_types[] = {
 "gone the daemon releases it (unless NAME was created with\n" \
 "--no-release-on-disconnect). CMD finds the socket's number in\n" \
 "$MPMGR_HELD_FD and may close it (sh: exec N>&-) in children that must\n" \
-"not hold NAME. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to mpctl by\n" \
-"another process are passed on to CMD, and mpctl still waits for CMD before\n" \
-"releasing; those a terminal sends already reach CMD and are not repeated.\n" \
+"not hold NAME. An rlock exec run under it, of an rlock that connection\n" \
+"owns, acquires on it: nested rlock exec is re-entrant (such nested\n" \
+"commands share the socket, so they run one at a time).\n" \
+"\n" \
+"SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to mpctl by another process are\n" \
+"passed on to CMD, and mpctl still waits for CMD before releasing; those a\n" \
+"terminal sends already reach CMD and are not repeated.\n" \
 "An error of the daemon while releasing is reported on stderr; the status\n" \
 "stays CMD's."
 

@@ -165,6 +165,10 @@ t 0 'done' lock exec -n slow -t 0.1 -- sh -c 'sleep 1.5; echo done'
 
 # --- 6. rlock exec nested under the connection that owns it ----------------------
 
+gone() {
+	! alive "$1"
+}
+
 t 0 'inner' rlock exec -n r -- "$MPCTL" rlock exec -n r -t 0 -- echo inner
 # The inner exec gave back its level, not the outer one's.
 cat >"$tmp/nest.sh" <<'EOF'
@@ -177,6 +181,36 @@ exit 0
 EOF
 t 0 '' rlock exec -n r -- sh "$tmp/nest.sh"
 t 1 'false' rlock locked -n r
+# An rlock the inherited connection does not own is waited for on a
+# connection of the nested mpctl's own: killed while it waits, it leaves
+# nothing parked on the outer one, whose release still goes through.
+"$MPCTL" rlock exec -n busy -- sh -c "touch '$tmp/busy.ready'
+	while [ ! -e '$tmp/busy.stop' ]; do sleep 0.05; done" &
+busy=$!
+bg_pids="$bg_pids $busy"
+check "rlock exec busy: CMD started" poll test -e "$tmp/busy.ready"
+cat >"$tmp/nest2.sh" <<'EOF'
+"$MPCTL" rlock exec -n busy -- true &
+echo $! >"$1"
+wait
+EOF
+"$MPCTL" rlock exec -n outer -- sh "$tmp/nest2.sh" "$tmp/nest2.pid" &
+outer=$!
+bg_pids="$bg_pids $outer"
+waiting() {
+	"$MPCTL" info busy 2>/dev/null | grep -q '"waiters":1[,}]'
+}
+check "the nested rlock exec waits for busy" poll waiting
+kill "$(cat "$tmp/nest2.pid")"
+if poll gone "$outer"; then
+	pass "the outer rlock exec ends once its nested one is killed"
+else
+	fail "the outer rlock exec hangs after its nested one was killed"
+fi
+wait "$outer" 2>/dev/null
+t 1 'false' rlock locked -n outer
+touch "$tmp/busy.stop"
+wait "$busy"
 # A descriptor that is not a connection to this daemon is not used.
 MPMGR_HELD_FD=0
 export MPMGR_HELD_FD
