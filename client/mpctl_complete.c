@@ -13,7 +13,7 @@
  * catalogue): types and their aliases, server verbs, a type's verbs, the
  * options the verb takes, the types for `ls`, and object names from the
  * running daemon (ls_names: obj.scan) for -n, --lock, info and rm, of the
- * type the command is about. A daemon that is not there or slow (1 s and
+ * type the command is about. A daemon that is not there or slow (2 s and
  * the deadline's grace) gives no names, silently: stderr is the script's
  * to drop.
  *

@@ -119,7 +119,7 @@ static const char notes[] =
 "0 does not wait; without -t it waits forever. An acquire or wait that\n"
 "times out answers false, a queue get EMPTY, a put FULL, a barrier wait\n"
 "TIMEOUT. -t bounds the whole command, connecting included: a daemon that\n"
-"has not answered 1 s after SECS is unresponsive (exit 3).\n"
+"has not answered 2 s after SECS is unresponsive (exit 3).\n"
 "\n"
 "Holding: a lock, rlock or semaphore permit is held by a connection and\n"
 "given back when it closes, so `TYPE exec -n NAME -- CMD...` holds it\n"

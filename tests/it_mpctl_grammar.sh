@@ -123,8 +123,10 @@ t 0 '' rm s1
 
 # --- 3. -t bounds the whole command -------------------------------------------
 
-# took SECS CMD...: CMD's status in $rc, and how long it took was at most
-# SECS whole seconds more than the -t it was given (a 1 s clock).
+# took SECS CMD...: CMD's status in $rc, and it took at most SECS seconds
+# (whole ones, by a 1 s clock): -t, the 2 s mpctl gives a reply past it,
+# and room for a loaded machine, far below the 10 s handshake limit that
+# used to decide.
 took() {
 	limit=$1
 	shift
@@ -136,7 +138,7 @@ took() {
 }
 
 kill -STOP "$daemon_pid"
-if took 4 queue get -t 0.5 && [ "$rc" -eq 3 ] &&
+if took 6 queue get -t 0.5 && [ "$rc" -eq 3 ] &&
     grep -q "^mpctl: no answer from mpmgrd at $sock within -t 0.5 s" \
     "$tmp/err"; then
 	pass "queue get -t 0.5 against a stopped daemon: exit 3 in ${took_s} s"
@@ -144,14 +146,14 @@ else
 	fail "queue get -t 0.5 against a stopped daemon: exit $rc in ${took_s} s"
 	show
 fi
-if took 4 lock exec -n st -t 0 -- touch "$tmp/ran" && [ "$rc" -eq 3 ] &&
+if took 6 lock exec -n st -t 0 -- touch "$tmp/ran" && [ "$rc" -eq 3 ] &&
     [ ! -e "$tmp/ran" ]; then
 	pass "lock exec -t 0 against a stopped daemon: exit 3, nothing ran"
 else
 	fail "lock exec -t 0 against a stopped daemon: exit $rc in ${took_s} s"
 	show
 fi
-if took 4 ping -t 0 && [ "$rc" -eq 3 ]; then
+if took 6 ping -t 0 && [ "$rc" -eq 3 ]; then
 	pass "ping -t 0 against a stopped daemon: exit 3"
 else
 	fail "ping -t 0 against a stopped daemon: exit $rc in ${took_s} s"
