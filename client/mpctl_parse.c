@@ -44,8 +44,7 @@ const struct opt parse_opts[OPT_COUNT] = {
 	    .help = "the object's name (default: the type's name)" },
 	[OPT_TIMEOUT] = { .short_name = 't', .long_name = "timeout",
 	    .arg = "SECS",
-	    .help = "wait at most SECS seconds (0: do not wait); bounds the "
-	    "whole command" },
+	    .help = "wait at most SECS (0: do not wait); bounds the command" },
 	[OPT_QUIET] = { .short_name = 'q', .long_name = "quiet",
 	    .help = "print no result; the exit status says it" },
 	[OPT_STRING] = { .long_name = "string",

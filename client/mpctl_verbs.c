@@ -368,8 +368,8 @@ const struct verb verbs_table[] = {
 	  .summary = "the daemon's counters, one \"key: value\" a line",
 	  .run = mpctl_run_stats },
 	{ .name = "version", .method = MPMGR_MID_sys_stats, .opts = OPTS_SERVER,
-	  .usage = "", .summary = "mpctl's version, the daemon's and the "
-	  "protocol's, one \"key: value\" a line",
+	  .usage = "", .summary = "the versions of mpctl, the daemon and the "
+	  "protocol",
 	  .run = mpctl_run_version },
 	{ .name = "shutdown", .method = MPMGR_MID_sys_shutdown, .flags = F_NIL,
 	  .opts = OPTS_SERVER, .usage = "" },
