@@ -6,9 +6,11 @@
  * quotes" with \ escapes, \ outside quotes; a word starting with # starts
  * a comment) and parsed by mpctl_parse.c's grammar as the arguments of
  * one mpctl command. Blank lines and comments print nothing. A command is
- * sent as soon as its line is read; replies are read when
- * BATCH_WINDOW commands are outstanding, when stdin has no complete line
- * ready (so that typed commands answer at once), and at the end. The
+ * sent as soon as its line is read (into libmpmgr's buffer, which goes
+ * out when a reply is read); replies are read, half a window of them,
+ * when BATCH_WINDOW commands are outstanding, all of them when stdin has
+ * no complete line ready (so that typed commands answer at once), and at
+ * the end. The
  * daemon answers a connection's requests in order, so results print in
  * the order of the lines; a command that waits (queue get without -t)
  * holds back the ones after it.
@@ -319,8 +321,11 @@ batch_line(struct batch *b, char *line)
 		p->json = c.opt[OPT_JSON] != NULL;
 		snprintf(p->name, sizeof(p->name), "%s",
 		    c.name != NULL ? c.name : "");
+		/* A full window: half of it answered, so that what is sent
+		 * next goes out together, not a request a send(). */
 		if (++b->n == BATCH_WINDOW)
-			batch_reply(b);
+			while (b->n > BATCH_WINDOW / 2 && !b->lost)
+				batch_reply(b);
 	}
 	msgpack_sbuffer_destroy(&c.args);
 	free(c.opbuf);
