@@ -180,7 +180,7 @@ t 0 '[true,"6"]' dict cas --string -n d s 5 6
 t 0 '3' dict incr -n d --string n 3
 t 0 '' dict set -n d word hello
 te 4 'mpctl: BADTYPE: *' dict incr -n d word
-t 0 '' dict set -n d big 9223372036854775807
+t 0 '' dict set -n d big 18446744073709551615
 te 4 'mpctl: RANGE: *' dict incr -n d big
 t 0 '' dict create -n dc
 t 0 '' dict create -n dc

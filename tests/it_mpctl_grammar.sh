@@ -10,8 +10,9 @@
 #   missing verb; mpmgrd's missing key file.
 # - -t bounds the whole command: a stopped daemon is exit 3 soon after -t,
 #   not a 10 s handshake and exit 4.
-# - A nested rlock exec is re-entrant; dict update changes nothing when a
-#   pair is bad; versions agree.
+# - A nested rlock exec is re-entrant; incr's sum is exact and an answer
+#   when it fits int64 or uint64; dict update changes nothing when a pair
+#   is bad; versions agree.
 # - -q, -x/--stdin, --file, queue put --lines, ls --names.
 #
 # Starts its own daemon on a socket in a temporary directory with a fresh
@@ -229,6 +230,23 @@ te 4 'mpctl: BADTYPE: *' dict update -n up '[["b",2],[{"m":1},3]]'
 te 4 'mpctl: BADTYPE: *' dict update -n up b 2 '{"m":1}' 3
 t 0 '{"a":1}' dict copy -n up
 t 0 '' rm up
+
+# --- 7. incr: the exact sum, when it fits int64 or uint64 -----------------------
+
+t 0 '' dict set -n n u 9223372036854775808
+t 0 '9223372036854775807' dict incr -n n u -1
+t 0 '' dict set -n n k -2
+t 0 '9223372036854775806' dict incr -n n k 9223372036854775808
+t 0 '' dict set -n n m 18446744073709551615
+t 0 '9223372036854775807' dict incr -n n m -9223372036854775808
+t 0 '9223372036854775808' dict incr -n n m
+te 4 "mpctl: RANGE: dict.incr: the sum is beyond both int64 and uint64" \
+    dict incr -n n m 9223372036854775808
+t 0 '9223372036854775808' dict get -n n m
+t 0 '' value set -n nv -9223372036854775808
+te 4 'mpctl: RANGE: *' value incr -n nv -1
+t 0 '9223372036854775807' value incr -n nv 18446744073709551615
+t 0 '' rm n nv
 
 # --- 9. versions from one place -------------------------------------------------
 
