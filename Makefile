@@ -90,7 +90,7 @@ LIBS_CHECK = $(call cache,lcheck,pkg-config --libs check)
 
 PROTO_SRC = $(wildcard proto/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
-LIB_SRC = client/mpmgr.c client/mpmgr_typed.c
+LIB_SRC = client/mpmgr.c client/mpmgr_notify.c client/mpmgr_typed.c
 MPCTL_SRC = $(wildcard client/mpctl*.c)
 MPBENCH_SRC = client/mpbench.c
 UNIT_SRC = $(filter-out tests/unit_util.c,$(wildcard tests/unit_*.c))
@@ -163,6 +163,10 @@ $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
 $(B)/floor: $(B)/bench/floor.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
+# Messages through a pipe of mpmgrd's, and through a socketpair.
+$(B)/pipebench: $(B)/bench/pipe.o $(B)/libmpmgr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
+
 # Unit tests link the module under test directly.
 $(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o $(DAEMON_OBJ) \
 	$(PROTO_OBJ)
@@ -202,19 +206,19 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
 	@$(MAKE) --no-print-directory $(B)/mpmgrd $(B)/mpctl $(B)/mpbench \
-		$(B)/floor
+		$(B)/floor $(B)/pipebench
 	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
-		bash bench/run.sh
+		PIPEBENCH=$(abspath $(B)/pipebench) bash bench/run.sh
 
 # The directories install writes to. The ones it has to create (with
 # their missing parents, below DESTDIR) are recorded in INSTALLED_DIRS, so
 # that uninstall removes them again once empty, and nothing that was there
-# before.
+# before. install-python (below) puts its files in them too.
 INSTALL_DIRS = $(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
 	$(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(BASHCOMPDIR) \
 	$(SYSTEMDSYSTEMUNITDIR) $(SYSTEMDUSERUNITDIR) $(SYSUSERSDIR) \
-	$(TMPFILESDIR) $(DATADIR)/mpmgr
+	$(TMPFILESDIR) $(DATADIR)/mpmgr $(PYTHONDIR)/mpmgr
 INSTALLED_DIRS = $(DATADIR)/mpmgr/installed-dirs
 INSTALLED_FILES = $(BINDIR)/mpmgrd $(BINDIR)/mpctl \
 	$(LIBDIR)/libmpmgr.so.$(LIBVERSION) $(LIBDIR)/libmpmgr.so.$(SOVERSION) \
@@ -227,7 +231,8 @@ INSTALLED_FILES = $(BINDIR)/mpmgrd $(BINDIR)/mpctl \
 	$(SYSTEMDUSERUNITDIR)/mpmgrd.socket $(SYSUSERSDIR)/mpmgr.conf \
 	$(TMPFILESDIR)/mpmgr.conf
 
-install: all
+.PHONY: install-dirs
+install-dirs:
 	@new=; for d in $(INSTALL_DIRS); do \
 		while [ "$$d" != / ] && [ ! -d "$(DESTDIR)$$d" ]; do \
 			new="$$new $$d"; d=$$(dirname "$$d"); \
@@ -239,6 +244,8 @@ install: all
 		> "$(DESTDIR)$(INSTALLED_DIRS).new" && \
 	mv "$(DESTDIR)$(INSTALLED_DIRS).new" "$(DESTDIR)$(INSTALLED_DIRS)" && \
 	chmod 644 "$(DESTDIR)$(INSTALLED_DIRS)"
+
+install: all install-dirs
 	install -m 755 $(B)/mpmgrd $(DESTDIR)$(BINDIR)/mpmgrd
 	@# An earlier install put mpmgrd in sbin, which comes first in root's
 	@# PATH: it goes.
@@ -300,12 +307,14 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 \
 		openssl jansson check)
 FUZZ_PROTO_OBJ = $(patsubst %.c,$(FB)/%.o,$(PROTO_SRC))
 FUZZ_DAEMON_OBJ = $(patsubst %.c,$(FB)/%.o,$(filter-out daemon/main.c,$(DAEMON_SRC)))
-FUZZ_SEEDS = dict queue lock value sys
+FUZZ_SEEDS = dict queue lock value sys pipe process
 fuzz_seed_dict = \224\000\001\250dict.set\223\241d\241k\001\224\000\002\250dict.get\222\241d\241k\224\000\003\252obj.delete\221\241d
 fuzz_seed_queue = \224\000\001\251queue.put\222\241q\225\001\376\241x\201\241a\300\313\077\370\000\000\000\000\000\000\224\000\002\251queue.get\221\241q
 fuzz_seed_lock = \224\000\001\254lock.acquire\221\241l\224\000\002\254lock.release\221\241l
 fuzz_seed_value = \224\000\001\252value.incr\222\241v\005\224\000\002\251value.cas\223\241v\005\303
 fuzz_seed_sys = \224\000\001\251sys.stats\220\224\000\002\250obj.scan\221\000
+fuzz_seed_pipe = \224\000\001\251pipe.send\223\241p\000\241x\224\000\002\251pipe.recv\223\241p\001\000\224\000\003\252pipe.close\222\241p\000\224\000\004\254pipe.handoff\223\241p\001\313?\340\000\000\000\000\000\000
+fuzz_seed_process = \224\000\001\260process.register\222\241r\202\243pid\005\244argv\221\241x\224\000\002\261process.terminate\221\241r\224\000\003\256process.exited\222\241r\367\224\000\004\256queue.shutdown\222\241q\303
 
 .PHONY: fuzz
 fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded
@@ -338,3 +347,76 @@ clean:
 	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- Python package (client/python) ------------------------------------------
+# The mpmgr package for Debian's python3 ($(PY)): the extension
+# mpmgr._mpmgr (client/python/src, with libmpmgr and proto compiled in as
+# PIC objects, exporting only PyInit__mpmgr) and the modules, laid out in
+# $(B)/python so that PYTHONPATH=$(B)/python $(PY) -c 'import mpmgr' works.
+# make install puts the package in PYTHONDIR (Debian's dist-packages for
+# PREFIX=/usr, else the python3.X one under PREFIX, both on Debian's path);
+# `pip install ./client/python` builds the same with setuptools.
+
+PY ?= /usr/bin/python3
+PY_INC = $(call cache,pyinc,$(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_SUFFIX = $(call cache,pysfx,$(PY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_VER = $(call cache,pyver,$(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
+
+PYEXT_SRC = $(wildcard client/python/src/*.c)
+PYMOD_SRC = $(wildcard client/python/mpmgr/*.py)
+PYEXT = $(B)/python/mpmgr/_mpmgr$(PY_SUFFIX)
+PYMOD = $(patsubst client/python/mpmgr/%,$(B)/python/mpmgr/%,$(PYMOD_SRC))
+
+DEB_PKGS += python3-dev python3-pytest python3-msgpack python3-pip \
+	libpython3.11-testsuite
+BENCH_PKGS += python3-redis python3-hiredis
+
+.PHONY: python
+python: $(PYEXT) $(PYMOD)
+all: python
+tests: python
+
+# The extension's objects, libmpmgr and proto included, are its own: PIC,
+# Python.h as a system header (its code is not held to our warnings), and
+# never sanitized. Under SANITIZE=1 an instrumented extension needs ASan's
+# runtime preloaded into python3, and gcc 12's ASan allocator is not
+# fork-safe: a child forked while another thread allocates (CPython's
+# manager tests do that) hangs on its lock. The daemon and libmpmgr the
+# tests run are sanitized as ever.
+PYEXT_OBJ = $(patsubst %.c,$(B)/python/obj/%.o,$(PYEXT_SRC) $(LIB_SRC) $(PROTO_SRC))
+PYEXT_CFLAGS = $(filter-out $(SANFLAGS),$(ALL_CFLAGS)) -fPIC \
+	-isystem $(PY_INC) -Iclient
+
+$(B)/python/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(PYEXT_CFLAGS) -c -o $@ $<
+
+$(PYEXT): $(PYEXT_OBJ) client/python/mpmgr.map
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=client/python/mpmgr.map \
+		-o $@ $(PYEXT_OBJ) $(LIBS_PROTO)
+
+$(B)/python/mpmgr/%.py: client/python/mpmgr/%.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+# make bench also races the Python package (bench/python.py: mpmgr against
+# CPython's Manager, redis-py with hiredis and libmpmgr from C); it needs
+# the bench packages and runs before the daemon's race (bench/run.sh).
+bench: bench-python
+.PHONY: bench-python
+bench-python: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpbench
+	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
+		MPBENCH=$(abspath $(B)/mpbench) $(PY) bench/python.py
+
+install: install-python
+uninstall: uninstall-python
+.PHONY: install-python uninstall-python
+install-python: python install-dirs
+	install -m 644 $(PYMOD) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+	install -m 755 $(PYEXT) $(DESTDIR)$(PYTHONDIR)/mpmgr/
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/mpmgr

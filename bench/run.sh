@@ -19,9 +19,12 @@
 #  - one command from a shell (hyperfine), and $N_SHELL commands from a
 #    shell: as many mpctl processes, one `mpctl batch`, as many redis-cli
 #    processes, redis-cli reading them from stdin, and redis-cli --pipe;
+#  - pipes ($PIPEBENCH, bench/pipe.py): messages one way and round trips
+#    through an mpmgr pipe, a raw socketpair and CPython's
+#    multiprocessing.Pipe, unpinned and with everything on CPU 0;
 #  - with PERF=1, a perf profile of mpmgrd under dict.set c=50 P=16.
 # QUICK=1 is a fast pass (a tenth of the requests, one round). ONLY=...
-# runs some of the sections: race, shell, idle, memory, perf. Progress
+# runs some of the sections: race, pipe, shell, idle, memory, perf. Progress
 # goes to stderr, the tables to stdout. Exit 1 if a server or a load
 # generator fails; speed itself never fails the script.
 set -u
@@ -30,6 +33,8 @@ MPMGRD=${MPMGRD:-build/mpmgrd}
 MPCTL=${MPCTL:-build/mpctl}
 MPBENCH=${MPBENCH:-build/mpbench}
 FLOOR=${FLOOR:-build/floor}
+PIPEBENCH=${PIPEBENCH:-build/pipebench}
+PYTHON=${PYTHON:-/usr/bin/python3}
 QUICK=${QUICK:-0}
 PERF=${PERF:-0}
 ONLY=${ONLY:-}
@@ -38,16 +43,16 @@ KEYSPACE=100000
 VALUE=xxx                       # mpbench's default -d 3
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 N_C1=3000 N_PIN=6000 N_C50=30000 N_P16=200000
-	MEM_ENTRIES=100000 FLOOR_N=20000 N_SHELL=1000
+	MEM_ENTRIES=100000 FLOOR_N=20000 N_SHELL=1000 N_PIPE=20000
 else
 	ROUNDS=3 N_C1=30000 N_PIN=60000 N_C50=300000 N_P16=2000000
-	MEM_ENTRIES=1000000 FLOOR_N=100000 N_SHELL=10000
+	MEM_ENTRIES=1000000 FLOOR_N=100000 N_SHELL=10000 N_PIPE=200000
 fi
 IDLE=10000
 NCPU=$(nproc)
 TCK=$(getconf CLK_TCK)
 
-for p in "$MPMGRD" "$MPCTL" "$MPBENCH" "$FLOOR"; do
+for p in "$MPMGRD" "$MPCTL" "$MPBENCH" "$FLOOR" "$PIPEBENCH"; do
 	[ -x "$p" ] || { echo "bench: $p: not built (make bench)" >&2; exit 1; }
 done
 for p in redis-server redis-cli redis-benchmark taskset; do
@@ -344,6 +349,57 @@ for P in 1 16; do
 	echo
 done
 fi # race
+
+# --- pipes -------------------------------------------------------------------
+
+if want pipe; then
+# pipe_rate FILE NAME: the median rate of the NAME lines of FILE.
+pipe_rate() {
+	awk -v k="$2" '$1 == k { print $2 }' "$1" | median
+}
+
+say "pipes: mpmgr, socketpair, multiprocessing.Pipe; $ROUNDS rounds of" \
+    "$N_PIPE messages, unpinned and on CPU 0"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for place in free cpu0; do
+		pin=''
+		if [ "$place" = cpu0 ]; then
+			pin="taskset -c 0"
+			taskset -apc 0 "$MP_PID" >/dev/null
+		fi
+		$pin "$PIPEBENCH" mpmgr -s "$MP_SOCK" -n "$N_PIPE" \
+		    >>"$RES/pipe.mpmgr.$place" || FAILED=1
+		$pin "$PIPEBENCH" raw -n "$N_PIPE" >>"$RES/pipe.raw.$place" ||
+		    FAILED=1
+		if [ -x "$PYTHON" ]; then
+			$pin "$PYTHON" "$(dirname "$0")/pipe.py" -n "$N_PIPE" \
+			    >>"$RES/pipe.py.$place" || FAILED=1
+		fi
+		[ "$place" = cpu0 ] &&
+		    taskset -apc "$ALLCPUS" "$MP_PID" >/dev/null
+	done
+done
+echo
+echo "pipes, 32-byte messages between two processes (medians of $ROUNDS" \
+    "rounds; messages/s one way, round trips/s ping-pong):"
+printf '  %-5s %-18s %9s %11s %9s %10s %10s\n' where measure mpmgr \
+    socketpair "Pipe()" mpmgr/sock mpmgr/Pipe
+for place in free cpu0; do
+	for m in oneway pingpong pingpong-pipelined; do
+		a=$(pipe_rate "$RES/pipe.mpmgr.$place" "$m")
+		b=$(pipe_rate "$RES/pipe.raw.$place" "${m%-pipelined}")
+		c=$([ -s "$RES/pipe.py.$place" ] &&
+		    pipe_rate "$RES/pipe.py.$place" "${m%-pipelined}")
+		printf '  %-5s %-18s %9.0f %11.0f %9.0f %10.2f %10.2f\n' \
+		    "$place" "$m" "${a:-0}" "${b:-0}" "${c:-0}" \
+		    "$(awk -v a="${a:-0}" -v b="${b:-0}" \
+		    'BEGIN { print (b > 0 ? a / b : 0) }')" \
+		    "$(awk -v a="${a:-0}" -v c="${c:-0}" \
+		    'BEGIN { print (c > 0 ? a / c : 0) }')"
+	done
+done
+
+fi # pipe
 
 # --- one command from a shell ------------------------------------------------
 

@@ -17,4 +17,34 @@
 int handle_fail(mpmgr *h, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+struct msg;
+struct mpv;
+
+/* --- mpmgr.c, for mpmgr_notify.c ----------------------------------------- */
+
+/* What mpmgr_set_notify keeps in the handle. */
+struct handle_notify {
+	mpmgr_notify_fn *fn;
+	void *arg;
+};
+struct handle_notify *handle_notify_of(mpmgr *h);
+/* A view of the held frame as an object in h's zone (valid until the
+ * next call on h): 0, or -1 when out of memory. */
+int handle_object(mpmgr *h, const struct mpv *v, msgpack_object *o);
+/*
+ * Read what the socket has without waiting; then the next message at the
+ * head of the input, if it is a whole notification (not mpmgr.error): 1
+ * and *m, its frame held until the next call. 0 when there is none yet,
+ * or a reply comes first (left for mpmgr_reply). < 0: the handle's error
+ * (MPMGR_EIO once the server hung up and nothing whole is left; the
+ * error of an mpmgr.error).
+ */
+int handle_next_notification(mpmgr *h, struct msg *m);
+
+/* --- mpmgr_notify.c, for mpmgr.c ------------------------------------------ */
+
+/* The reading path met notification m (its frame held): hand it to the
+ * callback, if any. 0, or MPMGR_ENOMEM when it could not be converted. */
+int handle_notify(mpmgr *h, const struct msg *m);
+
 #endif

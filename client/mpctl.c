@@ -17,11 +17,12 @@
  * starts with "mpctl:"; the exit status is 0 for success or true, 1 for a
  * predicate that answered false (acquire or wait timing out included) or
  * the errors NOKEY, EMPTY, FULL, TIMEOUT, 2 for a usage error, 3 when the
- * daemon cannot be reached, is full, does not answer within -t (and a
- * second for the reply), or the handshake fails, 4 for any other error;
- * `exec` exits with CMD's status (128 + N when signal N killed it), or
- * -E's code when the acquire timed out and nothing ran. Operand and output
- * conversions live in mpctl_json.c.
+ * daemon cannot be reached, is full, does not answer within -t (and two
+ * seconds for the reply), or the handshake fails, 4 for any other error,
+ * 5 for EOF and SHUTDOWN (nothing more will come: a shell's loop of gets
+ * or recvs ends on it), 6 for LOST; `exec` exits with CMD's status (128 +
+ * N when signal N killed it), or -E's code when the acquire timed out and
+ * nothing ran. Operand and output conversions live in mpctl_json.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +87,11 @@ mpctl_status(int err)
 	case MPMGR_EAUTH:
 	case MPMGR_EIO:         /* the daemon went away, or never answered */
 		return EXIT_CONNECT;
+	case MPMGR_EEOF:
+	case MPMGR_ESHUTDOWN:
+		return EXIT_EOF;
+	case MPMGR_ELOST:
+		return EXIT_LOST;
 	default:
 		return EXIT_ERROR;
 	}
@@ -96,16 +102,18 @@ mpctl_error_text(const struct ctx *c, int err, char *buf, size_t len)
 {
 	const char *code = c->h ? mpmgr_errcode(c->h) : "";
 	const char *msg = c->h ? mpmgr_errmsg(c->h) : "";
+	const char *create = NULL;
 	char hint[400];
 
 	if (code[0] == '\0')
 		code = mpmgr_strerror(err);
 	/* The daemon speaks of methods; the user typed mpctl. */
 	if (err == MPMGR_ENOOBJ && c->type != NULL && c->name != NULL)
+		create = parse_create_hint(c->type->name, c->name, hint,
+		    sizeof(hint));
+	if (create != NULL)
 		snprintf(buf, len, "%s: no %s '%s': create it first with `%s`",
-		    code, c->type->name, c->name,
-		    parse_create_hint(c->type->name, c->name, hint,
-		    sizeof(hint)));
+		    code, c->type->name, c->name, create);
 	else if (msg[0] == '\0')
 		snprintf(buf, len, "%s", code);
 	else
@@ -422,9 +430,10 @@ mpctl_pack_operand(struct ctx *c, const char *text, bool numeric)
 }
 
 /*
- * The operands, then --default and --reverse: the verbs that take those
- * have a fixed number of operands, so the params they become are always
- * last (the timeout, for a method that blocks, follows: mpctl_send).
+ * The operands, then --default, and --reverse or --immediate as true: the
+ * verbs that take those have a fixed number of operands, so the params
+ * they become are always last (the timeout, for a method that blocks,
+ * follows: mpctl_send).
  */
 int
 mpctl_pack_operands(struct ctx *c)
@@ -441,7 +450,7 @@ mpctl_pack_operands(struct ctx *c)
 	if (c->opt[OPT_DEFAULT] != NULL &&
 	    mpctl_pack_operand(c, c->opt[OPT_DEFAULT], false) != 0)
 		return EXIT_USAGE;
-	if (c->opt[OPT_REVERSE] != NULL) {
+	if (c->opt[OPT_REVERSE] != NULL || c->opt[OPT_IMMEDIATE] != NULL) {
 		msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
 		msgpack_pack_true(&pk);
 		c->nargs++;

@@ -11,6 +11,8 @@
  *	mpctl_ls.c	ls: the registry a page at a time
  *	mpctl_batch.c	batch mode: one command a line, one connection
  *	mpctl_complete.c shell completion from the verb table
+ *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
+ *	mpctl_process.c	process records: start (the supervisor), join
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
@@ -37,7 +39,11 @@ enum exit_status {
 	EXIT_FALSE = 1,    /* a predicate said no; NOKEY EMPTY FULL TIMEOUT */
 	EXIT_USAGE = 2,
 	EXIT_CONNECT = 3,  /* cannot connect or authenticate */
-	EXIT_ERROR = 4     /* any other error */
+	EXIT_ERROR = 4,    /* any other error */
+	EXIT_EOF = 5,      /* nothing more will come: EOF (a pipe's other
+			      end closed), SHUTDOWN (a queue shut down and
+			      empty, or the daemon stopping) */
+	EXIT_LOST = 6      /* LOST: a process record without an exit code */
 };
 
 /* An option, as --help shows it and as parsing finds it. */
@@ -75,6 +81,12 @@ enum opt_id {
 	OPT_BOUNDED,
 	OPT_LOCK,
 	OPT_KEEP,
+	OPT_IMMEDIATE,
+	OPT_END,
+	OPT_TOKEN,
+	OPT_ONEWAY,
+	OPT_DAEMON,
+	OPT_WAIT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -274,7 +286,8 @@ const struct verb *parse_verb(const char *type, const char *word);
 /* Whether a command-line token is an operand: not an option, not "--". */
 bool parse_is_operand(const char *token);
 /* How the object NAME of type t is created, for messages: "mpctl barrier
- * create -n NAME PARTIES" into buf. */
+ * create -n NAME PARTIES" into buf; NULL for a type without create (a
+ * process record comes from `process start`). */
 const char *parse_create_hint(const char *type, const char *name, char *buf,
     size_t len);
 
@@ -301,6 +314,21 @@ int ls_run(struct ctx *);
  */
 int ls_names(struct ctx *c, const char *type,
     void (*fn)(void *arg, const char *name, size_t len), void *arg);
+
+/* --- mpctl_pipe.c: pipes ---------------------------------------------- */
+
+/*
+ * send, recv, poll, close, handoff: packs [end, operands..., handoff's
+ * -t] after the name, so that they run as one call, in a batch too.
+ */
+int pipe_pack(struct ctx *);
+int pipe_cat(struct ctx *);
+int pipe_write(struct ctx *);
+
+/* --- mpctl_process.c: process records ------------------------------- */
+
+int process_start(struct ctx *);
+int process_join(struct ctx *);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

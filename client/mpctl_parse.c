@@ -78,6 +78,19 @@ const struct opt parse_opts[OPT_COUNT] = {
 	[OPT_KEEP] = { .long_name = "no-release-on-disconnect",
 	    .help = "holders keep it when they disconnect",
 	    .key = "release_on_disconnect", .off = true },
+	[OPT_IMMEDIATE] = { .long_name = "immediate",
+	    .help = "empty it and release every waiter now" },
+	[OPT_END] = { .long_name = "end", .arg = "N",
+	    .help = "the pipe's end, 0 or 1" },
+	[OPT_TOKEN] = { .long_name = "token", .arg = "TOKEN",
+	    .help = "claim the hand-off TOKEN as the end is opened" },
+	[OPT_ONEWAY] = { .long_name = "no-duplex",
+	    .help = "one-way: end 0 only sends, end 1 only receives",
+	    .key = "duplex", .off = true },
+	[OPT_DAEMON] = { .long_name = "daemon",
+	    .help = "terminate CMD when the process that ran mpctl exits" },
+	[OPT_WAIT] = { .long_name = "wait",
+	    .help = "stay in the foreground and exit with CMD's status" },
 	[OPT_HELP] = { .short_name = 'h', .long_name = "help",
 	    .help = "this help; mpctl TYPE [VERB] --help for more" },
 	[OPT_VERSION] = { .short_name = 'V', .long_name = "version",
@@ -135,10 +148,13 @@ static const char notes[] =
 "Exit status: 0 success or true; 1 a predicate answered false (contains,\n"
 "cas not done, an acquire or wait that timed out) or the error NOKEY,\n"
 "EMPTY, FULL or TIMEOUT; 2 usage error; 3 cannot connect or authenticate,\n"
-"or no answer in time; 4 any other error (BROKEN, NOOBJ...). exec exits\n"
-"with CMD's status (128 + N when signal N killed it), or -E's CODE (1)\n"
-"when -t passed first and CMD did not run. Errors go to stderr as\n"
-"\"mpctl: CODE: message\".\n";
+"or no answer in time; 4 any other error (BROKEN, NOOBJ...); 5 nothing\n"
+"more will come: EOF (a pipe's other end is closed) or SHUTDOWN (a queue\n"
+"shut down and empty, or the daemon stopping); 6 LOST (a process record\n"
+"without an exit code). exec and process start --wait exit with CMD's\n"
+"status, process join with the process's (128 + N when signal N killed\n"
+"it); exec with -E's CODE (1) when -t passed first and CMD did not\n"
+"run. Errors go to stderr as \"mpctl: CODE: message\".\n";
 
 /* --- words ------------------------------------------------------------ */
 
@@ -787,8 +803,10 @@ parse_create_hint(const char *type, const char *name, char *buf, size_t len)
 {
 	const struct verb *v = parse_verb(type, "create");
 
+	if (v == NULL)
+		return NULL;
 	snprintf(buf, len, "mpctl %s create -n %s%s%s", type, name,
-	    v != NULL && v->usage[0] ? " " : "", v != NULL ? v->usage : "");
+	    v->usage[0] ? " " : "", v->usage);
 	return buf;
 }
 

@@ -15,12 +15,15 @@
  * CLI does more than the method. `mpctl TYPE --help` lists the verbs in
  * catalogue order; shell completion (mpctl_complete.c) offers them.
  *
- * Every method is some verb's, except three that mean nothing to a
+ * Every method is some verb's, except four that mean nothing to a
  * command that connects, does one thing and exits (tests/it_mpctl_verbs.sh
  * holds the two lists together): rlock.owned (a fresh connection owns
  * nothing), sys.cancel (it takes back a request parked on the asking
  * connection, and mpctl's one request ends with its -t or its process),
- * obj.scan (ls pages through it).
+ * obj.scan (ls pages through it), process.exited (only a record's
+ * supervisor reports, on the connection that registered it: `process
+ * start` does). pipe.open is sent by cat and write, which hold an end
+ * while they stream; process.register by start.
  */
 #include <stdio.h>
 
@@ -38,6 +41,8 @@ const struct type verbs_types[] = {
 	{ "condition", NULL, "a condition variable on a lock" },
 	{ "barrier", NULL, "a meeting point of N parties" },
 	{ "array", NULL, "a fixed-length array of one C number type" },
+	{ "pipe", NULL, "two ends that send each other messages, with EOF" },
+	{ "process", NULL, "records of processes that anyone may join" },
 };
 
 /* The help of exec, for lock, rlock and semaphore. */
@@ -77,6 +82,12 @@ const struct type verbs_types[] = {
 "An rlock's owner is the connection that acquired it: once that mpctl has\n" \
 "exited, a release by anyone else is NOTOWNER, and only `mpctl rm` frees\n" \
 "it (the same holds for a condition's own rlock)."
+
+/* The help of the one-shot pipe verbs. */
+#define PIPE_HELP \
+"A one-shot verb does not hold the end: its connection closes as mpctl\n" \
+"exits, and an end closes only when its last holder lets go. cat and\n" \
+"write hold theirs while they stream; close closes an end nobody holds."
 
 #define QUEUE_GET_HELP(WHAT) \
 	"On an ack queue, mpctl marks " WHAT " done (task_done) once " \
@@ -271,6 +282,10 @@ const struct verb verbs_table[] = {
 	  .summary = "mark one got item done (not for ack queues: see get)" },
 	{ VERB(queue, join), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
+	{ VERB(queue, shutdown), .flags = F_NIL,
+	  .opts = OPTS_OBJECT | O(OPT_IMMEDIATE), .usage = "",
+	  .summary = "refuse puts, and gets once it is empty (SHUTDOWN, exit "
+	  "5); --immediate: empty it and release every waiter now" },
 
 	/* event */
 	{ VERB(event, create), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
@@ -347,6 +362,79 @@ const struct verb verbs_table[] = {
 	  .run = hold_cond, .help = "-t bounds the wait for the lock: TIMEOUT "
 	  "(exit 1) and nobody is notified." },
 
+	/* pipe */
+	{ VERB(pipe, create), .min = 0, .max = 1, .numeric = 1,
+	  .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_ONEWAY), .usage = "[MAXSIZE]",
+	  .summary = "create explicitly, MAXSIZE messages waiting per end (0: "
+	  "no bound)", .pack = mpctl_pack_create, .keys = { "maxsize" } },
+	{ .type = "pipe", .name = "cat", .method = MPMGR_MID_pipe_open,
+	  .min = 0, .max = 0, .flags = F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_END) | O(OPT_TOKEN), .usage = "",
+	  .summary = "hold end N (1) and print each message for it until EOF",
+	  .run = pipe_cat,
+	  .help = "Exits 0 when the other end closes and everything was read "
+	  "(its writer is done,\nor died), 5 when this end is closed. "
+	  "Messages already on their way to a cat\nthat is killed are lost. "
+	  "-t bounds the whole stream." },
+	{ .type = "pipe", .name = "write", .method = MPMGR_MID_pipe_open,
+	  .min = 0, .max = 0, .flags = F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_END) | O(OPT_TOKEN), .usage = "",
+	  .summary = "hold end N (0) and send each line of stdin; close it at "
+	  "the end", .run = pipe_write,
+	  .help = "Each line, its newline removed, is one message, read as an "
+	  "operand is (JSON, else a\nstring; --string: a string). Exits 5 "
+	  "(EOF) as soon as the other end is closed:\nits reader is gone. "
+	  "-t bounds the whole stream." },
+	{ VERB(pipe, send), .min = 1, .max = 1, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "VALUE",
+	  .summary = "send VALUE at end N (0); waits for room; EOF (exit 5) "
+	  "once an end is closed", .pack = pipe_pack, .help = PIPE_HELP },
+	{ VERB(pipe, recv), .min = 0, .max = 0, .flags = F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
+	  .summary = "print the oldest message for end N (1); waits; EOF (exit "
+	  "5) once the other end is closed and nothing is left",
+	  .pack = pipe_pack, .help = PIPE_HELP },
+	{ VERB(pipe, poll), .min = 0, .max = 0, .flags = F_PREDICATE |
+	  F_OPERANDS, .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
+	  .pack = pipe_pack, .help = PIPE_HELP },
+	{ VERB(pipe, close), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
+	  .summary = "close end N, which nobody holds: the other end reads EOF "
+	  "once drained", .pack = pipe_pack, .help = PIPE_HELP },
+	{ VERB(pipe, handoff), .min = 0, .max = 0, .flags = F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
+	  .summary = "print a token keeping end N open until cat or write "
+	  "--token claims it, or -t SECS (60) pass", .pack = pipe_pack },
+
+	/* process */
+	{ .type = "process", .name = "start",
+	  .method = MPMGR_MID_process_register, .min = 1, .max = -1,
+	  .flags = F_OPERANDS | F_CMD, .opts = O(OPT_NAME) | O(OPT_DAEMON) |
+	  O(OPT_WAIT), .usage = "[--] CMD [ARG...]",
+	  .summary = "run CMD as the record NAME, this mpctl its supervisor; "
+	  "print its pid", .run = process_start,
+	  .help = "mpctl stays CMD's parent in the background (with --wait, in "
+	  "the foreground,\nexiting with CMD's status, 128 + N for signal N) "
+	  "and reports its exit to the\nrecord; CMD runs in a process group of "
+	  "its own, with mpctl's standard input,\noutput and error. "
+	  "terminate and kill signal that group; so do SIGINT, SIGTERM,\n"
+	  "SIGHUP and SIGQUIT sent to the supervisor. If the supervisor is "
+	  "killed, the\nrecord is lost and CMD keeps running. With --daemon, "
+	  "CMD is terminated\n(SIGTERM to its group) when the process that ran "
+	  "mpctl exits. The record stays\nuntil rm; a name that holds one is "
+	  "EXISTS. -t bounds the registration, not CMD." },
+	{ VERB(process, join), .opts = OPTS_OBJECT, .usage = "",
+	  .summary = "wait for its exit and exit with its status (128 + N for "
+	  "signal N); LOST: exit 6", .run = process_join },
+	{ VERB(process, is_alive), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(process, info), .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(process, terminate), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(process, kill), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "" },
+
 	/* server-wide */
 	{ .name = "ls", .method = MPMGR_MID_obj_list, .flags = F_NAMES,
 	  .opts = OPTS_SERVER | O(OPT_NAMES), .usage = "[TYPE]",
@@ -397,7 +485,7 @@ verbs_operands(const struct verb *v, int *min, int *max)
 	}
 	name = v->type != NULL;
 	tail = ((m->flags & MF_BLOCKS) != 0) +
-	    ((v->opts & O(OPT_REVERSE)) != 0) +
+	    ((v->opts & (O(OPT_REVERSE) | O(OPT_IMMEDIATE))) != 0) +
 	    ((v->opts & O(OPT_DEFAULT)) != 0);
 	*min = (int)m->min_params - name;
 	*max = (int)m->max_params - name - tail;

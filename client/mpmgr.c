@@ -32,6 +32,9 @@
  *
  * The typed helpers (mpmgr_dict_set, mpmgr_lock_acquire...) live in
  * mpmgr_typed.c, over mpmgr_call; handle.h is all they see of the handle.
+ * Notifications the server sends between replies are met here, wherever
+ * a frame is read, and handed to mpmgr_notify.c (the callback, and the
+ * reading of what is there without waiting).
  */
 #include <errno.h>
 #include <math.h>
@@ -110,6 +113,7 @@ struct mpmgr {
 	 * (their msgids are not the caller's: replies skip over them). */
 	struct cancel cancels[MPMGR_MAX_CANCELS];
 	size_t ncancels;
+	struct handle_notify notify; /* mpmgr_set_notify's (mpmgr_notify.c) */
 	char socket_path[PATHS_MAX];
 	char errcode[16];
 	char errmsg[1024];
@@ -631,7 +635,8 @@ next_response(mpmgr *h, int64_t deadline, struct msg *m)
 		if (m->kind == MSG_NOTIFICATION) {
 			if (mpv_str_eq(&m->method, MPMGR_NOTIFY_ERROR))
 				return error_notification(h, m);
-			/* other notifications are for later versions */
+			/* Out of memory drops it: the reply is still due. */
+			(void)handle_notify(h, m);
 			release(h);
 			continue;
 		}
@@ -704,6 +709,61 @@ take_reply(mpmgr *h, int64_t deadline, msgpack_object *result)
 			    "converting a reply");
 		return 0;
 	}
+}
+
+/* --- for mpmgr_notify.c ---------------------------------------------- */
+
+struct handle_notify *
+handle_notify_of(mpmgr *h)
+{
+	return &h->notify;
+}
+
+int
+handle_object(mpmgr *h, const struct mpv *v, msgpack_object *o)
+{
+	return to_object(h, v, o);
+}
+
+int
+handle_next_notification(mpmgr *h, struct msg *m)
+{
+	const char *why;
+	size_t flen;
+	int r;
+
+	if ((r = usable(h)) != 0)
+		return r;
+	if (h->in_request)
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_poll_notify inside "
+		    "a request");
+	release(h);
+	while ((r = recv_some(h, true)) == 1)
+		;
+	if (r < 0)
+		return r;
+	r = scan_frame(&h->scan, buf_head(&h->in), buf_used(&h->in),
+	    MAX_FRAME, &flen, &why);
+	if (r == SCAN_MORE) {
+		if (h->closed)
+			return breaks(h, MPMGR_EIO, "connection closed by the "
+			    "server");
+		return 0;
+	}
+	if (r != SCAN_FRAME)
+		return breaks(h, MPMGR_EPROTO, "malformed data from the "
+		    "server: %s", why != NULL ? why : "too big");
+	if (msg_parse_frame(buf_head(&h->in), flen, m, &why) == -1)
+		return breaks(h, MPMGR_EPROTO, "malformed message from the "
+		    "server: %s", why);
+	if (m->kind == MSG_RESPONSE)
+		return 0;
+	h->held = flen;
+	if (m->kind != MSG_NOTIFICATION)
+		return breaks(h, MPMGR_EPROTO, "the server sent a request");
+	if (mpv_str_eq(&m->method, MPMGR_NOTIFY_ERROR))
+		return error_notification(h, m);
+	return 1;
 }
 
 /* --- handle and handshake ------------------------------------------- */

@@ -61,6 +61,8 @@ enum mpmgr_err {
 	MPMGR_ELIMIT = -20,
 	MPMGR_ESHUTDOWN = -21,
 	MPMGR_EINTERNAL = -22,
+	MPMGR_EEOF = -23,      /* a pipe's other end is closed (EOFError) */
+	MPMGR_ELOST = -24,     /* a process record's supervisor went away */
 	/* client side */
 	MPMGR_ECONNECT = -100, /* cannot reach the socket */
 	MPMGR_EKEY = -101,     /* authkey file missing, unreadable or unsafe */
@@ -270,6 +272,101 @@ int mpmgr_barrier_wait(mpmgr *h, const char *name, double timeout,
  *	rc = mpmgr_reply(h, &res);   (MPMGR_ETIMEOUT if it was cancelled)
  */
 int mpmgr_cancel_pending(mpmgr *h);
+
+/*
+ * Queue shutdown, Python 3.13's Queue.shutdown(immediate): later puts
+ * answer MPMGR_ESHUTDOWN, gets once the queue is empty; immediate also
+ * empties it and releases every waiter. 0 or < 0.
+ */
+int mpmgr_queue_shutdown(mpmgr *h, const char *name, bool immediate);
+
+/*
+ * Pipes: two ends, 0 and 1; what is sent at one end is received at the
+ * other. A connection holds an end from mpmgr_pipe_open until
+ * mpmgr_pipe_close or until the handle is freed or its process dies;
+ * once the last holder of an end is gone (and no hand-off is pending) the
+ * end is closed: a recv at the other end answers MPMGR_EEOF once nothing
+ * is left to read, a send into it MPMGR_EEOF at once. send, recv and poll
+ * work on ends the handle does not hold, too. Items are borrowed, as in
+ * the other helpers; a received item is owned by h until the next call.
+ */
+/* Hold end. token: one from mpmgr_pipe_handoff to claim, or 0. 0, or
+ * MPMGR_EEOF when the end is closed. */
+int mpmgr_pipe_open(mpmgr *h, const char *name, int end, uint64_t token);
+/* Let go of one hold of end (or close an end nobody holds): 0, or
+ * MPMGR_ENOTHELD when others hold it. */
+int mpmgr_pipe_close(mpmgr *h, const char *name, int end);
+/* Send item at end, waiting for room in a pipe with a maxsize: 0,
+ * MPMGR_EFULL on timeout, MPMGR_EEOF once either end is closed. */
+int mpmgr_pipe_send(mpmgr *h, const char *name, int end,
+    const msgpack_object *item, double timeout);
+/* The oldest message for end into *item (may be NULL): 0, MPMGR_ETIMEOUT,
+ * or MPMGR_EEOF once the other end is closed and nothing is left. */
+int mpmgr_pipe_recv(mpmgr *h, const char *name, int end, double timeout,
+    msgpack_object *item);
+/* 1 once a recv at end would not wait (a message, or EOF), 0 on timeout,
+ * or < 0. */
+int mpmgr_pipe_poll(mpmgr *h, const char *name, int end, double timeout);
+/*
+ * Before passing end to another process: a token that keeps the end open
+ * until an open with it claims it, or timeout seconds pass (< 0 or
+ * infinite: the daemon's default, 60 s), into *token. 0, or MPMGR_EEOF.
+ */
+int mpmgr_pipe_handoff(mpmgr *h, const char *name, int end, double timeout,
+    uint64_t *token);
+
+/*
+ * Process records: a process that this connection supervises, which any
+ * connection may join (mpctl's `process start` is such a supervisor).
+ * register makes the record (argv NULL-terminated, at least one string);
+ * the supervisor reports the exit with mpmgr_process_exited (exitcode N,
+ * or -SIG when signal SIG killed it, as Python's). terminate and kill
+ * requests reach the supervisor as the notification
+ * "process.signal" [name, signo]: set a callback (mpmgr_set_notify) and
+ * act on it. A supervisor that goes without reporting leaves the record
+ * lost: joiners get MPMGR_ELOST.
+ */
+/* 0, or MPMGR_EEXISTS when name holds a record already. */
+int mpmgr_process_register(mpmgr *h, const char *name, int64_t pid,
+    const char *const *argv, bool daemon);
+int mpmgr_process_exited(mpmgr *h, const char *name, int exitcode);
+/* 0 and the exit code in *exitcode (may be NULL), MPMGR_ETIMEOUT,
+ * MPMGR_ELOST, or MPMGR_ENOOBJ for no such record. */
+int mpmgr_process_join(mpmgr *h, const char *name, double timeout,
+    int *exitcode);
+/* 1 running, 0 not, or < 0. */
+int mpmgr_process_is_alive(mpmgr *h, const char *name);
+/* Ask its supervisor to send SIGTERM (kill: SIGKILL). 0 (nothing is done
+ * for a process that has exited), or MPMGR_ELOST. */
+int mpmgr_process_terminate(mpmgr *h, const char *name);
+int mpmgr_process_kill(mpmgr *h, const char *name);
+
+/*
+ * Notifications: messages the server sends on its own, between replies,
+ * [2, method, params] (docs/PROTOCOL.md): "process.signal" [name, signo]
+ * to a process record's supervisor. The library meets them wherever it
+ * reads (mpmgr_reply, mpmgr_call, every helper) and hands each to the
+ * callback set here; without one they are dropped. ("mpmgr.error", after
+ * which the server closes the connection, is an error, not a callback.)
+ *
+ * fn(arg, method, method_len, params) runs inside the call on h that read
+ * it: it must not call into h (note what it needs and act after the call
+ * returns). method (not NUL-terminated) and params, an array, are valid
+ * only while it runs. fn NULL stops the callbacks.
+ */
+typedef void mpmgr_notify_fn(void *arg, const char *method,
+    size_t method_len, const msgpack_object *params);
+void mpmgr_set_notify(mpmgr *h, mpmgr_notify_fn *fn, void *arg);
+/*
+ * Read what the socket has, without waiting, and deliver the
+ * notifications that come before the next reply due (those after it are
+ * delivered when that reply is read). Call it when mpmgr_fd() is
+ * readable, and once before waiting for that: notifications may have
+ * come in with the last reply. Returns how many it delivered (>= 0), or
+ * MPMGR_EIO once the server has hung up and nothing is left to deliver
+ * (the handle is then broken), or another negative code.
+ */
+int mpmgr_poll_notify(mpmgr *h);
 
 /* msgpack_object constructors for calls (no allocation: s is borrowed). */
 msgpack_object mpmgr_obj_str(const char *s);

@@ -13,6 +13,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../proto/mpmgr_methods.h"
@@ -486,3 +487,199 @@ mpmgr_barrier_wait(mpmgr *h, const char *name, double timeout,
 	return want_int(h, &res, index);
 }
 
+
+int
+mpmgr_queue_shutdown(mpmgr *h, const char *name, bool immediate)
+{
+	msgpack_object o = mpmgr_obj_bool(immediate);
+
+	return call_named(h, METHOD(queue, shutdown), name, &o, 1, NULL);
+}
+
+/* --- pipes ------------------------------------------------------------ */
+
+/* An end param: 0 or 1, else MPMGR_EINVAL said on h. */
+static int
+end_param(mpmgr *h, const char *method, int end, msgpack_object *o)
+{
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (end != 0 && end != 1)
+		return handle_fail(h, MPMGR_EINVAL, "%s: the end is 0 or 1, "
+		    "not %d", method, end);
+	*o = mpmgr_obj_int(end);
+	return 0;
+}
+
+int
+mpmgr_pipe_open(mpmgr *h, const char *name, int end, uint64_t token)
+{
+	msgpack_object p[2];
+	int r;
+
+	if ((r = end_param(h, METHOD(pipe, open), end, &p[0])) != 0)
+		return r;
+	p[1].type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+	p[1].via.u64 = token;
+	return call_named(h, METHOD(pipe, open), name, p, token != 0 ? 2 : 1,
+	    NULL);
+}
+
+int
+mpmgr_pipe_close(mpmgr *h, const char *name, int end)
+{
+	msgpack_object e;
+	int r;
+
+	if ((r = end_param(h, METHOD(pipe, close), end, &e)) != 0)
+		return r;
+	return call_named(h, METHOD(pipe, close), name, &e, 1, NULL);
+}
+
+int
+mpmgr_pipe_send(mpmgr *h, const char *name, int end,
+    const msgpack_object *item, double timeout)
+{
+	msgpack_object p[2];
+	int r;
+
+	if (h == NULL || item == NULL)
+		return missing(h, METHOD(pipe, send), "item");
+	if ((r = end_param(h, METHOD(pipe, send), end, &p[0])) != 0)
+		return r;
+	p[1] = *item;
+	return call_timed(h, METHOD(pipe, send), name, p, 2, timeout, NULL);
+}
+
+int
+mpmgr_pipe_recv(mpmgr *h, const char *name, int end, double timeout,
+    msgpack_object *item)
+{
+	msgpack_object e;
+	int r;
+
+	if ((r = end_param(h, METHOD(pipe, recv), end, &e)) != 0)
+		return r;
+	return call_timed(h, METHOD(pipe, recv), name, &e, 1, timeout, item);
+}
+
+int
+mpmgr_pipe_poll(mpmgr *h, const char *name, int end, double timeout)
+{
+	msgpack_object e, res;
+	int r;
+
+	if ((r = end_param(h, METHOD(pipe, poll), end, &e)) != 0)
+		return r;
+	if ((r = call_timed(h, METHOD(pipe, poll), name, &e, 1, timeout,
+	    &res)) != 0)
+		return r;
+	return want_bool(h, &res);
+}
+
+int
+mpmgr_pipe_handoff(mpmgr *h, const char *name, int end, double timeout,
+    uint64_t *token)
+{
+	msgpack_object e, res;
+	int r;
+
+	if ((r = end_param(h, METHOD(pipe, handoff), end, &e)) != 0)
+		return r;
+	/* A negative or infinite timeout leaves the param out: the
+	 * daemon's default. */
+	if ((r = call_timed(h, METHOD(pipe, handoff), name, &e, 1, timeout,
+	    &res)) != 0)
+		return r;
+	if (res.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return handle_fail(h, MPMGR_EBADTYPE, "the token is not an "
+		    "unsigned integer");
+	if (token != NULL)
+		*token = res.via.u64;
+	return 0;
+}
+
+/* --- process records --------------------------------------------------- */
+
+int
+mpmgr_process_register(mpmgr *h, const char *name, int64_t pid,
+    const char *const *argv, bool daemon)
+{
+	msgpack_object_kv kv[3];
+	msgpack_object fields, *args;
+	uint32_t i, n;
+	int r;
+
+	if (h == NULL || argv == NULL || argv[0] == NULL)
+		return missing(h, METHOD(process, register), "argv");
+	for (n = 0; argv[n] != NULL; n++)
+		;
+	if ((args = calloc(n, sizeof(*args))) == NULL)
+		return handle_fail(h, MPMGR_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		args[i] = mpmgr_obj_str(argv[i]);
+	kv[0].key = mpmgr_obj_str("pid");
+	kv[0].val = mpmgr_obj_int(pid);
+	kv[1].key = mpmgr_obj_str("argv");
+	kv[1].val.type = MSGPACK_OBJECT_ARRAY;
+	kv[1].val.via.array.size = n;
+	kv[1].val.via.array.ptr = args;
+	kv[2].key = mpmgr_obj_str("daemon");
+	kv[2].val = mpmgr_obj_bool(daemon);
+	fields.type = MSGPACK_OBJECT_MAP;
+	fields.via.map.size = 3;
+	fields.via.map.ptr = kv;
+	r = call_named(h, METHOD(process, register), name, &fields, 1, NULL);
+	free(args);
+	return r;
+}
+
+int
+mpmgr_process_exited(mpmgr *h, const char *name, int exitcode)
+{
+	msgpack_object c = mpmgr_obj_int(exitcode);
+
+	return call_named(h, METHOD(process, exited), name, &c, 1, NULL);
+}
+
+int
+mpmgr_process_join(mpmgr *h, const char *name, double timeout,
+    int *exitcode)
+{
+	msgpack_object res;
+	int64_t code = 0;
+	int r;
+
+	if ((r = call_timed(h, METHOD(process, join), name, NULL, 0, timeout,
+	    &res)) != 0)
+		return r;
+	if ((r = want_int(h, &res, &code)) != 0)
+		return r;
+	if (exitcode != NULL)
+		*exitcode = (int)code;
+	return 0;
+}
+
+int
+mpmgr_process_is_alive(mpmgr *h, const char *name)
+{
+	msgpack_object res;
+	int r;
+
+	if ((r = call_named(h, METHOD(process, is_alive), name, NULL, 0,
+	    &res)) != 0)
+		return r;
+	return want_bool(h, &res);
+}
+
+int
+mpmgr_process_terminate(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(process, terminate), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_process_kill(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(process, kill), name, NULL, 0, NULL);
+}

@@ -131,6 +131,12 @@ conn_wake(struct conn *c)
 	conn_queue(c);
 }
 
+void
+conn_push(struct conn *c)
+{
+	conn_queue(c);
+}
+
 bool
 conn_peer_gone(struct conn *c)
 {

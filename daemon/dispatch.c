@@ -54,6 +54,8 @@ static const struct obj_type *const types[] = {
 	&rlock_type,
 	&semaphore_type,
 	&condition_type,
+	&pipe_type,
+	&process_type,
 	NULL
 };
 

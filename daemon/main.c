@@ -12,7 +12,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,7 +41,8 @@ enum {
 	OPT_OUTPUT_LIMIT,
 	OPT_MAX_MEMORY,
 	OPT_MAX_UNAUTH,
-	OPT_GENKEY
+	OPT_GENKEY,
+	OPT_PARENT_FD
 };
 
 static const struct option main_options[] = {
@@ -52,6 +55,7 @@ static const struct option main_options[] = {
 	{ "max-unauth", required_argument, NULL, OPT_MAX_UNAUTH },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "genkey", required_argument, NULL, OPT_GENKEY },
+	{ "parent-fd", required_argument, NULL, OPT_PARENT_FD },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -82,6 +86,8 @@ main_usage(FILE *f)
 "                           no ceiling)\n"
 "      --max-unauth N       connections still in the handshake (default %d)\n"
 "  -l, --log-level LEVEL    err, warning, notice, info (default) or debug\n"
+"      --parent-fd N        stop when the other end of the pipe N closes\n"
+"                           (a private daemon that dies with its parent)\n"
 "      --genkey FILE        write a new random authkey to FILE and exit\n"
 "  -V, --version            print the version and exit\n"
 "  -h, --help               print this help and exit\n"
@@ -312,6 +318,43 @@ main_raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur, server.max_clients);
 }
 
+/*
+ * --parent-fd: the read end of a pipe whose write end only the parent
+ * holds. When every copy of the write end is closed (the parent exited,
+ * even by SIGKILL) read() answers 0 and the daemon stops as on SIGTERM.
+ * Unlike PR_SET_PDEATHSIG this follows the process, not the thread that
+ * started the daemon. Bytes written to the pipe are read and ignored.
+ */
+static void
+main_parent_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event *ev = arg;
+	char buf[256];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_del(ev);
+	server_stop(n == 0 ? "the parent's pipe closed" :
+	    "the parent's pipe failed");
+}
+
+static struct event *
+main_watch_parent(struct event_base *base, int fd)
+{
+	struct event *ev;
+
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		main_die("--parent-fd %d: %s", fd, strerror(errno));
+	if ((ev = event_new(base, fd, EV_READ | EV_PERSIST, main_parent_cb,
+	    event_self_cbarg())) == NULL || event_add(ev, NULL) == -1)
+		fatalx("cannot watch --parent-fd %d", fd);
+	return ev;
+}
+
 static void
 main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -326,9 +369,10 @@ main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event *ev_sig[sizeof sigs / sizeof sigs[0]];
+	struct event *ev_parent = NULL;
 	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
 	struct event_base *base;
-	int level = LOG_INFO, ch, inherited;
+	int level = LOG_INFO, ch, inherited, parent_fd = -1;
 	char err[512];
 	size_t i;
 
@@ -370,6 +414,13 @@ main(int argc, char **argv)
 			break;
 		case OPT_GENKEY:
 			genkey = optarg;
+			break;
+		case OPT_PARENT_FD:
+			parent_fd = (int)main_number("parent-fd", optarg, false,
+			    0, INT_MAX);
+			if (fcntl(parent_fd, F_GETFD) == -1)
+				main_usage_error("--parent-fd %d: not an open "
+				    "file descriptor", parent_fd);
 			break;
 		case 'V':
 			printf("mpmgrd %s (protocol %d)\n", MPMGRD_VERSION,
@@ -420,6 +471,8 @@ main(int argc, char **argv)
 		if (ev_sig[i] == NULL || event_add(ev_sig[i], NULL) == -1)
 			fatalx("cannot handle signal %d", sigs[i]);
 	}
+	if (parent_fd != -1)
+		ev_parent = main_watch_parent(base, parent_fd);
 	listen_start(base, conn_accept);
 	log_info("listening on %s (pid %d%s)", server.socket_path,
 	    (int)getpid(), inherited ? ", socket from systemd" : "");
@@ -433,6 +486,8 @@ main(int argc, char **argv)
 	listen_unlink();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(ev_sig[i]);
+	if (ev_parent != NULL)
+		event_free(ev_parent);
 	event_base_free(base);
 	explicit_bzero(server.key, sizeof server.key);
 	return 0;

@@ -88,6 +88,12 @@ void conn_wake(struct conn *c);
 /* True when c's peer has hung up (checked with POLLRDHUP if not seen yet):
  * nothing must be handed to it. */
 bool conn_peer_gone(struct conn *c);
+/*
+ * c's output holds something that answers none of its requests (a
+ * notification): queue c so that it is written this loop turn, whether a
+ * request of c is parked or not.
+ */
+void conn_push(struct conn *c);
 
 /* --- dispatch.c: offered to the connection layer ---------------------- */
 

@@ -19,6 +19,14 @@
  * original order and on to waiting getters, so join never hangs on a dead
  * consumer. An implicit queue goes away once it holds no item, no
  * unfinished task, no lease and no waiter.
+ *
+ * shutdown is Python 3.13's Queue.shutdown: puts are refused (SHUTDOWN),
+ * parked ones at once; gets drain what is queued and are then refused,
+ * parked ones at once (a parked get means the queue is empty). immediate
+ * also empties the queue, counting each item dropped as done, so joiners
+ * are released unless got items are still not done; leases given back
+ * after it are dropped and counted done the same way. A shut down queue
+ * is never back in its initial state: it stays until obj.delete.
  */
 #include <string.h>
 #include <sys/queue.h>
@@ -55,6 +63,7 @@ struct queue {
 	size_t count;          /* items in the queue (qsize) */
 	uint64_t maxsize;      /* 0: unbounded */
 	bool ack;
+	uint8_t shutdown;      /* QUEUE_OPEN, QUEUE_DRAIN, QUEUE_IMMEDIATE */
 	uint64_t unfinished;   /* put and not yet task_done */
 	size_t bytes;          /* items (queued or leased) and leases */
 	struct lease_list leases; /* every connection's: none at free time */
@@ -65,6 +74,9 @@ struct queue {
 
 /* A queue waiter's state. */
 enum { QW_GET, QW_GET_MANY, QW_PUT, QW_JOIN };
+
+/* queue.shutdown: not, draining, immediate (which only adds to draining). */
+enum { QUEUE_OPEN, QUEUE_DRAIN, QUEUE_IMMEDIATE };
 
 static void queue_timeout(struct waiter *);
 static void queue_left(struct waiter *);
@@ -291,7 +303,15 @@ queue_is_getter(const struct waiter *w)
 	return w->state == QW_GET || w->state == QW_GET_MANY;
 }
 
-/* Items to the oldest live getters. true if any was served. */
+static void
+queue_shutdown_error(struct req *req, const struct object *o)
+{
+	reply_error(req, PERR_SHUTDOWN, "queue '%.*s' is shut down",
+	    (int)o->namelen, o->name);
+}
+
+/* Items to the oldest live getters; once a shut down queue is empty,
+ * SHUTDOWN to the rest. true if any was answered. */
 static bool
 queue_serve_getters(struct object *o)
 {
@@ -301,13 +321,19 @@ queue_serve_getters(struct object *o)
 
 	if (q->ngetters == 0)
 		return false;
-	for (w = waiter_first(o); w != NULL && q->count > 0; w = next) {
+	for (w = waiter_first(o); w != NULL && (q->count > 0 ||
+	    q->shutdown != QUEUE_OPEN); w = next) {
 		next = waiter_next(w);
-		if (!queue_is_getter(w) || waiter_peer_gone(w))
+		if (!queue_is_getter(w))
 			continue;
+		if (q->count == 0)
+			queue_shutdown_error(&w->req, o);
+		else if (waiter_peer_gone(w))
+			continue;
+		else
+			queue_deliver(o, &w->req, (uint64_t)w->n,
+			    w->state == QW_GET_MANY);
 		q->ngetters--;
-		queue_deliver(o, &w->req, (uint64_t)w->n,
-		    w->state == QW_GET_MANY);
 		waiter_done(w);
 		served = true;
 	}
@@ -327,13 +353,19 @@ queue_admit_putters(struct object *o)
 		return false;
 	for (w = waiter_first(o); w != NULL; w = next) {
 		next = waiter_next(w);
-		if (w->state != QW_PUT || waiter_peer_gone(w))
+		if (w->state != QW_PUT)
 			continue;
-		if (!queue_has_room(q, w->nitems))
+		if (q->shutdown != QUEUE_OPEN)
+			queue_shutdown_error(&w->req, o);
+		else if (waiter_peer_gone(w))
+			continue;
+		else if (!queue_has_room(q, w->nitems))
 			break;
+		else {
+			queue_push_items(q, w->data, w->datalen, w->nitems);
+			reply_nil(&w->req);
+		}
 		q->nputters--;
-		queue_push_items(q, w->data, w->datalen, w->nitems);
-		reply_nil(&w->req);
 		waiter_done(w);
 		admitted = true;
 	}
@@ -445,6 +477,10 @@ queue_put_items(struct req *req, const uint8_t *bytes, size_t len,
 	struct queue *q = queue_of(o);
 	struct waiter *w;
 
+	if (q->shutdown != QUEUE_OPEN) {
+		queue_shutdown_error(req, o);
+		return;
+	}
 	if (q->nputters == 0 && queue_has_room(q, nitems)) {
 		queue_push_items(q, bytes, len, nitems);
 		reply_nil(req);
@@ -537,6 +573,10 @@ queue_get_items(struct req *req, uint64_t n, bool many, unsigned ti)
 	if (q != NULL && q->count > 0) {
 		queue_deliver(req->obj, req, n, many);
 		queue_pump(req->obj);
+		return;
+	}
+	if (q != NULL && q->shutdown != QUEUE_OPEN) {
+		queue_shutdown_error(req, req->obj);
 		return;
 	}
 	if (usec == 0) {
@@ -650,6 +690,38 @@ queue_join(struct req *req)
 	q->njoiners++;
 }
 
+/*
+ * Python 3.13's Queue.shutdown(immediate). Shutting down again may make it
+ * immediate, never undo it.
+ */
+static void
+queue_shutdown(struct req *req)
+{
+	struct object *o = req->obj;
+	struct queue *q = queue_of(o);
+	const struct mpv *imm = &req->argv[1];
+	bool immediate = false;
+
+	if (req->argc > 1 && imm->type != MPV_NIL) {
+		if (imm->type != MPV_BOOL) {
+			reply_error(req, PERR_BADARG, "%s: immediate must be a "
+			    "bool", req->method->name);
+			return;
+		}
+		immediate = imm->v.b;
+	}
+	if (immediate) {
+		q->shutdown = QUEUE_IMMEDIATE;
+		/* Every item dropped counts as done (unfinished >= count). */
+		q->unfinished -= q->count;
+		while (q->count > 0)
+			queue_item_free(q, queue_pop(q));
+	} else if (q->shutdown == QUEUE_OPEN)
+		q->shutdown = QUEUE_DRAIN;
+	reply_nil(req);
+	queue_pump(o);
+}
+
 /* --- the type ---------------------------------------------------------- */
 
 /* Options: {maxsize: int (<= 0 unbounded, as in Python), ack: bool}. */
@@ -700,7 +772,8 @@ queue_is_initial(const struct object *o)
 	const struct queue *q = o->data;
 
 	return q->count == 0 && q->unfinished == 0 &&
-	    LIST_EMPTY(&q->leases) && LIST_EMPTY(&o->holds);
+	    q->shutdown == QUEUE_OPEN && LIST_EMPTY(&q->leases) &&
+	    LIST_EMPTY(&o->holds);
 }
 
 static uint64_t
@@ -720,7 +793,8 @@ queue_mem(const struct object *o)
 }
 
 /* h->c closed before task_done: its leased items go back to the head, in
- * the order they were got, and on to waiting getters. */
+ * the order they were got, and on to waiting getters; after an immediate
+ * shutdown they are dropped, and count as done. */
 static void
 queue_conn_gone(struct hold *h)
 {
@@ -730,7 +804,12 @@ queue_conn_gone(struct hold *h)
 	struct qitem *it, *next;
 	size_t i;
 
-	if (l != NULL) {
+	if (l != NULL && q->shutdown == QUEUE_IMMEDIATE) {
+		q->unfinished -= l->n;
+		while (l->n > 0)
+			queue_item_free(q, queue_lease_pop(l));
+		queue_lease_free(q, l);
+	} else if (l != NULL) {
 		queue_reserve(q, l->n);
 		q->head = (q->head - l->n) & (q->cap - 1);
 		it = l->last->next;

@@ -105,6 +105,8 @@ extern const struct obj_type lock_type;
 extern const struct obj_type rlock_type;
 extern const struct obj_type semaphore_type;
 extern const struct obj_type condition_type;
+extern const struct obj_type pipe_type;
+extern const struct obj_type process_type;
 
 /* Elements freed per slice of an incremental free. */
 #define REGISTRY_FREE_SLICE 1000

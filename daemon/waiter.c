@@ -11,9 +11,11 @@
  * one step is never touched by the next.
  *
  * The one call up in the daemon starts here: an answered waiter wakes its
- * connection (conn_wake), and the types learn through waiter_peer_gone
- * whether a waiter's peer hung up (conn_peer_gone), as Redis's blocked.c
- * calls networking.c. tests/it_layering.sh keeps it the only one.
+ * connection (conn_wake), the types learn through waiter_peer_gone
+ * whether a waiter's peer hung up (conn_peer_gone), and a notification
+ * to a holder gets its connection written (conn_push), as Redis's
+ * blocked.c calls networking.c. tests/it_layering.sh keeps it the only
+ * one.
  */
 #include <math.h>
 #include <string.h>
@@ -576,4 +578,17 @@ hold_drop(struct hold *h)
 	LIST_REMOVE(h, by_conn);
 	LIST_REMOVE(h, by_obj);
 	xfree(h);
+}
+
+msgpack_packer *
+hold_notify(struct hold *h, const char *method, uint32_t nparams)
+{
+	msgpack_packer *pk;
+
+	if (conn_peer_gone(h->c))
+		return NULL;
+	pk = conn_packer(h->c);
+	msg_pack_notification(pk, method, nparams);
+	conn_push(h->c);
+	return pk;
 }

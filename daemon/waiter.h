@@ -24,9 +24,10 @@
  *     touched, by name, once all their ops have run.
  *
  * Holdings (struct hold) record what a connection holds in an object (a
- * lock, an rlock's recursion count, semaphore permits, leased queue items)
- * so that its close gives them back: obj_type.conn_gone runs for each hold
- * of the closing connection.
+ * lock, an rlock's recursion count, semaphore permits, leased queue items,
+ * pipe ends, a process record it supervises) so that its close gives them
+ * back: obj_type.conn_gone runs for each hold of the closing connection.
+ * A holder may also be sent a notification (hold_notify).
  */
 #ifndef MPMGR_WAITER_H
 #define MPMGR_WAITER_H
@@ -34,6 +35,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+
+#include <msgpack.h>
 
 #include "dispatch.h"
 
@@ -154,5 +157,14 @@ struct hold *hold_get(struct conn *c, struct object *o);
 /* Forget h (its type has given back or cleared what it held); h->data
  * is the type's to free before. */
 void hold_drop(struct hold *h);
+/*
+ * A notification [2, method, params] to h's connection (a process
+ * record's supervisor asked to signal its process): the caller packs the
+ * nparams params with the packer returned, and the connection writes it
+ * this loop turn, parked or not. NULL, and nothing sent, when that
+ * connection's peer has hung up.
+ */
+msgpack_packer *hold_notify(struct hold *h, const char *method,
+    uint32_t nparams);
 
 #endif

@@ -213,7 +213,11 @@
 	    "mark one got item done (ack: this connection's oldest)") \
 	M(queue, join, 1, 2, MF_BLOCKS | MF_OBJ, \
 	    "name[, timeout]", \
-	    "true once every item put is done; false on timeout")
+	    "true once every item put is done; false on timeout") \
+	M(queue, shutdown, 1, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name[, immediate]", \
+	    "refuse puts, and gets once empty (SHUTDOWN); immediate: empty " \
+	    "it and release the waiters")
 
 #define MPMGR_METHODS_EVENT(M) \
 	M(event, create, 1, 2, MF_WRITE | MF_OBJ, \
@@ -325,6 +329,60 @@
 	    "name", \
 	    "wake every waiter")
 
+#define MPMGR_METHODS_PIPE(M) \
+	M(pipe, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {duplex: bool, maxsize: int}]", \
+	    "create it explicitly: duplex (true), maxsize per direction (0 " \
+	    "unbounded)") \
+	M(pipe, open, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, end[, token]", \
+	    "hold end 0 or 1 until close or disconnect; token claims a " \
+	    "hand-off; EOF if closed") \
+	M(pipe, send, 3, 4, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name, end, item[, timeout]", \
+	    "send item to the other end, waiting for room; FULL on timeout; " \
+	    "EOF") \
+	M(pipe, recv, 2, 3, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name, end[, timeout]", \
+	    "the oldest message for end, waiting for one; EOF once the other " \
+	    "end is closed; TIMEOUT") \
+	M(pipe, poll, 2, 3, MF_BLOCKS | MF_OBJ, \
+	    "name, end[, timeout]", \
+	    "true once a recv would not wait (a message, or EOF); false on " \
+	    "timeout") \
+	M(pipe, close, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, end", \
+	    "let go of this connection's hold of end, or close an end nobody " \
+	    "holds") \
+	M(pipe, handoff, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, end[, timeout]", \
+	    "a token keeping end open until an open claims it or timeout " \
+	    "(60 s) passes")
+
+#define MPMGR_METHODS_PROCESS(M) \
+	M(process, register, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, {pid, argv, daemon}", \
+	    "record a running process this connection supervises; EXISTS") \
+	M(process, exited, 2, 2, MF_WRITE | MF_OBJ, \
+	    "name, exitcode", \
+	    "its supervisor reports the exit: N, or -SIG when a signal " \
+	    "killed it") \
+	M(process, join, 1, 2, MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "the exit code once there is one; LOST; TIMEOUT") \
+	M(process, is_alive, 1, 1, MF_OBJ, \
+	    "name", \
+	    "bool: running") \
+	M(process, info, 1, 1, MF_OBJ, \
+	    "name", \
+	    "{name, pid, argv, started, state, exitcode, ...}") \
+	M(process, terminate, 1, 1, MF_OBJ, \
+	    "name", \
+	    "have its supervisor send it SIGTERM; LOST") \
+	M(process, kill, 1, 1, MF_OBJ, \
+	    "name", \
+	    "have its supervisor send it SIGKILL; LOST")
+
 #define MPMGR_METHODS_OBJ(M) \
 	M(obj, list, 0, 1, 0, \
 	    "[type]", \
@@ -368,6 +426,8 @@
 	MPMGR_METHODS_RLOCK(M) \
 	MPMGR_METHODS_SEMAPHORE(M) \
 	MPMGR_METHODS_CONDITION(M) \
+	MPMGR_METHODS_PIPE(M) \
+	MPMGR_METHODS_PROCESS(M) \
 	MPMGR_METHODS_OBJ(M) \
 	MPMGR_METHODS_SYS(M)
 

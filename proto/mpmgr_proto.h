@@ -40,6 +40,9 @@
 /* Server -> client notifications. */
 #define MPMGR_NOTIFY_CHALLENGE "mpmgr.challenge"
 #define MPMGR_NOTIFY_ERROR "mpmgr.error"
+/* [2, "process.signal", [name, signo]]: to the supervisor of a process
+ * record, asking it to signal the process (process.terminate, kill). */
+#define MPMGR_NOTIFY_PROCESS_SIGNAL "process.signal"
 #define MPMGR_METHOD_AUTH "auth"
 
 /* Handshake. */
@@ -77,7 +80,8 @@
 	X(NOKEY) X(NOINDEX) X(NOTFOUND) X(NOOBJ) X(EMPTY) X(FULL) \
 	X(TIMEOUT) X(WRONGTYPE) X(BADARG) X(BADTYPE) X(NOTHELD) \
 	X(NOTOWNER) X(RANGE) X(BROKEN) X(DELETED) X(EXISTS) \
-	X(NOMETHOD) X(AUTH) X(TOOBIG) X(LIMIT) X(SHUTDOWN) X(INTERNAL)
+	X(NOMETHOD) X(AUTH) X(TOOBIG) X(LIMIT) X(SHUTDOWN) X(INTERNAL) \
+	X(EOF) X(LOST)
 
 enum proto_err {
 	PERR_NONE = 0,

@@ -70,21 +70,33 @@ fc_reopen(void)
 	buf_reset(&fc->out);
 }
 
-/* c->out holds exactly one response to msgid. */
+/*
+ * c->out holds exactly one response to msgid, after the notifications a
+ * request may send to a holder (process.signal: fc supervises the
+ * records it registered).
+ */
 static void
 check_reply(uint32_t msgid)
 {
 	struct scan_state st;
 	struct msg m;
 	struct mpv message;
+	const uint8_t *p = buf_head(&fc->out);
+	size_t left = buf_used(&fc->out), flen = 0;
 	const char *why = NULL;
-	size_t flen = 0;
 
-	scan_init(&st);
-	CHECK(scan_frame(&st, buf_head(&fc->out), buf_used(&fc->out),
-	    SIZE_MAX, &flen, &why) == SCAN_FRAME);
-	CHECK(flen == buf_used(&fc->out));
-	CHECK(msg_parse_frame(buf_head(&fc->out), flen, &m, &why) == 0);
+	for (;;) {
+		scan_init(&st);
+		CHECK(scan_frame(&st, p, left, SIZE_MAX, &flen, &why) ==
+		    SCAN_FRAME);
+		CHECK(msg_parse_frame(p, flen, &m, &why) == 0);
+		if (m.kind != MSG_NOTIFICATION)
+			break;
+		CHECK(mpv_str_eq(&m.method, MPMGR_NOTIFY_PROCESS_SIGNAL));
+		p += flen;
+		left -= flen;
+	}
+	CHECK(flen == left);
 	CHECK(m.kind == MSG_RESPONSE);
 	CHECK(m.msgid == msgid);
 	if (msg_error_code(&m, &message) != PERR_NONE)

@@ -385,6 +385,16 @@ harness_spawn(struct harness *h, harness_child_fn fn, int arg)
 }
 
 void
+harness_kill9(pid_t pid)
+{
+	int st;
+
+	ck_assert(kill(pid, SIGKILL) == 0);
+	ck_assert(waitpid(pid, &st, 0) == pid);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+void
 harness_reap(const pid_t *pids, int n, const char *what)
 {
 	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;

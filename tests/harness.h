@@ -136,6 +136,9 @@ pid_t harness_spawn(struct harness *h, harness_child_fn fn, int arg);
  * still running then are killed, and the test fails naming what they are.
  */
 void harness_reap(const pid_t *pids, int n, const char *what);
+/* SIGKILL pid, a child of this process, and reap it: its sockets are
+ * closed once this returns. */
+void harness_kill9(pid_t pid);
 
 /*
  * Run $MPCTL (default ./build/mpctl) with the arguments (NULL-terminated)

@@ -10,7 +10,10 @@
 #   library with its .so symlinks and soname, the header, libmpmgr.pc
 #   naming /usr and the release's version, the man pages, the bash
 #   completion, the system and user units with ExecStart=/usr/bin/mpmgrd,
-#   the sysusers.d and tmpfiles.d files; it runs no ldconfig into DESTDIR.
+#   the sysusers.d and tmpfiles.d files, the Python package in Debian's
+#   dist-packages (its extension exporting only PyInit__mpmgr), which
+#   Debian's python3 imports and runs on the staged mpmgrd; it runs no
+#   ldconfig into DESTDIR.
 # - The README's C example, compiled as printed with the printed command,
 #   runs against the staged daemon.
 # - A small C program built with `pkg-config --cflags --libs libmpmgr`
@@ -381,6 +384,37 @@ if [ "$out" = "123 42" ]; then
 	pass "the static program runs its own functions and libmpmgr's"
 else
 	fail "static printed '$out', wanted '123 42'"
+fi
+
+# --- the Python package -----------------------------------------------
+#
+# In Debian's dist-packages, exporting only its module init, importable
+# by Debian's python3: a private Manager() on the staged mpmgrd, and
+# Manager(address=None) on the daemon above ($MPMGR_SOCKET).
+
+pydir=$S/lib/python3/dist-packages
+want -f lib/python3/dist-packages/mpmgr/__init__.py
+want -f lib/python3/dist-packages/mpmgr/proxies.py
+ext=$(ls "$pydir"/mpmgr/_mpmgr*.so 2>/dev/null | head -n 1)
+if [ -n "$ext" ] && [ "$(nm -D --defined-only "$ext" |
+	awk '{ print $3 }')" = PyInit__mpmgr ]; then
+	pass "the extension exports PyInit__mpmgr only"
+else
+	fail "the extension: '$ext' exports: $(nm -D --defined-only "$ext" |
+		awk '{ print $3 }' | tr '\n' ' ')"
+fi
+out=$(PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$pydir MPMGRD=$S/bin/mpmgrd /usr/bin/python3 -c '
+import mpmgr
+with mpmgr.Manager() as m:
+    d = m.dict(t=(1, 2))
+    private = d["t"]
+with mpmgr.Manager(address=None) as m:
+    print(private, m.named.dict("staged")["n"])
+' 2>&1)
+if [ "$out" = "(1, 2) 42" ]; then
+	pass "python3 imports the staged mpmgr: a private and the shared daemon"
+else
+	fail "the staged Python package printed: $out"
 fi
 
 daemon_stop

@@ -67,17 +67,6 @@ await_ready(void)
 	ck_assert(read(ready[0], &c, 1) == 1);
 }
 
-/* SIGKILL pid and reap it: its end of the socket is closed after. */
-static void
-kill9(pid_t pid)
-{
-	int st;
-
-	ck_assert(kill(pid, SIGKILL) == 0);
-	ck_assert(waitpid(pid, &st, 0) == pid);
-	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-}
-
 /* Stop the daemon and wait until it is stopped. */
 static void
 daemon_freeze(void)
@@ -111,7 +100,7 @@ kill9_after_send(pid_t victim, mpmgr *m)
 {
 	daemon_freeze();
 	ck_assert_int_eq(mpmgr_flush(m), 0);
-	kill9(victim);
+	harness_kill9(victim);
 	ck_assert(kill(D->pid, SIGCONT) == 0);
 }
 
@@ -255,7 +244,7 @@ START_TEST(test_holder_dies)
 	waiter = harness_spawn(D, kind_waiter, 0);
 	harness_await_waiters(m, kname, 1);
 
-	kill9(holder);
+	harness_kill9(holder);
 	harness_reap(&waiter, 1, "the next waiter");
 	/* and the waiter's exit gave back what it got */
 	kind_state(m, K->free_answer);
@@ -474,7 +463,7 @@ START_TEST(test_blocked_barrier_dies)
 	harness_await_waiters(m, "kbar", 1);
 	other = harness_spawn(D, barrier_party, 0);
 	harness_await_waiters(m, "kbar", 2);
-	kill9(victim);
+	harness_kill9(victim);
 	harness_reap(&other, 1, "the barrier party beside a dead one");
 	ck_call_ok(m, "barrier.broken", "['kbar']", "true");
 	ck_assert_int_eq(mpmgr_barrier_wait(m, "kbar", 0, NULL),
@@ -554,7 +543,7 @@ START_TEST(test_ack_consumer_dies)
 	waiting = harness_spawn(D, joiner, 0);
 	harness_await_waiters(m, "kaq", 1);
 
-	kill9(victim);
+	harness_kill9(victim);
 	consumer = harness_spawn(D, ack_consumer, 0);
 	harness_reap(&consumer, 1, "the consumer after a dead one");
 	harness_reap(&waiting, 1, "join after the item was done");
@@ -588,7 +577,7 @@ START_TEST(test_no_release_on_disconnect)
 	ready_open();
 	holder = harness_spawn(D, nr_holder, 0);
 	await_ready();
-	kill9(holder);
+	harness_kill9(holder);
 	await_clients(m, 1);
 
 	/* the daemon has seen the close, and both stay taken */
@@ -758,7 +747,7 @@ START_TEST(test_cancel_sigint)
 	/* cancelled, alive, and still the holder of kx2_held */
 	ck_assert_int_eq(harness_waiters(m, "kx2_busy"), 0);
 	ck_assert_int_eq(mpmgr_lock_acquire(m, "kx2_held", 0), 0);
-	kill9(child);
+	harness_kill9(child);
 	ck_assert_int_eq(mpmgr_lock_acquire(m, "kx2_held",
 	    HARNESS_DEADLINE_MS / 1000.0), 1);
 	ck_assert_int_eq(mpmgr_lock_release(m, "kx2_held"), 0);

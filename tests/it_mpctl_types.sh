@@ -19,28 +19,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 test_begin it_mpctl_types
 
-# waiters NAME N: the daemon shows N requests parked on NAME.
-waiters() {
-	"$MPCTL" info "$1" 2>/dev/null | grep -q "\"waiters\":$2[,}]"
-}
-
-# bg OUT CMD...: start CMD in the background, its stdout and stderr in
-# $tmp/OUT.out and $tmp/OUT.err; its pid in $last.
-bg() {
-	out=$1
-	shift
-	"$@" >"$tmp/$out.out" 2>"$tmp/$out.err" &
-	last=$!
-	bg_pids="$bg_pids $last"
-}
-
-# reap PID: wait for it; its exit status in $reaped (the shell's notice
-# of a killed job is not wanted).
-reap() {
-	wait "$1" 2>/dev/null
-	reaped=$?
-}
-
 # bg_is OUT PID STATUS STDOUT: the background process PID (output OUT)
 # exited STATUS having printed STDOUT (a line, or nothing when empty).
 bg_is() {
@@ -59,18 +37,9 @@ bg_is() {
 	fi
 }
 
-gone() {
-	! alive "$1"
-}
-
 # unlocked NAME: the lock NAME is free.
 unlocked() {
 	! "$MPCTL" lock locked -n "$1" >/dev/null 2>&1
-}
-
-# noobj NAME: no object NAME.
-noobj() {
-	! "$MPCTL" info "$1" >/dev/null 2>&1
 }
 
 daemon_start

@@ -26,9 +26,14 @@ test_begin it_mpctl_verbs
 #   sys.cancel   takes back a request parked on the asking connection;
 #                mpctl's one blocking request ends with its -t or with it
 #   obj.scan     `ls` pages through it
-unexposed="rlock.owned sys.cancel obj.scan"
-# Verbs spelled otherwise than their method's verb, as VERB=METHOD-VERB.
-spellings="exec=acquire ls=list rm=delete version=stats"
+#   process.exited  only a record's supervisor reports, on the connection
+#                that registered it (`process start` does)
+unexposed="rlock.owned sys.cancel obj.scan process.exited"
+# Verbs spelled otherwise than their method's verb, as VERB=METHOD-VERB:
+# exec holds while CMD runs, cat and write hold a pipe's end while they
+# stream, start registers the process it runs.
+spellings="exec=acquire ls=list rm=delete cat=open write=open start=register"
+spellings="$spellings version=stats"
 
 sed -n 's/^[[:space:]]*M(\([a-z_]*\), \([a-z_]*\),.*/\1.\2/p' \
 	"$top/proto/mpmgr_methods.h" >"$tmp/catalogue"

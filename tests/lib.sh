@@ -129,6 +129,41 @@ alive() {
 	return 0
 }
 
+# gone PID: the process has exited (or is a zombie).
+gone() {
+	! alive "$1"
+}
+
+# bg OUT CMD...: start CMD in the background, its stdout and stderr in
+# $tmp/OUT.out and $tmp/OUT.err; its pid in $last (and in $bg_pids, for
+# cleanup).
+bg() {
+	out=$1
+	shift
+	"$@" >"$tmp/$out.out" 2>"$tmp/$out.err" &
+	last=$!
+	bg_pids="$bg_pids $last"
+}
+
+# reap PID: wait for it; its exit status in $reaped (the shell's notice
+# of a killed job is not wanted).
+reap() {
+	wait "$1" 2>/dev/null
+	reaped=$?
+}
+
+# exits PID STATUS WHAT: the background PID ends with STATUS (the
+# stderr of the test's background commands shown if not).
+exits() {
+	reap "$1"
+	if [ "$reaped" -eq "$2" ]; then
+		pass
+	else
+		fail "$3: exit $reaped, wanted $2"
+		indent "$tmp"/*.err 2>/dev/null
+	fi
+}
+
 # poll CMD...: run CMD (output dropped) every 10 ms until it succeeds (0)
 # or $wait_secs pass (1).
 poll() {
@@ -206,6 +241,16 @@ daemon_exits() {
 daemon_stop() {
 	kill "$daemon_pid"
 	daemon_exits SIGTERM
+}
+
+# waiters NAME N: the daemon shows N requests parked on NAME.
+waiters() {
+	"$MPCTL" info "$1" 2>/dev/null | grep -q "\"waiters\":$2[,}]"
+}
+
+# noobj NAME: no object NAME.
+noobj() {
+	! "$MPCTL" info "$1" >/dev/null 2>&1
 }
 
 # --- mpctl's output ---------------------------------------------------------

@@ -14,8 +14,9 @@
  *   [...] optional, nested when one needs another), beginning with
  *   "name" exactly for the methods whose first param is an object.
  * - man/mpctl.1: every object type has its ".Ss TYPE" subsection, whose
- *   ".It Cm VERB" items are verbs of that type in the catalogue (or exec,
- *   the CLI's own); every other method is named in the page as TYPE.VERB
+ *   ".It Cm VERB" items are verbs of that type in the catalogue (or one of
+ *   the CLI's own: exec, cat, write, start); every other method is named
+ *   in the page as TYPE.VERB
  *   (the server verbs, and the methods mpctl does not offer); and every
  *   TYPE.VERB the page names is in the catalogue.
  *
@@ -286,6 +287,20 @@ END_TEST
 
 /* --- man/mpctl.1 -------------------------------------------------------- */
 
+/* Verbs of mpctl that are no method's (client/mpctl_verbs.c). */
+static bool
+cli_verb(const char *verb)
+{
+	static const char *const own[] = { "exec", "cat", "write", "start" };
+	size_t i;
+
+	for (i = 0; i < sizeof own / sizeof own[0]; i++) {
+		if (strcmp(verb, own[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool man_seen[MPMGR_MID_COUNT];
 
 /* Mark every TYPE.VERB named on line; each must be a catalogue method. */
@@ -348,7 +363,7 @@ START_TEST(test_mpctl_1)
 		p = line + 7;
 		for (tok = strtok_r(p, " ", &save); tok != NULL;
 		    tok = strtok_r(NULL, " ", &save)) {
-			if (strcmp(tok, "exec") != 0) {
+			if (!cli_verb(tok)) {
 				snprintf(name, sizeof name, "%s.%s", section,
 				    tok);
 				r = row(name);

@@ -1490,7 +1490,7 @@ START_TEST(errors_names)
 	    "NOOBJ", "EMPTY", "FULL", "TIMEOUT", "WRONGTYPE", "BADARG",
 	    "BADTYPE", "NOTHELD", "NOTOWNER", "RANGE", "BROKEN", "DELETED",
 	    "EXISTS", "NOMETHOD", "AUTH", "TOOBIG", "LIMIT", "SHUTDOWN",
-	    "INTERNAL" };
+	    "INTERNAL", "EOF", "LOST" };
 	int code;
 
 	ck_assert_int_eq(PERR_COUNT - 1, (int)(sizeof names / sizeof names[0]));
@@ -1501,6 +1501,8 @@ START_TEST(errors_names)
 	}
 	ck_assert_int_eq(PERR_NOKEY, 1);
 	ck_assert_int_eq(PERR_INTERNAL, 22);
+	ck_assert_int_eq(PERR_EOF, 23);
+	ck_assert_int_eq(PERR_LOST, 24);
 	ck_assert_ptr_null(proto_err_name(PERR_NONE));
 	ck_assert_ptr_null(proto_err_name(PERR_COUNT));
 	ck_assert_ptr_null(proto_err_name(-3));

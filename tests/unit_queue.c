@@ -592,6 +592,138 @@ START_TEST(test_mem)
 }
 END_TEST
 
+/* --- shutdown (Python 3.13) ------------------------------------------- */
+
+START_TEST(test_shutdown)
+{
+	/* Parked putters are refused at once; getters drain, then are
+	 * refused; joiners still wait for the items to be done. */
+	OK("queue.create", "['qs', {'maxsize': 2}]", "nil");
+	OK("queue.put_many", "['qs', [1, 2]]", "nil");
+	PARK(1, "queue.put", "['qs', 3]");
+	PARK(2, "queue.put_many", "['qs', [4], 60]");
+	PARK(3, "queue.join", "['qs']");
+	ERRM("queue.shutdown", "['qs', 1]", BADARG, "immediate must be a bool");
+	OK("queue.shutdown", "['qs']", "nil");
+	GOT_ERR(1, SHUTDOWN);
+	GOT_ERR(2, SHUTDOWN);
+	NOTHING(3);
+	ck_assert_uint_eq(waiter_heap_size(), 0);
+	ERRM("queue.put", "['qs', 5]", SHUTDOWN, "'qs' is shut down");
+	ERR("queue.put", "['qs', 5, 0]", SHUTDOWN);
+	ERR("queue.put_many", "['qs', [5]]", SHUTDOWN);
+	OK("queue.qsize", "['qs']", "2");
+	OK("queue.get", "['qs']", "1");
+	OK("queue.get_many", "['qs', 5]", "[2]");
+	ERR("queue.get", "['qs']", SHUTDOWN);
+	ERR("queue.get", "['qs', 0]", SHUTDOWN);
+	ERR("queue.get_many", "['qs', 2, 5]", SHUTDOWN);
+	/* task_done still counts: the joiner is released by it. */
+	OK("queue.task_done", "['qs']", "nil");
+	NOTHING(3);
+	OK("queue.task_done", "['qs']", "nil");
+	GOT(3, "true");
+	/* Shutting down again is harmless. */
+	OK("queue.shutdown", "['qs', false]", "nil");
+	OK("queue.shutdown", "['qs', nil]", "nil");
+
+	/* Parked getters of an empty queue are released at once; the queue
+	 * made by the blocking get stays shut down (no longer initial). */
+	PARK(1, "queue.get", "['qs2']");
+	PARK(2, "queue.get_many", "['qs2', 3, 60]");
+	OK("queue.shutdown", "['qs2']", "nil");
+	GOT_ERR(1, SHUTDOWN);
+	GOT_ERR(2, SHUTDOWN);
+	ERR("queue.put", "['qs2', 1]", SHUTDOWN);
+	OK("obj.info", "['qs2']", NULL);
+	/* Until obj.delete, which frees the name. */
+	OK("obj.delete", "['qs2']", "nil");
+	OK("queue.put", "['qs2', 1]", "nil");
+	OK("queue.get", "['qs2']", "1");
+	OK("queue.task_done", "['qs2']", "nil");
+	ERR("obj.info", "['qs2']", NOOBJ);
+
+	/* A shutdown of a missing queue makes it, shut down: a producer
+	 * that comes late is refused. */
+	OK("queue.shutdown", "['qs3']", "nil");
+	ERR("queue.put", "['qs3', 1]", SHUTDOWN);
+	OK("obj.delete", "['qs3']", "nil");
+}
+END_TEST
+
+START_TEST(test_shutdown_immediate)
+{
+	/* The queue is emptied, each item dropped counted done; everyone
+	 * waiting is released: getters, putters, joiners. */
+	OK("queue.create", "['qi', {'maxsize': 3}]", "nil");
+	OK("queue.put_many", "['qi', [1, 2, 3]]", "nil");
+	PARK(1, "queue.put", "['qi', 4]");
+	PARK(2, "queue.join", "['qi']");
+	PARK(3, "queue.join", "['qi', 60]");
+	OK("queue.shutdown", "['qi', true]", "nil");
+	GOT_ERR(1, SHUTDOWN);
+	GOT(2, "true");
+	GOT(3, "true");
+	OK("queue.qsize", "['qi']", "0");
+	ERR("queue.get", "['qi', 0]", SHUTDOWN);
+	ERRM("queue.task_done", "['qi']", BADARG, "more times");
+	OK("queue.join", "['qi', 0]", "true");
+
+	/* As in Python, an item already got and not done keeps join
+	 * waiting: immediate marks done only what it drops. */
+	OK("queue.put_many", "['qi2', [1, 2]]", "nil");
+	OK("queue.get", "['qi2']", "1");
+	PARK(2, "queue.join", "['qi2']");
+	PARK(3, "queue.get", "['qi2-empty']");
+	OK("queue.shutdown", "['qi2', true]", "nil");
+	NOTHING(2);
+	OK("queue.task_done", "['qi2']", "nil");
+	GOT(2, "true");
+	/* Draining first, then immediate: immediate still empties it. */
+	OK("queue.put_many", "['qi3', [1, 2]]", "nil");
+	OK("queue.shutdown", "['qi3']", "nil");
+	OK("queue.shutdown", "['qi3', true]", "nil");
+	OK("queue.qsize", "['qi3']", "0");
+	OK("queue.join", "['qi3', 0]", "true");
+	OK("queue.put", "['qi2-empty', 'x']", "nil");
+	GOT(3, "'x'");
+}
+END_TEST
+
+/* With ack: leases given back after an immediate shutdown are dropped
+ * and counted done; after a draining one they come back for the gets. */
+START_TEST(test_shutdown_ack)
+{
+	OK("queue.create", "['qa1', {'ack': true}]", "nil");
+	OK("queue.put_many", "['qa1', ['a', 'b']]", "nil");
+	fc_use(1);
+	OK("queue.get", "['qa1']", "'a'");
+	fc_use(0);
+	PARK(2, "queue.join", "['qa1']");
+	OK("queue.shutdown", "['qa1']", "nil");
+	fc_close(1);
+	NOTHING(2);
+	OK("queue.get_many", "['qa1', 5]", "['a', 'b']");
+	ERR("queue.get", "['qa1']", SHUTDOWN);
+	OK("queue.task_done", "['qa1']", "nil");
+	OK("queue.task_done", "['qa1']", "nil");
+	GOT(2, "true");
+
+	OK("queue.create", "['qa2', {'ack': true}]", "nil");
+	OK("queue.put_many", "['qa2', ['a', 'b']]", "nil");
+	fc_use(1);
+	OK("queue.get", "['qa2']", "'a'");
+	fc_use(0);
+	PARK(2, "queue.join", "['qa2']");
+	OK("queue.shutdown", "['qa2', true]", "nil");
+	NOTHING(2);
+	fc_close(1);
+	GOT(2, "true");
+	OK("queue.qsize", "['qa2']", "0");
+	OK("obj.info", "['qa2']", NULL);
+}
+END_TEST
+
 static Suite *
 queue_suite(void)
 {
@@ -624,6 +756,13 @@ queue_suite(void)
 	tcase_add_test(tc, test_ack_order);
 	tcase_add_test(tc, test_ack_gone_getter);
 	tcase_add_test(tc, test_delete);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shutdown");
+	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_test(tc, test_shutdown);
+	tcase_add_test(tc, test_shutdown_immediate);
+	tcase_add_test(tc, test_shutdown_ack);
 	suite_add_tcase(s, tc);
 	return s;
 }

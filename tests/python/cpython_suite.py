@@ -1,0 +1,104 @@
+"""CPython's own manager tests, run on mpmgr.Manager.
+
+test._test_multiprocessing (Debian's libpython3.11-testsuite) tests the
+Manager it finds in multiprocessing at run time: its manager mixin calls
+multiprocessing.Manager() in setUpClass, so replacing that attribute with
+mpmgr.Manager runs every manager test on mpmgr. install() puts the
+manager test classes for one start method into a module (one module per
+start method, so that spawned children import them by name), with the
+exclusions below; TestSyncManagerTypes runs with mpmgr.SyncManager.
+
+Each exclusion names its reason; README.md lists them ("CPython's own
+tests").
+"""
+
+import multiprocessing
+import sys
+import unittest
+
+import mpmgr
+
+POOL = ('Manager().Pool() comes with the pool type (a later issue): no '
+        'pool proxy yet')
+REGISTER = ('builds its own BaseManager subclass with registered Python '
+            'callables served by a Python server process; mpmgr.Manager '
+            'serves its own types only (and this test runs CPython\'s '
+            'BaseManager, not mpmgr\'s)')
+RELEASE_ON_EXIT = ('a child acquires and exits, the parent releases: mpmgr '
+                   'gives back what an exiting process held (documented; '
+                   'CPython\'s meaning is Lock(release_on_exit=False))')
+
+# class name (as installed) -> reason, or (class, test) -> reason
+EXCLUDED = {
+    'WithManagerTestPool': POOL,
+    'WithManagerTestMyManager': REGISTER,
+    'WithManagerTestRemoteManager': REGISTER,
+    'WithManagerTestManagerRestart': REGISTER,
+    ('TestSyncManagerTypes', 'test_pool'): POOL,
+    ('TestSyncManagerTypes', 'test_lock'): RELEASE_ON_EXIT,
+    ('TestSyncManagerTypes', 'test_bounded_semaphore'): RELEASE_ON_EXIT,
+}
+
+
+def install(module_globals, start_method):
+    multiprocessing.Manager = mpmgr.Manager
+    import test._test_multiprocessing as T
+
+    tmp = {'__name__': module_globals['__name__']}
+    T.install_tests_in_module_dict(tmp, start_method)
+    for name, cls in tmp.items():
+        if not isinstance(cls, type) or not name.startswith('WithManager'):
+            continue
+        cls = _adapted(cls, EXCLUDED.get(name), T.BaseMixin)
+        module_globals[name] = cls
+    module_globals['TestSyncManagerTypes'] = _sync_manager_types(
+        T, module_globals['__name__'])
+    module_globals['setUpModule'] = tmp['setUpModule']
+    module_globals['tearDownModule'] = tmp['tearDownModule']
+
+
+def _skip_tests(cls, clsname):
+    for key, reason in EXCLUDED.items():
+        if isinstance(key, tuple) and key[0] == clsname:
+            setattr(cls, key[1], unittest.skip(reason)(getattr(cls, key[1])))
+
+
+def _adapted(cls, reason, base_mixin):
+    if reason is not None:
+        return unittest.skip(reason)(cls)
+
+    @classmethod
+    def tearDownClass(klass):
+        # CPython's also warns about objects still alive by its reference
+        # counts (_number_of_objects): mpmgr keeps anonymous objects until
+        # the manager's session ends, so that check does not apply.
+        klass.manager.shutdown()
+        klass.manager.join()
+        klass.manager = None
+        base_mixin.tearDownClass.__func__(klass)
+
+    cls.tearDownClass = tearDownClass
+    _skip_tests(cls, cls.__name__)
+    return cls
+
+
+def _sync_manager_types(T, modname):
+    class TestSyncManagerTypes(T.TestSyncManagerTypes):
+        manager_class = mpmgr.SyncManager
+
+    TestSyncManagerTypes.__module__ = modname
+    TestSyncManagerTypes.__qualname__ = 'TestSyncManagerTypes'
+    _skip_tests(TestSyncManagerTypes, 'TestSyncManagerTypes')
+    return TestSyncManagerTypes
+
+
+def exclusions():
+    """(what, reason) for the README."""
+    for k, reason in EXCLUDED.items():
+        yield ('.'.join(k) if isinstance(k, tuple) else k), reason
+
+
+if __name__ == '__main__':
+    for what, reason in exclusions():
+        print('%s: %s' % (what, reason))
+    sys.exit(0)
