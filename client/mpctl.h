@@ -9,6 +9,7 @@
  *	mpctl_hold.c	holding on one connection: exec, plain acquire and
  *			release, condition wait and notify
  *	mpctl_ls.c	ls: the registry a page at a time
+ *	mpctl_clients.c	clients: the daemon's connections one a line
  *	mpctl_batch.c	batch mode: one command a line, one connection
  *	mpctl_complete.c shell completion from the verb table
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
@@ -314,6 +315,10 @@ int ls_run(struct ctx *);
  */
 int ls_names(struct ctx *c, const char *type,
     void (*fn)(void *arg, const char *name, size_t len), void *arg);
+
+/* --- mpctl_clients.c: the daemon's connections ---------------------- */
+
+int clients_run(struct ctx *);
 
 /* --- mpctl_pipe.c: pipes ---------------------------------------------- */
 

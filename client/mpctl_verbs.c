@@ -461,6 +461,21 @@ const struct verb verbs_table[] = {
 	  .run = mpctl_run_version },
 	{ .name = "shutdown", .method = MPMGR_MID_sys_shutdown, .flags = F_NIL,
 	  .opts = OPTS_SERVER, .usage = "" },
+	{ .name = "clients", .method = MPMGR_MID_sys_clients, .flags = F_BATCH,
+	  .opts = OPTS_SERVER, .usage = "",
+	  .summary = "the daemon's connections, one \"key=value ...\" line "
+	  "each", .run = clients_run,
+	  .help = "Each line: client (its id), pid, uid, command (as the "
+	  "daemon saw them when it\nconnected), gid, age and idle seconds, "
+	  "ops, bytes in and out, waits=METHOD(NAME,\nSECSs) or -, "
+	  "holds=TYPE(NAME: WHAT),... or -. --json: the daemon's reply." },
+	{ .name = "kill", .method = MPMGR_MID_sys_kill, .numeric = 1,
+	  .flags = F_NIL, .opts = OPTS_SERVER, .usage = "CLIENT",
+	  .summary = "close connection CLIENT (an id from clients): what it "
+	  "holds is given back",
+	  .help = "As if its process had died: its waiters leave, its locks, "
+	  "permits, leases and\npipe ends are given back and the next waiters "
+	  "served. Root or the daemon's\nuser only (ADMIN)." },
 };
 
 const size_t verbs_ntypes = NELEM(verbs_types);

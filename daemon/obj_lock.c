@@ -14,6 +14,7 @@
  * by a non-owner is NOTOWNER; releasing a free lock or rlock is NOTHELD.
  * An implicit lock or rlock goes away once it is free with nobody waiting.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -294,6 +295,18 @@ static const struct method rlock_methods[] = {
 
 /* lock and rlock differ only in their methods (rlock.owned) and in
  * recursion, which acquire and release read from o->type. */
+/* An rlock's holder holds it so many levels deep; a lock's holds it. */
+static const char *
+lock_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	const struct lk *l = lk_of(h->o);
+
+	if (h->o->type != &rlock_type || l->holder != h)
+		return "held";
+	snprintf(buf, len, "depth %llu", (unsigned long long)l->depth);
+	return buf;
+}
+
 #define LOCK_TYPE(t) {			\
 	.name = #t,				\
 	.methods = t##_methods,			\
@@ -302,6 +315,7 @@ static const struct method rlock_methods[] = {
 	.is_initial = lock_is_initial,		\
 	.size = lock_size,			\
 	.conn_gone = lock_conn_gone,		\
+	.hold_text = lock_hold_text,		\
 }
 
 const struct obj_type lock_type = LOCK_TYPE(lock);

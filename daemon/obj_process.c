@@ -427,6 +427,12 @@ static const struct method process_methods[] = {
 	DISPATCH_END
 };
 
+static const char *
+proc_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	return "supervisor";
+}
+
 const struct obj_type process_type = {
 	.name = "process",
 	.methods = process_methods,
@@ -436,4 +442,5 @@ const struct obj_type process_type = {
 	.size = proc_size,
 	.mem = proc_mem,
 	.conn_gone = proc_conn_gone,
+	.hold_text = proc_hold_text,
 };

@@ -17,6 +17,7 @@
  * no hold.
  */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dispatch.h"
 #include "log.h"
@@ -204,6 +205,14 @@ static const struct method semaphore_methods[] = {
 	DISPATCH_END
 };
 
+static const char *
+semaphore_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu permit%s", (unsigned long long)h->n,
+	    h->n == 1 ? "" : "s");
+	return buf;
+}
+
 const struct obj_type semaphore_type = {
 	.name = "semaphore",
 	.methods = semaphore_methods,
@@ -212,4 +221,5 @@ const struct obj_type semaphore_type = {
 	.is_initial = semaphore_is_initial,
 	.size = semaphore_size,
 	.conn_gone = semaphore_conn_gone,
+	.hold_text = semaphore_hold_text,
 };

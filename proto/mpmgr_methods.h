@@ -392,7 +392,7 @@
 	    "[next_cursor, [[name, type, size]...]]; 0 starts and ends") \
 	M(obj, info, 1, 1, MF_OBJ, \
 	    "name", \
-	    "{name, type, size, explicit, memory, waiters, options}") \
+	    "{name, type, size, ..., holders, waiting, stays}") \
 	M(obj, delete, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
 	    "name", \
 	    "delete an object of any type; NOOBJ")
@@ -410,7 +410,14 @@
 	    "if there was one") \
 	M(sys, shutdown, 0, 0, MF_ADMIN, \
 	    "", \
-	    "stop the daemon (root or the daemon's user)")
+	    "stop the daemon (root or the daemon's user)") \
+	M(sys, clients, 0, 0, 0, \
+	    "", \
+	    "[{client, pid, uid, command, age_sec, idle_sec, waits, " \
+	    "holds, ...}...]") \
+	M(sys, kill, 1, 1, MF_ADMIN, \
+	    "client_id", \
+	    "close that connection, releasing what it holds; NOTFOUND")
 
 
 /* Every method, type by type. */

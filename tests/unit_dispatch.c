@@ -553,7 +553,7 @@ START_TEST(test_obj_info)
 	OK("dict.create", "['i1']", "nil");
 	OK("dict.set", "['i1', 'a', 'b']", "nil");
 	OK("obj.info", "['i1']", NULL);
-	ck_assert_uint_eq(reply.result.len, 7);
+	ck_assert_uint_eq(reply.result.len, 10);
 	ck_assert(result_field("name", &v) && mpv_str_eq(&v, "i1"));
 	ck_assert(result_field("type", &v) && mpv_str_eq(&v, "dict"));
 	ck_assert(result_field("size", &v) && v.type == MPV_UINT &&
@@ -566,6 +566,13 @@ START_TEST(test_obj_info)
 	    v.v.u == 0);
 	ck_assert(result_field("options", &v) && v.type == MPV_MAP &&
 	    v.len == 0);
+	/* Nobody holds or waits; it stays because it was created. */
+	ck_assert(result_field("holders", &v) && v.type == MPV_ARRAY &&
+	    v.len == 0);
+	ck_assert(result_field("waiting", &v) && v.type == MPV_ARRAY &&
+	    v.len == 0);
+	ck_assert(result_field("stays", &v) && v.type == MPV_ARRAY &&
+	    v.len == 1);
 
 	OK("value.set", "['i2', 3]", "nil");
 	OK("obj.info", "['i2']", NULL);

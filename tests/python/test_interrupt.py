@@ -29,8 +29,12 @@ race = sys.argv[3] == 'race'
 
 def interrupt_when_parked():
     while True:
-        info = watched._call('obj.info')
-        if info['waiters'] or (sys.argv[2] == 'cwait' and info['size']):
+        try:
+            info = watched._call('obj.info')
+        except mpmgr.errors.NoObjectError:
+            info = None     # the call has not parked (created it) yet
+        if info and (info['waiters'] or
+                     (sys.argv[2] == 'cwait' and info['size'])):
             break
         time.sleep(0.005)
     os.kill(os.getpid(), signal.SIGINT)
