@@ -6,9 +6,12 @@
 #                   the foreground on the per-user default socket
 #   make check      install missing Debian packages, build, run every test
 #   make deps       install missing Debian packages (apt-get)
-#   make bench      also install redis-server, redis-tools and hyperfine,
-#                   build, and race mpmgrd against Redis (bench/run.sh;
-#                   QUICK=1 for a fast pass, PERF=1 to profile mpmgrd)
+#   make bench      also install redis-server, redis-tools, hyperfine and
+#                   parallel, build, and race mpmgrd against Redis
+#                   (bench/run.sh), the Python package against CPython's
+#                   (bench/python.py), pools against CPython's Pool, xargs
+#                   and GNU parallel (bench/pool.py); QUICK=1 for a fast
+#                   pass, PERF=1 to profile mpmgrd
 #   make install    PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, DATADIR,
 #                   MANDIR, BASHCOMPDIR, SYSTEMDSYSTEMUNITDIR,
 #                   SYSTEMDUSERUNITDIR, SYSUSERSDIR, TMPFILESDIR, LDCONFIG
@@ -149,8 +152,8 @@ $(B)/libmpmgr.pc: client/libmpmgr.pc.in
 	$(INSTALL_PC_SED) $< > $@
 
 # mpctl walks the catalogue at run time, resolves the socket's and key's
-# paths for its messages and checks text as UTF-8: it links proto's copies
-# of those (libmpmgr.a's are hidden inside it).
+# paths for its messages and checks text as UTF-8 as the daemon does: it
+# links proto's copies of those (libmpmgr.a's are hidden inside it).
 MPCTL_PROTO = $(B)/proto/catalogue.o $(B)/proto/paths.o $(B)/proto/scan.o \
 	$(B)/proto/buf.o
 $(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(MPCTL_PROTO) $(B)/libmpmgr.a
@@ -162,6 +165,10 @@ $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
 # The floor of the comparison: a raw AF_UNIX ping-pong, linked with nothing.
 $(B)/floor: $(B)/bench/floor.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# How long a client waits while another floods the daemon (bench/stall.c).
+$(B)/stall: $(B)/bench/stall.o $(B)/libmpmgr.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
 
 # Messages through a pipe of mpmgrd's, and through a socketpair.
 $(B)/pipebench: $(B)/bench/pipe.o $(B)/libmpmgr.a
@@ -206,10 +213,11 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
 	@$(MAKE) --no-print-directory $(B)/mpmgrd $(B)/mpctl $(B)/mpbench \
-		$(B)/floor $(B)/pipebench
+		$(B)/floor $(B)/stall $(B)/pipebench
 	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
-		PIPEBENCH=$(abspath $(B)/pipebench) bash bench/run.sh
+		STALL=$(abspath $(B)/stall) PIPEBENCH=$(abspath $(B)/pipebench) \
+		bash bench/run.sh
 
 # The directories install writes to. The ones it has to create (with
 # their missing parents, below DESTDIR) are recorded in INSTALLED_DIRS, so
@@ -316,12 +324,20 @@ fuzz_seed_sys = \224\000\001\251sys.stats\220\224\000\002\250obj.scan\221\000
 fuzz_seed_pipe = \224\000\001\251pipe.send\223\241p\000\241x\224\000\002\251pipe.recv\223\241p\001\000\224\000\003\252pipe.close\222\241p\000\224\000\004\254pipe.handoff\223\241p\001\313?\340\000\000\000\000\000\000
 fuzz_seed_process = \224\000\001\260process.register\222\241r\202\243pid\005\244argv\221\241x\224\000\002\261process.terminate\221\241r\224\000\003\256process.exited\222\241r\367\224\000\004\256queue.shutdown\222\241q\303
 
-.PHONY: fuzz
-fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded
+.PHONY: fuzz fuzz-live
+fuzz: $(FB)/fuzz_frame $(FB)/fuzz_dispatch $(FB)/corpus/.seeded fuzz-live
 	$(FB)/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/frame- $(FB)/corpus/frame
 	$(FB)/fuzz_dispatch -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FB)/dispatch- $(FB)/corpus/dispatch
+
+# The live daemon over its socket (tests/fuzz_live.c): an ASan+UBSan
+# mpmgrd from build-san/, driven by a generator for FUZZ_SECONDS
+# (FUZZ_SEED replays a run).
+fuzz-live: $(FB)/fuzz_live
+	@$(MAKE) --no-print-directory SANITIZE=1 build-san/mpmgrd
+	$(FB)/fuzz_live -d build-san/mpmgrd -t $(FUZZ_SECONDS) \
+		$(if $(FUZZ_SEED),-s $(FUZZ_SEED))
 
 # fuzz_frame reads its first byte as the chunk size (\003: 4 bytes).
 $(FB)/corpus/.seeded:
@@ -340,6 +356,16 @@ $(FB)/fuzz_frame: $(FB)/tests/fuzz_frame.o $(FUZZ_PROTO_OBJ)
 $(FB)/fuzz_dispatch: $(FB)/tests/fuzz_dispatch.o $(FUZZ_DAEMON_OBJ) \
 	$(FUZZ_PROTO_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LIBS_DAEMON)
+# A plain program (no libFuzzer: the daemon is another process), built
+# with the sanitizers all the same.
+FUZZ_LIVE_CFLAGS = $(filter-out -fsanitize=fuzzer%,$(FUZZ_CFLAGS)) \
+	-fsanitize=address,undefined
+$(FB)/live/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -c -o $@ $<
+$(FB)/fuzz_live: $(FB)/live/tests/fuzz_live.o \
+	$(patsubst %.c,$(FB)/live/%.o,$(PROTO_SRC))
+	$(FUZZ_CC) $(FUZZ_LIVE_CFLAGS) -o $@ $^ $(LIBS_PROTO)
 
 -include $(shell find $(FB) -name '*.d' 2>/dev/null)
 
@@ -370,7 +396,7 @@ PYMOD = $(patsubst client/python/mpmgr/%,$(B)/python/mpmgr/%,$(PYMOD_SRC))
 
 DEB_PKGS += python3-dev python3-pytest python3-msgpack python3-pip \
 	libpython3.11-testsuite
-BENCH_PKGS += python3-redis python3-hiredis
+BENCH_PKGS += python3-redis python3-hiredis parallel
 
 .PHONY: python
 python: $(PYEXT) $(PYMOD)
@@ -411,6 +437,16 @@ bench-python: deps
 	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpbench
 	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
 		MPBENCH=$(abspath $(B)/mpbench) $(PY) bench/python.py
+
+# and pools (bench/pool.py: mpmgr.Pool.map against multiprocessing.Pool.map,
+# mpctl pool map against xargs -P and GNU parallel).
+bench: bench-pool
+.PHONY: bench-pool
+bench-pool: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory python $(B)/mpmgrd $(B)/mpctl
+	PYTHONPATH=$(abspath $(B)/python) MPMGRD=$(abspath $(B)/mpmgrd) \
+		MPCTL=$(abspath $(B)/mpctl) $(PY) bench/pool.py
 
 install: install-python
 uninstall: uninstall-python

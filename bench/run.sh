@@ -4,6 +4,7 @@
 #
 # Starts mpmgrd ($MPMGRD) and a private redis-server on Unix sockets in a
 # temporary directory (fresh key, persistence off), then:
+#  - bench:dict (and Redis's hash) filled with every key of the keyspace;
 #  - for (c=1,P=1), (c=1,P=1) with both processes on CPU 0, (c=50,P=1) and
 #    (c=50,P=16): each pair of equivalent operations (mpbench test against
 #    redis-benchmark command), alternating A B A B for $ROUNDS rounds, and
@@ -19,20 +20,24 @@
 #  - one command from a shell (hyperfine), and $N_SHELL commands from a
 #    shell: as many mpctl processes, one `mpctl batch`, as many redis-cli
 #    processes, redis-cli reading them from stdin, and redis-cli --pipe;
+#  - stalls ($STALL): ping round trips of one client while another
+#    pipelines 100 list.count over a 1M-element list, and during one
+#    list.sort of it (docs/PERFORMANCE.md, "Stalls");
 #  - pipes ($PIPEBENCH, bench/pipe.py): messages one way and round trips
 #    through an mpmgr pipe, a raw socketpair and CPython's
 #    multiprocessing.Pipe, unpinned and with everything on CPU 0;
 #  - with PERF=1, a perf profile of mpmgrd under dict.set c=50 P=16.
 # QUICK=1 is a fast pass (a tenth of the requests, one round). ONLY=...
-# runs some of the sections: race, pipe, shell, idle, memory, perf. Progress
-# goes to stderr, the tables to stdout. Exit 1 if a server or a load
-# generator fails; speed itself never fails the script.
+# runs some of the sections: race, pipe, shell, idle, memory, stall,
+# perf. Progress goes to stderr, the tables to stdout. Exit 1 if a server
+# or a load generator fails; speed itself never fails the script.
 set -u
 
 MPMGRD=${MPMGRD:-build/mpmgrd}
 MPCTL=${MPCTL:-build/mpctl}
 MPBENCH=${MPBENCH:-build/mpbench}
 FLOOR=${FLOOR:-build/floor}
+STALL=${STALL:-build/stall}
 PIPEBENCH=${PIPEBENCH:-build/pipebench}
 PYTHON=${PYTHON:-/usr/bin/python3}
 QUICK=${QUICK:-0}
@@ -52,7 +57,7 @@ IDLE=10000
 NCPU=$(nproc)
 TCK=$(getconf CLK_TCK)
 
-for p in "$MPMGRD" "$MPCTL" "$MPBENCH" "$FLOOR" "$PIPEBENCH"; do
+for p in "$MPMGRD" "$MPCTL" "$MPBENCH" "$FLOOR" "$STALL" "$PIPEBENCH"; do
 	[ -x "$p" ] || { echo "bench: $p: not built (make bench)" >&2; exit 1; }
 done
 for p in redis-server redis-cli redis-benchmark taskset; do
@@ -272,6 +277,23 @@ start_mpmgrd "$tmp/mp"
 start_redis "$tmp/redis"
 say "mpmgrd pid $MP_PID, redis-server pid $R_PID, $NCPU CPUs$(
     [ "$QUICK" = 1 ] && echo ", QUICK")"
+
+# Every key of the keyspace in the dict and the hash before the race, so
+# that each dict.get and HGET finds its key whatever ran before it (a miss
+# is NOKEY, an error, against HGET's nil: not the same work).
+say "filling bench:dict and the hash with $KEYSPACE keys"
+"$MPBENCH" -s "$MP_SOCK" -c 1 -P 64 -n "$KEYSPACE" -r "$KEYSPACE" --seq \
+    -t dict.set -q >/dev/null || die "mpbench could not fill bench:dict"
+awk -v n="$KEYSPACE" -v v="$VALUE" 'BEGIN {
+	for (i = 0; i < n; i++)
+		printf "*4\r\n$4\r\nHSET\r\n$10\r\nbench:dict\r\n" \
+		    "$16\r\nkey:%012d\r\n$%d\r\n%s\r\n", i, length(v), v
+}' | redis-cli -s "$R_SOCK" --pipe >/dev/null ||
+    die "redis-cli could not fill the hash"
+if [ "$("$MPCTL" -s "$MP_SOCK" dict len -n bench:dict)" != "$KEYSPACE" ] ||
+    [ "$(redis-cli -s "$R_SOCK" hlen bench:dict)" != "$KEYSPACE" ]; then
+	die "bench:dict or the hash does not hold $KEYSPACE keys"
+fi
 
 CONFIGS=(
 	"c=1 P=1|1|1|$N_C1|0"
@@ -633,6 +655,20 @@ printf '  Redis  %8d KiB  %5.1f bytes/entry  (%s entries; used_memory %s)\n' \
 printf '  ratio mpmgrd/Redis %.2f (target <= 1.00)\n' \
     "$(awk -v a=$((mp1 - mp0)) -v b=$((r1 - r0)) 'BEGIN { print (b > 0 ? a / b : 0) }')"
 fi # memory
+
+# --- stalls --------------------------------------------------------------------
+
+if want stall; then
+stop "$MP_PID"
+stop "$R_PID"
+say "stalls: a ping while another client floods"
+start_mpmgrd "$tmp/stall-mp"
+echo
+echo "stalls: one client's ping while another pipelines heavy requests" \
+    "(each connection runs at most 64 requests or one coarse-clock tick" \
+    "per loop turn):"
+"$STALL" "$MP_SOCK" 1000000 100 || FAILED=1
+fi # stall
 
 # --- profile -------------------------------------------------------------------
 

@@ -34,11 +34,13 @@ int handle_object(mpmgr *h, const struct mpv *v, msgpack_object *o);
 /*
  * Read what the socket has without waiting; then the next message at the
  * head of the input, if it is a whole notification (not mpmgr.error): 1
- * and *m, its frame held until the next call. 0 when there is none yet,
- * or a reply comes first (left for mpmgr_reply). < 0: the handle's error
- * (MPMGR_EIO once the server hung up and nothing whole is left; the
- * error of an mpmgr.error).
+ * and *m, its frame held until the next call. HANDLE_REPLY_NEXT when a
+ * whole reply to the caller comes first (left for mpmgr_reply; the
+ * replies of our cancels before it are dropped); 0 when nothing whole is
+ * there yet. < 0: the handle's error (MPMGR_EIO once the server hung up
+ * and nothing whole is left; the error of an mpmgr.error).
  */
+#define HANDLE_REPLY_NEXT 2
 int handle_next_notification(mpmgr *h, struct msg *m);
 
 /* --- mpmgr_notify.c, for mpmgr.c ------------------------------------------ */

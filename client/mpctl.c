@@ -537,7 +537,10 @@ pack_create(struct ctx *c, const char *const keys[2])
 		if (o->key == NULL || c->opt[i] == NULL)
 			continue;
 		msgpack_pack_str_with_body(&pk, o->key, strlen(o->key));
-		if (o->arg != NULL)
+		if (o->arg != NULL && o->numeric) {
+			if ((rc = mpctl_pack_operand(c, c->opt[i], true)) != 0)
+				return rc;
+		} else if (o->arg != NULL)
 			msgpack_pack_str_with_body(&pk, c->opt[i],
 			    strlen(c->opt[i]));
 		else if (o->off)

@@ -14,6 +14,7 @@
  *	mpctl_complete.c shell completion from the verb table
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
  *	mpctl_process.c	process records: start (the supervisor), join
+ *	mpctl_pool.c	pools: worker, submit, wait, map, result
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
@@ -56,6 +57,7 @@ struct opt {
 	const char *key;        /* the create option it sets, or NULL: to its
 				   argument, or to true (false when off) */
 	bool off;
+	bool numeric;           /* its argument is a number (JSON) */
 };
 
 /*
@@ -88,12 +90,21 @@ enum opt_id {
 	OPT_ONEWAY,
 	OPT_DAEMON,
 	OPT_WAIT,
+	OPT_JOBS,
+	OPT_TAIL,
+	OPT_SHELL,
+	OPT_KEY,
+	OPT_ATTEMPTS,
+	OPT_CONSUME,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
 };
 
-#define O(id) (1u << (id))
+/* A set of options, bit O(id) for each. */
+typedef uint64_t opt_mask;
+_Static_assert(OPT_COUNT <= 63, "opt_mask has no bit left");
+#define O(id) ((opt_mask)1 << (id))
 /* Every verb takes these: where the daemon is, how long, how quietly. */
 #define OPTS_ALWAYS (O(OPT_SOCKET) | O(OPT_AUTHKEY) | O(OPT_TIMEOUT) | \
 	O(OPT_QUIET) | O(OPT_HELP))
@@ -135,7 +146,7 @@ struct verb {
 	unsigned numeric;       /* bit i: operand i is JSON even with
 				   --string */
 	unsigned flags;         /* F_* */
-	unsigned opts;          /* O(OPT_*) it takes besides OPTS_ALWAYS */
+	opt_mask opts;          /* O(OPT_*) it takes besides OPTS_ALWAYS */
 	const char *usage;      /* its operands, e.g. "KEY" */
 	const char *summary;    /* NULL: the method's */
 	/* The params after the name, from the operands, into c->args: 0 or
@@ -277,7 +288,7 @@ int parse_line(struct ctx *c, int argc, char **argv);
  * OPT_*, or -1. */
 int parse_option(const char *name, size_t len, char short_name);
 /* The options v takes: O(OPT_*) bits. */
-unsigned parse_allowed(const struct verb *v);
+opt_mask parse_allowed(const struct verb *v);
 /* "WHO: unknown type 'dcit'; did you mean 'dict'?": EXIT_USAGE. */
 int parse_unknown_type(const char *who, const char *word);
 /* The type called word (its name or alias), or NULL. */
@@ -334,6 +345,14 @@ int pipe_write(struct ctx *);
 
 int process_start(struct ctx *);
 int process_join(struct ctx *);
+
+/* --- mpctl_pool.c: pools ---------------------------------------------- */
+
+int pool_worker(struct ctx *);
+int pool_submit(struct ctx *);
+int pool_wait(struct ctx *);
+int pool_map(struct ctx *);
+int pool_result(struct ctx *);
 
 /* --- mpctl_hold.c: holding on one connection ------------------------- */
 

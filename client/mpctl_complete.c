@@ -155,7 +155,7 @@ complete_run(int argc, char **argv)
 	struct comp k = { .want = -1,
 	    .c = { .timeout = -1, .conflict = EXIT_FALSE } };
 	char *end, word[64];
-	unsigned allowed;
+	opt_mask allowed;
 	long cword;
 	size_t i;
 

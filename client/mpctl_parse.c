@@ -91,13 +91,26 @@ const struct opt parse_opts[OPT_COUNT] = {
 	    .help = "terminate CMD when the process that ran mpctl exits" },
 	[OPT_WAIT] = { .long_name = "wait",
 	    .help = "stay in the foreground and exit with CMD's status" },
+	[OPT_JOBS] = { .short_name = 'j', .long_name = "jobs", .arg = "N",
+	    .help = "run N jobs at a time (worker: the CPUs)" },
+	[OPT_TAIL] = { .long_name = "tail", .arg = "BYTES",
+	    .help = "keep the last BYTES (65536) of each job's output" },
+	[OPT_SHELL] = { .long_name = "shell",
+	    .help = "CMD is a line for sh -c, not an argv" },
+	[OPT_KEY] = { .long_name = "key", .arg = "KEY",
+	    .help = "no new job while one submitted with KEY is held" },
+	[OPT_ATTEMPTS] = { .long_name = "attempts", .arg = "N",
+	    .help = "run a job at most N times if its workers die",
+	    .key = "max_attempts", .numeric = true },
+	[OPT_CONSUME] = { .long_name = "consume",
+	    .help = "forget each job once its result is read" },
 	[OPT_HELP] = { .short_name = 'h', .long_name = "help",
 	    .help = "this help; mpctl TYPE [VERB] --help for more" },
 	[OPT_VERSION] = { .short_name = 'V', .long_name = "version",
 	    .help = "print mpctl's version (mpctl version: the daemon's too)" },
 };
 
-#define OPTS_ALL ((1u << OPT_COUNT) - 1)
+#define OPTS_ALL (O(OPT_COUNT) - 1)
 
 static const char paths[] =
 "Socket: -s, else $MPMGR_SOCKET, else /run/mpmgr/mpmgr.sock for root,\n"
@@ -382,10 +395,10 @@ missing_verb(const struct type *t)
 
 /* --- help --------------------------------------------------------------- */
 
-unsigned
+opt_mask
 parse_allowed(const struct verb *v)
 {
-	unsigned opts = v->opts | OPTS_ALWAYS;
+	opt_mask opts = v->opts | OPTS_ALWAYS;
 	int min, max;
 
 	verbs_operands(v, &min, &max);
@@ -407,7 +420,7 @@ format_opt(const struct opt *o, char *buf, size_t len)
 }
 
 static void
-help_opts(FILE *f, unsigned allowed)
+help_opts(FILE *f, opt_mask allowed)
 {
 	char buf[64];
 	int width = 24;
@@ -526,7 +539,7 @@ help_top(FILE *f)
 static void
 help_type(FILE *f, const struct type *t)
 {
-	unsigned opts = 0;
+	opt_mask opts = 0;
 	size_t i;
 
 	fprintf(f, "usage: mpctl %s VERB [-n NAME] [OPTIONS] [OPERANDS...]\n\n"
@@ -547,7 +560,7 @@ help_type(FILE *f, const struct type *t)
 static void
 help_verb(FILE *f, const struct verb *v)
 {
-	unsigned allowed = parse_allowed(v);
+	opt_mask allowed = parse_allowed(v);
 	const struct opt *o;
 	char buf[256];
 	size_t i;
@@ -595,7 +608,7 @@ parse_option(const char *name, size_t len, char short_name)
 }
 
 static int
-unknown_long(const char *pre, const char *see, unsigned allowed,
+unknown_long(const char *pre, const char *see, opt_mask allowed,
     const char *token)
 {
 	char name[40], hint[160];
@@ -646,7 +659,7 @@ opt_word(int id, const char *t, const char *pre)
  * see the help to read.
  */
 static int
-parse_opt(int argc, char **argv, int *i, unsigned allowed, const char **val,
+parse_opt(int argc, char **argv, int *i, opt_mask allowed, const char **val,
     const char *pre, const char *see)
 {
 	const char *t = argv[(*i)++], *eq, *p;
@@ -742,7 +755,7 @@ parse_leading(int argc, char **argv, int *i, const char **val)
 static int
 parse_rest(struct ctx *c, int argc, char **argv, int first, int *n)
 {
-	unsigned allowed = parse_allowed(c->verb);
+	opt_mask allowed = parse_allowed(c->verb);
 	char pre[96], see[96];
 	int j = first, rc;
 
@@ -914,7 +927,7 @@ parse_command(struct ctx *c, int argc, char **argv, int i)
 {
 	const struct type *t = NULL;
 	const struct verb *v;
-	unsigned allowed;
+	opt_mask allowed;
 	size_t k;
 	int rc;
 
@@ -1017,7 +1030,7 @@ help_batch(FILE *f)
 static int
 parse_batch(struct ctx *c, int argc, char **argv, int i)
 {
-	unsigned allowed = OPTS_GLOBAL | O(OPT_JSON) | O(OPT_STRING);
+	opt_mask allowed = OPTS_GLOBAL | O(OPT_JSON) | O(OPT_STRING);
 	size_t k;
 	int rc;
 

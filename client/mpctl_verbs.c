@@ -15,15 +15,17 @@
  * CLI does more than the method. `mpctl TYPE --help` lists the verbs in
  * catalogue order; shell completion (mpctl_complete.c) offers them.
  *
- * Every method is some verb's, except four that mean nothing to a
+ * Every method is some verb's, except those that mean nothing to a
  * command that connects, does one thing and exits (tests/it_mpctl_verbs.sh
  * holds the two lists together): rlock.owned (a fresh connection owns
  * nothing), sys.cancel (it takes back a request parked on the asking
  * connection, and mpctl's one request ends with its -t or its process),
  * obj.scan (ls pages through it), process.exited (only a record's
  * supervisor reports, on the connection that registered it: `process
- * start` does). pipe.open is sent by cat and write, which hold an end
- * while they stream; process.register by start.
+ * start` does), pool.done and pool.fail (only the connection a job is
+ * leased to reports it: `pool worker` does). pipe.open is sent by cat and
+ * write, which hold an end while they stream; process.register by start;
+ * pool.take by worker; pool.result by wait; pool.submit by map too.
  */
 #include <stdio.h>
 
@@ -43,6 +45,7 @@ const struct type verbs_types[] = {
 	{ "array", NULL, "a fixed-length array of one C number type" },
 	{ "pipe", NULL, "two ends that send each other messages, with EOF" },
 	{ "process", NULL, "records of processes that anyone may join" },
+	{ "pool", NULL, "jobs run by workers; a dead worker's job runs again" },
 };
 
 /* The help of exec, for lock, rlock and semaphore. */
@@ -93,6 +96,41 @@ const struct type verbs_types[] = {
 	"On an ack queue, mpctl marks " WHAT " done (task_done) once " \
 	"it is written\nto stdout: an mpctl killed before that gives " \
 	"it back to the queue."
+
+/* The help of pool worker. */
+#define POOL_WORKER_HELP \
+"Each job is an argv array (run with execvp) or a str (run with sh -c),\n" \
+"in a process group of its own, stdin /dev/null, with $MPMGR_POOL,\n" \
+"$MPMGR_POOL_JOB and $MPMGR_POOL_ATTEMPT set. Its result is {exitcode,\n" \
+"stdout, stderr}: N, or -SIG for signal SIG, and the last --tail bytes of\n" \
+"each stream; the job is done when the exit code is 0, else failed.\n" \
+"\n" \
+"SIGINT, SIGTERM or SIGHUP: take no more jobs, let the running ones finish\n" \
+"and report them, exit 0. A second one: kill them (SIGKILL to their groups)\n" \
+"and exit 128 + N; the daemon puts their jobs back. So does kill -9 of the\n" \
+"worker: a job whose worker dies runs again, up to the pool's max_attempts.\n" \
+"pool terminate kills the running jobs (SIGTERM) and stops the workers; a\n" \
+"cancel kills its job. The worker exits 0 once the pool is closed and no job\n" \
+"is left to run."
+
+/* How wait and map show a job. */
+#define POOL_OUTPUT_HELP \
+"A command's output (the tail a worker kept) goes to stdout and stderr,\n" \
+"and its status is its exit status (128 + N for signal N); another result\n" \
+"prints as JSON with status 0; a failure without an exit code (its worker\n" \
+"died too often) or a cancelled job is said on stderr, status 1. With\n" \
+"--consume each job is forgotten once shown; else it stays until rm."
+
+/* The help of pool map. */
+#define POOL_MAP_HELP \
+"Each line of stdin, its newline removed, replaces every {} in CMD's\n" \
+"operands (with --shell, shell-quoted in the line for sh -c), or is added\n" \
+"as the last argument when there is no {}. With -j N, map runs a worker of\n" \
+"its own for N jobs at a time (it stops taking when map exits or dies);\n" \
+"without, the pool's workers run them. Outputs come in input order, as\n" \
+"with parallel -k; the status is the first failed job's, or 0. Each result\n" \
+"is consumed. SIGINT, SIGTERM or SIGHUP cancel the jobs not shown yet.\n" \
+"\n" POOL_OUTPUT_HELP
 
 /* A verb of type t spelled as its method's verb v. */
 #define VERB(t, v) .type = #t, .name = #v, .method = MPMGR_MID_##t##_##v
@@ -433,6 +471,57 @@ const struct verb verbs_table[] = {
 	{ VERB(process, terminate), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "" },
 	{ VERB(process, kill), .flags = F_NIL, .opts = OPTS_OBJECT,
+	  .usage = "" },
+
+	/* pool */
+	{ VERB(pool, create), .min = 0, .max = 1, .numeric = 1,
+	  .flags = F_NIL | F_OPERANDS,
+	  .opts = OPTS_OBJECT | O(OPT_ATTEMPTS), .usage = "[MAXSIZE]",
+	  .summary = "create explicitly, holding at most MAXSIZE jobs (0: no "
+	  "bound); it stays until rm", .pack = mpctl_pack_create,
+	  .keys = { "maxsize" },
+	  .help = "--attempts N: a job whose worker dies runs again, N times "
+	  "at most (3)." },
+	{ .type = "pool", .name = "worker", .method = MPMGR_MID_pool_take,
+	  .min = 0, .max = 0, .flags = F_OPERANDS,
+	  .opts = O(OPT_NAME) | O(OPT_JOBS) | O(OPT_TAIL) | O(OPT_HELP),
+	  .usage = "", .summary = "run the pool's jobs, N at a time, until it "
+	  "is closed and done, or terminated", .run = pool_worker,
+	  .help = POOL_WORKER_HELP },
+	{ VERB(pool, submit), .min = 1, .max = -1, .flags = F_OPERANDS | F_CMD,
+	  .opts = O(OPT_NAME) | O(OPT_SHELL) | O(OPT_KEY) | O(OPT_ATTEMPTS) |
+	  O(OPT_HELP), .usage = "[--] CMD [ARG...]",
+	  .summary = "queue CMD as a job; print its id", .run = pool_submit,
+	  .help = "The job is CMD's argv, or with --shell one line for sh -c "
+	  "(the operands\njoined by spaces). Its result waits in the pool "
+	  "until read: see wait. With\n--key, while a job submitted with "
+	  "KEY is held its id is printed and nothing\nis queued." },
+	{ .type = "pool", .name = "wait", .method = MPMGR_MID_pool_result,
+	  .min = 1, .max = -1, .flags = F_OPERANDS,
+	  .opts = O(OPT_NAME) | O(OPT_TIMEOUT) | O(OPT_CONSUME) | O(OPT_HELP),
+	  .usage = "ID...", .summary = "wait for the jobs, write their output "
+	  "in order; exit with the first failure's status", .run = pool_wait,
+	  .help = POOL_OUTPUT_HELP },
+	{ .type = "pool", .name = "map", .method = MPMGR_MID_pool_submit,
+	  .min = 1, .max = -1, .flags = F_OPERANDS | F_CMD,
+	  .opts = O(OPT_NAME) | O(OPT_JOBS) | O(OPT_TAIL) | O(OPT_SHELL) |
+	  O(OPT_ATTEMPTS) | O(OPT_HELP), .usage = "[--] CMD [ARG...]",
+	  .summary = "a job of CMD per line of stdin, {} replaced by the line; "
+	  "outputs in input order", .run = pool_map, .help = POOL_MAP_HELP },
+	{ VERB(pool, result), .min = 1, .max = 1, .numeric = 1,
+	  .flags = F_OPERANDS, .opts = OPTS_OBJECT | O(OPT_CONSUME),
+	  .usage = "ID", .run = pool_result },
+	{ VERB(pool, collect), .numeric = 1, .opts = OPTS_OBJECT,
+	  .usage = "MAX" },
+	{ VERB(pool, status), .opts = OPTS_OBJECT, .usage = "",
+	  .summary = "the jobs by state and the workers, one \"key: value\" "
+	  "a line", .run = mpctl_run_stats },
+	{ VERB(pool, cancel), .numeric = 1, .flags = F_PREDICATE,
+	  .opts = OPTS_OBJECT, .usage = "ID" },
+	{ VERB(pool, close), .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "" },
+	{ VERB(pool, join), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
+	  .usage = "" },
+	{ VERB(pool, terminate), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "" },
 
 	/* server-wide */

@@ -196,22 +196,28 @@ breaks(mpmgr *h, int err, const char *fmt, ...)
 	return err;
 }
 
-/* A server error: its code as ours, its message kept. */
+/*
+ * A server error: its code as ours, its message kept (what snprintf's
+ * "%.*s" would keep, without its cost: NOKEY and EMPTY are everyday
+ * answers).
+ */
 static int
 server_error(mpmgr *h, int code, const struct mpv *message)
 {
-	const char *name = proto_err_name(code);
+	size_t n = 0;
 
-	if (name == NULL) {
+	if (proto_err_name(code) == NULL)
 		code = PERR_INTERNAL;
-		name = proto_err_name(code);
+	_Static_assert(sizeof("WRONGTYPE") <= sizeof(h->errcode),
+	    "errcode holds every code name");
+	memcpy(h->errcode, proto_err_name(code), proto_err_name_len(code) + 1);
+	if (message->type == MPV_STR) {
+		n = strnlen((const char *)message->ptr, message->len);
+		if (n >= sizeof(h->errmsg))
+			n = sizeof(h->errmsg) - 1;
+		memcpy(h->errmsg, message->ptr, n);
 	}
-	snprintf(h->errcode, sizeof(h->errcode), "%s", name);
-	if (message->type == MPV_STR)
-		snprintf(h->errmsg, sizeof(h->errmsg), "%.*s",
-		    (int)message->len, (const char *)message->ptr);
-	else
-		h->errmsg[0] = '\0';
+	h->errmsg[n] = '\0';
 	return -code;
 }
 
@@ -742,23 +748,31 @@ handle_next_notification(mpmgr *h, struct msg *m)
 		;
 	if (r < 0)
 		return r;
-	r = scan_frame(&h->scan, buf_head(&h->in), buf_used(&h->in),
-	    MAX_FRAME, &flen, &why);
-	if (r == SCAN_MORE) {
-		if (h->closed)
-			return breaks(h, MPMGR_EIO, "connection closed by the "
-			    "server");
-		return 0;
+	for (;;) {
+		r = scan_frame(&h->scan, buf_head(&h->in), buf_used(&h->in),
+		    MAX_FRAME, &flen, &why);
+		if (r == SCAN_MORE) {
+			if (h->closed)
+				return breaks(h, MPMGR_EIO, "connection closed "
+				    "by the server");
+			return 0;
+		}
+		if (r != SCAN_FRAME)
+			return breaks(h, MPMGR_EPROTO, "malformed data from "
+			    "the server: %s", why != NULL ? why : "too big");
+		if (msg_parse_frame(buf_head(&h->in), flen, m, &why) == -1)
+			return breaks(h, MPMGR_EPROTO, "malformed message from "
+			    "the server: %s", why);
+		h->held = flen;
+		if (m->kind != MSG_RESPONSE)
+			break;
+		/* One of our cancels' replies goes, as mpmgr_reply drops
+		 * it; a caller's stays for mpmgr_reply. */
+		if (!cancel_reply(h, m)) {
+			h->held = 0;
+			return HANDLE_REPLY_NEXT;
+		}
 	}
-	if (r != SCAN_FRAME)
-		return breaks(h, MPMGR_EPROTO, "malformed data from the "
-		    "server: %s", why != NULL ? why : "too big");
-	if (msg_parse_frame(buf_head(&h->in), flen, m, &why) == -1)
-		return breaks(h, MPMGR_EPROTO, "malformed message from the "
-		    "server: %s", why);
-	if (m->kind == MSG_RESPONSE)
-		return 0;
-	h->held = flen;
 	if (m->kind != MSG_NOTIFICATION)
 		return breaks(h, MPMGR_EPROTO, "the server sent a request");
 	if (mpv_str_eq(&m->method, MPMGR_NOTIFY_ERROR))

@@ -342,9 +342,77 @@ int mpmgr_process_terminate(mpmgr *h, const char *name);
 int mpmgr_process_kill(mpmgr *h, const char *name);
 
 /*
+ * Pools: jobs kept in the daemon and leased to the workers that run them
+ * (docs/PROTOCOL.md, pool). A worker takes a job, which is leased to its
+ * connection until it reports done or fail; if the connection goes first
+ * (the worker died), the job goes back to the head of the queue and runs
+ * again, up to the pool's max_attempts takes (then it fails with a str
+ * error saying so): execution is at least once. Finished jobs keep their
+ * result until it is read with consume. Values are borrowed as in the
+ * other helpers; a taken payload or a result read is owned by h until the
+ * next call on it. A worker, in short:
+ *
+ *	for (;;) {
+ *		r = mpmgr_pool_take(h, "squares", MPMGR_FOREVER, &id, &job,
+ *		    NULL);
+ *		if (r == MPMGR_ESHUTDOWN)   (closed and drained, or terminated)
+ *			break;
+ *		if (r != 0)
+ *			...
+ *		res = mpmgr_obj_int((int64_t)(job.via.u64 * job.via.u64));
+ *		mpmgr_pool_done(h, "squares", id, &res);
+ *	}
+ *
+ * A worker gets the notification "pool.terminate" [name] when the pool is
+ * terminated and "pool.cancel" [name, id] when a job it runs is cancelled
+ * (mpmgr_set_notify).
+ */
+/* Job states in a result. */
+enum mpmgr_job_state {
+	MPMGR_JOB_DONE = 1,      /* the value is its result */
+	MPMGR_JOB_FAILED = 2,    /* the value is its error */
+	MPMGR_JOB_CANCELLED = 3  /* cancelled or terminated; the value nil */
+};
+/* Queue a job: 0 and its id in *id (may be NULL), MPMGR_ESHUTDOWN once
+ * the pool is closed, MPMGR_EFULL at its maxsize. */
+int mpmgr_pool_submit(mpmgr *h, const char *name,
+    const msgpack_object *payload, uint64_t *id);
+/* The oldest queued job, leased to this connection: 0 with its id, its
+ * payload and its attempt (from 1) in the pointers (each may be NULL),
+ * MPMGR_EEMPTY on timeout, MPMGR_ESHUTDOWN when the pool is closed with
+ * nothing left to run, or terminated (a worker's cue to stop). */
+int mpmgr_pool_take(mpmgr *h, const char *name, double timeout,
+    uint64_t *id, msgpack_object *payload, unsigned *attempt);
+/* Finish job id, leased to this connection, with a result (done) or an
+ * error (fail): 0, MPMGR_ENOTOWNER when it is not leased here (another
+ * worker's, or cancelled while it ran), MPMGR_ENOTFOUND for no such job. */
+int mpmgr_pool_done(mpmgr *h, const char *name, uint64_t id,
+    const msgpack_object *result);
+int mpmgr_pool_fail(mpmgr *h, const char *name, uint64_t id,
+    const msgpack_object *error);
+/* Wait for job id to finish: 0 with its MPMGR_JOB_* in *state and its
+ * result or error in *value (each may be NULL), MPMGR_ETIMEOUT,
+ * MPMGR_ENOTFOUND (no such job, or consumed). consume: forget the job
+ * once answered. */
+int mpmgr_pool_result(mpmgr *h, const char *name, uint64_t id, bool consume,
+    double timeout, int *state, msgpack_object *value);
+/* 1 when a queued or running job was cancelled, 0 when it had finished,
+ * or < 0 (MPMGR_ENOTFOUND). */
+int mpmgr_pool_cancel(mpmgr *h, const char *name, uint64_t id);
+/* No more submits; takes answer MPMGR_ESHUTDOWN once nothing is queued or
+ * running. 0 or < 0. */
+int mpmgr_pool_close(mpmgr *h, const char *name);
+/* Close, cancel every unfinished job, tell the workers to stop. */
+int mpmgr_pool_terminate(mpmgr *h, const char *name);
+/* 1 once the pool is closed with nothing queued or running, 0 timed out,
+ * MPMGR_EBADARG while it is open, or < 0. */
+int mpmgr_pool_join(mpmgr *h, const char *name, double timeout);
+
+/*
  * Notifications: messages the server sends on its own, between replies,
  * [2, method, params] (docs/PROTOCOL.md): "process.signal" [name, signo]
- * to a process record's supervisor. The library meets them wherever it
+ * to a process record's supervisor, "pool.terminate" [name] and
+ * "pool.cancel" [name, id] to a pool's workers. The library meets them wherever it
  * reads (mpmgr_reply, mpmgr_call, every helper) and hands each to the
  * callback set here; without one they are dropped. ("mpmgr.error", after
  * which the server closes the connection, is an error, not a callback.)
@@ -367,6 +435,15 @@ void mpmgr_set_notify(mpmgr *h, mpmgr_notify_fn *fn, void *arg);
  * (the handle is then broken), or another negative code.
  */
 int mpmgr_poll_notify(mpmgr *h);
+/*
+ * For a program that waits on many handles (poll(2) on mpmgr_fd()):
+ * send what is buffered, read what the socket has without waiting,
+ * deliver the notifications before the next reply due, and answer 1 when
+ * that whole reply is there (mpmgr_reply() then takes it without
+ * waiting), 0 when it is not yet, MPMGR_ESTATE when no reply is due, or
+ * another negative code (MPMGR_EIO once the server has hung up).
+ */
+int mpmgr_reply_ready(mpmgr *h);
 
 /* msgpack_object constructors for calls (no allocation: s is borrowed). */
 msgpack_object mpmgr_obj_str(const char *s);

@@ -1,7 +1,8 @@
 /*
  * mpmgr_notify.c: libmpmgr's notifications (the contract is mpmgr.h):
  * the callback a program sets, the hand-over of each notification the
- * reading path meets, and the reading of what has come without waiting.
+ * reading path meets, and the reading of what has come without waiting
+ * (notifications, and whether the next reply is there).
  *
  * mpmgr.c reads every frame; a notification among replies comes here
  * (handle_notify) while its frame is held, and its params are converted
@@ -54,4 +55,24 @@ mpmgr_poll_notify(mpmgr *h)
 		n++;
 	}
 	return r < 0 ? r : n;
+}
+
+int
+mpmgr_reply_ready(mpmgr *h)
+{
+	struct msg m;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (mpmgr_pending(h) == 0)
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_reply_ready: no "
+		    "reply is due");
+	if ((r = mpmgr_flush(h)) != 0)
+		return r;
+	while ((r = handle_next_notification(h, &m)) == 1) {
+		if ((r = handle_notify(h, &m)) != 0)
+			return r;
+	}
+	return r == HANDLE_REPLY_NEXT ? 1 : r;
 }

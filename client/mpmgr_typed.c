@@ -683,3 +683,167 @@ mpmgr_process_kill(mpmgr *h, const char *name)
 {
 	return call_named(h, METHOD(process, kill), name, NULL, 0, NULL);
 }
+
+/* --- pools ------------------------------------------------------------- */
+
+static int
+want_uint(mpmgr *h, const msgpack_object *o, uint64_t *out)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return handle_fail(h, MPMGR_EBADTYPE, "the result is not an "
+		    "unsigned integer");
+	if (out != NULL)
+		*out = o->via.u64;
+	return 0;
+}
+
+static msgpack_object
+obj_uint(uint64_t u)
+{
+	msgpack_object o = { .type = MSGPACK_OBJECT_POSITIVE_INTEGER };
+
+	o.via.u64 = u;
+	return o;
+}
+
+int
+mpmgr_pool_submit(mpmgr *h, const char *name, const msgpack_object *payload,
+    uint64_t *id)
+{
+	msgpack_object res;
+	int r;
+
+	if (h == NULL || payload == NULL)
+		return missing(h, METHOD(pool, submit), "payload");
+	if ((r = call_named(h, METHOD(pool, submit), name, payload, 1,
+	    &res)) != 0)
+		return r;
+	return want_uint(h, &res, id);
+}
+
+int
+mpmgr_pool_take(mpmgr *h, const char *name, double timeout, uint64_t *id,
+    msgpack_object *payload, unsigned *attempt)
+{
+	msgpack_object res, *a;
+	int r;
+
+	if ((r = call_timed(h, METHOD(pool, take), name, NULL, 0, timeout,
+	    &res)) != 0)
+		return r;
+	a = res.via.array.ptr;
+	if (res.type != MSGPACK_OBJECT_ARRAY || res.via.array.size != 3 ||
+	    a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    a[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return handle_fail(h, MPMGR_EPROTO, "%s: the result is not "
+		    "[id, payload, attempt]", METHOD(pool, take));
+	if (id != NULL)
+		*id = a[0].via.u64;
+	if (payload != NULL)
+		*payload = a[1];
+	if (attempt != NULL)
+		*attempt = a[2].via.u64 > UINT32_MAX ? UINT32_MAX :
+		    (unsigned)a[2].via.u64;
+	return 0;
+}
+
+/* done and fail: [name, id, value]. */
+static int
+pool_finish(mpmgr *h, const char *method, const char *name, uint64_t id,
+    const msgpack_object *value)
+{
+	msgpack_object more[2];
+
+	if (h == NULL || value == NULL)
+		return missing(h, method, "value");
+	more[0] = obj_uint(id);
+	more[1] = *value;
+	return call_named(h, method, name, more, 2, NULL);
+}
+
+int
+mpmgr_pool_done(mpmgr *h, const char *name, uint64_t id,
+    const msgpack_object *result)
+{
+	return pool_finish(h, METHOD(pool, done), name, id, result);
+}
+
+int
+mpmgr_pool_fail(mpmgr *h, const char *name, uint64_t id,
+    const msgpack_object *error)
+{
+	return pool_finish(h, METHOD(pool, fail), name, id, error);
+}
+
+/* "done", "failed", "cancelled" as MPMGR_JOB_*, or 0. */
+static int
+job_state(const msgpack_object *s)
+{
+	static const char *const names[] = {
+		[MPMGR_JOB_DONE] = "done",
+		[MPMGR_JOB_FAILED] = "failed",
+		[MPMGR_JOB_CANCELLED] = "cancelled",
+	};
+	size_t i;
+
+	if (s->type != MSGPACK_OBJECT_STR)
+		return 0;
+	for (i = 1; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (s->via.str.size == strlen(names[i]) &&
+		    memcmp(s->via.str.ptr, names[i], s->via.str.size) == 0)
+			return (int)i;
+	}
+	return 0;
+}
+
+int
+mpmgr_pool_result(mpmgr *h, const char *name, uint64_t id, bool consume,
+    double timeout, int *state, msgpack_object *value)
+{
+	msgpack_object more[2], res;
+	int r, s;
+
+	more[0] = obj_uint(id);
+	more[1] = mpmgr_obj_bool(consume);
+	if ((r = call_timed(h, METHOD(pool, result), name, more, 2, timeout,
+	    &res)) != 0)
+		return r;
+	if (res.type != MSGPACK_OBJECT_ARRAY || res.via.array.size != 2 ||
+	    (s = job_state(&res.via.array.ptr[0])) == 0)
+		return handle_fail(h, MPMGR_EPROTO, "%s: the result is not "
+		    "[state, value]", METHOD(pool, result));
+	if (state != NULL)
+		*state = s;
+	if (value != NULL)
+		*value = res.via.array.ptr[1];
+	return 0;
+}
+
+int
+mpmgr_pool_cancel(mpmgr *h, const char *name, uint64_t id)
+{
+	msgpack_object i = obj_uint(id), res;
+	int r;
+
+	if ((r = call_named(h, METHOD(pool, cancel), name, &i, 1, &res)) != 0)
+		return r;
+	return want_bool(h, &res);
+}
+
+int
+mpmgr_pool_close(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(pool, close), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_pool_terminate(mpmgr *h, const char *name)
+{
+	return call_named(h, METHOD(pool, terminate), name, NULL, 0, NULL);
+}
+
+int
+mpmgr_pool_join(mpmgr *h, const char *name, double timeout)
+{
+	return call_bool(h, METHOD(pool, join), name, timeout);
+}

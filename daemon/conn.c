@@ -7,7 +7,10 @@
  * force plus one read), runs its
  * complete frames in order (the handshake here, every later request through
  * dispatch_request) and writes its output directly at the end of each read
- * callback or ready-list run, arming EV_WRITE only on EAGAIN.
+ * callback or ready-list run, arming EV_WRITE only on EAGAIN. A connection
+ * runs at most CONN_TURN_FRAMES requests, or until the coarse clock ticks,
+ * per loop turn; with input left it goes on the `later` list, run from a
+ * zero timer after the loop has polled the others.
  *
  * An idle authenticated connection holds its struct, its read event and
  * nothing else: its input and output buffers and its scanner's state are
@@ -25,7 +28,10 @@
  *   connection's input and live only during the call: a parked waiter
  *   copies what it keeps.
  * - a reply larger than the output limit is replaced by the LIMIT error
- *   here; dispatch packs replies without checking sizes.
+ *   here (a safety net: the readers that know their size check it first,
+ *   reply.h's reply_fits and reply_fits_now).
+ * - nothing is written to a connection's socket while a request of its
+ *   runs: its reply is the last bytes of its output.
  * - once a close is decided, dispatch_conn_closed runs at once (before any
  *   other request), and the struct is freed only by the ready event, when
  *   nothing is up the stack.
@@ -46,6 +52,7 @@
 #include "mem.h"
 #include "mpmgrd.h"
 #include "notify.h"
+#include "prefetch.h"
 #include "waiter.h"
 
 /* Private flags, above the ones mpmgrd.h shares. */
@@ -53,12 +60,27 @@
 			      look at the input again only once woken */
 #define CONN_RDPAUSE 0x200 /* not reading: input at its cap */
 #define CONN_LINGER  0x400 /* closed, still writing its last bytes */
+#define CONN_LATER   0x1000 /* on `later`: used its turn, runs again next */
 
 #define CONN_READ_CHUNK (16 * 1024)   /* least room offered to one read() */
 #define CONN_IN_KEEP (64 * 1024)      /* the spare input buffer's ceiling */
 #define CONN_OUT_KEEP (16 * 1024)     /* the spare output buffer's ceiling */
 #define CONN_LINGER_MSEC 1000         /* last bytes of a closed connection */
+/* Output a connection may hold past the limit before it is dropped: room
+ * for the LIMIT errors that refuse replies which do not fit. */
+#define CONN_OUT_SLACK (64 * 1024)
 #define CONN_STOP_ROUNDS 3            /* shutdown answers before giving up */
+/*
+ * One connection's share of a loop turn: after this many requests, or once
+ * the kernel's coarse clock has ticked (CLOCK_MONOTONIC_COARSE: 4 ms at
+ * HZ=250, 3.5 ns a read where the fine clock costs 30), its output is
+ * written and the others run before it goes on (the request in progress
+ * always finishes).
+ */
+#define CONN_TURN_FRAMES 64
+/* Connections past --max-clients kept for ADMIN peers (root, the
+ * daemon's own uid), so that they can still look and shut down. */
+#define CONN_ADMIN_SLOTS 4
 #define CONN_CANCEL_METHOD MPMGR_METHOD_NAME(sys, cancel)
 
 enum {
@@ -74,6 +96,9 @@ static struct event *ev_ready;     /* runs server.ready, then frees the dead */
 static struct conn_list lingering = TAILQ_HEAD_INITIALIZER(lingering);
 /* closed, freed by the next ev_ready */
 static struct conn_list graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
+/* used their turn with input left */
+static struct conn_list later = TAILQ_HEAD_INITIALIZER(later);
+static struct event *ev_later;     /* runs `later` after the loop polls */
 /*
  * The input buffer of a connection with nothing buffered is lent from here
  * for each read and given back once its frames have run, and the output
@@ -85,11 +110,85 @@ static struct buf spare_out;
 /* The scan state of the frames that are all there when read (fresh
  * between uses); one that is not gets its own (conn_run). */
 static struct scan_state spare_scan;
+/*
+ * A frame not all read yet: its own scan state (c->scan points at it),
+ * and since when the connection owes the rest. Every one is on
+ * `partials`, oldest first, and one timer closes the connections whose
+ * frame has waited longer than server.frame_timeout_usec.
+ */
+struct partial {
+	struct scan_state scan;   /* first: c->scan is the struct's address */
+	struct conn *c;
+	uint64_t since;
+	TAILQ_ENTRY(partial) link;
+};
+static TAILQ_HEAD(, partial) partials = TAILQ_HEAD_INITIALIZER(partials);
+static struct event *ev_partial;
+/*
+ * How many connections in the handshake each uid has, for choosing whom
+ * to drop past --max-unauth (conn_unauth_victim). Few entries: one per
+ * user with a handshake under way.
+ */
+static struct unauth_uid {
+	uid_t uid;
+	size_t n;
+} *unauth_uids;
+static size_t unauth_nuids, unauth_cap;
 static enum { STOP_NONE, STOP_FLUSHING, STOP_DONE } stop_phase;
 
 static void conn_close(struct conn *, bool);
+static void conn_partial_cb(evutil_socket_t, short, void *);
 static void conn_timer_cb(evutil_socket_t, short, void *);
+static void conn_read_cb(evutil_socket_t, short, void *);
+static int conn_write(struct conn *);
 static void conn_write_cb(evutil_socket_t, short, void *);
+static void conn_hup_cb(evutil_socket_t, short, void *);
+static void conn_hup_stop(struct conn *);
+
+/* c's buffers, as counted in server.client_memory: brought up to date. */
+static void
+conn_mem_update(struct conn *c)
+{
+	size_t now = c->in.cap + c->out.cap +
+	    (c->scan != NULL ? sizeof(struct partial) : 0);
+
+	server.client_memory += now - c->bufmem;
+	c->bufmem = now;
+}
+
+/* c's frame is not all there: it owes the rest from now on. */
+static void
+conn_partial_begin(struct conn *c)
+{
+	struct partial *p = xmalloc(sizeof *p);
+	struct timeval tv;
+
+	p->scan = spare_scan;
+	scan_init(&spare_scan);
+	p->c = c;
+	p->since = now_usec();
+	c->scan = &p->scan;
+	if (TAILQ_EMPTY(&partials) && ev_partial != NULL &&
+	    server.frame_timeout_usec != 0) {
+		tv.tv_sec = (time_t)(server.frame_timeout_usec / 1000000);
+		tv.tv_usec = (suseconds_t)(server.frame_timeout_usec % 1000000);
+		evtimer_add(ev_partial, &tv);
+	}
+	TAILQ_INSERT_TAIL(&partials, p, link);
+}
+
+/* c's partial frame is complete, or c closes. Idempotent. */
+static void
+conn_partial_end(struct conn *c)
+{
+	struct partial *p = (struct partial *)(void *)c->scan;
+
+	if (p == NULL)
+		return;
+	TAILQ_REMOVE(&partials, p, link);
+	xfree(p);
+	c->scan = NULL;
+}
 
 static size_t
 conn_limit(const struct conn *c)
@@ -108,7 +207,8 @@ conn_cap(const struct conn *c)
 static void
 conn_queue(struct conn *c)
 {
-	if (c->flags & (CONN_QUEUED | CONN_CLOSING))
+	/* One on `later` runs next turn anyway, output and all. */
+	if (c->flags & (CONN_QUEUED | CONN_CLOSING | CONN_LATER))
 		return;
 	c->flags |= CONN_QUEUED;
 	TAILQ_INSERT_TAIL(&server.ready, c, qlink);
@@ -146,18 +246,25 @@ conn_kill(struct conn *c)
 	conn_close(c, false);
 }
 
-bool
-conn_peer_gone(struct conn *c)
+/* c's peer has hung up (or shut its side), as the socket says now. */
+static bool
+conn_hup_seen(const struct conn *c)
 {
 	struct pollfd pfd;
 
-	if (c->flags & (CONN_CLOSING | CONN_EOF))
-		return true;
 	pfd.fd = c->fd;
 	pfd.events = POLLRDHUP;
 	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) == 1 &&
-	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+	return poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+bool
+conn_peer_gone(struct conn *c)
+{
+	if (c->flags & (CONN_CLOSING | CONN_EOF))
+		return true;
+	if (conn_hup_seen(c)) {
 		/* The ready run closes it: the caller may be up our stack. */
 		c->flags |= CONN_EOF;
 		conn_queue(c);
@@ -255,6 +362,7 @@ conn_write(struct conn *c)
 		event_del(c->ev_write);
 	}
 	conn_buf_return(&c->out, &spare_out, CONN_OUT_KEEP);
+	conn_mem_update(c);
 	return 0;
 }
 
@@ -297,10 +405,11 @@ conn_free(struct conn *c)
 		event_free(c->ev_write);
 	if (c->ev_timer != NULL)
 		event_free(c->ev_timer);
+	conn_hup_stop(c);
 	buf_free(&c->in);
 	buf_free(&c->out);
-	if (c->scan != NULL)
-		xfree(c->scan);
+	conn_partial_end(c);
+	server.client_memory -= c->bufmem;
 	xfree(c);
 }
 
@@ -313,6 +422,88 @@ conn_reap(void)
 		TAILQ_REMOVE(&graveyard, c, link);
 		conn_free(c);
 	}
+}
+
+/* No room for c among the authenticated: ADMIN peers have a few more. */
+static bool
+conn_full(const struct conn *c)
+{
+	size_t max = server.max_clients;
+
+	if (c->uid == 0 || c->uid == server.uid)
+		max += CONN_ADMIN_SLOTS;
+	return server.nclients >= max;
+}
+
+static struct unauth_uid *
+conn_unauth_uid(uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < unauth_nuids; i++) {
+		if (unauth_uids[i].uid == uid)
+			return &unauth_uids[i];
+	}
+	return NULL;
+}
+
+/* c enters the handshake. */
+static void
+conn_unauth_add(struct conn *c)
+{
+	struct unauth_uid *u = conn_unauth_uid(c->uid);
+
+	if (u == NULL) {
+		if (unauth_nuids == unauth_cap) {
+			unauth_cap = unauth_cap == 0 ? 8 : 2 * unauth_cap;
+			unauth_uids = xrealloc(unauth_uids,
+			    unauth_cap * sizeof *unauth_uids);
+		}
+		u = &unauth_uids[unauth_nuids++];
+		u->uid = c->uid;
+		u->n = 0;
+	}
+	u->n++;
+	TAILQ_INSERT_TAIL(&server.unauth, c, link);
+	server.nunauth++;
+}
+
+/* c leaves the handshake (authenticated, or closed). */
+static void
+conn_unauth_remove(struct conn *c)
+{
+	struct unauth_uid *u = conn_unauth_uid(c->uid);
+
+	if (u == NULL || u->n == 0)
+		fatalx("%s: client %" PRIu64 " not counted", __func__, c->id);
+	if (--u->n == 0)
+		*u = unauth_uids[--unauth_nuids];
+	TAILQ_REMOVE(&server.unauth, c, link);
+	server.nunauth--;
+}
+
+/*
+ * Past --max-unauth: the oldest handshake of the uid that has the most
+ * (the oldest of all on a tie), so that a flood of fresh handshakes from
+ * one user cannot push out another's client between its connect and its
+ * proof.
+ */
+static struct conn *
+conn_unauth_victim(void)
+{
+	struct conn *c;
+	size_t i, most = 0;
+
+	for (i = 0; i < unauth_nuids; i++) {
+		if (unauth_uids[i].n > most)
+			most = unauth_uids[i].n;
+	}
+	TAILQ_FOREACH(c, &server.unauth, link) {
+		if (conn_unauth_uid(c->uid)->n == most)
+			return c;
+	}
+	fatalx("%s: %zu in the handshake, none found", __func__,
+	    server.nunauth);
 }
 
 /*
@@ -328,23 +519,33 @@ conn_close(struct conn *c, bool flush)
 	if (c->flags & CONN_CLOSING)
 		return;
 	c->flags |= CONN_CLOSING;
+	if (c->flags & CONN_RDPAUSE) {
+		c->flags &= ~CONN_RDPAUSE;
+		server.npaused--;
+	}
 	if (c->flags & CONN_QUEUED) {
 		c->flags &= ~CONN_QUEUED;
 		TAILQ_REMOVE(&server.ready, c, qlink);
+	}
+	if (c->flags & CONN_LATER) {
+		c->flags &= ~CONN_LATER;
+		TAILQ_REMOVE(&later, c, qlink);
 	}
 	if (c->state == CONN_READY) {
 		TAILQ_REMOVE(&server.clients, c, link);
 		server.nclients--;
 		dispatch_conn_closed(c);
-	} else {
-		TAILQ_REMOVE(&server.unauth, c, link);
-		server.nunauth--;
-	}
+	} else
+		conn_unauth_remove(c);
 	log_debug("client %" PRIu64 " (pid %d) closed after %" PRIu64
 	    " requests", c->id, (int)c->pid, c->ops);
 	event_del(c->ev_read);
 	if (c->ev_timer != NULL)
 		event_del(c->ev_timer);
+	/* (freed with c: this may run in its own callback) */
+	if (c->ev_hup != NULL)
+		event_del(c->ev_hup);
+	conn_partial_end(c);
 	buf_reset(&c->in);
 	conn_in_return(c);
 	if (flush && conn_write(c) == 1) {
@@ -355,9 +556,45 @@ conn_close(struct conn *c, bool flush)
 		c->flags |= CONN_LINGER;
 		TAILQ_INSERT_TAIL(&lingering, c, link);
 		evtimer_add(c->ev_timer, &tv);
+		conn_mem_update(c);
 		return;
 	}
+	/* Nothing more is written: its memory goes now, not when freed. */
+	buf_free(&c->out);
+	conn_mem_update(c);
 	conn_bury(c);
+}
+
+/*
+ * Past --max-client-memory: drop the clients whose buffers hold the most,
+ * largest first, until all of them fit (Redis 7's maxmemory-clients).
+ * Runs with nothing of theirs up the stack. False when c itself went.
+ */
+static bool
+conn_mem_check(struct conn *c)
+{
+	struct conn *x, *big;
+	bool alive = true;
+
+	while (server.max_client_memory != 0 &&
+	    server.client_memory > server.max_client_memory) {
+		big = NULL;
+		TAILQ_FOREACH(x, &server.clients, link) {
+			if (big == NULL || x->bufmem > big->bufmem)
+				big = x;
+		}
+		/* What is left is in the handshake or lingering: bounded. */
+		if (big == NULL || big->bufmem == 0)
+			break;
+		log_info("client %" PRIu64 " (pid %d) dropped: its buffers "
+		    "hold %zu bytes, the most when all clients' pass "
+		    "--max-client-memory %zu", big->id, (int)big->pid,
+		    big->bufmem, server.max_client_memory);
+		if (big == c)
+			alive = false;
+		conn_close(big, false);
+	}
+	return alive;
 }
 
 /* Answer a fatal protocol error (to m's msgid when it has one) and close. */
@@ -380,13 +617,13 @@ conn_fail(struct conn *c, const struct msg *m, int code, const char *text)
 static bool
 conn_out_ok(struct conn *c)
 {
-	if (buf_used(&c->out) <= server.output_limit)
+	if (buf_used(&c->out) <= server.output_limit + CONN_OUT_SLACK)
 		return true;
 	if (conn_write(c) == -1) {
 		conn_close(c, false);
 		return false;
 	}
-	if (buf_used(&c->out) <= server.output_limit)
+	if (buf_used(&c->out) <= server.output_limit + CONN_OUT_SLACK)
 		return true;
 	log_info("client %" PRIu64 " (pid %d) dropped: output buffer over %zu"
 	    " bytes", c->id, (int)c->pid, server.output_limit);
@@ -435,14 +672,13 @@ conn_auth(struct conn *c, const struct msg *m, bool wellformed)
 		conn_fail(c, m, PERR_AUTH, "wrong authkey");
 		return;
 	}
-	if (server.nclients >= server.max_clients) {
+	if (conn_full(c)) {
 		snprintf(text, sizeof text, "too many clients (max %zu)",
 		    server.max_clients);
 		conn_fail(c, m, PERR_LIMIT, text);
 		return;
 	}
-	TAILQ_REMOVE(&server.unauth, c, link);
-	server.nunauth--;
+	conn_unauth_remove(c);
 	TAILQ_INSERT_TAIL(&server.clients, c, link);
 	server.nclients++;
 	c->state = CONN_READY;
@@ -467,10 +703,11 @@ conn_request(struct conn *c, const struct msg *m)
 		c->flags |= CONN_PARKED;
 		return;
 	}
+	/* The reply is the last bytes of out (packing may have compacted
+	 * it: cut from the end). */
 	reply = buf_used(&c->out) - before;
 	if (reply > server.output_limit) {
-		/* Packing may have compacted out: cut relative to off. */
-		c->out.len = c->out.off + before;
+		c->out.len -= reply;
 		snprintf(text, sizeof text, "reply of %zu bytes exceeds the "
 		    "output limit (%zu)", reply, server.output_limit);
 		msg_pack_error(&c->pk, m->msgid, PERR_LIMIT, text);
@@ -528,59 +765,146 @@ conn_cancel_kind(const struct conn *c, const struct msg *m)
 	return id.v.u == c->parked->req.msgid ? CANCEL_PARKED : CANCEL_MISS;
 }
 
-/* Run c's complete frames until its input runs dry, it parks or closes. */
-static void
-conn_run(struct conn *c)
+/* The coarse clock, for turns: it changes once a tick. */
+static uint64_t
+conn_tick(void)
 {
-	struct msg m;
-	const uint8_t *frame;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The frame at the head of c's input: true and *flen, or false after
+ * keeping a partial frame's scan state (its deadline runs from now:
+ * conn_partial_begin) or failing c on a bad one.
+ */
+static bool
+conn_scan(struct conn *c, size_t *flen)
+{
 	const char *why;
-	size_t flen;
 	char text[160];
-	bool wellformed;
 	int r;
 
+	r = scan_frame(c->scan != NULL ? c->scan : &spare_scan,
+	    buf_head(&c->in), buf_used(&c->in), conn_limit(c), flen, &why);
+	if (r == SCAN_MORE) {
+		/* the rest comes in a later read: keep where it is */
+		if (c->scan == NULL)
+			conn_partial_begin(c);
+		return false;
+	}
+	if (c->scan != NULL)
+		conn_partial_end(c);
+	else if (r != SCAN_FRAME)
+		scan_init(&spare_scan);
+	if (r == SCAN_BAD) {
+		snprintf(text, sizeof text, "malformed message: %s", why);
+		conn_fail(c, NULL, PERR_BADARG, text);
+		return false;
+	}
+	if (r == SCAN_TOOBIG) {
+		snprintf(text, sizeof text, "message larger than %zu bytes",
+		    conn_limit(c));
+		conn_fail(c, NULL, PERR_TOOBIG, text);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Requests taken apart ahead of running them (conn_ahead), or, when the
+ * first of a batch had nothing worth prefetching, how many more frames to
+ * run one by one before trying again.
+ */
+struct conn_ahead {
+	unsigned n, next, skip;
+	size_t flen[PREFETCH_MAX - 1];
+	struct msg m[PREFETCH_MAX - 1];
+};
+
+/*
+ * When head (flen bytes at the head of c's input) makes a lookup worth
+ * prefetching (prefetch.c), the whole, well-formed requests that follow
+ * it are taken apart into a, up to PREFETCH_MAX with head, and what they
+ * all will look up is prefetched together. It stops at the first frame
+ * that is not all there or not a request: conn_run meets that one in
+ * turn, as it would have.
+ */
+static void
+conn_ahead(struct conn *c, struct conn_ahead *a, const struct msg *head,
+    size_t flen)
+{
+	struct prefetch_batch pb;
+	struct scan_state st;
+	const uint8_t *p = buf_head(&c->in) + flen;
+	size_t left = buf_used(&c->in) - flen, len;
+	const char *why;
+
+	a->n = a->next = 0;
+	if (!prefetch_begin(&pb, c, head)) {
+		a->skip = PREFETCH_MAX - 1;
+		return;
+	}
+	scan_init(&st);
+	while (a->n < PREFETCH_MAX - 1 && left > 0 &&
+	    scan_frame(&st, p, left, conn_limit(c), &len, &why) == SCAN_FRAME &&
+	    msg_parse_frame(p, len, &a->m[a->n], &why) == 0 &&
+	    a->m[a->n].kind == MSG_REQUEST) {
+		prefetch_add(&pb, &a->m[a->n]);
+		a->flen[a->n++] = len;
+		p += len;
+		left -= len;
+	}
+	prefetch_run(&pb);
+}
+
+/*
+ * Run c's complete frames until its input runs dry, it parks or closes,
+ * or (with budget) it has had its share of the turn: true then, when
+ * frames may be left to run.
+ */
+static bool
+conn_run(struct conn *c, bool budget)
+{
+	struct conn_ahead ahead;
+	struct msg m;
+	const struct msg *mp;
+	const char *why = NULL;
+	size_t flen;
+	bool wellformed;
+	unsigned frames = 0;
+	uint64_t start = budget ? conn_tick() : 0;
+
 	conn_out_borrow(c);
+	ahead.n = ahead.next = ahead.skip = 0;
 	while (!(c->flags & (CONN_CLOSING | CONN_HELD)) &&
 	    buf_used(&c->in) > 0) {
-		r = scan_frame(c->scan != NULL ? c->scan : &spare_scan,
-		    buf_head(&c->in), buf_used(&c->in), conn_limit(c), &flen,
-		    &why);
-		if (r == SCAN_MORE) {
-			/* the rest comes in a later read: keep where it is */
-			if (c->scan == NULL) {
-				c->scan = xmalloc(sizeof *c->scan);
-				*c->scan = spare_scan;
-				scan_init(&spare_scan);
-			}
-			return;
+		if (ahead.next < ahead.n) {
+			mp = &ahead.m[ahead.next];
+			flen = ahead.flen[ahead.next++];
+			wellformed = true;
+		} else if (!conn_scan(c, &flen))
+			return false;
+		else {
+			wellformed = msg_parse_frame(buf_head(&c->in), flen,
+			    &m, &why) == 0;
+			mp = &m;
+			if (ahead.skip > 0)
+				ahead.skip--;
+			else if (wellformed && c->state == CONN_READY &&
+			    !(c->flags & CONN_PARKED) &&
+			    buf_used(&c->in) > flen)
+				conn_ahead(c, &ahead, &m, flen);
 		}
-		if (c->scan != NULL) {
-			xfree(c->scan);
-			c->scan = NULL;
-		} else if (r != SCAN_FRAME)
-			scan_init(&spare_scan);
-		if (r == SCAN_BAD) {
-			snprintf(text, sizeof text, "malformed message: %s",
-			    why);
-			conn_fail(c, NULL, PERR_BADARG, text);
-			return;
-		}
-		if (r == SCAN_TOOBIG) {
-			snprintf(text, sizeof text, "message larger than %zu "
-			    "bytes", conn_limit(c));
-			conn_fail(c, NULL, PERR_TOOBIG, text);
-			return;
-		}
-		frame = buf_head(&c->in);
-		wellformed = msg_parse_frame(frame, flen, &m, &why) == 0;
 		if (c->flags & CONN_PARKED) {
-			int kind = wellformed ? conn_cancel_kind(c, &m) :
+			int kind = wellformed ? conn_cancel_kind(c, mp) :
 			    CANCEL_NONE;
 
 			if (kind == CANCEL_MISS &&
 			    c->ncancel_miss < MPMGR_MAX_CANCELS) {
-				c->cancel_miss[c->ncancel_miss++] = m.msgid;
+				c->cancel_miss[c->ncancel_miss++] = mp->msgid;
 				server.ops++;
 				c->ops++;
 				buf_consume(&c->in, flen);
@@ -588,14 +912,18 @@ conn_run(struct conn *c)
 			}
 			if (kind != CANCEL_PARKED) {
 				c->flags |= CONN_HELD;
-				return;
+				return false;
 			}
 		}
-		conn_frame(c, &m, wellformed, why);
+		conn_frame(c, mp, wellformed, why);
 		if (c->flags & CONN_CLOSING)
-			return;
+			return false;
 		buf_consume(&c->in, flen);
+		if (budget && (++frames >= CONN_TURN_FRAMES ||
+		    conn_tick() != start) && buf_used(&c->in) > 0)
+			return true;
 	}
+	return false;
 }
 
 /* Read once into c->in. One of CONN_READ_*. */
@@ -631,14 +959,100 @@ conn_read(struct conn *c)
 	return CONN_READ_ERROR;
 }
 
+/*
+ * Watch c's socket for its peer's hang-up alone, on a dup of its fd,
+ * edge-triggered. Edges: the unread data behind the hang-up must not wake
+ * the loop again and again. A dup: libevent wants every event of one fd
+ * edge-triggered or none, and ev_write (armed while output is pending)
+ * is not. EV_CLOSED alone sees a clean close only: a peer that goes with
+ * replies unread leaves an error on the socket (EPOLLERR, and a Unix
+ * socket's peer close is EPOLLHUP too), which libevent 2.1 reports as
+ * EV_READ | EV_WRITE, never EV_CLOSED; so EV_READ too, and conn_hup_cb
+ * looks at the socket to tell a hang-up from more data. The descriptors
+ * are in main.c's budget (main_raise_nofile); when none is left after
+ * all, the hang-up is seen when the parked request is answered.
+ */
+static void
+conn_hup_start(struct conn *c)
+{
+	int fd;
+
+	if ((fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("%s: client %" PRIu64 ": its hang-up is seen only "
+		    "once its parked request is answered", __func__, c->id);
+		return;
+	}
+	c->ev_hup = event_new(server.base, fd, EV_READ | EV_CLOSED | EV_ET |
+	    EV_PERSIST, conn_hup_cb, c);
+	if (c->ev_hup == NULL || event_add(c->ev_hup, NULL) == -1)
+		fatalx("%s: cannot watch client %" PRIu64, __func__, c->id);
+}
+
+static void
+conn_hup_stop(struct conn *c)
+{
+	int fd;
+
+	if (c->ev_hup == NULL)
+		return;
+	fd = event_get_fd(c->ev_hup);
+	event_free(c->ev_hup);
+	close(fd);
+	c->ev_hup = NULL;
+}
+
+/*
+ * A read-paused c (CONN_RDPAUSE: its input reached its cap): read again
+ * once there is room; while there is none and a request is parked (the
+ * input cannot drain until it is answered), watch only for the peer's
+ * hang-up (conn_hup_start: seen behind any amount of unread data), so
+ * that a client killed with a full input gives back its locks, permits
+ * and leases at once, not when its parked request is answered. Not
+ * parked, its input drains turn by turn: no watch.
+ */
+static void
+conn_watch(struct conn *c)
+{
+	if (buf_used(&c->in) < conn_cap(c)) {
+		c->flags &= ~CONN_RDPAUSE;
+		server.npaused--;
+		conn_hup_stop(c);
+		event_add(c->ev_read, NULL);
+	} else if (!(c->flags & CONN_PARKED))
+		conn_hup_stop(c);
+	else if (c->ev_hup == NULL)
+		conn_hup_start(c);
+}
+
+/* c used its turn: it goes on after the loop has polled the others. */
+static void
+conn_later(struct conn *c)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (c->flags & (CONN_CLOSING | CONN_LATER))
+		return;
+	/* Serviced from its read callback while on the ready list: its
+	 * turn is over for this pass too. */
+	if (c->flags & CONN_QUEUED) {
+		c->flags &= ~CONN_QUEUED;
+		TAILQ_REMOVE(&server.ready, c, qlink);
+	}
+	c->flags |= CONN_LATER;
+	TAILQ_INSERT_TAIL(&later, c, qlink);
+	if (ev_later != NULL)
+		evtimer_add(ev_later, &now);
+}
+
 /* After new input or a wake: run frames, write, close on EOF, resume. */
 static void
 conn_service(struct conn *c)
 {
-	conn_run(c);
+	bool more = conn_run(c, true);
+
 	if (c->flags & CONN_CLOSING)
 		return;
-	if (c->flags & CONN_EOF) {
+	if ((c->flags & CONN_EOF) && !more) {
 		/* Answered what it sent; a parked request dies with it. */
 		conn_close(c, true);
 		return;
@@ -650,11 +1064,13 @@ conn_service(struct conn *c)
 	if (!conn_out_ok(c))
 		return;
 	conn_in_return(c);
-	if ((c->flags & CONN_RDPAUSE) && !server.stopping &&
-	    buf_used(&c->in) < conn_cap(c)) {
-		c->flags &= ~CONN_RDPAUSE;
-		event_add(c->ev_read, NULL);
-	}
+	conn_mem_update(c);
+	if (!conn_mem_check(c))
+		return;
+	if ((c->flags & CONN_RDPAUSE) && !server.stopping)
+		conn_watch(c);
+	if (more)
+		conn_later(c);
 }
 
 static void
@@ -666,8 +1082,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_READ_AGAIN:
 		return;
 	case CONN_READ_FULL:
-		/* Parked with its input full: resumes when woken. */
+		/* Parked with its input full: resumes when woken, and
+		 * meanwhile only its hang-up is watched (conn_watch). */
 		c->flags |= CONN_RDPAUSE;
+		server.npaused++;
 		event_del(c->ev_read);
 		break;
 	case CONN_READ_EOF:
@@ -678,7 +1096,34 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, false);
 		return;
 	}
-	conn_service(c);
+	conn_mem_update(c);
+	if (!conn_mem_check(c))
+		return;
+	/* Used its turn already: what came runs in its next one. */
+	if (!(c->flags & CONN_LATER))
+		conn_service(c);
+}
+
+/*
+ * Something happened on the socket of c, read-paused (conn_hup_start).
+ * When its peer has hung up and a request is parked, nothing behind it
+ * can run: close now and give back what it holds (a parked request dies
+ * with its peer). Woken meanwhile, it runs what it was sent first, as at
+ * any EOF (conn_service). Else it was more data: that waits.
+ */
+static void
+conn_hup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (!conn_hup_seen(c))
+		return;
+	log_debug("client %" PRIu64 ": hung up with its input full", c->id);
+	c->flags |= CONN_EOF;
+	if (c->flags & CONN_PARKED)
+		conn_close(c, true);
+	else
+		conn_queue(c);
 }
 
 static void
@@ -710,6 +1155,29 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	conn_fail(c, NULL, PERR_AUTH, "handshake timed out");
 }
 
+/* The oldest partial frames past their deadline close their connections. */
+static void
+conn_partial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct partial *p;
+	struct timeval tv;
+	uint64_t now = now_usec(), due;
+	char text[96];
+
+	while ((p = TAILQ_FIRST(&partials)) != NULL &&
+	    (due = p->since + server.frame_timeout_usec) <= now) {
+		snprintf(text, sizeof text, "a message not complete after "
+		    "%" PRIu64 " s", server.frame_timeout_usec / 1000000);
+		/* conn_close takes p off the list. */
+		conn_fail(p->c, NULL, PERR_LIMIT, text);
+	}
+	if (p != NULL) {
+		tv.tv_sec = (time_t)((due - now) / 1000000);
+		tv.tv_usec = (suseconds_t)((due - now) % 1000000);
+		evtimer_add(ev_partial, &tv);
+	}
+}
+
 static void
 conn_run_ready(void)
 {
@@ -725,6 +1193,22 @@ conn_run_ready(void)
 static void
 conn_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
+	conn_run_ready();
+	conn_reap();
+}
+
+/* The connections that used their turn take the next one, in order. */
+static void
+conn_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&later)) != NULL) {
+		TAILQ_REMOVE(&later, c, qlink);
+		c->flags &= ~CONN_LATER;
+		c->flags |= CONN_QUEUED;
+		TAILQ_INSERT_TAIL(&server.ready, c, qlink);
+	}
 	conn_run_ready();
 	conn_reap();
 }
@@ -787,19 +1271,18 @@ conn_accept(int fd)
 	c->ev_timer = evtimer_new(server.base, conn_timer_cb, c);
 	if (c->ev_read == NULL || c->ev_timer == NULL)
 		fatalx("%s: event_new failed", __func__);
-	TAILQ_INSERT_TAIL(&server.unauth, c, link);
-	server.nunauth++;
+	conn_unauth_add(c);
 	log_debug("client %" PRIu64 " connected (pid %d, uid %u)", c->id,
 	    (int)c->pid, (unsigned)c->uid);
 
-	if (server.nclients >= server.max_clients) {
+	if (conn_full(c)) {
 		snprintf(text, sizeof text, "too many clients (max %zu)",
 		    server.max_clients);
 		conn_fail(c, NULL, PERR_LIMIT, text);
 		return;
 	}
 	if (server.nunauth > server.max_unauth) {
-		conn_fail(TAILQ_FIRST(&server.unauth), NULL, PERR_LIMIT,
+		conn_fail(conn_unauth_victim(), NULL, PERR_LIMIT,
 		    "too many unauthenticated connections");
 	}
 	if (auth_random(c->ns, sizeof c->ns) == -1) {
@@ -848,7 +1331,7 @@ conn_drain(struct conn *c)
 		}
 		if (r == CONN_READ_EOF)
 			c->flags |= CONN_EOF;
-		conn_run(c);
+		conn_run(c, false);
 		if (r != CONN_READ_DATA || (c->flags & CONN_CLOSING))
 			return;
 		if (buf_used(&c->in) - before >= budget)
@@ -893,13 +1376,22 @@ conn_stop_cb(evutil_socket_t fd, short what, void *arg)
 	conn_stop_check();
 }
 
+size_t
+conn_max_fds(void)
+{
+	return 2 * (server.max_clients + CONN_ADMIN_SLOTS) + server.max_unauth;
+}
+
 void
 conn_setup(struct event_base *base)
 {
 	server.base = base;
 	ev_ready = event_new(base, -1, 0, conn_ready_cb, NULL);
+	ev_later = evtimer_new(base, conn_later_cb, NULL);
+	ev_partial = evtimer_new(base, conn_partial_cb, NULL);
 	server.ev_stop = event_new(base, -1, 0, conn_stop_cb, NULL);
-	if (ev_ready == NULL || server.ev_stop == NULL)
+	if (ev_ready == NULL || ev_later == NULL || ev_partial == NULL ||
+	    server.ev_stop == NULL)
 		fatalx("%s: event_new failed", __func__);
 }
 
@@ -919,7 +1411,11 @@ conn_teardown(void)
 	buf_free(&spare_out);
 	if (ev_ready != NULL)
 		event_free(ev_ready);
+	if (ev_later != NULL)
+		event_free(ev_later);
+	if (ev_partial != NULL)
+		event_free(ev_partial);
 	if (server.ev_stop != NULL)
 		event_free(server.ev_stop);
-	ev_ready = server.ev_stop = NULL;
+	ev_ready = ev_later = ev_partial = server.ev_stop = NULL;
 }

@@ -19,6 +19,13 @@ void conn_setup(struct event_base *base);
  * full. The fd belongs to the connection layer from here on.
  */
 void conn_accept(int fd);
+/*
+ * The most descriptors the connection layer holds at once: a socket per
+ * connection (authenticated, ADMIN slots and handshakes included) and a
+ * second one for each that is parked with its input full (the watch on
+ * its hang-up, conn.c's conn_hup_start).
+ */
+size_t conn_max_fds(void);
 /* After the loop has ended: free every connection left and the buffers. */
 void conn_teardown(void);
 

@@ -6,13 +6,17 @@
  * exactly once), the checks every method shares, and the reply helpers.
  * Promises the connection layer: every request gets exactly one reply
  * appended to c->out, or is parked (waiter.c) and answered later; nothing
- * a client sends makes dispatch close its connection. (conn.c replaces a
- * reply larger than the output limit by a LIMIT error.)
+ * a client sends makes dispatch close its connection. Replies of a known
+ * size are checked against the output limit before they are built
+ * (reply.h: reply_fits, reply_fits_now); conn.c replaces any other reply
+ * larger than the limit by a LIMIT error.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../proto/mpmgr_methods.h"
+#include "create.h"
 #include "dispatch.h"
 #include "log.h"
 #include "mem.h"
@@ -56,6 +60,7 @@ static const struct obj_type *const types[] = {
 	&condition_type,
 	&pipe_type,
 	&process_type,
+	&pool_type,
 	NULL
 };
 
@@ -252,6 +257,21 @@ dispatch_arity_error(struct req *req)
 		    m->params);
 }
 
+/*
+ * Past --max-memory only what makes memory grow is refused: a write that
+ * stores (the catalogue's MF_GROWS), or one that would create a missing
+ * object (MF_CREATES, TYPE.create; a blocking read that parks on a missing
+ * object still creates it: one per connection at most). Releases, wakes,
+ * acquires of existing objects, sorts and deletes run, so that a full
+ * daemon can still be used and emptied. Asked only past the ceiling.
+ */
+static bool
+dispatch_grows(const struct method *m, const struct object *o)
+{
+	return (m->flags & MF_GROWS) || (o == NULL &&
+	    ((m->flags & MF_CREATES) || m->handler == create_verb));
+}
+
 /* The checks every method shares, then its handler. */
 static void
 dispatch_run(struct req *req, const struct msg *msg)
@@ -311,11 +331,11 @@ dispatch_run(struct req *req, const struct msg *msg)
 			return;
 		}
 	}
-	if ((m->flags & (MF_WRITE | MF_FREES)) == MF_WRITE &&
-	    server.max_memory != 0 && mem_used() > server.max_memory) {
+	if (server.max_memory != 0 && mem_used() > server.max_memory &&
+	    dispatch_grows(m, o)) {
 		reply_error(req, PERR_LIMIT, "%s: the daemon holds %zu bytes, "
-		    "past its ceiling of %zu", m->name, mem_used(),
-		    server.max_memory);
+		    "past its ceiling of %zu: only what frees or keeps memory "
+		    "runs", m->name, mem_used(), server.max_memory);
 		return;
 	}
 	if (o == NULL && (m->flags & MF_CREATES))

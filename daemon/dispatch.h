@@ -6,9 +6,10 @@
  * dispatch_request() checks what every method shares once, before any
  * handler runs: the method exists (NOMETHOD), the param count (BADARG), the
  * ADMIN right (AUTH), the object name (BADARG), the object's type
- * (WRONGTYPE) and the memory ceiling for writes (LIMIT). MF_CREATES methods
- * get a missing object created first; after a write the registry removes an
- * implicit object that is back in its initial state.
+ * (WRONGTYPE) and the memory ceiling (LIMIT, for what makes memory grow:
+ * the catalogue's MF_GROWS, and creating a missing object). MF_CREATES
+ * methods get a missing object created first; after a write the registry
+ * removes an implicit object that is back in its initial state.
  *
  * A handler answers exactly once, through the reply_* helpers (reply.h),
  * before it returns, or parks (waiter.h). Errors never close the

@@ -41,6 +41,8 @@ enum {
 	OPT_OUTPUT_LIMIT,
 	OPT_MAX_MEMORY,
 	OPT_MAX_UNAUTH,
+	OPT_MAX_CLIENT_MEMORY,
+	OPT_FRAME_TIMEOUT,
 	OPT_GENKEY,
 	OPT_PARENT_FD
 };
@@ -53,6 +55,9 @@ static const struct option main_options[] = {
 	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
 	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "max-unauth", required_argument, NULL, OPT_MAX_UNAUTH },
+	{ "max-client-memory", required_argument, NULL,
+	    OPT_MAX_CLIENT_MEMORY },
+	{ "frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "genkey", required_argument, NULL, OPT_GENKEY },
 	{ "parent-fd", required_argument, NULL, OPT_PARENT_FD },
@@ -81,10 +86,17 @@ main_usage(FILE *f)
 "                           when missing)\n"
 "      --max-clients N      authenticated clients at once (default %d)\n"
 "      --max-message BYTES  largest message after auth (default 16m)\n"
-"      --output-limit BYTES unread replies a client may hold (default 64m)\n"
-"      --max-memory BYTES   refuse writes past this much memory (default 0:\n"
-"                           no ceiling)\n"
+"      --output-limit BYTES unread replies a client may hold (default 64m,\n"
+"                           at least 9/5 of --max-message)\n"
+"      --max-memory BYTES   past this much memory, refuse what makes it\n"
+"                           grow (default 0: no ceiling)\n"
 "      --max-unauth N       connections still in the handshake (default %d)\n"
+"      --max-client-memory BYTES\n"
+"                           all clients' buffers together; past it the\n"
+"                           largest are dropped (default --max-memory, else\n"
+"                           1g; 0: no ceiling)\n"
+"      --frame-timeout SECS a message must be complete this long after its\n"
+"                           first bytes (default %d)\n"
 "  -l, --log-level LEVEL    err, warning, notice, info (default) or debug\n"
 "      --parent-fd N        stop when the other end of the pipe N closes\n"
 "                           (a private daemon that dies with its parent)\n"
@@ -97,7 +109,8 @@ main_usage(FILE *f)
 "Started by systemd with a socket (socket activation), mpmgrd serves\n"
 "that socket and reports to systemd (READY=1, STATUS=, WATCHDOG=1).\n"
 "See mpmgrd(8).\n",
-	    MPMGR_DEFAULT_MAX_CLIENTS, MPMGR_DEFAULT_MAX_UNAUTH);
+	    MPMGR_DEFAULT_MAX_CLIENTS, MPMGR_DEFAULT_MAX_UNAUTH,
+	    MPMGRD_DEFAULT_FRAME_TIMEOUT_SEC);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -168,6 +181,38 @@ bad:
 	    max, s);
 }
 
+/*
+ * The smallest output limit that delivers every value a max_message
+ * limit lets a client store: a value is at most a message's bytes as
+ * sent, and at most 9/5 of that once canonical (float32 widened to
+ * float64), plus a reply's envelope (a get_many array, a popitem pair).
+ * With it, a destructive read's reply always fits an empty output
+ * buffer, so an item can never be stuck undeliverable.
+ */
+static size_t
+main_output_floor(size_t max_message)
+{
+	return max_message / 5 * 9 + (max_message % 5 * 9 + 4) / 5 + 64;
+}
+
+/* --output-limit when given, else the default raised to the floor. */
+static void
+main_check_limits(bool output_given)
+{
+	size_t floor = main_output_floor(server.max_message);
+
+	if (server.output_limit >= floor)
+		return;
+	if (!output_given) {
+		server.output_limit = floor;
+		return;
+	}
+	main_usage_error("--output-limit %zu is too small for --max-message "
+	    "%zu: a value that large (9/5 of it once float32s are widened) "
+	    "could be stored and never delivered; give at least %zu",
+	    server.output_limit, server.max_message, floor);
+}
+
 static int
 main_genkey(const char *path)
 {
@@ -216,8 +261,8 @@ main_load_key(void)
 			log_info("created a new authkey in %s",
 			    server.authkey_path);
 	}
-	if (auth_key_load(server.authkey_path, server.key, &server.keylen,
-	    err, sizeof err) == -1) {
+	if (auth_key_load_owned(server.authkey_path, server.uid, server.key,
+	    &server.keylen, err, sizeof err) == -1) {
 		/* A key named by -k, the environment or systemd is not made
 		 * up here: say how to make it. */
 		if (lstat(server.authkey_path, &st) == -1 && errno == ENOENT)
@@ -255,8 +300,8 @@ main_reload_key(void)
 	bool same;
 
 	notify_reloading();
-	if (auth_key_load(server.authkey_path, key, &len, err,
-	    sizeof err) == -1) {
+	if (auth_key_load_owned(server.authkey_path, server.uid, key, &len,
+	    err, sizeof err) == -1) {
 		log_warnx("SIGHUP: kept the old authkey: %s", err);
 		notify_reloaded();
 		return;
@@ -299,11 +344,17 @@ main_check_passed_socket(const char *socket_arg)
 		    server.socket_path, what, want);
 }
 
-/* Room for max_clients descriptors, as far as the hard limit allows. */
+/*
+ * Room for the connections' descriptors, as far as the hard limit allows:
+ * two each at most (conn_max_fds). Only one each is a must: the second is
+ * taken while a request is parked behind a full input, and without it
+ * that client's hang-up is seen late (conn.c says so when it happens).
+ */
 static void
 main_raise_nofile(void)
 {
-	rlim_t want = server.max_clients + server.max_unauth + 64;
+	rlim_t want = conn_max_fds() + 64;
+	rlim_t need = server.max_clients + server.max_unauth + 64;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
@@ -312,10 +363,34 @@ main_raise_nofile(void)
 	    rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		log_warn("setrlimit RLIMIT_NOFILE");
-	else if (rl.rlim_cur < want)
+	else if (rl.rlim_cur < need)
 		log_warnx("open files are limited to %llu: fewer than "
 		    "--max-clients %zu connections fit",
 		    (unsigned long long)rl.rlim_cur, server.max_clients);
+}
+
+/*
+ * The loop, on a backend that reports a peer's hang-up behind unread data
+ * (EV_CLOSED: epoll's EPOLLRDHUP) and edge-triggered events: a parked
+ * client with a full input is watched for nothing else, once per change
+ * (conn.c, conn_hup_start).
+ */
+static struct event_base *
+main_event_base(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new failed");
+	event_config_require_features(cfg, EV_FEATURE_EARLY_CLOSE |
+	    EV_FEATURE_ET);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base == NULL)
+		main_die("libevent offers no backend that reports a client's "
+		    "hang-up (EV_CLOSED): epoll does (is EVENT_NOEPOLL set?)");
+	return base;
 }
 
 /*
@@ -373,6 +448,7 @@ main(int argc, char **argv)
 	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
 	struct event_base *base;
 	int level = LOG_INFO, ch, inherited, parent_fd = -1;
+	bool output_given = false, client_memory_given = false;
 	char err[512];
 	size_t i;
 
@@ -398,6 +474,7 @@ main(int argc, char **argv)
 		case OPT_OUTPUT_LIMIT:
 			server.output_limit = main_number("output-limit",
 			    optarg, true, KiB, 1024 * GiB);
+			output_given = true;
 			break;
 		case OPT_MAX_MEMORY:
 			server.max_memory = main_number("max-memory", optarg,
@@ -406,6 +483,17 @@ main(int argc, char **argv)
 		case OPT_MAX_UNAUTH:
 			server.max_unauth = main_number("max-unauth", optarg,
 			    false, 1, 100000);
+			break;
+		case OPT_MAX_CLIENT_MEMORY:
+			server.max_client_memory = main_number(
+			    "max-client-memory", optarg, true, 0,
+			    1024 * 1024 * GiB);
+			client_memory_given = true;
+			break;
+		case OPT_FRAME_TIMEOUT:
+			server.frame_timeout_usec = main_number(
+			    "frame-timeout", optarg, false, 1, 3600) *
+			    (uint64_t)1000000;
 			break;
 		case 'l':
 			if ((level = log_parse_level(optarg)) == -1)
@@ -436,6 +524,10 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		main_usage_error("unexpected argument '%s'", argv[optind]);
+	main_check_limits(output_given);
+	if (!client_memory_given)
+		server.max_client_memory = server.max_memory != 0 ?
+		    server.max_memory : MPMGRD_DEFAULT_MAX_CLIENT_MEMORY;
 	if (genkey != NULL)
 		return main_genkey(genkey);
 
@@ -462,8 +554,7 @@ main(int argc, char **argv)
 		main_die("%s", err);
 	main_raise_nofile();
 
-	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	base = main_event_base();
 	conn_setup(base);
 	dispatch_init();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {

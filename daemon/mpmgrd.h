@@ -60,12 +60,16 @@ struct conn {
 	struct event *ev_read;
 	struct event *ev_write;   /* made on the first EAGAIN, else NULL */
 	struct event *ev_timer;   /* handshake deadline, then the linger's */
+	struct event *ev_hup;     /* parked with a full input: its hang-up,
+				     on a dup of fd (conn.c, conn_watch) */
 	struct buf in;            /* capped at the message limit in force */
 	struct buf out;           /* capped at server.output_limit */
 	struct scan_state *scan;  /* of a frame not all read yet, else NULL */
 	msgpack_packer pk;        /* writes into out */
 	uint8_t ns[MPMGR_NONCE_LEN];
 	uint64_t ops;
+	size_t bufmem;            /* its buffers, as counted in
+				     server.client_memory */
 	struct waiter *parked;    /* the parked request, if CONN_PARKED */
 	/* sys.cancel requests that missed the parked one: answered false
 	 * right after it (conn.c, conn_cancel_kind); as many as a client

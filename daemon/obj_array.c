@@ -219,6 +219,31 @@ array_index_arg(struct req *req, const struct array *a, unsigned i,
 	return true;
 }
 
+/*
+ * What array.get without an index answers, in bytes. Every element packs
+ * to 1 to 9 bytes (a float to 9): an array too long for 1 byte each is
+ * refused without a walk, and the exact size of ints is counted only when
+ * 9 bytes each could pass the limit (a walk over at most output-limit
+ * elements).
+ */
+static size_t
+array_all_size(const struct array *a)
+{
+	size_t size = msg_array_head_size(a->length), i;
+	union elem x;
+
+	if (a->length > server.output_limit)
+		return size + a->length; /* at least that: too much */
+	if (a->tc->is_float || a->length <= (server.output_limit - size) / 9)
+		return size + a->length * 9;
+	for (i = 0; i < a->length; i++) {
+		x = array_load(a->tc, a->items, i);
+		size += a->tc->is_signed ? msg_int_size(x.i) :
+		    msg_uint_size(x.u);
+	}
+	return size;
+}
+
 static void
 array_get(struct req *req)
 {
@@ -235,6 +260,8 @@ array_get(struct req *req)
 		    array_load(a->tc, a->items, i));
 		return;
 	}
+	if (!reply_fits(req, array_all_size(a)))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, a->length);
 	for (i = 0; i < a->length; i++)

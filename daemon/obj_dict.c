@@ -78,8 +78,7 @@ dict_key(struct req *req, unsigned i, const uint8_t **k, size_t *kn)
 static void
 dict_nokey(struct req *req)
 {
-	reply_error(req, PERR_NOKEY, "no such key in '%.*s'",
-	    req_namelen(req), req_name(req));
+	reply_error_name(req, PERR_NOKEY, "no such key in '", "'");
 }
 
 /* Answer param i (a default) in canonical form. */
@@ -164,7 +163,10 @@ dict_pop(struct req *req)
 
 	if (!dict_key(req, 1, &k, &kn))
 		return;
-	if (h != NULL && ohash_del(h, k, kn, &e)) {
+	if (h != NULL && (e = ohash_get(h, k, kn)) != NULL) {
+		if (!reply_fits_now(req, e->vlen))
+			return;
+		ohash_del(h, k, kn, &e);
 		reply_raw(req, oh_val(e), e->vlen);
 		xfree(e);
 	} else if (req->argc > 2)
@@ -179,11 +181,14 @@ dict_popitem(struct req *req)
 	struct ohash *h = dict_of(req);
 	struct oh_entry *e;
 
-	if (h == NULL || (e = ohash_pop_last(h)) == NULL) {
-		reply_error(req, PERR_NOKEY, "popitem: '%.*s' is empty",
-		    req_namelen(req), req_name(req));
+	if (h == NULL || (e = ohash_last(h)) == NULL) {
+		reply_error_name(req, PERR_NOKEY, "popitem: '", "' is empty");
 		return;
 	}
+	/* [key, value]: a fixarray's byte and the two */
+	if (!reply_fits_now(req, 1 + (size_t)e->klen + e->vlen))
+		return;
+	e = ohash_pop_last(h);
 	dict_pack_pair(reply_begin(req), e);
 	xfree(e);
 }
@@ -225,15 +230,32 @@ dict_len(struct req *req)
 
 enum dict_part { DICT_KEYS, DICT_VALUES, DICT_ITEMS, DICT_MAP };
 
+/* The reply of dict_pack_all, known before it is built. */
+static size_t
+dict_all_size(struct ohash *h, enum dict_part part)
+{
+	size_t n = ohash_len(h), size = msg_array_head_size(n);
+
+	if (part != DICT_VALUES)
+		size += ohash_key_bytes(h);
+	if (part != DICT_KEYS)
+		size += ohash_value_bytes(h);
+	/* each [key, value] pair's fixarray */
+	return part == DICT_ITEMS ? size + n : size;
+}
+
 /* keys, values, items and copy: one walk in insertion order. */
 static void
 dict_pack_all(struct req *req, enum dict_part part)
 {
 	struct ohash *h = dict_of(req);
-	msgpack_packer *pk = reply_begin(req);
+	msgpack_packer *pk;
 	struct oh_entry *e;
 	size_t n = h == NULL ? 0 : ohash_len(h), pos = 0;
 
+	if (h != NULL && !reply_fits(req, dict_all_size(h, part)))
+		return;
+	pk = reply_begin(req);
 	if (part == DICT_MAP)
 		msgpack_pack_map(pk, n);
 	else
@@ -378,7 +400,7 @@ dict_scan(struct req *req)
 	struct ohash *h = dict_of(req);
 	msgpack_packer *pk;
 	uint64_t cursor, count = 10, next = 0;
-	size_t i;
+	size_t i, size;
 
 	if (!req_uint_arg(req, 1, 0, UINT64_MAX, "cursor", &cursor))
 		return;
@@ -388,6 +410,11 @@ dict_scan(struct req *req)
 	found.n = 0;
 	if (h != NULL)
 		next = ohash_scan(h, cursor, count, dict_collect, NULL);
+	size = 1 + msg_uint_size(next) + msg_array_head_size(found.n);
+	for (i = 0; i < found.n; i++)
+		size += 1 + (size_t)found.e[i]->klen + found.e[i]->vlen;
+	if (!reply_fits(req, size))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, next);
@@ -451,6 +478,40 @@ dict_cas(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
+/* The verbs that look one key up (param 1): their lookup, prefetched. */
+static bool
+dict_ahead(struct object *o, const struct method *m, const uint8_t *params,
+    struct oh_ahead *a)
+{
+	struct mpv key;
+
+	switch (m->id) {
+	case MPMGR_MID_dict_get:
+	case MPMGR_MID_dict_set:
+	case MPMGR_MID_dict_setdefault:
+	case MPMGR_MID_dict_pop:
+	case MPMGR_MID_dict_delete:
+	case MPMGR_MID_dict_contains:
+	case MPMGR_MID_dict_incr:
+	case MPMGR_MID_dict_cas:
+		break;
+	default:
+		return false;
+	}
+	if (!ohash_prefetch_pays(o->data))
+		return false;
+	mpv_read(&params, &key);
+	/* A key the handler would re-encode first is left to it; a fixint
+	 * or a fixstr is canonical as it is. */
+	if (key.raw[0] > 0x7f && (key.raw[0] & 0xe0) != 0xa0 &&
+	    (key.type == MPV_MAP || !canon_is(&key)))
+		return false;
+	a->h = o->data;
+	a->key = key.raw;
+	a->klen = key.rawlen;
+	return true;
+}
+
 static void
 dict_init(struct object *o, const struct optval *v)
 {
@@ -494,4 +555,5 @@ const struct obj_type dict_type = {
 	.is_initial = dict_is_initial,
 	.size = dict_size,
 	.mem = dict_mem,
+	.ahead = dict_ahead,
 };

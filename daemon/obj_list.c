@@ -39,6 +39,7 @@ struct list {
 	size_t n;
 	size_t cap;
 	size_t mem;       /* bytes held: this struct, v and every entry */
+	size_t bytes;     /* the elements' canonical bytes: copy's reply */
 };
 
 /* Fewest slots a vector is given or shrunk to. */
@@ -87,6 +88,7 @@ list_ent_new(struct list *l, const uint8_t *bytes, size_t n)
 	e->len = n;
 	memcpy(e->b, bytes, n);
 	l->mem += mem_usable(e);
+	l->bytes += n;
 	return e;
 }
 
@@ -94,6 +96,7 @@ static void
 list_ent_free(struct list *l, struct lent *e)
 {
 	l->mem -= mem_usable(e);
+	l->bytes -= e->len;
 	xfree(e);
 }
 
@@ -367,6 +370,8 @@ list_pop(struct req *req)
 		reply_error(req, PERR_NOINDEX, "pop index out of range");
 		return;
 	}
+	if (!reply_fits_now(req, list_at(l, pos)->len))
+		return;
 	e = list_take(l, pos);
 	reply_raw(req, e->b, e->len);
 	list_ent_free(l, e);
@@ -611,6 +616,24 @@ list_slice_bound(int64_t x, int64_t n, int64_t step)
 	return x;
 }
 
+/* The reply of a slice of count elements: each is 1 byte at least, so
+ * one too large for that is refused without a walk. */
+static size_t
+list_slice_size(const struct list *l, int64_t i, int64_t step,
+    uint64_t count)
+{
+	size_t size = msg_array_head_size(count);
+
+	if (count > server.output_limit)
+		return size + count; /* at least that: too much */
+	for (; count > 0; count--, i += step) {
+		size += list_at(l, (size_t)i)->len;
+		if (count == 1)
+			break;
+	}
+	return size;
+}
+
 static void
 list_slice(struct req *req)
 {
@@ -640,6 +663,8 @@ list_slice(struct req *req)
 		count = (uint64_t)(stop - start - 1) / (uint64_t)step + 1;
 	else if (step < 0 && stop < start)
 		count = (uint64_t)(start - stop - 1) / (uint64_t)-step + 1;
+	if (!reply_fits(req, list_slice_size(l, start, step, count)))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, count);
 	for (i = start; count > 0; count--, i += step) {
@@ -715,10 +740,13 @@ static void
 list_copy(struct req *req)
 {
 	const struct list *l = list_of(req);
-	msgpack_packer *pk = reply_begin(req);
+	msgpack_packer *pk;
 	struct lent *e;
 	size_t i;
 
+	if (!reply_fits(req, msg_array_head_size(l->n) + l->bytes))
+		return;
+	pk = reply_begin(req);
 	msgpack_pack_array(pk, l->n);
 	for (i = 0; i < l->n; i++) {
 		e = list_at(l, i);

@@ -164,29 +164,17 @@ pipe_has_room(const struct pipe *p, int e)
 }
 
 /*
- * Whether a result of n bytes can go to req's connection: a recv never
- * takes a message it cannot deliver. false after answering LIMIT (the
- * message stays).
+ * Answer req with end e's oldest message if its reply fits in what req's
+ * connection can take now (its unread replies count): a recv never takes
+ * a message it cannot deliver. false after answering LIMIT (the message
+ * stays).
  */
-static bool
-pipe_fits(struct req *req, size_t n)
-{
-	if (server.output_limit == 0 ||
-	    n <= server.output_limit - MSG_RESULT_HEAD_MAX)
-		return true;
-	reply_error(req, PERR_LIMIT, "%s: a message of %zu bytes exceeds the "
-	    "output limit (%zu); it stays", req->method->name, n,
-	    server.output_limit);
-	return false;
-}
-
-/* Answer req with end e's oldest message, if it fits. */
 static bool
 pipe_deliver(struct pipe *p, int e, struct req *req)
 {
 	struct pmsg *m = p->end[e].head;
 
-	if (!pipe_fits(req, m->len))
+	if (!reply_fits_now(req, m->len))
 		return false;
 	m = pipe_pop(p, e);
 	reply_raw(req, m->data, m->len);

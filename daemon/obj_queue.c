@@ -259,33 +259,50 @@ queue_lease_free(struct queue *q, struct lease *l)
 
 /* --- serving parked requests ------------------------------------------ */
 
-/* The count get_many answers: up to n items, at most max-message bytes
- * of them (so the reply is never refused for size once they are taken),
- * at least one. */
-static size_t
-queue_take_count(const struct queue *q, uint64_t n)
-{
-	size_t k, total = 0, budget;
+/* A get_many reply's array header: at most 5 bytes (array32). */
+#define QUEUE_ARRAY_HEAD 5
 
-	budget = server.max_message != 0 ? server.max_message : SIZE_MAX;
+/*
+ * How many of the n oldest items of a non-empty q go to req's connection:
+ * get one, get_many as many as fit in what the connection can take now,
+ * at least one. 0 after answering LIMIT when not even the oldest fits:
+ * nothing is ever taken that its reply cannot carry.
+ */
+static size_t
+queue_fit(const struct queue *q, struct req *req, uint64_t n, bool many)
+{
+	size_t k, total = QUEUE_ARRAY_HEAD, room, len;
+
+	len = queue_peek(q, 0)->len;
+	if (!many)
+		return reply_fits_now(req, len) ? 1 : 0;
+	room = reply_room(req);
 	for (k = 0; k < q->count && k < n; k++) {
-		total += queue_peek(q, k)->len;
-		if (k > 0 && total > budget)
+		len = queue_peek(q, k)->len;
+		if (total > room || len > room - total)
 			break;
+		total += len;
 	}
+	if (k == 0 && reply_fits_now(req, QUEUE_ARRAY_HEAD +
+	    queue_peek(q, 0)->len))
+		k = 1;
 	return k;
 }
 
 /* Answer req, a get (one item) or get_many (an array), from the head of
- * a non-empty q; with ack the items are leased to req's connection. */
+ * a non-empty q; with ack the items are leased to req's connection. Or
+ * LIMIT, with nothing taken (queue_fit). */
 static void
 queue_deliver(struct object *o, struct req *req, uint64_t n, bool many)
 {
 	struct queue *q = o->data;
-	msgpack_packer *pk = reply_begin(req);
+	msgpack_packer *pk;
 	struct qitem *it;
-	size_t k = many ? queue_take_count(q, n) : 1, i;
+	size_t k = queue_fit(q, req, n, many), i;
 
+	if (k == 0)
+		return;
+	pk = reply_begin(req);
 	if (many)
 		msgpack_pack_array(pk, k);
 	for (i = 0; i < k; i++) {
@@ -311,8 +328,9 @@ queue_shutdown_error(struct req *req, const struct object *o)
 	    (int)o->namelen, o->name);
 }
 
-/* Items to the oldest live getters; once a shut down queue is empty,
- * SHUTDOWN to the rest. true if any was answered. */
+/* Items to the oldest live getters (one whose replies do not fit gets
+ * LIMIT and the item stays for the next); once a shut down queue is
+ * empty, SHUTDOWN to the rest. true if any was answered. */
 static bool
 queue_serve_getters(struct object *o)
 {
@@ -461,8 +479,7 @@ queue_left(struct waiter *w)
 static void
 queue_full_error(struct req *req)
 {
-	reply_error(req, PERR_FULL, "queue '%.*s' is full", req_namelen(req),
-	    req_name(req));
+	reply_error_name(req, PERR_FULL, "queue '", "' is full");
 }
 
 /*
@@ -581,8 +598,7 @@ queue_get_items(struct req *req, uint64_t n, bool many, unsigned ti)
 		return;
 	}
 	if (usec == 0) {
-		reply_error(req, PERR_EMPTY, "queue '%.*s' is empty",
-		    req_namelen(req), req_name(req));
+		reply_error_name(req, PERR_EMPTY, "queue '", "' is empty");
 		return;
 	}
 	w = waiter_park(req, &queue_waiter_ops, usec);

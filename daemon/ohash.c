@@ -38,12 +38,12 @@
  * when it takes over. No operation examines more than OHASH_STEP
  * positions of migration, and the arrays are never copied whole.
  *
- * Costs that are amortized, not bounded: ohash_pop_last walks back over
- * trailing holes (each hole once, as CPython's popitem), and ohash_scan
- * skips at most 10 holes per entry asked for, answering fewer entries (but
- * a nonzero cursor) when it meets more. ohash_clear and ohash_free are
- * O(n); ohash_free_step frees in slices, after which h is only good for
- * more ohash_free_step calls.
+ * Costs that are amortized, not bounded: ohash_pop_last and ohash_last
+ * walk back over trailing holes (each hole once, as CPython's popitem),
+ * and ohash_scan skips at most 10 holes per entry asked for, answering
+ * fewer entries (but a nonzero cursor) when it meets more. ohash_clear and
+ * ohash_free are O(n); ohash_free_step frees in slices, after which h is
+ * only good for more ohash_free_step calls.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,6 +54,11 @@
 #include "mem.h"
 #include "ohash.h"
 
+/* Slots of a lookup's chain ohash_prefetch reads to find its cell. */
+#define AHEAD_PROBES 4
+/* Index slots of a table worth prefetching: 8192 or more (about 2,700
+ * entries or more); smaller ones stay in the caches. */
+#define AHEAD_MIN_SIZE 8192
 #define SLOT_EMPTY 0u
 #define SLOT_DUMMY UINT32_MAX
 #define MIN_SIZE 8
@@ -78,6 +83,8 @@ struct ohash {
 	size_t len;
 	uint64_t seq;   /* the last one given */
 	size_t mem;
+	size_t kbytes;  /* every key's bytes, and every value's */
+	size_t vbytes;
 	uint64_t moved; /* cells migrated so far (test hook) */
 };
 
@@ -175,11 +182,91 @@ ohash_key(void)
 }
 
 static uint32_t
-ohash_hash(const void *key, size_t klen)
+ohash_siphash(const void *key, size_t klen)
 {
 	if (!sip_keyed)
 		ohash_key();
 	return (uint32_t)siphash13(key, klen, sip_k0, sip_k1);
+}
+
+/*
+ * The hashes ohash_prefetch made, for the lookups that follow it to take
+ * instead of hashing the same keys again (a SipHash of a 16-byte key is
+ * most of the cost of prefetching it). Direct-mapped on the key's
+ * address, and only for the same bytes: an entry keeps a copy of its
+ * short key and answers only a key equal to it, so that whatever was put
+ * at that address since, the hash given is the hash of the bytes asked.
+ */
+#define MEMO_SLOTS 64           /* a power of two, >= 4 * PREFETCH_MAX */
+#define MEMO_KEY 32             /* longer keys are hashed again */
+static struct memo {
+	const void *key;
+	uint32_t klen;
+	uint32_t hash;
+	uint8_t bytes[MEMO_KEY];
+} memo[MEMO_SLOTS];
+
+static inline struct memo *
+memo_slot(const void *key)
+{
+	uint64_t x = (uint64_t)(uintptr_t)key * UINT64_C(0x9e3779b97f4a7c15);
+
+	return &memo[x >> 58];
+}
+_Static_assert(MEMO_SLOTS == 64, "memo_slot takes 6 bits");
+
+/* a[0..n) == b[0..n), n <= MEMO_KEY, without a call for the usual keys. */
+static inline bool
+memo_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y;
+	size_t i;
+
+	if (n < 8)
+		return memcmp(a, b, n) == 0;
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	/* the last 8 bytes, overlapping what was compared */
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
+/* The hash of key for a lookup in h: the memo's, if h is one that
+ * ohash_prefetch fills it for. */
+static uint32_t
+ohash_hash(const struct ohash *h, const void *key, size_t klen)
+{
+	struct memo *m;
+
+	if (h->t.size + h->nt.size >= AHEAD_MIN_SIZE) {
+		m = memo_slot(key);
+		if (m->key == key && m->klen == klen &&
+		    memo_equal(m->bytes, key, klen))
+			return m->hash;
+	}
+	return ohash_siphash(key, klen);
+}
+
+/* Hash key for ohash_prefetch, and keep the hash for the lookup after. */
+static uint32_t
+ohash_hash_ahead(const void *key, size_t klen)
+{
+	struct memo *m;
+	uint32_t hash = ohash_siphash(key, klen);
+
+	if (klen <= MEMO_KEY) {
+		m = memo_slot(key);
+		m->key = key;
+		m->klen = (uint32_t)klen;
+		m->hash = hash;
+		memcpy(m->bytes, key, klen);
+	}
+	return hash;
 }
 
 /* --- cells ------------------------------------------------------------ */
@@ -221,10 +308,19 @@ entry_bytes(size_t klen, size_t vlen)
 	return offsetof(struct oh_entry, data) + klen + vlen;
 }
 
+/* e leaves h: it no longer counts (ohash_del, ohash_pop_last). */
+static void
+entry_out(struct ohash *h, struct oh_entry *e)
+{
+	h->mem -= mem_usable(e);
+	h->kbytes -= e->klen;
+	h->vbytes -= e->vlen;
+}
+
 static void
 entry_free(struct ohash *h, struct oh_entry *e)
 {
-	h->mem -= mem_usable(e);
+	entry_out(h, e);
 	xfree(e);
 }
 
@@ -277,6 +373,36 @@ tab_find(struct otab *tab, size_t lo, uint32_t hash, const void *key,
 		}
 		perturb >>= 5;
 	}
+}
+
+/*
+ * The cell that a lookup of hash in tab would compare first, reading the
+ * slots of its chain up to the first whose hash bits match (at most
+ * AHEAD_PROBES of them); NULL when the chain ends or runs on.
+ */
+static const uint64_t *
+tab_ahead_cell(const struct otab *tab, size_t lo, uint32_t hash)
+{
+	size_t mask, i, pos;
+	uint32_t perturb = hash, ix, tagmask;
+	int probes;
+
+	if (tab->size == 0)
+		return NULL;
+	mask = tab->size - 1;
+	tagmask = ~(uint32_t)mask;
+	i = hash & mask;
+	for (probes = 0; probes < AHEAD_PROBES; probes++) {
+		ix = tab->idx[i];
+		if (ix == SLOT_EMPTY)
+			return NULL;
+		if (((ix ^ hash) & tagmask) == 0 && ix != SLOT_DUMMY &&
+		    (pos = (ix & mask) - 1) >= lo)
+			return &tab->ents[pos];
+		i = (i * 5 + perturb + 1) & mask;
+		perturb >>= 5;
+	}
+	return NULL;
 }
 
 /* Point the first empty slot of hash's chain at pos. */
@@ -416,6 +542,54 @@ ohash_find(struct ohash *h, uint32_t hash, const void *key, size_t klen,
 
 /* --- the API ---------------------------------------------------------- */
 
+bool
+ohash_prefetch_pays(const struct ohash *h)
+{
+	return h->t.size + h->nt.size >= AHEAD_MIN_SIZE;
+}
+
+void
+ohash_prefetch(struct oh_ahead *a, size_t n)
+{
+	const struct oh_entry *e;
+	const struct ohash *h;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h = a[i].h;
+		a[i].cell = NULL;
+		if (!ohash_prefetch_pays(h))
+			continue;
+		a[i].hash = ohash_hash_ahead(a[i].key, a[i].klen);
+		if (rebuilding(h))
+			__builtin_prefetch(&h->nt.idx[a[i].hash &
+			    (h->nt.size - 1)]);
+		if (h->t.size != 0)
+			__builtin_prefetch(&h->t.idx[a[i].hash &
+			    (h->t.size - 1)]);
+	}
+	for (i = 0; i < n; i++) {
+		h = a[i].h;
+		if (!ohash_prefetch_pays(h))
+			continue;
+		if (rebuilding(h))
+			a[i].cell = tab_ahead_cell(&h->nt, 0, a[i].hash);
+		if (a[i].cell == NULL)
+			a[i].cell = tab_ahead_cell(&h->t, h->r, a[i].hash);
+		if (a[i].cell != NULL)
+			__builtin_prefetch(a[i].cell);
+	}
+	for (i = 0; i < n; i++) {
+		if (a[i].cell == NULL)
+			continue;
+		/* A live slot's cell holds an entry (deletes make both go). */
+		e = cell_entry(*a[i].cell);
+		__builtin_prefetch(e);
+		/* where the key ends and the value starts, if another line */
+		__builtin_prefetch(e->data + a[i].klen);
+	}
+}
+
 struct ohash *
 ohash_new(void)
 {
@@ -438,10 +612,22 @@ ohash_mem(const struct ohash *h)
 	return h->mem;
 }
 
+size_t
+ohash_key_bytes(const struct ohash *h)
+{
+	return h->kbytes;
+}
+
+size_t
+ohash_value_bytes(const struct ohash *h)
+{
+	return h->vbytes;
+}
+
 struct oh_entry *
 ohash_get(struct ohash *h, const void *key, size_t klen)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_loc loc;
 
 	rebuild_step(h);
@@ -454,7 +640,7 @@ struct oh_entry *
 ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
     size_t vlen, bool *added)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_entry *e;
 	struct oh_loc loc;
 	struct otab *t = &h->t;
@@ -465,6 +651,7 @@ ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
 	rebuild_step(h);
 	if (ohash_find(h, hash, key, klen, &loc)) {
 		e = cell_entry(loc.tab->ents[loc.pos]);
+		h->vbytes += vlen - e->vlen;
 		if (e->vlen != vlen) {
 			h->mem -= mem_usable(e);
 			e = xrealloc(e, entry_bytes(klen, vlen));
@@ -489,6 +676,8 @@ ohash_set(struct ohash *h, const void *key, size_t klen, const void *val,
 		    __func__, t->fill, t->n, t->cap);
 	e = xmalloc(entry_bytes(klen, vlen));
 	h->mem += mem_usable(e);
+	h->kbytes += klen;
+	h->vbytes += vlen;
 	e->seq = ++h->seq;
 	e->hash = hash;
 	e->klen = (uint32_t)klen;
@@ -510,7 +699,7 @@ bool
 ohash_del(struct ohash *h, const void *key, size_t klen,
     struct oh_entry **out)
 {
-	uint32_t hash = ohash_hash(key, klen);
+	uint32_t hash = ohash_hash(h, key, klen);
 	struct oh_entry *e;
 	struct oh_loc loc;
 
@@ -522,12 +711,42 @@ ohash_del(struct ohash *h, const void *key, size_t klen,
 	loc.tab->idx[loc.slot] = SLOT_DUMMY;
 	h->len--;
 	if (out != NULL) {
-		h->mem -= mem_usable(e);
+		entry_out(h, e);
 		*out = e;
 	} else
 		entry_free(h, e);
 	maybe_shrink(h);
 	return true;
+}
+
+/*
+ * The position in t of the newest entry (len > 0), after trimming the
+ * trailing holes (each once: amortized O(1), as CPython's popitem); when t
+ * holds nothing unmigrated any more, the rebuild is over and t is the new
+ * table.
+ */
+static size_t
+ohash_last_pos(struct ohash *h)
+{
+	struct otab *t = &h->t;
+
+	for (;;) {
+		while (t->n > h->r && cell_hole(t->ents[t->n - 1]))
+			t->n--;
+		if (t->n > h->r)
+			return t->n - 1;
+		if (!rebuilding(h))
+			fatalx("%s: %zu entries but no cell", __func__, h->len);
+		rebuild_finish(h);
+	}
+}
+
+struct oh_entry *
+ohash_last(struct ohash *h)
+{
+	if (h->len == 0)
+		return NULL;
+	return cell_entry(h->t.ents[ohash_last_pos(h)]);
 }
 
 struct oh_entry *
@@ -540,24 +759,13 @@ ohash_pop_last(struct ohash *h)
 	if (h->len == 0)
 		return NULL;
 	rebuild_step(h);
-	/* The newest is t's last live cell; when t holds nothing unmigrated
-	 * any more, the rebuild is over and t is the new table. */
-	for (;;) {
-		while (t->n > h->r && cell_hole(t->ents[t->n - 1]))
-			t->n--;
-		if (t->n > h->r)
-			break;
-		if (!rebuilding(h))
-			fatalx("%s: %zu entries but no cell", __func__, h->len);
-		rebuild_finish(h);
-	}
-	pos = t->n - 1;
+	pos = ohash_last_pos(h);
 	e = cell_entry(t->ents[pos]);
 	t->idx[tab_slot_of(t, e->hash, pos)] = SLOT_DUMMY;
 	/* The dummy keeps counting in fill, so reusing pos is safe. */
 	t->n = pos;
 	h->len--;
-	h->mem -= mem_usable(e);
+	entry_out(h, e);
 	maybe_shrink(h);
 	return e;
 }

@@ -44,6 +44,10 @@ bool ohash_free_step(struct ohash *h, size_t budget);
 size_t ohash_len(const struct ohash *h);
 /* Bytes held by h (tables and entries), for sys.stats and obj.info. */
 size_t ohash_mem(const struct ohash *h);
+/* The keys' bytes and the values' bytes, all of them: the size of a reply
+ * that carries them, known before it is built. */
+size_t ohash_key_bytes(const struct ohash *h);
+size_t ohash_value_bytes(const struct ohash *h);
 
 /* The entry for key, or NULL. Valid until the next change to h. */
 struct oh_entry *ohash_get(struct ohash *h, const void *key, size_t klen);
@@ -62,8 +66,36 @@ bool ohash_del(struct ohash *h, const void *key, size_t klen,
     struct oh_entry **out);
 /* Remove and hand over the newest entry (Python's popitem), or NULL. */
 struct oh_entry *ohash_pop_last(struct ohash *h);
+/* The entry ohash_pop_last would hand over, left in place, or NULL. */
+struct oh_entry *ohash_last(struct ohash *h);
 /* Remove everything now: O(n). */
 void ohash_clear(struct ohash *h);
+
+/*
+ * A lookup about to be made, for ohash_prefetch: the caller sets h, key
+ * and klen; the rest is ohash_prefetch's.
+ */
+struct oh_ahead {
+	struct ohash *h;
+	const void *key;
+	size_t klen;
+	uint32_t hash;
+	const uint64_t *cell;   /* the key's likely cell, or NULL */
+};
+
+/*
+ * Bring into the cache what the n lookups will read, for all of them at
+ * once: the first index slot of each key, then the cell of the slot whose
+ * hash bits match, then that cell's entry, each round's loads issued
+ * together so that their misses overlap instead of following one another
+ * (Valkey's memory access amortization, Redis's memory_prefetch.c). Reads
+ * only: h does not change, and a key that is not there costs a wasted
+ * load at most.
+ */
+void ohash_prefetch(struct oh_ahead *a, size_t n);
+/* Whether h is large enough for prefetching to pay: a small table stays
+ * in the caches, and ohash_prefetch leaves it alone. */
+bool ohash_prefetch_pays(const struct ohash *h);
 
 /*
  * Iterate in insertion order: pos starts at 0; NULL at the end. h must not

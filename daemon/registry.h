@@ -25,6 +25,7 @@
 #include "waiter.h"
 
 struct method;
+struct oh_ahead;
 struct opt;
 struct optval;
 struct req;
@@ -101,6 +102,16 @@ struct obj_type {
 	 */
 	const char *(*busy_text)(const struct object *o, char *buf,
 	    size_t len);
+	/*
+	 * The table lookup a request of method m will make in o, for
+	 * prefetching a pipelined batch (prefetch.c): true after setting a's
+	 * table and key. params points at the request's param after the
+	 * name (one is there, in a frame the scanner accepted). A hint only:
+	 * the params are not checked yet, and a wrong answer costs time,
+	 * never a wrong reply. NULL: no lookup worth prefetching.
+	 */
+	bool (*ahead)(struct object *o, const struct method *m,
+	    const uint8_t *params, struct oh_ahead *a);
 };
 
 /* Every type, each defined in its obj_<type>.c and listed once in
@@ -118,6 +129,7 @@ extern const struct obj_type semaphore_type;
 extern const struct obj_type condition_type;
 extern const struct obj_type pipe_type;
 extern const struct obj_type process_type;
+extern const struct obj_type pool_type;
 
 /* Elements freed per slice of an incremental free. */
 #define REGISTRY_FREE_SLICE 1000

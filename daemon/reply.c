@@ -121,17 +121,88 @@ reply_raw(struct req *req, const uint8_t *bytes, size_t n)
 		pack_raw(reply_result(req), bytes, n);
 }
 
+bool
+reply_fits(struct req *req, size_t n)
+{
+	if (server.output_limit == 0 ||
+	    n <= server.output_limit - MSG_RESULT_HEAD_MAX)
+		return true;
+	reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes exceeds the "
+	    "output limit (%zu)", req->method->name, n, server.output_limit);
+	return false;
+}
+
+size_t
+reply_room(const struct req *req)
+{
+	size_t used = buf_used(&req->c->out) + MSG_RESULT_HEAD_MAX;
+
+	if (server.output_limit == 0)
+		return SIZE_MAX;
+	return used < server.output_limit ? server.output_limit - used : 0;
+}
+
+bool
+reply_fits_now(struct req *req, size_t n)
+{
+	if (reply_room(req) >= n)
+		return true;
+	if (n > server.output_limit - MSG_RESULT_HEAD_MAX)
+		reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes exceeds "
+		    "the output limit (%zu); nothing was taken",
+		    req->method->name, n, server.output_limit);
+	else
+		reply_error(req, PERR_LIMIT, "%s: its reply of %zu bytes does "
+		    "not fit behind the %zu bytes of replies not read yet "
+		    "(output limit %zu); nothing was taken", req->method->name,
+		    n, buf_used(&req->c->out), server.output_limit);
+	return false;
+}
+
+/* The longest error message: longer ones are cut, as vsnprintf cuts. */
+#define REPLY_ERROR_MAX 511
+
 void
 reply_error(struct req *req, int code, const char *fmt, ...)
 {
-	char message[512];
+	char message[REPLY_ERROR_MAX + 1];
 	va_list ap;
+	int n;
 
 	reply_once(req);
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof message, fmt, ap);
+	n = vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
-	msg_pack_error(conn_packer(req->c), req->msgid, code, message);
+	if (n < 0)
+		n = 0;
+	msg_pack_error_n(conn_packer(req->c), req->msgid, code, message,
+	    (size_t)n < sizeof message ? (size_t)n : REPLY_ERROR_MAX);
+}
+
+/* Append up to the room left in message[0..REPLY_ERROR_MAX). */
+static size_t
+reply_cat(char *message, size_t at, const char *s, size_t n)
+{
+	if (n > REPLY_ERROR_MAX - at)
+		n = REPLY_ERROR_MAX - at;
+	memcpy(message + at, s, n);
+	return at + n;
+}
+
+void
+reply_error_name(struct req *req, int code, const char *before,
+    const char *after)
+{
+	char message[REPLY_ERROR_MAX];
+	size_t n;
+
+	reply_once(req);
+	n = reply_cat(message, 0, before, strlen(before));
+	/* %.*s stops at a NUL, and so does this */
+	n = reply_cat(message, n, req_name(req),
+	    strnlen(req_name(req), (size_t)req_namelen(req)));
+	n = reply_cat(message, n, after, strlen(after));
+	msg_pack_error_n(conn_packer(req->c), req->msgid, code, message, n);
 }
 
 bool

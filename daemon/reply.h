@@ -29,6 +29,30 @@ void reply_raw(struct req *req, const uint8_t *bytes, size_t n);
 void reply_error(struct req *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /*
+ * Sizes before replies (DESIGN.md, "Robustness rules"): a reply whose
+ * size is known is checked before it is built, and a destructive read
+ * checks before it takes anything.
+ *
+ * reply_fits: a result of n bytes is within the output limit (alone):
+ * true, else false after replying LIMIT. For replies that only read.
+ * reply_fits_now: a result of n bytes fits in what req's connection can
+ * take now (its unread replies count); true, else false after replying
+ * LIMIT. For a destructive read, before it removes anything.
+ * reply_room: the largest result that fits now (for get_many, which takes
+ * only what fits). The output is written at the end of each turn; what the
+ * peer has not taken by then counts.
+ */
+bool reply_fits(struct req *req, size_t n);
+bool reply_fits_now(struct req *req, size_t n);
+size_t reply_room(const struct req *req);
+/*
+ * The error whose message is before, req's object name and after: the
+ * message reply_error would make of "<before>%.*s<after>", without
+ * printf, for the errors that are everyday answers (NOKEY, EMPTY, FULL).
+ */
+void reply_error_name(struct req *req, int code, const char *before,
+    const char *after);
+/*
  * Start a result the caller packs itself (exactly one value) with the
  * packer returned; pack_raw() appends canonical bytes through it.
  */

@@ -32,6 +32,8 @@ server_init(void)
 	server.max_clients = MPMGR_DEFAULT_MAX_CLIENTS;
 	server.max_unauth = MPMGR_DEFAULT_MAX_UNAUTH;
 	server.output_limit = MPMGR_DEFAULT_OUTPUT_LIMIT;
+	server.frame_timeout_usec = (uint64_t)MPMGRD_DEFAULT_FRAME_TIMEOUT_SEC *
+	    1000000;
 	server.uid = geteuid();
 	server.start_usec = now_usec();
 	TAILQ_INIT(&server.clients);

@@ -20,6 +20,11 @@
 
 #include "../proto/mpmgr_proto.h"
 
+/* Limits of the daemon alone (the shared ones are in mpmgr_proto.h). */
+#define MPMGRD_DEFAULT_FRAME_TIMEOUT_SEC 10
+/* --max-client-memory without --max-memory */
+#define MPMGRD_DEFAULT_MAX_CLIENT_MEMORY ((size_t)1 << 30)
+
 struct conn;
 TAILQ_HEAD(conn_list, conn);
 
@@ -33,6 +38,9 @@ struct server {
 	size_t max_unauth;
 	size_t output_limit;
 	size_t max_memory;        /* 0: no ceiling */
+	size_t max_client_memory; /* every client's buffers; 0: no ceiling */
+	uint64_t frame_timeout_usec; /* a message not all read for this
+					long closes its connection */
 	/* the key */
 	uint8_t key[MPMGR_KEY_MAX];
 	size_t keylen;
@@ -43,6 +51,9 @@ struct server {
 	uint64_t conns_total;     /* connections accepted */
 	size_t nclients;          /* authenticated */
 	size_t nunauth;
+	size_t npaused;           /* not read: input full behind a parked
+				     request (sys.stats paused_clients) */
+	size_t client_memory;     /* every connection's buffers (bufmem) */
 	struct conn_list clients; /* authenticated */
 	struct conn_list unauth;  /* oldest first: dropped first past max */
 	struct conn_list ready;   /* woken or with output to flush this turn */

@@ -15,6 +15,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -30,6 +31,16 @@ static struct {
 	size_t n;
 	size_t cap;
 } found;
+
+/* What sys_pack_object packs for o. */
+static size_t
+sys_object_size(const struct object *o)
+{
+	size_t tlen = strlen(o->type->name);
+
+	return 1 + msg_str_head_size(o->namelen) + o->namelen +
+	    msg_str_head_size(tlen) + tlen + msg_uint_size(registry_size(o));
+}
 
 /* [name, type, size] */
 static void
@@ -49,7 +60,7 @@ sys_obj_list(struct req *req)
 	const struct mpv *arg = &req->argv[0];
 	struct object *o;
 	msgpack_packer *pk;
-	size_t n = 0;
+	size_t n = 0, size = 0;
 
 	if (req->argc > 0 && arg->type != MPV_NIL) {
 		if (arg->type == MPV_STR)
@@ -59,10 +70,17 @@ sys_obj_list(struct req *req)
 			    req->method->name);
 			return;
 		}
-		for (o = registry_next(NULL); o != NULL; o = registry_next(o))
-			n += o->type == t;
-	} else
-		n = registry_count();
+	}
+	/* Measured before it is built: a large registry is refused (LIMIT)
+	 * without building a reply to throw away; obj.scan pages it. */
+	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
+		if (t == NULL || o->type == t) {
+			n++;
+			size += sys_object_size(o);
+		}
+	}
+	if (!reply_fits(req, msg_array_head_size(n) + size))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, n);
 	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
@@ -86,7 +104,7 @@ sys_obj_scan(struct req *req)
 {
 	msgpack_packer *pk;
 	uint64_t cursor, count = 10, next;
-	size_t i;
+	size_t i, size;
 
 	if (!req_uint_arg(req, 0, 0, UINT64_MAX, "cursor", &cursor))
 		return;
@@ -95,6 +113,11 @@ sys_obj_scan(struct req *req)
 		return;
 	found.n = 0;
 	next = registry_scan(cursor, count, sys_collect, NULL);
+	size = 1 + msg_uint_size(next) + msg_array_head_size(found.n);
+	for (i = 0; i < found.n; i++)
+		size += sys_object_size(found.o[i]);
+	if (!reply_fits(req, size))
+		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint64(pk, next);
@@ -307,7 +330,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 14);
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -315,11 +338,14 @@ sys_stats(struct req *req)
 	    (now_usec() - server.start_usec) / 1000000);
 	sys_pack_uint(pk, "clients", server.nclients);
 	sys_pack_uint(pk, "unauth_clients", server.nunauth);
+	sys_pack_uint(pk, "paused_clients", server.npaused);
 	sys_pack_uint(pk, "objects", registry_count());
 	sys_pack_uint(pk, "ops", server.ops);
 	sys_pack_uint(pk, "conns_total", server.conns_total);
 	sys_pack_uint(pk, "memory_used", mem_used());
 	sys_pack_uint(pk, "max_memory", server.max_memory);
+	sys_pack_uint(pk, "client_memory", server.client_memory);
+	sys_pack_uint(pk, "max_client_memory", server.max_client_memory);
 	sys_pack_uint(pk, "waiters", waiter_count());
 }
 

@@ -12,10 +12,15 @@
  *
  * The one call up in the daemon starts here: an answered waiter wakes its
  * connection (conn_wake), the types learn through waiter_peer_gone
- * whether a waiter's peer hung up (conn_peer_gone), and a notification
+ * whether a waiter's peer hung up (conn_peer_gone), a notification
  * to a holder gets its connection written (conn_push), and an operator's
  * sys.kill drops a holder's connection (conn_kill), as Redis's blocked.c
  * calls networking.c. tests/it_layering.sh keeps it the only one.
+ *
+ * Holds are indexed by (connection, object) in one open-addressing table
+ * (linear probing, at most half full, backward-shift deletion), so that
+ * finding a connection's hold in an object costs O(1) amortized however
+ * many objects it holds something in (a scan of its list cost O(holds)).
  */
 #include <math.h>
 #include <string.h>
@@ -57,6 +62,16 @@ static struct {
 	size_t n;
 	size_t cap;
 } pending;
+
+/* Every hold by (c, o); slot[i] NULL is empty. */
+static struct {
+	struct hold **slot;
+	size_t mask;              /* slots - 1 (a power of two), or 0: none */
+	size_t n;
+	uint64_t steps;           /* slots looked at: hold_steps */
+} holds;
+
+#define HOLDS_MIN_SLOTS 64
 
 static void waiter_timer_cb(evutil_socket_t, short, void *);
 
@@ -543,32 +558,107 @@ waiter_heap_ops(void)
 
 /* --- holdings ----------------------------------------------------------- */
 
+static size_t
+hold_hash(const struct conn *c, const struct object *o)
+{
+	uint64_t x = (uint64_t)(uintptr_t)c * UINT64_C(0x9e3779b97f4a7c15) ^
+	    (uint64_t)(uintptr_t)o;
+
+	/* splitmix64's finaliser: every address bit reaches the low bits */
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return (size_t)x;
+}
+
+/* Where (c, o) is, or the empty slot that ends its probe. */
+static size_t
+hold_probe(const struct conn *c, const struct object *o)
+{
+	size_t i = hold_hash(c, o) & holds.mask;
+	struct hold *h;
+
+	for (;; i = (i + 1) & holds.mask) {
+		holds.steps++;
+		h = holds.slot[i];
+		if (h == NULL || (h->c == c && h->o == o))
+			return i;
+	}
+}
+
+static void
+hold_index_resize(size_t nslots)
+{
+	struct hold **old = holds.slot;
+	size_t oldn = holds.mask + 1, i;
+
+	holds.slot = xcalloc(nslots, sizeof *holds.slot);
+	holds.mask = nslots - 1;
+	if (old == NULL)
+		return;
+	for (i = 0; i < oldn; i++) {
+		if (old[i] != NULL)
+			holds.slot[hold_probe(old[i]->c, old[i]->o)] = old[i];
+	}
+	xfree(old);
+}
+
+/* Take slot i out, moving later entries of its cluster back so that no
+ * probe meets a hole before its key (no tombstones). */
+static void
+hold_index_remove(size_t i)
+{
+	size_t j = i, home;
+
+	holds.slot[i] = NULL;
+	for (;;) {
+		j = (j + 1) & holds.mask;
+		if (holds.slot[j] == NULL)
+			break;
+		home = hold_hash(holds.slot[j]->c, holds.slot[j]->o) &
+		    holds.mask;
+		/* j stays unless its home is cyclically outside (i, j] */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && home <= i && home > j)) {
+			holds.slot[i] = holds.slot[j];
+			holds.slot[j] = NULL;
+			i = j;
+		}
+	}
+	holds.n--;
+	if (holds.mask + 1 > HOLDS_MIN_SLOTS && holds.n < (holds.mask + 1) / 8)
+		hold_index_resize((holds.mask + 1) / 2);
+}
+
 struct hold *
 hold_find(struct conn *c, struct object *o)
 {
-	struct hold_list *l = c->holdings;
-	struct hold *h;
-
-	if (l == NULL)
+	if (holds.n == 0)
 		return NULL;
-	LIST_FOREACH(h, l, by_conn) {
-		if (h->o == o)
-			return h;
-	}
-	return NULL;
+	return holds.slot[hold_probe(c, o)];
 }
 
 struct hold *
 hold_get(struct conn *c, struct object *o)
 {
-	struct hold *h = hold_find(c, o);
+	struct hold *h;
+	size_t i;
 
-	if (h != NULL)
+	if (holds.slot == NULL)
+		hold_index_resize(HOLDS_MIN_SLOTS);
+	else if (2 * (holds.n + 1) > holds.mask + 1)
+		hold_index_resize(2 * (holds.mask + 1));
+	i = hold_probe(c, o);
+	if ((h = holds.slot[i]) != NULL)
 		return h;
 	h = xcalloc(1, sizeof *h);
 	h->c = c;
 	h->o = o;
 	h->since = now_usec();
+	holds.slot[i] = h;
+	holds.n++;
 	LIST_INSERT_HEAD(hold_list_of(c), h, by_conn);
 	LIST_INSERT_HEAD(&o->holds, h, by_obj);
 	return h;
@@ -577,6 +667,7 @@ hold_get(struct conn *c, struct object *o)
 void
 hold_drop(struct hold *h)
 {
+	hold_index_remove(hold_probe(h->c, h->o));
 	LIST_REMOVE(h, by_conn);
 	LIST_REMOVE(h, by_obj);
 	xfree(h);
@@ -586,6 +677,18 @@ void
 waiter_conn_kill(struct conn *c)
 {
 	conn_kill(c);
+}
+
+size_t
+hold_count(void)
+{
+	return holds.n;
+}
+
+uint64_t
+hold_steps(void)
+{
+	return holds.steps;
 }
 
 msgpack_packer *

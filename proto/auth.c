@@ -95,9 +95,10 @@ auth_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 	return CRYPTO_memcmp(a, b, alen) == 0;
 }
 
-int
-auth_key_load(const char *path, uint8_t *key, size_t *keylen, char *err,
-    size_t errlen)
+/* auth_key_load, and with owned the daemon's checks (auth_key_load_owned). */
+static int
+auth_key_read(const char *path, bool owned, uid_t owner, uint8_t *key,
+    size_t *keylen, char *err, size_t errlen)
 {
 	struct stat st;
 	size_t n = 0;
@@ -137,6 +138,13 @@ auth_key_load(const char *path, uint8_t *key, size_t *keylen, char *err,
 		    "chmod 600 %s", path, path);
 		goto fail;
 	}
+	if (owned && st.st_uid != owner && st.st_uid != 0) {
+		snprintf(err, errlen, "authkey %s is owned by uid %u, who could "
+		    "rewrite it: only root or uid %u may own it (chown %u %s)",
+		    path, (unsigned)st.st_uid, (unsigned)owner,
+		    (unsigned)owner, path);
+		goto fail;
+	}
 	if (st.st_size > MPMGR_KEY_MAX)
 		goto toolarge;
 	/* Read to EOF: the size fstat saw is a hint, not a promise. */
@@ -168,6 +176,13 @@ auth_key_load(const char *path, uint8_t *key, size_t *keylen, char *err,
 		explicit_bzero(key, MPMGR_KEY_MAX);
 		return -1;
 	}
+	if (owned && n < MPMGR_KEY_MIN) {
+		snprintf(err, errlen, "authkey %s has %zu bytes: a key needs at "
+		    "least %d (mpmgrd --genkey makes one of 64)", path, n,
+		    MPMGR_KEY_MIN);
+		explicit_bzero(key, MPMGR_KEY_MAX);
+		return -1;
+	}
 	*keylen = n;
 	return 0;
 
@@ -178,6 +193,20 @@ fail:
 	close(fd);
 	explicit_bzero(key, MPMGR_KEY_MAX);
 	return -1;
+}
+
+int
+auth_key_load(const char *path, uint8_t *key, size_t *keylen, char *err,
+    size_t errlen)
+{
+	return auth_key_read(path, false, 0, key, keylen, err, errlen);
+}
+
+int
+auth_key_load_owned(const char *path, uid_t owner, uint8_t *key,
+    size_t *keylen, char *err, size_t errlen)
+{
+	return auth_key_read(path, true, owner, key, keylen, err, errlen);
 }
 
 static int

@@ -12,7 +12,8 @@
  * Key files (shared by mpmgrd and libmpmgr): the key is the file's bytes
  * less one trailing newline. The file is opened O_NOFOLLOW and checked with
  * fstat: a regular file, and not readable or writable by others (group
- * read is allowed: the system key is root:mpmgr 0640).
+ * read is allowed: the system key is root:mpmgr 0640). The daemon also
+ * wants it owned by itself or root, and at least MPMGR_KEY_MIN bytes long.
  */
 #ifndef MPMGR_AUTH_H
 #define MPMGR_AUTH_H
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mpmgr_proto.h"
 
@@ -42,6 +44,14 @@ bool auth_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
  */
 int auth_key_load(const char *path, uint8_t *key, size_t *keylen,
     char *err, size_t errlen);
+/*
+ * The daemon's key: as auth_key_load, and the file must also be owned by
+ * owner (the daemon's uid) or root, as ssh asks of authorized_keys (no
+ * one else may be able to rewrite it), and the key must have at least
+ * MPMGR_KEY_MIN bytes.
+ */
+int auth_key_load_owned(const char *path, uid_t owner, uint8_t *key,
+    size_t *keylen, char *err, size_t errlen);
 /*
  * Create a key file: 32 random bytes as 64 hex characters and a newline,
  * written to a temporary file beside path opened O_EXCL 0600, then renamed

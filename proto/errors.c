@@ -13,6 +13,13 @@ static const char *const err_names[PERR_COUNT] = {
 #undef PERR_NAME
 };
 
+/* Their lengths, so that a lookup compares bytes only where they match. */
+static const unsigned char err_lens[PERR_COUNT] = {
+#define PERR_LEN(n) [PERR_##n] = sizeof(#n) - 1,
+	MPMGR_ERRORS(PERR_LEN)
+#undef PERR_LEN
+};
+
 const char *
 proto_err_name(int code)
 {
@@ -21,13 +28,21 @@ proto_err_name(int code)
 	return err_names[code];
 }
 
+size_t
+proto_err_name_len(int code)
+{
+	if (code <= PERR_NONE || code >= PERR_COUNT)
+		return 0;
+	return err_lens[code];
+}
+
 int
 proto_err_lookup(const char *name, size_t len)
 {
 	int code;
 
 	for (code = PERR_NONE + 1; code < PERR_COUNT; code++) {
-		if (strlen(err_names[code]) == len &&
+		if (err_lens[code] == len &&
 		    memcmp(err_names[code], name, len) == 0)
 			return code;
 	}

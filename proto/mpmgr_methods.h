@@ -29,16 +29,19 @@
 #include <stddef.h>
 
 /* Method flags. */
-#define MF_WRITE   0x01 /* changes state (where a journal hooks in);
-			   refused past the memory ceiling */
+#define MF_WRITE   0x01 /* changes state (where a journal hooks in) */
 #define MF_FREES   0x02 /* a write that can only give memory back (delete,
-			   pop, clear): allowed past the ceiling */
+			   pop, clear) */
 #define MF_BLOCKS  0x04 /* may park until the object changes */
 #define MF_ADMIN   0x08 /* peer must be root or the daemon's own uid */
 #define MF_OBJ     0x10 /* params[0] names an object of TYPE (of any type
 			   for obj.*) */
 #define MF_CREATES 0x20 /* MF_OBJ write: a missing object is created with
 			   the type's defaults first */
+#define MF_GROWS   0x40 /* a write that can make memory grow for good (it
+			   stores a value, an item, a key): refused past
+			   the memory ceiling, as is one that would create
+			   a missing object; every other method runs */
 
 #define MPMGR_METHODS_DICT(M) \
 	M(dict, create, 1, 2, MF_WRITE | MF_OBJ, \
@@ -47,10 +50,10 @@
 	M(dict, get, 2, 3, MF_OBJ, \
 	    "name, key[, default]", \
 	    "the value under key; the default, or NOKEY") \
-	M(dict, set, 3, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(dict, set, 3, 3, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, key, value", \
 	    "store value under key") \
-	M(dict, setdefault, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(dict, setdefault, 2, 3, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, key[, default]", \
 	    "the value under key, storing default (nil) if missing") \
 	M(dict, pop, 2, 3, MF_WRITE | MF_FREES | MF_OBJ, \
@@ -77,7 +80,7 @@
 	M(dict, items, 1, 1, MF_OBJ, \
 	    "name", \
 	    "[key, value] pairs in insertion order") \
-	M(dict, update, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(dict, update, 2, 2, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, map or [[key, value]...]", \
 	    "store every pair, all or none") \
 	M(dict, clear, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
@@ -89,10 +92,10 @@
 	M(dict, scan, 2, 3, MF_OBJ, \
 	    "name, cursor[, count]", \
 	    "[next_cursor, [[key, value]...]]; 0 starts and ends") \
-	M(dict, incr, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(dict, incr, 2, 3, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, key[, delta]", \
 	    "add delta (1) to a number; a missing key is 0") \
-	M(dict, cas, 4, 4, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(dict, cas, 4, 4, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, key, expected, new", \
 	    "[ok, current]: store new if the value equals expected")
 
@@ -103,13 +106,13 @@
 	M(value, get, 1, 1, MF_OBJ, \
 	    "name", \
 	    "the value; nil if never set") \
-	M(value, set, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(value, set, 2, 2, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, value", \
 	    "store value") \
-	M(value, incr, 1, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(value, incr, 1, 2, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name[, delta]", \
 	    "add delta (1) to the number held; nil counts as 0") \
-	M(value, cas, 3, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(value, cas, 3, 3, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, expected, new", \
 	    "[ok, current]: store new if the value equals expected")
 
@@ -117,13 +120,13 @@
 	M(list, create, 1, 2, MF_WRITE | MF_OBJ, \
 	    "name[, options]", \
 	    "create it explicitly; no options are defined") \
-	M(list, append, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(list, append, 2, 2, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, value", \
 	    "add value at the end") \
-	M(list, extend, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(list, extend, 2, 2, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, items", \
 	    "add an array's items at the end") \
-	M(list, insert, 3, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(list, insert, 3, 3, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, index, value", \
 	    "insert before index (clamped; negative from the end)") \
 	M(list, pop, 1, 2, MF_WRITE | MF_FREES | MF_OBJ, \
@@ -150,7 +153,7 @@
 	M(list, slice, 3, 4, MF_OBJ, \
 	    "name, start, stop[, step]", \
 	    "the elements of list[start:stop:step] as an array") \
-	M(list, set, 3, 3, MF_WRITE | MF_OBJ, \
+	M(list, set, 3, 3, MF_WRITE | MF_GROWS | MF_OBJ, \
 	    "name, index, value", \
 	    "replace the element at index; NOINDEX") \
 	M(list, delete, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
@@ -187,13 +190,15 @@
 	M(queue, create, 1, 2, MF_WRITE | MF_OBJ, \
 	    "name[, {maxsize: int, ack: bool}]", \
 	    "create it explicitly: maxsize (0 unbounded), ack leases") \
-	M(queue, put, 2, 3, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	M(queue, put, 2, 3, \
+	    MF_WRITE | MF_GROWS | MF_BLOCKS | MF_OBJ | MF_CREATES, \
 	    "name, item[, timeout]", \
 	    "append item, waiting for room; FULL on timeout") \
 	M(queue, get, 1, 2, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
 	    "name[, timeout]", \
 	    "the oldest item, waiting for one; EMPTY on timeout") \
-	M(queue, put_many, 2, 3, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	M(queue, put_many, 2, 3, \
+	    MF_WRITE | MF_GROWS | MF_BLOCKS | MF_OBJ | MF_CREATES, \
 	    "name, items[, timeout]", \
 	    "append all items or none, waiting for room for all") \
 	M(queue, get_many, 2, 3, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
@@ -338,7 +343,8 @@
 	    "name, end[, token]", \
 	    "hold end 0 or 1 until close or disconnect; token claims a " \
 	    "hand-off; EOF if closed") \
-	M(pipe, send, 3, 4, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	M(pipe, send, 3, 4, \
+	    MF_WRITE | MF_GROWS | MF_BLOCKS | MF_OBJ | MF_CREATES, \
 	    "name, end, item[, timeout]", \
 	    "send item to the other end, waiting for room; FULL on timeout; " \
 	    "EOF") \
@@ -360,7 +366,7 @@
 	    "(60 s) passes")
 
 #define MPMGR_METHODS_PROCESS(M) \
-	M(process, register, 2, 2, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(process, register, 2, 2, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, {pid, argv, daemon}", \
 	    "record a running process this connection supervises; EXISTS") \
 	M(process, exited, 2, 2, MF_WRITE | MF_OBJ, \
@@ -382,6 +388,52 @@
 	M(process, kill, 1, 1, MF_OBJ, \
 	    "name", \
 	    "have its supervisor send it SIGKILL; LOST")
+
+#define MPMGR_METHODS_POOL(M) \
+	M(pool, create, 1, 2, MF_WRITE | MF_OBJ, \
+	    "name[, {max_attempts: int, maxsize: int}]", \
+	    "create it explicitly: takes per job (3), jobs held (0 " \
+	    "unbounded)") \
+	M(pool, submit, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name, payload[, {attempts: int, key: str}]", \
+	    "queue a job: its id (a job's already, for a key held); " \
+	    "SHUTDOWN once closed; FULL at maxsize") \
+	M(pool, take, 1, 2, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "[id, payload, attempt]: the oldest queued job, leased to this " \
+	    "connection; EMPTY; SHUTDOWN once closed and drained") \
+	M(pool, done, 3, 3, MF_WRITE | MF_OBJ, \
+	    "name, id, result", \
+	    "finish a job this connection leased with its result; NOTOWNER") \
+	M(pool, fail, 3, 3, MF_WRITE | MF_OBJ, \
+	    "name, id, error", \
+	    "finish a job this connection leased as failed; NOTOWNER") \
+	M(pool, result, 2, 4, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name, id[, consume[, timeout]]", \
+	    "[state, value] once the job has finished (consume: then forget " \
+	    "it); TIMEOUT; NOTFOUND") \
+	M(pool, collect, 2, 3, MF_WRITE | MF_FREES | MF_BLOCKS | MF_OBJ, \
+	    "name, max[, timeout]", \
+	    "[[id, state, value]...]: 1 to max finished jobs, oldest first, " \
+	    "consumed; EMPTY") \
+	M(pool, status, 1, 1, MF_OBJ, \
+	    "name", \
+	    "{queued, running, done, failed, cancelled, workers, idle, ...}") \
+	M(pool, cancel, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, id", \
+	    "cancel a queued or running job (its worker is told): true; " \
+	    "false once finished") \
+	M(pool, close, 1, 1, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name", \
+	    "refuse submits; takes get SHUTDOWN once no job is queued or " \
+	    "running") \
+	M(pool, join, 1, 2, MF_BLOCKS | MF_OBJ, \
+	    "name[, timeout]", \
+	    "true once closed with no job queued or running; false on " \
+	    "timeout") \
+	M(pool, terminate, 1, 1, MF_WRITE | MF_OBJ | MF_CREATES, \
+	    "name", \
+	    "close it, cancel every unfinished job, tell the workers to stop")
 
 #define MPMGR_METHODS_OBJ(M) \
 	M(obj, list, 0, 1, 0, \
@@ -435,6 +487,7 @@
 	MPMGR_METHODS_CONDITION(M) \
 	MPMGR_METHODS_PIPE(M) \
 	MPMGR_METHODS_PROCESS(M) \
+	MPMGR_METHODS_POOL(M) \
 	MPMGR_METHODS_OBJ(M) \
 	MPMGR_METHODS_SYS(M)
 

@@ -43,6 +43,12 @@
 /* [2, "process.signal", [name, signo]]: to the supervisor of a process
  * record, asking it to signal the process (process.terminate, kill). */
 #define MPMGR_NOTIFY_PROCESS_SIGNAL "process.signal"
+/* [2, "pool.terminate", [name]]: to every worker of a pool that was
+ * terminated: stop now, killing the jobs that run. */
+#define MPMGR_NOTIFY_POOL_TERMINATE "pool.terminate"
+/* [2, "pool.cancel", [name, id]]: to the worker running job id, which
+ * was cancelled: stop running it. */
+#define MPMGR_NOTIFY_POOL_CANCEL "pool.cancel"
 #define MPMGR_METHOD_AUTH "auth"
 
 /* Handshake. */
@@ -51,6 +57,7 @@
 #define MPMGR_AUTH_CLIENT_LABEL "mpmgr1 C"
 #define MPMGR_AUTH_SERVER_LABEL "mpmgr1 S"
 #define MPMGR_KEY_MAX 4096 /* longest authkey file accepted, bytes */
+#define MPMGR_KEY_MIN 16   /* shortest key the daemon accepts, bytes */
 
 /* Limits. */
 #define MPMGR_MAX_DEPTH 64                 /* nesting of one value */
@@ -93,6 +100,8 @@ enum proto_err {
 
 /* "NOKEY" for PERR_NOKEY; NULL for anything out of range. */
 const char *proto_err_name(int code);
+/* strlen(proto_err_name(code)), or 0 for anything out of range. */
+size_t proto_err_name_len(int code);
 /* PERR_* for a code name as it came off the wire, or PERR_NONE if unknown. */
 int proto_err_lookup(const char *name, size_t len);
 

@@ -22,6 +22,50 @@ msg_pack_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+size_t
+msg_uint_size(uint64_t v)
+{
+	if (v <= 0x7f)
+		return 1;
+	if (v <= UINT8_MAX)
+		return 2;
+	if (v <= UINT16_MAX)
+		return 3;
+	return v <= UINT32_MAX ? 5 : 9;
+}
+
+size_t
+msg_int_size(int64_t v)
+{
+	if (v >= 0)
+		return msg_uint_size((uint64_t)v);
+	if (v >= -32)
+		return 1;
+	if (v >= INT8_MIN)
+		return 2;
+	if (v >= INT16_MIN)
+		return 3;
+	return v >= INT32_MIN ? 5 : 9;
+}
+
+size_t
+msg_str_head_size(size_t len)
+{
+	if (len < 32)
+		return 1;
+	if (len <= UINT8_MAX)
+		return 2;
+	return len <= UINT16_MAX ? 3 : 5;
+}
+
+size_t
+msg_array_head_size(size_t n)
+{
+	if (n < 16)
+		return 1;
+	return n <= UINT16_MAX ? 3 : 5;
+}
+
 /* The shortest encoding of a uint, as msgpack-c packs it. */
 static inline uint8_t *
 put_uint(uint8_t *p, uint32_t v)
@@ -161,10 +205,50 @@ void
 msg_pack_error(msgpack_packer *pk, uint32_t msgid, int code,
     const char *message)
 {
-	uint8_t h[MSG_RESULT_HEAD_MAX];
+	if (message == NULL)
+		message = "";
+	msg_pack_error_n(pk, msgid, code, message, strlen(message));
+}
 
-	pk->callback(pk->data, (const char *)h, put_response_start(h, msgid));
-	pack_error_pair(pk, code, message);
+/* The longest code name, and the longest message packed in one piece. */
+#define MSG_CODE_MAX 31
+#define MSG_ERROR_INLINE 512
+#define MSG_CODE_CHECK(n) \
+	_Static_assert(sizeof(#n) - 1 <= MSG_CODE_MAX, #n ": name too long");
+MPMGR_ERRORS(MSG_CODE_CHECK)
+#undef MSG_CODE_CHECK
+
+/*
+ * The bytes msgpack-c packs for the same response, in one write to the
+ * packer's sink (three for a long message) instead of ten packer calls:
+ * errors such as NOKEY and EMPTY are answers as common as results.
+ */
+void
+msg_pack_error_n(msgpack_packer *pk, uint32_t msgid, int code,
+    const char *message, size_t mlen)
+{
+	uint8_t b[MSG_RESULT_HEAD_MAX + 2 + MSG_CODE_MAX + 5 +
+	    MSG_ERROR_INLINE + 1], *p;
+	size_t nlen;
+
+	if (proto_err_name(code) == NULL)
+		code = PERR_INTERNAL;
+	nlen = proto_err_name_len(code);
+	p = b + put_response_start(b, msgid);
+	*p++ = 0x92;
+	*p++ = (uint8_t)(0xa0 | nlen);
+	memcpy(p, proto_err_name(code), nlen);
+	p += nlen;
+	p = put_len(p, 0xa0, 32, 0xd9, 0xda, (uint32_t)mlen);
+	if (mlen <= MSG_ERROR_INLINE) {
+		memcpy(p, message, mlen);
+		p += mlen;
+		*p++ = 0xc0;
+		pk->callback(pk->data, (const char *)b, (size_t)(p - b));
+		return;
+	}
+	pk->callback(pk->data, (const char *)b, (size_t)(p - b));
+	pk->callback(pk->data, message, mlen);
 	msgpack_pack_nil(pk);
 }
 
@@ -243,8 +327,31 @@ nil_view(const uint8_t *p, struct mpv *out)
 }
 
 /*
- * The usual messages, a request [0, msgid, method, params] and a success
- * response [1, msgid, nil, result], with msgid a uint of at most 32 bits
+ * An error [code, message] of two strs at *p, as parse_any reads it: true,
+ * *out and *p moved past it; false for anything else.
+ */
+static inline bool
+parse_usual_error(const uint8_t **p, struct mpv *out)
+{
+	struct mpv code, message;
+
+	if (**p != 0x92)
+		return false;
+	mpv_head(*p, out);
+	mpv_head(out->ptr, &code);
+	if (code.type != MPV_STR)
+		return false;
+	mpv_head(out->ptr + code.rawlen, &message);
+	if (message.type != MPV_STR)
+		return false;
+	out->rawlen = 1 + code.rawlen + message.rawlen;
+	*p += out->rawlen;
+	return true;
+}
+
+/*
+ * The usual messages, a request [0, msgid, method, params] and a response
+ * [1, msgid, nil or [code, message], result], with msgid a uint of at most 32 bits
  * in its shortest form, read without the general walk: true and m filled
  * as msg_parse_frame fills it; false for anything else (m is then
  * garbage, to be filled by the general path).
@@ -294,9 +401,10 @@ parse_usual(const uint8_t *frame, const uint8_t *end, struct msg *m)
 	} else {
 		first = &m->error;
 		last = &m->result;
-		if (*p != 0xc0)
+		if (*p == 0xc0)
+			nil_view(p++, first);
+		else if (!parse_usual_error(&p, first))
 			return false;
-		nil_view(p++, first);
 		if (*p == 0xc0)
 			nil_view(p, last);
 		else

@@ -39,6 +39,9 @@ size_t msg_result_head(uint8_t *out, uint32_t msgid);
 /* [1, msgid, [code, message], nil]: a complete error response. */
 void msg_pack_error(msgpack_packer *pk, uint32_t msgid, int code,
     const char *message);
+/* The same with a message of mlen bytes, not NUL-terminated. */
+void msg_pack_error_n(msgpack_packer *pk, uint32_t msgid, int code,
+    const char *message, size_t mlen);
 /* [2, method, [ then the caller packs nparams values. */
 void msg_pack_notification(msgpack_packer *pk, const char *method,
     uint32_t nparams);
@@ -47,6 +50,15 @@ void msg_pack_error_notification(msgpack_packer *pk, int code,
     const char *message);
 /* A str, packed from a NUL-terminated C string. */
 void msg_pack_cstr(msgpack_packer *pk, const char *s);
+/*
+ * The bytes msgpack-c packs for a uint, an int (of either sign), a str's or
+ * an array's header (a map's is the same size): for the size of a reply
+ * before it is built.
+ */
+size_t msg_uint_size(uint64_t v);
+size_t msg_int_size(int64_t v);
+size_t msg_str_head_size(size_t len);
+size_t msg_array_head_size(size_t n);
 
 /* One message taken apart; the views point into the frame. */
 struct msg {

@@ -536,6 +536,39 @@ harness_stat(mpmgr *m, const char *field)
 	return f->via.u64;
 }
 
+void
+harness_freeze(struct harness *h)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	char path[64], stat[256], *p;
+	FILE *f;
+
+	ck_assert(kill(h->pid, SIGSTOP) == 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->pid);
+	for (;;) {
+		ck_assert((f = fopen(path, "r")) != NULL);
+		p = fgets(stat, sizeof(stat), f);
+		fclose(f);
+		/* "pid (comm) S ...": the state follows the last ')' */
+		if (p != NULL && (p = strrchr(stat, ')')) != NULL &&
+		    p[1] == ' ' && p[2] == 'T')
+			return;
+		ck_assert_msg(harness_now_ms() < deadline, "the daemon did "
+		    "not stop");
+		harness_nap(1);
+	}
+}
+
+uint64_t
+harness_stat_once(struct harness *h, const char *field)
+{
+	mpmgr *m = harness_connect(h);
+	uint64_t v = harness_stat(m, field);
+
+	mpmgr_free(m);
+	return v;
+}
+
 /* --- values as text -------------------------------------------------- */
 
 static msgpack_zone *obj_zone;
@@ -959,6 +992,18 @@ harness_raw_send(struct harness_raw *r, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return true;
+}
+
+void
+harness_append_request(msgpack_sbuffer *all, uint32_t msgid,
+    const char *method, const char *params)
+{
+	msgpack_sbuffer one;
+
+	msgpack_sbuffer_init(&one);
+	harness_pack_request(&one, msgid, method, params);
+	msgpack_sbuffer_write(all, one.data, one.size);
+	msgpack_sbuffer_destroy(&one);
 }
 
 void

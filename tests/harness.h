@@ -78,6 +78,9 @@ int harness_wait_exit(struct harness *h, int timeout_ms);
 const char *harness_log(const struct harness *h);
 /* True while the daemon runs (from any process of the test). */
 bool harness_alive(struct harness *h);
+/* SIGSTOP the daemon and wait until it is stopped (SIGCONT resumes it):
+ * what clients send meanwhile is read in one go after. */
+void harness_freeze(struct harness *h);
 /* A connected handle; aborts the test on failure. */
 mpmgr *harness_connect(struct harness *h);
 
@@ -167,6 +170,8 @@ int64_t harness_waiters(mpmgr *m, const char *name);
 void harness_await_waiters(mpmgr *m, const char *name, int64_t n);
 /* sys.stats' field, an unsigned int. */
 uint64_t harness_stat(mpmgr *m, const char *field);
+/* The same, asked on a connection of its own to h. */
+uint64_t harness_stat_once(struct harness *h, const char *field);
 
 /* --- values as text ------------------------------------------------- */
 
@@ -253,6 +258,9 @@ bool harness_raw_request(struct harness_raw *r, uint32_t msgid,
 /* The same request's bytes into sb (cleared first), to send in pieces or
  * together with others. */
 void harness_pack_request(msgpack_sbuffer *sb, uint32_t msgid,
+    const char *method, const char *params);
+/* The same request appended to all, so that several go out in one write. */
+void harness_append_request(msgpack_sbuffer *all, uint32_t msgid,
     const char *method, const char *params);
 /*
  * The next message within timeout_ms: 1 and *m (views valid until the

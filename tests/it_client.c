@@ -286,6 +286,7 @@ START_TEST(test_typed_helpers)
 	    MPMGR_EBADTYPE);
 	ck_assert_int_eq(mpmgr_dict_get_int(m, "dt", "nope", &i), MPMGR_ENOKEY);
 	ck_assert_str_eq(mpmgr_errcode(m), "NOKEY");
+	ck_assert_str_eq(mpmgr_errmsg(m), "no such key in 'dt'");
 	ck_assert_int_eq(mpmgr_dict_incr(m, "dt", "i", 50, &i), 0);
 	ck_assert_int_eq(i, 8);
 	ck_assert_int_eq(mpmgr_dict_incr(m, "dt", "i", 1, NULL), 0);

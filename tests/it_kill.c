@@ -67,30 +67,6 @@ await_ready(void)
 	ck_assert(read(ready[0], &c, 1) == 1);
 }
 
-/* Stop the daemon and wait until it is stopped. */
-static void
-daemon_freeze(void)
-{
-	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
-	char path[64], stat[256], *p;
-	FILE *f;
-
-	ck_assert(kill(D->pid, SIGSTOP) == 0);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)D->pid);
-	for (;;) {
-		ck_assert((f = fopen(path, "r")) != NULL);
-		p = fgets(stat, sizeof(stat), f);
-		fclose(f);
-		/* "pid (comm) S ...": the state follows the last ')' */
-		if (p != NULL && (p = strrchr(stat, ')')) != NULL &&
-		    p[1] == ' ' && p[2] == 'T')
-			return;
-		ck_assert_msg(harness_now_ms() < deadline, "the daemon did "
-		    "not stop");
-		harness_nap(1);
-	}
-}
-
 /*
  * Send m's buffered requests, then SIGKILL victim, while the daemon is
  * stopped: the requests are read before the victim's hang-up.
@@ -98,7 +74,7 @@ daemon_freeze(void)
 static void
 kill9_after_send(pid_t victim, mpmgr *m)
 {
-	daemon_freeze();
+	harness_freeze(D);
 	ck_assert_int_eq(mpmgr_flush(m), 0);
 	harness_kill9(victim);
 	ck_assert(kill(D->pid, SIGCONT) == 0);

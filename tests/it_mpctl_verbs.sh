@@ -28,12 +28,15 @@ test_begin it_mpctl_verbs
 #   obj.scan     `ls` pages through it
 #   process.exited  only a record's supervisor reports, on the connection
 #                that registered it (`process start` does)
-unexposed="rlock.owned sys.cancel obj.scan process.exited"
+#   pool.done, pool.fail  only the connection a job is leased to reports
+#                it (`pool worker` does)
+unexposed="rlock.owned sys.cancel obj.scan process.exited pool.done pool.fail"
 # Verbs spelled otherwise than their method's verb, as VERB=METHOD-VERB:
 # exec holds while CMD runs, cat and write hold a pipe's end while they
-# stream, start registers the process it runs.
-spellings="exec=acquire ls=list rm=delete cat=open write=open start=register"
-spellings="$spellings version=stats"
+# stream, start registers the process it runs, worker takes the jobs it
+# runs, wait reads results, map submits.
+spellings="exec=acquire ls=list rm=delete cat=open write=open start=register \
+worker=take wait=result map=submit version=stats"
 
 sed -n 's/^[[:space:]]*M(\([a-z_]*\), \([a-z_]*\),.*/\1.\2/p' \
 	"$top/proto/mpmgr_methods.h" >"$tmp/catalogue"

@@ -54,15 +54,26 @@ on_notify(void *arg, const char *method, size_t len,
 static pid_t
 sleeper(void)
 {
-	pid_t pid = fork();
+	sigset_t block, old;
+	pid_t pid;
 
-	ck_assert(pid != -1);
+	/* Blocked until the child has the default action: a SIGTERM sent
+	 * at once (a loaded machine may not run the child before the test
+	 * goes on) must not meet Check's handler in it. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pid = fork();
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		for (;;)
 			pause();
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	ck_assert(pid != -1);
 	return pid;
 }
 

@@ -66,17 +66,6 @@ keep_check(const char *name)
 	mpmgr_free(m);
 }
 
-/* sys.stats' field, asked on a connection of its own. */
-static uint64_t
-stat_u64(const char *field)
-{
-	mpmgr *m = harness_connect(D);
-	uint64_t v = harness_stat(m, field);
-
-	mpmgr_free(m);
-	return v;
-}
-
 /* --- random and mutated bytes --------------------------------------- */
 
 #define SEEDS 40
@@ -266,7 +255,7 @@ START_TEST(test_huge_headers_after_auth)
 	int code;
 
 	keep_set("huge");
-	before = stat_u64("memory_used");
+	before = harness_stat_once(D, "memory_used");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		harness_raw_authed(D, &r);
 		harness_raw_send(&r, cases[i].bytes, cases[i].len);
@@ -277,7 +266,7 @@ START_TEST(test_huge_headers_after_auth)
 		    "case %zu: still open", i);
 		harness_raw_close(&r);
 	}
-	after = stat_u64("memory_used");
+	after = harness_stat_once(D, "memory_used");
 	ck_assert_msg(after < before + (1u << 20), "memory_used %llu -> %llu",
 	    (unsigned long long)before, (unsigned long long)after);
 	keep_check("huge");
@@ -439,19 +428,6 @@ END_TEST
 
 /* --- sys.cancel on the wire ----------------------------------------- */
 
-/* Append a request to all, so that several go out in one write. */
-static void
-append_request(msgpack_sbuffer *all, uint32_t msgid, const char *method,
-    const char *params)
-{
-	msgpack_sbuffer one;
-
-	msgpack_sbuffer_init(&one);
-	harness_pack_request(&one, msgid, method, params);
-	msgpack_sbuffer_write(all, one.data, one.size);
-	msgpack_sbuffer_destroy(&one);
-}
-
 /*
  * While a request is parked, cancels run from the head of the input, and
  * replies keep the order of requests: a cancel that misses answers false
@@ -470,9 +446,9 @@ START_TEST(test_cancel_order)
 	msgpack_sbuffer_init(&all);
 
 	/* Parks; misses; takes the parked request back. */
-	append_request(&all, 10, "lock.acquire", "['rc_lock']");
-	append_request(&all, 11, "sys.cancel", "[9]");
-	append_request(&all, 12, "sys.cancel", "[10]");
+	harness_append_request(&all, 10, "lock.acquire", "['rc_lock']");
+	harness_append_request(&all, 11, "sys.cancel", "[9]");
+	harness_append_request(&all, 12, "sys.cancel", "[10]");
 	ck_assert(harness_raw_send(&r, all.data, all.size));
 	ck_assert_int_eq(harness_raw_error(&r, 10000, &msgid), PERR_TIMEOUT);
 	ck_assert_int_eq(msgid, 10);
@@ -483,8 +459,8 @@ START_TEST(test_cancel_order)
 	/* Parks; misses; then the holder's release answers the parked
 	 * request, and the miss after it. */
 	msgpack_sbuffer_clear(&all);
-	append_request(&all, 20, "lock.acquire", "['rc_lock']");
-	append_request(&all, 21, "sys.cancel", "[19]");
+	harness_append_request(&all, 20, "lock.acquire", "['rc_lock']");
+	harness_append_request(&all, 21, "sys.cancel", "[19]");
 	ck_assert(harness_raw_send(&r, all.data, all.size));
 	harness_await_waiters(holder, "rc_lock", 1);
 	ck_assert_int_eq(mpmgr_lock_release(holder, "rc_lock"), 0);
@@ -518,14 +494,15 @@ START_TEST(test_cancel_misses)
 	ck_assert_int_eq(mpmgr_lock_acquire(holder, "rc_miss", 0), 1);
 	harness_raw_authed(D, &r);
 	msgpack_sbuffer_init(&all);
-	append_request(&all, 100, "lock.acquire", "['rc_miss']");
+	harness_append_request(&all, 100, "lock.acquire", "['rc_miss']");
 	for (i = 0; i < MPMGR_MAX_CANCELS; i++) {
 		char params[16];
 
 		snprintf(params, sizeof params, "[%u]", 50 + i);
-		append_request(&all, 101 + i, "sys.cancel", params);
+		harness_append_request(&all, 101 + i, "sys.cancel", params);
 	}
-	append_request(&all, 101 + MPMGR_MAX_CANCELS, "sys.cancel", "[100]");
+	harness_append_request(&all, 101 + MPMGR_MAX_CANCELS, "sys.cancel",
+	    "[100]");
 	ck_assert(harness_raw_send(&r, all.data, all.size));
 	ck_assert_int_eq(harness_raw_error(&r, 10000, &msgid), PERR_TIMEOUT);
 	ck_assert_int_eq(msgid, 100);
@@ -551,7 +528,7 @@ START_TEST(test_unauth_limit)
 
 	keep_set("unauth");
 	/* connections of earlier tests must be gone first */
-	while (stat_u64("unauth_clients") != 0) {
+	while (harness_stat_once(D, "unauth_clients") != 0) {
 		ck_assert_msg(harness_now_ms() < deadline,
 		    "unauthenticated connections linger");
 		harness_nap(10);
@@ -677,15 +654,22 @@ END_TEST
 
 /* --- max clients (a daemon with --max-clients 2) -------------------- */
 
+/* Slots past --max-clients for ADMIN peers: this test's uid is the
+ * daemon's own (docs/PROTOCOL.md). */
+#define ADMIN_SLOTS 4
+
 START_TEST(test_max_clients)
 {
 	mpmgr *a = harness_connect(D), *b = harness_connect(D), *c = NULL;
+	mpmgr *admin[ADMIN_SLOTS];
 	int64_t deadline;
-	int rc;
+	int rc, i;
 
+	for (i = 0; i < ADMIN_SLOTS; i++)
+		admin[i] = harness_connect(D);
 	rc = mpmgr_connect(&c, D->sock, D->keyfile);
-	ck_assert_msg(rc == MPMGR_ELIMIT, "third client: %s: %s",
-	    mpmgr_strerror(rc), mpmgr_errmsg(c));
+	ck_assert_msg(rc == MPMGR_ELIMIT, "client past the ADMIN slots: "
+	    "%s: %s", mpmgr_strerror(rc), mpmgr_errmsg(c));
 	ck_assert_str_eq(mpmgr_errcode(c), "LIMIT");
 	mpmgr_free(c);
 	ck_assert_int_eq(mpmgr_ping(a), 0);
@@ -704,6 +688,8 @@ START_TEST(test_max_clients)
 	ck_assert_int_eq(mpmgr_ping(c), 0);
 	mpmgr_free(c);
 	mpmgr_free(b);
+	for (i = 0; i < ADMIN_SLOTS; i++)
+		mpmgr_free(admin[i]);
 }
 END_TEST
 

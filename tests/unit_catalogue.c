@@ -287,15 +287,20 @@ END_TEST
 
 /* --- man/mpctl.1 -------------------------------------------------------- */
 
-/* Verbs of mpctl that are no method's (client/mpctl_verbs.c). */
+/* Verbs of mpctl that are no method's of type (client/mpctl_verbs.c). */
 static bool
-cli_verb(const char *verb)
+cli_verb(const char *type, const char *verb)
 {
-	static const char *const own[] = { "exec", "cat", "write", "start" };
+	static const char *const own[][2] = {
+		{ NULL, "exec" }, { NULL, "cat" }, { NULL, "write" },
+		{ NULL, "start" }, { "pool", "worker" }, { "pool", "wait" },
+		{ "pool", "map" },
+	};
 	size_t i;
 
 	for (i = 0; i < sizeof own / sizeof own[0]; i++) {
-		if (strcmp(verb, own[i]) == 0)
+		if ((own[i][0] == NULL || strcmp(type, own[i][0]) == 0) &&
+		    strcmp(verb, own[i][1]) == 0)
 			return true;
 	}
 	return false;
@@ -363,7 +368,7 @@ START_TEST(test_mpctl_1)
 		p = line + 7;
 		for (tok = strtok_r(p, " ", &save); tok != NULL;
 		    tok = strtok_r(NULL, " ", &save)) {
-			if (!cli_verb(tok)) {
+			if (!cli_verb(section, tok)) {
 				snprintf(name, sizeof name, "%s.%s", section,
 				    tok);
 				r = row(name);

@@ -203,6 +203,56 @@ static const struct row dict_order[] = {
 	{ "obj.info", "['d2']", PERR_NOOBJ, NULL, NULL },
 };
 
+/* The reply's error is code with exactly the message text. */
+static void
+error_is(int code, const char *text)
+{
+	ck_assert_msg(reply_err == code, "%s", show_reply());
+	ck_assert_msg(reply_msg.len == strlen(text) &&
+	    memcmp(reply_msg.ptr, text, reply_msg.len) == 0,
+	    "message '%.*s', not '%s'", (int)reply_msg.len,
+	    (const char *)reply_msg.ptr, text);
+}
+
+/*
+ * The everyday errors are built without printf: their texts are still
+ * the printf ones, the longest name whole, a name with a NUL cut there as
+ * %.*s cuts it.
+ */
+START_TEST(test_error_texts)
+{
+	char name[MPMGR_MAX_NAME + 1], text[MPMGR_MAX_NAME + 64];
+	msgpack_packer pk;
+
+	send_req("dict.get", "['txt', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'txt'");
+	send_req("dict.pop", "['txt', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'txt'");
+	send_req("dict.delete", "['txt', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'txt'");
+	send_req("dict.popitem", "['txt']");
+	error_is(PERR_NOKEY, "popitem: 'txt' is empty");
+	send_req("queue.get", "['txt.q', 0]");
+	error_is(PERR_EMPTY, "queue 'txt.q' is empty");
+	OK("queue.create", "['txt.q', {'maxsize': 1}]", "nil");
+	OK("queue.put", "['txt.q', 1, 0]", "nil");
+	send_req("queue.put", "['txt.q', 2, 0]");
+	error_is(PERR_FULL, "queue 'txt.q' is full");
+	send_req("dict.get", "[h'a3610062', 'k']");
+	error_is(PERR_NOKEY, "no such key in 'a'");
+
+	memset(name, 'n', MPMGR_MAX_NAME);
+	name[MPMGR_MAX_NAME] = '\0';
+	begin_request(&pk, "dict.get");
+	msgpack_pack_array(&pk, 2);
+	msg_pack_cstr(&pk, name);
+	msg_pack_cstr(&pk, "k");
+	send_packed();
+	snprintf(text, sizeof text, "no such key in '%s'", name);
+	error_is(PERR_NOKEY, text);
+}
+END_TEST
+
 START_TEST(test_dict_order)
 {
 	RUN(dict_order);
@@ -647,8 +697,9 @@ START_TEST(test_sys)
 {
 	static const char *const fields[] = {
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
-		"objects", "ops", "conns_total", "memory_used", "max_memory",
-		"waiters"
+		"paused_clients", "objects", "ops", "conns_total",
+		"memory_used", "max_memory", "client_memory",
+		"max_client_memory", "waiters"
 	};
 	struct mpv v;
 	uint64_t ops;
@@ -661,8 +712,8 @@ START_TEST(test_sys)
 	server.max_memory = 1u << 30;
 	ops = server.ops;
 	OK("sys.stats", "[]", NULL);
-	ck_assert_uint_eq(reply.result.len, 11);
-	for (i = 0; i < 11; i++)
+	ck_assert_uint_eq(reply.result.len, sizeof fields / sizeof fields[0]);
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		ck_assert_msg(result_field(fields[i], &v), "no %s", fields[i]);
 	ck_assert(result_field("version", &v) &&
 	    mpv_str_eq(&v, MPMGRD_VERSION));
@@ -889,6 +940,7 @@ dispatch_suite(void)
 	tc = tcase_create("dict");
 	tcase_add_unchecked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_dict_basic);
+	tcase_add_test(tc, test_error_texts);
 	tcase_add_test(tc, test_dict_order);
 	tcase_add_test(tc, test_dict_write);
 	tcase_add_test(tc, test_dict_incr);

@@ -585,6 +585,89 @@ START_TEST(test_growth_lookups_during_migration)
 END_TEST
 
 /*
+ * ohash_prefetch is a hint: the lookups after it answer as they would
+ * without it, through growth and mid-migration, for keys there and keys
+ * not; it changes nothing (no migration step); and the hash it keeps for
+ * a key's address answers only for the same bytes: a buffer rewritten in
+ * place, as a connection's input is, is hashed again.
+ */
+START_TEST(test_prefetch_is_a_hint)
+{
+	size_t base = mem_used(), kl[16], len;
+	struct ohash *h = ohash_new();
+	struct oh_ahead a[16];
+	struct oh_entry *e;
+	uint32_t i, j, x[16], n = 40000, batches = 0, midway = 0;
+	uint64_t moved;
+	char keys[16][40], buf[64];
+	bool added;
+
+	rng_seed(11);
+	for (i = 0; i < n; i++) {
+		len = keyf(buf, sizeof buf, "key", i);
+		ohash_set(h, buf, len, &i, sizeof i, NULL);
+		if (i % 53 != 0)
+			continue;
+		for (j = 0; j < 16; j++) {
+			/* i + 1 is not there yet */
+			x[j] = (uint32_t)(rng() % (i + 2));
+			kl[j] = keyf(keys[j], sizeof keys[j], "key", x[j]);
+			a[j].h = h;
+			a[j].key = keys[j];
+			a[j].klen = kl[j];
+		}
+		moved = ohash_test_moved(h);
+		midway += ohash_test_rehashing(h);
+		ohash_prefetch(a, 16);
+		ck_assert_uint_eq(ohash_test_moved(h), moved);
+		for (j = 0; j < 16; j++) {
+			e = ohash_get(h, keys[j], kl[j]);
+			if (x[j] > i) {
+				ck_assert_ptr_null(e);
+				continue;
+			}
+			ck_assert_ptr_nonnull(e);
+			ck_assert_mem_eq(e->data + e->klen, &x[j], sizeof x[j]);
+		}
+		batches++;
+	}
+	ck_assert_uint_gt(batches, 700);
+	ck_assert_uint_ge(midway, 5);
+
+	/* The same address, other bytes of the same length. */
+	for (j = 0; j < 2; j++) {
+		/* a key the hash is kept for, then one too long for that */
+		const char *prefix = j == 0 ? "key" : "a key longer than kept:";
+
+		for (i = 0; i < 100; i++) {
+			len = keyf(buf, sizeof buf, prefix, 30000 + i);
+			ohash_set(h, buf, len, &i, sizeof i, NULL);
+		}
+		len = keyf(buf, sizeof buf, prefix, 30001);
+		a[0].h = h;
+		a[0].key = buf;
+		a[0].klen = len;
+		ohash_prefetch(a, 1);
+		ck_assert_uint_eq(keyf(buf, sizeof buf, prefix, 30002), len);
+		e = ohash_get(h, buf, len);
+		ck_assert_ptr_nonnull(e);
+		ck_assert_mem_eq(e->data + e->klen, &(uint32_t){ 2 }, 4);
+		ck_assert_uint_eq(keyf(buf, sizeof buf, prefix, 99999), len);
+		ck_assert_ptr_null(ohash_get(h, buf, len));
+		ohash_set(h, buf, len, "new", 3, &added);
+		ck_assert(added);
+		ck_assert_uint_eq(keyf(buf, sizeof buf, prefix, 30001), len);
+		e = ohash_get(h, buf, len);
+		ck_assert_ptr_nonnull(e);
+		ck_assert_mem_eq(e->data + e->klen, &(uint32_t){ 1 }, 4);
+	}
+	check_mem(h, base);
+	ohash_free(h);
+	ck_assert_uint_eq(mem_used(), base);
+}
+END_TEST
+
+/*
  * No operation migrates more than OHASH_STEP cells, whether the table
  * grows, shrinks after deletes, or is rebuilt to drop dummies, and yet
  * all of it is migrated in the end.
@@ -1081,6 +1164,7 @@ ohash_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_growth_lookups_during_migration);
 	tcase_add_test(tc, test_bounded_work_per_operation);
+	tcase_add_test(tc, test_prefetch_is_a_hint);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scan");

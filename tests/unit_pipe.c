@@ -386,7 +386,7 @@ START_TEST(test_limit)
 	OK("pipe.send", "['pl', 0, 'x'*200]", "nil");
 	OK("pipe.send", "['pl', 0, 'small']", "nil");
 	server.output_limit = 100;
-	ERRM("pipe.recv", "['pl', 1]", LIMIT, "it stays");
+	ERRM("pipe.recv", "['pl', 1]", LIMIT, "nothing was taken");
 	ck_assert_uint_eq(info_uint("pl", "size"), 2);
 	server.output_limit = saved;
 	OK("pipe.recv", "['pl', 1]", "'x'*200");

@@ -1237,6 +1237,21 @@ static const struct msg_case msg_cases[] = {
 	    0xdc, 0x00, 0x04, 0x01, 0x09, 0xc0, 0x2a),
 	MSGROW("notification 4 elements nil", -1, MSG_NOTIFICATION, false, 0,
 	    0x94, 0x02, 0x07, 0xc0, 0xc0),
+	MSGROW("response error str8 message", 0, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0x92, 0xa4, 'F', 'U', 'L', 'L', 0xd9, 0x02, 'n',
+	    'o', 0xc0),
+	MSGROW("response error str8 code", 0, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0x92, 0xd9, 0x01, 'X', 0xa0, 0xc0),
+	MSGROW("response error and a result", 0, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0x92, 0xa1, 'X', 0xa0, 0x91, 0x01),
+	MSGROW("response error message bin", -1, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0x92, 0xa1, 'X', 0xc4, 0x00, 0xc0),
+	MSGROW("response error message nil", -1, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0x92, 0xa1, 'X', 0xc0, 0xc0),
+	MSGROW("response error of three", -1, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0x93, 0xa1, 'X', 0xa0, 0xa0, 0xc0),
+	MSGROW("response error array16", 0, MSG_RESPONSE, true, 9,
+	    0x94, 0x01, 0x09, 0xdc, 0x00, 0x02, 0xa1, 'X', 0xa0, 0xc0),
 };
 
 /* Two views of values at the same offsets in frames fa and fb. */
@@ -1484,6 +1499,61 @@ START_TEST(msg_pack_roundtrip)
 }
 END_TEST
 
+/*
+ * msg_pack_error_n writes what msgpack-c's packer writes for [1, msgid,
+ * [code, message], nil], whatever the message's length and the msgid's
+ * size, a code without a name going out as INTERNAL.
+ */
+START_TEST(msg_pack_error_bytes)
+{
+	static const size_t lens[] = { 0, 1, 31, 32, 255, 256, 511, 512, 513,
+	    65535, 65536 };
+	static const uint32_t ids[] = { 0, 127, 128, 255, 256, 65536,
+	    4294967295u };
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	msgpack_packer pg, pw;
+	char *text;
+	size_t i, j;
+	int code;
+
+	text = malloc(65536);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i < 65536; i++)
+		text[i] = (char)('a' + i % 26);
+	msgpack_packer_init(&pg, &got, buf_pack_write);
+	msgpack_packer_init(&pw, &want, buf_pack_write);
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		for (j = 0; j < sizeof ids / sizeof ids[0]; j++) {
+			code = (int)((i + j) % (PERR_COUNT + 1));
+			buf_reset(&got);
+			buf_reset(&want);
+			msg_pack_error_n(&pg, ids[j], code, text, lens[i]);
+			msgpack_pack_array(&pw, 4);
+			msgpack_pack_uint8(&pw, MSG_RESPONSE);
+			msgpack_pack_uint32(&pw, ids[j]);
+			msgpack_pack_array(&pw, 2);
+			msg_pack_cstr(&pw, proto_err_name(code) != NULL ?
+			    proto_err_name(code) : "INTERNAL");
+			msgpack_pack_str(&pw, lens[i]);
+			msgpack_pack_str_body(&pw, text, lens[i]);
+			msgpack_pack_nil(&pw);
+			ck_assert_msg(buf_used(&got) == buf_used(&want) &&
+			    memcmp(buf_head(&got), buf_head(&want),
+			    buf_used(&want)) == 0, "message of %zu bytes, "
+			    "msgid %u, code %d", lens[i], ids[j], code);
+		}
+	}
+	buf_reset(&got);
+	msg_pack_error(&pg, 5, PERR_EMPTY, NULL);
+	ck_assert_uint_eq(buf_used(&got), 12);
+	ck_assert_mem_eq(buf_head(&got),
+	    "\x94\x01\x05\x92\xa5" "EMPTY" "\xa0\xc0", 12);
+	free(text);
+	buf_free(&got);
+	buf_free(&want);
+}
+END_TEST
+
 START_TEST(errors_names)
 {
 	static const char *const names[] = { "NOKEY", "NOINDEX", "NOTFOUND",
@@ -1498,7 +1568,11 @@ START_TEST(errors_names)
 		ck_assert_str_eq(proto_err_name(code), names[code - 1]);
 		ck_assert_int_eq(proto_err_lookup(names[code - 1],
 		    strlen(names[code - 1])), code);
+		ck_assert_uint_eq(proto_err_name_len(code),
+		    strlen(names[code - 1]));
 	}
+	ck_assert_uint_eq(proto_err_name_len(PERR_NONE), 0);
+	ck_assert_uint_eq(proto_err_name_len(PERR_COUNT), 0);
 	ck_assert_int_eq(PERR_NOKEY, 1);
 	ck_assert_int_eq(PERR_INTERNAL, 22);
 	ck_assert_int_eq(PERR_EOF, 23);
@@ -2136,6 +2210,7 @@ proto_suite(void)
 	tcase_add_loop_test(tc, msg_table_respelled, 0, NROWS(msg_cases));
 	tcase_add_test(tc, msg_fields);
 	tcase_add_test(tc, msg_pack_roundtrip);
+	tcase_add_test(tc, msg_pack_error_bytes);
 	tcase_add_test(tc, errors_names);
 	suite_add_tcase(s, tc);
 

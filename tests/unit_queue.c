@@ -558,19 +558,23 @@ START_TEST(test_delete)
 }
 END_TEST
 
-/* get_many takes no more than one message's worth of bytes at once. */
+/*
+ * get_many takes only as many items as its reply can carry within the
+ * output limit, and none (LIMIT) when not even the oldest fits: nothing is
+ * taken that cannot be delivered.
+ */
 START_TEST(test_get_many_budget)
 {
-	size_t saved = server.max_message;
+	size_t saved = server.output_limit;
 
 	OK("queue.put_many", "['qb', ['a'*60, 'b'*60, 'c'*60, 'd']]", "nil");
-	server.max_message = 150;
+	server.output_limit = 150;
 	OK("queue.get_many", "['qb', 3]", "['a'*60, 'b'*60]");
-	server.max_message = 50;
-	/* At least one, whatever its size. */
-	OK("queue.get_many", "['qb', 3]", "['c'*60]");
-	OK("queue.get_many", "['qb', 3]", "['d']");
-	server.max_message = saved;
+	server.output_limit = 50;
+	ERRM("queue.get_many", "['qb', 3]", LIMIT, "output limit");
+	server.output_limit = saved;
+	OK("queue.qsize", "['qb']", "2");
+	OK("queue.get_many", "['qb', 3]", "['c'*60, 'd']");
 }
 END_TEST
 

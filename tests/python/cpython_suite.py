@@ -1,12 +1,16 @@
-"""CPython's own manager tests, run on mpmgr.Manager.
+"""CPython's own manager and Pool tests, run on mpmgr.Manager and
+mpmgr.Pool.
 
 test._test_multiprocessing (Debian's libpython3.11-testsuite) tests the
 Manager it finds in multiprocessing at run time: its manager mixin calls
 multiprocessing.Manager() in setUpClass, so replacing that attribute with
-mpmgr.Manager runs every manager test on mpmgr. install() puts the
-manager test classes for one start method into a module (one module per
-start method, so that spawned children import them by name), with the
-exclusions below; TestSyncManagerTypes runs with mpmgr.SyncManager.
+mpmgr.Manager runs every manager test on mpmgr (m.Pool() among them). Its
+Pool tests for processes (the WithProcessesTestPool* classes) call the
+mixin's Pool, bound when the module was imported, or multiprocessing.Pool:
+both become mpmgr.Pool. install() puts the manager and Pool test classes
+for one start method into a module (one module per start method, so that
+spawned children import them by name), with the exclusions below;
+TestSyncManagerTypes runs with mpmgr.SyncManager.
 
 Each exclusion names its reason; README.md lists them ("CPython's own
 tests").
@@ -18,8 +22,11 @@ import unittest
 
 import mpmgr
 
-POOL = ('Manager().Pool() comes with the pool type (a later issue): no '
-        'pool proxy yet')
+POOL_TO_CHILD = ('passes the Pool to a child process, which terminates it '
+                 'there: an mpmgr.Pool, like a multiprocessing.Pool, is its '
+                 'parent\'s (its workers, results and callbacks) and is not '
+                 'pickled; CPython\'s manager hands out a proxy of a Pool '
+                 'living in its server process')
 REGISTER = ('builds its own BaseManager subclass with registered Python '
             'callables served by a Python server process; mpmgr.Manager '
             'serves its own types only (and this test runs CPython\'s '
@@ -30,26 +37,36 @@ RELEASE_ON_EXIT = ('a child acquires and exits, the parent releases: mpmgr '
 
 # class name (as installed) -> reason, or (class, test) -> reason
 EXCLUDED = {
-    'WithManagerTestPool': POOL,
     'WithManagerTestMyManager': REGISTER,
     'WithManagerTestRemoteManager': REGISTER,
     'WithManagerTestManagerRestart': REGISTER,
-    ('TestSyncManagerTypes', 'test_pool'): POOL,
+    ('TestSyncManagerTypes', 'test_pool'): POOL_TO_CHILD,
     ('TestSyncManagerTypes', 'test_lock'): RELEASE_ON_EXIT,
     ('TestSyncManagerTypes', 'test_bounded_semaphore'): RELEASE_ON_EXIT,
 }
 
 
+POOL_CLASSES = ('WithProcessesTestPool', 'WithProcessesTestPoolWorkerErrors',
+                'WithProcessesTestPoolWorkerLifetime')
+
+
 def install(module_globals, start_method):
     multiprocessing.Manager = mpmgr.Manager
+    multiprocessing.Pool = mpmgr.Pool
     import test._test_multiprocessing as T
 
     tmp = {'__name__': module_globals['__name__']}
     T.install_tests_in_module_dict(tmp, start_method)
     for name, cls in tmp.items():
-        if not isinstance(cls, type) or not name.startswith('WithManager'):
+        if not isinstance(cls, type):
             continue
-        cls = _adapted(cls, EXCLUDED.get(name), T.BaseMixin)
+        if name in POOL_CLASSES:
+            cls.Pool = staticmethod(mpmgr.Pool)
+            _skip_tests(cls, name)
+        elif name.startswith('WithManager'):
+            cls = _adapted(cls, EXCLUDED.get(name), T.BaseMixin)
+        else:
+            continue
         module_globals[name] = cls
     module_globals['TestSyncManagerTypes'] = _sync_manager_types(
         T, module_globals['__name__'])
@@ -71,7 +88,12 @@ def _adapted(cls, reason, base_mixin):
     def tearDownClass(klass):
         # CPython's also warns about objects still alive by its reference
         # counts (_number_of_objects): mpmgr keeps anonymous objects until
-        # the manager's session ends, so that check does not apply.
+        # the manager's session ends, so that check does not apply. The
+        # pool of _TestPool ends first, as its own tearDownClass would.
+        if getattr(klass, 'pool', None) is not None:
+            klass.pool.terminate()
+            klass.pool.join()
+            klass.pool = None
         klass.manager.shutdown()
         klass.manager.join()
         klass.manager = None

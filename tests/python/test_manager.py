@@ -69,8 +69,6 @@ def test_start_at_an_address(tmp_path):
 def test_unsupported():
     with mpmgr.Manager() as m:
         with pytest.raises(NotImplementedError):
-            m.Pool(2)
-        with pytest.raises(NotImplementedError):
             m.get_server()
         with pytest.raises(NotImplementedError):
             mpmgr.SyncManager.register('Foo', dict)

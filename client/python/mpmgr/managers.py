@@ -19,14 +19,16 @@ import array
 import itertools
 import os
 import threading
+import traceback
 import warnings
 
 from multiprocessing import process as _mp_process
 from multiprocessing import util
 from multiprocessing.context import ProcessError
-from multiprocessing.managers import State
+from multiprocessing.managers import RemoteError, State
 
 from . import _mpmgr
+from . import connection
 from . import proxies
 from .daemon import PrivateDaemon
 from .proxies import (
@@ -269,8 +271,8 @@ def _roe(release_on_exit):
 
 
 class SyncManager(BaseManager):
-    """CPython's SyncManager: every typeid of Python 3.11 (Pool aside, for
-    now), plus set (Python 3.14)."""
+    """CPython's SyncManager: every typeid of Python 3.11 (Pool: mpmgr.Pool on
+    its daemon), plus set (Python 3.14)."""
 
     @property
     def named(self):
@@ -419,9 +421,44 @@ class SyncManager(BaseManager):
                             name=_name)
 
     @_factory
-    def Pool(self, *args, **kwds):
-        raise NotImplementedError('mpmgr: Manager().Pool comes with the '
-                                  'pool type, in a later version')
+    def Pipe(self, duplex=True, *, maxsize=0, _name=None):
+        """multiprocessing.Pipe(duplex): two Connections, (end 0, end 1),
+        or for a one-way pipe (reader, writer). Beyond CPython: maxsize
+        bounds the messages waiting at each end (a send then waits for
+        room); m.named.Pipe(name) opens both ends of the named pipe."""
+        opts = {}
+        if not duplex:
+            opts['duplex'] = False
+        if maxsize > 0:
+            opts['maxsize'] = maxsize
+        ref = self._create(connection._PipeRef, 'Pipe', opts, name=_name,
+                           create=_name is None or bool(opts))
+        return connection.pair(ref, duplex, maxsize)
+
+    @_factory
+    def ProcessRecord(self, *, _name=None):
+        """m.named.ProcessRecord(name): the daemon's process record name
+        (ProcessRecordProxy: info, is_alive, join, exitcode, pid,
+        terminate, kill); records are made by their supervisors, never
+        here."""
+        if _name is None:
+            raise TypeError('mpmgr: a process record is reached by name: '
+                            'm.named.ProcessRecord(name)')
+        return self._create(proxies.ProcessRecordProxy, 'ProcessRecord',
+                            name=_name, create=False)
+
+    def Pool(self, processes=None, initializer=None, initargs=(),
+             maxtasksperchild=None, context=None, *, max_attempts=3):
+        """An mpmgr.Pool whose tasks this manager's daemon keeps (its pool
+        object goes with the manager's session). Bad arguments raise
+        RemoteError, as CPython's manager reports its server's errors."""
+        from .pool import Pool
+        try:
+            return Pool(processes, initializer, initargs, maxtasksperchild,
+                        context, max_attempts=max_attempts, manager=self)
+        except (ValueError, TypeError) as e:
+            raise RemoteError(''.join(
+                traceback.format_exception_only(type(e), e))) from e
 
 
 def Manager(address=_PRIVATE, authkey=None, *, ctx=None):
