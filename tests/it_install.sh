@@ -9,11 +9,12 @@
 #   `make tests`) puts every file in place: both programs in bin, the
 #   library with its .so symlinks and soname, the header, libmpmgr.pc
 #   naming /usr and the release's version, the man pages, the bash
-#   completion, the system and user units with ExecStart=/usr/bin/mpmgrd,
-#   the sysusers.d and tmpfiles.d files, the Python package in Debian's
-#   dist-packages (its extension exporting only PyInit__mpmgr), which
-#   Debian's python3 imports and runs on the staged mpmgrd; it runs no
-#   ldconfig into DESTDIR.
+#   completion, the system and user units with ExecStart=/usr/bin/mpmgrd
+#   and their journals (/var/lib/mpmgr, StateDirectory=; the user's
+#   ~/.local/state/mpmgr), the sysusers.d and tmpfiles.d files, the
+#   Python package in Debian's dist-packages (its extension exporting only
+#   PyInit__mpmgr), which Debian's python3 imports and runs on the staged
+#   mpmgrd; it runs no ldconfig into DESTDIR.
 # - The README's C example, compiled as printed with the printed command,
 #   runs against the staged daemon.
 # - A small C program built with `pkg-config --cflags --libs libmpmgr`
@@ -179,9 +180,15 @@ fi
 
 for kind in system user; do
 	f=$S/lib/systemd/$kind/mpmgrd.service
-	if grep -qx 'ExecStart=/usr/bin/mpmgrd' "$f" &&
-		! grep -q '@[A-Z_]*@' "$f"; then
-		pass "$kind/mpmgrd.service: ExecStart=/usr/bin/mpmgrd"
+	if [ $kind = system ]; then
+		want='ExecStart=/usr/bin/mpmgrd --data-dir /var/lib/mpmgr'
+	else
+		want='ExecStart=/usr/bin/mpmgrd --data-dir %h/.local/state/mpmgr'
+	fi
+	if grep -qxF "$want" "$f" && ! grep -q '@[A-Z_]*@' "$f" &&
+		{ [ $kind = user ] || grep -qx 'StateDirectory=mpmgr' "$f"; }
+	then
+		pass "$kind/mpmgrd.service: $want"
 	else
 		fail "$kind/mpmgrd.service: $(grep -e ExecStart -e @ "$f")"
 	fi

@@ -31,10 +31,10 @@ def interrupt_when_parked():
     while True:
         try:
             info = watched._call('obj.info')
-        except mpmgr.errors.NoObjectError:
-            info = None     # the call has not parked (created it) yet
-        if info and (info['waiters'] or
-                     (sys.argv[2] == 'cwait' and info['size'])):
+        except mpmgr.NoObjectError:
+            # an implicit object exists once the blocking call made it
+            info = {'waiters': 0, 'size': 0}
+        if info['waiters'] or (sys.argv[2] == 'cwait' and info['size']):
             break
         time.sleep(0.005)
     os.kill(os.getpid(), signal.SIGINT)
