@@ -29,7 +29,10 @@ race = sys.argv[3] == 'race'
 
 def interrupt_when_parked():
     while True:
-        info = watched._call('obj.info')
+        try:
+            info = watched._call('obj.info')
+        except mpmgr.NoObjectError:
+            info = {'waiters': 0, 'size': 0}   # not made yet (cond)
         if info['waiters'] or (sys.argv[2] == 'cwait' and info['size']):
             break
         time.sleep(0.005)
