@@ -32,7 +32,8 @@ def interrupt_when_parked():
         try:
             info = watched._call('obj.info')
         except mpmgr.NoObjectError:
-            info = {'waiters': 0, 'size': 0}   # not made yet (cond)
+            # an implicit object exists once the blocking call made it
+            info = {'waiters': 0, 'size': 0}
         if info['waiters'] or (sys.argv[2] == 'cwait' and info['size']):
             break
         time.sleep(0.005)
