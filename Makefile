@@ -3,14 +3,16 @@
 #
 #   make            build everything
 #   make run        install missing Debian packages, build, start mpmgrd in
-#                   the foreground on the per-user default socket
+#                   the foreground on the per-user default socket, with its
+#                   journal in the XDG state directory (objects persist)
 #   make check      install missing Debian packages, build, run every test
 #   make deps       install missing Debian packages (apt-get)
 #   make bench      also install redis-server, redis-tools, hyperfine and
 #                   parallel, build, and race mpmgrd against Redis
 #                   (bench/run.sh), the Python package against CPython's
 #                   (bench/python.py), pools against CPython's Pool, xargs
-#                   and GNU parallel (bench/pool.py); QUICK=1 for a fast
+#                   and GNU parallel (bench/pool.py), the journal against
+#                   Redis's AOF (bench/journal.sh); QUICK=1 for a fast
 #                   pass, PERF=1 to profile mpmgrd
 #   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR,
 #                   SYSTEMDSYSTEMUNITDIR, SYSTEMDUSERUNITDIR, SYSUSERSDIR,
@@ -191,9 +193,12 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
+# The user's state directory, as the user unit's: objects survive restarts.
+RUN_DATA_DIR = $${XDG_STATE_HOME:-$$HOME/.local/state}/mpmgr
+
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(B)/mpmgrd
+	./$(B)/mpmgrd --data-dir "$(RUN_DATA_DIR)"
 
 check: deps
 	@$(MAKE) --no-print-directory test
@@ -207,6 +212,8 @@ bench: deps
 		MPBENCH=$(abspath $(B)/mpbench) FLOOR=$(abspath $(B)/floor) \
 		STALL=$(abspath $(B)/stall) PIPEBENCH=$(abspath $(B)/pipebench) \
 		bash bench/run.sh
+	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
+		MPBENCH=$(abspath $(B)/mpbench) bash bench/journal.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

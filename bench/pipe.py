@@ -36,15 +36,13 @@ def echoer(conn, other):
         pass
 
 
-def main():
-    n = 200000
-    if len(sys.argv) == 3 and sys.argv[1] == "-n":
-        n = int(sys.argv[2])
-    elif len(sys.argv) != 1:
-        sys.exit("usage: pipe.py [-n MESSAGES]")
+def rates(make, n):
+    """One way (messages/s, the first send to the child's EOF) and ping-pong
+    (round trips/s, n // 10 of them) through the pipes make(duplex)
+    answers, to a forked child (bench/python.py races mpmgr.Pipe with
+    this too)."""
     ctx = multiprocessing.get_context("fork")
-
-    r, w = ctx.Pipe(duplex=False)
+    r, w = make(False)
     p = ctx.Process(target=reader, args=(r, w))
     p.start()
     r.close()
@@ -53,20 +51,34 @@ def main():
         w.send(MSG)
     w.close()
     p.join()
-    print("oneway %.0f" % (n / (time.monotonic() - t0)))
+    one = n / (time.monotonic() - t0)
 
-    a, b = ctx.Pipe()
+    a, b = make(True)
     p = ctx.Process(target=echoer, args=(b, a))
     p.start()
     b.close()
+    a.send(MSG)             # the child is running: not timed
+    a.recv()
     rounds = n // 10
     t0 = time.monotonic()
     for _ in range(rounds):
         a.send(MSG)
         a.recv()
-    print("pingpong %.0f" % (rounds / (time.monotonic() - t0)))
+    pp = rounds / (time.monotonic() - t0)
     a.close()
     p.join()
+    return one, pp
+
+
+def main():
+    n = 200000
+    if len(sys.argv) == 3 and sys.argv[1] == "-n":
+        n = int(sys.argv[2])
+    elif len(sys.argv) != 1:
+        sys.exit("usage: pipe.py [-n MESSAGES]")
+    one, pp = rates(multiprocessing.Pipe, n)
+    print("oneway %.0f" % one)
+    print("pingpong %.0f" % pp)
 
 
 if __name__ == "__main__":

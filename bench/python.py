@@ -23,8 +23,14 @@ mpbench's), and random keys from one seeded sequence for every contender.
    each after one untimed run (first-touch page faults), REPS runs.
 
 Contenders run interleaved, ROUNDS times; each figure is the median.
-QUICK=1: a tenth of the operations, one round. Progress goes to stderr,
-the tables (Markdown) to stdout.
+4. Pipes: mpmgr.Pipe() (on the same mpmgrd) against multiprocessing.Pipe(),
+   32-byte str messages to a forked child: one way (N_PIPE messages, then
+   close; the rate from the first send to the child's EOF) and ping-pong
+   (N_PIPE / 10 round trips, the child echoing), with the client, the
+   child and every server on CPU 0, then with nothing pinned.
+
+QUICK=1: a tenth of the operations, one round; ONLY=pipes: the pipes
+alone. Progress goes to stderr, the tables (Markdown) to stdout.
 """
 
 import multiprocessing
@@ -38,8 +44,10 @@ import tempfile
 import time
 
 import mpmgr
+import pipe             # bench/pipe.py: the pipe race of `make bench`
 
 QUICK = os.environ.get('QUICK') == '1'
+ONLY_PIPES = os.environ.get('ONLY') == 'pipes'
 ROUNDS = 1 if QUICK else 3
 SCALE = 10 if QUICK else 1
 KEYSPACE = 1000
@@ -47,6 +55,7 @@ N_ONE = 20000 // SCALE          # single-client operations per run
 N_CPY = 10000 // SCALE          # CPython's Manager is slower: fewer
 N_PROC = 4000 // SCALE          # per process, 8 processes
 N_BATCH = 10000                 # items per batch verb
+N_PIPE = 100000 // SCALE        # pipe messages one way (ping-pong: / 10)
 REPS = 1 if QUICK else 5         # timed runs of each batch verb a round
 MPMGRD = os.environ.get('MPMGRD', 'build/mpmgrd')
 MPBENCH = os.environ.get('MPBENCH', 'build/mpbench')
@@ -294,6 +303,24 @@ def batch(s):
             for name, cs in res.items()}
 
 
+# --- pipes ---------------------------------------------------------------------
+
+def pipes(s, pinned):
+    s.pin({0} if pinned else ALL_CPUS)
+    out = {c: ([], []) for c in ('mpmgr', 'cpython')}
+    for rnd in range(ROUNDS):
+        say('pipes, %s, round %d' % ('CPU 0' if pinned else 'unpinned',
+                                     rnd + 1))
+        for c, make in (('mpmgr', lambda d: s.mpmgr.Pipe(d)),
+                        ('cpython', lambda d: multiprocessing.Pipe(d))):
+            one, pp = pipe.rates(make, N_PIPE)
+            out[c][0].append(one)
+            out[c][1].append(pp)
+    s.pin(ALL_CPUS)
+    return {c: (statistics.median(o), statistics.median(p))
+            for c, (o, p) in out.items()}
+
+
 # --- the tables ------------------------------------------------------------------
 
 def k(x):
@@ -307,12 +334,32 @@ def main():
                                           len(ALL_CPUS), QUICK))
     s = Servers()
     try:
-        one = single(s, True)
-        loose = single(s, False)
-        many = eight(s)
-        bulk = batch(s)
+        if ONLY_PIPES:
+            one = loose = many = bulk = None
+        else:
+            one = single(s, True)
+            loose = single(s, False)
+            many = eight(s)
+            bulk = batch(s)
+        piped = (pipes(s, True), pipes(s, False))
     finally:
         s.stop()
+    if not ONLY_PIPES:
+        tables(one, loose, many, bulk)
+    print('\npipes, 32-byte str messages to a forked child (median of %d; '
+          'one way: N = %d, ping-pong: N / 10 round trips):\n'
+          % (ROUNDS, N_PIPE))
+    print('| where | measure | mpmgr.Pipe | multiprocessing.Pipe | ratio |')
+    print('|---|---|---|---|---|')
+    for where, t in zip(('CPU 0', 'unpinned'), piped):
+        for i, what in enumerate(('one way (msgs/s)',
+                                  'ping-pong (round trips/s)')):
+            m, c = t['mpmgr'][i], t['cpython'][i]
+            print('| %s | %s | %s | %s | %.2fx |' % (where, what, k(m),
+                                                     k(c), m / c))
+
+
+def tables(one, loose, many, bulk):
     for title, t in (('one client, client and servers on CPU 0', one),
                      ('one client, nothing pinned', loose)):
         print('\n%s (ops/s, median of %d):\n' % (title, ROUNDS))

@@ -518,6 +518,13 @@ const struct verb verbs_table[] = {
 	  "a line", .run = mpctl_run_stats },
 	{ .name = "shutdown", .method = MPMGR_MID_sys_shutdown, .flags = F_NIL,
 	  .opts = OPTS_SERVER, .usage = "" },
+	{ .name = "save", .method = MPMGR_MID_sys_save, .flags = F_NIL,
+	  .opts = OPTS_SERVER, .usage = "",
+	  .summary = "compact the journal now; returns once the new snapshot "
+	  "is on disk",
+	  .help = "Only for a daemon started with --data-dir (mpmgrd(8)); "
+	  "root or the daemon's\nuser only. The daemon also compacts on its "
+	  "own as its journal grows." },
 };
 
 const size_t verbs_ntypes = NELEM(verbs_types);

@@ -30,11 +30,21 @@
  * nothing waiting to be read, no hand-off) or finished (both ends closed;
  * then an explicit pipe goes too: nothing can be done with it), and
  * nobody waits on it.
+ *
+ * A restart drops every pipe (registry.h, obj_type.dropped): nothing of
+ * one is journaled, not even its creation. A pipe joins the processes
+ * holding its ends, and a restart closes every end held (the disconnect
+ * rule), so most pipes would be finished and gone anyway; what could
+ * outlive its holders (messages sent before any open, a hand-off's 60
+ * seconds) is passing by design, and journaling every message would put
+ * the disk under the pipe's throughput for state a restart mostly drops
+ * (docs/PROTOCOL.md, Restarts).
  */
 #include <stddef.h>
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -719,4 +729,6 @@ const struct obj_type pipe_type = {
 	.size = pipe_size,
 	.mem = pipe_mem,
 	.conn_gone = pipe_conn_gone,
+	.jcode = JC_PIPE,
+	.dropped = true,
 };

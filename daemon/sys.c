@@ -5,11 +5,14 @@
  * the names in slices for registries too large for one reply. obj.delete
  * frees a large object in slices after answering (registry.c).
  * sys.cancel takes back a parked request of the asking connection.
+ * sys.save parks until the compaction it asked for is over.
  */
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -178,6 +181,13 @@ sys_obj_delete(struct req *req)
 		return;
 	}
 	waiter_object_deleted(req->obj);
+	/* After what the deletion gave back (an ack queue's leases), which
+	 * the journal got as it happened. */
+	if (journal_wants_registry(req->obj)) {
+		journal_begin_raw(JC_REGISTRY, JR_DELETE, req->obj->name,
+		    req->obj->namelen, 0);
+		journal_end();
+	}
 	registry_delete(req->obj);
 	req->obj = NULL;
 	reply_nil(req);
@@ -190,11 +200,41 @@ sys_ping(struct req *req)
 }
 
 static void
+sys_pack_str(msgpack_packer *pk, const char *key, const char *v)
+{
+	msg_pack_cstr(pk, key);
+	msg_pack_cstr(pk, v);
+}
+
+/* With a journal, what sys.stats says of it: 10 pairs. */
+static void
+sys_stats_journal(msgpack_packer *pk)
+{
+	struct journal_stats js;
+
+	journal_get_stats(&js);
+	sys_pack_str(pk, "data_dir", js.dir);
+	sys_pack_str(pk, "fsync", journal_fsync_name(js.fsync));
+	sys_pack_uint(pk, "journal_bytes", js.bytes);
+	sys_pack_uint(pk, "journal_records", js.records);
+	sys_pack_uint(pk, "journal_written", js.written);
+	sys_pack_uint(pk, "journal_synced", js.synced);
+	sys_pack_uint(pk, "snapshot_bytes", js.snapshot_bytes);
+	sys_pack_uint(pk, "compactions", js.compactions);
+	sys_pack_uint(pk, "last_fork_usec", js.last_fork_usec);
+	msg_pack_cstr(pk, "compacting");
+	if (js.compacting)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+static void
 sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 15 + (journal_on ? 10 : 0));
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -211,6 +251,9 @@ sys_stats(struct req *req)
 	sys_pack_uint(pk, "client_memory", server.client_memory);
 	sys_pack_uint(pk, "max_client_memory", server.max_client_memory);
 	sys_pack_uint(pk, "waiters", waiter_count());
+	sys_pack_str(pk, "persistence", journal_on ? "journal" : "memory");
+	if (journal_on)
+		sys_stats_journal(pk);
 }
 
 /*
@@ -234,6 +277,65 @@ sys_shutdown(struct req *req)
 	    (unsigned)req->c->uid, (int)req->c->pid);
 	reply_nil(req);
 	server_stop(req->method->name);
+}
+
+/*
+ * sys.save's requests park on this object, outside the registry (no name,
+ * so that settling finds nothing), each with the number of the compaction
+ * it waits for in w->n: the one it started, or, when one was running
+ * already, the one after (which covers everything before the request).
+ */
+static struct object *saving;
+static uint64_t save_tickets;
+
+static void
+sys_save_done(bool ok, void *arg)
+{
+	uint64_t ticket = (uint64_t)(uintptr_t)arg;
+	struct waiter *w, *next;
+
+	for (w = waiter_first(saving); w != NULL; w = next) {
+		next = waiter_next(w);
+		if ((uint64_t)w->n != ticket)
+			continue;
+		if (ok)
+			reply_nil(&w->req);
+		else
+			reply_error(&w->req, PERR_INTERNAL, "the compaction "
+			    "failed: the daemon's log says why");
+		waiter_done(w);
+	}
+}
+
+static void
+sys_save(struct req *req)
+{
+	static const struct waiter_ops ops = { .timeout = NULL };
+	struct waiter *w;
+	uint64_t ticket;
+
+	if (!journal_on) {
+		reply_error(req, PERR_BADARG, "%s: the daemon keeps no journal "
+		    "(it runs without --data-dir)", req->method->name);
+		return;
+	}
+	if (saving == NULL) {
+		saving = xcalloc(1, sizeof *saving + 1);
+		TAILQ_INIT(&saving->waiters);
+		LIST_INIT(&saving->holds);
+		saving->explicit = true;
+	}
+	ticket = ++save_tickets;
+	if (journal_compact(sys_save_done, (void *)(uintptr_t)ticket) == -1) {
+		reply_error(req, PERR_INTERNAL, "%s: cannot start a compaction: "
+		    "the daemon's log says why", req->method->name);
+		return;
+	}
+	/* done runs from the loop, later: parked by then */
+	req->obj = saving;
+	w = waiter_park(req, &ops, -1);
+	w->n = (int64_t)ticket;
+	req->obj = NULL;
 }
 
 /* obj.VERB is sys_obj_VERB, sys.VERB sys_VERB: neither has a type. */

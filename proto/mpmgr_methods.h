@@ -462,7 +462,10 @@
 	    "if there was one") \
 	M(sys, shutdown, 0, 0, MF_ADMIN, \
 	    "", \
-	    "stop the daemon (root or the daemon's user)")
+	    "stop the daemon (root or the daemon's user)") \
+	M(sys, save, 0, 0, MF_ADMIN | MF_BLOCKS, \
+	    "", \
+	    "compact the journal now: nil once the new snapshot is on disk")
 
 
 /* Every method, type by type. */

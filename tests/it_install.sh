@@ -8,10 +8,12 @@
 # - `make install DESTDIR=tmp PREFIX=/usr` (on the tree in $B, built by
 #   `make tests`) puts every file in place: binaries, the library with its
 #   .so symlinks and soname, the header, libmpmgr.pc naming /usr, the man
-#   pages, the system and user units with ExecStart=/usr/sbin/mpmgrd, the
-#   sysusers.d and tmpfiles.d files, the Python package in Debian's
-#   dist-packages (its extension exporting only PyInit__mpmgr), which
-#   Debian's python3 imports and runs on the staged mpmgrd.
+#   pages, the system and user units with ExecStart=/usr/sbin/mpmgrd and
+#   their journals (/var/lib/mpmgr, StateDirectory=; the user's
+#   ~/.local/state/mpmgr), the sysusers.d and tmpfiles.d files, the
+#   Python package in Debian's dist-packages (its extension exporting only
+#   PyInit__mpmgr), which Debian's python3 imports and runs on the staged
+#   mpmgrd.
 # - A small C program built with `pkg-config --cflags --libs libmpmgr`
 #   against the staged tree, run on the staged libmpmgr.so, talks to the
 #   staged mpmgrd on a temporary socket.
@@ -153,9 +155,15 @@ fi
 
 for kind in system user; do
 	f=$S/lib/systemd/$kind/mpmgrd.service
-	if grep -qx 'ExecStart=/usr/sbin/mpmgrd' "$f" &&
-		! grep -q '@[A-Z_]*@' "$f"; then
-		pass "$kind/mpmgrd.service: ExecStart=/usr/sbin/mpmgrd"
+	if [ $kind = system ]; then
+		want='ExecStart=/usr/sbin/mpmgrd --data-dir /var/lib/mpmgr'
+	else
+		want='ExecStart=/usr/sbin/mpmgrd --data-dir %h/.local/state/mpmgr'
+	fi
+	if grep -qxF "$want" "$f" && ! grep -q '@[A-Z_]*@' "$f" &&
+		{ [ $kind = user ] || grep -qx 'StateDirectory=mpmgr' "$f"; }
+	then
+		pass "$kind/mpmgrd.service: $want"
 	else
 		fail "$kind/mpmgrd.service: $(grep -e ExecStart -e @ "$f")"
 	fi

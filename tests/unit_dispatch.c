@@ -662,7 +662,7 @@ START_TEST(test_sys)
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
 		"paused_clients", "objects", "ops", "conns_total",
 		"memory_used", "max_memory", "client_memory",
-		"max_client_memory", "waiters"
+		"max_client_memory", "waiters", "persistence"
 	};
 	struct mpv v;
 	uint64_t ops;
@@ -690,6 +690,9 @@ START_TEST(test_sys)
 	ck_assert(result_field("memory_used", &v) && v.v.u > 0 &&
 	    v.v.u <= mem_used());
 	ck_assert(result_field("max_memory", &v) && v.v.u == 1u << 30);
+	/* no --data-dir: memory only, and nothing to save */
+	ck_assert(result_field("persistence", &v) && mpv_str_eq(&v, "memory"));
+	ERR("sys.save", "[]", BADARG);
 	server.max_memory = 0;
 }
 END_TEST

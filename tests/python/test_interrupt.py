@@ -29,7 +29,11 @@ race = sys.argv[3] == 'race'
 
 def interrupt_when_parked():
     while True:
-        info = watched._call('obj.info')
+        try:
+            info = watched._call('obj.info')
+        except mpmgr.NoObjectError:
+            # an implicit object exists once the blocking call made it
+            info = {'waiters': 0, 'size': 0}
         if info['waiters'] or (sys.argv[2] == 'cwait' and info['size']):
             break
         time.sleep(0.005)

@@ -155,3 +155,88 @@ def test_values(manager):
     vals = [None, (1, (2,)), {'a': [1]}, b'\0', 2 ** 65, {1, 2}]
     q.put_many(vals)
     assert q.get_many(10) == vals
+
+
+# --- shutdown (Python 3.13's Queue.shutdown) ---------------------------------
+
+def test_shutdown_exception_class():
+    import sys
+    import mpmgr
+    if sys.version_info >= (3, 13):
+        assert mpmgr.ShutDown is queue.ShutDown
+    else:
+        assert issubclass(mpmgr.ShutDown, Exception)
+        assert not issubclass(mpmgr.ShutDown, mpmgr.Error)
+
+
+def test_shutdown_drains_then_refuses(q):
+    import mpmgr
+    q.put_many([1, 2])
+    q.shutdown()
+    for put in (lambda: q.put(3), lambda: q.put(3, False),
+                lambda: q.put_many([3])):
+        with pytest.raises(mpmgr.ShutDown):
+            put()
+    assert q.get() == 1 and q.get_many(5) == [2]
+    with pytest.raises(mpmgr.ShutDown):
+        q.get()
+    with pytest.raises(mpmgr.ShutDown):
+        q.get_nowait()
+    q.task_done()
+    q.task_done()
+    q.join()
+    q.shutdown(immediate=True)      # again: allowed
+
+
+def _parked(q, n):
+    poll(lambda: q._call('obj.info')['waiters'] == n,
+         what='%d parked' % n)
+
+
+def test_shutdown_releases_parked_getters(q):
+    import mpmgr
+    out = []
+
+    def get():
+        try:
+            q.get()
+        except mpmgr.ShutDown:
+            out.append('shut')
+    ts = [threading.Thread(target=get) for _ in range(2)]
+    for t in ts:
+        t.start()
+    _parked(q, 2)
+    q.shutdown()
+    for t in ts:
+        t.join(30)
+    assert out == ['shut', 'shut']
+
+
+def test_shutdown_immediate_releases_putters_and_joiners(manager):
+    import mpmgr
+    q = manager.JoinableQueue(1)
+    q.put('a')
+    out = []
+
+    def put():
+        try:
+            q.put('b')
+        except mpmgr.ShutDown:
+            out.append('put shut')
+
+    def join():
+        q.join()
+        out.append('joined')
+    tp = threading.Thread(target=put)
+    tp.start()
+    _parked(q, 1)
+    tj = threading.Thread(target=join)
+    tj.start()
+    _parked(q, 2)
+    q.shutdown(immediate=True)
+    tp.join(30)
+    tj.join(30)
+    assert sorted(out) == ['joined', 'put shut']
+    assert q.qsize() == 0
+    with pytest.raises(mpmgr.ShutDown):
+        q.get()

@@ -1,5 +1,5 @@
 """The seed programs (seeds/*.py), as a user runs them: one line changed
-from CPython's Manager, each start method."""
+from CPython's Manager (or Pipe), each start method."""
 
 import os
 import subprocess
@@ -18,6 +18,8 @@ EXPECTED = {
     'pool_queue': '[(0, 0), (1, 1), (2, 4), (3, 9), (4, 16), (5, 25), '
                   '(6, 36), (7, 49)]\n',
     'value_array_namespace': '3.25 [0, -1, -2, -3, -4] hello 42\n',
+    # CPython's hangs under fork: its forked child holds the parent's end
+    'pipe': '1\nhi\nEOF\n',
     'pool_map': '100 9900 [0, 2, 4, 6, 8]\n',
     'pool_apply_async': '[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, '
                         '15, 16, 17, 18, 19] True\n',
@@ -25,10 +27,10 @@ EXPECTED = {
     'pool_with': '[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\n',
 }
 
-# spawn and forkserver start processes slowly: two programs each
+# spawn and forkserver start processes slowly: four programs each
 METHODS = [('fork', p) for p in EXPECTED] + [
     (m, p) for m in ('spawn', 'forkserver')
-    for p in ('dict_list', 'lock_counter', 'pool_with')]
+    for p in ('dict_list', 'lock_counter', 'pipe', 'pool_with')]
 
 
 @pytest.mark.parametrize('method,program', METHODS)

@@ -7,33 +7,37 @@ follow multiprocessing.managers' names and signatures, pickle into any
 process that can reach the socket (fork, spawn, forkserver, Pool workers,
 through a Queue), and work from every thread. Manager(address=PATH) (None:
 the default socket) attaches to a running daemon; m.named.dict('cfg')
-reaches the object mpctl and C programs see as 'cfg'. README.md's Python
+reaches the object mpctl and C programs see as 'cfg'. mpmgr.Pipe() is
+multiprocessing.Pipe() on a private daemon (mpmgr.connection). README.md's Python
 section and docs/PYTHON.md tell the rest.
 """
 
 import os
 
 from . import _mpmgr
+from . import connection as _connection
 from . import daemon as _daemon
 from . import errors as _errors
 from . import managers as _managers
 from . import proxies as _proxies
 from . import values as _values
 from .errors import *  # noqa: F401,F403
-from .errors import Error
+from .errors import Error, ShutDown
+from .connection import Connection, Pipe
 from .managers import BaseManager, SyncManager, Manager
 from .pool import Pool, AsyncResult, WorkerLostError, JobCancelledError
 from .proxies import (
     BaseProxy, DictProxy, ListProxy, QueueProxy, AcquirerProxy,
     ConditionProxy, EventProxy, BarrierProxy, ValueProxy, ArrayProxy,
-    NamespaceProxy, SetProxy, name_of)
+    NamespaceProxy, SetProxy, ProcessRecordProxy, name_of)
 from .values import ExtType
 
 __all__ = [
     'Manager', 'BaseManager', 'SyncManager', 'BaseProxy', 'DictProxy',
     'ListProxy', 'QueueProxy', 'AcquirerProxy', 'ConditionProxy',
     'EventProxy', 'BarrierProxy', 'ValueProxy', 'ArrayProxy',
-    'NamespaceProxy', 'SetProxy', 'ExtType', 'Error', 'name_of', 'Pool',
+    'NamespaceProxy', 'SetProxy', 'ExtType', 'Error', 'name_of', 'Pipe',
+    'Connection', 'ShutDown', 'ProcessRecordProxy', 'Pool',
     'AsyncResult', 'WorkerLostError', 'JobCancelledError',
 ] + _errors.__all__
 
@@ -58,6 +62,10 @@ def _after_fork_in_child():
     _proxies._after_fork_in_child()
     _managers.after_fork_in_child()
     _daemon.after_fork_in_child()
+    _connection.after_fork_in_child()
+    _connection.after_fork_in_child_default()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_connection.before_fork,
+                    after_in_parent=_connection.after_fork_in_parent,
+                    after_in_child=_after_fork_in_child)

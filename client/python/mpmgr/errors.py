@@ -14,6 +14,13 @@ import multiprocessing
 import queue
 import threading
 
+try:
+    ShutDown = queue.ShutDown           # Python 3.13
+except AttributeError:
+    class ShutDown(Exception):
+        """Raised by put and get on a queue that was shut down
+        (queue.ShutDown of Python 3.13, which this is from 3.13 on)."""
+
 __all__ = [
     'Error', 'NoKeyError', 'NoIndexError', 'NotFoundError', 'NoObjectError',
     'EmptyError', 'FullError', 'WaitTimeoutError', 'WrongTypeError',
@@ -23,7 +30,7 @@ __all__ = [
     'ShutdownError', 'InternalError', 'EndOfFileError', 'LostError',
     'ConnectError', 'KeyFileError',
     'PeerError', 'ConnectionLostError', 'ProtocolError', 'ForkError',
-    'OutOfMemoryError', 'InvalidError', 'StateError',
+    'OutOfMemoryError', 'InvalidError', 'StateError', 'ShutDown',
 ]
 
 
@@ -123,7 +130,8 @@ class LimitError(Error, RuntimeError):
 
 
 class ShutdownError(Error, ConnectionError, EOFError):
-    """SHUTDOWN: the daemon is stopping."""
+    """SHUTDOWN: the daemon is stopping, or a queue was shut down (the
+    queue proxies raise ShutDown for that)."""
 
 
 class InternalError(Error, RuntimeError):

@@ -28,6 +28,7 @@ from multiprocessing.context import ProcessError
 from multiprocessing.managers import RemoteError, State
 
 from . import _mpmgr
+from . import connection
 from . import proxies
 from .daemon import PrivateDaemon
 from .proxies import (
@@ -418,6 +419,33 @@ class SyncManager(BaseManager):
                     'items': array.array(typecode, sequence).tolist()}
         return self._create(ArrayProxy, 'Array', opts, state=typecode,
                             name=_name)
+
+    @_factory
+    def Pipe(self, duplex=True, *, maxsize=0, _name=None):
+        """multiprocessing.Pipe(duplex): two Connections, (end 0, end 1),
+        or for a one-way pipe (reader, writer). Beyond CPython: maxsize
+        bounds the messages waiting at each end (a send then waits for
+        room); m.named.Pipe(name) opens both ends of the named pipe."""
+        opts = {}
+        if not duplex:
+            opts['duplex'] = False
+        if maxsize > 0:
+            opts['maxsize'] = maxsize
+        ref = self._create(connection._PipeRef, 'Pipe', opts, name=_name,
+                           create=_name is None or bool(opts))
+        return connection.pair(ref, duplex, maxsize)
+
+    @_factory
+    def ProcessRecord(self, *, _name=None):
+        """m.named.ProcessRecord(name): the daemon's process record name
+        (ProcessRecordProxy: info, is_alive, join, exitcode, pid,
+        terminate, kill); records are made by their supervisors, never
+        here."""
+        if _name is None:
+            raise TypeError('mpmgr: a process record is reached by name: '
+                            'm.named.ProcessRecord(name)')
+        return self._create(proxies.ProcessRecordProxy, 'ProcessRecord',
+                            name=_name, create=False)
 
     def Pool(self, processes=None, initializer=None, initargs=(),
              maxtasksperchild=None, context=None, *, max_attempts=3):

@@ -34,12 +34,14 @@ from . import values
 from .errors import (
     Error, AuthError, BadTypeError, BrokenError, NoIndexError, NoKeyError,
     NotFoundError, NotHeldError, NotOwnerError, PeerError, RangeError,
-    WaitTimeoutError, EmptyError, FullError, BadArgError)
+    WaitTimeoutError, EmptyError, FullError, BadArgError, ShutdownError,
+    ShutDown)
 
 __all__ = [
     'BaseProxy', 'DictProxy', 'ListProxy', 'QueueProxy', 'AcquirerProxy',
     'ConditionProxy', 'EventProxy', 'BarrierProxy', 'ValueProxy',
-    'ArrayProxy', 'NamespaceProxy', 'SetProxy', 'name_of',
+    'ArrayProxy', 'NamespaceProxy', 'SetProxy', 'ProcessRecordProxy',
+    'name_of',
 ]
 
 
@@ -603,12 +605,20 @@ collections.abc.MutableSequence.register(ListProxy)
 
 # --- queue ---------------------------------------------------------------------
 
+def _shut_down(e):
+    """SHUTDOWN from a queue verb: ShutDown when the queue was shut down
+    (queue.shutdown), else the daemon is stopping: e as it is."""
+    if 'is shut down' in str(e):
+        raise ShutDown from None
+    raise e
+
+
 @_kind('queue', 'Queue')
 class QueueProxy(BaseProxy):
     """Queue and JoinableQueue (both queue.Queue in CPython's Manager)."""
 
     _exposed_ = ('empty', 'full', 'get', 'get_nowait', 'join', 'put',
-                 'put_nowait', 'qsize', 'task_done')
+                 'put_nowait', 'qsize', 'shutdown', 'task_done')
 
     def _repr_name(self):
         return 'AutoProxy[%s]' % self._typeid
@@ -632,6 +642,8 @@ class QueueProxy(BaseProxy):
                 self._wait('queue.put', None, item, t)
         except FullError:
             raise queue.Full from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def put_nowait(self, item):
         return self.put(item, False)
@@ -644,6 +656,8 @@ class QueueProxy(BaseProxy):
             return self._wait('queue.get', self._requeue, t)
         except EmptyError:
             raise queue.Empty from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def get_nowait(self):
         return self.get(False)
@@ -661,6 +675,14 @@ class QueueProxy(BaseProxy):
     def join(self):
         self._wait('queue.join', None)
 
+    def shutdown(self, immediate=False):
+        """Python 3.13's Queue.shutdown: later puts raise ShutDown
+        (queue.ShutDown from 3.13, mpmgr.ShutDown before), gets drain
+        what is left and then raise it; immediate=True also empties the
+        queue (each item dropped counts as done) and releases every
+        waiting get, put and join at once."""
+        self._call('queue.shutdown', bool(immediate))
+
     # beyond CPython: batches
 
     def put_many(self, items, block=True, timeout=None):
@@ -675,6 +697,8 @@ class QueueProxy(BaseProxy):
                 self._wait('queue.put_many', None, items, t)
         except FullError:
             raise queue.Full from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def get_many(self, n, block=True, timeout=None):
         """Get 1 to n items in one request (waiting only while the queue
@@ -687,6 +711,8 @@ class QueueProxy(BaseProxy):
                               operator.index(n), t)
         except EmptyError:
             raise queue.Empty from None
+        except ShutdownError as e:
+            _shut_down(e)
 
     def _getvalue(self):
         return '<queue of %d items>' % self.qsize()
@@ -1208,3 +1234,53 @@ def _plain(o):
 
 
 collections.abc.MutableSet.register(SetProxy)
+
+
+# --- process records (mpctl process start, mpmgr_process_register) ----------
+
+@_kind('process', 'ProcessRecord')
+class ProcessRecordProxy(BaseProxy):
+    """A process record of the daemon (docs/PROTOCOL.md, "process"), which
+    any process may join: what `mpctl process start -n NAME` or a C
+    supervisor registered. Read-only but for terminate() and kill(),
+    which its supervisor carries out. A record whose supervisor went
+    without reporting the exit is lost: join(), terminate() and kill()
+    raise mpmgr.LostError (a RuntimeError)."""
+
+    _exposed_ = ('info', 'is_alive', 'join', 'terminate', 'kill')
+
+    def info(self):
+        """{name, pid, argv, state, exitcode, daemon, supervisor, started,
+        ended}; state is 'running', 'exited' or 'lost'."""
+        return self._call('process.info')
+
+    is_alive = _verb('process.is_alive')
+
+    def join(self, timeout=None):
+        """Wait until the process has exited, or timeout seconds (None:
+        as long as it takes); None, as Process.join."""
+        t = _wait_timeout(timeout)
+        try:
+            if t == 0:
+                self._call('process.join', 0)
+            else:
+                self._wait('process.join', None, t)
+        except WaitTimeoutError:
+            pass
+
+    @property
+    def exitcode(self):
+        """N, or -SIG when signal SIG killed it; None while it runs (and
+        for a lost record)."""
+        return self.info()['exitcode']
+
+    @property
+    def pid(self):
+        return self.info()['pid']
+
+    terminate = _verb('process.terminate', 'SIGTERM, sent by its '
+                      'supervisor (nothing once it has exited).')
+    kill = _verb('process.kill', 'SIGKILL, sent by its supervisor.')
+
+    def _getvalue(self):
+        return self.info()

@@ -27,6 +27,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "_mpmgr.h"
 
@@ -320,20 +322,46 @@ struct interrupted {
 	PyObject *raced;                /* the reply that won the race */
 };
 
+/* Seconds from now to a CLOCK_MONOTONIC deadline, at least 0. */
+static double
+left_until(const struct timespec *end)
+{
+	struct timespec now;
+	double d;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	d = (double)(end->tv_sec - now.tv_sec) +
+	    (double)(end->tv_nsec - now.tv_nsec) / 1e9;
+	return d > 0 ? d : 0;
+}
+
 /*
- * Wait until c's socket has the reply. 0, 1 when a signal handler raised
- * (the exception is set), or -1 on a poll error. Signals are blocked
- * except inside ppoll, so one that comes between the check and the wait
- * still interrupts it; the 1 s bound covers a signal that another thread
- * took while this one had them blocked.
+ * Wait until c's socket has the reply, or timeout seconds (< 0: no
+ * limit). 0, 2 on timeout, 1 when a signal handler raised (the exception
+ * is set), or -1 on a poll error. Signals are blocked except inside
+ * ppoll, so one that comes between the check and the wait still
+ * interrupts it; the 1 s bound covers a signal that another thread took
+ * while this one had them blocked.
  */
 static int
-wait_readable(ConnObject *c)
+wait_readable_for(ConnObject *c, double timeout)
 {
 	struct pollfd p = { .fd = mpmgr_fd(c->h), .events = POLLIN };
-	struct timespec bound = { .tv_sec = 1 };
+	struct timespec bound = { .tv_sec = 1 }, end;
 	sigset_t block, old;
 	int n, err = 0, r = -1;
+	double left;
+
+	if (timeout >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += (time_t)timeout;
+		end.tv_nsec += (long)((timeout - (double)(time_t)timeout) *
+		    1e9);
+		if (end.tv_nsec >= 1000000000L) {
+			end.tv_sec++;
+			end.tv_nsec -= 1000000000L;
+		}
+	}
 
 	sigfillset(&block);
 	/* the synchronous ones cannot wait */
@@ -350,12 +378,21 @@ wait_readable(ConnObject *c)
 			r = 1;
 			break;
 		}
+		if (timeout >= 0) {
+			left = left_until(&end);
+			bound.tv_sec = left < 1 ? 0 : 1;
+			bound.tv_nsec = left < 1 ? (long)(left * 1e9) : 0;
+		}
 		Py_BEGIN_ALLOW_THREADS
 		n = ppoll(&p, 1, &bound, &old);
 		err = errno;
 		Py_END_ALLOW_THREADS
 		if (n > 0) {
 			r = 0;
+			break;
+		}
+		if (n == 0 && timeout >= 0 && left_until(&end) <= 0) {
+			r = 2;
 			break;
 		}
 		if (n == -1 && err != EINTR) {
@@ -366,6 +403,12 @@ wait_readable(ConnObject *c)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
+}
+
+static int
+wait_readable(ConnObject *c)
+{
+	return wait_readable_for(c, -1);
 }
 
 /*
@@ -425,6 +468,116 @@ conn_wait(State *st, ConnObject *c, const struct call *k,
 		break;
 	}
 	return res;
+}
+
+/*
+ * conn_wait, and when a signal handler raised: undo(the result that won
+ * the race) first, on this same connection (an rlock is given back by
+ * its owner only; undo may be None), then the exception.
+ */
+static PyObject *
+conn_wait_undo(State *st, ConnObject *c, const struct call *k,
+    PyObject *undo)
+{
+	struct interrupted in = { NULL, NULL, NULL, NULL };
+	PyObject *r, *u;
+
+	if (c->busy) {
+		PyErr_SetString(PyExc_RuntimeError, "mpmgr: connection in use "
+		    "by another call");
+		return NULL;
+	}
+	c->busy = true;
+	r = conn_wait(st, c, k, &in);
+	c->busy = false;
+	if (in.type != NULL) {
+		if (in.raced != NULL && undo != Py_None) {
+			if ((u = PyObject_CallOneArg(undo, in.raced)) == NULL)
+				PyErr_Clear();
+			Py_XDECREF(u);
+		}
+		Py_XDECREF(in.raced);
+		PyErr_Restore(in.type, in.value, in.tb);
+	}
+	return r;
+}
+
+/*
+ * Pipeline calls, a sequence of (method, args), on c: all sent before any
+ * reply is read; name (or NULL) goes before each call's args. The list of
+ * results, with the exception instance of each call that failed.
+ */
+static PyObject *
+conn_many(State *st, ConnObject *c, PyObject *name, PyObject *calls)
+{
+	PyObject *seq, *out = NULL, *item, *v, *et, *ev, *etb;
+	PyObject *st_t = NULL, *st_v = NULL, *st_tb = NULL;
+	Py_ssize_t n, i, sent = 0;
+	int r;
+
+	if ((seq = PySequence_Fast(calls, "_many: calls must be a sequence"))
+	    == NULL)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	c->busy = true;
+	for (i = 0; i < n; i++) {
+		PyObject *method, *args;
+		struct call k = { .name = name };
+
+		item = PySequence_Fast_GET_ITEM(seq, i);
+		if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 ||
+		    !PyUnicode_Check(method = PyTuple_GET_ITEM(item, 0)) ||
+		    !PyTuple_Check(args = PyTuple_GET_ITEM(item, 1))) {
+			PyErr_SetString(PyExc_TypeError, "_many: each call is "
+			    "(method: str, args: tuple)");
+			break;
+		}
+		k.method = PyUnicode_AsUTF8(method);
+		k.args = &PyTuple_GET_ITEM(args, 0);
+		k.nargs = PyTuple_GET_SIZE(args);
+		if (k.method == NULL || conn_send(st, c, &k) == -1)
+			break;
+		sent++;
+	}
+	/* a call that could not be sent fails the whole: the ones sent are
+	 * still answered, and read */
+	if (sent < n)
+		PyErr_Fetch(&st_t, &st_v, &st_tb);
+	else if ((out = PyList_New(n)) == NULL)
+		PyErr_Fetch(&st_t, &st_v, &st_tb);
+	Py_BEGIN_ALLOW_THREADS
+	r = sent > 0 ? mpmgr_flush(c->h) : 0;
+	Py_END_ALLOW_THREADS
+	if (r != 0) {
+		conn_raise(st, c, r);
+		goto done;
+	}
+	for (i = 0; i < sent; i++) {
+		if ((v = conn_recv(st, c)) == NULL) {
+			if (c->broken || !PyErr_ExceptionMatches(st->error_base))
+				goto done;
+			/* the server's answer to this call: a value */
+			PyErr_Fetch(&et, &ev, &etb);
+			PyErr_NormalizeException(&et, &ev, &etb);
+			Py_XDECREF(et);
+			Py_XDECREF(etb);
+			v = ev;
+		}
+		if (out != NULL)
+			PyList_SET_ITEM(out, i, v);
+		else
+			Py_DECREF(v);
+	}
+done:
+	c->busy = false;
+	Py_DECREF(seq);
+	if (st_t != NULL) {
+		PyErr_Restore(st_t, st_v, st_tb);
+		Py_CLEAR(out);
+	} else if (PyErr_Occurred()) {
+		Py_CLEAR(out);
+	}
+	return out;
 }
 
 /* --- Client -------------------------------------------------------------- */
@@ -650,26 +803,206 @@ static PyType_Spec client_spec = {
 
 /* --- Connection methods -------------------------------------------------- */
 
+/* 0 when c can take a request now, else -1 with an exception. */
+static int
+conn_check(ConnObject *c)
+{
+	if (c->h == NULL || c->broken || c->gen != mpmgr_py_fork_gen) {
+		PyErr_SetString(PyExc_ConnectionError, "mpmgr: this connection "
+		    "is closed, broken or the parent process's");
+		return -1;
+	}
+	if (c->busy) {
+		PyErr_SetString(PyExc_RuntimeError, "mpmgr: connection in use "
+		    "by another call");
+		return -1;
+	}
+	return 0;
+}
+
+/* args[skip:] is (method, *params): into *k. 0, or -1 with TypeError. */
+static int
+conn_parse(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t skip,
+    const char *usage, struct call *k)
+{
+	if (nargs < skip + 1 || !PyUnicode_Check(args[skip])) {
+		PyErr_SetString(PyExc_TypeError, usage);
+		return -1;
+	}
+	*k = (struct call){ .method = PyUnicode_AsUTF8(args[skip]),
+	    .args = args + skip + 1, .nargs = nargs - skip - 1 };
+	return k->method != NULL ? 0 : -1;
+}
+
 static PyObject *
 conn_call(ConnObject *c, PyObject *const *args, Py_ssize_t nargs)
 {
 	State *st = state_of_type(Py_TYPE(c));
 	struct call k;
 
-	if (nargs < 1 || !PyUnicode_Check(args[0])) {
-		PyErr_SetString(PyExc_TypeError, "call(method, *params)");
-		return NULL;
-	}
-	if (c->h == NULL || c->broken || c->gen != mpmgr_py_fork_gen) {
-		PyErr_SetString(PyExc_ConnectionError, "mpmgr: this connection "
-		    "is closed, broken or the parent process's");
-		return NULL;
-	}
-	k = (struct call){ .method = PyUnicode_AsUTF8(args[0]),
-	    .args = args + 1, .nargs = nargs - 1 };
-	if (k.method == NULL)
+	if (conn_parse(args, nargs, 0, "call(method, *params)", &k) == -1 ||
+	    conn_check(c) == -1)
 		return NULL;
 	return conn_roundtrip(st, c, &k);
+}
+
+PyDoc_STRVAR(conn_send_doc, "send(method, *params)\n\n"
+"Send one request and return without its reply: read it later with\n"
+"reply(), in order (pending counts the unread ones).");
+
+static PyObject *
+conn_send_meth(ConnObject *c, PyObject *const *args, Py_ssize_t nargs)
+{
+	State *st = state_of_type(Py_TYPE(c));
+	struct call k;
+	int r;
+
+	if (conn_parse(args, nargs, 0, "send(method, *params)", &k) == -1 ||
+	    conn_check(c) == -1)
+		return NULL;
+	c->busy = true;
+	if (conn_send(st, c, &k) == -1) {
+		c->busy = false;
+		return NULL;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	r = mpmgr_flush(c->h);
+	Py_END_ALLOW_THREADS
+	c->busy = false;
+	if (r != 0)
+		return conn_raise(st, c, r);
+	Py_RETURN_NONE;
+}
+
+static PyObject *
+conn_reply(ConnObject *c, PyObject *unused)
+{
+	State *st = state_of_type(Py_TYPE(c));
+	PyObject *r;
+
+	if (conn_check(c) == -1)
+		return NULL;
+	if (mpmgr_pending(c->h) == 0) {
+		PyErr_SetString(PyExc_RuntimeError, "mpmgr: no reply is due");
+		return NULL;
+	}
+	c->busy = true;
+	r = conn_recv(st, c);
+	c->busy = false;
+	return r;
+}
+
+PyDoc_STRVAR(conn_readable_doc, "readable(timeout=0.0) -> bool\n\n"
+"Whether the socket has something to read (a reply) within timeout\n"
+"seconds (None: no limit). A signal handler that raises interrupts it.");
+
+static PyObject *
+conn_readable(ConnObject *c, PyObject *const *args, Py_ssize_t nargs)
+{
+	double timeout = 0;
+	int r;
+
+	if (nargs > 1) {
+		PyErr_SetString(PyExc_TypeError, "readable(timeout=0.0)");
+		return NULL;
+	}
+	if (nargs == 1 && args[0] == Py_None)
+		timeout = -1;
+	else if (nargs == 1) {
+		timeout = PyFloat_AsDouble(args[0]);
+		if (timeout == -1 && PyErr_Occurred())
+			return NULL;
+		if (timeout < 0 || timeout != timeout)
+			timeout = 0;
+	}
+	if (conn_check(c) == -1)
+		return NULL;
+	if (timeout == 0) {
+		/* a look, no wait: no signal to let in */
+		struct pollfd p = { .fd = mpmgr_fd(c->h), .events = POLLIN };
+
+		return PyBool_FromLong(poll(&p, 1, 0) > 0);
+	}
+	c->busy = true;
+	r = wait_readable_for(c, timeout);
+	c->busy = false;
+	if (r == 1 || r == -1) {
+		if (r == -1)
+			c->broken = true;
+		return NULL;
+	}
+	return PyBool_FromLong(r == 0);
+}
+
+PyDoc_STRVAR(conn_cancel_doc, "cancel() -> (answered, result)\n\n"
+"Cancel the one outstanding request with sys.cancel and read its reply:\n"
+"(False, None) when it was cancelled (or failed), (True, result) when\n"
+"its answer came first.");
+
+static PyObject *
+conn_cancel(ConnObject *c, PyObject *unused)
+{
+	State *st = state_of_type(Py_TYPE(c));
+	struct pyctx ctx = { st, c->client, false };
+	msgpack_object obj;
+	PyObject *v;
+	int r;
+
+	if (conn_check(c) == -1)
+		return NULL;
+	if ((r = mpmgr_cancel_pending(c->h)) != 0)
+		return conn_raise(st, c, r);
+	c->busy = true;
+	Py_BEGIN_ALLOW_THREADS
+	r = mpmgr_reply(c->h, &obj);
+	Py_END_ALLOW_THREADS
+	c->busy = false;
+	if (r != 0) {
+		if (breaks_stream(r))
+			return conn_raise(st, c, r);
+		return Py_BuildValue("(OO)", Py_False, Py_None);
+	}
+	if ((v = unpack_object(&ctx, &obj)) == NULL)
+		return NULL;
+	return Py_BuildValue("(ON)", Py_True, v);
+}
+
+static PyObject *
+conn_wait_meth(ConnObject *c, PyObject *const *args, Py_ssize_t nargs)
+{
+	State *st = state_of_type(Py_TYPE(c));
+	struct call k;
+
+	if (conn_parse(args, nargs, 1, "wait(undo, method, *params)",
+	    &k) == -1)
+		return NULL;
+	if (args[0] != Py_None && !PyCallable_Check(args[0])) {
+		PyErr_SetString(PyExc_TypeError, "wait: undo must be callable "
+		    "or None");
+		return NULL;
+	}
+	if (conn_check(c) == -1)
+		return NULL;
+	if (mpmgr_pending(c->h) != 0) {
+		PyErr_SetString(PyExc_RuntimeError, "mpmgr: wait() with replies "
+		    "still due");
+		return NULL;
+	}
+	return conn_wait_undo(st, c, &k, args[0]);
+}
+
+static PyObject *
+conn_many_meth(ConnObject *c, PyObject *calls)
+{
+	if (conn_check(c) == -1)
+		return NULL;
+	return conn_many(state_of_type(Py_TYPE(c)), c, NULL, calls);
+}
+
+static PyObject *
+conn_get_pending(ConnObject *c, void *unused)
+{
+	return PyLong_FromSize_t(c->h != NULL ? mpmgr_pending(c->h) : 0);
 }
 
 static PyObject *
@@ -682,6 +1015,19 @@ conn_close(ConnObject *c, PyObject *unused)
 	mpmgr_free(c->h);
 	c->h = NULL;
 	c->broken = true;
+	Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(conn_shutdown_doc, "shutdown()\n\n"
+"Shut the socket down for both directions, from any thread: a call\n"
+"waiting on it in another thread ends (ConnectionLostError), and the\n"
+"daemon drops the connection and what it holds.");
+
+static PyObject *
+conn_shutdown(ConnObject *c, PyObject *unused)
+{
+	if (c->h != NULL && c->gen == mpmgr_py_fork_gen)
+		(void)shutdown(mpmgr_fd(c->h), SHUT_RDWR);
 	Py_RETURN_NONE;
 }
 
@@ -704,10 +1050,26 @@ static PyMethodDef conn_methods[] = {
 	{ "close", (PyCFunction)conn_close, METH_NOARGS,
 	  "Close the connection (the daemon gives back what it holds)." },
 	{ "fileno", (PyCFunction)conn_fileno, METH_NOARGS, "The socket." },
+	{ "shutdown", (PyCFunction)conn_shutdown, METH_NOARGS,
+	  conn_shutdown_doc },
+	{ "send", (PyCFunction)(void (*)(void))conn_send_meth, METH_FASTCALL,
+	  conn_send_doc },
+	{ "reply", (PyCFunction)conn_reply, METH_NOARGS,
+	  "The oldest reply due (its result, or its error raised)." },
+	{ "readable", (PyCFunction)(void (*)(void))conn_readable,
+	  METH_FASTCALL, conn_readable_doc },
+	{ "cancel", (PyCFunction)conn_cancel, METH_NOARGS, conn_cancel_doc },
+	{ "many", (PyCFunction)conn_many_meth, METH_O,
+	  "many(calls): ProxyBase._many's pipeline of (method, args) on this "
+	  "connection, each call's params whole." },
+	{ "wait", (PyCFunction)(void (*)(void))conn_wait_meth, METH_FASTCALL,
+	  "wait(undo, method, *params): ProxyBase._wait on this connection." },
 	{ 0 }
 };
 
 static PyGetSetDef conn_getset[] = {
+	{ "pending", (getter)conn_get_pending, NULL,
+	  "requests sent whose replies were not read", NULL },
 	{ "usable", (getter)conn_get_usable, NULL,
 	  "open, unbroken and made in this process", NULL },
 	{ 0 }
@@ -879,11 +1241,10 @@ PyDoc_STRVAR(proxy_wait_doc, "_wait(method, undo, *args)\n\n"
 static PyObject *
 proxy_wait(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 {
-	struct interrupted in = { NULL, NULL, NULL, NULL };
 	State *st;
 	ConnObject *c;
 	struct call k;
-	PyObject *r, *u;
+	PyObject *r;
 	bool transient;
 
 	if (proxy_ready(p) == -1)
@@ -900,20 +1261,7 @@ proxy_wait(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 	st = client_state(p->client);
 	if ((c = conn_for(st, p->client, &transient)) == NULL)
 		return NULL;
-	c->busy = true;
-	r = conn_wait(st, c, &k, &in);
-	c->busy = false;
-	if (in.type != NULL) {
-		/* undo's requests go on this same connection (an rlock is
-		 * given back by its owner only) */
-		if (in.raced != NULL && args[1] != Py_None) {
-			if ((u = PyObject_CallOneArg(args[1], in.raced)) == NULL)
-				PyErr_Clear();
-			Py_XDECREF(u);
-		}
-		Py_XDECREF(in.raced);
-		PyErr_Restore(in.type, in.value, in.tb);
-	}
+	r = conn_wait_undo(st, c, &k, args[1]);
 	conn_done(c, transient);
 	return r;
 }
@@ -926,84 +1274,18 @@ PyDoc_STRVAR(proxy_many_doc, "_many(calls) -> list\n\n"
 static PyObject *
 proxy_many(ProxyObject *p, PyObject *calls)
 {
-	PyObject *seq, *out = NULL, *item, *v, *et, *ev, *etb;
-	PyObject *st_t = NULL, *st_v = NULL, *st_tb = NULL;
-	Py_ssize_t n, i, sent = 0;
 	ConnObject *c;
 	bool transient;
 	State *st;
-	int r;
+	PyObject *out;
 
 	if (proxy_ready(p) == -1)
 		return NULL;
-	if ((seq = PySequence_Fast(calls, "_many: calls must be a sequence"))
-	    == NULL)
-		return NULL;
-	n = PySequence_Fast_GET_SIZE(seq);
 	st = client_state(p->client);
-	if ((c = conn_for(st, p->client, &transient)) == NULL) {
-		Py_DECREF(seq);
+	if ((c = conn_for(st, p->client, &transient)) == NULL)
 		return NULL;
-	}
-	c->busy = true;
-	for (i = 0; i < n; i++) {
-		PyObject *method, *args;
-		struct call k = { .name = p->name };
-
-		item = PySequence_Fast_GET_ITEM(seq, i);
-		if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 ||
-		    !PyUnicode_Check(method = PyTuple_GET_ITEM(item, 0)) ||
-		    !PyTuple_Check(args = PyTuple_GET_ITEM(item, 1))) {
-			PyErr_SetString(PyExc_TypeError, "_many: each call is "
-			    "(method: str, args: tuple)");
-			break;
-		}
-		k.method = PyUnicode_AsUTF8(method);
-		k.args = &PyTuple_GET_ITEM(args, 0);
-		k.nargs = PyTuple_GET_SIZE(args);
-		if (k.method == NULL || conn_send(st, c, &k) == -1)
-			break;
-		sent++;
-	}
-	/* a call that could not be sent fails the whole: the ones sent are
-	 * still answered, and read */
-	if (sent < n)
-		PyErr_Fetch(&st_t, &st_v, &st_tb);
-	else if ((out = PyList_New(n)) == NULL)
-		PyErr_Fetch(&st_t, &st_v, &st_tb);
-	Py_BEGIN_ALLOW_THREADS
-	r = sent > 0 ? mpmgr_flush(c->h) : 0;
-	Py_END_ALLOW_THREADS
-	if (r != 0) {
-		conn_raise(st, c, r);
-		goto done;
-	}
-	for (i = 0; i < sent; i++) {
-		if ((v = conn_recv(st, c)) == NULL) {
-			if (c->broken || !PyErr_ExceptionMatches(st->error_base))
-				goto done;
-			/* the server's answer to this call: a value */
-			PyErr_Fetch(&et, &ev, &etb);
-			PyErr_NormalizeException(&et, &ev, &etb);
-			Py_XDECREF(et);
-			Py_XDECREF(etb);
-			v = ev;
-		}
-		if (out != NULL)
-			PyList_SET_ITEM(out, i, v);
-		else
-			Py_DECREF(v);
-	}
-done:
-	c->busy = false;
+	out = conn_many(st, c, p->name, calls);
 	conn_done(c, transient);
-	Py_DECREF(seq);
-	if (st_t != NULL) {
-		PyErr_Restore(st_t, st_v, st_tb);
-		Py_CLEAR(out);
-	} else if (PyErr_Occurred()) {
-		Py_CLEAR(out);
-	}
 	return out;
 }
 
