@@ -361,34 +361,6 @@ job_finish(struct object *o, struct job *j, int state, const uint8_t *bytes,
 
 /* --- serving parked requests ---------------------------------------------- */
 
-/*
- * The largest result req's connection can take now, behind the replies
- * it has not read: a destructive read (take, collect, result with
- * consume) checks before it takes anything.
- */
-static size_t
-pool_room(const struct req *req)
-{
-	size_t used = buf_used(&req->c->out) + MSG_RESULT_HEAD_MAX;
-
-	if (server.output_limit == 0)
-		return SIZE_MAX;
-	return used < server.output_limit ? server.output_limit - used : 0;
-}
-
-/* A result of n bytes fits now: true, else false after answering LIMIT. */
-static bool
-pool_fits(struct req *req, size_t n)
-{
-	if (n <= pool_room(req))
-		return true;
-	reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes does not fit "
-	    "in this connection's output now (limit %zu, %zu bytes not read "
-	    "yet); nothing was taken", req->method->name, n,
-	    server.output_limit, buf_used(&req->c->out));
-	return false;
-}
-
 /* Lease the head of the queue to req's connection and answer [id,
  * payload, attempt]; or LIMIT, and it stays. */
 static void
@@ -398,7 +370,7 @@ pool_deliver(struct object *o, struct req *req)
 	struct job *j = TAILQ_FIRST(&p->queue);
 	msgpack_packer *pk;
 
-	if (!pool_fits(req, j->len + POOL_REPLY_HEAD))
+	if (!reply_fits_now(req, j->len + POOL_REPLY_HEAD))
 		return;
 	job_lease(o, j, req->c);
 	pk = reply_begin(req);
@@ -419,7 +391,7 @@ pool_collect_reply(struct object *o, struct req *req, uint64_t max)
 	struct pool *p = o->data;
 	struct job *j;
 	msgpack_packer *pk;
-	size_t k = 0, total = POOL_REPLY_HEAD, room = pool_room(req);
+	size_t k = 0, total = POOL_REPLY_HEAD, room = reply_room(req);
 
 	/* No more than a message may be, as get_many. */
 	if (server.max_message != 0 && server.max_message < room)
@@ -432,7 +404,7 @@ pool_collect_reply(struct object *o, struct req *req, uint64_t max)
 		total += j->len + POOL_REPLY_HEAD;
 		k++;
 	}
-	if (!pool_fits(req, total))
+	if (!reply_fits_now(req, total))
 		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, k);
@@ -782,7 +754,7 @@ pool_result(struct req *req)
 		return;
 	}
 	if (job_finished(j)) {
-		if (consume && !pool_fits(req, j->len + POOL_REPLY_HEAD))
+		if (consume && !reply_fits_now(req, j->len + POOL_REPLY_HEAD))
 			return;
 		pool_reply_result(req, j);
 		if (consume)
