@@ -394,7 +394,7 @@
 	    "name[, {max_attempts: int, maxsize: int}]", \
 	    "create it explicitly: takes per job (3), jobs held (0 " \
 	    "unbounded)") \
-	M(pool, submit, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(pool, submit, 2, 3, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, payload[, {attempts: int, key: str}]", \
 	    "queue a job: its id (a job's already, for a key held); " \
 	    "SHUTDOWN once closed; FULL at maxsize") \

@@ -52,6 +52,7 @@ static const struct row grows[] = {
 	{ "pipe.send", "['cl_pipe', 0, 'm2']", PERR_LIMIT, NULL, NULL },
 	{ "process.register", "['cl_newproc', {'pid': 6, 'argv': ['y']}]",
 	  PERR_LIMIT, NULL, NULL },
+	{ "pool.submit", "['cl_pool', 'job2']", PERR_LIMIT, NULL, NULL },
 	/* creating an object is memory that stays */
 	{ "lock.acquire", "['cl_new']", PERR_LIMIT, NULL, NULL },
 	{ "event.set", "['cl_new']", PERR_LIMIT, NULL, NULL },
@@ -88,6 +89,11 @@ static const struct row keeps[] = {
 	{ "pipe.close", "['cl_pipe', 1]", PERR_NONE, "nil", NULL },
 	{ "process.exited", "['cl_proc', 0]", PERR_NONE, "nil", NULL },
 	{ "queue.shutdown", "['cl_q', true]", PERR_NONE, "nil", NULL },
+	/* work already submitted is still taken, finished and collected */
+	{ "pool.take", "['cl_pool', 0]", PERR_NONE, "[1, 'job', 1]", NULL },
+	{ "pool.done", "['cl_pool', 1, 'r']", PERR_NONE, "nil", NULL },
+	{ "pool.result", "['cl_pool', 1, true]", PERR_NONE, "['done', 'r']",
+	  NULL },
 	{ "obj.delete", "['cl_v']", PERR_NONE, "nil", NULL },
 };
 
@@ -106,6 +112,7 @@ START_TEST(test_past_the_ceiling)
 	OK("array.create", "['cl_arr', {'typecode': 'i', 'length': 2}]",
 	    "nil");
 	OK("pipe.send", "['cl_pipe', 0, 'm']", "nil");
+	OK("pool.submit", "['cl_pool', 'job']", "1");
 	OK("process.register", "['cl_proc', {'pid': 5, 'argv': ['x']}]",
 	    "nil");
 	/* a waiter, to be woken past the ceiling */
