@@ -348,9 +348,14 @@ job_finish(struct object *o, struct job *j, int state, const uint8_t *bytes,
 		next = waiter_next(w);
 		if (w->state != PW_RESULT || (uint64_t)w->n != j->id)
 			continue;
-		pool_reply_result(&w->req, j);
-		if (w->nitems != 0)
+		/* one that consumes takes nothing it cannot deliver: LIMIT,
+		 * and the result stays */
+		if (w->nitems == 0)
+			pool_reply_result(&w->req, j);
+		else if (reply_fits_now(&w->req, j->len + POOL_REPLY_HEAD)) {
+			pool_reply_result(&w->req, j);
 			consumed = true;
+		}
 		p->nresults--;
 		waiter_done(w);
 	}

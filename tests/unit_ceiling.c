@@ -52,6 +52,7 @@ static const struct row grows[] = {
 	{ "pipe.send", "['cl_pipe', 0, 'm2']", PERR_LIMIT, NULL, NULL },
 	{ "process.register", "['cl_newproc', {'pid': 6, 'argv': ['y']}]",
 	  PERR_LIMIT, NULL, NULL },
+	{ "pool.submit", "['cl_pool', 'job2']", PERR_LIMIT, NULL, NULL },
 	/* creating an object is memory that stays */
 	{ "lock.acquire", "['cl_new']", PERR_LIMIT, NULL, NULL },
 	{ "event.set", "['cl_new']", PERR_LIMIT, NULL, NULL },
