@@ -3,7 +3,7 @@
 # mpbench, under callgrind (valgrind), c=50 P=16: the figures of
 # docs/PERFORMANCE.md that a busy machine does not blur.
 #
-#   bench/callgrind.sh [-b BUILD] [-r KEYSPACE] [-c] TEST...
+#   bench/callgrind.sh [-b BUILD] [-r KEYSPACE] [-c] TEST... [-- OPTION...]
 #
 # Daemon (the default): one mpmgrd under callgrind, the tests in the order
 # given; for each, 20,000 operations of warm-up, then the instructions of
@@ -16,7 +16,9 @@
 # the same difference of a 50,000 and a 200,000 run.
 #
 # -r KEYSPACE is mpbench's (default 100000); BUILD holds mpmgrd and
-# mpbench (default build). Repeated runs agree within a few instructions.
+# mpbench (default build). The OPTIONs after -- go to mpmgrd (e.g.
+# --data-dir DIR --fsync no: the journal's cost per request). Repeated
+# runs agree within a few instructions.
 set -u
 
 build=build
@@ -31,8 +33,15 @@ while getopts b:r:c o; do
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -gt 0 ] || { echo "usage: $0 [-b BUILD] [-r KEYSPACE] [-c] TEST..." >&2
-	exit 2; }
+tests=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+	tests+=("$1")
+	shift
+done
+[ $# -gt 0 ] && shift
+opts=("$@")
+[ ${#tests[@]} -gt 0 ] || { echo "usage: $0 [-b BUILD] [-r KEYSPACE] [-c]" \
+	"TEST... [-- OPTION...]" >&2; exit 2; }
 for p in valgrind callgrind_control; do
 	command -v $p >/dev/null ||
 	    { echo "callgrind.sh: $p missing (apt-get install valgrind)" >&2
@@ -67,10 +76,10 @@ total() {
 if [ "$client" = 0 ]; then
 	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.%p" \
 	    "$build/mpmgrd" --socket "$tmp/sock" --authkey-file \
-	    "$tmp/authkey" --log-level warning 2>"$tmp/log" &
+	    "$tmp/authkey" --log-level warning "${opts[@]}" 2>"$tmp/log" &
 else
 	"$build/mpmgrd" --socket "$tmp/sock" --authkey-file "$tmp/authkey" \
-	    --log-level warning 2>"$tmp/log" &
+	    --log-level warning "${opts[@]}" 2>"$tmp/log" &
 fi
 pid=$!
 for _ in $(seq 300); do
@@ -100,7 +109,7 @@ client_run() {
 }
 
 [ "$client" = 1 ] && bench 400000 dict.set,dict.incr
-for t in "$@"; do
+for t in "${tests[@]}"; do
 	if [ "$client" = 0 ]; then
 		bench 20000 "$t" || exit 1
 		callgrind_control -z "$pid" >/dev/null 2>&1

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mpctl.h"
@@ -83,7 +82,7 @@ hold_plain(struct ctx *c)
 	int err, rc;
 
 	if ((rc = mpctl_pack_operands(c)) != 0 ||
-	    (rc = mpctl_connect(c)) != 0)
+	    (rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((err = hold_kept(c, c->name, true, &kept)) != MPMGR_OK)
 		return mpctl_fail(c, err);
@@ -106,49 +105,35 @@ hold_plain(struct ctx *c)
 	return mpctl_print_result(c, &res);
 }
 
-static double
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * condition wait, notify, notify_all: acquire the condition's lock, run
  * the verb, release, on one connection. -t bounds the whole: the acquire,
- * then the wait with what is left.
+ * then the wait with what is left (mpctl_send sends what is left).
  */
 int
 hold_cond(struct ctx *c)
 {
 	bool wait = c->verb->method == MPMGR_MID_condition_wait;
-	double start = now_sec(), limit = c->timeout;
 	msgpack_object res;
 	int err, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_pack_operands(c)) != 0 ||
+	    (rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((err = mpctl_send_named(c, MPMGR_MID_condition_acquire, c->name,
-	    limit)) != MPMGR_OK || (err = mpmgr_reply(c->h, &res)) != MPMGR_OK)
+	    mpctl_left(c))) != MPMGR_OK ||
+	    (err = mpmgr_reply(c->h, &res)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	if (res.type != MSGPACK_OBJECT_BOOLEAN)
 		return mpctl_unexpected(&res);
 	if (!res.via.boolean && wait)
 		return mpctl_print_result(c, &res);
+	if (!res.via.boolean && c->opt[OPT_QUIET] != NULL)
+		return EXIT_FALSE;
 	if (!res.via.boolean)
 		return mpctl_say(EXIT_FALSE, "TIMEOUT: %s: the lock of '%s' "
 		    "was not acquired within %g s; nobody was notified",
-		    c->who, c->name, limit);
-	c->timeout = -1;
-	if (wait && limit >= 0) {
-		c->timeout = limit - (now_sec() - start);
-		if (c->timeout < 0)
-			c->timeout = 0;
-	}
-	if ((rc = mpctl_pack_operands(c)) != 0)
-		return rc;
+		    c->who, c->name, c->timeout);
 	if ((err = mpctl_send(c)) != MPMGR_OK ||
 	    (err = mpctl_send_named(c, MPMGR_MID_condition_release, c->name,
 	    -1)) != MPMGR_OK)
@@ -252,26 +237,37 @@ run_child(struct ctx *c)
 /*
  * lock, rlock, semaphore exec: acquire, run CMD with the connection
  * inherited (what is held lives while mpctl or CMD does), release, exit
- * with CMD's status. Nothing runs when -t passes first: -E's code.
+ * with CMD's status. Nothing runs when -t passes first: -E's code. -t
+ * bounds the wait for the object, not CMD.
+ *
+ * An rlock is its owner connection's to acquire again, and CMD's mpctl
+ * shares that connection: a nested `rlock exec` under $MPMGR_HELD_FD
+ * (for the same daemon, of an rlock that connection owns) acquires on
+ * it, one level deeper, instead of waiting on a connection of its own for
+ * what its parent holds (mpctl_connect). It talks on the shared socket
+ * while its parent waits for CMD, so nested commands under one exec must
+ * run one at a time, not side by side.
  */
 int
 hold_exec(struct ctx *c)
 {
+	bool rlock = c->verb->method == MPMGR_MID_rlock_acquire;
 	msgpack_object res;
 	int err, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, rlock)) != 0)
 		return rc;
-	if (c->timeout >= 0)
-		mpctl_pack_timeout(c, c->timeout);
 	if ((err = mpctl_call(c, &res)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	if (res.type != MSGPACK_OBJECT_BOOLEAN)
 		return mpctl_unexpected(&res);
+	if (!res.via.boolean && c->opt[OPT_QUIET] != NULL)
+		return c->conflict;
 	if (!res.via.boolean)
 		return mpctl_say(c->conflict, "TIMEOUT: %s: '%s' not acquired "
 		    "within %g s; %s not run", c->who, c->name, c->timeout,
 		    c->operands[0]);
+	mpctl_deadline_disarm();
 	rc = run_child(c);
 	if ((err = mpctl_send_named(c, c->verb->release, c->name, -1)) !=
 	    MPMGR_OK || (err = mpmgr_reply(c->h, NULL)) != MPMGR_OK)

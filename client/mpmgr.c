@@ -42,6 +42,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -923,6 +924,7 @@ read_challenge(mpmgr *h, int64_t deadline, uint8_t ns[MPMGR_NONCE_LEN])
 	return 0;
 }
 
+/* On a connected socket (open_socket), the handshake. */
 static int
 handshake(mpmgr *h, const uint8_t *key, size_t keylen)
 {
@@ -935,8 +937,7 @@ handshake(mpmgr *h, const uint8_t *key, size_t keylen)
 	if (keylen == 0 || keylen > MPMGR_KEY_MAX)
 		return breaks(h, MPMGR_EKEY, "the authkey must hold 1 to %d "
 		    "bytes", MPMGR_KEY_MAX);
-	if ((r = open_socket(h)) != 0 ||
-	    (r = read_challenge(h, deadline, ns)) != 0)
+	if ((r = read_challenge(h, deadline, ns)) != 0)
 		return r;
 	if (auth_random(nc, sizeof(nc)) == -1)
 		return breaks(h, MPMGR_EIO, "getrandom: %s", strerror(errno));
@@ -980,6 +981,9 @@ mpmgr_connect(mpmgr **out, const char *socket_path, const char *authkey_file)
 	if (paths_socket(socket_path, h->socket_path, sizeof(h->socket_path),
 	    err, sizeof(err)) == -1)
 		return breaks(h, MPMGR_ECONNECT, "%s", err);
+	/* The socket first: no daemon is ECONNECT, not a key problem. */
+	if ((r = open_socket(h)) != 0)
+		return r;
 	if (paths_authkey(authkey_file, h->socket_path, keypath,
 	    sizeof(keypath), err, sizeof(err)) == -1)
 		return breaks(h, MPMGR_EKEY, "%s", err);
@@ -996,6 +1000,7 @@ mpmgr_connect_key(mpmgr **out, const char *socket_path, const void *key,
 {
 	char err[512];
 	mpmgr *h;
+	int r;
 
 	if ((*out = h = handle_new()) == NULL)
 		return MPMGR_ENOMEM;
@@ -1004,7 +1009,50 @@ mpmgr_connect_key(mpmgr **out, const char *socket_path, const void *key,
 	if (paths_socket(socket_path, h->socket_path, sizeof(h->socket_path),
 	    err, sizeof(err)) == -1)
 		return breaks(h, MPMGR_ECONNECT, "%s", err);
+	if (keylen == 0 || keylen > MPMGR_KEY_MAX)
+		return breaks(h, MPMGR_EKEY, "the authkey must hold 1 to %d "
+		    "bytes", MPMGR_KEY_MAX);
+	if ((r = open_socket(h)) != 0)
+		return r;
 	return handshake(h, key, keylen);
+}
+
+int
+mpmgr_attach(mpmgr **out, int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa), tlen = sizeof(int), clen;
+	struct ucred cred;
+	size_t n;
+	int type;
+	mpmgr *h;
+
+	if ((*out = h = handle_new()) == NULL)
+		return MPMGR_ENOMEM;
+	memset(&sa, 0, sizeof(sa));
+	/* h->fd is still -1: a refusal leaves fd open, the caller's. */
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+	    type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&sa, &len) == -1 ||
+	    sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un,
+	    sun_path) || sa.sun_path[0] == '\0')
+		return breaks(h, MPMGR_EINVAL, "descriptor %d is not a "
+		    "connection to a Unix socket", fd);
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (n >= sizeof(h->socket_path))
+		n = sizeof(h->socket_path) - 1;
+	memcpy(h->socket_path, sa.sun_path, n);
+	h->socket_path[n] = '\0';
+	clen = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1)
+		return breaks(h, MPMGR_EPEER, "SO_PEERCRED: %s",
+		    strerror(errno));
+	if (!peer_trusted(cred.uid))
+		return breaks(h, MPMGR_EPEER, "%s is served by uid %ld, not "
+		    "root, us or mpmgr: refusing it", h->socket_path,
+		    (long)cred.uid);
+	h->fd = fd;
+	return 0;
 }
 
 void

@@ -35,6 +35,13 @@
  * - once a close is decided, dispatch_conn_closed runs at once (before any
  *   other request), and the struct is freed only by the ready event, when
  *   nothing is up the stack.
+ *
+ * With a journal, output waits while records made this turn are not
+ * written (journal_holds_output): a connection with output to write goes
+ * on the ready list instead, which runs again once the journal's flush at
+ * the turn's end has run (journal.c activates it before this turn's ready
+ * list can run again); a closing connection's last bytes go when the
+ * journal says it has flushed (conn_journal_flushed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +55,7 @@
 #include "../proto/auth.h"
 #include "../proto/mpmgr_methods.h"
 #include "conn.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "mpmgrd.h"
@@ -238,6 +246,14 @@ conn_push(struct conn *c)
 	conn_queue(c);
 }
 
+void
+conn_kill(struct conn *c)
+{
+	log_info("client %" PRIu64 " (pid %d, %s) killed", c->id, (int)c->pid,
+	    c->comm[0] != '\0' ? c->comm : "?");
+	conn_close(c, false);
+}
+
 /* c's peer has hung up (or shut its side), as the socket says now. */
 static bool
 conn_hup_seen(const struct conn *c)
@@ -324,11 +340,17 @@ conn_write(struct conn *c)
 {
 	ssize_t n;
 
+	if (journal_holds_output() && buf_used(&c->out) > 0) {
+		/* after the journal's flush, this turn */
+		conn_queue(c);
+		return 1;
+	}
 	while (buf_used(&c->out) > 0) {
 		n = send(c->fd, buf_head(&c->out), buf_used(&c->out),
 		    MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			c->bytes_out += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -610,6 +632,8 @@ conn_out_ok(struct conn *c)
 {
 	if (buf_used(&c->out) <= server.output_limit + CONN_OUT_SLACK)
 		return true;
+	/* Writing out is the way down: the journal goes first. */
+	journal_flush_now();
 	if (conn_write(c) == -1) {
 		conn_close(c, false);
 		return false;
@@ -937,6 +961,8 @@ conn_read(struct conn *c)
 	n = read(c->fd, buf_tail(&c->in), want);
 	if (n > 0) {
 		c->in.len += (size_t)n;
+		c->bytes_in += (uint64_t)n;
+		c->last_usec = now_usec();
 		return CONN_READ_DATA;
 	}
 	if (n == 0)
@@ -1167,15 +1193,34 @@ conn_partial_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Serve the ready list, about as many connections as it holds now: one
+ * queued again meanwhile (a reply held for the journal, a connection
+ * woken by another) waits for the next run, which conn_queue has asked
+ * for and which comes after the journal's flush.
+ */
 static void
 conn_run_ready(void)
 {
 	struct conn *c;
+	size_t n = 0;
 
-	while ((c = TAILQ_FIRST(&server.ready)) != NULL) {
+	TAILQ_FOREACH(c, &server.ready, qlink)
+		n++;
+	while (n-- > 0 && (c = TAILQ_FIRST(&server.ready)) != NULL) {
 		TAILQ_REMOVE(&server.ready, c, qlink);
 		c->flags &= ~CONN_QUEUED;
 		conn_service(c);
+	}
+}
+
+/* The whole ready list, run after run, the journal flushed in between. */
+static void
+conn_drain_ready(void)
+{
+	while (!TAILQ_EMPTY(&server.ready)) {
+		journal_flush_now();
+		conn_run_ready();
 	}
 }
 
@@ -1202,6 +1247,31 @@ conn_later_cb(evutil_socket_t fd, short what, void *arg)
 	conn_reap();
 }
 
+/*
+ * The peer's command name, as ps shows it, for operators (sys.clients,
+ * obj.info): read once at accept, so that it names the process that
+ * connected even after its pid is reused. "" when unknown.
+ */
+static void
+conn_comm(struct conn *c)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (c->pid <= 0)
+		return;
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)c->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, c->comm, sizeof c->comm - 1);
+	close(fd);
+	if (n <= 0)
+		n = 0;
+	c->comm[n] = '\0';
+	c->comm[strcspn(c->comm, "\n")] = '\0';
+}
+
 void
 conn_accept(int fd)
 {
@@ -1224,6 +1294,8 @@ conn_accept(int fd)
 		c->uid = (uid_t)-1;
 		c->gid = (gid_t)-1;
 	}
+	conn_comm(c);
+	c->since_usec = c->last_usec = now_usec();
 	buf_init(&c->in);
 	buf_init(&c->out);
 	conn_out_borrow(c);
@@ -1316,6 +1388,7 @@ conn_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 	notify_stopping(server.stop_why);
 	listen_close();
+	journal_flush_now();
 	while ((c = TAILQ_FIRST(&server.unauth)) != NULL)
 		conn_close(c, false);
 	TAILQ_FOREACH(c, &server.clients, link)
@@ -1324,18 +1397,37 @@ conn_stop_cb(evutil_socket_t fd, short what, void *arg)
 		next = TAILQ_NEXT(c, link);
 		conn_drain(c);
 	}
-	conn_run_ready();
+	conn_drain_ready();
 	for (round = 0; round < CONN_STOP_ROUNDS; round++) {
 		dispatch_shutdown();
-		conn_run_ready();
+		conn_drain_ready();
 		if (!conn_any_parked())
 			break;
 	}
+	journal_flush_now();
 	while ((c = TAILQ_FIRST(&server.clients)) != NULL)
 		conn_close(c, true);
+	/* Closes give back leases: their records go before the last bytes. */
+	journal_flush_now();
 	conn_reap();
 	stop_phase = STOP_FLUSHING;
 	conn_stop_check();
+}
+
+/*
+ * The journal has flushed: what lingering connections still hold can go
+ * (the others are on the ready list).
+ */
+static void
+conn_journal_flushed(void)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&lingering); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (conn_write(c) != 1)
+			conn_bury(c);
+	}
 }
 
 size_t
@@ -1355,6 +1447,7 @@ conn_setup(struct event_base *base)
 	if (ev_ready == NULL || ev_later == NULL || ev_partial == NULL ||
 	    server.ev_stop == NULL)
 		fatalx("%s: event_new failed", __func__);
+	journal_set_flushed(conn_journal_flushed);
 }
 
 void

@@ -12,11 +12,17 @@
  * object it must match (EXISTS otherwise; the owner stays whoever made
  * it ephemeral); an implicit object made explicit with ephemeral true
  * becomes the caller's.
+ *
+ * The journal gets a create that makes an object or makes an implicit one
+ * explicit, unless it is ephemeral (a restart deletes those); an object
+ * becoming ephemeral is deleted for the journal. A type a restart drops
+ * (pipe) is never journaled.
  */
 #include <string.h>
 
 #include "create.h"
 #include "dispatch.h"
+#include "journal.h"
 #include "options.h"
 #include "registry.h"
 #include "reply.h"
@@ -24,6 +30,20 @@
 /* The options map of this request, and of the object it finds. */
 static struct buf want = BUF_INIT;
 static struct buf have = BUF_INIT;
+
+/* o, explicit now, with the options map opts: journal it (JR_CREATE). */
+static void
+create_journal(const struct object *o, const uint8_t *opts, size_t n)
+{
+	msgpack_packer *pk;
+
+	if (!journal_wants_registry(o))
+		return;
+	pk = journal_begin_raw(JC_REGISTRY, JR_CREATE, o->name, o->namelen, 2);
+	msgpack_pack_uint64(pk, o->type->jcode);
+	pack_raw(pk, opts, n);
+	journal_end();
+}
 
 void
 create_verb(struct req *req)
@@ -44,6 +64,7 @@ create_verb(struct req *req)
 		    v, buf_head(&want), buf_used(&want));
 		if (ephemeral)
 			registry_own(o, req->c);
+		create_journal(o, buf_head(&want), buf_used(&want));
 		req->obj = o;
 		reply_nil(req);
 		return;
@@ -56,9 +77,16 @@ create_verb(struct req *req)
 		return;
 	}
 	if (!o->explicit) {
+		/* What the journal has of it goes when it becomes ephemeral. */
+		if (ephemeral && journal_wants_registry(o)) {
+			journal_begin_raw(JC_REGISTRY, JR_DELETE, o->name,
+			    o->namelen, 0);
+			journal_end();
+		}
 		o->explicit = true;
 		if (ephemeral)
 			registry_own(o, req->c);
+		create_journal(o, cur, n);
 	}
 	reply_nil(req);
 }

@@ -10,6 +10,12 @@
  * size are checked against the output limit before they are built
  * (reply.h: reply_fits, reply_fits_now); conn.c replaces any other reply
  * larger than the limit by a LIMIT error.
+ *
+ * The journal's records are made by the types where state changes
+ * (journal.h); what dispatch holds them to is the catalogue: a method
+ * without MF_WRITE makes none (fatal otherwise, checked while a journal
+ * is kept), but sys.cancel, whose removal of a parked request may let
+ * the requests behind it proceed.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +24,7 @@
 #include "../proto/mpmgr_methods.h"
 #include "create.h"
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -169,6 +176,30 @@ dispatch_add_table(const struct method *table)
 	}
 }
 
+/* Each type's journal code is its own, and it has ops and a dump or
+ * neither (neither when a restart drops it). */
+static void
+dispatch_check_types(void)
+{
+	uint32_t seen = 1u << JC_REGISTRY;
+	size_t i;
+
+	for (i = 0; types[i] != NULL; i++) {
+		const struct obj_type *t = types[i];
+
+		if (t->jcode > JC_MAX || (seen & (1u << t->jcode)))
+			fatalx("%s: %s: journal code %u taken or out of range",
+			    __func__, t->name, t->jcode);
+		seen |= 1u << t->jcode;
+		if ((t->jops == NULL) != (t->dump == NULL))
+			fatalx("%s: %s: journal ops without a dump, or the "
+			    "other way round", __func__, t->name);
+		if (t->dropped && t->jops != NULL)
+			fatalx("%s: %s: journal ops of a type a restart drops",
+			    __func__, t->name);
+	}
+}
+
 void
 dispatch_init(void)
 {
@@ -176,6 +207,7 @@ dispatch_init(void)
 
 	if (methods != NULL)
 		fatalx("%s: called twice", __func__);
+	dispatch_check_types();
 	registry_init(types);
 	waiter_init();
 	n = dispatch_count(sys_methods);
@@ -341,7 +373,16 @@ dispatch_run(struct req *req, const struct msg *msg)
 	if (o == NULL && (m->flags & MF_CREATES))
 		o = registry_add(m->type, (const char *)name->ptr, name->len);
 	req->obj = o;
-	m->handler(req);
+	if (journal_on && !(m->flags & MF_WRITE) &&
+	    m->id != MPMGR_MID_sys_cancel) {
+		uint64_t before = journal_records();
+
+		m->handler(req);
+		if (journal_records() != before)
+			fatalx("%s: %s journaled a change without MF_WRITE",
+			    __func__, m->name);
+	} else
+		m->handler(req);
 	if (req->obj != NULL && (m->flags & MF_WRITE))
 		registry_settle(req->obj);
 }

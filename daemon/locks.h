@@ -28,14 +28,19 @@ bool lock_kind(const struct obj_type *t);
  * like its condition (so that waiter.c, which settles by name after a
  * timeout, a cancel or a close, settles the condition) and explicit (so
  * that nothing settles it by pointer). lock_internal_free() answers its
- * waiters DELETED, drops its holds and frees it.
+ * waiters DELETED, drops its holds and frees it. Its depth, when it
+ * outlives the holder, is journaled as cond's op jop (one arg).
  */
 struct object *lock_internal_new(const struct object *cond,
-    bool release_on_disconnect);
+    bool release_on_disconnect, unsigned jop);
 void lock_internal_free(struct object *lk);
 size_t lock_internal_mem(const struct object *lk);
 /* Free, and nobody waits for it or holds it. */
 bool lock_idle(const struct object *lk);
+/* The depth a restart keeps (release_on_disconnect false), and its
+ * replay: held at depth by nobody. */
+uint64_t lock_kept_depth(const struct object *lk);
+void lock_replay_depth(struct object *lk, uint64_t depth);
 
 /*
  * PERR_NONE when c holds lk; else PERR_NOTHELD (lk is free or NULL, a

@@ -6,9 +6,12 @@
  * missing), then the socket. Started by systemd with a socket (socket
  * activation), it takes that one instead and skips the directory and the
  * lock: the socket unit owns both. Any failure there is one log line and
- * exit 1; a usage error is exit 2. Once it accepts it says READY=1 to
- * systemd (notify.c). SIGTERM and SIGINT stop gracefully (conn.c), SIGHUP
- * re-reads the authkey (the old one stays on failure).
+ * exit 1; a usage error is exit 2. With --data-dir the journal is
+ * replayed (replay.c) before the first connection is accepted. Once it
+ * accepts it says READY=1 to systemd (notify.c). SIGTERM and SIGINT stop
+ * gracefully (conn.c), SIGHUP re-reads the authkey (the old one stays on
+ * failure). --repair cuts a bad journal and exits, as --genkey makes a
+ * key and exits.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +34,7 @@
 #include "mem.h"
 #include "mpmgrd.h"
 #include "notify.h"
+#include "replay.h"
 
 #define KiB 1024ULL
 #define GiB (1024ULL * 1024 * 1024)
@@ -44,6 +48,11 @@ enum {
 	OPT_MAX_CLIENT_MEMORY,
 	OPT_FRAME_TIMEOUT,
 	OPT_GENKEY,
+	OPT_DATA_DIR,
+	OPT_FSYNC,
+	OPT_COMPACT_RATIO,
+	OPT_COMPACT_MIN,
+	OPT_REPAIR,
 	OPT_PARENT_FD
 };
 
@@ -60,6 +69,11 @@ static const struct option main_options[] = {
 	{ "frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "genkey", required_argument, NULL, OPT_GENKEY },
+	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	{ "fsync", required_argument, NULL, OPT_FSYNC },
+	{ "compact-ratio", required_argument, NULL, OPT_COMPACT_RATIO },
+	{ "compact-min", required_argument, NULL, OPT_COMPACT_MIN },
+	{ "repair", no_argument, NULL, OPT_REPAIR },
 	{ "parent-fd", required_argument, NULL, OPT_PARENT_FD },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -72,6 +86,7 @@ main_usage(FILE *f)
 	fprintf(f,
 "usage: mpmgrd [options]\n"
 "       mpmgrd --genkey FILE\n"
+"       mpmgrd --data-dir DIR --repair\n"
 "\n"
 "The mpmgr daemon: named shared objects over a Unix socket.\n"
 "\n"
@@ -91,6 +106,16 @@ main_usage(FILE *f)
 "      --max-memory BYTES   past this much memory, refuse what makes it\n"
 "                           grow (default 0: no ceiling)\n"
 "      --max-unauth N       connections still in the handshake (default %d)\n"
+"      --data-dir DIR       keep a journal in DIR and replay it at start:\n"
+"                           objects survive restarts (default: none, memory\n"
+"                           only)\n"
+"      --fsync POLICY       always (a reply waits for the disk), everysec\n"
+"                           (default) or no\n"
+"      --compact-ratio R    compact when the journal is R times its last\n"
+"                           snapshot (default 2)...\n"
+"      --compact-min BYTES  ...and at least this large (default 64m)\n"
+"      --repair             with --data-dir: cut the journal at its first bad\n"
+"                           record, keeping a copy, and exit\n"
 "      --max-client-memory BYTES\n"
 "                           all clients' buffers together; past it the\n"
 "                           largest are dropped (default --max-memory, else\n"
@@ -262,8 +287,14 @@ main_load_key(void)
 			    server.authkey_path);
 	}
 	if (auth_key_load_owned(server.authkey_path, server.uid, server.key,
-	    &server.keylen, err, sizeof err) == -1)
+	    &server.keylen, err, sizeof err) == -1) {
+		/* A key named by -k, the environment or systemd is not made
+		 * up here: say how to make it. */
+		if (lstat(server.authkey_path, &st) == -1 && errno == ENOENT)
+			main_die("%s (make one with: mpmgrd --genkey %s)", err,
+			    server.authkey_path);
 		main_die("%s", err);
+	}
 }
 
 /* True when the key is systemd's copy (LoadCredential=), which a SIGHUP
@@ -363,6 +394,41 @@ main_raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur, server.max_clients);
 }
 
+/* --compact-ratio: a number from 1.1 to 1000. */
+static double
+main_ratio(const char *s)
+{
+	char *end;
+	double r;
+
+	errno = 0;
+	r = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(r >= 1.1 && r <= 1000))
+		main_usage_error("--compact-ratio: expected a number from 1.1 to "
+		    "1000, got '%s'", s);
+	return r;
+}
+
+/* --repair: cut the journal and exit (no socket, no key). */
+static int
+main_repair(const struct journal_config *jc)
+{
+	struct event_base *base;
+	char msg[4096];
+	int r;
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	conn_setup(base);
+	dispatch_init();
+	r = replay_repair(jc, msg, sizeof msg);
+	if (r == 0)
+		log_info("%s", msg);
+	else
+		log_warnx("%s", msg);
+	return r == 0 ? 0 : 1;
+}
+
 /*
  * The loop, on a backend that reports a peer's hang-up behind unread data
  * (EV_CLOSED: epoll's EPOLLRDHUP) and edge-triggered events: a parked
@@ -440,11 +506,14 @@ main(int argc, char **argv)
 	struct event *ev_sig[sizeof sigs / sizeof sigs[0]];
 	struct event *ev_parent = NULL;
 	const char *socket_arg = NULL, *key_arg = NULL, *genkey = NULL;
+	struct journal_config jc = { .fsync = JOURNAL_FSYNC_EVERYSEC,
+	    .compact_ratio = 2, .compact_min = 64 * KiB * KiB };
 	struct event_base *base;
-	int level = LOG_INFO, ch, inherited, parent_fd = -1;
+	int level = LOG_INFO, ch, inherited, f, parent_fd = -1;
+	bool repair = false;
 	bool output_given = false, client_memory_given = false;
-	char err[512];
 	size_t i;
+	char err[4096];
 
 	signal(SIGPIPE, SIG_IGN);
 	server_init();
@@ -497,6 +566,27 @@ main(int argc, char **argv)
 		case OPT_GENKEY:
 			genkey = optarg;
 			break;
+		case OPT_DATA_DIR:
+			if (*optarg == '\0')
+				main_usage_error("--data-dir: an empty path");
+			jc.dir = optarg;
+			break;
+		case OPT_FSYNC:
+			if ((f = journal_fsync_parse(optarg)) == -1)
+				main_usage_error("--fsync: expected always, "
+				    "everysec or no, got '%s'", optarg);
+			jc.fsync = (enum journal_fsync)f;
+			break;
+		case OPT_COMPACT_RATIO:
+			jc.compact_ratio = main_ratio(optarg);
+			break;
+		case OPT_COMPACT_MIN:
+			jc.compact_min = main_number("compact-min", optarg, true,
+			    0, 1024 * 1024 * GiB);
+			break;
+		case OPT_REPAIR:
+			repair = true;
+			break;
 		case OPT_PARENT_FD:
 			parent_fd = (int)main_number("parent-fd", optarg, false,
 			    0, INT_MAX);
@@ -524,10 +614,18 @@ main(int argc, char **argv)
 		    server.max_memory : MPMGRD_DEFAULT_MAX_CLIENT_MEMORY;
 	if (genkey != NULL)
 		return main_genkey(genkey);
+	if (repair && jc.dir == NULL)
+		main_usage_error("--repair needs --data-dir");
+	/* A record holds a message, and its length is 32 bits. */
+	if (jc.dir != NULL && server.max_message > 4 * GiB - 64 * KiB)
+		main_usage_error("--max-message: at most 4194240k with "
+		    "--data-dir");
 
 	log_init(level);
 	mem_init();
 	event_set_mem_functions(xmalloc, xrealloc, xfree);
+	if (repair)
+		return main_repair(&jc);
 	inherited = listen_inherit(server.socket_path,
 	    sizeof server.socket_path, err, sizeof err);
 	if (inherited == -1)
@@ -551,6 +649,8 @@ main(int argc, char **argv)
 	base = main_event_base();
 	conn_setup(base);
 	dispatch_init();
+	if (jc.dir != NULL && replay_start(&jc, err, sizeof err) == -1)
+		main_die("%s", err);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		ev_sig[i] = evsignal_new(base, sigs[i], main_signal_cb, NULL);
 		if (ev_sig[i] == NULL || event_add(ev_sig[i], NULL) == -1)
@@ -559,14 +659,16 @@ main(int argc, char **argv)
 	if (parent_fd != -1)
 		ev_parent = main_watch_parent(base, parent_fd);
 	listen_start(base, conn_accept);
-	log_info("listening on %s (pid %d%s)", server.socket_path,
-	    (int)getpid(), inherited ? ", socket from systemd" : "");
+	log_info("listening on %s (pid %d%s%s)", server.socket_path,
+	    (int)getpid(), inherited ? ", socket from systemd" : "",
+	    jc.dir != NULL ? "" : ", memory only: no --data-dir");
 	notify_ready(base);
 
 	if (event_base_dispatch(base) == -1)
 		fatalx("event_base_dispatch failed");
 
 	conn_teardown();
+	journal_stop();
 	notify_teardown();
 	listen_unlink();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

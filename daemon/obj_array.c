@@ -13,11 +13,13 @@
  * array.create is idempotent for the same typecode and length and, when
  * made from items, the same initial elements as stored (its options map
  * keeps them, for that and for obj.info), whatever the array holds now.
+ * The journal gets each set as the element stored (after conversion).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -57,6 +59,7 @@ struct array {
 	const struct typecode *tc;
 	size_t length;
 	uint8_t *items;   /* length * width bytes */
+	bool from_items;  /* created with items, not zeros */
 };
 
 /* One element on its way in or out. */
@@ -182,6 +185,9 @@ array_convert(struct req *req, const struct typecode *tc,
 	}
 }
 
+/* Journal ops: set one element, or a run of them from start. */
+enum { ARRAY_J_SET, ARRAY_J_SETRANGE };
+
 static struct array *
 array_of(struct req *req)
 {
@@ -279,6 +285,13 @@ array_set(struct req *req)
 	    !array_convert(req, a->tc, &req->argv[2], "the value", &x))
 		return;
 	array_store(a->tc, a->items, i, x);
+	if (journal_wants(req->obj)) {
+		msgpack_packer *pk = journal_begin(req->obj, ARRAY_J_SET, 2);
+
+		msgpack_pack_uint64(pk, i);
+		array_pack_elem(pk, a->tc, array_load(a->tc, a->items, i));
+		journal_end();
+	}
 	reply_nil(req);
 }
 
@@ -387,6 +400,7 @@ array_init(struct object *o, const struct optval *v)
 	a->tc = array_opt_typecode(v);
 	a->length = array_opt_length(v);
 	a->items = xcalloc(1, a->length * a->tc->width);
+	a->from_items = v[ARRAY_OPT_ITEMS].given;
 	if (v[ARRAY_OPT_ITEMS].given) {
 		/* array_check converted every item already. */
 		mpv_iter_init(&it, &v[ARRAY_OPT_ITEMS].v);
@@ -424,6 +438,63 @@ array_mem(const struct object *o)
 	return mem_usable(a) + mem_usable(a->items);
 }
 
+/* --- the journal -------------------------------------------------------- */
+
+/* args: start, then elements from there on. */
+static const char *
+array_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct array *a = o->data;
+	struct mpv v;
+	union elem x;
+	uint64_t i;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_UINT || v.v.u > a->length ||
+	    nargs - 1 > a->length - v.v.u)
+		return "elements past the end";
+	for (i = v.v.u; mpv_iter_next(args, &v); i++) {
+		if (array_elem(a->tc, &v, &x) != PERR_NONE)
+			return "an element of the wrong kind";
+		array_store(a->tc, a->items, i, x);
+	}
+	return NULL;
+}
+
+static const struct jop array_jops[] = {
+	[ARRAY_J_SET] = { "set", 2, 2, array_replay_set },
+	[ARRAY_J_SETRANGE] = { "setrange", 1, JOP_ANY, array_replay_set },
+	JOP_END
+};
+
+/* Its elements in runs of up to a batch; zeros are skipped when the
+ * creation makes zeros. */
+static void
+array_dump(const struct object *o)
+{
+	const struct array *a = o->data;
+	const size_t run = JOURNAL_BATCH / 8;
+	msgpack_packer *pk;
+	size_t i = 0, end, k;
+
+	for (;;) {
+		while (i < a->length && !a->from_items &&
+		    memcmp(a->items + i * a->tc->width, "\0\0\0\0\0\0\0\0",
+		    a->tc->width) == 0)
+			i++;
+		if (i == a->length)
+			return;
+		end = a->length - i > run ? i + run : a->length;
+		pk = journal_begin(o, ARRAY_J_SETRANGE, 1 + (uint32_t)(end - i));
+		msgpack_pack_uint64(pk, i);
+		for (k = i; k < end; k++)
+			array_pack_elem(pk, a->tc, array_load(a->tc, a->items,
+			    k));
+		journal_end();
+		i = end;
+	}
+}
+
 static const struct method array_methods[] = {
 	MPMGR_METHODS_ARRAY(DISPATCH_ROW)
 	DISPATCH_END
@@ -441,4 +512,7 @@ const struct obj_type array_type = {
 	.free_step = array_free_step,
 	.size = array_size,
 	.mem = array_mem,
+	.jcode = JC_ARRAY,
+	.jops = array_jops,
+	.dump = array_dump,
 };

@@ -13,8 +13,12 @@
  * BROKEN and leaves the barrier fresh. If a waiter's peer is found gone
  * when the last party arrives, the cycle breaks instead of releasing:
  * the others must not believe that all parties passed.
+ *
+ * A restart resets a barrier: only its creation is journaled (by the
+ * registry's records).
  */
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -227,4 +231,5 @@ const struct obj_type barrier_type = {
 	.opts = barrier_opts,
 	.init = barrier_init,
 	.size = barrier_size,
+	.jcode = JC_BARRIER,
 };

@@ -19,10 +19,17 @@
  * or sys.cancel) passes its notify to the next waiter of the condition, so
  * no wakeup is lost. An implicit condition goes away when its own rlock is
  * free and nobody waits for it or on it.
+ *
+ * A restart keeps a condition's options (create's record) and, when its
+ * own rlock is not released on disconnect, that rlock's depth; waiters
+ * are gone. The type a missing named lock is made with is the one the
+ * name had at create, or a lock: after a restart, a lock, unless the
+ * named lock outlived it (an explicit one).
  */
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "locks.h"
 #include "log.h"
 #include "mem.h"
@@ -36,6 +43,9 @@ struct condition {
 	char *lockname;              /* the named lock, when own is NULL */
 	uint8_t locklen;
 };
+
+/* Journal ops: its own rlock's depth. */
+enum { COND_J_OWN_DEPTH };
 
 static void condition_wait_timeout(struct waiter *);
 static void condition_notified_gone(struct waiter *);
@@ -302,7 +312,8 @@ condition_init(struct object *o, const struct optval *v)
 	const struct object *lk;
 
 	if (!v[COND_OPT_LOCK].given)
-		cd->own = lock_internal_new(o, v[COND_OPT_ROD].u);
+		cd->own = lock_internal_new(o, v[COND_OPT_ROD].u,
+		    COND_J_OWN_DEPTH);
 	else {
 		lk = registry_lookup((const char *)name->ptr, name->len);
 		cd->lockname = xstrndup((const char *)name->ptr, name->len);
@@ -349,6 +360,38 @@ condition_mem(const struct object *o)
 	    (cd->own != NULL ? lock_internal_mem(cd->own) : 0);
 }
 
+static const char *
+condition_replay_depth(struct object *o, struct mpv_iter *args,
+    uint32_t nargs)
+{
+	struct condition *cd = condition_of(o);
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (cd->own == NULL || v.type != MPV_UINT)
+		return "a depth for a condition without its own rlock";
+	lock_replay_depth(cd->own, v.v.u);
+	return NULL;
+}
+
+static const struct jop condition_jops[] = {
+	[COND_J_OWN_DEPTH] = { "own_depth", 1, 1, condition_replay_depth },
+	JOP_END
+};
+
+static void
+condition_dump(const struct object *o)
+{
+	const struct condition *cd = condition_of(o);
+	uint64_t depth;
+
+	if (cd->own != NULL && (depth = lock_kept_depth(cd->own)) != 0) {
+		msgpack_pack_uint64(journal_begin(o, COND_J_OWN_DEPTH, 1),
+		    depth);
+		journal_end();
+	}
+}
+
 static const struct method condition_methods[] = {
 	MPMGR_METHODS_CONDITION(DISPATCH_ROW)
 	DISPATCH_END
@@ -366,4 +409,7 @@ const struct obj_type condition_type = {
 	.is_initial = condition_is_initial,
 	.size = condition_size,
 	.mem = condition_mem,
+	.jcode = JC_CONDITION,
+	.jops = condition_jops,
+	.dump = condition_dump,
 };

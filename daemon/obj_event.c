@@ -6,9 +6,10 @@
  * false at once with timeout 0, and otherwise parks until set (true) or
  * its deadline (false). A missing event reads as unset; wait that must
  * park creates it. An implicit event goes when it is unset with nobody
- * waiting.
+ * waiting. The journal gets the flag's changes.
  */
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -18,6 +19,18 @@
 struct event_state {
 	bool set;
 };
+
+/* Journal ops. */
+enum { EVENT_J_SET, EVENT_J_CLEAR };
+
+static void
+event_journal(const struct object *o, unsigned op)
+{
+	if (journal_wants(o)) {
+		journal_begin(o, op, 0);
+		journal_end();
+	}
+}
 
 static bool
 event_flag(const struct object *o)
@@ -42,6 +55,8 @@ event_set(struct req *req)
 	struct event_state *e = req->obj->data;
 	struct waiter *w;
 
+	if (!e->set)
+		event_journal(req->obj, EVENT_J_SET);
 	e->set = true;
 	/* Nothing is handed over: a gone peer's true is harmless. */
 	while ((w = waiter_first(req->obj)) != NULL) {
@@ -54,8 +69,12 @@ event_set(struct req *req)
 static void
 event_clear(struct req *req)
 {
-	if (req->obj != NULL)
-		((struct event_state *)req->obj->data)->set = false;
+	struct event_state *e = req->obj == NULL ? NULL : req->obj->data;
+
+	if (e != NULL && e->set) {
+		e->set = false;
+		event_journal(req->obj, EVENT_J_CLEAR);
+	}
 	reply_nil(req);
 }
 
@@ -99,6 +118,35 @@ event_size(const struct object *o)
 	return event_flag(o);
 }
 
+static const char *
+event_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	((struct event_state *)o->data)->set = true;
+	return NULL;
+}
+
+static const char *
+event_replay_clear(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	((struct event_state *)o->data)->set = false;
+	return NULL;
+}
+
+static const struct jop event_jops[] = {
+	[EVENT_J_SET] = { "set", 0, 0, event_replay_set },
+	[EVENT_J_CLEAR] = { "clear", 0, 0, event_replay_clear },
+	JOP_END
+};
+
+static void
+event_dump(const struct object *o)
+{
+	if (event_flag(o)) {
+		journal_begin(o, EVENT_J_SET, 0);
+		journal_end();
+	}
+}
+
 static const struct method event_methods[] = {
 	MPMGR_METHODS_EVENT(DISPATCH_ROW)
 	DISPATCH_END
@@ -110,4 +158,7 @@ const struct obj_type event_type = {
 	.init = event_init,
 	.is_initial = event_is_initial,
 	.size = event_size,
+	.jcode = JC_EVENT,
+	.jops = event_jops,
+	.dump = event_dump,
 };

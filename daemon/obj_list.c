@@ -17,10 +17,18 @@
  * as it was. bool is not a number here, as in incr.
  *
  * list has no creation options; an implicit list goes once empty.
+ *
+ * The journal gets each change with its indexes resolved: pop, remove and
+ * delete as the position they took out, insert as the position clamped,
+ * sort and reverse as themselves (deterministic on the state: the same
+ * stable merge sort runs at replay; changing it changes the journal's
+ * meaning).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -198,6 +206,36 @@ list_take(struct list *l, size_t i)
 	return e;
 }
 
+/* --- the journal -------------------------------------------------------- */
+
+enum {
+	LIST_J_APPEND, LIST_J_INSERT, LIST_J_EXTEND, LIST_J_DELETE,
+	LIST_J_SET, LIST_J_REVERSE, LIST_J_SORT, LIST_J_CLEAR
+};
+
+static void __attribute__((noinline))
+list_journal_rec(const struct object *o, unsigned op, int64_t pos,
+    const uint8_t *b, size_t n)
+{
+	msgpack_packer *pk = journal_begin(o, op, (pos >= 0) + (b != NULL));
+
+	if (pos >= 0)
+		msgpack_pack_uint64(pk, (uint64_t)pos);
+	if (b != NULL)
+		pack_raw(pk, b, n);
+	journal_end();
+}
+
+/* A record of op on o with an optional position and value; the test is
+ * inline (a load and a branch without a journal). */
+static inline void
+list_journal(const struct object *o, unsigned op, int64_t pos,
+    const uint8_t *b, size_t n)
+{
+	if (journal_wants(o))
+		list_journal_rec(o, op, pos, b, n);
+}
+
 /* --- equality ---------------------------------------------------------- */
 
 static void
@@ -310,6 +348,7 @@ list_append(struct req *req)
 
 	value_canon(&req->argv[1], &vbuf, &b, &n);
 	list_put(l, l->n, list_ent_new(l, b, n));
+	list_journal(req->obj, LIST_J_APPEND, -1, b, n);
 	reply_nil(req);
 }
 
@@ -318,10 +357,12 @@ list_extend(struct req *req)
 {
 	struct list *l = req->obj->data;
 	const struct mpv *items = &req->argv[1];
+	msgpack_packer *pk = NULL;
 	struct mpv_iter it;
 	struct mpv v;
 	const uint8_t *b;
 	size_t n;
+	bool journal = journal_wants(req->obj);
 
 	if (items->type != MPV_ARRAY) {
 		reply_error(req, PERR_BADTYPE, "%s takes an array, not %s",
@@ -329,11 +370,17 @@ list_extend(struct req *req)
 		return;
 	}
 	list_reserve(l, items->len);
+	if (journal)
+		pk = journal_begin(req->obj, LIST_J_EXTEND, items->len);
 	mpv_iter_init(&it, items);
 	while (mpv_iter_next(&it, &v)) {
 		value_canon(&v, &vbuf, &b, &n);
 		l->v[l->head + l->n++] = list_ent_new(l, b, n);
+		if (journal)
+			pack_raw(pk, b, n);
 	}
+	if (journal)
+		journal_end();
 	reply_nil(req);
 }
 
@@ -344,11 +391,14 @@ list_insert(struct req *req)
 	const uint8_t *b;
 	size_t n;
 	int64_t i;
+	size_t pos;
 
 	if (!list_int_arg(req, 1, "the index", &i))
 		return;
 	value_canon(&req->argv[2], &vbuf, &b, &n);
-	list_put(l, list_bound(l, i), list_ent_new(l, b, n));
+	pos = list_bound(l, i);
+	list_put(l, pos, list_ent_new(l, b, n));
+	list_journal(req->obj, LIST_J_INSERT, (int64_t)pos, b, n);
 	reply_nil(req);
 }
 
@@ -373,6 +423,7 @@ list_pop(struct req *req)
 	if (!reply_fits_now(req, list_at(l, pos)->len))
 		return;
 	e = list_take(l, pos);
+	list_journal(req->obj, LIST_J_DELETE, (int64_t)pos, NULL, 0);
 	reply_raw(req, e->b, e->len);
 	list_ent_free(l, e);
 }
@@ -389,6 +440,7 @@ list_remove(struct req *req)
 		return;
 	}
 	list_ent_free(req->obj->data, list_take(req->obj->data, (size_t)i));
+	list_journal(req->obj, LIST_J_DELETE, i, NULL, 0);
 	reply_nil(req);
 }
 
@@ -436,19 +488,29 @@ list_contains(struct req *req)
 }
 
 static void
+list_reverse_all(struct list *l)
+{
+	struct lent **a, **b, *t;
+
+	if (l->n < 2)
+		return;
+	a = l->v + l->head;
+	b = a + l->n - 1;
+	for (; a < b; a++, b--) {
+		t = *a;
+		*a = *b;
+		*b = t;
+	}
+}
+
+static void
 list_reverse(struct req *req)
 {
 	struct list *l = req->obj == NULL ? NULL : req->obj->data;
-	struct lent **a, **b, *t;
 
 	if (l != NULL && l->n > 1) {
-		a = l->v + l->head;
-		b = a + l->n - 1;
-		for (; a < b; a++, b--) {
-			t = *a;
-			*a = *b;
-			*b = t;
-		}
+		list_reverse_all(l);
+		list_journal(req->obj, LIST_J_REVERSE, -1, NULL, 0);
 	}
 	reply_nil(req);
 }
@@ -528,16 +590,51 @@ list_key(struct lent *e, struct skey *k, const char **kind)
 	return true;
 }
 
-/* Every key is checked before anything moves: BADTYPE leaves it as is. */
+/*
+ * Sort l (n >= 2) stably. Every key is checked before anything moves:
+ * NULL, or (nothing moved) the BADTYPE text in err.
+ */
+static const char *
+list_sort_all(struct list *l, bool desc, char *err, size_t errlen)
+{
+	struct skey *keys, *tmp;
+	const char *kind, *kind0 = NULL;
+	bool ok;
+	size_t i;
+
+	keys = xmalloc(l->n * sizeof *keys);
+	for (i = 0; i < l->n; i++) {
+		ok = list_key(list_at(l, i), &keys[i], &kind);
+		if (ok && i > 0 && keys[i].cls != keys[0].cls) {
+			snprintf(err, errlen, "cannot order %s and %s", kind0,
+			    kind);
+			xfree(keys);
+			return err;
+		}
+		if (!ok) {
+			snprintf(err, errlen, "cannot order %s values", kind);
+			xfree(keys);
+			return err;
+		}
+		if (i == 0)
+			kind0 = kind;
+	}
+	tmp = xmalloc(l->n * sizeof *tmp);
+	list_merge_sort(keys, tmp, l->n, desc);
+	for (i = 0; i < l->n; i++)
+		l->v[l->head + i] = keys[i].e;
+	xfree(tmp);
+	xfree(keys);
+	return NULL;
+}
+
 static void
 list_sort(struct req *req)
 {
 	struct list *l = req->obj == NULL ? NULL : req->obj->data;
 	const struct mpv *rev = &req->argv[1];
-	struct skey *keys, *tmp;
-	const char *kind, *kind0 = NULL;
-	bool desc = false, ok;
-	size_t i;
+	char err[64];
+	bool desc = false;
 
 	if (req->argc > 1) {
 		if (rev->type != MPV_BOOL) {
@@ -552,30 +649,19 @@ list_sort(struct req *req)
 		reply_nil(req);
 		return;
 	}
-	keys = xmalloc(l->n * sizeof *keys);
-	for (i = 0; i < l->n; i++) {
-		ok = list_key(list_at(l, i), &keys[i], &kind);
-		if (ok && i > 0 && keys[i].cls != keys[0].cls) {
-			reply_error(req, PERR_BADTYPE, "%s: cannot order %s "
-			    "and %s", req->method->name, kind0, kind);
-			xfree(keys);
-			return;
-		}
-		if (!ok) {
-			reply_error(req, PERR_BADTYPE, "%s: cannot order %s "
-			    "values", req->method->name, kind);
-			xfree(keys);
-			return;
-		}
-		if (i == 0)
-			kind0 = kind;
+	if (list_sort_all(l, desc, err, sizeof err) != NULL) {
+		reply_error(req, PERR_BADTYPE, "%s: %s", req->method->name, err);
+		return;
 	}
-	tmp = xmalloc(l->n * sizeof *tmp);
-	list_merge_sort(keys, tmp, l->n, desc);
-	for (i = 0; i < l->n; i++)
-		l->v[l->head + i] = keys[i].e;
-	xfree(tmp);
-	xfree(keys);
+	if (journal_wants(req->obj)) {
+		msgpack_packer *pk = journal_begin(req->obj, LIST_J_SORT, 1);
+
+		if (desc)
+			msgpack_pack_true(pk);
+		else
+			msgpack_pack_false(pk);
+		journal_end();
+	}
 	reply_nil(req);
 }
 
@@ -690,6 +776,7 @@ list_set(struct req *req)
 	value_canon(&req->argv[2], &vbuf, &b, &n);
 	list_ent_free(l, l->v[l->head + pos]);
 	l->v[l->head + pos] = list_ent_new(l, b, n);
+	list_journal(req->obj, LIST_J_SET, (int64_t)pos, b, n);
 	reply_nil(req);
 }
 
@@ -702,6 +789,7 @@ list_delete(struct req *req)
 	if (!list_index_arg(req, 1, oor, &pos))
 		return;
 	list_ent_free(req->obj->data, list_take(req->obj->data, pos));
+	list_journal(req->obj, LIST_J_DELETE, (int64_t)pos, NULL, 0);
 	reply_nil(req);
 }
 
@@ -724,15 +812,24 @@ list_free_all(struct list *l)
 
 /* A large list is swapped for an empty one and freed in slices. */
 static void
+list_clear_all(struct object *o)
+{
+	struct list *l = o->data;
+
+	if (l->n > REGISTRY_FREE_SLICE) {
+		registry_defer_free(&list_type, l);
+		o->data = list_new();
+	} else
+		list_free_all(l);
+}
+
+static void
 list_clear(struct req *req)
 {
-	struct list *l = req->obj == NULL ? NULL : req->obj->data;
-
-	if (l != NULL && l->n > REGISTRY_FREE_SLICE) {
-		registry_defer_free(&list_type, l);
-		req->obj->data = list_new();
-	} else if (l != NULL)
-		list_free_all(l);
+	if (req->obj != NULL) {
+		list_clear_all(req->obj);
+		list_journal(req->obj, LIST_J_CLEAR, -1, NULL, 0);
+	}
 	reply_nil(req);
 }
 
@@ -803,6 +900,145 @@ list_mem(const struct object *o)
 	return l->mem;
 }
 
+/* --- replay ----------------------------------------------------------- */
+
+/* An index arg: below limit. */
+static bool
+list_replay_pos(struct mpv_iter *args, size_t limit, size_t *pos)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_UINT || v.v.u >= limit)
+		return false;
+	*pos = (size_t)v.v.u;
+	return true;
+}
+
+static const char *
+list_replay_append(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+
+	jop_arg(args, &v);
+	list_put(l, l->n, list_ent_new(l, v.raw, v.rawlen));
+	return NULL;
+}
+
+static const char *
+list_replay_insert(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+	size_t pos;
+
+	if (!list_replay_pos(args, l->n + 1, &pos))
+		return "insert past the end";
+	jop_arg(args, &v);
+	list_put(l, pos, list_ent_new(l, v.raw, v.rawlen));
+	return NULL;
+}
+
+static const char *
+list_replay_extend(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+
+	list_reserve(l, nargs);
+	while (mpv_iter_next(args, &v))
+		l->v[l->head + l->n++] = list_ent_new(l, v.raw, v.rawlen);
+	return NULL;
+}
+
+static const char *
+list_replay_delete(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	size_t pos;
+
+	if (!list_replay_pos(args, l->n, &pos))
+		return "no element at that position";
+	list_ent_free(l, list_take(l, pos));
+	return NULL;
+}
+
+static const char *
+list_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+	size_t pos;
+
+	if (!list_replay_pos(args, l->n, &pos))
+		return "no element at that position";
+	jop_arg(args, &v);
+	list_ent_free(l, l->v[l->head + pos]);
+	l->v[l->head + pos] = list_ent_new(l, v.raw, v.rawlen);
+	return NULL;
+}
+
+static const char *
+list_replay_reverse(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	list_reverse_all(o->data);
+	return NULL;
+}
+
+static const char *
+list_replay_sort(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct list *l = o->data;
+	struct mpv v;
+	char err[64];
+
+	jop_arg(args, &v);
+	if (v.type != MPV_BOOL)
+		return "sort's reverse must be a bool";
+	if (l->n >= 2 && list_sort_all(l, v.v.b, err, sizeof err) != NULL)
+		return "the elements cannot be ordered";
+	return NULL;
+}
+
+static const char *
+list_replay_clear(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	list_clear_all(o);
+	return NULL;
+}
+
+static const struct jop list_jops[] = {
+	[LIST_J_APPEND] = { "append", 1, 1, list_replay_append },
+	[LIST_J_INSERT] = { "insert", 2, 2, list_replay_insert },
+	[LIST_J_EXTEND] = { "extend", 0, JOP_ANY, list_replay_extend },
+	[LIST_J_DELETE] = { "delete", 1, 1, list_replay_delete },
+	[LIST_J_SET] = { "set", 2, 2, list_replay_set },
+	[LIST_J_REVERSE] = { "reverse", 0, 0, list_replay_reverse },
+	[LIST_J_SORT] = { "sort", 1, 1, list_replay_sort },
+	[LIST_J_CLEAR] = { "clear", 0, 0, list_replay_clear },
+	JOP_END
+};
+
+/* Its elements in order, about JOURNAL_BATCH bytes a record. */
+static void
+list_dump(const struct object *o)
+{
+	const struct list *l = o->data;
+	msgpack_packer *pk;
+	size_t i = 0, end, bytes;
+
+	while (i < l->n) {
+		for (end = i, bytes = 0; end < l->n && bytes < JOURNAL_BATCH;
+		    end++)
+			bytes += list_at(l, end)->len;
+		pk = journal_begin(o, LIST_J_EXTEND, (uint32_t)(end - i));
+		for (; i < end; i++)
+			pack_raw(pk, list_at(l, i)->b, list_at(l, i)->len);
+		journal_end();
+	}
+}
+
 static const struct method list_methods[] = {
 	MPMGR_METHODS_LIST(DISPATCH_ROW)
 	DISPATCH_END
@@ -816,4 +1052,7 @@ const struct obj_type list_type = {
 	.is_initial = list_is_initial,
 	.size = list_size,
 	.mem = list_mem,
+	.jcode = JC_LIST,
+	.jops = list_jops,
+	.dump = list_dump,
 };

@@ -13,10 +13,17 @@
  * hold the lock is allowed while it is held (Python's Lock); rlock.release
  * by a non-owner is NOTOWNER; releasing a free lock or rlock is NOTHELD.
  * An implicit lock or rlock goes away once it is free with nobody waiting.
+ *
+ * A restart releases what connections hold, so the journal gets nothing
+ * of a lock but its depth when release_on_disconnect is false: that depth
+ * outlives its holder (held by nobody after a restart, as after the
+ * holder's disconnect).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "locks.h"
 #include "log.h"
 #include "mem.h"
@@ -31,7 +38,14 @@ struct lk {
 	uint64_t depth;       /* 0 free; a lock 1 while held; an rlock's
 				 recursion count */
 	bool release_on_disconnect;
+	/* The object whose records carry the depth and the op: a
+	 * condition's, for its own rlock; NULL: this one's LOCK_J_DEPTH. */
+	const struct object *jobj;
+	unsigned jop;
 };
+
+/* Journal ops: the depth that outlives the holder. */
+enum { LOCK_J_DEPTH };
 
 static void lock_acquire_timeout(struct waiter *);
 
@@ -59,6 +73,20 @@ lk_owned_by(const struct lk *l, const struct conn *c)
 	return l->depth != 0 && l->holder != NULL && l->holder->c == c;
 }
 
+/* After a change of o's depth: journal it when it outlives the holder. */
+static void
+lk_journal(const struct object *o)
+{
+	const struct lk *l = lk_of(o);
+	const struct object *jo = l->jobj != NULL ? l->jobj : o;
+
+	if (l->release_on_disconnect || !journal_wants(jo))
+		return;
+	msgpack_pack_uint64(journal_begin(jo, l->jobj != NULL ? l->jop :
+	    LOCK_J_DEPTH, 1), l->depth);
+	journal_end();
+}
+
 static void
 lk_grant(struct object *o, struct conn *c, uint64_t depth)
 {
@@ -66,6 +94,7 @@ lk_grant(struct object *o, struct conn *c, uint64_t depth)
 
 	l->depth = depth;
 	l->holder = hold_get(c, o);
+	lk_journal(o);
 }
 
 /* Free it, forgetting the holder; the caller serves the waiters. */
@@ -116,6 +145,7 @@ lock_acquire_req(struct req *req, struct object *o)
 		return;
 	if (o->type == &rlock_type && lk_owned_by(l, req->c)) {
 		l->depth++;
+		lk_journal(o);
 		reply_bool(req, true);
 		return;
 	}
@@ -169,11 +199,13 @@ lock_release_req(struct req *req, struct object *o)
 			return;
 		}
 		if (--l->depth != 0) {
+			lk_journal(o);
 			reply_nil(req);
 			return;
 		}
 	}
 	lk_clear(l);
+	lk_journal(o);
 	lock_serve(o);
 	reply_nil(req);
 }
@@ -188,6 +220,7 @@ lock_release_all(struct object *o, struct conn *c)
 		fatalx("%s: '%.*s' is not held by connection %llu", __func__,
 		    (int)o->namelen, o->name, (unsigned long long)c->id);
 	lk_clear(l);
+	lk_journal(o);
 	lock_serve(o);
 	return depth;
 }
@@ -279,6 +312,55 @@ lock_size(const struct object *o)
 	return lk_of(o)->depth;
 }
 
+/* --- the journal -------------------------------------------------------- */
+
+void
+lock_replay_depth(struct object *o, uint64_t depth)
+{
+	struct lk *l = lk_of(o);
+
+	/* Nobody holds anything during a replay. */
+	l->holder = NULL;
+	l->depth = depth;
+}
+
+uint64_t
+lock_kept_depth(const struct object *o)
+{
+	const struct lk *l = lk_of(o);
+
+	return l->release_on_disconnect ? 0 : l->depth;
+}
+
+static const char *
+lock_replay(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_UINT || (o->type == &lock_type && v.v.u > 1) ||
+	    lk_of(o)->release_on_disconnect)
+		return "a depth a lock cannot have";
+	lock_replay_depth(o, v.v.u);
+	return NULL;
+}
+
+static const struct jop lock_jops[] = {
+	[LOCK_J_DEPTH] = { "depth", 1, 1, lock_replay },
+	JOP_END
+};
+
+static void
+lock_dump(const struct object *o)
+{
+	uint64_t depth = lock_kept_depth(o);
+
+	if (depth != 0) {
+		msgpack_pack_uint64(journal_begin(o, LOCK_J_DEPTH, 1), depth);
+		journal_end();
+	}
+}
+
 /* lock and rlock share their handlers: lock_VERB. */
 #define LOCK_ROW(t, v, ...) DISPATCH_METHOD(lock, &t##_type, t, v, __VA_ARGS__)
 
@@ -292,9 +374,21 @@ static const struct method rlock_methods[] = {
 	DISPATCH_END
 };
 
+/* An rlock's holder holds it so many levels deep; a lock's holds it. */
+static const char *
+lock_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	const struct lk *l = lk_of(h->o);
+
+	if (h->o->type != &rlock_type || l->holder != h)
+		return "held";
+	snprintf(buf, len, "depth %llu", (unsigned long long)l->depth);
+	return buf;
+}
+
 /* lock and rlock differ only in their methods (rlock.owned) and in
  * recursion, which acquire and release read from o->type. */
-#define LOCK_TYPE(t) {			\
+#define LOCK_TYPE(t, code) {			\
 	.name = #t,				\
 	.methods = t##_methods,			\
 	.opts = lock_opts,			\
@@ -302,15 +396,20 @@ static const struct method rlock_methods[] = {
 	.is_initial = lock_is_initial,		\
 	.size = lock_size,			\
 	.conn_gone = lock_conn_gone,		\
+	.hold_text = lock_hold_text,		\
+	.jcode = (code),			\
+	.jops = lock_jops,			\
+	.dump = lock_dump,			\
 }
 
-const struct obj_type lock_type = LOCK_TYPE(lock);
-const struct obj_type rlock_type = LOCK_TYPE(rlock);
+const struct obj_type lock_type = LOCK_TYPE(lock, JC_LOCK);
+const struct obj_type rlock_type = LOCK_TYPE(rlock, JC_RLOCK);
 
 /* --- a condition's own rlock ------------------------------------------- */
 
 struct object *
-lock_internal_new(const struct object *cond, bool release_on_disconnect)
+lock_internal_new(const struct object *cond, bool release_on_disconnect,
+    unsigned jop)
 {
 	struct object *o = xcalloc(1, sizeof *o + cond->namelen + 1u);
 	struct lk *l = xcalloc(1, sizeof *l);
@@ -322,6 +421,8 @@ lock_internal_new(const struct object *cond, bool release_on_disconnect)
 	o->namelen = cond->namelen;
 	memcpy(o->name, cond->name, cond->namelen);
 	l->release_on_disconnect = release_on_disconnect;
+	l->jobj = cond;
+	l->jop = jop;
 	o->data = l;
 	return o;
 }

@@ -30,11 +30,22 @@
  * nothing waiting to be read, no hand-off) or finished (both ends closed;
  * then an explicit pipe goes too: nothing can be done with it), and
  * nobody waits on it.
+ *
+ * A restart drops every pipe (registry.h, obj_type.dropped): nothing of
+ * one is journaled, not even its creation. A pipe joins the processes
+ * holding its ends, and a restart closes every end held (the disconnect
+ * rule), so most pipes would be finished and gone anyway; what could
+ * outlive its holders (messages sent before any open, a hand-off's 60
+ * seconds) is passing by design, and journaling every message would put
+ * the disk under the pipe's throughput for state a restart mostly drops
+ * (docs/PROTOCOL.md, Restarts).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -709,6 +720,21 @@ static const struct method pipe_methods[] = {
 	DISPATCH_END
 };
 
+/* The ends a connection has open, with how many opens of each. */
+static const char *
+pipe_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	uint32_t a = PIPE_HELD(h, 0), b = PIPE_HELD(h, 1);
+
+	if (a != 0 && b != 0)
+		snprintf(buf, len, "ends 0 (%u) and 1 (%u)", (unsigned)a,
+		    (unsigned)b);
+	else
+		snprintf(buf, len, "end %d (%u)", a != 0 ? 0 : 1,
+		    (unsigned)(a != 0 ? a : b));
+	return buf;
+}
+
 const struct obj_type pipe_type = {
 	.name = "pipe",
 	.methods = pipe_methods,
@@ -719,4 +745,7 @@ const struct obj_type pipe_type = {
 	.size = pipe_size,
 	.mem = pipe_mem,
 	.conn_gone = pipe_conn_gone,
+	.hold_text = pipe_hold_text,
+	.jcode = JC_PIPE,
+	.dropped = true,
 };

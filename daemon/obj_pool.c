@@ -37,11 +37,18 @@
  * a take, and is still there) the notification [2, "pool.terminate",
  * [name]]; cancel of
  * a running job sends its worker [2, "pool.cancel", [name, id]].
+ *
+ * A restart drops every pool for now (registry.h, obj_type.dropped):
+ * the type came after the journal, and its records (jobs submitted,
+ * leased to a connection, finished, consumed) are still to be written;
+ * docs/PROTOCOL.md, Restarts, says so.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "ohash.h"
@@ -342,9 +349,14 @@ job_finish(struct object *o, struct job *j, int state, const uint8_t *bytes,
 		next = waiter_next(w);
 		if (w->state != PW_RESULT || (uint64_t)w->n != j->id)
 			continue;
-		pool_reply_result(&w->req, j);
-		if (w->nitems != 0)
+		/* one that consumes takes nothing it cannot deliver: LIMIT,
+		 * and the result stays */
+		if (w->nitems == 0)
+			pool_reply_result(&w->req, j);
+		else if (reply_fits_now(&w->req, j->len + POOL_REPLY_HEAD)) {
+			pool_reply_result(&w->req, j);
 			consumed = true;
+		}
 		p->nresults--;
 		waiter_done(w);
 	}
@@ -355,34 +367,6 @@ job_finish(struct object *o, struct job *j, int state, const uint8_t *bytes,
 
 /* --- serving parked requests ---------------------------------------------- */
 
-/*
- * The largest result req's connection can take now, behind the replies
- * it has not read: a destructive read (take, collect, result with
- * consume) checks before it takes anything.
- */
-static size_t
-pool_room(const struct req *req)
-{
-	size_t used = buf_used(&req->c->out) + MSG_RESULT_HEAD_MAX;
-
-	if (server.output_limit == 0)
-		return SIZE_MAX;
-	return used < server.output_limit ? server.output_limit - used : 0;
-}
-
-/* A result of n bytes fits now: true, else false after answering LIMIT. */
-static bool
-pool_fits(struct req *req, size_t n)
-{
-	if (n <= pool_room(req))
-		return true;
-	reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes does not fit "
-	    "in this connection's output now (limit %zu, %zu bytes not read "
-	    "yet); nothing was taken", req->method->name, n,
-	    server.output_limit, buf_used(&req->c->out));
-	return false;
-}
-
 /* Lease the head of the queue to req's connection and answer [id,
  * payload, attempt]; or LIMIT, and it stays. */
 static void
@@ -392,7 +376,7 @@ pool_deliver(struct object *o, struct req *req)
 	struct job *j = TAILQ_FIRST(&p->queue);
 	msgpack_packer *pk;
 
-	if (!pool_fits(req, j->len + POOL_REPLY_HEAD))
+	if (!reply_fits_now(req, j->len + POOL_REPLY_HEAD))
 		return;
 	job_lease(o, j, req->c);
 	pk = reply_begin(req);
@@ -413,7 +397,7 @@ pool_collect_reply(struct object *o, struct req *req, uint64_t max)
 	struct pool *p = o->data;
 	struct job *j;
 	msgpack_packer *pk;
-	size_t k = 0, total = POOL_REPLY_HEAD, room = pool_room(req);
+	size_t k = 0, total = POOL_REPLY_HEAD, room = reply_room(req);
 
 	/* No more than a message may be, as get_many. */
 	if (server.max_message != 0 && server.max_message < room)
@@ -426,7 +410,7 @@ pool_collect_reply(struct object *o, struct req *req, uint64_t max)
 		total += j->len + POOL_REPLY_HEAD;
 		k++;
 	}
-	if (!pool_fits(req, total))
+	if (!reply_fits_now(req, total))
 		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, k);
@@ -776,7 +760,7 @@ pool_result(struct req *req)
 		return;
 	}
 	if (job_finished(j)) {
-		if (consume && !pool_fits(req, j->len + POOL_REPLY_HEAD))
+		if (consume && !reply_fits_now(req, j->len + POOL_REPLY_HEAD))
 			return;
 		pool_reply_result(req, j);
 		if (consume)
@@ -1116,6 +1100,15 @@ static const struct method pool_methods[] = {
 	DISPATCH_END
 };
 
+/* A worker holds the jobs it runs. */
+static const char *
+pool_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "worker running %llu job%s",
+	    (unsigned long long)h->n, h->n == 1 ? "" : "s");
+	return buf;
+}
+
 const struct obj_type pool_type = {
 	.name = "pool",
 	.methods = pool_methods,
@@ -1126,4 +1119,7 @@ const struct obj_type pool_type = {
 	.size = pool_size,
 	.mem = pool_mem,
 	.conn_gone = pool_conn_gone,
+	.hold_text = pool_hold_text,
+	.jcode = JC_POOL,
+	.dropped = true,
 };

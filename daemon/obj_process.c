@@ -20,12 +20,20 @@
  * a name never started. The record register finds missing is made by
  * dispatch with the type's defaults (empty, state "new"); it goes again at
  * once if the register fails (the only state that counts as initial).
+ *
+ * The journal gets each register (with the supervisor's connection id,
+ * and the start time it answered), each exit reported and each record
+ * lost (with the end time). A replay holds a running record by a ghost
+ * of its supervisor (journal.h), and the restart rule closes the ghosts:
+ * a record still running at a restart is lost, as when its supervisor's
+ * connection closes, and stays until obj.delete with what is known.
  */
 #include <signal.h>
 #include <string.h>
 #include <time.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -57,6 +65,14 @@ struct proc {
 	struct hold *sup;         /* its hold, while running */
 	uint8_t *argv;            /* canonical array of str */
 	size_t argvlen;
+};
+
+/* Journal ops (journal.h): numbers fixed forever. */
+enum {
+	PROC_J_REGISTER,       /* conn|nil, pid, argv, daemon, started,
+				  supervisor pid: running */
+	PROC_J_EXITED,         /* exitcode, ended */
+	PROC_J_LOST            /* ended */
 };
 
 static void proc_join_timeout(struct waiter *);
@@ -102,14 +118,14 @@ proc_lost_error(struct req *req, const struct object *o)
 	    (int)o->namelen, o->name, (long long)p->pid);
 }
 
-/* The record finished (exited or lost): answer every joiner. */
+/* The record finished (exited or lost) at ended: answer every joiner. */
 static void
-proc_finish(struct object *o)
+proc_finish(struct object *o, double ended)
 {
 	struct proc *p = proc_of(o);
 	struct waiter *w;
 
-	p->ended = proc_now();
+	p->ended = ended;
 	if (p->sup != NULL) {
 		hold_drop(p->sup);
 		p->sup = NULL;
@@ -131,6 +147,46 @@ proc_join_timeout(struct waiter *w)
 	reply_error(&w->req, PERR_TIMEOUT, "process '%.*s' still runs",
 	    (int)o->namelen, o->name);
 	waiter_done(w);
+}
+
+/* --- the journal's records ------------------------------------------------ */
+
+/* The register of o, running under c (NULL: its dump once finished). */
+static void
+proc_journal_register(const struct object *o, const struct conn *c)
+{
+	const struct proc *p = proc_of(o);
+	msgpack_packer *pk = journal_begin(o, PROC_J_REGISTER, 6);
+
+	if (c != NULL)
+		msgpack_pack_uint64(pk, c->id);
+	else
+		msgpack_pack_nil(pk);
+	msgpack_pack_int64(pk, p->pid);
+	pack_raw(pk, p->argv, p->argvlen);
+	if (p->daemon)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	msgpack_pack_double(pk, p->started);
+	msgpack_pack_int64(pk, p->sup_pid);
+	journal_end();
+}
+
+/* o finished (PROC_J_EXITED or PROC_J_LOST as its state says). */
+static void
+proc_journal_end(const struct object *o)
+{
+	const struct proc *p = proc_of(o);
+	msgpack_packer *pk;
+
+	if (p->state == PROC_EXITED) {
+		pk = journal_begin(o, PROC_J_EXITED, 2);
+		msgpack_pack_int64(pk, p->exitcode);
+	} else
+		pk = journal_begin(o, PROC_J_LOST, 1);
+	msgpack_pack_double(pk, p->ended);
+	journal_end();
 }
 
 /* --- verbs -------------------------------------------------------------- */
@@ -217,6 +273,8 @@ process_register(struct req *req)
 	p->sup = hold_get(req->c, o);
 	p->sup_pid = req->c->pid;
 	o->explicit = true;
+	if (journal_wants(o))
+		proc_journal_register(o, req->c);
 	reply_nil(req);
 }
 
@@ -247,7 +305,9 @@ process_exited(struct req *req)
 	}
 	p->state = PROC_EXITED;
 	p->exitcode = c;
-	proc_finish(req->obj);
+	proc_finish(req->obj, proc_now());
+	if (journal_wants(req->obj))
+		proc_journal_end(req->obj);
 	reply_nil(req);
 }
 
@@ -419,13 +479,117 @@ proc_conn_gone(struct hold *h)
 		return;
 	}
 	p->state = PROC_LOST;
-	proc_finish(o);
+	proc_finish(o, proc_now());
+	if (journal_wants(o))
+		proc_journal_end(o);
+}
+
+/* --- replay ------------------------------------------------------------ */
+
+static const char *
+proc_replay_register(struct object *o, struct mpv_iter *args,
+    uint32_t nargs)
+{
+	struct proc *p = proc_of(o);
+	struct mpv conn, pid, argv, daemon, started, sup;
+
+	jop_arg(args, &conn);
+	jop_arg(args, &pid);
+	jop_arg(args, &argv);
+	jop_arg(args, &daemon);
+	jop_arg(args, &started);
+	jop_arg(args, &sup);
+	if (p->state != PROC_NEW)
+		return "a register of a process that exists";
+	if ((conn.type != MPV_UINT && conn.type != MPV_NIL) ||
+	    pid.type != MPV_UINT || argv.type != MPV_ARRAY ||
+	    daemon.type != MPV_BOOL || started.type != MPV_FLOAT ||
+	    (sup.type != MPV_UINT && sup.type != MPV_INT))
+		return "a register needs conn, pid, argv, daemon, started and "
+		    "the supervisor's pid";
+	p->pid = (int64_t)pid.v.u;
+	p->argv = xmalloc(argv.rawlen);
+	memcpy(p->argv, argv.raw, argv.rawlen);
+	p->argvlen = argv.rawlen;
+	p->daemon = daemon.v.b;
+	p->started = started.v.f;
+	p->sup_pid = sup.type == MPV_UINT ? (int64_t)sup.v.u : sup.v.i;
+	p->state = PROC_RUNNING;
+	if (conn.type == MPV_UINT)
+		p->sup = hold_get(journal_ghost(conn.v.u), o);
+	o->explicit = true;
+	return NULL;
+}
+
+static const char *
+proc_replay_end(struct object *o, struct mpv_iter *args, uint32_t nargs,
+    int state)
+{
+	struct proc *p = proc_of(o);
+	struct mpv code, ended;
+
+	if (state == PROC_EXITED)
+		jop_arg(args, &code);
+	jop_arg(args, &ended);
+	if (p->state != PROC_RUNNING)
+		return "the end of a process not running";
+	if (ended.type != MPV_FLOAT)
+		return "an end time must be a float";
+	if (state == PROC_EXITED) {
+		if (code.type == MPV_UINT && code.v.u <= PROC_CODE_MAX)
+			p->exitcode = (int64_t)code.v.u;
+		else if (code.type == MPV_INT && code.v.i >= PROC_CODE_MIN)
+			p->exitcode = code.v.i;
+		else
+			return "an exit code out of range";
+	}
+	p->state = state;
+	proc_finish(o, ended.v.f);
+	return NULL;
+}
+
+static const char *
+proc_replay_exited(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	return proc_replay_end(o, args, nargs, PROC_EXITED);
+}
+
+static const char *
+proc_replay_lost(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	return proc_replay_end(o, args, nargs, PROC_LOST);
+}
+
+static const struct jop proc_jops[] = {
+	[PROC_J_REGISTER] = { "register", 6, 6, proc_replay_register },
+	[PROC_J_EXITED] = { "exited", 2, 2, proc_replay_exited },
+	[PROC_J_LOST] = { "lost", 1, 1, proc_replay_lost },
+	JOP_END
+};
+
+/* A register (under its supervisor while running), then its end. */
+static void
+proc_dump(const struct object *o)
+{
+	const struct proc *p = proc_of(o);
+
+	if (p->state == PROC_NEW)
+		return;
+	proc_journal_register(o, p->sup != NULL ? p->sup->c : NULL);
+	if (p->state != PROC_RUNNING)
+		proc_journal_end(o);
 }
 
 static const struct method process_methods[] = {
 	MPMGR_METHODS_PROCESS(DISPATCH_ROW)
 	DISPATCH_END
 };
+
+static const char *
+proc_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	return "supervisor";
+}
 
 const struct obj_type process_type = {
 	.name = "process",
@@ -436,4 +600,8 @@ const struct obj_type process_type = {
 	.size = proc_size,
 	.mem = proc_mem,
 	.conn_gone = proc_conn_gone,
+	.hold_text = proc_hold_text,
+	.jcode = JC_PROCESS,
+	.jops = proc_jops,
+	.dump = proc_dump,
 };

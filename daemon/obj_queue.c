@@ -27,11 +27,21 @@
  * are released unless got items are still not done; leases given back
  * after it are dropped and counted done the same way. A shut down queue
  * is never back in its initial state: it stays until obj.delete.
+ *
+ * The journal gets items put, the number of items a get took from the
+ * head (which ones follows from the state), with ack the connection they
+ * are leased to, task_done, and a closed connection's leases going back:
+ * a replay runs the same code on ghosts of those connections (journal.h),
+ * and closes the ghosts left at its end, so that a restart gives leased
+ * items back as disconnects do. A shutdown is journaled as asked: what it
+ * does follows from the state.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -70,6 +80,18 @@ struct queue {
 	size_t ngetters;       /* parked, by kind: pumps skip idle kinds */
 	size_t nputters;
 	size_t njoiners;
+};
+
+/* Journal ops. */
+enum {
+	QUEUE_J_PUT,           /* items...: appended */
+	QUEUE_J_POP,           /* n: taken from the head (no ack) */
+	QUEUE_J_LEASE,         /* conn, n: taken from the head, leased */
+	QUEUE_J_DONE,          /* [conn]: task_done (with ack: conn's oldest) */
+	QUEUE_J_REQUEUE,       /* conn: its leases back to the head */
+	QUEUE_J_UNFINISHED,    /* n: the count of unfinished tasks (dumps) */
+	QUEUE_J_LEASED,        /* conn, items...: leased to it (dumps) */
+	QUEUE_J_SHUTDOWN       /* immediate: queue.shutdown */
 };
 
 /* A queue waiter's state. */
@@ -149,7 +171,7 @@ queue_reserve(struct queue *q, size_t n)
 		queue_resize(q, cap);
 }
 
-static void
+static inline void
 queue_push(struct queue *q, struct qitem *it)
 {
 	queue_reserve(q, 1);
@@ -183,15 +205,42 @@ queue_has_room(const struct queue *q, uint64_t n)
 	    (q->count < q->maxsize && q->maxsize - q->count >= n);
 }
 
-/* Append nitems canonical values laid end to end in bytes. */
-static void
-queue_push_items(struct queue *q, const uint8_t *bytes, size_t len,
+/* Journal records out of line: without a journal a change pays the
+ * inline journal_wants test alone. */
+static void __attribute__((noinline))
+queue_journal_put(const struct object *o, const uint8_t *bytes, size_t len,
     uint64_t nitems)
 {
+	pack_raw(journal_begin(o, QUEUE_J_PUT, (uint32_t)nitems), bytes, len);
+	journal_end();
+}
+
+/* A get of n: POP n, or with ack LEASE conn n. */
+static void __attribute__((noinline))
+queue_journal_take(const struct object *o, const struct conn *c, bool ack,
+    uint64_t n)
+{
+	msgpack_packer *pk = journal_begin(o, ack ? QUEUE_J_LEASE :
+	    QUEUE_J_POP, 1 + ack);
+
+	if (ack)
+		msgpack_pack_uint64(pk, c->id);
+	msgpack_pack_uint64(pk, n);
+	journal_end();
+}
+
+/* Append nitems canonical values laid end to end in bytes. */
+static void
+queue_push_items(struct object *o, const uint8_t *bytes, size_t len,
+    uint64_t nitems)
+{
+	struct queue *q = o->data;
 	const uint8_t *p = bytes, *start;
 	struct mpv v;
 	uint64_t i;
 
+	if (journal_wants(o))
+		queue_journal_put(o, bytes, len, nitems);
 	queue_reserve(q, nitems);
 	if (nitems == 1)
 		queue_push(q, queue_item_new(q, bytes, len));
@@ -256,6 +305,20 @@ queue_lease_free(struct queue *q, struct lease *l)
 	xfree(l);
 }
 
+/* h's oldest leased item is done: freed, and h goes with its last. */
+static void
+queue_lease_done(struct queue *q, struct hold *h)
+{
+	struct lease *l = h->data;
+
+	queue_item_free(q, queue_lease_pop(l));
+	h->n = l->n;
+	if (l->n == 0) {
+		queue_lease_free(q, l);
+		hold_drop(h);
+	}
+}
+
 /* --- serving parked requests ------------------------------------------ */
 
 /* A get_many reply's array header: at most 5 bytes (array32). */
@@ -301,6 +364,8 @@ queue_deliver(struct object *o, struct req *req, uint64_t n, bool many)
 
 	if (k == 0)
 		return;
+	if (journal_wants(o))
+		queue_journal_take(o, req->c, q->ack, k);
 	pk = reply_begin(req);
 	if (many)
 		msgpack_pack_array(pk, k);
@@ -380,7 +445,7 @@ queue_admit_putters(struct object *o)
 		else if (!queue_has_room(q, w->nitems))
 			break;
 		else {
-			queue_push_items(q, w->data, w->datalen, w->nitems);
+			queue_push_items(o, w->data, w->datalen, w->nitems);
 			reply_nil(&w->req);
 		}
 		q->nputters--;
@@ -499,7 +564,7 @@ queue_put_items(struct req *req, const uint8_t *bytes, size_t len,
 		return;
 	}
 	if (q->nputters == 0 && queue_has_room(q, nitems)) {
-		queue_push_items(q, bytes, len, nitems);
+		queue_push_items(o, bytes, len, nitems);
 		reply_nil(req);
 		queue_pump(o);
 		return;
@@ -657,7 +722,6 @@ queue_task_done(struct req *req)
 {
 	struct queue *q = queue_of(req->obj);
 	struct hold *h;
-	struct lease *l;
 
 	if (q != NULL && q->ack) {
 		if ((h = hold_find(req->c, req->obj)) == NULL) {
@@ -665,13 +729,7 @@ queue_task_done(struct req *req)
 			    "this connection", req->method->name);
 			return;
 		}
-		l = h->data;
-		queue_item_free(q, queue_lease_pop(l));
-		h->n = l->n;
-		if (l->n == 0) {
-			queue_lease_free(q, l);
-			hold_drop(h);
-		}
+		queue_lease_done(q, h);
 	} else if (q == NULL || q->unfinished <= q->count) {
 		reply_error(req, PERR_BADARG, "%s called more times than items "
 		    "were got from '%.*s'", req->method->name, req_namelen(req),
@@ -679,6 +737,14 @@ queue_task_done(struct req *req)
 		return;
 	}
 	q->unfinished--;
+	if (journal_wants(req->obj)) {
+		msgpack_packer *pk = journal_begin(req->obj, QUEUE_J_DONE,
+		    q->ack);
+
+		if (q->ack)
+			msgpack_pack_uint64(pk, req->c->id);
+		journal_end();
+	}
 	reply_nil(req);
 	if (q->unfinished == 0)
 		queue_pump(req->obj);
@@ -706,6 +772,36 @@ queue_join(struct req *req)
 	q->njoiners++;
 }
 
+static void
+queue_journal_shutdown(const struct object *o, bool immediate)
+{
+	msgpack_packer *pk = journal_begin(o, QUEUE_J_SHUTDOWN, 1);
+
+	if (immediate)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	journal_end();
+}
+
+/* shutdown's change, journaled; replay makes it again. */
+static void
+queue_shut(struct object *o, bool immediate)
+{
+	struct queue *q = queue_of(o);
+
+	if (journal_wants(o))
+		queue_journal_shutdown(o, immediate);
+	if (immediate) {
+		q->shutdown = QUEUE_IMMEDIATE;
+		/* Every item dropped counts as done (unfinished >= count). */
+		q->unfinished -= q->count;
+		while (q->count > 0)
+			queue_item_free(q, queue_pop(q));
+	} else if (q->shutdown == QUEUE_OPEN)
+		q->shutdown = QUEUE_DRAIN;
+}
+
 /*
  * Python 3.13's Queue.shutdown(immediate). Shutting down again may make it
  * immediate, never undo it.
@@ -714,7 +810,6 @@ static void
 queue_shutdown(struct req *req)
 {
 	struct object *o = req->obj;
-	struct queue *q = queue_of(o);
 	const struct mpv *imm = &req->argv[1];
 	bool immediate = false;
 
@@ -726,14 +821,7 @@ queue_shutdown(struct req *req)
 		}
 		immediate = imm->v.b;
 	}
-	if (immediate) {
-		q->shutdown = QUEUE_IMMEDIATE;
-		/* Every item dropped counts as done (unfinished >= count). */
-		q->unfinished -= q->count;
-		while (q->count > 0)
-			queue_item_free(q, queue_pop(q));
-	} else if (q->shutdown == QUEUE_OPEN)
-		q->shutdown = QUEUE_DRAIN;
+	queue_shut(o, immediate);
 	reply_nil(req);
 	queue_pump(o);
 }
@@ -820,6 +908,11 @@ queue_conn_gone(struct hold *h)
 	struct qitem *it, *next;
 	size_t i;
 
+	if (l != NULL && journal_wants(o)) {
+		msgpack_pack_uint64(journal_begin(o, QUEUE_J_REQUEUE, 1),
+		    h->c->id);
+		journal_end();
+	}
 	if (l != NULL && q->shutdown == QUEUE_IMMEDIATE) {
 		q->unfinished -= l->n;
 		while (l->n > 0)
@@ -841,10 +934,215 @@ queue_conn_gone(struct hold *h)
 	queue_pump(o);
 }
 
+/* --- replay ------------------------------------------------------------ */
+
+static const char *
+queue_replay_put(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct queue *q = o->data;
+	struct mpv v;
+
+	queue_reserve(q, nargs);
+	while (mpv_iter_next(args, &v))
+		queue_push(q, queue_item_new(q, v.raw, v.rawlen));
+	q->unfinished += nargs;
+	return NULL;
+}
+
+/* An int arg. */
+static bool
+queue_replay_uint(struct mpv_iter *args, uint64_t *u)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	*u = v.v.u;
+	return v.type == MPV_UINT;
+}
+
+/* The ghost a record names, as its first arg. */
+static struct conn *
+queue_replay_ghost(struct mpv_iter *args)
+{
+	uint64_t id;
+
+	return queue_replay_uint(args, &id) ? journal_ghost(id) : NULL;
+}
+
+static const char *
+queue_replay_pop(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct queue *q = o->data;
+	struct conn *g = NULL;
+	uint64_t n;
+
+	if (q->ack != (nargs == 2))
+		return "a get that does not match the queue's ack";
+	if (nargs == 2 && (g = queue_replay_ghost(args)) == NULL)
+		return "a connection id must be an int";
+	if (!queue_replay_uint(args, &n) || n > q->count)
+		return "more items than the queue holds";
+	while (n-- > 0) {
+		if (g != NULL)
+			queue_lease(o, g, queue_pop(q));
+		else
+			queue_item_free(q, queue_pop(q));
+	}
+	return NULL;
+}
+
+static const char *
+queue_replay_done(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct queue *q = o->data;
+	struct hold *h = NULL;
+	struct conn *g;
+
+	if (q->ack != (nargs == 1))
+		return "a task_done that does not match the queue's ack";
+	if (nargs == 1) {
+		if ((g = queue_replay_ghost(args)) == NULL ||
+		    (h = hold_find(g, o)) == NULL)
+			return "task_done of a connection without a lease";
+		queue_lease_done(q, h);
+	} else if (q->unfinished <= q->count)
+		return "task_done of an item never got";
+	q->unfinished--;
+	return NULL;
+}
+
+static const char *
+queue_replay_requeue(struct object *o, struct mpv_iter *args,
+    uint32_t nargs)
+{
+	struct conn *g = queue_replay_ghost(args);
+	struct hold *h;
+
+	if (g == NULL || (h = hold_find(g, o)) == NULL)
+		return "leases of a connection without any";
+	o->type->conn_gone(h);
+	return NULL;
+}
+
+static const char *
+queue_replay_unfinished(struct object *o, struct mpv_iter *args,
+    uint32_t nargs)
+{
+	struct queue *q = o->data;
+	uint64_t n;
+
+	if (!queue_replay_uint(args, &n))
+		return "a count must be an int";
+	q->unfinished = n;
+	return NULL;
+}
+
+static const char *
+queue_replay_leased(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct queue *q = o->data;
+	struct conn *g = queue_replay_ghost(args);
+	struct mpv v;
+
+	if (g == NULL || !q->ack)
+		return "leases in a queue without ack";
+	while (mpv_iter_next(args, &v))
+		queue_lease(o, g, queue_item_new(q, v.raw, v.rawlen));
+	return NULL;
+}
+
+static const char *
+queue_replay_shutdown(struct object *o, struct mpv_iter *args,
+    uint32_t nargs)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_BOOL)
+		return "immediate must be a bool";
+	queue_shut(o, v.v.b);
+	return NULL;
+}
+
+static const struct jop queue_jops[] = {
+	[QUEUE_J_PUT] = { "put", 0, JOP_ANY, queue_replay_put },
+	[QUEUE_J_POP] = { "pop", 1, 1, queue_replay_pop },
+	[QUEUE_J_LEASE] = { "lease", 2, 2, queue_replay_pop },
+	[QUEUE_J_DONE] = { "done", 0, 1, queue_replay_done },
+	[QUEUE_J_REQUEUE] = { "requeue", 1, 1, queue_replay_requeue },
+	[QUEUE_J_UNFINISHED] = { "unfinished", 1, 1,
+	    queue_replay_unfinished },
+	[QUEUE_J_LEASED] = { "leased", 1, JOP_ANY, queue_replay_leased },
+	[QUEUE_J_SHUTDOWN] = { "shutdown", 1, 1, queue_replay_shutdown },
+	JOP_END
+};
+
+/* The items in order, each connection's leases, the unfinished count,
+ * the shutdown. */
+static void
+queue_dump(const struct object *o)
+{
+	const struct queue *q = o->data;
+	const struct hold *h;
+	const struct lease *l;
+	const struct qitem *it;
+	msgpack_packer *pk;
+	size_t i = 0, end, bytes, k;
+
+	while (i < q->count) {
+		for (end = i, bytes = 0; end < q->count &&
+		    bytes < JOURNAL_BATCH; end++)
+			bytes += queue_peek(q, end)->len;
+		pk = journal_begin(o, QUEUE_J_PUT, (uint32_t)(end - i));
+		for (; i < end; i++)
+			pack_raw(pk, queue_peek(q, i)->data,
+			    queue_peek(q, i)->len);
+		journal_end();
+	}
+	LIST_FOREACH(h, &o->holds, by_obj) {
+		if ((l = h->data) == NULL || l->n == 0)
+			continue;
+		pk = journal_begin(o, QUEUE_J_LEASED, 1 + (uint32_t)l->n);
+		msgpack_pack_uint64(pk, h->c->id);
+		for (k = 0, it = l->last->next; k < l->n; k++, it = it->next)
+			pack_raw(pk, it->data, it->len);
+		journal_end();
+	}
+	if (q->unfinished != q->count) {
+		msgpack_pack_uint64(journal_begin(o, QUEUE_J_UNFINISHED, 1),
+		    q->unfinished);
+		journal_end();
+	}
+	/* last: immediate drops the items queued, and there are none then */
+	if (q->shutdown != QUEUE_OPEN)
+		queue_journal_shutdown(o, q->shutdown == QUEUE_IMMEDIATE);
+}
+
 static const struct method queue_methods[] = {
 	MPMGR_METHODS_QUEUE(DISPATCH_ROW)
 	DISPATCH_END
 };
+
+/* An ack queue's getter holds its leases. */
+static const char *
+queue_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu leased item%s", (unsigned long long)h->n,
+	    h->n == 1 ? "" : "s");
+	return buf;
+}
+
+static const char *
+queue_busy_text(const struct object *o, char *buf, size_t len)
+{
+	const struct queue *q = o->data;
+
+	snprintf(buf, len, "%zu item%s, %llu unfinished task%s (task_done)%s",
+	    q->count, q->count == 1 ? "" : "s",
+	    (unsigned long long)q->unfinished, q->unfinished == 1 ? "" : "s",
+	    q->shutdown != QUEUE_OPEN ? ", shut down" : "");
+	return buf;
+}
 
 const struct obj_type queue_type = {
 	.name = "queue",
@@ -856,4 +1154,9 @@ const struct obj_type queue_type = {
 	.size = queue_size,
 	.mem = queue_mem,
 	.conn_gone = queue_conn_gone,
+	.hold_text = queue_hold_text,
+	.busy_text = queue_busy_text,
+	.jcode = JC_QUEUE,
+	.jops = queue_jops,
+	.dump = queue_dump,
 };

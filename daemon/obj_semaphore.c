@@ -15,10 +15,20 @@
  * created with release_on_disconnect false, as Python does. An implicit
  * semaphore goes away when back at its initial value with no waiter and
  * no hold.
+ *
+ * A restart gives back what every connection holds, as their disconnects
+ * would: what survives is the value with the outstanding acquisitions
+ * given back (capped as conn_gone caps them), which changes only when a
+ * release gives back more than its connection holds or when a permit is
+ * taken for good (release_on_disconnect false). The journal gets that
+ * value then, and nothing for an acquire and release within a
+ * connection's holdings (sem exec).
  */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -31,9 +41,13 @@
 struct semaphore {
 	uint64_t value;
 	uint64_t initial;
+	uint64_t held;         /* outstanding acquisitions of all holds */
 	bool bounded;
 	bool release_on_disconnect;
 };
+
+/* Journal ops: the value a restart keeps. */
+enum { SEM_J_VALUE };
 
 static void semaphore_acquire_timeout(struct waiter *);
 
@@ -49,14 +63,38 @@ semaphore_of(const struct object *o)
 	return o->data;
 }
 
+/* The value once every holder has given its acquisitions back. */
+static uint64_t
+semaphore_kept(const struct semaphore *s)
+{
+	uint64_t cap = s->bounded ? s->initial : SEMAPHORE_MAX;
+
+	return s->held > cap - s->value ? cap : s->value + s->held;
+}
+
+/* After a change: journal the kept value if it moved from was. */
+static void
+semaphore_journal(const struct object *o, uint64_t was)
+{
+	uint64_t now = semaphore_kept(semaphore_of(o));
+
+	if (now != was && journal_wants(o)) {
+		msgpack_pack_uint64(journal_begin(o, SEM_J_VALUE, 1), now);
+		journal_end();
+	}
+}
+
 static void
 semaphore_take(struct object *o, struct conn *c)
 {
 	struct semaphore *s = semaphore_of(o);
 
 	s->value--;
-	if (s->release_on_disconnect)
+	if (s->release_on_disconnect) {
 		hold_get(c, o)->n++;
+		s->held++;
+	} else
+		semaphore_journal(o, s->value + 1);
 }
 
 /* Hand permits to the oldest waiters whose peers are still there. */
@@ -112,7 +150,7 @@ semaphore_release(struct req *req)
 {
 	struct semaphore *s = semaphore_of(req->obj);
 	struct hold *h;
-	uint64_t n = 1;
+	uint64_t n = 1, was, back;
 
 	if (req->argc > 1 && req->argv[1].type != MPV_NIL &&
 	    !req_uint_arg(req, 1, 1, SEMAPHORE_MAX, "n", &n))
@@ -130,12 +168,16 @@ semaphore_release(struct req *req)
 		    req->method->name, (unsigned long long)SEMAPHORE_MAX);
 		return;
 	}
+	was = semaphore_kept(s);
 	s->value += n;
 	if ((h = hold_find(req->c, req->obj)) != NULL) {
-		h->n = h->n > n ? h->n - n : 0;
+		back = h->n < n ? h->n : n;
+		h->n -= back;
+		s->held -= back;
 		if (h->n == 0)
 			hold_drop(h);
 	}
+	semaphore_journal(req->obj, was);
 	semaphore_serve(req->obj);
 	reply_nil(req);
 }
@@ -158,6 +200,7 @@ semaphore_conn_gone(struct hold *h)
 	    SEMAPHORE_MAX - s->value;
 
 	s->value += h->n < room ? h->n : room;
+	s->held -= h->n;
 	hold_drop(h);
 	semaphore_serve(o);
 }
@@ -181,6 +224,7 @@ semaphore_init(struct object *o, const struct optval *v)
 	struct semaphore *s = xmalloc(sizeof *s);
 
 	s->initial = s->value = v[SEM_OPT_VALUE].u;
+	s->held = 0;
 	s->bounded = v[SEM_OPT_BOUNDED].u;
 	s->release_on_disconnect = v[SEM_OPT_ROD].u;
 	o->data = s;
@@ -199,10 +243,50 @@ semaphore_size(const struct object *o)
 	return semaphore_of(o)->value;
 }
 
+static const char *
+semaphore_replay(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct semaphore *s = semaphore_of(o);
+	struct mpv v;
+
+	jop_arg(args, &v);
+	if (v.type != MPV_UINT || v.v.u > SEMAPHORE_MAX ||
+	    (s->bounded && v.v.u > s->initial))
+		return "a value the semaphore cannot have";
+	s->value = v.v.u;
+	s->held = 0;
+	return NULL;
+}
+
+static const struct jop semaphore_jops[] = {
+	[SEM_J_VALUE] = { "value", 1, 1, semaphore_replay },
+	JOP_END
+};
+
+static void
+semaphore_dump(const struct object *o)
+{
+	const struct semaphore *s = semaphore_of(o);
+	uint64_t kept = semaphore_kept(s);
+
+	if (kept != s->initial) {
+		msgpack_pack_uint64(journal_begin(o, SEM_J_VALUE, 1), kept);
+		journal_end();
+	}
+}
+
 static const struct method semaphore_methods[] = {
 	MPMGR_METHODS_SEMAPHORE(DISPATCH_ROW)
 	DISPATCH_END
 };
+
+static const char *
+semaphore_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu permit%s", (unsigned long long)h->n,
+	    h->n == 1 ? "" : "s");
+	return buf;
+}
 
 const struct obj_type semaphore_type = {
 	.name = "semaphore",
@@ -212,4 +296,8 @@ const struct obj_type semaphore_type = {
 	.is_initial = semaphore_is_initial,
 	.size = semaphore_size,
 	.conn_gone = semaphore_conn_gone,
+	.hold_text = semaphore_hold_text,
+	.jcode = JC_SEMAPHORE,
+	.jops = semaphore_jops,
+	.dump = semaphore_dump,
 };

@@ -5,11 +5,13 @@
  * A value holds the canonical bytes of its current value; the initial one
  * it was created with (nil by default) is its option, so value.create is
  * idempotent when the initial values are equal, whatever the value holds
- * now. An implicit value goes away when set back to nil.
+ * now. An implicit value goes away when set back to nil. The journal
+ * gets every change as the value stored (incr's sum, cas's new value).
  */
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
@@ -25,6 +27,9 @@ struct value {
 static struct buf vbuf = BUF_INIT;
 static struct buf ebuf = BUF_INIT;
 
+/* Journal ops. */
+enum { VALUE_J_SET };
+
 static void
 value_store(struct value *v, const uint8_t *bytes, size_t n)
 {
@@ -32,6 +37,22 @@ value_store(struct value *v, const uint8_t *bytes, size_t n)
 		v->cur = xrealloc(v->cur, n);
 	memcpy(v->cur, bytes, n);
 	v->len = n;
+}
+
+static void __attribute__((noinline))
+value_journal(const struct object *o, const uint8_t *bytes, size_t n)
+{
+	pack_raw(journal_begin(o, VALUE_J_SET, 1), bytes, n);
+	journal_end();
+}
+
+/* Store, and journal, the new value of o. */
+static inline void
+value_change(struct object *o, const uint8_t *bytes, size_t n)
+{
+	value_store(o->data, bytes, n);
+	if (journal_wants(o))
+		value_journal(o, bytes, n);
 }
 
 static void
@@ -52,7 +73,7 @@ value_set(struct req *req)
 	size_t n;
 
 	value_canon(&req->argv[1], &vbuf, &bytes, &n);
-	value_store(req->obj->data, bytes, n);
+	value_change(req->obj, bytes, n);
 	reply_nil(req);
 }
 
@@ -68,7 +89,7 @@ value_incr(struct req *req)
 	if (value_add(req, cur.type == MPV_NIL ? NULL : &cur,
 	    req->argc > 1 ? &req->argv[1] : NULL, &sum, &n) != 0)
 		return;
-	value_store(v, sum, n);
+	value_change(req->obj, sum, n);
 	reply_raw(req, v->cur, v->len);
 }
 
@@ -84,7 +105,7 @@ value_cas(struct req *req)
 	value_canon(&req->argv[2], &vbuf, &new, &nn);
 	ok = v->len == en && memcmp(v->cur, expected, en) == 0;
 	if (ok)
-		value_store(v, new, nn);
+		value_change(req->obj, new, nn);
 	value_reply_cas(req, ok, v->cur, v->len);
 }
 
@@ -136,6 +157,32 @@ value_mem(const struct object *o)
 	return mem_usable(v) + mem_usable(v->cur);
 }
 
+static const char *
+value_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	value_store(o->data, v.raw, v.rawlen);
+	return NULL;
+}
+
+static const struct jop value_jops[] = {
+	[VALUE_J_SET] = { "set", 1, 1, value_replay_set },
+	JOP_END
+};
+
+/* Its value (an explicit one's creation gives it its initial value
+ * first). */
+static void
+value_dump(const struct object *o)
+{
+	const struct value *v = o->data;
+
+	pack_raw(journal_begin(o, VALUE_J_SET, 1), v->cur, v->len);
+	journal_end();
+}
+
 static const struct method value_methods[] = {
 	MPMGR_METHODS_VALUE(DISPATCH_ROW)
 	DISPATCH_END
@@ -149,4 +196,7 @@ const struct obj_type value_type = {
 	.free_step = value_free_step,
 	.is_initial = value_is_initial,
 	.mem = value_mem,
+	.jcode = JC_VALUE,
+	.jops = value_jops,
+	.dump = value_dump,
 };

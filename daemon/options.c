@@ -87,39 +87,37 @@ options_take(const struct opt *op, const struct mpv *x, struct optval *ov)
 	return false;
 }
 
-/* BADARG for an unknown key: the type's usage, or its keys. */
+/* The error for an unknown key: the type's usage, or its keys. */
 static void
-options_usage(struct req *req)
+options_usage(const struct obj_type *t, const char *what, char *err,
+    size_t errlen)
 {
-	const struct obj_type *t = req->method->type;
 	const struct opt *op;
 	char keys[256];
 	size_t n = 0, i, count = 0;
 
 	if (t->opts_usage != NULL) {
-		reply_error(req, PERR_BADARG, "%s: %s", req->method->name,
-		    t->opts_usage);
+		snprintf(err, errlen, "%s: %s", what, t->opts_usage);
 		return;
 	}
 	for (op = t->opts; op != NULL && op->key != NULL; op++)
 		count++;
 	if (count == 0) {
-		reply_error(req, PERR_BADARG, "%s: %s has no options but %s",
-		    req->method->name, t->name, options_ephemeral.key);
+		snprintf(err, errlen, "%s: %s has no options but %s", what,
+		    t->name, options_ephemeral.key);
 		return;
 	}
 	if (count == 1) {
-		reply_error(req, PERR_BADARG, "%s: the only option is '%s', "
-		    "besides %s", req->method->name, t->opts[0].key,
-		    options_ephemeral.key);
+		snprintf(err, errlen, "%s: the only option is '%s', besides %s",
+		    what, t->opts[0].key, options_ephemeral.key);
 		return;
 	}
 	keys[0] = '\0';
 	for (i = 0; i < count && n < sizeof keys; i++)
 		n += (size_t)snprintf(keys + n, sizeof keys - n, "%s%s",
 		    i == 0 ? "" : ", ", t->opts[i].key);
-	reply_error(req, PERR_BADARG, "%s: the options are %s and %s",
-	    req->method->name, keys, options_ephemeral.key);
+	snprintf(err, errlen, "%s: the options are %s and %s", what, keys,
+	    options_ephemeral.key);
 }
 
 /* The index of key k in t's table, or -1. */
@@ -155,12 +153,16 @@ options_defaults(const struct obj_type *t, struct optval *v)
 	}
 }
 
-int
-options_parse(struct req *req, struct optval *v, bool *ephemeral)
+/*
+ * t's options from map (NULL: none) into v, and the registry's ephemeral
+ * into *eph when it is not NULL (else that key is unknown too). 0, or -1
+ * with err ("what: ...").
+ */
+static int
+options_read(const struct obj_type *t, const struct mpv *map,
+    struct optval *v, struct optval *eph, const char *what, char *err,
+    size_t errlen)
 {
-	struct optval eph = { .u = false };
-	const struct obj_type *t = req->method->type;
-	const struct mpv *map = req->argc > 1 ? &req->argv[1] : NULL;
 	const struct opt *op;
 	struct mpv_iter it;
 	struct mpv k, x;
@@ -168,11 +170,8 @@ options_parse(struct req *req, struct optval *v, bool *ephemeral)
 	int i;
 
 	options_defaults(t, v);
-	if (map != NULL && map->type == MPV_NIL)
-		map = NULL;
 	if (map != NULL && map->type != MPV_MAP) {
-		reply_error(req, PERR_BADARG, "%s: options must be a map",
-		    req->method->name);
+		snprintf(err, errlen, "%s: options must be a map", what);
 		return -1;
 	}
 	if (map != NULL) {
@@ -180,26 +179,27 @@ options_parse(struct req *req, struct optval *v, bool *ephemeral)
 		while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &x)) {
 			struct optval *ov;
 
-			if (mpv_str_eq(&k, options_ephemeral.key)) {
+			if (eph != NULL &&
+			    mpv_str_eq(&k, options_ephemeral.key)) {
 				op = &options_ephemeral;
-				ov = &eph;
+				ov = eph;
 			} else if ((i = options_find(t, &k)) != -1 &&
 			    (!v[i].given || t->opts_usage == NULL)) {
 				op = &t->opts[i];
 				ov = &v[i];
 			} else {
-				options_usage(req);
+				options_usage(t, what, err, errlen);
 				return -1;
 			}
 			if (ov->given) {
-				reply_error(req, PERR_BADARG, "%s: '%s' is given "
-				    "twice", req->method->name, op->key);
+				snprintf(err, errlen, "%s: '%s' is given twice",
+				    what, op->key);
 				return -1;
 			}
 			if (!options_take(op, &x, ov)) {
 				options_expect(op, expect, sizeof expect);
-				reply_error(req, PERR_BADARG, "%s: %s must be %s",
-				    req->method->name, op->key, expect);
+				snprintf(err, errlen, "%s: %s must be %s", what,
+				    op->key, expect);
 				return -1;
 			}
 			ov->given = ov->present = true;
@@ -211,16 +211,40 @@ options_parse(struct req *req, struct optval *v, bool *ephemeral)
 			continue;
 		options_expect(op, expect, sizeof expect);
 		if (map == NULL)
-			reply_error(req, PERR_BADARG, "%s: options are required "
-			    "(%s must be %s)", req->method->name, op->key,
-			    expect);
+			snprintf(err, errlen, "%s: options are required (%s must "
+			    "be %s)", what, op->key, expect);
 		else
-			reply_error(req, PERR_BADARG, "%s: %s must be %s (it is "
-			    "required)", req->method->name, op->key, expect);
+			snprintf(err, errlen, "%s: %s must be %s (it is "
+			    "required)", what, op->key, expect);
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_parse(struct req *req, struct optval *v, bool *ephemeral)
+{
+	struct optval eph = { .u = false };
+	const struct mpv *map = req->argc > 1 ? &req->argv[1] : NULL;
+	char err[512];
+
+	if (map != NULL && map->type == MPV_NIL)
+		map = NULL;
+	if (options_read(req->method->type, map, v, &eph, req->method->name,
+	    err, sizeof err) == -1) {
+		reply_error(req, PERR_BADARG, "%s", err);
 		return -1;
 	}
 	*ephemeral = eph.u;
-	return t->check != NULL ? t->check(v, req) : 0;
+	return req->method->type->check != NULL ?
+	    req->method->type->check(v, req) : 0;
+}
+
+int
+options_from_map(const struct obj_type *t, const struct mpv *map,
+    struct optval *v, char *err, size_t errlen)
+{
+	return options_read(t, map, v, NULL, t->name, err, errlen);
 }
 
 void

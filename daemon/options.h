@@ -77,6 +77,13 @@ struct optval {
  * answers).
  */
 int options_parse(struct req *req, struct optval *v, bool *ephemeral);
+/*
+ * t's options map as stored (options_encode) back into v: what a replay
+ * of TYPE.create hands the type's init. The type's check does not run
+ * (the map passed it once). 0, or -1 with err.
+ */
+int options_from_map(const struct obj_type *t, const struct mpv *map,
+    struct optval *v, char *err, size_t errlen);
 /* v as t's defaults: what an implicit creation uses. */
 void options_defaults(const struct obj_type *t, struct optval *v);
 /* Append t's options map of v to b: present options, in table order. */

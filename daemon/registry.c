@@ -60,6 +60,18 @@ registry_type(const char *name, size_t len)
 	return NULL;
 }
 
+const struct obj_type *
+registry_type_by_code(unsigned code)
+{
+	size_t i;
+
+	for (i = 0; types[i] != NULL; i++) {
+		if (types[i]->jcode == code)
+			return types[i];
+	}
+	return NULL;
+}
+
 static struct object *
 registry_entry_object(const struct oh_entry *e)
 {

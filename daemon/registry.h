@@ -24,6 +24,7 @@
 #include "options.h"
 #include "waiter.h"
 
+struct jop;
 struct method;
 struct oh_ahead;
 struct opt;
@@ -92,6 +93,34 @@ struct obj_type {
 	 */
 	void (*conn_gone)(struct hold *h);
 	/*
+	 * What h holds, for people (obj.info, sys.clients): "depth 2", "3
+	 * permits", into buf. NULL: "held".
+	 */
+	const char *(*hold_text)(const struct hold *h, char *buf, size_t len);
+	/*
+	 * Why an implicit o is not back in its initial state ("3 unfinished
+	 * tasks"), into buf; only asked when it is not. NULL: its size says.
+	 */
+	const char *(*busy_text)(const struct object *o, char *buf,
+	    size_t len);
+	/*
+	 * The journal (journal.h). jcode: the type's code in records (JC_*).
+	 * jops: its ops, a table indexed by op number and ended by JOP_END;
+	 * NULL when nothing of it outlives a connection but its existence,
+	 * which the registry's own records keep (barrier). dump: append
+	 * records of jops that rebuild what a restart keeps of o (the
+	 * registry records its creation first when it is explicit);
+	 * nothing for what an implicit creation makes. NULL with jops.
+	 */
+	unsigned jcode;
+	const struct jop *jops;
+	void (*dump)(const struct object *o);
+	/*
+	 * A restart drops every object of the type (pipe: docs/PROTOCOL.md,
+	 * Restarts): not even its creation is journaled. No jops then.
+	 */
+	bool dropped;
+	/*
 	 * The table lookup a request of method m will make in o, for
 	 * prefetching a pipelined batch (prefetch.c): true after setting a's
 	 * table and key. params points at the request's param after the
@@ -127,6 +156,8 @@ extern const struct obj_type pool_type;
 void registry_init(const struct obj_type *const *t);
 /* The type of t called name, or NULL. */
 const struct obj_type *registry_type(const char *name, size_t len);
+/* The type whose journal code is code, or NULL. */
+const struct obj_type *registry_type_by_code(unsigned code);
 
 struct object *registry_lookup(const char *name, size_t len);
 /*

@@ -12,10 +12,10 @@
  *
  * The one call up in the daemon starts here: an answered waiter wakes its
  * connection (conn_wake), the types learn through waiter_peer_gone
- * whether a waiter's peer hung up (conn_peer_gone), and a notification
- * to a holder gets its connection written (conn_push), as Redis's
- * blocked.c calls networking.c. tests/it_layering.sh keeps it the only
- * one.
+ * whether a waiter's peer hung up (conn_peer_gone), a notification
+ * to a holder gets its connection written (conn_push), and an operator's
+ * sys.kill drops a holder's connection (conn_kill), as Redis's blocked.c
+ * calls networking.c. tests/it_layering.sh keeps it the only one.
  *
  * Holds are indexed by (connection, object) in one open-addressing table
  * (linear probing, at most half full, backward-shift deletion), so that
@@ -32,7 +32,7 @@
 #include "reply.h"
 #include "waiter.h"
 
-#define WAITER_NOHEAP SIZE_MAX
+#define WAITER_NOHEAP UINT32_MAX
 
 /* A waiter keeps its request's reply-to record, never the request (whose
  * params once made a waiter 528 bytes). */
@@ -97,7 +97,7 @@ static void
 heap_put(size_t i, struct waiter *w)
 {
 	heap.w[i] = w;
-	w->heap_index = i;
+	w->heap_index = (uint32_t)i;
 }
 
 static void
@@ -304,12 +304,13 @@ waiter_park(struct req *req, const struct waiter_ops *ops, int64_t usec)
 	w->req.parked = false;
 	w->ops = ops;
 	w->seq = ++next_seq;
+	w->since = now_usec();
 	w->heap_index = WAITER_NOHEAP;
 	TAILQ_INSERT_TAIL(&o->waiters, w, link);
 	o->nwaiters++;
 	nwaiters++;
 	if (usec > 0) {
-		w->deadline = now_usec() + (uint64_t)usec;
+		w->deadline = w->since + (uint64_t)usec;
 		heap_push(w);
 		if (w->heap_index == 0)
 			waiter_arm();
@@ -655,6 +656,7 @@ hold_get(struct conn *c, struct object *o)
 	h = xcalloc(1, sizeof *h);
 	h->c = c;
 	h->o = o;
+	h->since = now_usec();
 	holds.slot[i] = h;
 	holds.n++;
 	LIST_INSERT_HEAD(hold_list_of(c), h, by_conn);
@@ -669,6 +671,12 @@ hold_drop(struct hold *h)
 	LIST_REMOVE(h, by_conn);
 	LIST_REMOVE(h, by_obj);
 	xfree(h);
+}
+
+void
+waiter_conn_kill(struct conn *c)
+{
+	conn_kill(c);
 }
 
 size_t

@@ -69,7 +69,7 @@ struct waiter {
 	const struct waiter_ops *ops;
 	uint64_t deadline;        /* now_usec() clock; 0: none */
 	uint64_t seq;             /* park order: breaks deadline ties */
-	size_t heap_index;        /* in the deadline heap, if deadline */
+	uint64_t since;           /* parked (now_usec clock): obj.info */
 	TAILQ_ENTRY(waiter) link; /* req.obj's FIFO */
 	/* Verb data, copied at park time (the request's views die). */
 	int64_t n;                /* a count: get_many's n, rlock depth... */
@@ -77,6 +77,9 @@ struct waiter {
 	size_t datalen;
 	uint64_t nitems;
 	int state;                /* type-defined */
+	uint32_t heap_index;      /* in the deadline heap, if deadline (a
+				     waiter is a connection's: far fewer
+				     than 2^32) */
 };
 TAILQ_HEAD(waiter_list, waiter);
 
@@ -86,6 +89,7 @@ struct hold {
 	struct object *o;
 	uint64_t n;               /* type-defined count (permits, depth) */
 	void *data;               /* type-owned (an ack queue's leases) */
+	uint64_t since;           /* first held (now_usec clock) */
 	LIST_ENTRY(hold) by_conn;
 	LIST_ENTRY(hold) by_obj;
 };
@@ -138,6 +142,12 @@ void waiter_conn_closed(struct conn *c);
  * wake; what it gives back is freed with o), or is dropped when the type
  * has none. The holders learn on their next call. */
 void waiter_object_deleted(struct object *o);
+/*
+ * sys.kill: drop c as its peer's hanging up would (conn_kill): its parked
+ * request leaves and its holds are given back before this returns. c is
+ * not the connection whose request runs.
+ */
+void waiter_conn_kill(struct conn *c);
 /* The daemon stops: every waiter answers SHUTDOWN. */
 void waiter_shutdown(void);
 /* The timer's work: time out every waiter whose deadline <= now, oldest

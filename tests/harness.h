@@ -67,6 +67,16 @@ void harness_start(struct harness *h, const char *const extra_args[]);
  * exited 0; otherwise its log goes to stderr and harness_failures counts.
  */
 bool harness_stop(struct harness *h);
+/* The same, keeping the directory: a restart follows. */
+bool harness_stop_keep(struct harness *h);
+/*
+ * Start a daemon again in h's directory (the same socket, key and log,
+ * and whatever data directory extra_args name) once the last one has
+ * exited, and return once it answers; as harness_start otherwise.
+ */
+void harness_restart(struct harness *h, const char *const extra_args[]);
+/* SIGKILL the daemon and reap it (a crash, for restart tests). */
+void harness_kill(struct harness *h);
 /* Wait up to timeout_ms for the daemon to exit by itself: its wait status,
  * or -1 if still running. Only in the process that started it. */
 int harness_wait_exit(struct harness *h, int timeout_ms);

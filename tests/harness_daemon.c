@@ -79,7 +79,9 @@ remove_dir(const char *dir)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
+		/* a daemon's --data-dir, one level down */
+		if (unlink(path) == -1 && errno == EISDIR)
+			remove_dir(path);
 	}
 	closedir(d);
 	rmdir(dir);
@@ -180,26 +182,51 @@ harness_await_ping(struct harness *h, const char *keyfile)
 	return rc;
 }
 
-void
-harness_start(struct harness *h, const char *const extra_args[])
+/* Start a daemon in h's directory and await it; on failure remove the
+ * directory when fresh, and abort. */
+static void
+launch(struct harness *h, const char *const extra_args[], bool fresh)
 {
 	int rc;
 
-	harness_prepare(h, NULL);
+	ck_assert_msg(h->pid == -1, "harness: the daemon still runs");
 	h->pid = fork();
 	ck_assert_msg(h->pid != -1, "fork: %s", strerror(errno));
 	if (h->pid == 0)
 		exec_daemon(h, extra_args);
-
 	if ((rc = harness_await_ping(h, h->keyfile)) != 0) {
 		harness_print_log(h);
 		if (harness_alive(h))
 			kill(h->pid, SIGKILL);
 		harness_wait_exit(h, STOP_MS);
-		remove_dir(h->dir);
+		if (fresh)
+			remove_dir(h->dir);
 		ck_abort_msg("mpmgrd did not start: %s (log above)",
 		    mpmgr_strerror(rc));
 	}
+}
+
+void
+harness_start(struct harness *h, const char *const extra_args[])
+{
+	harness_prepare(h, NULL);
+	launch(h, extra_args, true);
+}
+
+void
+harness_restart(struct harness *h, const char *const extra_args[])
+{
+	launch(h, extra_args, false);
+}
+
+void
+harness_kill(struct harness *h)
+{
+	ck_assert_msg(h->pid != -1, "harness_kill: no daemon");
+	ck_assert(kill(h->pid, SIGKILL) == 0);
+	ck_assert(harness_wait_exit(h, STOP_MS) != -1);
+	ck_assert_msg(WIFSIGNALED(h->status) && WTERMSIG(h->status) == SIGKILL,
+	    "mpmgrd was not killed: status %d", h->status);
 }
 
 int
@@ -225,7 +252,7 @@ harness_wait_exit(struct harness *h, int timeout_ms)
 }
 
 bool
-harness_stop(struct harness *h)
+harness_stop_keep(struct harness *h)
 {
 	bool ok = true;
 	int st;
@@ -254,6 +281,14 @@ harness_stop(struct harness *h)
 		harness_print_log(h);
 		harness_failures++;
 	}
+	return ok;
+}
+
+bool
+harness_stop(struct harness *h)
+{
+	bool ok = harness_stop_keep(h);
+
 	remove_dir(h->dir);
 	return ok;
 }

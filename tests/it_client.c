@@ -188,10 +188,16 @@ START_TEST(test_dict_incr_cas_create)
 	ck_call_ok(m, "dict.incr", "['dic', 'n', 0.5]", "-7.5");
 	ck_call_ok(m, "dict.incr", "['dic', 'f', 1.5]", "1.5");
 	ck_call_ok(m, "dict.incr", "['dic', 'f', 1]", "2.5");
+	/* The sum is exact: an answer when it fits int64 or uint64. */
 	ck_call_ok(m, "dict.set", "['dic', 'max', 9223372036854775807]",
 	    "nil");
+	ck_call_ok(m, "dict.incr", "['dic', 'max', 1]", "9223372036854775808");
+	ck_call_ok(m, "dict.incr", "['dic', 'max', -1]",
+	    "9223372036854775807");
+	ck_call_ok(m, "dict.set", "['dic', 'max', 18446744073709551615]",
+	    "nil");
 	ck_call_err(m, "dict.incr", "['dic', 'max', 1]", MPMGR_ERANGE);
-	ck_call_ok(m, "dict.get", "['dic', 'max']", "9223372036854775807");
+	ck_call_ok(m, "dict.get", "['dic', 'max']", "18446744073709551615");
 	ck_call_ok(m, "dict.set", "['dic', 'min', -9223372036854775808]",
 	    "nil");
 	ck_call_err(m, "dict.incr", "['dic', 'min', -1]", MPMGR_ERANGE);
@@ -240,8 +246,12 @@ START_TEST(test_value_verbs)
 	ck_call_ok(m, "value.set", "['vs', 'str']", "nil");
 	ck_call_err(m, "value.incr", "['vs']", MPMGR_EBADTYPE);
 	ck_call_ok(m, "value.set", "['vmax', 9223372036854775807]", "nil");
+	ck_call_ok(m, "value.incr", "['vmax']", "9223372036854775808");
+	ck_call_ok(m, "value.incr", "['vmax', 9223372036854775807]",
+	    "18446744073709551615");
+	ck_call_ok(m, "value.set", "['vmax', 18446744073709551615]", "nil");
 	ck_call_err(m, "value.incr", "['vmax']", MPMGR_ERANGE);
-	ck_call_ok(m, "value.get", "['vmax']", "9223372036854775807");
+	ck_call_ok(m, "value.get", "['vmax']", "18446744073709551615");
 	ck_call_ok(m, "value.create", "['vcr', {'value': 5}]", "nil");
 	ck_call_ok(m, "value.create", "['vcr', {'value': 5}]", "nil");
 	ck_call_err(m, "value.create", "['vcr', {'value': 6}]", MPMGR_EEXISTS);
@@ -338,7 +348,7 @@ static const struct {
 	{ "obj.info", "['e_missing']", MPMGR_ENOOBJ },
 	{ "obj.delete", "['e_missing']", MPMGR_ENOOBJ },
 	{ "dict.incr", "['e_d', 'max', 1]", MPMGR_ERANGE },
-	{ "value.incr", "['e_v', 9223372036854775807]", MPMGR_ERANGE },
+	{ "value.incr", "['e_v', 18446744073709551615]", MPMGR_ERANGE },
 	{ "value.create", "['e_v', {'value': 2}]", MPMGR_EEXISTS },
 };
 
@@ -348,7 +358,7 @@ START_TEST(test_error_codes)
 	char name[300], params[400];
 
 	ck_call_ok(m, "dict.set", "['e_d', 's', 'str']", "nil");
-	ck_call_ok(m, "dict.set", "['e_d', 'max', 9223372036854775807]",
+	ck_call_ok(m, "dict.set", "['e_d', 'max', 18446744073709551615]",
 	    "nil");
 	ck_call_ok(m, "value.create", "['e_v', {'value': 1}]", "nil");
 	ck_call_ok(m, "value.incr", "['e_v', 1]", "2");

@@ -75,7 +75,7 @@ START_TEST(test_owner_killed)
 
 	/* What obj.info says of an ephemeral object, and of another. */
 	ck_assert_int_eq(harness_call(m, "obj.info", "['eph.d']", &res), 0);
-	ck_assert_int_eq(res.via.map.size, 9);
+	ck_assert_int_eq(res.via.map.size, 12);
 	f = harness_map_get(&res, "ephemeral");
 	ck_assert(f != NULL && f->type == MSGPACK_OBJECT_BOOLEAN &&
 	    f->via.boolean);
@@ -86,7 +86,7 @@ START_TEST(test_owner_killed)
 	ck_assert(f != NULL && f->type == MSGPACK_OBJECT_MAP &&
 	    f->via.map.size == 0);
 	ck_assert_int_eq(harness_call(m, "obj.info", "['eph.kept']", &res), 0);
-	ck_assert_int_eq(res.via.map.size, 7);
+	ck_assert_int_eq(res.via.map.size, 10);
 	ck_assert_ptr_null(harness_map_get(&res, "ephemeral"));
 
 	/* Others use them: w waits for an item, m holds the lock. */

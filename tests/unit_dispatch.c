@@ -156,7 +156,7 @@ START_TEST(test_obj_info)
 	OK("dict.create", "['i1']", "nil");
 	OK("dict.set", "['i1', 'a', 'b']", "nil");
 	OK("obj.info", "['i1']", NULL);
-	ck_assert_uint_eq(reply.result.len, 7);
+	ck_assert_uint_eq(reply.result.len, 10);
 	ck_assert(result_field("name", &v) && mpv_str_eq(&v, "i1"));
 	ck_assert(result_field("type", &v) && mpv_str_eq(&v, "dict"));
 	ck_assert(result_field("size", &v) && v.type == MPV_UINT &&
@@ -169,6 +169,13 @@ START_TEST(test_obj_info)
 	    v.v.u == 0);
 	ck_assert(result_field("options", &v) && v.type == MPV_MAP &&
 	    v.len == 0);
+	/* Nobody holds or waits; it stays because it was created. */
+	ck_assert(result_field("holders", &v) && v.type == MPV_ARRAY &&
+	    v.len == 0);
+	ck_assert(result_field("waiting", &v) && v.type == MPV_ARRAY &&
+	    v.len == 0);
+	ck_assert(result_field("stays", &v) && v.type == MPV_ARRAY &&
+	    v.len == 1);
 
 	OK("value.set", "['i2', 3]", "nil");
 	OK("obj.info", "['i2']", NULL);
@@ -245,7 +252,7 @@ START_TEST(test_sys)
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
 		"paused_clients", "objects", "ops", "conns_total",
 		"memory_used", "max_memory", "client_memory",
-		"max_client_memory", "waiters"
+		"max_client_memory", "waiters", "persistence"
 	};
 	struct mpv v;
 	uint64_t ops;
@@ -273,6 +280,9 @@ START_TEST(test_sys)
 	ck_assert(result_field("memory_used", &v) && v.v.u > 0 &&
 	    v.v.u <= mem_used());
 	ck_assert(result_field("max_memory", &v) && v.v.u == 1u << 30);
+	/* no --data-dir: memory only, and nothing to save */
+	ck_assert(result_field("persistence", &v) && mpv_str_eq(&v, "memory"));
+	ERR("sys.save", "[]", BADARG);
 	server.max_memory = 0;
 }
 END_TEST

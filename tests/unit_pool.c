@@ -365,7 +365,8 @@ START_TEST(test_collect_budget)
 }
 END_TEST
 
-/* A take never leases a job whose reply cannot go out now. */
+/* A take never leases a job whose reply cannot go out now, nor does a
+ * result that consumes take one. */
 START_TEST(test_fits)
 {
 	size_t saved = server.output_limit;
@@ -380,9 +381,19 @@ START_TEST(test_fits)
 	ck_assert_uint_eq(status_of("pf", "queued"), 1);
 	OK("pool.take", "['pf']", "[1, 'z'*500, 1]");
 	OK("pool.take", "['pf2']", "[1, 'z'*500, 1]");
+	/* A parked result that consumes: LIMIT, and the result stays. */
+	OK("pool.submit", "['pf3', 'a']", "1");
+	AS(2, OK("pool.take", "['pf3']", "[1, 'a', 1]"));
+	PARK(1, "pool.result", "['pf3', 1, true]");
+	server.output_limit = 200;
+	AS(2, OK("pool.done", "['pf3', 1, 'r'*500]", "nil"));
+	GOT_ERR(1, LIMIT);
+	server.output_limit = saved;
+	OK("pool.result", "['pf3', 1, true]", "['done', 'r'*500]");
 	fc_close(0);
 	OK("obj.delete", "['pf']", "nil");
 	OK("obj.delete", "['pf2']", "nil");
+	OK("obj.delete", "['pf3']", "nil");
 }
 END_TEST
 

@@ -30,6 +30,8 @@ static const struct row value_rows[] = {
 	{ "value.incr", "['v1', -3]", PERR_NONE, "-2", NULL },
 	{ "value.incr", "['v1', 0.5]", PERR_NONE, "-1.5", NULL },
 	{ "value.set", "['v1', 9223372036854775807]", PERR_NONE, "nil", NULL },
+	{ "value.incr", "['v1']", PERR_NONE, "9223372036854775808", NULL },
+	{ "value.set", "['v1', 18446744073709551615]", PERR_NONE, "nil", NULL },
 	{ "value.incr", "['v1']", PERR_RANGE, NULL, NULL },
 	{ "value.set", "['v1', 'str']", PERR_NONE, "nil", NULL },
 	{ "value.incr", "['v1']", PERR_BADTYPE, NULL, NULL },

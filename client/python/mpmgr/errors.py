@@ -98,7 +98,7 @@ class NotOwnerError(Error, RuntimeError):
 
 
 class RangeError(Error, OverflowError):
-    """RANGE: a number out of range (int64 overflow, array element)."""
+    """RANGE: out of range (a sum past int64 and uint64, an element)."""
 
 
 class BrokenError(Error, threading.BrokenBarrierError):
