@@ -77,7 +77,7 @@ else
 fi
 
 c 'dict' 1 di
-c 'sem semaphore shutdown stats' 1 s
+c 'save sem semaphore shutdown stats' 1 s
 c 'barrier batch' 1 ba
 c 'get' 2 dict g
 c 'del delete' 2 dict de
