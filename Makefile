@@ -189,8 +189,12 @@ $(B)/tests/it_%: $(B)/tests/it_%.o $(call obj,$(HARNESS_SRC)) $(PROTO_OBJ) \
 tests: $(PROGS) $(UNIT_BIN) $(IT_BIN)
 
 # Runs every test binary and script; the last line counts them.
+# Check's per-test timeouts (4 s by default) are for a plain build: ASan
+# runs the same tests several times slower, more on a busy machine.
+CK_TIMEOUT_MULTIPLIER ?= $(if $(filter 1,$(SANITIZE)),4,1)
+
 test: tests
-	@B=$(B) MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
+	@CK_TIMEOUT_MULTIPLIER=$(CK_TIMEOUT_MULTIPLIER) B=$(B) MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		sh tests/run.sh $(UNIT_BIN) $(IT_BIN) $(wildcard tests/it_*.sh)
 
 deps:
