@@ -1133,6 +1133,64 @@ START_TEST(test_torn_and_corrupt)
 }
 END_TEST
 
+/*
+ * A pool across restarts: queued jobs, results until consumed, a running
+ * job back at the head with its attempt counted, then (from a snapshot:
+ * sys.save while it runs) failed past max attempts; closed stays closed.
+ */
+START_TEST(test_pool_restart)
+{
+	struct harness h;
+	msgpack_object res;
+	const msgpack_object *f;
+	mpmgr *m, *w;
+
+	jstart(&h, "always");
+	m = harness_connect(&h);
+	w = harness_connect(&h);
+	ck_call_ok(m, "pool.create", "['pl', {'max_attempts': 2}]", "null");
+	ck_call_ok(m, "pool.submit", "['pl', 'a']", "1");
+	ck_call_ok(m, "pool.submit", "['pl', 'b']", "2");
+	ck_call_ok(m, "pool.submit", "['pl', [3, 'c']]", "3");
+	ck_call_ok(m, "pool.submit", "['pl', 'd', {'key': 'kd'}]", "4");
+	ck_call_ok(w, "pool.take", "['pl', 0]", "[1, 'a', 1]");
+	ck_call_ok(w, "pool.done", "['pl', 1, {'r': 1}]", "null");
+	ck_call_ok(w, "pool.take", "['pl', 0]", "[2, 'b', 1]");
+	ck_call_ok(w, "pool.fail", "['pl', 2, 'e2']", "null");
+	ck_call_ok(w, "pool.take", "['pl', 0]", "[3, [3, 'c'], 1]");
+	harness_kill(&h);
+	mpmgr_free(m);
+	mpmgr_free(w);
+	harness_restart(&h, jargs(&h, "always", NULL));
+	m = harness_connect(&h);
+	ck_assert_int_eq(harness_call(m, "pool.status", "['pl']", &res), 0);
+	ck_assert((f = harness_map_get(&res, "queued")) != NULL &&
+	    harness_obj_eq(*f, "2"));
+	ck_assert((f = harness_map_get(&res, "running")) != NULL &&
+	    harness_obj_eq(*f, "0"));
+	ck_call_ok(m, "pool.result", "['pl', 1, true]", "['done', {'r': 1}]");
+	ck_call_ok(m, "pool.result", "['pl', 2]", "['failed', 'e2']");
+	ck_call_ok(m, "pool.submit", "['pl', 'x', {'key': 'kd'}]", "4");
+	ck_call_ok(m, "pool.take", "['pl', 0]", "[3, [3, 'c'], 2]");
+	ck_call_ok(m, "pool.close", "['pl']", "null");
+	ck_call_ok(m, "sys.save", "[]", "null");
+	harness_kill(&h);
+	mpmgr_free(m);
+	harness_restart(&h, jargs(&h, "always", NULL));
+	m = harness_connect(&h);
+	ck_call_ok(m, "pool.result", "['pl', 3]", "['failed', 'the worker "
+	    "running job 3 died (its connection closed) on attempt 2 of 2']");
+	ck_call_err(m, "pool.result", "['pl', 1]", MPMGR_ENOTFOUND);
+	ck_call_ok(m, "pool.result", "['pl', 2, true]", "['failed', 'e2']");
+	ck_call_err(m, "pool.submit", "['pl', 'y']", MPMGR_ESHUTDOWN);
+	ck_call_ok(m, "pool.take", "['pl', 0]", "[4, 'd', 1]");
+	ck_call_ok(m, "pool.done", "['pl', 4, 'r4']", "null");
+	ck_call_ok(m, "pool.join", "['pl', 0]", "true");
+	mpmgr_free(m);
+	ck_assert(harness_stop(&h));
+}
+END_TEST
+
 /* --- compaction -------------------------------------------------------- */
 
 static int
@@ -1313,6 +1371,7 @@ journal_suite(void)
 	tc = harness_tcase(s, "restart", 120, NULL, NULL);
 	tcase_add_test(tc, test_restart_keeps);
 	tcase_add_test(tc, test_restart_rule);
+	tcase_add_test(tc, test_pool_restart);
 	tcase_add_test(tc, test_torn_and_corrupt);
 	tcase_add_test(tc, test_data_dir);
 	tcase_add_test(tc, test_differential);
