@@ -1148,15 +1148,15 @@ START_TEST(test_pool_restart)
 	jstart(&h, "always");
 	m = harness_connect(&h);
 	w = harness_connect(&h);
-	ck_call_ok(m, "pool.create", "['pl', {'max_attempts': 2}]", "null");
+	ck_call_ok(m, "pool.create", "['pl', {'max_attempts': 2}]", "nil");
 	ck_call_ok(m, "pool.submit", "['pl', 'a']", "1");
 	ck_call_ok(m, "pool.submit", "['pl', 'b']", "2");
 	ck_call_ok(m, "pool.submit", "['pl', [3, 'c']]", "3");
 	ck_call_ok(m, "pool.submit", "['pl', 'd', {'key': 'kd'}]", "4");
 	ck_call_ok(w, "pool.take", "['pl', 0]", "[1, 'a', 1]");
-	ck_call_ok(w, "pool.done", "['pl', 1, {'r': 1}]", "null");
+	ck_call_ok(w, "pool.done", "['pl', 1, {'r': 1}]", "nil");
 	ck_call_ok(w, "pool.take", "['pl', 0]", "[2, 'b', 1]");
-	ck_call_ok(w, "pool.fail", "['pl', 2, 'e2']", "null");
+	ck_call_ok(w, "pool.fail", "['pl', 2, 'e2']", "nil");
 	ck_call_ok(w, "pool.take", "['pl', 0]", "[3, [3, 'c'], 1]");
 	harness_kill(&h);
 	mpmgr_free(m);
@@ -1172,8 +1172,8 @@ START_TEST(test_pool_restart)
 	ck_call_ok(m, "pool.result", "['pl', 2]", "['failed', 'e2']");
 	ck_call_ok(m, "pool.submit", "['pl', 'x', {'key': 'kd'}]", "4");
 	ck_call_ok(m, "pool.take", "['pl', 0]", "[3, [3, 'c'], 2]");
-	ck_call_ok(m, "pool.close", "['pl']", "null");
-	ck_call_ok(m, "sys.save", "[]", "null");
+	ck_call_ok(m, "pool.close", "['pl']", "nil");
+	ck_call_ok(m, "sys.save", "[]", "nil");
 	harness_kill(&h);
 	mpmgr_free(m);
 	harness_restart(&h, jargs(&h, "always", NULL));
@@ -1184,7 +1184,7 @@ START_TEST(test_pool_restart)
 	ck_call_ok(m, "pool.result", "['pl', 2, true]", "['failed', 'e2']");
 	ck_call_err(m, "pool.submit", "['pl', 'y']", MPMGR_ESHUTDOWN);
 	ck_call_ok(m, "pool.take", "['pl', 0]", "[4, 'd', 1]");
-	ck_call_ok(m, "pool.done", "['pl', 4, 'r4']", "null");
+	ck_call_ok(m, "pool.done", "['pl', 4, 'r4']", "nil");
 	ck_call_ok(m, "pool.join", "['pl', 0]", "true");
 	mpmgr_free(m);
 	ck_assert(harness_stop(&h));
