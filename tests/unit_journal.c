@@ -38,16 +38,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-/* Far past every deadline a test sets, short of "forever" ones. */
-#define LATER_USEC (3600ull * 1000000)
-
-static void
-fixture(void)
-{
-	setup();
-	fc_use(0);
-}
-
 /* --- describing a registry --------------------------------------------- */
 
 static int
@@ -1013,7 +1003,7 @@ journal_suite(void)
 	Suite *s = suite_create("journal");
 	TCase *tc = tcase_create("restart");
 
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_types);
 	tcase_add_test(tc, test_restart_rule);

@@ -23,15 +23,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-#define LATER_USEC (3600ull * 1000000)
-
-static void
-fixture(void)
-{
-	setup();
-	fc_use(0);
-}
-
 #define AS(i, row) do { fc_use(i); row; fc_use(0); } while (0)
 
 /*
@@ -608,7 +599,7 @@ pool_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("immediate");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_rows);
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_maxsize);
@@ -617,7 +608,7 @@ pool_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("leases");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_lease_owner);
 	tcase_add_test(tc, test_requeue);
 	tcase_add_test(tc, test_attempts);
@@ -625,14 +616,14 @@ pool_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parking");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_takers);
 	tcase_add_test(tc, test_results_parked);
 	tcase_add_test(tc, test_collect_budget);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_close_join);
 	tcase_add_test(tc, test_terminate);
 	tcase_add_test(tc, test_cancel);

@@ -487,3 +487,10 @@ setup(void)
 	buf_init(&expbuf);
 }
 
+void
+setup_conn0(void)
+{
+	setup();
+	fc_use(0);
+}
+

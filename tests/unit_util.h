@@ -37,6 +37,8 @@ extern struct mpv reply_msg;   /* its error message */
 
 /* Once per process (every tcase's unchecked fixture may call it). */
 void setup(void);
+/* setup(), then requests go from fake connection 0: a tcase's fixture. */
+void setup_conn0(void);
 struct conn *fc_conn(int i);
 void fc_use(int i);
 
@@ -128,6 +130,8 @@ void fc_gone(int line, const char *name);
 #define GONE(name) fc_gone(__LINE__, name)
 /* Far enough ahead to pass every deadline up to s seconds from now. */
 #define LATER(s) (now_usec() + (uint64_t)(s) * 1000000u)
+/* Far past every deadline a test sets, short of "forever" ones. */
+#define LATER_USEC (3600ull * 1000000)
 
 #define PARK(i, m, p) fc_park(__LINE__, i, m, p)
 #define GOT(i, res) fc_got(__LINE__, i, PERR_NONE, res)
