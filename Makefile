@@ -14,18 +14,23 @@
 #                   and GNU parallel (bench/pool.py), the journal against
 #                   Redis's AOF (bench/journal.sh); QUICK=1 for a fast
 #                   pass, PERF=1 to profile mpmgrd
-#   make install    PREFIX, DESTDIR, BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, MANDIR,
-#                   SYSTEMDSYSTEMUNITDIR, SYSTEMDUSERUNITDIR, SYSUSERSDIR,
-#                   TMPFILESDIR (make uninstall takes the same)
+#   make install    PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, DATADIR,
+#                   MANDIR, BASHCOMPDIR, SYSTEMDSYSTEMUNITDIR,
+#                   SYSTEMDUSERUNITDIR, SYSUSERSDIR, TMPFILESDIR, LDCONFIG
+#                   (make uninstall takes the same)
 #   SANITIZE=1      build everything with ASan+UBSan (into build-san/)
 
+# mpmgrd goes to bin, not sbin: users start daemons of their own.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# bash-completion looks there (XDG_DATA_DIRS) for a command's script.
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+LDCONFIG ?= ldconfig
 
 # systemd's directories under PREFIX, as systemd's pkg-config file places
 # them (asked only when install or uninstall runs), else the usual ones.
@@ -41,12 +46,16 @@ TMPFILESDIR ?= $(call sd_dir,tmpfilesdir,$(PREFIX)/lib/tmpfiles.d)
 INSTALL_PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g' \
 	-e 's|@MSGPACK_PC@|$(MSGPACK_PC)|g'
-INSTALL_UNIT_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g'
+INSTALL_UNIT_SED = sed -e 's|@BINDIR@|$(BINDIR)|g'
 
 CC ?= cc
 OBJCOPY ?= objcopy
 SOVERSION = 0
-LIBVERSION = 0.1.0
+# The release, as proto/mpmgr_proto.h writes it (the one place).
+version_part = $(shell sed -n 's/^\#define MPMGR_VERSION_$1 \([0-9]*\)$$/\1/p' \
+	proto/mpmgr_proto.h)
+LIBVERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call \
+	version_part,PATCH)
 
 ifeq ($(SANITIZE),1)
 B ?= build-san
@@ -91,7 +100,8 @@ MPCTL_SRC = $(wildcard client/mpctl*.c)
 MPBENCH_SRC = client/mpbench.c
 UNIT_SRC = $(filter-out tests/unit_util.c,$(wildcard tests/unit_*.c))
 IT_SRC = $(wildcard tests/it_*.c)
-HARNESS_SRC = tests/harness.c
+HARNESS_SRC = tests/harness_daemon.c tests/harness_client.c \
+	tests/harness_notation.c
 
 obj = $(patsubst %.c,$(B)/%.o,$1)
 pic = $(patsubst %.c,$(B)/pic/%.o,$1)
@@ -144,10 +154,12 @@ $(B)/libmpmgr.a: $(call obj,$(LIB_SRC) $(LIB_PROTO_SRC))
 $(B)/libmpmgr.pc: client/libmpmgr.pc.in
 	$(INSTALL_PC_SED) $< > $@
 
-# mpctl walks the catalogue at run time, and checks UTF-8 as the daemon
-# does: it links proto's copies of those.
-$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(B)/proto/catalogue.o \
-	$(B)/proto/scan.o $(B)/proto/buf.o $(B)/libmpmgr.a
+# mpctl walks the catalogue at run time, resolves the socket's and key's
+# paths for its messages and checks text as UTF-8 as the daemon does: it
+# links proto's copies of those (libmpmgr.a's are hidden inside it).
+MPCTL_PROTO = $(B)/proto/catalogue.o $(B)/proto/paths.o $(B)/proto/scan.o \
+	$(B)/proto/buf.o
+$(B)/mpctl: $(call obj,$(MPCTL_SRC)) $(MPCTL_PROTO) $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MPCTL)
 
 $(B)/mpbench: $(call obj,$(MPBENCH_SRC)) $(B)/libmpmgr.a
@@ -165,9 +177,10 @@ $(B)/stall: $(B)/bench/stall.o $(B)/libmpmgr.a
 $(B)/pipebench: $(B)/bench/pipe.o $(B)/libmpmgr.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_PROTO)
 
-# Unit tests link the module under test directly.
-$(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o $(DAEMON_OBJ) \
-	$(PROTO_OBJ)
+# Unit tests link the module under test directly, and the tests' value
+# notation.
+$(B)/tests/unit_%: $(B)/tests/unit_%.o $(B)/tests/unit_util.o \
+	$(B)/tests/harness_notation.o $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CHECK) $(LIBS_DAEMON)
 # Integration tests talk to a real mpmgrd through libmpmgr, and raw through
 # proto/ (the library's copy of it is hidden).
@@ -178,8 +191,12 @@ $(B)/tests/it_%: $(B)/tests/it_%.o $(call obj,$(HARNESS_SRC)) $(PROTO_OBJ) \
 tests: $(PROGS) $(UNIT_BIN) $(IT_BIN)
 
 # Runs every test binary and script; the last line counts them.
+# Check's per-test timeouts (4 s by default) are for a plain build: ASan
+# runs the same tests several times slower, more on a busy machine.
+CK_TIMEOUT_MULTIPLIER ?= $(if $(filter 1,$(SANITIZE)),4,1)
+
 test: tests
-	@B=$(B) MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
+	@CK_TIMEOUT_MULTIPLIER=$(CK_TIMEOUT_MULTIPLIER) B=$(B) MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		sh tests/run.sh $(UNIT_BIN) $(IT_BIN) $(wildcard tests/it_*.sh)
 
 deps:
@@ -215,14 +232,45 @@ bench: deps
 	MPMGRD=$(abspath $(B)/mpmgrd) MPCTL=$(abspath $(B)/mpctl) \
 		MPBENCH=$(abspath $(B)/mpbench) bash bench/journal.sh
 
-install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR) \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-		$(DESTDIR)$(TMPFILESDIR)
-	install -m 755 $(B)/mpmgrd $(DESTDIR)$(SBINDIR)/mpmgrd
+# The directories install writes to. The ones it has to create (with
+# their missing parents, below DESTDIR) are recorded in INSTALLED_DIRS, so
+# that uninstall removes them again once empty, and nothing that was there
+# before. install-python (below) puts its files in them too.
+INSTALL_DIRS = $(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
+	$(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man8 $(BASHCOMPDIR) \
+	$(SYSTEMDSYSTEMUNITDIR) $(SYSTEMDUSERUNITDIR) $(SYSUSERSDIR) \
+	$(TMPFILESDIR) $(DATADIR)/mpmgr $(PYTHONDIR)/mpmgr
+INSTALLED_DIRS = $(DATADIR)/mpmgr/installed-dirs
+INSTALLED_FILES = $(BINDIR)/mpmgrd $(BINDIR)/mpctl \
+	$(LIBDIR)/libmpmgr.so.$(LIBVERSION) $(LIBDIR)/libmpmgr.so.$(SOVERSION) \
+	$(LIBDIR)/libmpmgr.so $(LIBDIR)/libmpmgr.a $(INCLUDEDIR)/mpmgr.h \
+	$(PKGCONFIGDIR)/libmpmgr.pc $(MANDIR)/man1/mpctl.1 \
+	$(MANDIR)/man3/libmpmgr.3 $(MANDIR)/man8/mpmgrd.8 \
+	$(BASHCOMPDIR)/mpctl $(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service \
+	$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.socket \
+	$(SYSTEMDUSERUNITDIR)/mpmgrd.service \
+	$(SYSTEMDUSERUNITDIR)/mpmgrd.socket $(SYSUSERSDIR)/mpmgr.conf \
+	$(TMPFILESDIR)/mpmgr.conf
+
+.PHONY: install-dirs
+install-dirs:
+	@new=; for d in $(INSTALL_DIRS); do \
+		while [ "$$d" != / ] && [ ! -d "$(DESTDIR)$$d" ]; do \
+			new="$$new $$d"; d=$$(dirname "$$d"); \
+		done; \
+	done; \
+	install -d $(addprefix $(DESTDIR),$(INSTALL_DIRS)) && \
+	for d in $$new; do echo "$$d"; done | \
+		cat - "$(DESTDIR)$(INSTALLED_DIRS)" 2>/dev/null | sort -u \
+		> "$(DESTDIR)$(INSTALLED_DIRS).new" && \
+	mv "$(DESTDIR)$(INSTALLED_DIRS).new" "$(DESTDIR)$(INSTALLED_DIRS)" && \
+	chmod 644 "$(DESTDIR)$(INSTALLED_DIRS)"
+
+install: all install-dirs
+	install -m 755 $(B)/mpmgrd $(DESTDIR)$(BINDIR)/mpmgrd
+	@# An earlier install put mpmgrd in sbin, which comes first in root's
+	@# PATH: it goes.
+	rm -f $(DESTDIR)$(PREFIX)/sbin/mpmgrd
 	install -m 755 $(B)/mpctl $(DESTDIR)$(BINDIR)/mpctl
 	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmpmgr.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libmpmgr.so.$(SOVERSION)
@@ -235,6 +283,7 @@ install: all
 	install -m 644 man/mpctl.1 $(DESTDIR)$(MANDIR)/man1/mpctl.1
 	install -m 644 man/libmpmgr.3 $(DESTDIR)$(MANDIR)/man3/libmpmgr.3
 	install -m 644 man/mpmgrd.8 $(DESTDIR)$(MANDIR)/man8/mpmgrd.8
+	install -m 644 client/mpctl.bash $(DESTDIR)$(BASHCOMPDIR)/mpctl
 	$(INSTALL_UNIT_SED) systemd/mpmgrd.service.in \
 		> $(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service
 	$(INSTALL_UNIT_SED) systemd/user/mpmgrd.service.in \
@@ -247,20 +296,25 @@ install: all
 		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.socket
 	install -m 644 systemd/mpmgr.sysusers $(DESTDIR)$(SYSUSERSDIR)/mpmgr.conf
 	install -m 644 systemd/mpmgr.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mpmgr.conf
+	@# On the live system the dynamic linker's cache must learn the new
+	@# library, or programs built against it do not start.
+	@if [ -n "$(DESTDIR)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); \
+	else echo "make install: not root, so ldconfig was not run: give" \
+		"programs LD_LIBRARY_PATH=$(LIBDIR) unless it is searched"; \
+	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/mpmgrd $(DESTDIR)$(BINDIR)/mpctl \
-		$(DESTDIR)$(LIBDIR)/libmpmgr.so.$(LIBVERSION) \
-		$(DESTDIR)$(LIBDIR)/libmpmgr.so.$(SOVERSION) \
-		$(DESTDIR)$(LIBDIR)/libmpmgr.so $(DESTDIR)$(LIBDIR)/libmpmgr.a \
-		$(DESTDIR)$(INCLUDEDIR)/mpmgr.h $(DESTDIR)$(PKGCONFIGDIR)/libmpmgr.pc \
-		$(DESTDIR)$(MANDIR)/man1/mpctl.1 $(DESTDIR)$(MANDIR)/man3/libmpmgr.3 \
-		$(DESTDIR)$(MANDIR)/man8/mpmgrd.8 \
-		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.service \
-		$(DESTDIR)$(SYSTEMDSYSTEMUNITDIR)/mpmgrd.socket \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.service \
-		$(DESTDIR)$(SYSTEMDUSERUNITDIR)/mpmgrd.socket \
-		$(DESTDIR)$(SYSUSERSDIR)/mpmgr.conf $(DESTDIR)$(TMPFILESDIR)/mpmgr.conf
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	@# Deepest first: a directory's own directories before it.
+	@if [ -f "$(DESTDIR)$(INSTALLED_DIRS)" ]; then \
+		dirs=$$(sort -r "$(DESTDIR)$(INSTALLED_DIRS)"); \
+		rm -f "$(DESTDIR)$(INSTALLED_DIRS)"; \
+		for d in $$dirs; do \
+			rmdir "$(DESTDIR)$$d" 2>/dev/null && \
+				echo "rmdir $(DESTDIR)$$d"; \
+		done; \
+	fi; true
 
 # Fuzzing (never part of make check): libFuzzer targets built with clang into
 # $(FB)/, each run FUZZ_SECONDS on its corpus there, seeded from the frames
@@ -410,8 +464,7 @@ bench-pool: deps
 install: install-python
 uninstall: uninstall-python
 .PHONY: install-python uninstall-python
-install-python: python
-	install -d $(DESTDIR)$(PYTHONDIR)/mpmgr
+install-python: python install-dirs
 	install -m 644 $(PYMOD) $(DESTDIR)$(PYTHONDIR)/mpmgr/
 	install -m 755 $(PYEXT) $(DESTDIR)$(PYTHONDIR)/mpmgr/
 uninstall-python:

@@ -17,6 +17,9 @@
 #    key:N -> small int (pipelined dict.incr from 0, HSET key 1);
 #  - $IDLE idle authenticated connections: RSS per connection and the p99
 #    of 50 other clients with and without them;
+#  - one command from a shell (hyperfine), and $N_SHELL commands from a
+#    shell: as many mpctl processes, one `mpctl batch`, as many redis-cli
+#    processes, redis-cli reading them from stdin, and redis-cli --pipe;
 #  - stalls ($STALL): ping round trips of one client while another
 #    pipelines 100 list.count over a 1M-element list, and during one
 #    list.sort of it (docs/PERFORMANCE.md, "Stalls");
@@ -24,9 +27,10 @@
 #    through an mpmgr pipe, a raw socketpair and CPython's
 #    multiprocessing.Pipe, unpinned and with everything on CPU 0;
 #  - with PERF=1, a perf profile of mpmgrd under dict.set c=50 P=16.
-# QUICK=1 is a fast pass (a tenth of the requests, one round). Progress
-# goes to stderr, the tables to stdout. Exit 1 if a server or a load
-# generator fails; speed itself never fails the script.
+# QUICK=1 is a fast pass (a tenth of the requests, one round). ONLY=...
+# runs some of the sections: race, pipe, shell, idle, memory, stall,
+# perf. Progress goes to stderr, the tables to stdout. Exit 1 if a server
+# or a load generator fails; speed itself never fails the script.
 set -u
 
 MPMGRD=${MPMGRD:-build/mpmgrd}
@@ -38,15 +42,16 @@ PIPEBENCH=${PIPEBENCH:-build/pipebench}
 PYTHON=${PYTHON:-/usr/bin/python3}
 QUICK=${QUICK:-0}
 PERF=${PERF:-0}
+ONLY=${ONLY:-}
 
 KEYSPACE=100000
 VALUE=xxx                       # mpbench's default -d 3
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 N_C1=3000 N_PIN=6000 N_C50=30000 N_P16=200000
-	MEM_ENTRIES=100000 FLOOR_N=20000 N_PIPE=20000
+	MEM_ENTRIES=100000 FLOOR_N=20000 N_SHELL=1000 N_PIPE=20000
 else
 	ROUNDS=3 N_C1=30000 N_PIN=60000 N_C50=300000 N_P16=2000000
-	MEM_ENTRIES=1000000 FLOOR_N=100000 N_PIPE=200000
+	MEM_ENTRIES=1000000 FLOOR_N=100000 N_SHELL=10000 N_PIPE=200000
 fi
 IDLE=10000
 NCPU=$(nproc)
@@ -82,6 +87,11 @@ say() {
 die() {
 	say "$*"
 	exit 1
+}
+
+# want SECTION: ONLY is empty or names it.
+want() {
+	[ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 
 # wait_until SECS CMD...: polls CMD until it succeeds; 1 past the deadline.
@@ -292,6 +302,7 @@ CONFIGS=(
 	"c=50 P=16|50|16|$N_P16|0"
 )
 start_s=$(date +%s)
+if want race; then
 for cfg in "${CONFIGS[@]}"; do
 	IFS='|' read -r label c P n pinned <<<"$cfg"
 	run_config "$label" "$c" "$P" "$n" "$pinned"
@@ -359,9 +370,11 @@ for P in 1 16; do
 	[ -s "$tmp/err" ] && { cat "$tmp/err" >&2; FAILED=1; }
 	echo
 done
+fi # race
 
 # --- pipes -------------------------------------------------------------------
 
+if want pipe; then
 # pipe_rate FILE NAME: the median rate of the NAME lines of FILE.
 pipe_rate() {
 	awk -v k="$2" '$1 == k { print $2 }' "$1" | median
@@ -408,9 +421,11 @@ for place in free cpu0; do
 	done
 done
 
+fi # pipe
+
 # --- one command from a shell ------------------------------------------------
 
-if command -v hyperfine >/dev/null; then
+if want shell && command -v hyperfine >/dev/null; then
 	say "one command: mpctl ping vs redis-cli ping"
 	hyperfine -N --warmup 10 --runs "$([ "$QUICK" = 1 ] && echo 50 ||
 	    echo 300)" --style none --export-csv "$tmp/cli.csv" \
@@ -423,6 +438,101 @@ if command -v hyperfine >/dev/null; then
 		printf "  %-10s %.2f ms (user %.2f, system %.2f)\n", p[n],
 		    $4 * 1000, $5 * 1000, $6 * 1000 }' "$tmp/cli.csv"
 fi
+
+# --- many commands from a shell -------------------------------------------------
+#
+# $N_SHELL dict.set~HSET (key kI, value I), five ways: a process per
+# command (mpctl, redis-cli), and one process for all (mpctl batch,
+# redis-cli reading stdin, which waits for each reply before the next,
+# and redis-cli --pipe, which does not). Wall time of each, alternating,
+# the median of $ROUNDS rounds for the one-process ways, one round for
+# the others.
+
+# shell_run NAME: way NAME, once.
+shell_run() {
+	local i
+	case $1 in
+	mpctl_calls)
+		for ((i = 0; i < N_SHELL; i++)); do
+			"$MPCTL" -s "$MP_SOCK" dict set -n shell "k$i" "$i" ||
+			    return 1
+		done ;;
+	mpctl_batch)
+		"$MPCTL" -s "$MP_SOCK" batch <"$tmp/shell.mpctl" >/dev/null ;;
+	redis_calls)
+		for ((i = 0; i < N_SHELL; i++)); do
+			redis-cli -s "$R_SOCK" hset shell "k$i" "$i" \
+			    >/dev/null || return 1
+		done ;;
+	redis_stdin)
+		redis-cli -s "$R_SOCK" <"$tmp/shell.redis" >/dev/null ;;
+	redis_pipe)
+		redis-cli -s "$R_SOCK" --pipe <"$tmp/shell.redis" >/dev/null ;;
+	esac
+}
+
+# shell_way NAME: one run of way NAME; its wall seconds on stdout, or
+# status 1 when it failed (its messages in $tmp/shell.err).
+shell_way() {
+	local rc
+	TIMEFORMAT=%R
+	{ time shell_run "$1" 2>>"$tmp/shell.err"; } 2>"$tmp/shell.time"
+	rc=$?
+	TIMEFORMAT='%3U %3S'
+	[ $rc -eq 0 ] && cat "$tmp/shell.time"
+}
+
+if want shell; then
+	say "shell: $N_SHELL commands, five ways, $ROUNDS rounds"
+	for ((i = 0; i < N_SHELL; i++)); do
+		echo "dict set -n shell k$i $i" >&3
+		echo "HSET shell k$i $i" >&4
+	done 3>"$tmp/shell.mpctl" 4>"$tmp/shell.redis"
+	WAYS=(mpctl_calls mpctl_batch redis_calls redis_stdin redis_pipe)
+	declare -A WAY_NAME=([mpctl_calls]="$N_SHELL mpctl processes"
+	    [mpctl_batch]="mpctl batch < commands"
+	    [redis_calls]="$N_SHELL redis-cli processes"
+	    [redis_stdin]="redis-cli < commands"
+	    [redis_pipe]="redis-cli --pipe < commands")
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for w in "${WAYS[@]}"; do
+			# A process a command takes minutes: once is enough
+			# for a ratio of hundreds.
+			[ "$r" -gt 1 ] && [[ $w == *_calls ]] && continue
+			shell_way "$w" >>"$RES/shell.$w" || {
+				say "shell: $w failed: $(tail -n 3 \
+				    "$tmp/shell.err")"
+				FAILED=1
+			}
+		done
+	done
+	mplen=$("$MPCTL" -s "$MP_SOCK" dict len -n shell)
+	rlen=$(redis-cli -s "$R_SOCK" hlen shell)
+	[ "$mplen" = "$N_SHELL" ] && [ "$rlen" = "$N_SHELL" ] ||
+	    { say "shell: $mplen and $rlen entries, not $N_SHELL"; FAILED=1; }
+	echo
+	echo "$N_SHELL commands from a shell (dict.set~HSET; wall time, one" \
+	    "process a command once, one process for all: median of $ROUNDS):"
+	base=$(col "$RES/shell.mpctl_calls" 1)
+	batch=$(col "$RES/shell.mpctl_batch" 1)
+	for w in "${WAYS[@]}"; do
+		t=$(col "$RES/shell.$w" 1)
+		printf '  %-32s %8.3f s %9.0f/s  %7.1fx the mpctl processes\n' \
+		    "${WAY_NAME[$w]}" "$t" \
+		    "$(awk -v t="$t" -v n="$N_SHELL" 'BEGIN { print n / t }')" \
+		    "$(awk -v a="$base" -v t="$t" 'BEGIN { print a / t }')"
+	done
+	printf '  mpctl batch: %.2fx redis-cli < commands, %.2fx redis-cli --pipe\n' \
+	    "$(awk -v a="$(col "$RES/shell.redis_stdin" 1)" -v b="$batch" \
+	    'BEGIN { print a / b }')" \
+	    "$(awk -v a="$(col "$RES/shell.redis_pipe" 1)" -v b="$batch" \
+	    'BEGIN { print a / b }')"
+fi
+
+want idle || want memory || want perf || {
+	[ "$FAILED" = 0 ] || die "some measurements failed (see above)"
+	exit 0
+}
 
 # --- idle connections ----------------------------------------------------------
 
@@ -459,6 +569,7 @@ idle_gone() {
 
 # On fresh servers, so that memory freed by the race is not what the
 # connections reuse.
+if want idle; then
 stop "$MP_PID"
 stop "$R_PID"
 start_mpmgrd "$tmp/idle-mp"
@@ -504,9 +615,11 @@ for side in mpmgrd redis; do
 	    "$side" $((rss1 - rss0)) $(((rss1 - rss0) * 1024 / IDLE)) \
 	    "$pb" "$pa" "$sb" "$sa"
 done
+fi # idle
 
 # --- memory --------------------------------------------------------------------
 
+if want memory || want perf; then
 stop "$MP_PID"
 stop "$R_PID"
 say "memory: $MEM_ENTRIES entries on fresh servers"
@@ -541,9 +654,11 @@ printf '  Redis  %8d KiB  %5.1f bytes/entry  (%s entries; used_memory %s)\n' \
     "$rlen" "$rused"
 printf '  ratio mpmgrd/Redis %.2f (target <= 1.00)\n' \
     "$(awk -v a=$((mp1 - mp0)) -v b=$((r1 - r0)) 'BEGIN { print (b > 0 ? a / b : 0) }')"
+fi # memory
 
 # --- stalls --------------------------------------------------------------------
 
+if want stall; then
 stop "$MP_PID"
 stop "$R_PID"
 say "stalls: a ping while another client floods"
@@ -553,6 +668,7 @@ echo "stalls: one client's ping while another pipelines heavy requests" \
     "(each connection runs at most 64 requests or one coarse-clock tick" \
     "per loop turn):"
 "$STALL" "$MP_SOCK" 1000000 100 || FAILED=1
+fi # stall
 
 # --- profile -------------------------------------------------------------------
 

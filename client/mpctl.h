@@ -9,6 +9,9 @@
  *	mpctl_hold.c	holding on one connection: exec, plain acquire and
  *			release, condition wait and notify
  *	mpctl_ls.c	ls: the registry a page at a time
+ *	mpctl_clients.c	clients: the daemon's connections one a line
+ *	mpctl_batch.c	batch mode: one command a line, one connection
+ *	mpctl_complete.c shell completion from the verb table
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
  *	mpctl_process.c	process records: start (the supervisor), join
  *	mpctl_dump.c	dump and restore: objects as JSON lines
@@ -16,7 +19,8 @@
  *	mpctl_json.c	operands from text, results to JSON text
  *
  * One invocation is one struct ctx: mpctl_parse.c fills it from argv,
- * the verb's runner (struct verb's run) uses it, main frees it.
+ * the verb's packer and runner (struct verb's pack and run) use it, main
+ * frees it. A batch makes one struct ctx a line.
  */
 #ifndef MPCTL_H
 #define MPCTL_H
@@ -58,14 +62,23 @@ struct opt {
 };
 
 /*
- * Options between VERB and the first operand, as allowed per verb (for
- * F_PERMUTE verbs, after operands too): indexes of parse_verb_opts[].
+ * Every option of mpctl: indexes of parse_opts[]. Options are recognised
+ * anywhere before "--", before TYPE as well as after VERB; which ones a
+ * verb takes is its row's opts (and OPTS_ALWAYS).
  */
-enum verb_opt {
+enum opt_id {
+	OPT_SOCKET,
+	OPT_AUTHKEY,
 	OPT_NAME,
+	OPT_TIMEOUT,
+	OPT_QUIET,
 	OPT_STRING,
 	OPT_JSON,
-	OPT_TIMEOUT,
+	OPT_STDIN,
+	OPT_FILE,
+	OPT_DEFAULT,
+	OPT_LINES,
+	OPT_NAMES,
 	OPT_CONFLICT,
 	OPT_REVERSE,
 	OPT_ACK,
@@ -80,6 +93,7 @@ enum verb_opt {
 	OPT_WAIT,
 	OPT_TTL,
 	OPT_REPLACE,
+	OPT_RECONNECT,
 	OPT_JOBS,
 	OPT_TAIL,
 	OPT_SHELL,
@@ -87,25 +101,37 @@ enum verb_opt {
 	OPT_ATTEMPTS,
 	OPT_CONSUME,
 	OPT_HELP,
+	OPT_VERSION,
 	OPT_COUNT
 };
 
-#define O(id) (1u << (id))
-#define OPTS_OBJECT (O(OPT_NAME) | O(OPT_STRING) | O(OPT_JSON) | O(OPT_HELP))
-#define OPTS_WAIT (OPTS_OBJECT | O(OPT_TIMEOUT))
-#define OPTS_EXEC (O(OPT_NAME) | O(OPT_TIMEOUT) | O(OPT_CONFLICT) | \
-	O(OPT_TTL) | O(OPT_HELP))
-#define OPTS_SERVER (O(OPT_JSON) | O(OPT_HELP))
+/* A set of options, bit O(id) for each. */
+typedef uint64_t opt_mask;
+_Static_assert(OPT_COUNT <= 63, "opt_mask has no bit left");
+#define O(id) ((opt_mask)1 << (id))
+/* Every verb takes these: where the daemon is, how long, how quietly. */
+#define OPTS_ALWAYS (O(OPT_SOCKET) | O(OPT_AUTHKEY) | O(OPT_RECONNECT) | \
+	O(OPT_TIMEOUT) | O(OPT_QUIET) | O(OPT_HELP))
+/* Options before TYPE that are not a verb's: they act at once. */
+#define OPTS_GLOBAL (O(OPT_SOCKET) | O(OPT_AUTHKEY) | O(OPT_RECONNECT) | \
+	O(OPT_HELP) | O(OPT_VERSION))
+/* A verb on an object: -x and --file only where it takes operands. */
+#define OPTS_OBJECT (O(OPT_NAME) | O(OPT_STRING) | O(OPT_JSON) | \
+	O(OPT_STDIN) | O(OPT_FILE))
+#define OPTS_EXEC (O(OPT_NAME) | O(OPT_CONFLICT) | O(OPT_TTL))
+#define OPTS_SERVER O(OPT_JSON)
 
 /* How a verb's result prints and what its exit status says. */
 #define F_NIL 0x01       /* the result is always nil: print nothing */
 #define F_PREDICATE 0x02 /* a bool: print it; false exits 1 */
 #define F_CAS 0x04       /* [ok, current]: print it; not ok exits 1 */
 #define F_NAMES 0x08     /* operands are object or type names: strings */
-#define F_PERMUTE 0x10   /* options may follow operands too (create verbs,
-			    whose operands never start with '-' but numbers) */
+#define F_CMD 0x10       /* the first operand starts CMD: options end
+			    there (exec, as flock(1) and env(1)) */
 #define F_OPERANDS 0x20  /* min and max count the operands: the CLI's own,
 			    not the method's params */
+#define F_BATCH 0x40     /* has a runner of its own, but in batch mode it
+			    is its one request, as it is (queue get, stats) */
 
 struct ctx;
 
@@ -125,10 +151,15 @@ struct verb {
 	unsigned numeric;       /* bit i: operand i is JSON even with
 				   --string */
 	unsigned flags;         /* F_* */
-	unsigned opts;          /* O(OPT_*) it accepts */
-	const char *usage;      /* its operands, e.g. "KEY [DEFAULT]" */
+	opt_mask opts;          /* O(OPT_*) it takes besides OPTS_ALWAYS */
+	const char *usage;      /* its operands, e.g. "KEY" */
 	const char *summary;    /* NULL: the method's */
-	int (*run)(struct ctx *); /* NULL: mpctl_run_call */
+	/* The params after the name, from the operands, into c->args: 0 or
+	 * EXIT_USAGE after saying why. NULL: mpctl_pack_operands. */
+	int (*pack)(struct ctx *);
+	/* The whole verb, when it is more than one request (exec, ls...):
+	 * the exit status. NULL: pack, send, print the reply. */
+	int (*run)(struct ctx *);
 	const char *keys[2];    /* create: the option operand i sets */
 	const char *help;       /* more for VERB --help, or NULL */
 };
@@ -139,21 +170,30 @@ struct type {
 	const char *summary;
 };
 
-/* Everything one invocation knows, from parsing to the reply. */
+/* Everything one invocation (or one line of a batch) knows, from parsing
+ * to the reply. */
 struct ctx {
 	const char *socket_path;        /* NULL: libmpmgr's default */
 	const char *authkey_file;       /* NULL: libmpmgr's default */
 	const struct verb *verb;
+	const struct type *type;        /* NULL for a server verb */
 	char who[80];                   /* "lock exec", for messages */
 	const char *name;               /* the object, for typed verbs */
 	const char *opt[OPT_COUNT];     /* argument, "" for a flag, NULL
 					   unset */
+	double start;                   /* mpctl_now() when it began */
 	double timeout;                 /* -t; < 0: none given, wait forever */
 	double ttl;                     /* --ttl; 0: none */
 	double wait;                    /* -w; < 0: none given */
 	int conflict;                   /* -E */
 	char **operands;
 	int noperands;
+	char **opbuf;                   /* operands plus the input: owned */
+	char *input;                    /* -x or --file: the last operand,
+					   NUL-terminated; owned */
+	size_t inputlen;
+	bool input_bin;                 /* not UTF-8 text: it goes as bin */
+	bool batch;                     /* a line of `mpctl batch` */
 	msgpack_sbuffer args;           /* the params after the name, packed */
 	uint32_t nargs;
 	mpmgr *h;
@@ -164,14 +204,37 @@ struct ctx {
 /* Print "mpctl: ..." on stderr and return status. */
 int mpctl_say(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Say what err was ("mpctl: NOKEY: message"): its exit status. */
-int mpctl_fail(const struct ctx *c, int err);
+/* Where mpctl_say writes and what it starts with: stderr and "mpctl: ",
+ * unless batch mode turns a line's usage errors into its result line. */
+extern FILE *mpctl_say_stream;
+extern const char *mpctl_say_prefix;
 /* The exit status an MPMGR_E* code means. */
 int mpctl_status(int err);
-/* Connect and authenticate: 0, or the exit status after saying why. */
-int mpctl_connect(struct ctx *c);
-/* The verb's method with [name] + c->args, not waiting for the reply:
- * MPMGR_OK or an MPMGR_E* code. */
+/* What err was, "NOKEY: message", into buf (the daemon's message, or
+ * mpctl's own where that says more: how to create a missing barrier). */
+const char *mpctl_error_text(const struct ctx *c, int err, char *buf,
+    size_t len);
+/* Say what err was ("mpctl: NOKEY: message"): its exit status. Quiet
+ * (-q) for what exits 1. */
+int mpctl_fail(const struct ctx *c, int err);
+/* Connect and authenticate: 0, or EXIT_CONNECT after saying why. With
+ * adopt set and $MPMGR_HELD_FD naming a connection to the same daemon
+ * that owns the rlock c->name, that connection is used instead (a nested
+ * rlock exec). */
+int mpctl_connect(struct ctx *c, bool adopt);
+/* Seconds on a monotonic clock. */
+double mpctl_now(void);
+/* What is left of -t (>= 0), or -1 without -t. */
+double mpctl_left(const struct ctx *c);
+/* Bound the whole command by -t: a daemon that has not answered when it
+ * has passed (and a grace for the last reply) ends mpctl, exit 3. */
+void mpctl_deadline_arm(const struct ctx *c);
+void mpctl_deadline_disarm(void);
+/*
+ * The verb's method with [name] + c->args (+ what is left of -t, for a
+ * method that blocks), not waiting for the reply: MPMGR_OK or an MPMGR_E*
+ * code.
+ */
 int mpctl_send(struct ctx *c);
 /* method with [name], or [name, timeout] when timeout >= 0, likewise. */
 int mpctl_send_named(struct ctx *c, enum mpmgr_method_id method,
@@ -180,40 +243,72 @@ int mpctl_send_named(struct ctx *c, enum mpmgr_method_id method,
 int mpctl_call(struct ctx *c, msgpack_object *result);
 /* The result as the verb's flags say, and the exit status it means. */
 int mpctl_print_result(const struct ctx *c, const msgpack_object *o);
+/* A value as one line: a str as itself unless --json, else JSON. */
+void mpctl_print_value(const struct ctx *c, const msgpack_object *o);
 /* "mpctl: EPROTO: unexpected reply: ..." and EXIT_ERROR. */
 int mpctl_unexpected(const msgpack_object *o);
-/* Append one operand to c->args (numeric ones ignore --string): 0 or
- * EXIT_USAGE after saying why. */
+/* Append one operand to c->args (numeric ones ignore --string; the input
+ * of -x that is not text goes as bin): 0 or EXIT_USAGE after saying why. */
 int mpctl_pack_operand(struct ctx *c, const char *text, bool numeric);
-/* Every operand, then --reverse and -t as params: 0 or EXIT_USAGE. */
+/* Every operand, then --default and --reverse as params: 0 or
+ * EXIT_USAGE. */
 int mpctl_pack_operands(struct ctx *c);
-/* Seconds as the wire's timeout param. */
-void mpctl_pack_timeout(struct ctx *c, double secs);
+/* The params of c's verb into c->args: its pack, or the operands. */
+int mpctl_pack(struct ctx *c);
 /* The value under key in map m (NULL-safe), or NULL. */
 const msgpack_object *mpctl_map_get(const msgpack_object *m,
     const char *key);
 bool mpctl_is_bool(const msgpack_object *o, bool b);
 bool mpctl_is_str(const msgpack_object *o, const char *s);
+/* Read all of fd into *buf (NUL-terminated, malloc'd) and *len: 0, or -1
+ * with errno. */
+int mpctl_read_all(int fd, char **buf, size_t *len);
+
+/* Packers (struct verb's pack). */
+int mpctl_pack_update(struct ctx *);
+int mpctl_pack_scan(struct ctx *);
+int mpctl_pack_create(struct ctx *);
+int mpctl_pack_array_create(struct ctx *);
+int mpctl_pack_items(struct ctx *);
 
 /* Runners (struct verb's run): the exit status. */
 int mpctl_run_call(struct ctx *);
-int mpctl_run_update(struct ctx *);
-int mpctl_run_scan(struct ctx *);
-int mpctl_run_create(struct ctx *);
-int mpctl_run_array_create(struct ctx *);
-int mpctl_run_items(struct ctx *);
 int mpctl_run_get(struct ctx *);
+int mpctl_run_put(struct ctx *);
 int mpctl_run_rm(struct ctx *);
 int mpctl_run_stats(struct ctx *);
+int mpctl_run_version(struct ctx *);
 
 /* --- mpctl_parse.c: the grammar ------------------------------------- */
 
-extern const struct opt parse_verb_opts[OPT_COUNT];
+extern const struct opt parse_opts[OPT_COUNT];
 /*
  * Fill c from argv. -1 when the verb is to run, else the exit status to
- * end with: help printed (0) or a usage error said (EXIT_USAGE).
+ * end with: help or version printed (0) or a usage error said
+ * (EXIT_USAGE). c->batch set: run batch mode (mpctl_batch.c).
  */
 int parse_args(struct ctx *c, int argc, char **argv);
+/* One line of a batch, as words (argv[0] is TYPE or a server verb): -1
+ * when it is to be sent, else EXIT_USAGE after saying why. */
+int parse_line(struct ctx *c, int argc, char **argv);
+/* The option named name (len bytes), or short_name when not 0: its
+ * OPT_*, or -1. */
+int parse_option(const char *name, size_t len, char short_name);
+/* The options v takes: O(OPT_*) bits. */
+opt_mask parse_allowed(const struct verb *v);
+/* "WHO: unknown type 'dcit'; did you mean 'dict'?": EXIT_USAGE. */
+int parse_unknown_type(const char *who, const char *word);
+/* The type called word (its name or alias), or NULL. */
+const struct type *parse_type(const char *word);
+/* The verb called word of type (NULL: a server verb), or NULL. */
+const struct verb *parse_verb(const char *type, const char *word);
+/* Whether a command-line token is an operand: not an option, not "--". */
+bool parse_is_operand(const char *token);
+/* How the object NAME of type t is created, for messages: "mpctl barrier
+ * create -n NAME PARTIES" into buf; NULL for a type without create (a
+ * process record comes from `process start`). */
+const char *parse_create_hint(const char *type, const char *name, char *buf,
+    size_t len);
 
 /* --- mpctl_verbs.c: types and verbs --------------------------------- */
 
@@ -240,11 +335,24 @@ int ls_run(struct ctx *);
  */
 int ls_page(struct ctx *c, uint64_t *cursor, uint32_t *count,
     msgpack_object *res, const msgpack_object **rows);
+/*
+ * Each object's name (of type, unless NULL), to fn: 0, an exit status
+ * after saying what went wrong, or -1 when out of memory.
+ */
+int ls_names(struct ctx *c, const char *type,
+    void (*fn)(void *arg, const char *name, size_t len), void *arg);
+
+/* --- mpctl_clients.c: the daemon's connections ---------------------- */
+
+int clients_run(struct ctx *);
 
 /* --- mpctl_pipe.c: pipes ---------------------------------------------- */
 
-/* send, recv, poll, close, handoff: [name, end, operands..., -t]. */
-int pipe_run(struct ctx *);
+/*
+ * send, recv, poll, close, handoff: packs [end, operands..., handoff's
+ * -t] after the name, so that they run as one call, in a batch too.
+ */
+int pipe_pack(struct ctx *);
 int pipe_cat(struct ctx *);
 int pipe_write(struct ctx *);
 
@@ -270,5 +378,15 @@ int pool_result(struct ctx *);
 int hold_plain(struct ctx *);
 int hold_exec(struct ctx *);
 int hold_cond(struct ctx *);
+
+/* --- mpctl_batch.c: many commands on one connection ------------------ */
+
+/* mpctl batch (or mpctl -): the exit status. */
+int batch_run(struct ctx *);
+
+/* --- mpctl_complete.c: shell completion ------------------------------ */
+
+/* mpctl --complete CWORD WORD...: the candidates, one a line. */
+int complete_run(int argc, char **argv);
 
 #endif

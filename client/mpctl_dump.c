@@ -127,7 +127,7 @@ dump_run(struct ctx *c)
 			return mpctl_say(EXIT_USAGE, "dump: '%s' is not an "
 			    "object's name (1 to 255 bytes)", c->operands[i]);
 	}
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((nm = malloc(sizeof(*nm))) == NULL)
 		return mpctl_say(EXIT_ERROR, "ENOMEM: out of memory");
@@ -293,7 +293,7 @@ restore_run(struct ctx *c)
 	FILE *f;
 	int i, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if (c->noperands == 0)
 		restore_file(&rs, stdin, "stdin");

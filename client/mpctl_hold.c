@@ -26,7 +26,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mpctl.h"
@@ -89,7 +88,7 @@ hold_plain(struct ctx *c)
 	int err, rc;
 
 	if ((rc = mpctl_pack_operands(c)) != 0 ||
-	    (rc = mpctl_connect(c)) != 0)
+	    (rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((err = hold_kept(c, c->name, true, &kept)) != MPMGR_OK)
 		return mpctl_fail(c, err);
@@ -112,49 +111,35 @@ hold_plain(struct ctx *c)
 	return mpctl_print_result(c, &res);
 }
 
-static double
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * condition wait, notify, notify_all: acquire the condition's lock, run
  * the verb, release, on one connection. -t bounds the whole: the acquire,
- * then the wait with what is left.
+ * then the wait with what is left (mpctl_send sends what is left).
  */
 int
 hold_cond(struct ctx *c)
 {
 	bool wait = c->verb->method == MPMGR_MID_condition_wait;
-	double start = now_sec(), limit = c->timeout;
 	msgpack_object res;
 	int err, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_pack_operands(c)) != 0 ||
+	    (rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((err = mpctl_send_named(c, MPMGR_MID_condition_acquire, c->name,
-	    limit)) != MPMGR_OK || (err = mpmgr_reply(c->h, &res)) != MPMGR_OK)
+	    mpctl_left(c))) != MPMGR_OK ||
+	    (err = mpmgr_reply(c->h, &res)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	if (res.type != MSGPACK_OBJECT_BOOLEAN)
 		return mpctl_unexpected(&res);
 	if (!res.via.boolean && wait)
 		return mpctl_print_result(c, &res);
+	if (!res.via.boolean && c->opt[OPT_QUIET] != NULL)
+		return EXIT_FALSE;
 	if (!res.via.boolean)
 		return mpctl_say(EXIT_FALSE, "TIMEOUT: %s: the lock of '%s' "
 		    "was not acquired within %g s; nobody was notified",
-		    c->who, c->name, limit);
-	c->timeout = -1;
-	if (wait && limit >= 0) {
-		c->timeout = limit - (now_sec() - start);
-		if (c->timeout < 0)
-			c->timeout = 0;
-	}
-	if ((rc = mpctl_pack_operands(c)) != 0)
-		return rc;
+		    c->who, c->name, c->timeout);
 	if ((err = mpctl_send(c)) != MPMGR_OK ||
 	    (err = mpctl_send_named(c, MPMGR_MID_condition_release, c->name,
 	    -1)) != MPMGR_OK)
@@ -267,7 +252,7 @@ static void
 lease_send(struct ctx *c, struct lease *l)
 {
 	msgpack_packer *pk;
-	double now = now_sec();
+	double now = mpctl_now();
 	int err = MPMGR_OK;
 
 	pk = mpmgr_request_begin(c->h, catalogue_methods[c->verb->extend].name,
@@ -373,7 +358,7 @@ run_leased(struct ctx *c, pid_t pid, struct lease *l)
 		return -1;
 	}
 	for (;;) {
-		now = now_sec();
+		now = mpctl_now();
 		if (l->why[0] == '\0' && now >= l->until)
 			snprintf(l->why, sizeof(l->why), "no extend was "
 			    "answered within its ttl of %g s", l->ttl);
@@ -421,12 +406,54 @@ run_leased(struct ctx *c, pid_t pid, struct lease *l)
 }
 
 /*
+ * exec's acquire and its reply: [name, what is left of -t (nil: wait),
+ * {fence: true, ttl}], answered by the fencing token or false.
+ */
+static int
+exec_acquire(struct ctx *c, msgpack_object *res)
+{
+	double left = mpctl_left(c);
+	msgpack_packer *pk;
+	int err;
+
+	pk = mpmgr_request_begin(c->h, verbs_method(c->verb), 3);
+	if (pk == NULL)
+		return MPMGR_EINVAL;
+	msgpack_pack_str_with_body(pk, c->name, strlen(c->name));
+	if (left >= 0)
+		msgpack_pack_double(pk, left);
+	else
+		msgpack_pack_nil(pk);
+	msgpack_pack_map(pk, c->ttl > 0 ? 2 : 1);
+	msgpack_pack_str_with_body(pk, "fence", 5);
+	msgpack_pack_true(pk);
+	if (c->ttl > 0) {
+		msgpack_pack_str_with_body(pk, "ttl", 3);
+		msgpack_pack_double(pk, c->ttl);
+	}
+	if ((err = mpmgr_request_end(c->h)) != MPMGR_OK)
+		return err;
+	return mpmgr_reply(c->h, res);
+}
+
+/*
  * lock, rlock, semaphore exec: acquire (asking for the fencing token, and
  * a lease with --ttl), run CMD with the token in $MPMGR_FENCE, release,
  * exit with CMD's status. Nothing runs when -t passes first: -E's code.
- * Without --ttl CMD inherits the connection (what is held lives while
- * mpctl or CMD does); with it mpctl keeps the lease extended, CMD ends
- * with it, and nothing outlives mpctl.
+ * -t bounds the wait for the object, not CMD. Without --ttl CMD inherits
+ * the connection (what is held lives while mpctl or CMD does); with it
+ * mpctl keeps the lease extended, CMD ends with it, and nothing outlives
+ * mpctl.
+ *
+ * An rlock is its owner connection's to acquire again, and CMD's mpctl
+ * shares that connection: a nested `rlock exec` under $MPMGR_HELD_FD
+ * (for the same daemon, of an rlock that connection owns) acquires on
+ * it, one level deeper, instead of waiting on a connection of its own for
+ * what its parent holds (mpctl_connect). It talks on the shared socket
+ * while its parent waits for CMD, so nested commands under one exec must
+ * run one at a time, not side by side. A nested exec with --ttl never
+ * adopts: a lease is on a connection's whole hold, and the parent's
+ * levels are not the child's to lease.
  */
 int
 hold_exec(struct ctx *c)
@@ -434,33 +461,24 @@ hold_exec(struct ctx *c)
 	struct cmd_env env = { .pass_fd = c->ttl <= 0,
 		.parent_death = c->ttl > 0 };
 	struct lease lease = { .ttl = c->ttl, .sent = -1 };
-	msgpack_packer pk;
+	bool rlock = c->verb->method == MPMGR_MID_rlock_acquire;
 	msgpack_object res;
 	int err, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, rlock && c->ttl <= 0)) != 0)
 		return rc;
-	msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
-	if (c->timeout >= 0)
-		msgpack_pack_double(&pk, c->timeout);
-	else
-		msgpack_pack_nil(&pk);
-	msgpack_pack_map(&pk, c->ttl > 0 ? 2 : 1);
-	msgpack_pack_str_with_body(&pk, "fence", 5);
-	msgpack_pack_true(&pk);
-	if (c->ttl > 0) {
-		msgpack_pack_str_with_body(&pk, "ttl", 3);
-		msgpack_pack_double(&pk, c->ttl);
-	}
-	c->nargs = 2;
-	if ((err = mpctl_call(c, &res)) != MPMGR_OK)
+	if ((err = exec_acquire(c, &res)) != MPMGR_OK)
 		return mpctl_fail(c, err);
+	if (res.type == MSGPACK_OBJECT_BOOLEAN && !res.via.boolean &&
+	    c->opt[OPT_QUIET] != NULL)
+		return c->conflict;
 	if (res.type == MSGPACK_OBJECT_BOOLEAN && !res.via.boolean)
 		return mpctl_say(c->conflict, "TIMEOUT: %s: '%s' not acquired "
 		    "within %g s; %s not run", c->who, c->name, c->timeout,
 		    c->operands[0]);
 	if (res.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		return mpctl_unexpected(&res);
+	mpctl_deadline_disarm();
 	env.fence = res.via.u64;
 	if (c->ttl > 0) {
 		/*

@@ -6,16 +6,18 @@
  * objects with long names does not fit in one reply (LIMIT past the
  * daemon's output limit). So ls walks obj.scan's cursor, LS_PAGE objects
  * a request, halving the count when a page is refused for its size, and
- * filters by TYPE itself. A TYPE this mpctl does not know is asked of
- * obj.list instead, in one reply: the daemon then names what is wrong
- * with it (BADARG), or lists the objects of a type newer than this mpctl.
+ * filters by TYPE itself (a type's alias, sem, as its name). A TYPE this
+ * mpctl does not know is asked of obj.list instead, in one reply: that
+ * lists the objects of a type newer than this mpctl, or the daemon does
+ * not know it either (BADARG), a usage error with "did you mean".
  *
  * The rows are kept until the last page is in, since the columns' widths
  * depend on all of them; what prints is what one obj.list reply printed:
  * a header and one "NAME  TYPE  SIZE" line an object, padded by code
  * points, or with --json one array of [name, type, size]. An object
  * created or deleted during the walk may or may not be listed; the others
- * are listed once, in the registry's order.
+ * are listed once, in the registry's order. --names prints the names
+ * alone, one a line; shell completion takes them through ls_names.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -197,31 +199,24 @@ ls_scan(struct ctx *c, struct ls *ls, const char *type)
 	return 0;
 }
 
-/* obj.list [type] into ls, in one reply. */
+/*
+ * obj.list [type] into ls, in one reply: for a type this mpctl does not
+ * know (a newer daemon's). BADARG is the daemon not knowing it either: a
+ * usage error, with the known types near it.
+ */
 static int
-ls_list(struct ctx *c, struct ls *ls)
+ls_list(struct ctx *c, struct ls *ls, const char *type)
 {
 	msgpack_object res;
 	int err, rc;
 
 	if ((rc = mpctl_pack_operands(c)) != 0)
 		return rc;
-	if ((err = mpctl_call(c, &res)) != MPMGR_OK)
-		return mpctl_fail(c, err);
-	return ls_add(ls, &res, NULL, &res);
-}
-
-/* A known type: one the verb table has, spelled as the daemon does. */
-static bool
-ls_known(const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < verbs_ntypes; i++) {
-		if (strcmp(verbs_types[i].name, type) == 0)
-			return true;
-	}
-	return false;
+	if ((err = mpctl_call(c, &res)) == MPMGR_OK)
+		return ls_add(ls, &res, NULL, &res);
+	if (err == MPMGR_EBADARG)
+		return parse_unknown_type("ls", type);
+	return mpctl_fail(c, err);
 }
 
 static void
@@ -269,24 +264,84 @@ ls_print(const struct ctx *c, const struct ls *ls)
 		fputs("]\n", stdout);
 }
 
+/* Names one a line, or with --json one JSON array of them. */
+static void
+ls_print_names(const struct ctx *c, const struct ls *ls)
+{
+	const struct ls_row *r;
+	msgpack_object name;
+	size_t i;
+
+	if (c->opt[OPT_JSON] != NULL)
+		putc('[', stdout);
+	for (i = 0; i < ls->nrows; i++) {
+		r = &ls->rows[i];
+		if (c->opt[OPT_JSON] == NULL) {
+			fwrite(ls->text + r->off, 1, r->namelen, stdout);
+			putc('\n', stdout);
+			continue;
+		}
+		name = mpmgr_obj_strn(ls->text + r->off, r->namelen);
+		if (i > 0)
+			putc(',', stdout);
+		mpctl_json_print(stdout, &name);
+	}
+	if (c->opt[OPT_JSON] != NULL)
+		fputs("]\n", stdout);
+}
+
+/*
+ * The rows of type (NULL: all) into ls: walked in obj.scan pages when
+ * mpctl knows the type (sem and semaphore alike), asked of obj.list
+ * otherwise. 0, an exit status after saying why, or -1 out of memory.
+ */
+static int
+ls_fill(struct ctx *c, struct ls *ls, const char *type)
+{
+	const struct type *t;
+	int rc;
+
+	if ((rc = mpctl_connect(c, false)) != 0)
+		return rc;
+	if (type == NULL)
+		return ls_scan(c, ls, NULL);
+	if ((t = parse_type(type)) != NULL)
+		return ls_scan(c, ls, t->name);
+	return ls_list(c, ls, type);
+}
+
 int
 ls_run(struct ctx *c)
 {
 	struct ls ls = { .wname = 4, .wtype = 4 };
-	const char *type = c->noperands > 0 ? c->operands[0] : NULL;
 	int rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
-		return rc;
-	if (type == NULL || ls_known(type))
-		rc = ls_scan(c, &ls, type);
-	else
-		rc = ls_list(c, &ls);
+	rc = ls_fill(c, &ls, c->noperands > 0 ? c->operands[0] : NULL);
 	if (rc == -1)
 		rc = mpctl_say(EXIT_ERROR, "ENOMEM: out of memory listing "
 		    "%zu objects", ls.nrows);
-	if (rc == 0)
-		ls_print(c, &ls);
+	if (rc == 0 && c->opt[OPT_QUIET] == NULL) {
+		if (c->opt[OPT_NAMES] != NULL)
+			ls_print_names(c, &ls);
+		else
+			ls_print(c, &ls);
+	}
+	free(ls.rows);
+	free(ls.text);
+	return rc;
+}
+
+int
+ls_names(struct ctx *c, const char *type,
+    void (*fn)(void *arg, const char *name, size_t len), void *arg)
+{
+	struct ls ls = { .wname = 4, .wtype = 4 };
+	size_t i;
+	int rc;
+
+	rc = ls_fill(c, &ls, type);
+	for (i = 0; rc == 0 && i < ls.nrows; i++)
+		fn(arg, ls.text + ls.rows[i].off, ls.rows[i].namelen);
 	free(ls.rows);
 	free(ls.text);
 	return rc;

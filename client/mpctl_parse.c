@@ -1,36 +1,66 @@
 /*
- * mpctl_parse.c: mpctl's grammar: how argv becomes one struct ctx, and
- * the --help texts and "did you mean" hints that describe it.
+ * mpctl_parse.c: mpctl's grammar: how argv (or one line of a batch)
+ * becomes one struct ctx, and the --help texts and "did you mean" hints
+ * that describe it.
  *
- *   mpctl [GLOBAL OPTIONS] TYPE VERB [VERB OPTIONS] [--] [OPERANDS...]
- *   mpctl [GLOBAL OPTIONS] SERVER-VERB [VERB OPTIONS] [--] [OPERANDS...]
+ *   mpctl [OPTIONS] TYPE VERB [OPTIONS | OPERANDS]... [-- OPERANDS...]
+ *   mpctl [OPTIONS] SERVER-VERB [OPTIONS | OPERANDS]... [-- OPERANDS...]
+ *   mpctl [OPTIONS] {batch | -}
  *
- * The options are the two tables below; which verb takes which, its
- * operand counts and its usage come from the verb table (mpctl_verbs.c).
- * Verb names match with '_' and '-' alike; a number-like token ("-10",
- * "-.5") is an operand, never an option; "--" ends the options. Every
- * usage error is said here ("mpctl: dict get: wants KEY...") and is exit
- * status 2.
+ * Options are recognised anywhere before "--": before TYPE, between the
+ * operands, after them (an option that used to follow an operand was
+ * stored as data). A number-like token ("-10", "-.5", "-1e3") and "-"
+ * are operands, never options; "--" ends the options, so a value that
+ * starts with '-' goes after it (or through --string's "--name=VALUE"
+ * forms, -x or --file). The one exception is exec: its first operand
+ * starts CMD, and every word after it is CMD's (flock(1), env(1)).
+ *
+ * An option's argument given as the next word may not look like an
+ * option ("-n --" is flock's habit, not a lock named "--"); "--name=-x"
+ * says that it is one. Which verb takes which option, its operand counts
+ * and its usage come from the verb table (mpctl_verbs.c); an option
+ * given to a verb that does not take it is a usage error, wherever it
+ * stood. Every usage error is said here and is exit status 2.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../proto/mpmgr_proto.h"
+#include "../proto/scan.h"
 #include "mpctl.h"
 #include "mpctl_json.h"
 
-const struct opt parse_verb_opts[OPT_COUNT] = {
+const struct opt parse_opts[OPT_COUNT] = {
+	[OPT_SOCKET] = { .short_name = 's', .long_name = "socket",
+	    .arg = "PATH", .help = "the daemon's socket" },
+	[OPT_AUTHKEY] = { .short_name = 'k', .long_name = "authkey-file",
+	    .arg = "FILE", .help = "the authkey file (never the key itself)" },
 	[OPT_NAME] = { .short_name = 'n', .long_name = "name", .arg = "NAME",
 	    .help = "the object's name (default: the type's name)" },
+	[OPT_TIMEOUT] = { .short_name = 't', .long_name = "timeout",
+	    .arg = "SECS",
+	    .help = "wait at most SECS (0: do not wait); bounds the command" },
+	[OPT_QUIET] = { .short_name = 'q', .long_name = "quiet",
+	    .help = "print no result; the exit status says it" },
 	[OPT_STRING] = { .long_name = "string",
 	    .help = "keys and values are strings, never JSON" },
 	[OPT_JSON] = { .long_name = "json",
 	    .help = "print results as JSON, a bare string too" },
-	[OPT_TIMEOUT] = { .short_name = 't', .long_name = "timeout",
-	    .arg = "SECS",
-	    .help = "wait at most SECS seconds (0: do not wait)" },
+	[OPT_STDIN] = { .short_name = 'x', .long_name = "stdin",
+	    .help = "the last operand is stdin's bytes" },
+	[OPT_FILE] = { .long_name = "file", .arg = "FILE",
+	    .help = "the last operand is FILE's bytes" },
+	[OPT_DEFAULT] = { .long_name = "default", .arg = "VALUE",
+	    .help = "what to answer when KEY is missing" },
+	[OPT_LINES] = { .long_name = "lines",
+	    .help = "put one item per line of stdin" },
+	[OPT_NAMES] = { .long_name = "names",
+	    .help = "print the names only, one a line" },
 	[OPT_CONFLICT] = { .short_name = 'E',
 	    .long_name = "conflict-exit-code", .arg = "CODE",
 	    .help = "exit CODE (1) when -t passes first" },
@@ -65,6 +95,9 @@ const struct opt parse_verb_opts[OPT_COUNT] = {
 	    .help = "hold a lease of SECS, extended while CMD runs" },
 	[OPT_REPLACE] = { .long_name = "replace",
 	    .help = "replace objects that exist (default: refuse them)" },
+	[OPT_RECONNECT] = { .short_name = 'w', .long_name = "wait-daemon",
+	    .arg = "SECS",
+	    .help = "wait up to SECS for the daemon (to come back)" },
 	[OPT_JOBS] = { .short_name = 'j', .long_name = "jobs", .arg = "N",
 	    .help = "run N jobs at a time (worker: the CPUs)" },
 	[OPT_TAIL] = { .long_name = "tail", .arg = "BYTES",
@@ -79,31 +112,12 @@ const struct opt parse_verb_opts[OPT_COUNT] = {
 	[OPT_CONSUME] = { .long_name = "consume",
 	    .help = "forget each job once its result is read" },
 	[OPT_HELP] = { .short_name = 'h', .long_name = "help",
-	    .help = "this help" },
-};
-
-/* Options before TYPE. */
-enum global_opt {
-	GOPT_SOCKET,
-	GOPT_AUTHKEY,
-	GOPT_WAIT,
-	GOPT_HELP,
-	GOPT_VERSION,
-	GOPT_COUNT
-};
-
-static const struct opt global_opts[GOPT_COUNT] = {
-	[GOPT_SOCKET] = { .short_name = 's', .long_name = "socket",
-	    .arg = "PATH", .help = "the daemon's socket" },
-	[GOPT_AUTHKEY] = { .short_name = 'k', .long_name = "authkey-file",
-	    .arg = "FILE", .help = "the authkey file (never the key itself)" },
-	[GOPT_WAIT] = { .short_name = 'w', .long_name = "wait", .arg = "SECS",
-	    .help = "wait up to SECS for the daemon (to come back)" },
-	[GOPT_HELP] = { .short_name = 'h', .long_name = "help",
 	    .help = "this help; mpctl TYPE [VERB] --help for more" },
-	[GOPT_VERSION] = { .long_name = "version",
-	    .help = "print mpctl's version" },
+	[OPT_VERSION] = { .short_name = 'V', .long_name = "version",
+	    .help = "print mpctl's version (mpctl version: the daemon's too)" },
 };
+
+#define OPTS_ALL (O(OPT_COUNT) - 1)
 
 static const char paths[] =
 "Socket: -s, else $MPMGR_SOCKET, else /run/mpmgr/mpmgr.sock for root,\n"
@@ -113,22 +127,34 @@ static const char paths[] =
 "socket, else \"authkey\" beside the socket.\n";
 
 static const char notes[] =
+"Options go anywhere before --, before TYPE too. A number-like token\n"
+"(-10, -.5, -1e3) and - are always operands; -- ends the options, so a\n"
+"value starting with - goes after it. exec's CMD starts at its first\n"
+"operand. An option's argument may not look like an option (-n --):\n"
+"write --name=-x for a name that starts with -.\n"
+"\n"
 "Operands: a key or value is JSON when it parses as JSON (5, -1.5, true,\n"
 "null, \"5\", [1,2], {\"a\":1}), else the string as typed; --string makes\n"
-"them strings. A number-like token (-10, -.5, -1e3) is always an operand,\n"
-"never an option. Integers are int64, or uint64 up to 2^64-1.\n"
+"them strings. Integers are int64, or uint64 up to 2^64-1. -x (--stdin)\n"
+"and --file FILE give the last operand as those bytes, read as the others\n"
+"are (bytes that are not UTF-8 text go as binary).\n"
 "\n"
 "Output: results print as one line of compact JSON, except that a bare\n"
 "string prints as itself (--json prints it quoted). Binary values print as\n"
 "{\"$bin\":\"BASE64\"} and msgpack ext values as {\"$ext\":[TYPE,\"BASE64\"]};\n"
 "both forms are read back as binary and ext. A map key that is not a\n"
 "string prints as its JSON text in a string. Floats print in the shortest\n"
-"form that reads back the same; NaN and Infinity as those words.\n"
+"form that reads back the same; NaN and Infinity as those words. -q\n"
+"prints nothing, nor the errors that exit 1: the status says it.\n"
 "\n"
 "Waiting: -t SECS (a number, fractions allowed) bounds a blocking verb;\n"
 "0 does not wait; without -t it waits forever. An acquire or wait that\n"
 "times out answers false, a queue get EMPTY, a put FULL, a barrier wait\n"
-"TIMEOUT.\n"
+"TIMEOUT. -t bounds the whole command, connecting included: a daemon that\n"
+"has not answered 2 s after SECS is unresponsive (exit 3). -w SECS waits\n"
+"up to SECS for a daemon that is not there yet (starting, restarting) and\n"
+"connects again if it restarts during the command; a request in flight\n"
+"then fails with EINFLIGHT (exit 4): it may or may not have run.\n"
 "\n"
 "Holding: a lock, rlock or semaphore permit is held by a connection and\n"
 "given back when it closes, so `TYPE exec -n NAME -- CMD...` holds it\n"
@@ -137,16 +163,21 @@ static const char notes[] =
 "release are refused (status 2) unless the object was created with\n"
 "--no-release-on-disconnect (release_on_disconnect false).\n"
 "\n"
+"Batch: `mpctl batch` (or `mpctl -`) reads one command a line from stdin\n"
+"(words split as a shell does: quotes, backslashes; # comments) and sends\n"
+"them on one connection, pipelined; each prints one line, an error as\n"
+"\"(error) CODE: message\". The status is the worst of theirs.\n"
+"\n"
 "Exit status: 0 success or true; 1 a predicate answered false (contains,\n"
 "cas not done, an acquire or wait that timed out) or the error NOKEY,\n"
-"EMPTY, FULL or TIMEOUT; 2 usage error; 3 cannot connect or authenticate;\n"
-"4 any other error (BROKEN, NOOBJ...); 5 nothing more will come: EOF (a\n"
-"pipe's other end is closed) or SHUTDOWN (a queue shut down and empty, or\n"
-"the daemon stopping); 6 LOST (a process record without an exit code).\n"
-"exec and process start --wait exit with CMD's status, process join with\n"
-"the process's (128 + N when signal N killed it); exec with -E's CODE (1)\n"
-"when -t passed first and CMD did not run. Errors go to stderr as\n"
-"\"mpctl: CODE: message\".\n";
+"EMPTY, FULL or TIMEOUT; 2 usage error; 3 cannot connect or authenticate,\n"
+"or no answer in time; 4 any other error (BROKEN, NOOBJ...); 5 nothing\n"
+"more will come: EOF (a pipe's other end is closed) or SHUTDOWN (a queue\n"
+"shut down and empty, or the daemon stopping); 6 LOST (a process record\n"
+"without an exit code). exec and process start --wait exit with CMD's\n"
+"status, process join with the process's (128 + N when signal N killed\n"
+"it); exec with -E's CODE (1) when -t passed first and CMD did not\n"
+"run. Errors go to stderr as \"mpctl: CODE: message\".\n";
 
 /* --- words ------------------------------------------------------------ */
 
@@ -165,8 +196,8 @@ same_word(const char *a, const char *b)
 	return *a == *b;
 }
 
-static const struct type *
-find_type(const char *word)
+const struct type *
+parse_type(const char *word)
 {
 	const struct type *t;
 	size_t i;
@@ -189,8 +220,8 @@ verb_of(const struct verb *v, const char *type)
 	return strcmp(type, v->type) == 0;
 }
 
-static const struct verb *
-find_verb(const char *type, const char *word)
+const struct verb *
+parse_verb(const char *type, const char *word)
 {
 	const struct verb *v;
 	size_t i;
@@ -285,6 +316,31 @@ guess_text(const struct guess *g, const char *prefix, char *buf, size_t len)
 	return buf;
 }
 
+/* Every type's name and alias, to g. */
+static void
+guess_types(struct guess *g)
+{
+	size_t i;
+
+	for (i = 0; i < verbs_ntypes; i++) {
+		guess_offer(g, verbs_types[i].name);
+		if (verbs_types[i].alias != NULL)
+			guess_offer(g, verbs_types[i].alias);
+	}
+}
+
+int
+parse_unknown_type(const char *who, const char *word)
+{
+	struct guess g = { .word = word, .best = SIZE_MAX };
+	char hint[160];
+
+	guess_types(&g);
+	return mpctl_say(EXIT_USAGE, "%s: unknown type '%s'%s (see mpctl "
+	    "--help)", who, word, guess_text(&g, "", hint, sizeof(hint)));
+}
+
+/* "unknown type or command 'dcit'; did you mean 'dict'?" */
 static int
 unknown_word(const char *word)
 {
@@ -292,15 +348,12 @@ unknown_word(const char *word)
 	char hint[160];
 	size_t i;
 
-	for (i = 0; i < verbs_ntypes; i++) {
-		guess_offer(&g, verbs_types[i].name);
-		if (verbs_types[i].alias != NULL)
-			guess_offer(&g, verbs_types[i].alias);
-	}
+	guess_types(&g);
 	for (i = 0; i < verbs_nverbs; i++) {
 		if (verbs_table[i].type == NULL)
 			guess_offer(&g, verbs_table[i].name);
 	}
+	guess_offer(&g, "batch");
 	return mpctl_say(EXIT_USAGE, "unknown type or command '%s'%s (see "
 	    "mpctl --help)", word, guess_text(&g, "", hint, sizeof(hint)));
 }
@@ -326,7 +379,43 @@ unknown_verb(const struct type *t, const char *word)
 	    t->name);
 }
 
+/*
+ * TYPE without VERB. A type named as a server verb's method ("list", and
+ * obj.list is ls) is likely that verb: say so.
+ */
+static int
+missing_verb(const struct type *t)
+{
+	const char *m, *dot;
+	size_t i;
+
+	for (i = 0; i < verbs_nverbs; i++) {
+		if (verbs_table[i].type != NULL)
+			continue;
+		m = verbs_method(&verbs_table[i]);
+		dot = strchr(m, '.');
+		if (dot != NULL && strcmp(dot + 1, t->name) == 0)
+			return mpctl_say(EXIT_USAGE, "%s: missing VERB (see "
+			    "mpctl %s --help); to %s the objects: mpctl %s",
+			    t->name, t->name, t->name, verbs_table[i].name);
+	}
+	return mpctl_say(EXIT_USAGE, "%s: missing VERB (see mpctl %s --help)",
+	    t->name, t->name);
+}
+
 /* --- help --------------------------------------------------------------- */
+
+opt_mask
+parse_allowed(const struct verb *v)
+{
+	opt_mask opts = v->opts | OPTS_ALWAYS;
+	int min, max;
+
+	verbs_operands(v, &min, &max);
+	if (max == 0)
+		opts &= ~(O(OPT_STDIN) | O(OPT_FILE));
+	return opts;
+}
 
 /* "-n NAME" or "--string", for help. */
 static void
@@ -341,24 +430,24 @@ format_opt(const struct opt *o, char *buf, size_t len)
 }
 
 static void
-help_opts(FILE *f, const struct opt *tab, size_t n, unsigned allowed)
+help_opts(FILE *f, opt_mask allowed)
 {
 	char buf[64];
 	int width = 24;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < OPT_COUNT; i++) {
 		if (!(allowed & O(i)))
 			continue;
-		format_opt(&tab[i], buf, sizeof(buf));
+		format_opt(&parse_opts[i], buf, sizeof(buf));
 		if ((int)strlen(buf) > width)
 			width = (int)strlen(buf);
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < OPT_COUNT; i++) {
 		if (!(allowed & O(i)))
 			continue;
-		format_opt(&tab[i], buf, sizeof(buf));
-		fprintf(f, "  %-*s %s\n", width, buf, tab[i].help);
+		format_opt(&parse_opts[i], buf, sizeof(buf));
+		fprintf(f, "  %-*s %s\n", width, buf, parse_opts[i].help);
 	}
 }
 
@@ -431,10 +520,12 @@ help_top(FILE *f)
 	    "       mpctl [-s PATH] [-k FILE] SERVER-VERB [OPTIONS] "
 	    "[OPERANDS...]\n"
 	    "       mpctl [-s PATH] [-k FILE] {lock|rlock|sem} exec -n NAME "
-	    "[-t SECS] [--ttl SECS] [-E CODE] -- CMD...\n\n"
+	    "[-t SECS] [--ttl SECS] [-E CODE] -- CMD...\n"
+	    "       mpctl [-s PATH] [-k FILE] {batch|-} [--json] < "
+	    "COMMANDS\n\n"
 	    "The shared objects of mpmgrd, from the shell.\n\n"
 	    "Global options:\n", f);
-	help_opts(f, global_opts, GOPT_COUNT, ~0u);
+	help_opts(f, OPTS_GLOBAL);
 	fputs("\nTypes (mpctl TYPE --help lists their verbs):\n", f);
 	for (i = 0; i < verbs_ntypes; i++) {
 		if ((int)strlen(verbs_types[i].name) > width)
@@ -449,16 +540,16 @@ help_top(FILE *f)
 	}
 	fputs("\nServer verbs:\n", f);
 	help_verb_list(f, NULL);
-	fputs("\nVerb options (between VERB and the first operand; -- ends "
-	    "them):\n", f);
-	help_opts(f, parse_verb_opts, OPT_COUNT, ~0u);
+	fputs("\nVerb options (anywhere before --; mpctl TYPE VERB --help says "
+	    "which a verb\ntakes):\n", f);
+	help_opts(f, OPTS_ALL & ~OPTS_GLOBAL);
 	fprintf(f, "\n%s\n%s", paths, notes);
 }
 
 static void
 help_type(FILE *f, const struct type *t)
 {
-	unsigned opts = 0;
+	opt_mask opts = 0;
 	size_t i;
 
 	fprintf(f, "usage: mpctl %s VERB [-n NAME] [OPTIONS] [OPERANDS...]\n\n"
@@ -467,11 +558,11 @@ help_type(FILE *f, const struct type *t)
 	help_verb_list(f, t->name);
 	for (i = 0; i < verbs_nverbs; i++) {
 		if (verb_of(&verbs_table[i], t->name))
-			opts |= verbs_table[i].opts;
+			opts |= parse_allowed(&verbs_table[i]);
 	}
-	fputs("\nOptions (between VERB and the first operand; -- ends them;\n"
-	    "mpctl TYPE VERB --help says which a verb takes):\n", f);
-	help_opts(f, parse_verb_opts, OPT_COUNT, opts);
+	fputs("\nOptions (anywhere before --; mpctl TYPE VERB --help says "
+	    "which a verb\ntakes):\n", f);
+	help_opts(f, opts & ~OPTS_GLOBAL);
 	fputs("\nmpctl --help tells how operands are read and results printed,"
 	    "\nand what the exit status means.\n", f);
 }
@@ -479,6 +570,7 @@ help_type(FILE *f, const struct type *t)
 static void
 help_verb(FILE *f, const struct verb *v)
 {
+	opt_mask allowed = parse_allowed(v);
 	const struct opt *o;
 	char buf[256];
 	size_t i;
@@ -486,8 +578,8 @@ help_verb(FILE *f, const struct verb *v)
 	fprintf(f, "usage: mpctl %s%s%s", v->type ? v->type : "",
 	    v->type ? " " : "", v->name);
 	for (i = 0; i < OPT_COUNT; i++) {
-		o = &parse_verb_opts[i];
-		if (!(v->opts & O(i)) || i == OPT_HELP)
+		o = &parse_opts[i];
+		if (!(allowed & O(i)) || (OPTS_GLOBAL & O(i)))
 			continue;
 		if (o->short_name)
 			fprintf(f, " [-%c%s%s]", o->short_name,
@@ -502,66 +594,83 @@ help_verb(FILE *f, const struct verb *v)
 		fprintf(f, "\n%s\n\n", v->help);
 	if (v->alias != NULL)
 		fprintf(f, "Also spelled: %s.\n", v->alias);
-	fprintf(f, "Method: %s.\n\nOptions%s:\n", verbs_method(v),
-	    v->flags & F_PERMUTE ? " (before or after the operands)" : "");
-	help_opts(f, parse_verb_opts, OPT_COUNT, v->opts);
+	fprintf(f, "Method: %s.\n\nOptions (%s):\n", verbs_method(v),
+	    v->flags & F_CMD ? "before CMD" : "anywhere before --");
+	help_opts(f, allowed);
 	fputs("\nmpctl --help tells how operands are read and results printed,"
 	    "\nand what the exit status means.\n", f);
 }
 
 /* --- options ----------------------------------------------------------- */
 
-static int
-find_opt(const struct opt *tab, size_t n, unsigned allowed, const char *name,
-    size_t len, char short_name)
+int
+parse_option(const char *name, size_t len, char short_name)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (!(allowed & O(i)))
-			continue;
-		if (short_name ? tab[i].short_name == short_name :
-		    strlen(tab[i].long_name) == len &&
-		    strncmp(tab[i].long_name, name, len) == 0)
+	for (i = 0; i < OPT_COUNT; i++) {
+		if (short_name ? parse_opts[i].short_name == short_name :
+		    strlen(parse_opts[i].long_name) == len &&
+		    strncmp(parse_opts[i].long_name, name, len) == 0)
 			return (int)i;
 	}
 	return -1;
 }
 
 static int
-unknown_long(const char *pre, const char *see, const struct opt *tab,
-    size_t n, unsigned allowed, const char *token)
+unknown_long(const char *pre, const char *see, opt_mask allowed,
+    const char *token)
 {
 	char name[40], hint[160];
 	struct guess g = { .word = name, .best = SIZE_MAX };
 	size_t len = strcspn(token + 2, "="), i;
 
 	snprintf(name, sizeof(name), "%.*s", (int)len, token + 2);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < OPT_COUNT; i++) {
 		if (allowed & O(i))
-			guess_offer(&g, tab[i].long_name);
+			guess_offer(&g, parse_opts[i].long_name);
 	}
 	return mpctl_say(EXIT_USAGE, "%sunknown option '%s'%s (see %s)", pre,
 	    token, guess_text(&g, "--", hint, sizeof(hint)), see);
 }
 
-/* Whether a token is an operand: not an option, not "--". */
-static bool
-is_operand(const char *t)
+bool
+parse_is_operand(const char *t)
 {
 	return t[0] != '-' || t[1] == '\0' ||
 	    mpctl_json_is_negative_number(t);
 }
 
 /*
- * Parse the option token argv[*i] (and its argument, when it takes one)
- * into val[] (the argument, or "" for a flag), leaving *i after them.
- * Returns 0, or EXIT_USAGE after saying why; pre ("dict get: ") names the
- * culprit and see the help to read.
+ * The argument of option id as the next word, t: refused when it looks
+ * like an option ("-n --" meaning flock's "do not wait", "-n -t 5"
+ * missing its NAME).
  */
 static int
-parse_opt(int argc, char **argv, int *i, const struct opt *tab, size_t n,
-    unsigned allowed, const char **val, const char *pre, const char *see)
+opt_word(int id, const char *t, const char *pre)
+{
+	const struct opt *o = &parse_opts[id];
+
+	if (parse_is_operand(t))
+		return 0;
+	if (id == OPT_NAME && strcmp(t, "--") == 0)
+		return mpctl_say(EXIT_USAGE, "%soption -n needs NAME, not '--' "
+		    "(flock's -n, do not wait, is -t 0 here)", pre);
+	return mpctl_say(EXIT_USAGE, "%soption --%s needs %s, not the option "
+	    "'%s' (a %s that starts with '-' is written --%s=%s)", pre,
+	    o->long_name, o->arg, t, o->arg, o->long_name, t);
+}
+
+/*
+ * Parse the option token argv[*i] (and its argument, when it takes one)
+ * into val[] (the argument, or "" for a flag), leaving *i after them.
+ * An option that is not in allowed is a usage error. Returns 0, or
+ * EXIT_USAGE after saying why; pre ("dict get: ") names the culprit and
+ * see the help to read.
+ */
+static int
+parse_opt(int argc, char **argv, int *i, opt_mask allowed, const char **val,
+    const char *pre, const char *see)
 {
 	const char *t = argv[(*i)++], *eq, *p;
 	size_t len;
@@ -570,13 +679,17 @@ parse_opt(int argc, char **argv, int *i, const struct opt *tab, size_t n,
 	if (t[1] == '-') {
 		eq = strchr(t + 2, '=');
 		len = eq != NULL ? (size_t)(eq - (t + 2)) : strlen(t + 2);
-		id = find_opt(tab, n, allowed, t + 2, len, 0);
+		id = parse_option(t + 2, len, 0);
 		if (id < 0)
-			return unknown_long(pre, see, tab, n, allowed, t);
-		if (tab[id].arg == NULL && eq != NULL)
+			return unknown_long(pre, see, allowed, t);
+		if (!(allowed & O(id)))
+			return mpctl_say(EXIT_USAGE, "%soption '--%s' does not "
+			    "apply here (see %s)", pre, parse_opts[id].long_name,
+			    see);
+		if (parse_opts[id].arg == NULL && eq != NULL)
 			return mpctl_say(EXIT_USAGE, "%soption '--%s' takes no "
-			    "argument", pre, tab[id].long_name);
-		if (tab[id].arg == NULL)
+			    "argument", pre, parse_opts[id].long_name);
+		if (parse_opts[id].arg == NULL)
 			val[id] = "";
 		else if (eq != NULL)
 			val[id] = eq + 1;
@@ -584,26 +697,32 @@ parse_opt(int argc, char **argv, int *i, const struct opt *tab, size_t n,
 			val[id] = argv[(*i)++];
 		else
 			return mpctl_say(EXIT_USAGE, "%soption '--%s' needs %s",
-			    pre, tab[id].long_name, tab[id].arg);
+			    pre, parse_opts[id].long_name, parse_opts[id].arg);
+		if (parse_opts[id].arg != NULL && eq == NULL)
+			return opt_word(id, val[id], pre);
 		return 0;
 	}
 	for (p = t + 1; *p != '\0'; p++) {
-		id = find_opt(tab, n, allowed, NULL, 0, *p);
+		id = parse_option(NULL, 0, *p);
 		if (id < 0)
 			return mpctl_say(EXIT_USAGE, "%sunknown option '-%c' "
 			    "(see %s)", pre, *p, see);
-		if (tab[id].arg == NULL) {
+		if (!(allowed & O(id)))
+			return mpctl_say(EXIT_USAGE, "%soption '-%c' does not "
+			    "apply here (see %s)", pre, *p, see);
+		if (parse_opts[id].arg == NULL) {
 			val[id] = "";
 			continue;
 		}
-		if (p[1] != '\0')
+		if (p[1] != '\0') {
 			val[id] = p + 1;
-		else if (*i < argc)
-			val[id] = argv[(*i)++];
-		else
+			return 0;
+		}
+		if (*i >= argc)
 			return mpctl_say(EXIT_USAGE, "%soption '-%c' needs %s",
-			    pre, *p, tab[id].arg);
-		break;
+			    pre, *p, parse_opts[id].arg);
+		val[id] = argv[(*i)++];
+		return opt_word(id, val[id], pre);
 	}
 	return 0;
 }
@@ -618,44 +737,39 @@ who_texts(const char *who, char *pre, size_t prelen, char *see,
 }
 
 /*
- * Parse options from argv[*i] on into val[] (the argument, or "" for a
- * flag) up to the first operand, where *i is left; "--" is consumed. A
- * number-like token ("-10", "-.5") is an operand. Returns 0, or EXIT_USAGE
- * after saying why; who ("dict get", "" before TYPE) names the culprit.
+ * Options from argv[*i] up to the first operand (TYPE), where *i is left:
+ * any option of the table; the verb, once known, judges them.
  */
 static int
-parse_opts(int argc, char **argv, int *i, const struct opt *tab, size_t n,
-    unsigned allowed, const char **val, const char *who)
+parse_leading(int argc, char **argv, int *i, const char **val)
 {
-	char pre[96], see[96];
 	int rc;
 
-	who_texts(who, pre, sizeof(pre), see, sizeof(see));
-	while (*i < argc && !is_operand(argv[*i])) {
-		if (strcmp(argv[*i], "--") == 0) {
-			(*i)++;
-			return 0;
-		}
-		if ((rc = parse_opt(argc, argv, i, tab, n, allowed, val, pre,
-		    see)) != 0)
+	while (*i < argc && !parse_is_operand(argv[*i])) {
+		if (strcmp(argv[*i], "--") == 0)
+			return mpctl_say(EXIT_USAGE, "'--' before the verb (see "
+			    "mpctl --help)");
+		if ((rc = parse_opt(argc, argv, i, OPTS_ALL, val, "",
+		    "mpctl --help")) != 0)
 			return rc;
 	}
 	return 0;
 }
 
 /*
- * For F_PERMUTE verbs: options before, between and after the operands
- * (`queue create 100 --ack`), up to "--". The operands are moved, in
- * their order, to argv[first...]; *n counts them.
+ * The words after VERB, from argv[first]: options anywhere before "--"
+ * (for F_CMD verbs, before the first operand), the operands moved, in
+ * their order, to argv[first...], counted in *n and ended by a NULL
+ * (argv[argc] is one, so there is room).
  */
 static int
-parse_permuted(int argc, char **argv, int first, unsigned allowed,
-    const char **val, const char *who, int *n)
+parse_rest(struct ctx *c, int argc, char **argv, int first, int *n)
 {
+	opt_mask allowed = parse_allowed(c->verb);
 	char pre[96], see[96];
 	int j = first, rc;
 
-	who_texts(who, pre, sizeof(pre), see, sizeof(see));
+	who_texts(c->who, pre, sizeof(pre), see, sizeof(see));
 	*n = 0;
 	while (j < argc) {
 		if (strcmp(argv[j], "--") == 0) {
@@ -663,14 +777,18 @@ parse_permuted(int argc, char **argv, int first, unsigned allowed,
 				argv[first + (*n)++] = argv[j];
 			break;
 		}
-		if (is_operand(argv[j])) {
-			argv[first + (*n)++] = argv[j++];
+		if (parse_is_operand(argv[j])) {
+			do
+				argv[first + (*n)++] = argv[j++];
+			while ((c->verb->flags & F_CMD) && j < argc);
 			continue;
 		}
-		if ((rc = parse_opt(argc, argv, &j, parse_verb_opts,
-		    OPT_COUNT, allowed, val, pre, see)) != 0)
+		if ((rc = parse_opt(argc, argv, &j, allowed, c->opt, pre,
+		    see)) != 0)
 			return rc;
 	}
+	/* NULL-terminated like argv (exec's CMD is execvp's argv). */
+	argv[first + *n] = NULL;
 	return 0;
 }
 
@@ -686,15 +804,30 @@ parse_secs(const char *t, bool positive, double *secs)
 	    (positive ? *secs > 0 : *secs >= 0);
 }
 
-/* -t SECS into c->timeout, --ttl SECS into c->ttl and -E CODE into
- * c->conflict. */
+/* -w SECS into c->wait. */
+static int
+parse_reconnect(struct ctx *c)
+{
+	const char *w = c->opt[OPT_RECONNECT];
+
+	if (w != NULL && !parse_secs(w, false, &c->wait))
+		return mpctl_say(EXIT_USAGE, "%s: -w wants seconds, a number "
+		    ">= 0, not '%s'", c->who, w);
+	return 0;
+}
+
+/* -w SECS into c->wait, -t SECS into c->timeout, --ttl SECS into c->ttl
+ * and -E CODE into c->conflict. */
 static int
 parse_numbers(struct ctx *c)
 {
 	const char *t = c->opt[OPT_TIMEOUT], *e = c->opt[OPT_CONFLICT];
 	char *end;
 	long code;
+	int rc;
 
+	if ((rc = parse_reconnect(c)) != 0)
+		return rc;
 	if (t != NULL && !parse_secs(t, false, &c->timeout))
 		return mpctl_say(EXIT_USAGE, "%s: -t wants seconds, a number "
 		    ">= 0 (0: do not wait), not '%s'", c->who, t);
@@ -714,79 +847,289 @@ parse_numbers(struct ctx *c)
 	return 0;
 }
 
-static bool
-is_help(const char *word)
+const char *
+parse_create_hint(const char *type, const char *name, char *buf, size_t len)
 {
-	return strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0;
+	const struct verb *v = parse_verb(type, "create");
+
+	if (v == NULL)
+		return NULL;
+	snprintf(buf, len, "mpctl %s create -n %s%s%s", type, name,
+	    v->usage[0] ? " " : "", v->usage);
+	return buf;
+}
+
+/*
+ * One operand too many is most often a Redis habit: `dict get users
+ * alice` for the key alice of the dict users, or a default where the
+ * default is an option.
+ */
+static int
+too_many(const struct ctx *c, int max)
+{
+	const struct verb *v = c->verb;
+	char also[96] = "";
+
+	if (v->type == NULL || c->noperands != max + 1 ||
+	    c->opt[OPT_NAME] != NULL)
+		return mpctl_say(EXIT_USAGE, "%s: wants %s, got %d operands "
+		    "(see mpctl %s --help)", c->who,
+		    v->usage[0] ? v->usage : "no operands", c->noperands,
+		    c->who);
+	if (v->opts & O(OPT_DEFAULT))
+		snprintf(also, sizeof(also), "; a default goes in --default "
+		    "VALUE");
+	return mpctl_say(EXIT_USAGE, "%s: wants %s, got %d operands: the "
+	    "object's name goes in -n NAME (mpctl %s -n %s%s%s)%s (see mpctl "
+	    "%s --help)", c->who, v->usage[0] ? v->usage : "no operands",
+	    c->noperands, c->who, c->operands[0], max > 0 ? " " : "",
+	    max > 0 ? c->operands[1] : "", also, c->who);
+}
+
+/* Whether the bytes are UTF-8 text without NUL: one operand as typed. */
+static bool
+is_text(const char *p, size_t n)
+{
+	return memchr(p, '\0', n) == NULL && scan_utf8((const uint8_t *)p, n);
+}
+
+/* -x or --file FILE: the bytes, as the last operand. */
+static int
+parse_input(struct ctx *c)
+{
+	const char *file = c->opt[OPT_FILE];
+	int fd = 0, rc, i;
+
+	if (c->opt[OPT_STDIN] != NULL && file != NULL)
+		return mpctl_say(EXIT_USAGE, "%s: -x and --file both give the "
+		    "last operand: one of them", c->who);
+	if (file != NULL && strcmp(file, "-") != 0 &&
+	    (fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return mpctl_say(EXIT_USAGE, "%s: --file %s: %s", c->who,
+		    file, strerror(errno));
+	rc = mpctl_read_all(fd, &c->input, &c->inputlen);
+	if (fd != 0)
+		close(fd);
+	if (rc == -1)
+		return mpctl_say(EXIT_USAGE, "%s: cannot read %s: %s", c->who,
+		    file != NULL ? file : "stdin", strerror(errno));
+	c->input_bin = !is_text(c->input, c->inputlen);
+	if ((c->opbuf = calloc((size_t)c->noperands + 1,
+	    sizeof(*c->opbuf))) == NULL)
+		return mpctl_say(EXIT_ERROR, "%s: out of memory", c->who);
+	for (i = 0; i < c->noperands; i++)
+		c->opbuf[i] = c->operands[i];
+	c->opbuf[c->noperands++] = c->input;
+	c->operands = c->opbuf;
+	return 0;
+}
+
+/* The counts of operands, with what -x, --file and --lines add. */
+static int
+parse_count(struct ctx *c)
+{
+	const struct verb *v = c->verb;
+	bool input = c->opt[OPT_STDIN] != NULL || c->opt[OPT_FILE] != NULL;
+	int min, max, n = c->noperands + input;
+
+	if (c->opt[OPT_LINES] != NULL) {
+		if (input || c->noperands > 0)
+			return mpctl_say(EXIT_USAGE, "%s: --lines takes the "
+			    "items from stdin, one a line: no ITEM", c->who);
+		return 0;
+	}
+	verbs_operands(v, &min, &max);
+	if (max >= 0 && n > max)
+		return input ? mpctl_say(EXIT_USAGE, "%s: wants %s, got %d "
+		    "operands and %s (see mpctl %s --help)", c->who,
+		    v->usage[0] ? v->usage : "no operands", c->noperands,
+		    c->opt[OPT_STDIN] != NULL ? "-x" : "--file", c->who) :
+		    too_many(c, max);
+	if (n < min)
+		return mpctl_say(EXIT_USAGE, "%s: wants %s, got %d operand%s "
+		    "(see mpctl %s --help)", c->who,
+		    v->usage[0] ? v->usage : "no operands", n,
+		    n == 1 ? "" : "s", c->who);
+	return 0;
+}
+
+/*
+ * From the TYPE or server verb at argv[i]: the verb, its options and
+ * operands into c. In a batch line, options that choose the daemon or
+ * print help are refused.
+ */
+static int
+parse_command(struct ctx *c, int argc, char **argv, int i)
+{
+	const struct type *t = NULL;
+	const struct verb *v;
+	opt_mask allowed;
+	size_t k;
+	int rc;
+
+	if ((v = parse_verb(NULL, argv[i])) == NULL) {
+		if ((t = parse_type(argv[i])) == NULL)
+			return unknown_word(argv[i]);
+		/* Options between TYPE and VERB too; --help alone is the
+		 * type's. */
+		i++;
+		if (!c->batch && i + 1 == argc && (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)) {
+			help_type(stdout, t);
+			return EXIT_TRUE;
+		}
+		if ((rc = parse_leading(argc, argv, &i, c->opt)) != 0)
+			return rc;
+		if (i >= argc && c->opt[OPT_HELP] != NULL && !c->batch) {
+			help_type(stdout, t);
+			return EXIT_TRUE;
+		}
+		if (i >= argc)
+			return missing_verb(t);
+		if ((v = parse_verb(t->name, argv[i])) == NULL)
+			return unknown_verb(t, argv[i]);
+	}
+	i++;
+	c->verb = v;
+	c->type = t;
+	snprintf(c->who, sizeof(c->who), "%s%s%s", t != NULL ? t->name : "",
+	    t != NULL ? " " : "", v->name);
+	if ((rc = parse_rest(c, argc, argv, i, &c->noperands)) != 0)
+		return rc;
+	c->operands = argv + i;
+	/* What stood before TYPE is judged now that the verb is known. */
+	allowed = parse_allowed(v);
+	/* The batch chose the daemon; stdin holds the batch itself. */
+	if (c->batch)
+		allowed &= ~(OPTS_GLOBAL | O(OPT_QUIET) | O(OPT_STDIN) |
+		    O(OPT_LINES));
+	for (k = 0; k < OPT_COUNT; k++) {
+		if (c->opt[k] != NULL && !(allowed & O(k)))
+			return mpctl_say(EXIT_USAGE, "%s: option '--%s' does not "
+			    "apply%s (see mpctl %s --help)", c->who,
+			    parse_opts[k].long_name, c->batch ? " in batch mode" :
+			    "", c->who);
+	}
+	if (c->opt[OPT_HELP] != NULL) {
+		help_verb(stdout, v);
+		return EXIT_TRUE;
+	}
+	if ((rc = parse_numbers(c)) != 0 || (rc = parse_count(c)) != 0)
+		return rc;
+	c->name = c->opt[OPT_NAME] != NULL ? c->opt[OPT_NAME] :
+	    t != NULL ? t->name : NULL;
+	if (c->opt[OPT_SOCKET] != NULL)
+		c->socket_path = c->opt[OPT_SOCKET];
+	if (c->opt[OPT_AUTHKEY] != NULL)
+		c->authkey_file = c->opt[OPT_AUTHKEY];
+	if ((c->opt[OPT_STDIN] != NULL || c->opt[OPT_FILE] != NULL) &&
+	    (rc = parse_input(c)) != 0)
+		return rc;
+	return -1;
+}
+
+static void
+help_batch(FILE *f)
+{
+	fputs("usage: mpctl [-s PATH] [-k FILE] batch [--json] [--string] < "
+	    "COMMANDS\n"
+	    "       mpctl [-s PATH] [-k FILE] - [--json] [--string] < "
+	    "COMMANDS\n\n"
+	    "Reads commands from stdin, one a line, as mpctl's arguments would "
+	    "be written\n"
+	    "(TYPE VERB [-n NAME] [OPTIONS] [OPERANDS...]; words split as a "
+	    "shell does:\n"
+	    "'single', \"double\" with \\ escapes, \\ outside quotes; "
+	    "blank lines and #\n"
+	    "comments skipped), and sends them on one connection, pipelined: "
+	    "one\n"
+	    "handshake for all. Each command prints one line: its result as "
+	    "mpctl prints\n"
+	    "it, an empty line when there is none, \"(error) CODE: message\" "
+	    "when it\n"
+	    "fails. Replies come in order; a command that waits holds back the "
+	    "ones after\n"
+	    "it. --json and --string apply to every line.\n\n"
+	    "Not in batch mode: exec, plain acquire and release, condition "
+	    "wait and\n"
+	    "notify, ls, rm, version, -s, -k, -x, -q, --lines. queue get is the "
+	    "plain\n"
+	    "method: on an ack queue its items stay leased to the batch's "
+	    "connection\n"
+	    "until a `queue task_done` line, and go back when mpctl exits.\n\n"
+	    "Exit status: the worst of the commands' (0, 1, 2 for a line that "
+	    "does not\n"
+	    "parse, 4), or 3 when the daemon cannot be reached.\n", f);
+}
+
+/* mpctl [OPTIONS] batch [OPTIONS]: c->verb stays NULL. */
+static int
+parse_batch(struct ctx *c, int argc, char **argv, int i)
+{
+	opt_mask allowed = OPTS_GLOBAL | O(OPT_JSON) | O(OPT_STRING);
+	size_t k;
+	int rc;
+
+	snprintf(c->who, sizeof(c->who), "batch");
+	while (i < argc) {
+		if (parse_is_operand(argv[i]) || strcmp(argv[i], "--") == 0)
+			return mpctl_say(EXIT_USAGE, "batch: takes no operands: "
+			    "the commands come from stdin");
+		if ((rc = parse_opt(argc, argv, &i, allowed, c->opt,
+		    "batch: ", "mpctl batch --help")) != 0)
+			return rc;
+	}
+	for (k = 0; k < OPT_COUNT; k++) {
+		if (c->opt[k] != NULL && !(allowed & O(k)))
+			return mpctl_say(EXIT_USAGE, "batch: option '--%s' does "
+			    "not apply (see mpctl batch --help)",
+			    parse_opts[k].long_name);
+	}
+	if (c->opt[OPT_HELP] != NULL) {
+		help_batch(stdout);
+		return EXIT_TRUE;
+	}
+	if ((rc = parse_reconnect(c)) != 0)
+		return rc;
+	c->socket_path = c->opt[OPT_SOCKET];
+	c->authkey_file = c->opt[OPT_AUTHKEY];
+	c->verb = NULL;
+	return -1;
 }
 
 int
 parse_args(struct ctx *c, int argc, char **argv)
 {
-	const char *gval[GOPT_COUNT] = { NULL };
-	const struct type *t = NULL;
-	const struct verb *v;
-	int i = 1, min, max, rc;
+	int i = 1, rc;
 
-	if ((rc = parse_opts(argc, argv, &i, global_opts, GOPT_COUNT, ~0u,
-	    gval, "")) != 0)
+	if ((rc = parse_leading(argc, argv, &i, c->opt)) != 0)
 		return rc;
-	if (gval[GOPT_HELP] != NULL) {
+	if (c->opt[OPT_HELP] != NULL) {
 		help_top(stdout);
 		return EXIT_TRUE;
 	}
-	if (gval[GOPT_VERSION] != NULL) {
-		printf("mpctl %d.%d\n", MPMGR_VERSION_MAJOR,
-		    MPMGR_VERSION_MINOR);
+	if (c->opt[OPT_VERSION] != NULL) {
+		printf("mpctl %s (protocol %d)\n", MPMGR_VERSION,
+		    MPMGR_PROTO_VERSION);
 		return EXIT_TRUE;
 	}
-	c->socket_path = gval[GOPT_SOCKET];
-	c->authkey_file = gval[GOPT_AUTHKEY];
-	if (gval[GOPT_WAIT] != NULL && !parse_secs(gval[GOPT_WAIT], false,
-	    &c->wait))
-		return mpctl_say(EXIT_USAGE, "-w wants seconds, a number >= 0, "
-		    "not '%s'", gval[GOPT_WAIT]);
 	if (i >= argc)
 		return mpctl_say(EXIT_USAGE, "missing TYPE or command (see "
 		    "mpctl --help)");
-	if ((v = find_verb(NULL, argv[i])) == NULL) {
-		if ((t = find_type(argv[i])) == NULL)
-			return unknown_word(argv[i]);
-		if (++i >= argc)
-			return mpctl_say(EXIT_USAGE, "%s: missing VERB (see "
-			    "mpctl %s --help)", t->name, t->name);
-		if (is_help(argv[i])) {
-			help_type(stdout, t);
-			return EXIT_TRUE;
-		}
-		if ((v = find_verb(t->name, argv[i])) == NULL)
-			return unknown_verb(t, argv[i]);
-	}
-	i++;
-	c->verb = v;
-	snprintf(c->who, sizeof(c->who), "%s%s%s", t != NULL ? t->name : "",
-	    t != NULL ? " " : "", v->name);
-	if ((rc = parse_opts(argc, argv, &i, parse_verb_opts, OPT_COUNT,
-	    v->opts, c->opt, c->who)) != 0)
+	if (strcmp(argv[i], "-") == 0 || strcmp(argv[i], "batch") == 0)
+		return parse_batch(c, argc, argv, i + 1);
+	return parse_command(c, argc, argv, i);
+}
+
+int
+parse_line(struct ctx *c, int argc, char **argv)
+{
+	int i = 0, rc;
+
+	if ((rc = parse_leading(argc, argv, &i, c->opt)) != 0)
 		return rc;
-	c->operands = argv + i;
-	c->noperands = argc - i;
-	if ((v->flags & F_PERMUTE) && (rc = parse_permuted(argc, argv, i,
-	    v->opts, c->opt, c->who, &c->noperands)) != 0)
-		return rc;
-	if (c->opt[OPT_HELP] != NULL) {
-		help_verb(stdout, v);
-		return EXIT_TRUE;
-	}
-	if ((rc = parse_numbers(c)) != 0)
-		return rc;
-	verbs_operands(v, &min, &max);
-	if (c->noperands < min || (max >= 0 && c->noperands > max))
-		return mpctl_say(EXIT_USAGE, "%s: wants %s, got %d operand%s "
-		    "(see mpctl %s --help)", c->who,
-		    v->usage[0] ? v->usage : "no operands", c->noperands,
-		    c->noperands == 1 ? "" : "s", c->who);
-	c->name = c->opt[OPT_NAME] != NULL ? c->opt[OPT_NAME] :
-	    t != NULL ? t->name : NULL;
-	return -1;
+	if (i >= argc)
+		return mpctl_say(EXIT_USAGE, "missing TYPE or command");
+	rc = parse_command(c, argc, argv, i);
+	return rc == EXIT_TRUE ? EXIT_USAGE : rc;
 }

@@ -3,13 +3,13 @@
  *
  * The one-shot verbs (send, recv, poll, close, handoff) send one request
  * with the end (--end; send defaults to 0, recv and poll to 1, close and
- * handoff want it) after the name; they hold nothing, so mpctl's exit
- * closes nothing. cat and write hold an end on their connection while
- * they stream, so that their end closes when they finish or die: cat
- * prints each message for its end until EOF, write sends each line of
- * stdin and closes its end at the end of its input. Both keep a few
- * requests in flight (PIPE_DEPTH) so that a stream costs no round trip a
- * message.
+ * handoff want it) after the name (pipe_pack, so that they run in a batch
+ * too); they hold nothing, so mpctl's exit closes nothing. cat and write
+ * hold an end on their connection while they stream, so that their end
+ * closes when they finish or die: cat prints each message for its end
+ * until EOF, write sends each line of stdin and closes its end at the end
+ * of its input. Both keep a few requests in flight (PIPE_DEPTH) so
+ * that a stream costs no round trip a message.
  *
  * Exit statuses: EOF is 5 (mpctl.h), except for cat, for which the other
  * end closing is the stream's normal end (0).
@@ -75,9 +75,15 @@ pipe_pack_end(struct ctx *c, int end)
 	c->nargs++;
 }
 
+/*
+ * The end, then the operands; handoff's -t is how long the token keeps
+ * the end open, a param of its own (not a wait, which mpctl_send would
+ * add).
+ */
 int
-pipe_run(struct ctx *c)
+pipe_pack(struct ctx *c)
 {
+	msgpack_packer pk;
 	int dflt, end, rc;
 
 	switch (c->verb->method) {
@@ -95,7 +101,14 @@ pipe_run(struct ctx *c)
 	if ((rc = pipe_end(c, dflt, &end)) != 0)
 		return rc;
 	pipe_pack_end(c, end);
-	return mpctl_run_call(c);
+	if ((rc = mpctl_pack_operands(c)) != 0)
+		return rc;
+	if (c->verb->method == MPMGR_MID_pipe_handoff && c->timeout >= 0) {
+		msgpack_packer_init(&pk, &c->args, msgpack_sbuffer_write);
+		msgpack_pack_double(&pk, c->timeout);
+		c->nargs++;
+	}
+	return 0;
 }
 
 /* Connect and hold end, claiming token: 0, or the exit status. */
@@ -104,7 +117,7 @@ pipe_hold(struct ctx *c, int end, uint64_t token)
 {
 	int err, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((err = mpmgr_pipe_open(c->h, c->name, end, token)) != MPMGR_OK)
 		return mpctl_fail(c, err);

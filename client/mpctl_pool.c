@@ -905,7 +905,7 @@ pool_submit(struct ctx *c)
 	msgpack_object res;
 	int err, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((rc = send_submit(c, c->h, NULL)) != 0)
 		return rc;
@@ -923,10 +923,12 @@ pool_submit(struct ctx *c)
 static int
 send_result(struct ctx *c, mpmgr *h, uint64_t id, bool consume)
 {
+	double left = mpctl_left(c);
 	msgpack_packer *pk;
 
+	/* -t bounds the whole command: each wait gets what is left. */
 	if ((pk = mpmgr_request_begin(h, catalogue_methods[
-	    MPMGR_MID_pool_result].name, 3 + (c->timeout >= 0))) == NULL)
+	    MPMGR_MID_pool_result].name, 3 + (left >= 0))) == NULL)
 		return mpctl_fail(c, MPMGR_ESTATE);
 	pack_cstr(pk, c->name);
 	msgpack_pack_uint64(pk, id);
@@ -934,8 +936,8 @@ send_result(struct ctx *c, mpmgr *h, uint64_t id, bool consume)
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
-	if (c->timeout >= 0)
-		msgpack_pack_double(pk, c->timeout);
+	if (left >= 0)
+		msgpack_pack_double(pk, left);
 	return mpmgr_request_end(h) == 0 ? 0 : mpctl_fail(c, MPMGR_ESTATE);
 }
 
@@ -1017,7 +1019,7 @@ pool_result(struct ctx *c)
 	int err, rc;
 
 	if ((rc = parse_id(c, c->operands[0], &id)) != 0 ||
-	    (rc = mpctl_connect(c)) != 0)
+	    (rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((rc = send_result(c, c->h, id, c->opt[OPT_CONSUME] != NULL)) != 0)
 		return rc;
@@ -1042,7 +1044,7 @@ pool_wait(struct ctx *c)
 		if ((rc = parse_id(c, c->operands[i], &ids[i])) != 0)
 			goto out;
 	}
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, false)) != 0)
 		goto out;
 	for (i = 0; i < c->noperands; i++) {
 		while (sent < c->noperands && sent - i < POOL_WINDOW)
@@ -1274,7 +1276,7 @@ pool_map(struct ctx *c)
 		    strerror(errno));
 	if (n > 0 && (rc = map_start_worker(&m, n, tailcap)) != 0)
 		return rc;
-	if ((rc = mpctl_connect(c)) == 0 && (rc = map_submit_all(&m)) == 0)
+	if ((rc = mpctl_connect(c, false)) == 0 && (rc = map_submit_all(&m)) == 0)
 		rc = map_results(&m, sigfd);
 	map_stop_worker(&m, rc > 128 ? 2 : 1);
 	close(sigfd);

@@ -197,7 +197,7 @@ supervise(struct ctx *c, int tellfd, int starter)
 	size_t i;
 	ssize_t n;
 
-	if ((rc = mpctl_connect(c)) != 0) {
+	if ((rc = mpctl_connect(c, false)) != 0) {
 		tell(tellfd, 'E', rc);
 		return rc;
 	}
@@ -241,6 +241,8 @@ supervise(struct ctx *c, int tellfd, int starter)
 		tell(tellfd, 'E', rc);
 		return rc;
 	}
+	/* -t bounded the registration; CMD runs as long as it runs. */
+	mpctl_deadline_disarm();
 	(void)!write(gate[1], "g", 1);
 	close(gate[1]);
 	n = read(errp[0], &e, sizeof(e));
@@ -343,10 +345,10 @@ process_join(struct ctx *c)
 {
 	int code, err, rc;
 
-	if ((rc = mpctl_connect(c)) != 0)
+	if ((rc = mpctl_connect(c, false)) != 0)
 		return rc;
 	if ((err = mpmgr_process_join(c->h, c->name, c->timeout >= 0 ?
-	    c->timeout : MPMGR_FOREVER, &code)) != MPMGR_OK)
+	    mpctl_left(c) : MPMGR_FOREVER, &code)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	return shell_status(code);
 }

@@ -5,14 +5,15 @@
  * gives its name on the wire, its summary and, unless the row says
  * otherwise (F_OPERANDS), its operand counts: the method's params less
  * the object's name (-n) and the trailing params an option gives (-t for
- * a method that blocks, --reverse). A row keeps only what is the CLI's
- * own: its spelling when that is not the method's verb (exec, ls, rm,
- * info, aliases), its usage, which operands are numbers, which options it
- * takes, how its result prints (F_*), the runner when "send the operands,
- * print the result" (mpctl_run_call) does not fit, the create options its
- * operands set, more help, and a summary of its own where the CLI does
- * more than the method. `mpctl TYPE --help` lists the verbs in catalogue
- * order.
+ * a method that blocks, --reverse, --default). A row keeps only what is
+ * the CLI's own: its spelling when that is not the method's verb (exec,
+ * ls, rm, info, version, aliases), its usage, which operands are numbers,
+ * which options it takes (besides OPTS_ALWAYS), how its result prints
+ * (F_*), the packer when the operands are not the params as they are,
+ * the runner when one request does not do it (exec, ls...), the create
+ * options its operands set, more help, and a summary of its own where the
+ * CLI does more than the method. `mpctl TYPE --help` lists the verbs in
+ * catalogue order; shell completion (mpctl_complete.c) offers them.
  *
  * Every method is some verb's, except those that mean nothing to a
  * command that connects, does one thing and exits (tests/it_mpctl_verbs.sh
@@ -63,9 +64,13 @@ const struct type verbs_types[] = {
 "gone the daemon releases it (unless NAME was created with\n" \
 "--no-release-on-disconnect). CMD finds the socket's number in\n" \
 "$MPMGR_HELD_FD and may close it (sh: exec N>&-) in children that must\n" \
-"not hold NAME. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to mpctl by\n" \
-"another process are passed on to CMD, and mpctl still waits for CMD before\n" \
-"releasing; those a terminal sends already reach CMD and are not repeated.\n" \
+"not hold NAME. An rlock exec run under it, of an rlock that connection\n" \
+"owns, acquires on it: nested rlock exec is re-entrant (such nested\n" \
+"commands share the socket, so they run one at a time).\n" \
+"\n" \
+"SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to mpctl by another process are\n" \
+"passed on to CMD, and mpctl still waits for CMD before releasing; those a\n" \
+"terminal sends already reach CMD and are not repeated.\n" \
 "An error of the daemon while releasing is reported on stderr; the status\n" \
 "stays CMD's.\n" \
 "\n" \
@@ -170,7 +175,7 @@ const struct type verbs_types[] = {
 #define EXEC_VERB(T) \
 	{ .type = #T, .name = "exec", .method = MPMGR_MID_##T##_acquire, \
 	  .release = MPMGR_MID_##T##_release, \
-	  .extend = MPMGR_MID_##T##_extend, .flags = F_OPERANDS, \
+	  .extend = MPMGR_MID_##T##_extend, .flags = F_OPERANDS | F_CMD, \
 	  .min = 1, .max = -1, .opts = OPTS_EXEC, \
 	  .usage = "[--] CMD [ARG...]", \
 	  .summary = "hold it while CMD runs; exit with CMD's status", \
@@ -178,7 +183,7 @@ const struct type verbs_types[] = {
 
 /* Plain acquire: taking WHAT, only where a hold outlives mpctl. */
 #define ACQUIRE_VERB(T, WHAT, HELP) \
-	{ VERB(T, acquire), .flags = F_PREDICATE, .opts = OPTS_WAIT, \
+	{ VERB(T, acquire), .flags = F_PREDICATE, .opts = OPTS_OBJECT, \
 	  .usage = "", \
 	  .summary = "only with --no-release-on-disconnect: take " WHAT \
 	  "; false (exit 1) after -t", .run = hold_plain, .help = HELP }
@@ -186,9 +191,9 @@ const struct type verbs_types[] = {
 /* A create that takes no operand, options only. */
 #define CREATE_VERB(T, OPTS, SUMMARY, HELP) \
 	{ VERB(T, create), .min = 0, .max = 0, \
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, \
+	  .flags = F_NIL | F_OPERANDS, \
 	  .opts = OPTS_OBJECT | (OPTS), \
-	  .usage = "", .summary = SUMMARY, .run = mpctl_run_create, \
+	  .usage = "", .summary = SUMMARY, .pack = mpctl_pack_create, \
 	  .help = HELP }
 
 /*
@@ -211,12 +216,20 @@ const struct verb verbs_table[] = {
 	/* dict */
 	{ VERB(dict, create), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "" },
-	{ VERB(dict, get), .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]" },
+	{ VERB(dict, get), .opts = OPTS_OBJECT | O(OPT_DEFAULT),
+	  .usage = "KEY",
+	  .summary = "the value of KEY; NOKEY (exit 1) when missing, unless "
+	  "--default" },
 	{ VERB(dict, set), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "KEY VALUE" },
-	{ VERB(dict, setdefault), .opts = OPTS_OBJECT,
-	  .usage = "KEY [DEFAULT]" },
-	{ VERB(dict, pop), .opts = OPTS_OBJECT, .usage = "KEY [DEFAULT]" },
+	{ VERB(dict, setdefault), .opts = OPTS_OBJECT | O(OPT_DEFAULT),
+	  .usage = "KEY",
+	  .summary = "store --default (null) under KEY when missing; print the "
+	  "value now stored" },
+	{ VERB(dict, pop), .opts = OPTS_OBJECT | O(OPT_DEFAULT),
+	  .usage = "KEY",
+	  .summary = "remove KEY and print its value; NOKEY (exit 1) when "
+	  "missing, unless --default" },
 	{ VERB(dict, popitem), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, delete), .alias = "del", .flags = F_NIL,
 	  .opts = OPTS_OBJECT, .usage = "KEY" },
@@ -228,13 +241,17 @@ const struct verb verbs_table[] = {
 	{ VERB(dict, items), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, update), .min = 1, .max = -1, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "{MAPPING | KEY VALUE...}",
-	  .summary = "store a JSON object, [[key, value]...] or pairs",
-	  .run = mpctl_run_update },
+	  .summary = "store a JSON object, [[key, value]...] or pairs: all or "
+	  "none", .pack = mpctl_pack_update,
+	  .help = "Every pair is checked before any is stored: one bad pair "
+	  "(a key that cannot\nbe a key, a pair that is not two items) "
+	  "changes nothing, where Python's\nupdate has stored the pairs before "
+	  "it." },
 	{ VERB(dict, clear), .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, copy), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(dict, scan), .min = 0, .max = 2, .numeric = 3,
 	  .flags = F_OPERANDS, .opts = OPTS_OBJECT,
-	  .usage = "[CURSOR [COUNT]]", .run = mpctl_run_scan },
+	  .usage = "[CURSOR [COUNT]]", .pack = mpctl_pack_scan },
 	{ VERB(dict, incr), .numeric = 2, .opts = OPTS_OBJECT,
 	  .usage = "KEY [DELTA]" },
 	{ VERB(dict, cas), .flags = F_CAS, .opts = OPTS_OBJECT,
@@ -244,7 +261,7 @@ const struct verb verbs_table[] = {
 	{ VERB(value, create), .min = 0, .max = 1, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "[VALUE]",
 	  .summary = "create explicitly, holding VALUE; it stays until rm",
-	  .run = mpctl_run_create, .keys = { "value" } },
+	  .pack = mpctl_pack_create, .keys = { "value" } },
 	{ VERB(value, get), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(value, set), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "VALUE" },
@@ -261,7 +278,7 @@ const struct verb verbs_table[] = {
 	{ VERB(list, extend), .min = 1, .max = -1, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT, .usage = "{ITEMS | ITEM...}",
 	  .summary = "add a JSON array's items, or each operand, at the end",
-	  .run = mpctl_run_items },
+	  .pack = mpctl_pack_items },
 	{ VERB(list, insert), .numeric = 1, .flags = F_NIL,
 	  .opts = OPTS_OBJECT, .usage = "INDEX VALUE" },
 	{ VERB(list, pop), .numeric = 1, .opts = OPTS_OBJECT,
@@ -291,10 +308,10 @@ const struct verb verbs_table[] = {
 
 	/* array */
 	{ VERB(array, create), .min = 2, .max = 2, .numeric = 2,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, .opts = OPTS_OBJECT,
+	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_OBJECT,
 	  .usage = "TYPECODE {LENGTH | ITEMS}",
 	  .summary = "create it (required before any use): LENGTH zeros or a "
-	  "JSON array of ITEMS", .run = mpctl_run_array_create,
+	  "JSON array of ITEMS", .pack = mpctl_pack_array_create,
 	  .help = "TYPECODE: b B h H i I l L q Q (ints of 8 to 64 bits, upper "
 	  "case unsigned),\nf (float32) or d (float64)." },
 	{ VERB(array, get), .numeric = 1, .opts = OPTS_OBJECT,
@@ -305,21 +322,28 @@ const struct verb verbs_table[] = {
 
 	/* queue */
 	{ VERB(queue, create), .min = 0, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
+	  .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_ACK), .usage = "[MAXSIZE]",
 	  .summary = "create explicitly, bounded to MAXSIZE items (0: not); "
-	  "it stays until rm", .run = mpctl_run_create,
+	  "it stays until rm", .pack = mpctl_pack_create,
 	  .keys = { "maxsize" } },
-	{ VERB(queue, put), .flags = F_NIL, .opts = OPTS_WAIT,
-	  .usage = "ITEM" },
-	{ VERB(queue, get), .opts = OPTS_WAIT, .usage = "",
-	  .run = mpctl_run_get, .help = QUEUE_GET_HELP("the item") },
+	{ VERB(queue, put), .flags = F_NIL | F_BATCH,
+	  .opts = OPTS_OBJECT | O(OPT_LINES), .usage = "ITEM",
+	  .run = mpctl_run_put,
+	  .help = "With --lines, each line of stdin is one ITEM (read as an "
+	  "operand is), put\nin order on one connection, each waiting while "
+	  "the queue is full; -t bounds\nthe whole. The first that fails ends "
+	  "it: the lines before it are in the\nqueue." },
+	{ VERB(queue, get), .flags = F_BATCH, .opts = OPTS_OBJECT,
+	  .usage = "", .run = mpctl_run_get,
+	  .help = QUEUE_GET_HELP("the item") },
 	{ VERB(queue, put_many), .min = 1, .max = -1,
-	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_WAIT,
+	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_OBJECT,
 	  .usage = "{ITEMS | ITEM...}",
 	  .summary = "add a JSON array's items, or each operand: all or none",
-	  .run = mpctl_run_items },
-	{ VERB(queue, get_many), .numeric = 1, .opts = OPTS_WAIT, .usage = "N",
+	  .pack = mpctl_pack_items },
+	{ VERB(queue, get_many), .numeric = 1, .flags = F_BATCH,
+	  .opts = OPTS_OBJECT, .usage = "N",
 	  .summary = "remove and print 1 to N items as a JSON array; waits "
 	  "while empty", .run = mpctl_run_get,
 	  .help = QUEUE_GET_HELP("the items") },
@@ -331,7 +355,7 @@ const struct verb verbs_table[] = {
 	{ VERB(queue, task_done), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "",
 	  .summary = "mark one got item done (not for ack queues: see get)" },
-	{ VERB(queue, join), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	{ VERB(queue, join), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
 	{ VERB(queue, shutdown), .flags = F_NIL,
 	  .opts = OPTS_OBJECT | O(OPT_IMMEDIATE), .usage = "",
@@ -346,16 +370,16 @@ const struct verb verbs_table[] = {
 	  .usage = "" },
 	{ VERB(event, is_set), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
-	{ VERB(event, wait), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	{ VERB(event, wait), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
 
 	/* barrier */
 	{ VERB(barrier, create), .min = 1, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS, .opts = OPTS_OBJECT,
+	  .flags = F_NIL | F_OPERANDS, .opts = OPTS_OBJECT,
 	  .usage = "PARTIES",
 	  .summary = "create it for PARTIES parties (required before any use)",
-	  .run = mpctl_run_create, .keys = { "parties" } },
-	{ VERB(barrier, wait), .opts = OPTS_WAIT, .usage = "" },
+	  .pack = mpctl_pack_create, .keys = { "parties" } },
+	{ VERB(barrier, wait), .opts = OPTS_OBJECT, .usage = "" },
 	{ VERB(barrier, abort), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "" },
 	{ VERB(barrier, reset), .flags = F_NIL, .opts = OPTS_OBJECT,
@@ -371,11 +395,11 @@ const struct verb verbs_table[] = {
 
 	/* semaphore */
 	{ VERB(semaphore, create), .min = 0, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
+	  .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_BOUNDED) | O(OPT_KEEP),
 	  .usage = "[VALUE]",
 	  .summary = "create explicitly with VALUE (1) permits; it stays until "
-	  "rm", .run = mpctl_run_create, .keys = { "value" } },
+	  "rm", .pack = mpctl_pack_create, .keys = { "value" } },
 	EXEC_VERB(semaphore),
 	ACQUIRE_VERB(semaphore, "a permit", HOLD_HELP),
 	{ VERB(semaphore, release), .numeric = 1, .flags = F_NIL,
@@ -395,7 +419,7 @@ const struct verb verbs_table[] = {
 	{ VERB(condition, release), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "", .summary = "only with --no-release-on-disconnect: "
 	  "release its lock", .run = hold_plain, .help = HOLD_HELP },
-	{ VERB(condition, wait), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	{ VERB(condition, wait), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "",
 	  .summary = "acquire its lock, wait for a notify, release: true, or "
 	  "false (exit 1) after -t", .run = hold_cond,
@@ -403,11 +427,11 @@ const struct verb verbs_table[] = {
 	  "A notify sent before this waiter parks is not seen (no condition is "
 	  "kept)." },
 	{ VERB(condition, notify), .numeric = 1, .flags = F_NIL,
-	  .opts = OPTS_WAIT, .usage = "[N]",
+	  .opts = OPTS_OBJECT, .usage = "[N]",
 	  .summary = "acquire its lock, wake the N (1) oldest waiters, release",
 	  .run = hold_cond, .help = "-t bounds the wait for the lock: TIMEOUT "
 	  "(exit 1) and nobody is notified." },
-	{ VERB(condition, notify_all), .flags = F_NIL, .opts = OPTS_WAIT,
+	{ VERB(condition, notify_all), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "",
 	  .summary = "acquire its lock, wake every waiter, release",
 	  .run = hold_cond, .help = "-t bounds the wait for the lock: TIMEOUT "
@@ -415,10 +439,10 @@ const struct verb verbs_table[] = {
 
 	/* pipe */
 	{ VERB(pipe, create), .min = 0, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
+	  .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_ONEWAY), .usage = "[MAXSIZE]",
 	  .summary = "create explicitly, MAXSIZE messages waiting per end (0: "
-	  "no bound)", .run = mpctl_run_create, .keys = { "maxsize" } },
+	  "no bound)", .pack = mpctl_pack_create, .keys = { "maxsize" } },
 	{ .type = "pipe", .name = "cat", .method = MPMGR_MID_pipe_open,
 	  .min = 0, .max = 0, .flags = F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_END) | O(OPT_TOKEN), .usage = "",
@@ -426,7 +450,8 @@ const struct verb verbs_table[] = {
 	  .run = pipe_cat,
 	  .help = "Exits 0 when the other end closes and everything was read "
 	  "(its writer is done,\nor died), 5 when this end is closed. "
-	  "Messages already on their way to a cat\nthat is killed are lost." },
+	  "Messages already on their way to a cat\nthat is killed are lost. "
+	  "-t bounds the whole stream." },
 	{ .type = "pipe", .name = "write", .method = MPMGR_MID_pipe_open,
 	  .min = 0, .max = 0, .flags = F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_END) | O(OPT_TOKEN), .usage = "",
@@ -434,33 +459,34 @@ const struct verb verbs_table[] = {
 	  "the end", .run = pipe_write,
 	  .help = "Each line, its newline removed, is one message, read as an "
 	  "operand is (JSON, else a\nstring; --string: a string). Exits 5 "
-	  "(EOF) as soon as the other end is closed:\nits reader is gone." },
+	  "(EOF) as soon as the other end is closed:\nits reader is gone. "
+	  "-t bounds the whole stream." },
 	{ VERB(pipe, send), .min = 1, .max = 1, .flags = F_NIL | F_OPERANDS,
-	  .opts = OPTS_WAIT | O(OPT_END), .usage = "VALUE",
+	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "VALUE",
 	  .summary = "send VALUE at end N (0); waits for room; EOF (exit 5) "
-	  "once an end is closed", .run = pipe_run, .help = PIPE_HELP },
+	  "once an end is closed", .pack = pipe_pack, .help = PIPE_HELP },
 	{ VERB(pipe, recv), .min = 0, .max = 0, .flags = F_OPERANDS,
-	  .opts = OPTS_WAIT | O(OPT_END), .usage = "",
+	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
 	  .summary = "print the oldest message for end N (1); waits; EOF (exit "
 	  "5) once the other end is closed and nothing is left",
-	  .run = pipe_run, .help = PIPE_HELP },
+	  .pack = pipe_pack, .help = PIPE_HELP },
 	{ VERB(pipe, poll), .min = 0, .max = 0, .flags = F_PREDICATE |
-	  F_OPERANDS, .opts = OPTS_WAIT | O(OPT_END), .usage = "",
-	  .run = pipe_run, .help = PIPE_HELP },
+	  F_OPERANDS, .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
+	  .pack = pipe_pack, .help = PIPE_HELP },
 	{ VERB(pipe, close), .min = 0, .max = 0, .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
 	  .summary = "close end N, which nobody holds: the other end reads EOF "
-	  "once drained", .run = pipe_run, .help = PIPE_HELP },
+	  "once drained", .pack = pipe_pack, .help = PIPE_HELP },
 	{ VERB(pipe, handoff), .min = 0, .max = 0, .flags = F_OPERANDS,
-	  .opts = OPTS_WAIT | O(OPT_END), .usage = "",
+	  .opts = OPTS_OBJECT | O(OPT_END), .usage = "",
 	  .summary = "print a token keeping end N open until cat or write "
-	  "--token claims it, or -t SECS (60) pass", .run = pipe_run },
+	  "--token claims it, or -t SECS (60) pass", .pack = pipe_pack },
 
 	/* process */
 	{ .type = "process", .name = "start",
 	  .method = MPMGR_MID_process_register, .min = 1, .max = -1,
-	  .flags = F_OPERANDS, .opts = O(OPT_NAME) | O(OPT_DAEMON) |
-	  O(OPT_WAIT) | O(OPT_HELP), .usage = "[--] CMD [ARG...]",
+	  .flags = F_OPERANDS | F_CMD, .opts = O(OPT_NAME) | O(OPT_DAEMON) |
+	  O(OPT_WAIT), .usage = "[--] CMD [ARG...]",
 	  .summary = "run CMD as the record NAME, this mpctl its supervisor; "
 	  "print its pid", .run = process_start,
 	  .help = "mpctl stays CMD's parent in the background (with --wait, in "
@@ -472,8 +498,8 @@ const struct verb verbs_table[] = {
 	  "killed, the\nrecord is lost and CMD keeps running. With --daemon, "
 	  "CMD is terminated\n(SIGTERM to its group) when the process that ran "
 	  "mpctl exits. The record stays\nuntil rm; a name that holds one is "
-	  "EXISTS." },
-	{ VERB(process, join), .opts = OPTS_WAIT, .usage = "",
+	  "EXISTS. -t bounds the registration, not CMD." },
+	{ VERB(process, join), .opts = OPTS_OBJECT, .usage = "",
 	  .summary = "wait for its exit and exit with its status (128 + N for "
 	  "signal N); LOST: exit 6", .run = process_join },
 	{ VERB(process, is_alive), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
@@ -486,10 +512,10 @@ const struct verb verbs_table[] = {
 
 	/* pool */
 	{ VERB(pool, create), .min = 0, .max = 1, .numeric = 1,
-	  .flags = F_NIL | F_PERMUTE | F_OPERANDS,
+	  .flags = F_NIL | F_OPERANDS,
 	  .opts = OPTS_OBJECT | O(OPT_ATTEMPTS), .usage = "[MAXSIZE]",
 	  .summary = "create explicitly, holding at most MAXSIZE jobs (0: no "
-	  "bound); it stays until rm", .run = mpctl_run_create,
+	  "bound); it stays until rm", .pack = mpctl_pack_create,
 	  .keys = { "maxsize" },
 	  .help = "--attempts N: a job whose worker dies runs again, N times "
 	  "at most (3)." },
@@ -499,7 +525,7 @@ const struct verb verbs_table[] = {
 	  .usage = "", .summary = "run the pool's jobs, N at a time, until it "
 	  "is closed and done, or terminated", .run = pool_worker,
 	  .help = POOL_WORKER_HELP },
-	{ VERB(pool, submit), .min = 1, .max = -1, .flags = F_OPERANDS,
+	{ VERB(pool, submit), .min = 1, .max = -1, .flags = F_OPERANDS | F_CMD,
 	  .opts = O(OPT_NAME) | O(OPT_SHELL) | O(OPT_KEY) | O(OPT_ATTEMPTS) |
 	  O(OPT_HELP), .usage = "[--] CMD [ARG...]",
 	  .summary = "queue CMD as a job; print its id", .run = pool_submit,
@@ -514,15 +540,15 @@ const struct verb verbs_table[] = {
 	  "in order; exit with the first failure's status", .run = pool_wait,
 	  .help = POOL_OUTPUT_HELP },
 	{ .type = "pool", .name = "map", .method = MPMGR_MID_pool_submit,
-	  .min = 1, .max = -1, .flags = F_OPERANDS,
+	  .min = 1, .max = -1, .flags = F_OPERANDS | F_CMD,
 	  .opts = O(OPT_NAME) | O(OPT_JOBS) | O(OPT_TAIL) | O(OPT_SHELL) |
 	  O(OPT_ATTEMPTS) | O(OPT_HELP), .usage = "[--] CMD [ARG...]",
 	  .summary = "a job of CMD per line of stdin, {} replaced by the line; "
 	  "outputs in input order", .run = pool_map, .help = POOL_MAP_HELP },
 	{ VERB(pool, result), .min = 1, .max = 1, .numeric = 1,
-	  .flags = F_OPERANDS, .opts = OPTS_WAIT | O(OPT_CONSUME),
+	  .flags = F_OPERANDS, .opts = OPTS_OBJECT | O(OPT_CONSUME),
 	  .usage = "ID", .run = pool_result },
-	{ VERB(pool, collect), .numeric = 1, .opts = OPTS_WAIT,
+	{ VERB(pool, collect), .numeric = 1, .opts = OPTS_OBJECT,
 	  .usage = "MAX" },
 	{ VERB(pool, status), .opts = OPTS_OBJECT, .usage = "",
 	  .summary = "the jobs by state and the workers, one \"key: value\" "
@@ -530,17 +556,18 @@ const struct verb verbs_table[] = {
 	{ VERB(pool, cancel), .numeric = 1, .flags = F_PREDICATE,
 	  .opts = OPTS_OBJECT, .usage = "ID" },
 	{ VERB(pool, close), .flags = F_NIL, .opts = OPTS_OBJECT, .usage = "" },
-	{ VERB(pool, join), .flags = F_PREDICATE, .opts = OPTS_WAIT,
+	{ VERB(pool, join), .flags = F_PREDICATE, .opts = OPTS_OBJECT,
 	  .usage = "" },
 	{ VERB(pool, terminate), .flags = F_NIL, .opts = OPTS_OBJECT,
 	  .usage = "" },
 
 	/* server-wide */
 	{ .name = "ls", .method = MPMGR_MID_obj_list, .flags = F_NAMES,
-	  .opts = OPTS_SERVER, .usage = "[TYPE]",
+	  .opts = OPTS_SERVER | O(OPT_NAMES), .usage = "[TYPE]",
 	  .summary = "the objects (of TYPE): NAME TYPE SIZE",
 	  .run = ls_run, .help = "Read in obj.scan pages, so that a registry "
-	  "too large for one obj.list reply\nlists too." },
+	  "too large for one obj.list reply\nlists too. --names prints the "
+	  "names alone, one a line (shell completion\nuses it)." },
 	{ .name = "info", .method = MPMGR_MID_obj_info, .flags = F_NAMES,
 	  .opts = OPTS_SERVER, .usage = "NAME" },
 	{ .name = "rm", .method = MPMGR_MID_obj_delete, .min = 1, .max = -1,
@@ -549,22 +576,42 @@ const struct verb verbs_table[] = {
 	  .summary = "delete objects; their waiters get DELETED",
 	  .run = mpctl_run_rm },
 	{ .name = "dump", .method = MPMGR_MID_obj_dump, .min = 0, .max = -1,
-	  .flags = F_NAMES | F_OPERANDS, .opts = O(OPT_HELP),
+	  .flags = F_NAMES | F_OPERANDS,
 	  .usage = "[NAME...]",
 	  .summary = "print objects (every one without NAME) as JSON lines "
 	  "for restore", .run = dump_run, .help = DUMP_HELP },
 	{ .name = "restore", .method = MPMGR_MID_obj_restore, .min = 0,
-	  .max = -1, .flags = F_NAMES | F_PERMUTE | F_OPERANDS,
-	  .opts = O(OPT_REPLACE) | O(OPT_HELP), .usage = "[FILE...]",
+	  .max = -1, .flags = F_NAMES | F_OPERANDS,
+	  .opts = O(OPT_REPLACE), .usage = "[FILE...]",
 	  .summary = "make the objects of mpctl dump's lines (from stdin "
 	  "without FILE)", .run = restore_run, .help = RESTORE_HELP },
 	{ .name = "ping", .method = MPMGR_MID_sys_ping, .opts = OPTS_SERVER,
 	  .usage = "", .summary = "print pong if the daemon answers" },
-	{ .name = "stats", .method = MPMGR_MID_sys_stats, .opts = OPTS_SERVER,
-	  .usage = "", .summary = "the daemon's counters, one \"key: value\" "
-	  "a line", .run = mpctl_run_stats },
+	{ .name = "stats", .method = MPMGR_MID_sys_stats, .flags = F_BATCH,
+	  .opts = OPTS_SERVER, .usage = "",
+	  .summary = "the daemon's counters, one \"key: value\" a line",
+	  .run = mpctl_run_stats },
+	{ .name = "version", .method = MPMGR_MID_sys_stats, .opts = OPTS_SERVER,
+	  .usage = "", .summary = "the versions of mpctl, the daemon and the "
+	  "protocol",
+	  .run = mpctl_run_version },
 	{ .name = "shutdown", .method = MPMGR_MID_sys_shutdown, .flags = F_NIL,
 	  .opts = OPTS_SERVER, .usage = "" },
+	{ .name = "clients", .method = MPMGR_MID_sys_clients, .flags = F_BATCH,
+	  .opts = OPTS_SERVER, .usage = "",
+	  .summary = "the daemon's connections, one \"key=value ...\" line "
+	  "each", .run = clients_run,
+	  .help = "Each line: client (its id), pid, uid, command (as the "
+	  "daemon saw them when it\nconnected), gid, age and idle seconds, "
+	  "ops, bytes in and out, waits=METHOD(NAME,\nSECSs) or -, "
+	  "holds=TYPE(NAME: WHAT),... or -. --json: the daemon's reply." },
+	{ .name = "kill", .method = MPMGR_MID_sys_kill, .numeric = 1,
+	  .flags = F_NIL, .opts = OPTS_SERVER, .usage = "CLIENT",
+	  .summary = "close connection CLIENT (an id from clients): what it "
+	  "holds is given back",
+	  .help = "As if its process had died: its waiters leave, its locks, "
+	  "permits, leases and\npipe ends are given back and the next waiters "
+	  "served. Root or the daemon's\nuser only (ADMIN)." },
 	{ .name = "save", .method = MPMGR_MID_sys_save, .flags = F_NIL,
 	  .opts = OPTS_SERVER, .usage = "",
 	  .summary = "compact the journal now; returns once the new snapshot "
@@ -595,8 +642,9 @@ verbs_operands(const struct verb *v, int *min, int *max)
 		return;
 	}
 	name = v->type != NULL;
-	tail = ((v->opts & O(OPT_TIMEOUT)) && (m->flags & MF_BLOCKS)) +
-	    ((v->opts & (O(OPT_REVERSE) | O(OPT_IMMEDIATE))) != 0);
+	tail = ((m->flags & MF_BLOCKS) != 0) +
+	    ((v->opts & (O(OPT_REVERSE) | O(OPT_IMMEDIATE))) != 0) +
+	    ((v->opts & O(OPT_DEFAULT)) != 0);
 	*min = (int)m->min_params - name;
 	*max = (int)m->max_params - name - tail;
 }

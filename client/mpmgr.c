@@ -37,7 +37,9 @@
  * (revive), after one poll() has told whether an idle connection was
  * hung up meanwhile. mpmgr_call alone sends a lost request again, and
  * only a read: the catalogue's flags, expanded here at compile time, say
- * which methods are writes.
+ * which methods are writes. A handle made by mpmgr_attach never
+ * reconnects: it has no key (the parent authenticated), and a new
+ * connection would not hold what the inherited one shares with it.
  *
  * The typed helpers (mpmgr_dict_set, mpmgr_lock_acquire...) live in
  * mpmgr_typed.c, over mpmgr_call; handle.h is all they see of the handle.
@@ -51,6 +53,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +136,7 @@ struct mpmgr {
 	char keypath[4096];     /* "" when the key was given as bytes */
 	uint8_t key[MPMGR_KEY_MAX];
 	size_t keylen;
+	bool attached;          /* mpmgr_attach's: never reconnects */
 	char errcode[16];
 	char errmsg[1024];
 	char broken_msg[1100];  /* errmsg for every call after the break */
@@ -828,6 +832,10 @@ pack_write(void *data, const char *p, size_t n)
 {
 	mpmgr *h = data;
 
+	/* An empty str, bin or ext may come with a NULL pointer (as
+	 * msgpack_unpack makes them): nothing to copy. */
+	if (n == 0)
+		return 0;
 	if (n <= buf_room(&h->out)) {
 		/* most calls are a 1-byte header: no call to memcpy for it */
 		if (n == 1)
@@ -960,6 +968,7 @@ read_challenge(mpmgr *h, int64_t deadline, uint8_t ns[MPMGR_NONCE_LEN])
 	return 0;
 }
 
+/* On a connected socket (open_socket), the handshake. */
 static int
 handshake(mpmgr *h, const uint8_t *key, size_t keylen)
 {
@@ -972,8 +981,7 @@ handshake(mpmgr *h, const uint8_t *key, size_t keylen)
 	if (keylen == 0 || keylen > MPMGR_KEY_MAX)
 		return breaks(h, MPMGR_EKEY, "the authkey must hold 1 to %d "
 		    "bytes", MPMGR_KEY_MAX);
-	if ((r = open_socket(h)) != 0 ||
-	    (r = read_challenge(h, deadline, ns)) != 0)
+	if ((r = read_challenge(h, deadline, ns)) != 0)
 		return r;
 	if (auth_random(nc, sizeof(nc)) == -1)
 		return breaks(h, MPMGR_EIO, "getrandom: %s", strerror(errno));
@@ -1004,9 +1012,10 @@ handshake(mpmgr *h, const uint8_t *key, size_t keylen)
 	return 0;
 }
 
-/* Connect and authenticate with the key of h: its file, or its bytes. */
+/* On a connected socket, authenticate with the key of h: its file, read
+ * anew, or its bytes. */
 static int
-connect_keyed(mpmgr *h)
+handshake_keyed(mpmgr *h)
 {
 	uint8_t key[MPMGR_KEY_MAX];
 	char err[512];
@@ -1022,23 +1031,40 @@ connect_keyed(mpmgr *h)
 	return r;
 }
 
+/* Connect and authenticate with the key of h. */
+static int
+connect_keyed(mpmgr *h)
+{
+	int r;
+
+	if ((r = open_socket(h)) != 0)
+		return r;
+	return handshake_keyed(h);
+}
+
 int
 mpmgr_connect(mpmgr **out, const char *socket_path, const char *authkey_file)
 {
 	char err[512];
 	mpmgr *h;
+	int r;
 
 	if ((*out = h = handle_new()) == NULL)
 		return MPMGR_ENOMEM;
 	if (paths_socket(socket_path, h->socket_path, sizeof(h->socket_path),
 	    err, sizeof(err)) == -1)
 		return breaks(h, MPMGR_ECONNECT, "%s", err);
+	/* Where the key is, before the socket: a handle that cannot reach
+	 * the daemon yet may reconnect later (mpmgr_reconnect). */
 	if (paths_authkey(authkey_file, h->socket_path, h->keypath,
-	    sizeof(h->keypath), err, sizeof(err)) == -1) {
+	    sizeof(h->keypath), err, sizeof(err)) == -1)
 		h->keypath[0] = '\0';
+	/* The socket first: no daemon is ECONNECT, not a key problem. */
+	if ((r = open_socket(h)) != 0)
+		return r;
+	if (h->keypath[0] == '\0')
 		return breaks(h, MPMGR_EKEY, "%s", err);
-	}
-	return connect_keyed(h);
+	return handshake_keyed(h);
 }
 
 int
@@ -1047,6 +1073,7 @@ mpmgr_connect_key(mpmgr **out, const char *socket_path, const void *key,
 {
 	char err[512];
 	mpmgr *h;
+	int r;
 
 	if ((*out = h = handle_new()) == NULL)
 		return MPMGR_ENOMEM;
@@ -1055,12 +1082,55 @@ mpmgr_connect_key(mpmgr **out, const char *socket_path, const void *key,
 	if (paths_socket(socket_path, h->socket_path, sizeof(h->socket_path),
 	    err, sizeof(err)) == -1)
 		return breaks(h, MPMGR_ECONNECT, "%s", err);
-	if (keylen <= sizeof(h->key)) {
-		memcpy(h->key, key, keylen);
-		h->keylen = keylen;
-	}
+	if (keylen == 0 || keylen > MPMGR_KEY_MAX)
+		return breaks(h, MPMGR_EKEY, "the authkey must hold 1 to %d "
+		    "bytes", MPMGR_KEY_MAX);
+	memcpy(h->key, key, keylen);
+	h->keylen = keylen;
+	if ((r = open_socket(h)) != 0)
+		return r;
 	return handshake(h, key, keylen);
 }
+
+int
+mpmgr_attach(mpmgr **out, int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa), tlen = sizeof(int), clen;
+	struct ucred cred;
+	size_t n;
+	int type;
+	mpmgr *h;
+
+	if ((*out = h = handle_new()) == NULL)
+		return MPMGR_ENOMEM;
+	memset(&sa, 0, sizeof(sa));
+	/* h->fd is still -1: a refusal leaves fd open, the caller's. */
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+	    type != SOCK_STREAM ||
+	    getpeername(fd, (struct sockaddr *)&sa, &len) == -1 ||
+	    sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un,
+	    sun_path) || sa.sun_path[0] == '\0')
+		return breaks(h, MPMGR_EINVAL, "descriptor %d is not a "
+		    "connection to a Unix socket", fd);
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (n >= sizeof(h->socket_path))
+		n = sizeof(h->socket_path) - 1;
+	memcpy(h->socket_path, sa.sun_path, n);
+	h->socket_path[n] = '\0';
+	clen = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1)
+		return breaks(h, MPMGR_EPEER, "SO_PEERCRED: %s",
+		    strerror(errno));
+	if (!peer_trusted(cred.uid))
+		return breaks(h, MPMGR_EPEER, "%s is served by uid %ld, not "
+		    "root, us or mpmgr: refusing it", h->socket_path,
+		    (long)cred.uid);
+	h->fd = fd;
+	h->attached = true;
+	return 0;
+}
+
 
 /* --- reconnecting ------------------------------------------------------ */
 
@@ -1111,6 +1181,9 @@ mpmgr_reconnect(mpmgr *h)
 	if (h->in_request)
 		return handle_fail(h, MPMGR_ESTATE, "mpmgr_reconnect inside a "
 		    "request");
+	if (h->attached)
+		return handle_fail(h, MPMGR_EINVAL, "mpmgr_reconnect: an "
+		    "attached connection (mpmgr_attach) is never opened again");
 	if (h->keypath[0] == '\0' && h->keylen == 0)
 		return handle_fail(h, MPMGR_EKEY, "no key to connect with");
 	/* What was outstanding stays lost, answered MPMGR_EINFLIGHT in turn. */
@@ -1142,6 +1215,11 @@ mpmgr_set_reconnect(mpmgr *h, double seconds)
 		return MPMGR_EINVAL;
 	if (isnan(seconds))
 		return handle_fail(h, MPMGR_EINVAL, "mpmgr_set_reconnect: NaN");
+	/* A new connection would not hold what the shared one holds, and
+	 * the key is the parent's: an inherited connection ends with it. */
+	if (h->attached && seconds >= 0)
+		return handle_fail(h, MPMGR_EINVAL, "mpmgr_set_reconnect: an "
+		    "attached connection (mpmgr_attach) is never opened again");
 	h->reconnect = seconds < 0 ? -1 : seconds > 1e9 ? 1e9 : seconds;
 	return 0;
 }

@@ -31,6 +31,8 @@
 extern "C" {
 #endif
 
+/* The release's (proto/mpmgr_proto.h holds it; libmpmgr's build checks
+ * that these agree). */
 #define MPMGR_VERSION_MAJOR 0
 #define MPMGR_VERSION_MINOR 1
 
@@ -85,7 +87,9 @@ const char *mpmgr_strerror(int err);
 /*
  * Connect and authenticate. socket_path NULL: $MPMGR_SOCKET or the default
  * of the user (see mpctl(1)). authkey_file NULL: $MPMGR_AUTHKEY_FILE or the
- * default beside the socket. On success *out is a new handle. On failure
+ * default beside the socket. The socket is connected before the key is
+ * read: no daemon is MPMGR_ECONNECT whatever the key. On success *out is
+ * a new handle. On failure
  * *out is still set (unless MPMGR_ENOMEM) so that mpmgr_errmsg() can say
  * why; free it with mpmgr_free(). Returns 0, MPMGR_ECONNECT, MPMGR_EKEY,
  * MPMGR_EPEER, MPMGR_EAUTH, MPMGR_EIO, MPMGR_EPROTO, MPMGR_ELIMIT,
@@ -96,6 +100,21 @@ int mpmgr_connect(mpmgr **out, const char *socket_path,
 /* The same with the key's bytes given directly. */
 int mpmgr_connect_key(mpmgr **out, const char *socket_path,
     const void *key, size_t keylen);
+/*
+ * A handle over fd, a connection to mpmgrd that is already authenticated
+ * and has no request outstanding: one a parent process made and handed
+ * down (mpctl's exec passes its own as $MPMGR_HELD_FD). What the
+ * connection holds is shared with every process that has fd: the daemon
+ * sees one client. Only one process may use it at a time, each request
+ * and its reply; a process killed between the two leaves a reply that
+ * the next user takes for its own (MPMGR_EPROTO). The peer's uid is
+ * checked as mpmgr_connect does, and mpmgr_socket_path() says where fd
+ * leads. On success the handle owns fd (mpmgr_free closes it: dup() it
+ * first to keep it); on failure fd is left open and *out is set as by
+ * mpmgr_connect. Returns 0, MPMGR_EINVAL (not a connected Unix stream
+ * socket), MPMGR_EPEER, MPMGR_ENOMEM.
+ */
+int mpmgr_attach(mpmgr **out, int fd);
 /* Close and free (NULL is fine). Pending replies are dropped. */
 void mpmgr_free(mpmgr *h);
 /* The last error's message (server's or library's); "" if none. */
@@ -129,6 +148,10 @@ const char *mpmgr_socket_path(const mpmgr *h);
  * A new connection holds nothing: the locks, permits, leased items and
  * ephemeral objects of the old one were given back by the daemon, which
  * mpmgr_reconnects() lets a caller notice.
+ *
+ * A handle made by mpmgr_attach() never reconnects (MPMGR_EINVAL): its
+ * key is the parent's, and a new connection would not hold what the
+ * inherited one shares with the processes that have it.
  */
 int mpmgr_set_reconnect(mpmgr *h, double seconds);
 /*

@@ -246,6 +246,14 @@ conn_push(struct conn *c)
 	conn_queue(c);
 }
 
+void
+conn_kill(struct conn *c)
+{
+	log_info("client %" PRIu64 " (pid %d, %s) killed", c->id, (int)c->pid,
+	    c->comm[0] != '\0' ? c->comm : "?");
+	conn_close(c, false);
+}
+
 /* c's peer has hung up (or shut its side), as the socket says now. */
 static bool
 conn_hup_seen(const struct conn *c)
@@ -342,6 +350,7 @@ conn_write(struct conn *c)
 		    MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			c->bytes_out += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -952,6 +961,8 @@ conn_read(struct conn *c)
 	n = read(c->fd, buf_tail(&c->in), want);
 	if (n > 0) {
 		c->in.len += (size_t)n;
+		c->bytes_in += (uint64_t)n;
+		c->last_usec = now_usec();
 		return CONN_READ_DATA;
 	}
 	if (n == 0)
@@ -1236,6 +1247,31 @@ conn_later_cb(evutil_socket_t fd, short what, void *arg)
 	conn_reap();
 }
 
+/*
+ * The peer's command name, as ps shows it, for operators (sys.clients,
+ * obj.info): read once at accept, so that it names the process that
+ * connected even after its pid is reused. "" when unknown.
+ */
+static void
+conn_comm(struct conn *c)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (c->pid <= 0)
+		return;
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)c->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, c->comm, sizeof c->comm - 1);
+	close(fd);
+	if (n <= 0)
+		n = 0;
+	c->comm[n] = '\0';
+	c->comm[strcspn(c->comm, "\n")] = '\0';
+}
+
 void
 conn_accept(int fd)
 {
@@ -1258,6 +1294,8 @@ conn_accept(int fd)
 		c->uid = (uid_t)-1;
 		c->gid = (gid_t)-1;
 	}
+	conn_comm(c);
+	c->since_usec = c->last_usec = now_usec();
 	buf_init(&c->in);
 	buf_init(&c->out);
 	conn_out_borrow(c);

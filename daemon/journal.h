@@ -62,7 +62,7 @@ enum jcode {
 	JC_CONDITION = 11,
 	JC_PIPE = 12,      /* never in a file: a restart drops pipes */
 	JC_PROCESS = 13,
-	JC_POOL = 14,      /* not in a file yet: a restart drops pools */
+	JC_POOL = 14,
 	JC_MAX = 31
 };
 

@@ -287,8 +287,14 @@ main_load_key(void)
 			    server.authkey_path);
 	}
 	if (auth_key_load_owned(server.authkey_path, server.uid, server.key,
-	    &server.keylen, err, sizeof err) == -1)
+	    &server.keylen, err, sizeof err) == -1) {
+		/* A key named by -k, the environment or systemd is not made
+		 * up here: say how to make it. */
+		if (lstat(server.authkey_path, &st) == -1 && errno == ENOENT)
+			main_die("%s (make one with: mpmgrd --genkey %s)", err,
+			    server.authkey_path);
 		main_die("%s", err);
+	}
 }
 
 /* True when the key is systemd's copy (LoadCredential=), which a SIGHUP

@@ -24,7 +24,8 @@
 #include "../proto/scan.h"
 #include "server.h"
 
-#define MPMGRD_VERSION "0.1.0"
+/* The release, written once in proto/mpmgr_proto.h. */
+#define MPMGRD_VERSION MPMGR_VERSION
 
 struct conn;
 struct object;
@@ -51,6 +52,11 @@ struct conn {
 	uid_t uid;                /* SO_PEERCRED */
 	gid_t gid;
 	pid_t pid;
+	char comm[16];            /* /proc/PID/comm at accept, or "" */
+	uint64_t since_usec;      /* accepted (now_usec clock) */
+	uint64_t last_usec;       /* last bytes read */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
 	struct event *ev_read;
 	struct event *ev_write;   /* made on the first EAGAIN, else NULL */
 	struct event *ev_timer;   /* handshake deadline, then the linger's */
@@ -97,6 +103,12 @@ bool conn_peer_gone(struct conn *c);
  * request of c is parked or not.
  */
 void conn_push(struct conn *c);
+/*
+ * Close c as if its peer had hung up (sys.kill): what it holds is given
+ * back and its waiters leave, before this returns; its output is dropped.
+ * c must not be the connection whose request is running.
+ */
+void conn_kill(struct conn *c);
 
 /* --- dispatch.c: offered to the connection layer ---------------------- */
 

@@ -28,6 +28,7 @@
  * outlives its holder (held by nobody after a restart, as after the
  * holder's disconnect).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -494,6 +495,18 @@ static const struct method rlock_methods[] = {
 	DISPATCH_END
 };
 
+/* An rlock's holder holds it so many levels deep; a lock's holds it. */
+static const char *
+lock_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	const struct lk *l = lk_of(h->o);
+
+	if (h->o->type != &rlock_type || l->holder != h)
+		return "held";
+	snprintf(buf, len, "depth %llu", (unsigned long long)l->depth);
+	return buf;
+}
+
 /* lock and rlock differ only in their methods (rlock.owned) and in
  * recursion, which acquire and release read from o->type. */
 #define LOCK_TYPE(t, code) {			\
@@ -507,6 +520,7 @@ static const struct method rlock_methods[] = {
 	.lease_end = lock_lease_end,		\
 	.contents = lock_contents,		\
 	.restore = lock_restore,		\
+	.hold_text = lock_hold_text,		\
 	.jcode = (code),			\
 	.jops = lock_jops,			\
 	.dump = lock_dump,			\

@@ -41,6 +41,7 @@
  * (docs/PROTOCOL.md, Restarts).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -719,6 +720,21 @@ static const struct method pipe_methods[] = {
 	DISPATCH_END
 };
 
+/* The ends a connection has open, with how many opens of each. */
+static const char *
+pipe_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	uint32_t a = PIPE_HELD(h, 0), b = PIPE_HELD(h, 1);
+
+	if (a != 0 && b != 0)
+		snprintf(buf, len, "ends 0 (%u) and 1 (%u)", (unsigned)a,
+		    (unsigned)b);
+	else
+		snprintf(buf, len, "end %d (%u)", a != 0 ? 0 : 1,
+		    (unsigned)(a != 0 ? a : b));
+	return buf;
+}
+
 const struct obj_type pipe_type = {
 	.name = "pipe",
 	.methods = pipe_methods,
@@ -729,6 +745,7 @@ const struct obj_type pipe_type = {
 	.size = pipe_size,
 	.mem = pipe_mem,
 	.conn_gone = pipe_conn_gone,
+	.hold_text = pipe_hold_text,
 	.jcode = JC_PIPE,
 	.dropped = true,
 	.nodump = "its messages and holders last only as long as their "

@@ -38,11 +38,23 @@
  * [name]]; cancel of
  * a running job sends its worker [2, "pool.cancel", [name, id]].
  *
- * A restart drops every pool for now (registry.h, obj_type.dropped):
- * the type came after the journal, and its records (jobs submitted,
- * leased to a connection, finished, consumed) are still to be written;
- * docs/PROTOCOL.md, Restarts, says so.
+ * The journal gets jobs submitted (with their ids), a take as the job
+ * leased to a connection, done, fail and cancel, each consumption, close,
+ * terminate (what it cancels follows from the state) and a closed
+ * connection's leases going back (what fails follows from the attempts).
+ * A replay runs the same code on ghosts of those connections (journal.h)
+ * and closes the ghosts left at its end: a restart gives running jobs
+ * back to the head of the queue, or fails them past max attempts, as a
+ * disconnect does (docs/PROTOCOL.md, Restarts). Workers (a parked take
+ * makes one) and parked requests live with their connections and are
+ * never journaled.
+ *
+ * obj.dump and obj.restore refuse pools (BADTYPE, obj_type.nodump): a
+ * running job is leased to a connection, which another daemon does not
+ * have; the journal keeps pools across a restart, a dump has no form for
+ * them.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
 
@@ -120,11 +132,27 @@ struct pool {
 	bool terminated;
 };
 
+/* Journal ops. */
+enum {
+	POOL_J_SUBMIT,         /* id, payload, attempts, key|nil: queued */
+	POOL_J_LEASE,          /* conn, id: taken by conn */
+	POOL_J_FINISH,         /* id, state, value: done, fail, cancel */
+	POOL_J_CONSUME,        /* id: a finished job read for the last time */
+	POOL_J_CLOSE,          /* close */
+	POOL_J_TERMINATE,      /* terminate */
+	POOL_J_REQUEUE,        /* conn: its leases back (conn_gone) */
+	POOL_J_JOB,            /* id, state, attempts, max_attempts, data,
+				  key|nil[, conn]: a job as it is (dumps) */
+	POOL_J_IDS             /* next id, submitted: the counters (dumps) */
+};
+
 /* A pool waiter's state. */
 enum { PW_TAKE, PW_RESULT, PW_COLLECT, PW_JOIN };
 
 static void pool_timeout(struct waiter *);
 static void pool_left(struct waiter *);
+static void job_stop(struct object *, struct job *, int, const uint8_t *,
+    size_t, bool);
 
 static const struct waiter_ops pool_waiter_ops = {
 	.timeout = pool_timeout,
@@ -201,13 +229,15 @@ job_set_data(struct pool *p, struct job *j, const uint8_t *bytes, size_t n)
 }
 
 static struct job *
-job_new(struct pool *p, const uint8_t *payload, size_t n, uint32_t attempts,
-    const struct mpv *key)
+job_new(struct pool *p, uint64_t id, const uint8_t *payload, size_t n,
+    uint32_t attempts, const struct mpv *key)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 	bool added;
 
-	j->id = ++p->next_id;
+	j->id = id;
+	if (id > p->next_id)
+		p->next_id = id;
 	j->max_attempts = attempts;
 	j->state = JOB_QUEUED;
 	job_set_data(p, j, payload, n);
@@ -244,12 +274,65 @@ job_free(struct pool *p, struct job *j)
 	xfree(j);
 }
 
+/* A record of op with the job id j alone. */
+static void
+pool_journal_id(const struct object *o, unsigned op, const struct job *j)
+{
+	msgpack_pack_uint64(journal_begin(o, op, 1), j->id);
+	journal_end();
+}
+
 /* A finished job is read for the last time. */
 static void
-job_consume(struct pool *p, struct job *j)
+job_consume(struct object *o, struct job *j)
 {
+	struct pool *p = o->data;
+
+	if (journal_wants(o))
+		pool_journal_id(o, POOL_J_CONSUME, j);
 	TAILQ_REMOVE(&p->finished, j, link);
 	job_free(p, j);
+}
+
+static void
+pool_pack_key(msgpack_packer *pk, const struct job *j)
+{
+	if (j->key == NULL)
+		msgpack_pack_nil(pk);
+	else {
+		msgpack_pack_str(pk, j->keylen);
+		msgpack_pack_str_body(pk, j->key, j->keylen);
+	}
+}
+
+/* A record of j: SUBMIT of a queued one, or (dumps) JOB, with its
+ * worker's connection c when it runs. */
+static void
+pool_journal_job(const struct object *o, unsigned op, const struct job *j,
+    const struct conn *c)
+{
+	msgpack_packer *pk;
+
+	if (op == POOL_J_SUBMIT) {
+		pk = journal_begin(o, op, 4);
+		msgpack_pack_uint64(pk, j->id);
+		pack_raw(pk, j->data, j->len);
+		msgpack_pack_uint32(pk, j->max_attempts);
+	} else {
+		pk = journal_begin(o, op, 6 + (c != NULL));
+		msgpack_pack_uint64(pk, j->id);
+		msgpack_pack_uint8(pk, j->state);
+		msgpack_pack_uint32(pk, j->attempts);
+		msgpack_pack_uint32(pk, j->max_attempts);
+		if (j->data == NULL)
+			msgpack_pack_nil(pk);
+		else
+			pack_raw(pk, j->data, j->len);
+	}
+	pool_pack_key(pk, j);
+	if (c != NULL)
+		msgpack_pack_uint64(pk, c->id);
+	journal_end();
 }
 
 /* --- leases --------------------------------------------------------------- */
@@ -278,7 +361,14 @@ job_lease(struct object *o, struct job *j, struct conn *c)
 	struct pool *p = o->data;
 	struct hold *h = pool_worker(o, c);
 	struct worker *w = h->data;
+	msgpack_packer *pk;
 
+	if (journal_wants(o)) {
+		pk = journal_begin(o, POOL_J_LEASE, 2);
+		msgpack_pack_uint64(pk, c->id);
+		msgpack_pack_uint64(pk, j->id);
+		journal_end();
+	}
 	TAILQ_REMOVE(&p->queue, j, link);
 	TAILQ_INSERT_TAIL(&w->leased, j, link);
 	h->n++;
@@ -348,46 +438,23 @@ job_finish(struct object *o, struct job *j, int state, const uint8_t *bytes,
 		next = waiter_next(w);
 		if (w->state != PW_RESULT || (uint64_t)w->n != j->id)
 			continue;
-		pool_reply_result(&w->req, j);
-		if (w->nitems != 0)
+		/* one that consumes takes nothing it cannot deliver: LIMIT,
+		 * and the result stays */
+		if (w->nitems == 0)
+			pool_reply_result(&w->req, j);
+		else if (reply_fits_now(&w->req, j->len + POOL_REPLY_HEAD)) {
+			pool_reply_result(&w->req, j);
 			consumed = true;
+		}
 		p->nresults--;
 		waiter_done(w);
 	}
 	j->nwaiting = 0;
 	if (consumed)
-		job_consume(p, j);
+		job_consume(o, j);
 }
 
 /* --- serving parked requests ---------------------------------------------- */
-
-/*
- * The largest result req's connection can take now, behind the replies
- * it has not read: a destructive read (take, collect, result with
- * consume) checks before it takes anything.
- */
-static size_t
-pool_room(const struct req *req)
-{
-	size_t used = buf_used(&req->c->out) + MSG_RESULT_HEAD_MAX;
-
-	if (server.output_limit == 0)
-		return SIZE_MAX;
-	return used < server.output_limit ? server.output_limit - used : 0;
-}
-
-/* A result of n bytes fits now: true, else false after answering LIMIT. */
-static bool
-pool_fits(struct req *req, size_t n)
-{
-	if (n <= pool_room(req))
-		return true;
-	reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes does not fit "
-	    "in this connection's output now (limit %zu, %zu bytes not read "
-	    "yet); nothing was taken", req->method->name, n,
-	    server.output_limit, buf_used(&req->c->out));
-	return false;
-}
 
 /* Lease the head of the queue to req's connection and answer [id,
  * payload, attempt]; or LIMIT, and it stays. */
@@ -398,7 +465,7 @@ pool_deliver(struct object *o, struct req *req)
 	struct job *j = TAILQ_FIRST(&p->queue);
 	msgpack_packer *pk;
 
-	if (!pool_fits(req, j->len + POOL_REPLY_HEAD))
+	if (!reply_fits_now(req, j->len + POOL_REPLY_HEAD))
 		return;
 	job_lease(o, j, req->c);
 	pk = reply_begin(req);
@@ -419,7 +486,7 @@ pool_collect_reply(struct object *o, struct req *req, uint64_t max)
 	struct pool *p = o->data;
 	struct job *j;
 	msgpack_packer *pk;
-	size_t k = 0, total = POOL_REPLY_HEAD, room = pool_room(req);
+	size_t k = 0, total = POOL_REPLY_HEAD, room = reply_room(req);
 
 	/* No more than a message may be, as get_many. */
 	if (server.max_message != 0 && server.max_message < room)
@@ -432,7 +499,7 @@ pool_collect_reply(struct object *o, struct req *req, uint64_t max)
 		total += j->len + POOL_REPLY_HEAD;
 		k++;
 	}
-	if (!pool_fits(req, total))
+	if (!reply_fits_now(req, total))
 		return;
 	pk = reply_begin(req);
 	msgpack_pack_array(pk, k);
@@ -441,7 +508,7 @@ pool_collect_reply(struct object *o, struct req *req, uint64_t max)
 		msgpack_pack_array(pk, 3);
 		msgpack_pack_uint64(pk, j->id);
 		pool_pack_outcome(pk, j);
-		job_consume(p, j);
+		job_consume(o, j);
 	}
 }
 
@@ -679,7 +746,9 @@ pool_submit(struct req *req)
 		return;
 	}
 	value_canon(&req->argv[1], &vbuf, &bytes, &n);
-	j = job_new(p, bytes, n, attempts, key);
+	j = job_new(p, p->next_id + 1, bytes, n, attempts, key);
+	if (journal_wants(o))
+		pool_journal_job(o, POOL_J_SUBMIT, j, NULL);
 	reply_uint(req, j->id);
 	pool_pump(o);
 }
@@ -744,8 +813,7 @@ pool_finish_verb(struct req *req, int state)
 		return;
 	}
 	value_canon(&req->argv[2], &vbuf, &bytes, &n);
-	job_unlease(p, j);
-	job_finish(o, j, state, bytes, n);
+	job_stop(o, j, state, bytes, n, false);
 	reply_nil(req);
 	pool_pump(o);
 }
@@ -782,11 +850,11 @@ pool_result(struct req *req)
 		return;
 	}
 	if (job_finished(j)) {
-		if (consume && !pool_fits(req, j->len + POOL_REPLY_HEAD))
+		if (consume && !reply_fits_now(req, j->len + POOL_REPLY_HEAD))
 			return;
 		pool_reply_result(req, j);
 		if (consume)
-			job_consume(p, j);
+			job_consume(o, j);
 		return;
 	}
 	if (usec == 0) {
@@ -880,14 +948,31 @@ pool_tell_cancel(const struct object *o, struct hold *h, uint64_t id)
 	msgpack_pack_uint64(pk, id);
 }
 
-/* Cancel an unfinished job (it is queued, or running: then its lease
- * goes, and its worker is told when tell). */
+/*
+ * Finish an unfinished job as state with the value bytes (NULL: nil): it
+ * is queued (cancel), or running: then its lease goes, and with tell its
+ * worker is told that it is cancelled. With a journal, a FINISH record
+ * first: done, fail and cancel, but not terminate's cancels (tell false),
+ * which follow from its own record.
+ */
 static void
-job_cancel(struct object *o, struct job *j, bool tell)
+job_stop(struct object *o, struct job *j, int state, const uint8_t *bytes,
+    size_t n, bool tell)
 {
 	struct pool *p = o->data;
 	struct hold *h = j->lease;
+	msgpack_packer *pk;
 
+	if (journal_wants(o) && (tell || state != JOB_CANCELLED)) {
+		pk = journal_begin(o, POOL_J_FINISH, 3);
+		msgpack_pack_uint64(pk, j->id);
+		msgpack_pack_uint8(pk, (uint8_t)state);
+		if (bytes == NULL)
+			msgpack_pack_nil(pk);
+		else
+			pack_raw(pk, bytes, n);
+		journal_end();
+	}
 	if (j->state == JOB_QUEUED)
 		TAILQ_REMOVE(&p->queue, j, link);
 	else {
@@ -895,7 +980,7 @@ job_cancel(struct object *o, struct job *j, bool tell)
 		if (tell)
 			pool_tell_cancel(o, h, j->id);
 	}
-	job_finish(o, j, JOB_CANCELLED, NULL, 0);
+	job_finish(o, j, state, bytes, n);
 }
 
 static void
@@ -915,7 +1000,7 @@ pool_cancel(struct req *req)
 		reply_bool(req, false);
 		return;
 	}
-	job_cancel(o, j, true);
+	job_stop(o, j, JOB_CANCELLED, NULL, 0, true);
 	reply_bool(req, true);
 	pool_pump(o);
 }
@@ -924,8 +1009,13 @@ static void
 pool_close(struct req *req)
 {
 	struct object *o = req->obj;
+	struct pool *p = pool_of(o);
 
-	pool_of(o)->closed = true;
+	if (!p->closed && journal_wants(o)) {
+		journal_begin(o, POOL_J_CLOSE, 0);
+		journal_end();
+	}
+	p->closed = true;
 	reply_nil(req);
 	pool_pump(o);
 }
@@ -960,32 +1050,46 @@ pool_join(struct req *req)
 
 /*
  * Every unfinished job is cancelled, queued ones first (in O(jobs): a
- * large pool's terminate is one long step); each worker is told once.
+ * large pool's terminate is one long step); with tell, each worker is
+ * told once. One record: what it cancels follows from the state.
  */
 static void
-pool_terminate(struct req *req)
+pool_end(struct object *o, bool tell)
 {
-	struct object *o = req->obj;
-	struct pool *p = pool_of(o);
+	struct pool *p = o->data;
 	struct worker *w;
 	struct job *j;
 	struct hold *h;
 	msgpack_packer *pk;
 
+	if (journal_wants(o)) {
+		journal_begin(o, POOL_J_TERMINATE, 0);
+		journal_end();
+	}
 	p->closed = true;
 	p->terminated = true;
 	while ((j = TAILQ_FIRST(&p->queue)) != NULL)
-		job_cancel(o, j, false);
+		job_stop(o, j, JOB_CANCELLED, NULL, 0, false);
 	LIST_FOREACH(h, &o->holds, by_obj) {
-		w = h->data;
+		if ((w = h->data) == NULL)
+			continue;
 		while ((j = TAILQ_FIRST(&w->leased)) != NULL)
-			job_cancel(o, j, false);
-		if ((pk = hold_notify(h, MPMGR_NOTIFY_POOL_TERMINATE, 1)) !=
-		    NULL) {
+			job_stop(o, j, JOB_CANCELLED, NULL, 0, false);
+		if (tell && (pk = hold_notify(h, MPMGR_NOTIFY_POOL_TERMINATE,
+		    1)) != NULL) {
 			msgpack_pack_str(pk, o->namelen);
 			msgpack_pack_str_body(pk, o->name, o->namelen);
 		}
 	}
+}
+
+static void
+pool_terminate(struct req *req)
+{
+	struct object *o = req->obj;
+
+	pool_of(o);
+	pool_end(o, true);
 	reply_nil(req);
 	pool_pump(o);
 }
@@ -1092,6 +1196,11 @@ pool_conn_gone(struct hold *h)
 		hold_drop(h);
 		return;
 	}
+	if (!TAILQ_EMPTY(&w->leased) && journal_wants(o)) {
+		msgpack_pack_uint64(journal_begin(o, POOL_J_REQUEUE, 1),
+		    h->c->id);
+		journal_end();
+	}
 	while ((j = TAILQ_LAST(&w->leased, job_list)) != NULL) {
 		job_unlease(p, j);
 		if (j->attempts < j->max_attempts) {
@@ -1117,10 +1226,244 @@ pool_conn_gone(struct hold *h)
 	pool_pump(o);
 }
 
+/* --- replay ------------------------------------------------------------- */
+
+/* The next arg as an int up to max: true and *u, else false. */
+static bool
+pool_replay_uint(struct mpv_iter *args, uint64_t max, uint64_t *u)
+{
+	struct mpv v;
+
+	jop_arg(args, &v);
+	*u = v.v.u;
+	return v.type == MPV_UINT && v.v.u <= max;
+}
+
+/* The next arg as a job of o's, in one of the states from..to. */
+static struct job *
+pool_replay_job(struct object *o, struct mpv_iter *args, int from, int to)
+{
+	struct job *j;
+	uint64_t id;
+
+	if (!pool_replay_uint(args, UINT64_MAX, &id) ||
+	    (j = job_find(o->data, id)) == NULL || j->state < from ||
+	    j->state > to)
+		return NULL;
+	return j;
+}
+
+/* The next arg as a key (a str, or nil for none) into *key: true, or
+ * false for anything else. */
+static bool
+pool_replay_key(struct mpv_iter *args, struct mpv *v, const struct mpv **key)
+{
+	jop_arg(args, v);
+	*key = v->type == MPV_STR && v->len > 0 ? v : NULL;
+	return *key != NULL || v->type == MPV_NIL;
+}
+
+/* The ghost a record names, as its next arg. */
+static struct conn *
+pool_replay_ghost(struct mpv_iter *args)
+{
+	uint64_t id;
+
+	return pool_replay_uint(args, UINT64_MAX, &id) ? journal_ghost(id) :
+	    NULL;
+}
+
+/* SUBMIT: id, payload, attempts, key; JOB: id, state, attempts,
+ * max_attempts, data, key[, conn]. */
+static const char *
+pool_replay_job_new(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct pool *p = o->data;
+	struct mpv data, keyv;
+	const struct mpv *key;
+	struct conn *g = NULL;
+	struct job *j;
+	uint64_t id, state = JOB_QUEUED, attempts = 0, max;
+	bool dump = nargs >= 6;
+
+	if (!pool_replay_uint(args, UINT64_MAX, &id) || id == 0 ||
+	    job_find(p, id) != NULL)
+		return "a job id must be an int not held yet";
+	if (dump && (!pool_replay_uint(args, JOB_NSTATES - 1, &state) ||
+	    !pool_replay_uint(args, UINT32_MAX, &attempts)))
+		return "a job's state and attempts must be ints";
+	if (!dump)
+		jop_arg(args, &data);
+	if (!pool_replay_uint(args, UINT32_MAX, &max) || max == 0)
+		return "max attempts must be an int from 1";
+	if (dump)
+		jop_arg(args, &data);
+	if (!pool_replay_key(args, &keyv, &key) || (key != NULL &&
+	    p->keys != NULL && ohash_get(p->keys, key->ptr, key->len) != NULL))
+		return "a key must be a str not held yet, or nil";
+	if ((state == JOB_RUNNING) != (nargs == 7) ||
+	    (nargs == 7 && (g = pool_replay_ghost(args)) == NULL))
+		return "a running job, and it alone, names its connection";
+	j = job_new(p, id, state <= JOB_RUNNING ? data.raw : NULL,
+	    data.rawlen, (uint32_t)max, key);
+	/* a dump's counters come in their own record, after its jobs */
+	if (!dump)
+		return NULL;
+	if (state == JOB_RUNNING)
+		job_lease(o, j, g);
+	else if (state != JOB_QUEUED) {
+		TAILQ_REMOVE(&p->queue, j, link);
+		job_finish(o, j, (int)state, data.type == MPV_NIL ? NULL :
+		    data.raw, data.rawlen);
+	}
+	j->attempts = (uint32_t)attempts;
+	return NULL;
+}
+
+static const char *
+pool_replay_lease(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct conn *g = pool_replay_ghost(args);
+	struct job *j = pool_replay_job(o, args, JOB_QUEUED, JOB_QUEUED);
+
+	if (g == NULL || j == NULL)
+		return "a lease of a job not queued";
+	job_lease(o, j, g);
+	return NULL;
+}
+
+static const char *
+pool_replay_finish(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct job *j = pool_replay_job(o, args, JOB_QUEUED, JOB_RUNNING);
+	struct mpv v;
+	uint64_t state;
+
+	if (j == NULL)
+		return "a finish of a job not queued or running";
+	if (!pool_replay_uint(args, JOB_NSTATES - 1, &state) ||
+	    state < JOB_DONE || (j->state == JOB_QUEUED &&
+	    state != JOB_CANCELLED))
+		return "a job can only finish as done, failed or cancelled";
+	jop_arg(args, &v);
+	job_stop(o, j, (int)state, v.type == MPV_NIL ? NULL : v.raw,
+	    v.rawlen, false);
+	return NULL;
+}
+
+static const char *
+pool_replay_consume(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct job *j = pool_replay_job(o, args, JOB_DONE, JOB_CANCELLED);
+
+	if (j == NULL)
+		return "a job consumed that has not finished";
+	job_consume(o, j);
+	return NULL;
+}
+
+static const char *
+pool_replay_close(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	((struct pool *)o->data)->closed = true;
+	return NULL;
+}
+
+static const char *
+pool_replay_terminate(struct object *o, struct mpv_iter *args,
+    uint32_t nargs)
+{
+	pool_end(o, false);
+	return NULL;
+}
+
+static const char *
+pool_replay_requeue(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct conn *g = pool_replay_ghost(args);
+	struct hold *h;
+
+	if (g == NULL || (h = hold_find(g, o)) == NULL || h->data == NULL)
+		return "leases of a connection without any";
+	pool_conn_gone(h);
+	return NULL;
+}
+
+static const char *
+pool_replay_ids(struct object *o, struct mpv_iter *args, uint32_t nargs)
+{
+	struct pool *p = o->data;
+	uint64_t next, submitted;
+
+	if (!pool_replay_uint(args, UINT64_MAX, &next) || next < p->next_id ||
+	    !pool_replay_uint(args, UINT64_MAX, &submitted))
+		return "the counters must be ints, the last id no lower";
+	p->next_id = next;
+	p->submitted = submitted;
+	return NULL;
+}
+
+static const struct jop pool_jops[] = {
+	[POOL_J_SUBMIT] = { "submit", 4, 4, pool_replay_job_new },
+	[POOL_J_LEASE] = { "lease", 2, 2, pool_replay_lease },
+	[POOL_J_FINISH] = { "finish", 3, 3, pool_replay_finish },
+	[POOL_J_CONSUME] = { "consume", 1, 1, pool_replay_consume },
+	[POOL_J_CLOSE] = { "close", 0, 0, pool_replay_close },
+	[POOL_J_TERMINATE] = { "terminate", 0, 0, pool_replay_terminate },
+	[POOL_J_REQUEUE] = { "requeue", 1, 1, pool_replay_requeue },
+	[POOL_J_JOB] = { "job", 6, 7, pool_replay_job_new },
+	[POOL_J_IDS] = { "ids", 2, 2, pool_replay_ids },
+	JOP_END
+};
+
+/* The queued jobs in order, each worker's running ones in the order
+ * taken, the finished ones in the order they finished, the counters,
+ * then close or terminate (which finds nothing left to cancel). */
+static void
+pool_dump(const struct object *o)
+{
+	const struct pool *p = o->data;
+	const struct worker *w;
+	const struct hold *h;
+	const struct job *j;
+
+	TAILQ_FOREACH(j, &p->queue, link)
+		pool_journal_job(o, POOL_J_JOB, j, NULL);
+	LIST_FOREACH(h, &o->holds, by_obj) {
+		if ((w = h->data) == NULL)
+			continue;
+		TAILQ_FOREACH(j, &w->leased, link)
+			pool_journal_job(o, POOL_J_JOB, j, h->c);
+	}
+	TAILQ_FOREACH(j, &p->finished, link)
+		pool_journal_job(o, POOL_J_JOB, j, NULL);
+	if (p->next_id != 0) {
+		msgpack_packer *pk = journal_begin(o, POOL_J_IDS, 2);
+
+		msgpack_pack_uint64(pk, p->next_id);
+		msgpack_pack_uint64(pk, p->submitted);
+		journal_end();
+	}
+	if (p->closed) {
+		journal_begin(o, p->terminated ? POOL_J_TERMINATE :
+		    POOL_J_CLOSE, 0);
+		journal_end();
+	}
+}
+
 static const struct method pool_methods[] = {
 	MPMGR_METHODS_POOL(DISPATCH_ROW)
 	DISPATCH_END
 };
+
+/* A worker holds the jobs it runs. */
+static const char *
+pool_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "worker running %llu job%s",
+	    (unsigned long long)h->n, h->n == 1 ? "" : "s");
+	return buf;
+}
 
 const struct obj_type pool_type = {
 	.name = "pool",
@@ -1132,7 +1475,10 @@ const struct obj_type pool_type = {
 	.size = pool_size,
 	.mem = pool_mem,
 	.conn_gone = pool_conn_gone,
+	.hold_text = pool_hold_text,
 	.jcode = JC_POOL,
-	.dropped = true,
-	.nodump = "its jobs, leases and results have no record form yet",
+	.jops = pool_jops,
+	.dump = pool_dump,
+	.nodump = "its jobs are leased to connections; a restart keeps "
+	    "them (the journal), a dump does not",
 };

@@ -715,6 +715,12 @@ static const struct method process_methods[] = {
 	DISPATCH_END
 };
 
+static const char *
+proc_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	return "supervisor";
+}
+
 const struct obj_type process_type = {
 	.name = "process",
 	.methods = process_methods,
@@ -726,6 +732,7 @@ const struct obj_type process_type = {
 	.conn_gone = proc_conn_gone,
 	.contents = proc_contents,
 	.restore = proc_restore,
+	.hold_text = proc_hold_text,
 	.jcode = JC_PROCESS,
 	.jops = proc_jops,
 	.dump = proc_dump,

@@ -36,6 +36,7 @@
  * items back as disconnects do. A shutdown is journaled as asked: what it
  * does follows from the state.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
 
@@ -1178,6 +1179,27 @@ static const struct method queue_methods[] = {
 	DISPATCH_END
 };
 
+/* An ack queue's getter holds its leases. */
+static const char *
+queue_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu leased item%s", (unsigned long long)h->n,
+	    h->n == 1 ? "" : "s");
+	return buf;
+}
+
+static const char *
+queue_busy_text(const struct object *o, char *buf, size_t len)
+{
+	const struct queue *q = o->data;
+
+	snprintf(buf, len, "%zu item%s, %llu unfinished task%s (task_done)%s",
+	    q->count, q->count == 1 ? "" : "s",
+	    (unsigned long long)q->unfinished, q->unfinished == 1 ? "" : "s",
+	    q->shutdown != QUEUE_OPEN ? ", shut down" : "");
+	return buf;
+}
+
 const struct obj_type queue_type = {
 	.name = "queue",
 	.methods = queue_methods,
@@ -1190,6 +1212,8 @@ const struct obj_type queue_type = {
 	.conn_gone = queue_conn_gone,
 	.contents = queue_contents,
 	.restore = queue_restore,
+	.hold_text = queue_hold_text,
+	.busy_text = queue_busy_text,
 	.jcode = JC_QUEUE,
 	.jops = queue_jops,
 	.dump = queue_dump,

@@ -32,6 +32,7 @@
  * connection's holdings (sem exec).
  */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dispatch.h"
 #include "fence.h"
@@ -373,6 +374,14 @@ static const struct method semaphore_methods[] = {
 	DISPATCH_END
 };
 
+static const char *
+semaphore_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu permit%s", (unsigned long long)h->n,
+	    h->n == 1 ? "" : "s");
+	return buf;
+}
+
 const struct obj_type semaphore_type = {
 	.name = "semaphore",
 	.methods = semaphore_methods,
@@ -384,6 +393,7 @@ const struct obj_type semaphore_type = {
 	.lease_end = semaphore_lease_end,
 	.contents = semaphore_contents,
 	.restore = semaphore_restore,
+	.hold_text = semaphore_hold_text,
 	.jcode = JC_SEMAPHORE,
 	.jops = semaphore_jops,
 	.dump = semaphore_dump,

@@ -93,6 +93,17 @@ struct obj_type {
 	 */
 	void (*conn_gone)(struct hold *h);
 	/*
+	 * What h holds, for people (obj.info, sys.clients): "depth 2", "3
+	 * permits", into buf. NULL: "held".
+	 */
+	const char *(*hold_text)(const struct hold *h, char *buf, size_t len);
+	/*
+	 * Why an implicit o is not back in its initial state ("3 unfinished
+	 * tasks"), into buf; only asked when it is not. NULL: its size says.
+	 */
+	const char *(*busy_text)(const struct object *o, char *buf,
+	    size_t len);
+	/*
 	 * h's lease ran out (hold_lease; h->lost is already set): give back
 	 * what it holds as conn_gone does and wake whoever can now proceed,
 	 * but keep h, so that its connection's next release there is

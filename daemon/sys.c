@@ -7,8 +7,17 @@
  * sys.cancel takes back a parked request of the asking connection.
  * obj.dump and obj.restore are dump.c's records.
  * sys.save parks until the compaction it asked for is over.
+ *
+ * The operator's view: obj.info lists an object's holders and waiters
+ * (who, since when) and why an implicit object stays; sys.clients lists
+ * the connections with what each holds and waits on; sys.kill closes one
+ * as if its peer had hung up, so that what it holds is given back. Peers
+ * are named by what the daemon learnt at accept (conn.c: SO_PEERCRED,
+ * /proc/PID/comm). All three are O(connections + holds) by nature.
  */
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -129,6 +138,129 @@ sys_pack_uint(msgpack_packer *pk, const char *key, uint64_t v)
 	msgpack_pack_uint64(pk, v);
 }
 
+/* Seconds since a now_usec() instant, to the millisecond. */
+static void
+sys_pack_since(msgpack_packer *pk, const char *key, uint64_t since,
+    uint64_t now)
+{
+	msg_pack_cstr(pk, key);
+	msgpack_pack_double(pk, now > since ?
+	    (double)((now - since) / 1000) / 1000.0 : 0.0);
+}
+
+/* The peer of c as its accept saw it: 4 entries of a map. */
+static void
+sys_pack_peer(msgpack_packer *pk, const struct conn *c)
+{
+	sys_pack_uint(pk, "client", c->id);
+	msg_pack_cstr(pk, "pid");
+	msgpack_pack_int64(pk, (int64_t)c->pid);
+	msg_pack_cstr(pk, "uid");
+	msgpack_pack_int64(pk, c->uid == (uid_t)-1 ? -1 : (int64_t)c->uid);
+	msg_pack_cstr(pk, "command");
+	msg_pack_cstr(pk, c->comm);
+}
+
+/* A lost hold (its lease ran out) holds nothing but its connection's
+ * next release there, which is refused. */
+static const char *
+sys_hold_text(const struct hold *h, char *buf, size_t len)
+{
+	if (h->lost)
+		return "lease ended";
+	return h->o->type->hold_text != NULL ?
+	    h->o->type->hold_text(h, buf, len) : "held";
+}
+
+/* [{client, pid, uid, command, holds, held_sec}...]: o's holders. */
+static void
+sys_pack_holders(msgpack_packer *pk, const struct object *o, uint64_t now)
+{
+	const struct hold *h;
+	char buf[64];
+	uint32_t n = 0;
+
+	LIST_FOREACH(h, &o->holds, by_obj)
+		n++;
+	msgpack_pack_array(pk, n);
+	LIST_FOREACH(h, &o->holds, by_obj) {
+		msgpack_pack_map(pk, 6);
+		sys_pack_peer(pk, h->c);
+		msg_pack_cstr(pk, "holds");
+		msg_pack_cstr(pk, sys_hold_text(h, buf, sizeof buf));
+		sys_pack_since(pk, "held_sec", h->since, now);
+	}
+}
+
+/* [{client, pid, uid, command, method, wait_sec}...]: o's waiters, in
+ * the order they are served. */
+static void
+sys_pack_waiting(msgpack_packer *pk, const struct object *o, uint64_t now)
+{
+	const struct waiter *w;
+
+	msgpack_pack_array(pk, o->nwaiters);
+	for (w = waiter_first(o); w != NULL; w = waiter_next(w)) {
+		msgpack_pack_map(pk, 6);
+		sys_pack_peer(pk, w->req.c);
+		msg_pack_cstr(pk, "method");
+		msg_pack_cstr(pk, w->req.method->name);
+		sys_pack_since(pk, "wait_sec", w->since, now);
+	}
+}
+
+/*
+ * Why o is still there, in words: an explicit object until obj.delete, an
+ * ephemeral one until its connection closes, an implicit one while it has
+ * holders, waiters or is not back in its initial state.
+ */
+static void
+sys_pack_stays(msgpack_packer *pk, const struct object *o,
+    const struct conn *owner)
+{
+	const struct hold *h;
+	const char *why[3];
+	char holders[64], waiters[64], busy[128];
+	size_t nh = 0, n = 0, i;
+
+	if (owner != NULL) {
+		snprintf(busy, sizeof busy, "ephemeral: it goes when client "
+		    "%" PRIu64 " disconnects, or with obj.delete", owner->id);
+		why[n++] = busy;
+	} else if (o->explicit)
+		why[n++] = "created explicitly: it stays until obj.delete";
+	else {
+		LIST_FOREACH(h, &o->holds, by_obj)
+			nh++;
+		if (nh > 0) {
+			snprintf(holders, sizeof holders, "%zu holder%s", nh,
+			    nh == 1 ? "" : "s");
+			why[n++] = holders;
+		}
+		if (o->nwaiters > 0) {
+			snprintf(waiters, sizeof waiters, "%zu waiter%s",
+			    o->nwaiters, o->nwaiters == 1 ? "" : "s");
+			why[n++] = waiters;
+		}
+		/* A held lock or semaphore is not initial: its holders
+		 * said why already. */
+		if (o->type->is_initial != NULL && !o->type->is_initial(o)) {
+			if (o->type->busy_text != NULL)
+				why[n++] = o->type->busy_text(o, busy,
+				    sizeof busy);
+			else if (nh == 0) {
+				snprintf(busy, sizeof busy, "not back in its "
+				    "initial state (size %" PRIu64 ")",
+				    registry_size(o));
+				why[n++] = busy;
+			}
+		}
+	}
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		msg_pack_cstr(pk, why[i]);
+}
+
 static void
 sys_noobj(struct req *req)
 {
@@ -142,14 +274,16 @@ sys_obj_info(struct req *req)
 	const struct object *o = req->obj;
 	const struct conn *owner;
 	msgpack_packer *pk;
+	uint64_t now;
 
 	if (o == NULL) {
 		sys_noobj(req);
 		return;
 	}
 	owner = registry_owner(o);
+	now = now_usec();
 	pk = reply_begin(req);
-	msgpack_pack_map(pk, owner != NULL ? 9 : 7);
+	msgpack_pack_map(pk, owner != NULL ? 12 : 10);
 	msg_pack_cstr(pk, "name");
 	msgpack_pack_str(pk, o->namelen);
 	msgpack_pack_str_body(pk, o->name, o->namelen);
@@ -168,6 +302,12 @@ sys_obj_info(struct req *req)
 	msgpack_pack_uint64(pk, o->nwaiters);
 	msg_pack_cstr(pk, "options");
 	options_pack(o, pk);
+	msg_pack_cstr(pk, "holders");
+	sys_pack_holders(pk, o, now);
+	msg_pack_cstr(pk, "waiting");
+	sys_pack_waiting(pk, o, now);
+	msg_pack_cstr(pk, "stays");
+	sys_pack_stays(pk, o, owner);
 	if (owner != NULL) {
 		msg_pack_cstr(pk, "ephemeral");
 		msgpack_pack_true(pk);
@@ -267,6 +407,112 @@ sys_stats(struct req *req)
 	sys_pack_str(pk, "persistence", journal_on ? "journal" : "memory");
 	if (journal_on)
 		sys_stats_journal(pk);
+}
+
+/* [[name, type, holds]...]: what c holds. */
+static void
+sys_pack_holds(msgpack_packer *pk, const struct conn *c)
+{
+	const struct hold_list *l = c->holdings;
+	const struct hold *h;
+	char buf[64];
+	uint32_t n = 0;
+
+	if (l != NULL)
+		LIST_FOREACH(h, l, by_conn)
+			n++;
+	msgpack_pack_array(pk, n);
+	if (l == NULL)
+		return;
+	LIST_FOREACH(h, l, by_conn) {
+		msgpack_pack_array(pk, 3);
+		msgpack_pack_str(pk, h->o->namelen);
+		msgpack_pack_str_body(pk, h->o->name, h->o->namelen);
+		msg_pack_cstr(pk, h->o->type->name);
+		msg_pack_cstr(pk, sys_hold_text(h, buf, sizeof buf));
+	}
+}
+
+/* {method, name, wait_sec} of c's parked request, or nil. */
+static void
+sys_pack_parked(msgpack_packer *pk, const struct conn *c, uint64_t now)
+{
+	const struct waiter *w = c->parked;
+	const struct object *o;
+
+	if (w == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	o = w->req.obj;
+	msgpack_pack_map(pk, 3);
+	msg_pack_cstr(pk, "method");
+	msg_pack_cstr(pk, w->req.method->name);
+	msg_pack_cstr(pk, "name");
+	msgpack_pack_str(pk, o != NULL ? o->namelen : 0);
+	msgpack_pack_str_body(pk, o != NULL ? o->name : "",
+	    o != NULL ? o->namelen : 0);
+	sys_pack_since(pk, "wait_sec", w->since, now);
+}
+
+/* Every authenticated connection, oldest first, the asking one too. */
+static void
+sys_clients(struct req *req)
+{
+	msgpack_packer *pk = reply_begin(req);
+	uint64_t now = now_usec();
+	const struct conn *c;
+
+	msgpack_pack_array(pk, server.nclients);
+	TAILQ_FOREACH(c, &server.clients, link) {
+		msgpack_pack_map(pk, 12);
+		sys_pack_peer(pk, c);
+		msg_pack_cstr(pk, "gid");
+		msgpack_pack_int64(pk, c->gid == (gid_t)-1 ? -1 :
+		    (int64_t)c->gid);
+		sys_pack_since(pk, "age_sec", c->since_usec, now);
+		sys_pack_since(pk, "idle_sec", c->last_usec, now);
+		sys_pack_uint(pk, "ops", c->ops);
+		sys_pack_uint(pk, "bytes_in", c->bytes_in);
+		sys_pack_uint(pk, "bytes_out", c->bytes_out);
+		msg_pack_cstr(pk, "waits");
+		sys_pack_parked(pk, c, now);
+		msg_pack_cstr(pk, "holds");
+		sys_pack_holds(pk, c);
+	}
+}
+
+/*
+ * Close a connection as its peer's hanging up would (Redis's CLIENT KILL
+ * ID): its waiters leave, what it holds is given back and the next
+ * waiters are served before this answers. Not the asking connection,
+ * which a close would pull from under its own request.
+ */
+static void
+sys_kill(struct req *req)
+{
+	struct conn *c;
+	uint64_t id;
+
+	if (!req_uint_arg(req, 0, 1, UINT64_MAX, "client_id", &id))
+		return;
+	if (id == req->c->id) {
+		reply_error(req, PERR_BADARG, "%s: client %" PRIu64 " is the "
+		    "asking connection", req->method->name, id);
+		return;
+	}
+	TAILQ_FOREACH(c, &server.clients, link) {
+		if (c->id == id)
+			break;
+	}
+	if (c == NULL || (c->flags & CONN_CLOSING)) {
+		reply_error(req, PERR_NOTFOUND, "no client %" PRIu64, id);
+		return;
+	}
+	log_info("%s: client %" PRIu64 " asked by uid %u pid %d", __func__,
+	    id, (unsigned)req->c->uid, (int)req->c->pid);
+	waiter_conn_kill(c);
+	reply_nil(req);
 }
 
 /*

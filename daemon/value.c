@@ -55,12 +55,57 @@ value_is_number(const struct mpv *v)
 	    v->type == MPV_FLOAT;
 }
 
+/*
+ * x + y, computed exactly whatever the operands' types (the overflow
+ * builtins add in infinite precision and say whether the result fits the
+ * type it is stored in), packed as the int64, else the uint64, it fits:
+ * 2^63 + -1 and -2 + 2^63 are answers, not overflows. ok is false when
+ * the sum fits neither.
+ */
+#define VALUE_INT_SUM(x, y, pk, ok) do {				\
+	int64_t s_;							\
+	uint64_t u_;							\
+									\
+	(ok) = true;							\
+	if (!__builtin_add_overflow((x), (y), &s_))			\
+		msgpack_pack_int64((pk), s_);				\
+	else if (!__builtin_add_overflow((x), (y), &u_))		\
+		msgpack_pack_uint64((pk), u_);				\
+	else								\
+		(ok) = false;						\
+} while (0)
+
+/*
+ * An int sum into pk: cur (NULL: 0) + delta (NULL: 1), each an int64
+ * (MPV_INT, or a MPV_UINT up to INT64_MAX) or a uint64 past it.
+ */
+static bool
+value_int_sum(const struct mpv *cur, const struct mpv *delta,
+    msgpack_packer *pk)
+{
+	int64_t a = 0, b = 1;
+	bool ua = cur != NULL && !mpv_to_int64(cur, &a);
+	bool ub = delta != NULL && !mpv_to_int64(delta, &b);
+	bool ok;
+
+	if (ua && ub)
+		VALUE_INT_SUM(cur->v.u, delta->v.u, pk, ok);
+	else if (ua)
+		VALUE_INT_SUM(cur->v.u, b, pk, ok);
+	else if (ub)
+		VALUE_INT_SUM(a, delta->v.u, pk, ok);
+	else
+		VALUE_INT_SUM(a, b, pk, ok);
+	return ok;
+}
+
+#undef VALUE_INT_SUM
+
 int
 value_add(struct req *req, const struct mpv *cur, const struct mpv *delta,
     const uint8_t **bytes, size_t *n)
 {
 	msgpack_packer pk;
-	int64_t a = 0, b = 1, sum;
 	double fa = 0, fb = 1;
 
 	if (cur != NULL && !value_is_number(cur)) {
@@ -82,16 +127,10 @@ value_add(struct req *req, const struct mpv *cur, const struct mpv *delta,
 		if (delta != NULL)
 			mpv_to_double(delta, &fb);
 		msgpack_pack_double(&pk, fa + fb);
-	} else {
-		/* A uint past INT64_MAX is out of range before any sum. */
-		if ((cur != NULL && !mpv_to_int64(cur, &a)) ||
-		    (delta != NULL && !mpv_to_int64(delta, &b)) ||
-		    __builtin_add_overflow(a, b, &sum)) {
-			reply_error(req, PERR_RANGE, "%s: the result is out of "
-			    "int64 range", req->method->name);
-			return -1;
-		}
-		msgpack_pack_int64(&pk, sum);
+	} else if (!value_int_sum(cur, delta, &pk)) {
+		reply_error(req, PERR_RANGE, "%s: the sum is beyond both int64 "
+		    "and uint64", req->method->name);
+		return -1;
 	}
 	*bytes = buf_head(&sumbuf);
 	*n = buf_used(&sumbuf);

@@ -31,9 +31,10 @@ const char *value_kind(const struct mpv *v);
 
 /*
  * incr: cur + delta, with cur NULL meaning 0 and delta NULL meaning 1.
- * int + int stays int (int64; overflow is RANGE); with a float it is a
- * float. 0 and the canonical result in *bytes (valid until the next
- * call), or -1 after replying RANGE or BADTYPE to req.
+ * int + int stays int, computed exactly: a sum that fits int64 or uint64
+ * is the answer, one beyond both is RANGE; with a float it is a float. 0
+ * and the canonical result in *bytes (valid until the next call), or -1
+ * after replying RANGE or BADTYPE to req.
  */
 int value_add(struct req *req, const struct mpv *cur,
     const struct mpv *delta, const uint8_t **bytes, size_t *n);

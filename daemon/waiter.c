@@ -12,10 +12,10 @@
  *
  * The one call up in the daemon starts here: an answered waiter wakes its
  * connection (conn_wake), the types learn through waiter_peer_gone
- * whether a waiter's peer hung up (conn_peer_gone), and a notification
- * to a holder gets its connection written (conn_push), as Redis's
- * blocked.c calls networking.c. tests/it_layering.sh keeps it the only
- * one.
+ * whether a waiter's peer hung up (conn_peer_gone), a notification
+ * to a holder gets its connection written (conn_push), and an operator's
+ * sys.kill drops a holder's connection (conn_kill), as Redis's blocked.c
+ * calls networking.c. tests/it_layering.sh keeps it the only one.
  *
  * Holds are indexed by (connection, object) in one open-addressing table
  * (linear probing, at most half full, backward-shift deletion), so that
@@ -53,7 +53,7 @@ static struct {
 static struct event *timer;
 static uint64_t armed_for;        /* the deadline the timer is set for; 0 */
 static size_t nwaiters;
-static uint64_t next_seq;
+static uint32_t next_seq;
 
 /* Names of objects to settle once the current path is done with them. */
 static struct {
@@ -91,7 +91,8 @@ static bool
 heap_less(const struct deadline *a, const struct deadline *b)
 {
 	heap.ops++;
-	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+	return a->at < b->at ||
+	    (a->at == b->at && (int32_t)(a->seq - b->seq) < 0);
 }
 
 static void
@@ -208,7 +209,7 @@ static void
 deadline_set(struct deadline *d, uint64_t at)
 {
 	d->at = at;
-	d->seq = ++next_seq;
+	d->seq = (++next_seq << 1) | DEADLINE_KIND(d);
 	heap_push(d);
 	if (d->index == 0)
 		waiter_arm();
@@ -405,13 +406,14 @@ waiter_park(struct req *req, const struct waiter_ops *ops, int64_t usec)
 	w->req.replied = false;
 	w->req.parked = false;
 	w->ops = ops;
-	w->dl.kind = DEADLINE_WAITER;
+	w->since = now_usec();
+	w->dl.seq = DEADLINE_WAITER;
 	w->dl.index = DEADLINE_NONE;
 	TAILQ_INSERT_TAIL(&o->waiters, w, link);
 	o->nwaiters++;
 	nwaiters++;
 	if (usec > 0)
-		deadline_set(&w->dl, now_usec() + (uint64_t)usec);
+		deadline_set(&w->dl, w->since + (uint64_t)usec);
 	req->replied = true;
 	req->parked = true;
 	req->c->parked = w;
@@ -628,7 +630,7 @@ waiter_expire(uint64_t now)
 		d = heap.d[0];
 		heap_remove(d);
 		d->at = 0;
-		if (d->kind == DEADLINE_LEASE) {
+		if (DEADLINE_KIND(d) == DEADLINE_LEASE) {
 			lease_expire((struct hold *)((char *)d -
 			    offsetof(struct hold, lease)));
 			continue;
@@ -756,13 +758,17 @@ hold_get(struct conn *c, struct object *o)
 		hold_index_resize(2 * (holds.mask + 1));
 	i = hold_probe(c, o);
 	if ((h = holds.slot[i]) != NULL) {
-		h->lost = false;
+		if (h->lost) {
+			h->lost = false;
+			h->since = now_usec();
+		}
 		return h;
 	}
 	h = xcalloc(1, sizeof *h);
 	h->c = c;
 	h->o = o;
-	h->lease.kind = DEADLINE_LEASE;
+	h->since = now_usec();
+	h->lease.seq = DEADLINE_LEASE;
 	h->lease.index = DEADLINE_NONE;
 	holds.slot[i] = h;
 	holds.n++;
@@ -779,6 +785,12 @@ hold_drop(struct hold *h)
 	LIST_REMOVE(h, by_conn);
 	LIST_REMOVE(h, by_obj);
 	xfree(h);
+}
+
+void
+waiter_conn_kill(struct conn *c)
+{
+	conn_kill(c);
 }
 
 size_t

@@ -50,11 +50,13 @@ struct waiter;
  */
 struct deadline {
 	uint64_t at;              /* now_usec() clock; 0: none */
-	uint64_t seq;             /* arming order: breaks ties */
+	uint32_t seq;             /* arming order << 1 | its kind (DEADLINE_*):
+				     breaks ties, compared as a serial number
+				     (a waiter stays within 128 bytes) */
 	uint32_t index;           /* in the heap, if armed */
-	uint32_t kind;            /* DEADLINE_WAITER or DEADLINE_LEASE */
 };
 enum { DEADLINE_WAITER, DEADLINE_LEASE };
+#define DEADLINE_KIND(d) ((d)->seq & 1)
 
 struct waiter_ops {
 	/*
@@ -81,6 +83,7 @@ struct waiter {
 				     obj (no params) */
 	const struct waiter_ops *ops;
 	struct deadline dl;       /* its timeout; dl.at 0: none */
+	uint64_t since;           /* parked (now_usec clock): obj.info */
 	TAILQ_ENTRY(waiter) link; /* req.obj's FIFO */
 	/* Verb data, copied at park time (the request's views die). */
 	int64_t n;                /* a count: get_many's n, rlock depth... */
@@ -108,6 +111,7 @@ struct hold {
 	struct object *o;
 	uint64_t n;               /* type-defined count (permits, depth) */
 	void *data;               /* type-owned (an ack queue's leases) */
+	uint64_t since;           /* first held (now_usec clock) */
 	LIST_ENTRY(hold) by_conn;
 	LIST_ENTRY(hold) by_obj;
 	struct deadline lease;    /* its lease's end; lease.at 0: none */
@@ -162,6 +166,12 @@ void waiter_conn_closed(struct conn *c);
  * wake; what it gives back is freed with o), or is dropped when the type
  * has none. The holders learn on their next call. */
 void waiter_object_deleted(struct object *o);
+/*
+ * sys.kill: drop c as its peer's hanging up would (conn_kill): its parked
+ * request leaves and its holds are given back before this returns. c is
+ * not the connection whose request runs.
+ */
+void waiter_conn_kill(struct conn *c);
 /* The daemon stops: every waiter answers SHUTDOWN. */
 void waiter_shutdown(void);
 /* The timer's work: time out every waiter whose deadline <= now, oldest

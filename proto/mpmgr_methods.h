@@ -409,7 +409,7 @@
 	    "name[, {max_attempts: int, maxsize: int}]", \
 	    "create it explicitly: takes per job (3), jobs held (0 " \
 	    "unbounded)") \
-	M(pool, submit, 2, 3, MF_WRITE | MF_OBJ | MF_CREATES, \
+	M(pool, submit, 2, 3, MF_WRITE | MF_GROWS | MF_OBJ | MF_CREATES, \
 	    "name, payload[, {attempts: int, key: str}]", \
 	    "queue a job: its id (a job's already, for a key held); " \
 	    "SHUTDOWN once closed; FULL at maxsize") \
@@ -459,7 +459,7 @@
 	    "[next_cursor, [[name, type, size]...]]; 0 starts and ends") \
 	M(obj, info, 1, 1, MF_OBJ, \
 	    "name", \
-	    "{name, type, size, explicit, memory, waiters, options}") \
+	    "{name, type, size, ..., holders, waiting, stays}") \
 	M(obj, delete, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
 	    "name", \
 	    "delete an object of any type; NOOBJ") \
@@ -485,6 +485,13 @@
 	M(sys, shutdown, 0, 0, MF_ADMIN, \
 	    "", \
 	    "stop the daemon (root or the daemon's user)") \
+	M(sys, clients, 0, 0, 0, \
+	    "", \
+	    "[{client, pid, uid, command, age_sec, idle_sec, waits, " \
+	    "holds, ...}...]") \
+	M(sys, kill, 1, 1, MF_ADMIN, \
+	    "client_id", \
+	    "close that connection, releasing what it holds; NOTFOUND") \
 	M(sys, save, 0, 0, MF_ADMIN | MF_BLOCKS, \
 	    "", \
 	    "compact the journal now: nil once the new snapshot is on disk")

@@ -16,6 +16,22 @@
 
 #define MPMGR_PROTO_VERSION 1
 
+/*
+ * The release, the one place it is written: mpmgrd -V, mpctl -V and
+ * `mpctl version`, sys.stats, libmpmgr.so's file name and libmpmgr.pc
+ * (the Makefile reads the three numbers here). mpmgr.h repeats MAJOR and
+ * MINOR for its users, who do not see this header; mpmgr.c includes
+ * both, so the two cannot differ without a redefinition error.
+ */
+#define MPMGR_VERSION_MAJOR 0
+#define MPMGR_VERSION_MINOR 1
+#define MPMGR_VERSION_PATCH 0
+#define MPMGR_VERSION_STR_(x) #x
+#define MPMGR_VERSION_STR(x) MPMGR_VERSION_STR_(x)
+#define MPMGR_VERSION MPMGR_VERSION_STR(MPMGR_VERSION_MAJOR) "." \
+	MPMGR_VERSION_STR(MPMGR_VERSION_MINOR) "." \
+	MPMGR_VERSION_STR(MPMGR_VERSION_PATCH)
+
 /* MessagePack-RPC message kinds: the first element of every message. */
 #define MSG_REQUEST 0
 #define MSG_RESPONSE 1

@@ -1,7 +1,8 @@
 /*
  * harness.h: what every integration test shares: a real mpmgrd on a
- * temporary socket, connections to it (through libmpmgr, or raw for
- * robustness tests), msgpack values written as text, and assertions on
+ * temporary socket (harness_daemon.c), connections to it, through
+ * libmpmgr or raw for robustness tests (harness_client.c), msgpack values
+ * written in the tests' notation (harness_notation.h), and assertions on
  * results.
  *
  * The daemon is $MPMGRD (default ./build/mpmgrd), started with
@@ -15,12 +16,6 @@
  * Tests wait for the daemon by polling a condition against a deadline
  * (HARNESS_DEADLINE_MS), never with a fixed sleep: parked requests through
  * obj.info "waiters", children through their exit status.
- *
- * Values as text (harness_obj): JSON, where strings may also be quoted
- * 'like this', a number with '.' or an exponent is a float64 and any other
- * number an integer, map keys may be any value, x"0aff" is a bin and
- * ext(5, "0aff") an ext. Objects live in one
- * zone per process, never freed (tests are short-lived processes).
  */
 #ifndef MPMGR_HARNESS_H
 #define MPMGR_HARNESS_H
@@ -40,6 +35,7 @@
 #include "../proto/mpmgr_proto.h"
 #include "../proto/msg.h"
 #include "../proto/scan.h"
+#include "harness_notation.h"
 
 struct harness {
 	pid_t pid;               /* the daemon; -1 once reaped */
@@ -183,18 +179,8 @@ uint64_t harness_stat(mpmgr *m, const char *field);
 /* The same, asked on a connection of its own to h. */
 uint64_t harness_stat_once(struct harness *h, const char *field);
 
-/* --- values as text ------------------------------------------------- */
+/* --- calls with params in the notation ------------------------------ */
 
-msgpack_object harness_obj(const char *text);
-/* The same text with "%s"-style formatting. */
-msgpack_object harness_objf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-bool harness_obj_eq(msgpack_object got, const char *text);
-/* got printed into buf (truncated), for failure messages. */
-const char *harness_obj_str(msgpack_object got, char *buf, size_t len);
-/* The value of the str key in a map, or NULL. */
-const msgpack_object *harness_map_get(const msgpack_object *map,
-    const char *key);
 /* Params as text (an array) through mpmgr_call. */
 int harness_call(mpmgr *m, const char *method, const char *params,
     msgpack_object *result);

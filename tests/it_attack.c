@@ -118,7 +118,7 @@ static const struct {
 	  "condition.acquire", "['at_cond', 0]", "false", "true", NULL },
 	/* its end closes with its last holder: the other end sees EOF due
 	 * (the pipe stays, end 0 closed for good: deleted after) */
-	{ "pipe end", { { NULL } }, "pipe.open", "['at_pipe', 0]", "null", 1,
+	{ "pipe end", { { NULL } }, "pipe.open", "['at_pipe', 0]", "nil", 1,
 	  "pipe.poll", "['at_pipe', 1, 0]", "false", "true", "['at_pipe']" },
 };
 

@@ -102,7 +102,7 @@ fill(const char *name)
 	}
 	ck_assert_int_eq(mpmgr_flush(m), 0);
 	for (i = 0; i < BATCH_KEYS; i++)
-		ck_reply_ok(m, "null");
+		ck_reply_ok(m, "nil");
 	mpmgr_free(m);
 }
 
@@ -247,7 +247,7 @@ START_TEST(test_batch_parks_midway)
 	ck_raw_ok(&raw, 1, "'v:1'");
 	ck_assert_int_eq(harness_raw_error(&raw, 10000, &msgid), PERR_EMPTY);
 	ck_assert_int_eq(msgid, 2);
-	ck_raw_ok(&raw, 3, "null");
+	ck_raw_ok(&raw, 3, "nil");
 	ck_raw_ok(&raw, 4, "'after'");
 	ck_raw_ok(&raw, 5, "'v:3'");
 	harness_raw_close(&raw);
@@ -292,7 +292,7 @@ START_TEST(test_batch_bad_frame_midway)
 		harness_raw_authed(D, &raw);
 		ck_assert(harness_raw_send(&raw, batch.data, batch.size));
 		ck_raw_ok(&raw, 1, i == 0 ? "'v:1'" : "'x'");
-		ck_raw_ok(&raw, 2, "null");
+		ck_raw_ok(&raw, 2, "nil");
 		msgid = -2;
 		ck_assert_int_eq(harness_raw_error(&raw, 10000, &msgid),
 		    PERR_BADARG);

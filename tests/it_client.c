@@ -55,46 +55,46 @@ START_TEST(test_dict_get_set)
 {
 	mpmgr *m = harness_connect(D);
 
-	ck_call_ok(m, "dict.set", "['dgs', 'k1', 'v1']", "null");
+	ck_call_ok(m, "dict.set", "['dgs', 'k1', 'v1']", "nil");
 	ck_call_ok(m, "dict.get", "['dgs', 'k1']", "'v1'");
 	ck_call_ok(m, "dict.get", "['dgs', 'nope', 7]", "7");
 	ck_call_err(m, "dict.get", "['dgs', 'nope']", MPMGR_ENOKEY);
 	/* a stored nil is not a missing key */
-	ck_call_ok(m, "dict.set", "['dgs', 'n', null]", "null");
-	ck_call_ok(m, "dict.get", "['dgs', 'n']", "null");
+	ck_call_ok(m, "dict.set", "['dgs', 'n', nil]", "nil");
+	ck_call_ok(m, "dict.get", "['dgs', 'n']", "nil");
 	ck_call_ok(m, "dict.contains", "['dgs', 'n']", "true");
 	ck_call_ok(m, "dict.contains", "['dgs', 'nope']", "false");
 	/* keys compare by canonical bytes: 1 and 1.0 differ; arrays are keys */
-	ck_call_ok(m, "dict.set", "['dgs', 1, 'int']", "null");
-	ck_call_ok(m, "dict.set", "['dgs', 1.0, 'float']", "null");
+	ck_call_ok(m, "dict.set", "['dgs', 1, 'int']", "nil");
+	ck_call_ok(m, "dict.set", "['dgs', 1.0, 'float']", "nil");
 	ck_call_ok(m, "dict.get", "['dgs', 1]", "'int'");
 	ck_call_ok(m, "dict.get", "['dgs', 1.0]", "'float'");
-	ck_call_ok(m, "dict.set", "['dgs', [1, 'a'], x\"00ff\"]", "null");
-	ck_call_ok(m, "dict.get", "['dgs', [1, 'a']]", "x\"00ff\"");
+	ck_call_ok(m, "dict.set", "['dgs', [1, 'a'], b'\\x00\\xff']", "nil");
+	ck_call_ok(m, "dict.get", "['dgs', [1, 'a']]", "b'\\x00\\xff'");
 	ck_call_err(m, "dict.set", "['dgs', {'a': 1}, 1]", MPMGR_EBADTYPE);
 	ck_call_err(m, "dict.set", "['dgs', [1, {'a': 1}], 1]",
 	    MPMGR_EBADTYPE);
 	/* overwriting keeps the key's place */
 	ck_call_ok(m, "dict.set", "['dgs', 'k1', {'v': [true, false, -3]}]",
-	    "null");
+	    "nil");
 	ck_call_ok(m, "dict.len", "['dgs']", "5");
 	ck_call_ok(m, "dict.keys", "['dgs']", "['k1', 'n', 1, 1.0, [1, 'a']]");
 	ck_call_ok(m, "dict.values", "['dgs']",
-	    "[{'v': [true, false, -3]}, null, 'int', 'float', x\"00ff\"]");
+	    "[{'v': [true, false, -3]}, nil, 'int', 'float', b'\\x00\\xff']");
 	ck_call_ok(m, "dict.items", "['dgs']",
-	    "[['k1', {'v': [true, false, -3]}], ['n', null], [1, 'int'],"
-	    " [1.0, 'float'], [[1, 'a'], x\"00ff\"]]");
+	    "[['k1', {'v': [true, false, -3]}], ['n', nil], [1, 'int'],"
+	    " [1.0, 'float'], [[1, 'a'], b'\\x00\\xff']]");
 	ck_call_ok(m, "dict.copy", "['dgs']",
-	    "{'k1': {'v': [true, false, -3]}, 'n': null, 1: 'int',"
-	    " 1.0: 'float', [1, 'a']: x\"00ff\"}");
+	    "{'k1': {'v': [true, false, -3]}, 'n': nil, 1: 'int',"
+	    " 1.0: 'float', [1, 'a']: b'\\x00\\xff'}");
 	/* values of every kind come back as they went, ext included */
 	ck_call_ok(m, "dict.set", "['dgs', 'x', [-1, -129, -40000, "
 	    "-3000000000, 255, 65536, 18446744073709551615, 0.5, -2.25e300, "
-	    "'\\u00e9t\\u00e9', ext(5, \"0102\"), ext(-1, \"\"), {}, []]]",
-	    "null");
+	    "'été', x5'\\x01\\x02', x-1'', {}, []]]",
+	    "nil");
 	ck_call_ok(m, "dict.get", "['dgs', 'x']", "[-1, -129, -40000, "
 	    "-3000000000, 255, 65536, 18446744073709551615, 0.5, -2.25e300, "
-	    "'\\u00e9t\\u00e9', ext(5, \"0102\"), ext(-1, \"\"), {}, []]");
+	    "'été', x5'\\x01\\x02', x-1'', {}, []]");
 	mpmgr_free(m);
 }
 END_TEST
@@ -105,21 +105,21 @@ START_TEST(test_dict_mutators)
 
 	ck_call_ok(m, "dict.setdefault", "['dm', 'a', 1]", "1");
 	ck_call_ok(m, "dict.setdefault", "['dm', 'a', 2]", "1");
-	ck_call_ok(m, "dict.setdefault", "['dm', 'b']", "null");
-	ck_call_ok(m, "dict.get", "['dm', 'b']", "null");
-	ck_call_ok(m, "dict.update", "['dm', {'c': 3, 'd': 4}]", "null");
-	ck_call_ok(m, "dict.update", "['dm', [['e', 5], ['a', 10]]]", "null");
+	ck_call_ok(m, "dict.setdefault", "['dm', 'b']", "nil");
+	ck_call_ok(m, "dict.get", "['dm', 'b']", "nil");
+	ck_call_ok(m, "dict.update", "['dm', {'c': 3, 'd': 4}]", "nil");
+	ck_call_ok(m, "dict.update", "['dm', [['e', 5], ['a', 10]]]", "nil");
 	ck_call_ok(m, "dict.items", "['dm']",
-	    "[['a', 10], ['b', null], ['c', 3], ['d', 4], ['e', 5]]");
+	    "[['a', 10], ['b', nil], ['c', 3], ['d', 4], ['e', 5]]");
 	ck_call_ok(m, "dict.pop", "['dm', 'c']", "3");
 	ck_call_err(m, "dict.pop", "['dm', 'c']", MPMGR_ENOKEY);
 	ck_call_ok(m, "dict.pop", "['dm', 'c', 'gone']", "'gone'");
 	ck_call_ok(m, "dict.popitem", "['dm']", "['e', 5]");
 	ck_call_ok(m, "dict.popitem", "['dm']", "['d', 4]");
-	ck_call_ok(m, "dict.delete", "['dm', 'b']", "null");
+	ck_call_ok(m, "dict.delete", "['dm', 'b']", "nil");
 	ck_call_err(m, "dict.delete", "['dm', 'b']", MPMGR_ENOKEY);
 	ck_call_ok(m, "dict.keys", "['dm']", "['a']");
-	ck_call_ok(m, "dict.clear", "['dm']", "null");
+	ck_call_ok(m, "dict.clear", "['dm']", "nil");
 	ck_call_ok(m, "dict.len", "['dm']", "0");
 	ck_call_err(m, "dict.popitem", "['dm']", MPMGR_ENOKEY);
 	/* an implicit dict back to empty is gone */
@@ -144,7 +144,7 @@ START_TEST(test_dict_scan)
 
 	for (i = 0; i < 40; i++) {
 		snprintf(params, sizeof(params), "['dsc', %d, %d]", i, i * 2);
-		ck_call_ok(m, "dict.set", params, "null");
+		ck_call_ok(m, "dict.set", params, "nil");
 	}
 	do {
 		snprintf(params, sizeof(params), "['dsc', %llu, 7]",
@@ -188,32 +188,38 @@ START_TEST(test_dict_incr_cas_create)
 	ck_call_ok(m, "dict.incr", "['dic', 'n', 0.5]", "-7.5");
 	ck_call_ok(m, "dict.incr", "['dic', 'f', 1.5]", "1.5");
 	ck_call_ok(m, "dict.incr", "['dic', 'f', 1]", "2.5");
+	/* The sum is exact: an answer when it fits int64 or uint64. */
 	ck_call_ok(m, "dict.set", "['dic', 'max', 9223372036854775807]",
-	    "null");
+	    "nil");
+	ck_call_ok(m, "dict.incr", "['dic', 'max', 1]", "9223372036854775808");
+	ck_call_ok(m, "dict.incr", "['dic', 'max', -1]",
+	    "9223372036854775807");
+	ck_call_ok(m, "dict.set", "['dic', 'max', 18446744073709551615]",
+	    "nil");
 	ck_call_err(m, "dict.incr", "['dic', 'max', 1]", MPMGR_ERANGE);
-	ck_call_ok(m, "dict.get", "['dic', 'max']", "9223372036854775807");
+	ck_call_ok(m, "dict.get", "['dic', 'max']", "18446744073709551615");
 	ck_call_ok(m, "dict.set", "['dic', 'min', -9223372036854775808]",
-	    "null");
+	    "nil");
 	ck_call_err(m, "dict.incr", "['dic', 'min', -1]", MPMGR_ERANGE);
-	ck_call_ok(m, "dict.set", "['dic', 's', 'text']", "null");
+	ck_call_ok(m, "dict.set", "['dic', 's', 'text']", "nil");
 	ck_call_err(m, "dict.incr", "['dic', 's', 1]", MPMGR_EBADTYPE);
 	ck_call_err(m, "dict.incr", "['dic', 'n', 'x']", MPMGR_EBADTYPE);
 	ck_call_ok(m, "dict.get", "['dic', 's']", "'text'");
 
-	ck_call_ok(m, "dict.cas", "['dic', 'c', null, 1]", "[true, 1]");
+	ck_call_ok(m, "dict.cas", "['dic', 'c', nil, 1]", "[true, 1]");
 	ck_call_ok(m, "dict.cas", "['dic', 'c', 2, 3]", "[false, 1]");
 	ck_call_ok(m, "dict.cas", "['dic', 'c', 1.0, 3]", "[false, 1]");
 	ck_call_ok(m, "dict.cas", "['dic', 'c', 1, 'one']", "[true, 'one']");
-	ck_call_ok(m, "dict.cas", "['dic', 'absent', 1, 2]", "[false, null]");
+	ck_call_ok(m, "dict.cas", "['dic', 'absent', 1, 2]", "[false, nil]");
 	ck_call_ok(m, "dict.contains", "['dic', 'absent']", "false");
 
-	ck_call_ok(m, "dict.create", "['dcr']", "null");
-	ck_call_ok(m, "dict.create", "['dcr']", "null");
-	ck_call_ok(m, "dict.create", "['dcr', {}]", "null");
+	ck_call_ok(m, "dict.create", "['dcr']", "nil");
+	ck_call_ok(m, "dict.create", "['dcr']", "nil");
+	ck_call_ok(m, "dict.create", "['dcr', {}]", "nil");
 	/* made with create: stays while empty */
 	ck_call_ok(m, "dict.len", "['dcr']", "0");
-	ck_call_ok(m, "dict.set", "['dcr', 'k', 1]", "null");
-	ck_call_ok(m, "dict.delete", "['dcr', 'k']", "null");
+	ck_call_ok(m, "dict.set", "['dcr', 'k', 1]", "nil");
+	ck_call_ok(m, "dict.delete", "['dcr', 'k']", "nil");
 	ck_assert_int_eq(harness_call(m, "obj.info", "['dcr']", NULL), 0);
 	mpmgr_free(m);
 }
@@ -223,34 +229,38 @@ START_TEST(test_value_verbs)
 {
 	mpmgr *m = harness_connect(D);
 
-	ck_call_ok(m, "value.get", "['vv']", "null");
-	ck_call_ok(m, "value.set", "['vv', [1, 2.5, 'x', {'k': null}]]",
-	    "null");
-	ck_call_ok(m, "value.get", "['vv']", "[1, 2.5, 'x', {'k': null}]");
-	ck_call_ok(m, "value.set", "['vv', ext(7, \"ff00\")]", "null");
-	ck_call_ok(m, "value.get", "['vv']", "ext(7, \"ff00\")");
-	ck_call_ok(m, "value.set", "['vi', 10]", "null");
+	ck_call_ok(m, "value.get", "['vv']", "nil");
+	ck_call_ok(m, "value.set", "['vv', [1, 2.5, 'x', {'k': nil}]]",
+	    "nil");
+	ck_call_ok(m, "value.get", "['vv']", "[1, 2.5, 'x', {'k': nil}]");
+	ck_call_ok(m, "value.set", "['vv', x7'\\xff\\x00']", "nil");
+	ck_call_ok(m, "value.get", "['vv']", "x7'\\xff\\x00'");
+	ck_call_ok(m, "value.set", "['vi', 10]", "nil");
 	ck_call_ok(m, "value.incr", "['vi']", "11");
 	ck_call_ok(m, "value.incr", "['vi', -20]", "-9");
 	ck_call_ok(m, "value.incr", "['vi', 0.25]", "-8.75");
 	ck_call_ok(m, "value.incr", "['vnew', 3]", "3");
-	ck_call_ok(m, "value.cas", "['vc', null, 1]", "[true, 1]");
+	ck_call_ok(m, "value.cas", "['vc', nil, 1]", "[true, 1]");
 	ck_call_ok(m, "value.cas", "['vc', 2, 3]", "[false, 1]");
 	ck_call_ok(m, "value.cas", "['vc', 1, 2]", "[true, 2]");
-	ck_call_ok(m, "value.set", "['vs', 'str']", "null");
+	ck_call_ok(m, "value.set", "['vs', 'str']", "nil");
 	ck_call_err(m, "value.incr", "['vs']", MPMGR_EBADTYPE);
-	ck_call_ok(m, "value.set", "['vmax', 9223372036854775807]", "null");
+	ck_call_ok(m, "value.set", "['vmax', 9223372036854775807]", "nil");
+	ck_call_ok(m, "value.incr", "['vmax']", "9223372036854775808");
+	ck_call_ok(m, "value.incr", "['vmax', 9223372036854775807]",
+	    "18446744073709551615");
+	ck_call_ok(m, "value.set", "['vmax', 18446744073709551615]", "nil");
 	ck_call_err(m, "value.incr", "['vmax']", MPMGR_ERANGE);
-	ck_call_ok(m, "value.get", "['vmax']", "9223372036854775807");
-	ck_call_ok(m, "value.create", "['vcr', {'value': 5}]", "null");
-	ck_call_ok(m, "value.create", "['vcr', {'value': 5}]", "null");
+	ck_call_ok(m, "value.get", "['vmax']", "18446744073709551615");
+	ck_call_ok(m, "value.create", "['vcr', {'value': 5}]", "nil");
+	ck_call_ok(m, "value.create", "['vcr', {'value': 5}]", "nil");
 	ck_call_err(m, "value.create", "['vcr', {'value': 6}]", MPMGR_EEXISTS);
 	ck_call_ok(m, "value.get", "['vcr']", "5");
 	/* an implicit value back to nil is gone; a created one stays */
-	ck_call_ok(m, "value.set", "['vgone', 1]", "null");
-	ck_call_ok(m, "value.set", "['vgone', null]", "null");
+	ck_call_ok(m, "value.set", "['vgone', 1]", "nil");
+	ck_call_ok(m, "value.set", "['vgone', nil]", "nil");
 	ck_call_err(m, "obj.info", "['vgone']", MPMGR_ENOOBJ);
-	ck_call_ok(m, "value.set", "['vcr', null]", "null");
+	ck_call_ok(m, "value.set", "['vcr', nil]", "nil");
 	ck_assert_int_eq(harness_call(m, "obj.info", "['vcr']", NULL), 0);
 	mpmgr_free(m);
 }
@@ -309,7 +319,7 @@ START_TEST(test_typed_helpers)
 	ck_call_ok(m, "value.get", "['vt']", "'ab'");
 	v = mpmgr_obj_nil();
 	ck_assert_int_eq(mpmgr_value_set(m, "vt", &v), 0);
-	ck_call_ok(m, "value.get", "['vt']", "null");
+	ck_call_ok(m, "value.get", "['vt']", "nil");
 	mpmgr_free(m);
 }
 END_TEST
@@ -338,7 +348,7 @@ static const struct {
 	{ "obj.info", "['e_missing']", MPMGR_ENOOBJ },
 	{ "obj.delete", "['e_missing']", MPMGR_ENOOBJ },
 	{ "dict.incr", "['e_d', 'max', 1]", MPMGR_ERANGE },
-	{ "value.incr", "['e_v', 9223372036854775807]", MPMGR_ERANGE },
+	{ "value.incr", "['e_v', 18446744073709551615]", MPMGR_ERANGE },
 	{ "value.create", "['e_v', {'value': 2}]", MPMGR_EEXISTS },
 };
 
@@ -347,10 +357,10 @@ START_TEST(test_error_codes)
 	mpmgr *m = harness_connect(D);
 	char name[300], params[400];
 
-	ck_call_ok(m, "dict.set", "['e_d', 's', 'str']", "null");
-	ck_call_ok(m, "dict.set", "['e_d', 'max', 9223372036854775807]",
-	    "null");
-	ck_call_ok(m, "value.create", "['e_v', {'value': 1}]", "null");
+	ck_call_ok(m, "dict.set", "['e_d', 's', 'str']", "nil");
+	ck_call_ok(m, "dict.set", "['e_d', 'max', 18446744073709551615]",
+	    "nil");
+	ck_call_ok(m, "value.create", "['e_v', {'value': 1}]", "nil");
 	ck_call_ok(m, "value.incr", "['e_v', 1]", "2");
 	for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]);
 	    i++) {
@@ -370,7 +380,7 @@ START_TEST(test_error_codes)
 	ck_call_err(m, "dict.get", params, MPMGR_EBADARG);
 	name[255] = '\0';
 	snprintf(params, sizeof(params), "['%s', 1, 2]", name);
-	ck_call_ok(m, "dict.set", params, "null");
+	ck_call_ok(m, "dict.set", params, "nil");
 	mpmgr_free(m);
 }
 END_TEST
@@ -448,7 +458,7 @@ START_TEST(test_canonical)
 
 	harness_raw_authed(D, &r);
 	ck_assert(harness_raw_send(&r, req, sizeof(req)));
-	ck_raw_ok(&r, 1, "null");
+	ck_raw_ok(&r, 1, "nil");
 	harness_raw_close(&r);
 
 	m = harness_connect(D);
@@ -490,10 +500,10 @@ START_TEST(test_registry)
 	bool seen_d = false, seen_v = false;
 	int rounds = 0;
 
-	ck_call_ok(m, "dict.create", "['r_d']", "null");
-	ck_call_ok(m, "dict.set", "['r_d', 'a', 1]", "null");
-	ck_call_ok(m, "dict.set", "['r_d', 'b', 2]", "null");
-	ck_call_ok(m, "value.set", "['r_v', 1]", "null");
+	ck_call_ok(m, "dict.create", "['r_d']", "nil");
+	ck_call_ok(m, "dict.set", "['r_d', 'a', 1]", "nil");
+	ck_call_ok(m, "dict.set", "['r_d', 'b', 2]", "nil");
+	ck_call_ok(m, "value.set", "['r_v', 1]", "nil");
 
 	ck_assert_int_eq(harness_call(m, "obj.list", "[]", &res), 0);
 	ck_assert_ptr_nonnull(e = list_find(&res, "r_d"));
@@ -539,12 +549,12 @@ START_TEST(test_registry)
 	} while (cursor != 0);
 	ck_assert(seen_d && seen_v);
 
-	ck_call_ok(m, "obj.delete", "['r_d']", "null");
+	ck_call_ok(m, "obj.delete", "['r_d']", "nil");
 	ck_call_err(m, "obj.info", "['r_d']", MPMGR_ENOOBJ);
 	ck_call_err(m, "obj.delete", "['r_d']", MPMGR_ENOOBJ);
 	ck_call_ok(m, "dict.len", "['r_d']", "0");
-	ck_call_ok(m, "obj.delete", "['r_v']", "null");
-	ck_call_ok(m, "value.get", "['r_v']", "null");
+	ck_call_ok(m, "obj.delete", "['r_v']", "nil");
+	ck_call_ok(m, "value.get", "['r_v']", "nil");
 	mpmgr_free(m);
 }
 END_TEST
@@ -584,7 +594,7 @@ START_TEST(test_wrong_key)
 	mpmgr *m = harness_connect(D), *bad = NULL;
 	char path[256];
 
-	ck_call_ok(m, "value.set", "['wk', 'precious']", "null");
+	ck_call_ok(m, "value.set", "['wk', 'precious']", "nil");
 	ck_assert_int_eq(mpmgr_connect_key(&bad, D->sock, "wrong", 5),
 	    MPMGR_EAUTH);
 	ck_assert_str_eq(mpmgr_errcode(bad), "AUTH");
@@ -745,7 +755,7 @@ START_TEST(test_fork_guard)
 	pid_t pid;
 	int st;
 
-	ck_call_ok(m, "value.set", "['fg', 1]", "null");
+	ck_call_ok(m, "value.set", "['fg', 1]", "nil");
 	pid = fork();
 	ck_assert(pid != -1);
 	if (pid == 0) {
@@ -817,7 +827,7 @@ START_TEST(test_nested_65)
 	mpmgr *m = harness_connect(D);
 	int64_t msgid = -2;
 
-	ck_call_ok(m, "value.set", "['deep65', 'intact']", "null");
+	ck_call_ok(m, "value.set", "['deep65', 'intact']", "nil");
 	ck_assert(asprintf(&params, "['deep65', %s]", v65) > 0);
 	ck_assert(asprintf(&params_frame, "['deep65', %s]", vframe) > 0);
 	ck_call_err(m, "value.set", params, MPMGR_EBADARG);
@@ -891,8 +901,8 @@ START_TEST(test_shutdown)
 
 	harness_start(&h, NULL);
 	m = harness_connect(&h);
-	ck_call_ok(m, "value.set", "['x', 1]", "null");
-	ck_call_ok(m, "sys.shutdown", "[]", "null");
+	ck_call_ok(m, "value.set", "['x', 1]", "nil");
+	ck_call_ok(m, "sys.shutdown", "[]", "nil");
 	st = harness_wait_exit(&h, 10000);
 	ck_assert_msg(st != -1, "mpmgrd still runs 10 s after sys.shutdown");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,

@@ -75,7 +75,7 @@ START_TEST(test_owner_killed)
 
 	/* What obj.info says of an ephemeral object, and of another. */
 	ck_assert_int_eq(harness_call(m, "obj.info", "['eph.d']", &res), 0);
-	ck_assert_int_eq(res.via.map.size, 9);
+	ck_assert_int_eq(res.via.map.size, 12);
 	f = harness_map_get(&res, "ephemeral");
 	ck_assert(f != NULL && f->type == MSGPACK_OBJECT_BOOLEAN &&
 	    f->via.boolean);
@@ -86,7 +86,7 @@ START_TEST(test_owner_killed)
 	ck_assert(f != NULL && f->type == MSGPACK_OBJECT_MAP &&
 	    f->via.map.size == 0);
 	ck_assert_int_eq(harness_call(m, "obj.info", "['eph.kept']", &res), 0);
-	ck_assert_int_eq(res.via.map.size, 7);
+	ck_assert_int_eq(res.via.map.size, 10);
 	ck_assert_ptr_null(harness_map_get(&res, "ephemeral"));
 
 	/* Others use them: w waits for an item, m holds the lock. */
@@ -106,7 +106,7 @@ START_TEST(test_owner_killed)
 	await_gone(m, "eph.l");
 	ck_call_err(m, "lock.release", "['eph.l']", MPMGR_ENOTHELD);
 	ck_assert_int_eq(harness_call(m, "obj.info", "['eph.kept']", NULL), 0);
-	ck_call_ok(m, "obj.delete", "['eph.kept']", "null");
+	ck_call_ok(m, "obj.delete", "['eph.kept']", "nil");
 	/* Both connections are as they were. */
 	ck_call_ok(w, "sys.ping", "[]", "'pong'");
 	close(ready[0]);
@@ -122,7 +122,7 @@ START_TEST(test_owner_closes)
 	mpmgr *m = harness_connect(D), *o = harness_connect(D);
 
 	ck_call_ok(o, "value.create", "['eph.v', {'value': 5, "
-	    "'ephemeral': true}]", "null");
+	    "'ephemeral': true}]", "nil");
 	ck_call_ok(m, "value.get", "['eph.v']", "5");
 	mpmgr_free(o);
 	await_gone(m, "eph.v");

@@ -6,21 +6,27 @@
 #   function mpmgr.h declares is in libmpmgr(3), every verb `mpctl TYPE
 #   --help` lists is in its type's subsection of mpctl(1).
 # - `make install DESTDIR=tmp PREFIX=/usr` (on the tree in $B, built by
-#   `make tests`) puts every file in place: binaries, the library with its
-#   .so symlinks and soname, the header, libmpmgr.pc naming /usr, the man
-#   pages, the system and user units with ExecStart=/usr/sbin/mpmgrd and
-#   their journals (/var/lib/mpmgr, StateDirectory=; the user's
+#   `make tests`) puts every file in place: both programs in bin, the
+#   library with its .so symlinks and soname, the header, libmpmgr.pc
+#   naming /usr and the release's version, the man pages, the bash
+#   completion, the system and user units with ExecStart=/usr/bin/mpmgrd
+#   and their journals (/var/lib/mpmgr, StateDirectory=; the user's
 #   ~/.local/state/mpmgr), the sysusers.d and tmpfiles.d files, the
 #   Python package in Debian's dist-packages (its extension exporting only
 #   PyInit__mpmgr), which Debian's python3 imports and runs on the staged
-#   mpmgrd.
+#   mpmgrd; it runs no ldconfig into DESTDIR.
+# - The README's C example, compiled as printed with the printed command,
+#   runs against the staged daemon.
 # - A small C program built with `pkg-config --cflags --libs libmpmgr`
 #   against the staged tree, run on the staged libmpmgr.so, talks to the
 #   staged mpmgrd on a temporary socket.
 # - libmpmgr.a and libmpmgr.so export only mpmgr_* symbols (nm), and a
 #   program with functions of proto/'s names (buf_init...) links statically
 #   with libmpmgr.a and runs.
-# - `make uninstall` with the same variables leaves no file behind.
+# - `make uninstall` with the same variables leaves no file behind, and
+#   removes the directories install created, not one that was there.
+# - `make install` without DESTDIR (PREFIX in the scratch directory, a
+#   stand-in LDCONFIG) runs ldconfig when root, and says why not otherwise.
 #
 # The last line is "it_install: N passed, N failed"; the exit status is 0
 # only when nothing failed. The daemon and the directory never outlive it.
@@ -96,6 +102,8 @@ fi
 
 # --- make install ------------------------------------------------------
 
+# A directory that was there before install: uninstall must leave it.
+mkdir -p "$stage/usr/share/man/man1"
 if make -C "$top" --no-print-directory install DESTDIR="$stage" \
 	PREFIX=/usr B="$B" >"$tmp/make.log" 2>&1; then
 	pass "make install DESTDIR=... PREFIX=/usr"
@@ -114,8 +122,9 @@ want() {
 		fail "not $1 /usr/$2"
 	fi
 }
-want -x sbin/mpmgrd
+want -x bin/mpmgrd
 want -x bin/mpctl
+want -f share/bash-completion/completions/mpctl
 want -f lib/libmpmgr.so.0.1.0
 want -L lib/libmpmgr.so.0
 want -L lib/libmpmgr.so
@@ -144,7 +153,23 @@ if readelf -d "$S/lib/libmpmgr.so.0.1.0" 2>/dev/null |
 else
 	fail "libmpmgr.so.0.1.0 lacks the soname libmpmgr.so.0"
 fi
+if grep -q ldconfig "$tmp/make.log"; then
+	fail "make install DESTDIR=... ran ldconfig"
+else
+	pass "make install DESTDIR=... runs no ldconfig"
+fi
+hdr=$top/proto/mpmgr_proto.h
+release=$(sed -n 's/^#define MPMGR_VERSION_MAJOR \([0-9]*\)$/\1/p' "$hdr").$(
+    sed -n 's/^#define MPMGR_VERSION_MINOR \([0-9]*\)$/\1/p' "$hdr").$(
+    sed -n 's/^#define MPMGR_VERSION_PATCH \([0-9]*\)$/\1/p' "$hdr")
+if grep -qx "Version: $release" "$S/lib/pkgconfig/libmpmgr.pc" &&
+	[ -f "$S/lib/libmpmgr.so.$release" ]; then
+	pass "libmpmgr.pc and libmpmgr.so.$release: the release of the header"
+else
+	fail "libmpmgr.pc's version or the .so's name is not $release"
+fi
 modes=$(cd "$S" && stat -c '%a %n' share/man/man*/* lib/systemd/*/* \
+	share/bash-completion/completions/* share/mpmgr/* \
 	lib/sysusers.d/* lib/tmpfiles.d/* include/mpmgr.h lib/pkgconfig/* |
 	grep -v '^644 ')
 if [ -z "$modes" ]; then
@@ -156,9 +181,9 @@ fi
 for kind in system user; do
 	f=$S/lib/systemd/$kind/mpmgrd.service
 	if [ $kind = system ]; then
-		want='ExecStart=/usr/sbin/mpmgrd --data-dir /var/lib/mpmgr'
+		want='ExecStart=/usr/bin/mpmgrd --data-dir /var/lib/mpmgr'
 	else
-		want='ExecStart=/usr/sbin/mpmgrd --data-dir %h/.local/state/mpmgr'
+		want='ExecStart=/usr/bin/mpmgrd --data-dir %h/.local/state/mpmgr'
 	fi
 	if grep -qxF "$want" "$f" && ! grep -q '@[A-Z_]*@' "$f" &&
 		{ [ $kind = user ] || grep -qx 'StateDirectory=mpmgr' "$f"; }
@@ -325,8 +350,29 @@ else
 fi
 
 # The staged daemon on a socket of its own.
-daemon_start "$S/sbin/mpmgrd" "$S/bin/mpctl"
+daemon_start "$S/bin/mpmgrd" "$S/bin/mpctl"
 pass "the staged mpmgrd answers the staged mpctl"
+
+# The README's C example, as printed, built with the printed command.
+sed -n '/^```c$/,/^```$/p' "$top/README.md" | sed '1d;$d' >"$tmp/prog.c"
+build=$(sed -n 's/^    \(cc prog\.c .*\)$/\1/p' "$top/README.md")
+if [ -s "$tmp/prog.c" ] && [ -n "$build" ] && (cd "$tmp" &&
+	export PKG_CONFIG_SYSROOT_DIR="$stage" \
+	    PKG_CONFIG_PATH="$S/lib/pkgconfig" && eval "$build $san") \
+	>"$tmp/cc.log" 2>&1; then
+	pass "the README's example builds with: $build"
+else
+	fail "the README's example does not build with '$build'"
+	indent "$tmp/cc.log"
+fi
+out=$(cd "$tmp" && LD_LIBRARY_PATH=$S/lib ./prog 2>&1)
+want_out=$(sed -n '/^    \.\/prog$/{n;s/^    //p;}' "$top/README.md")
+if [ -n "$want_out" ] && [ "$out" = "$want_out" ]; then
+	pass "the README's example prints what the README says: $out"
+else
+	fail "the README's example printed '$out', the README says" \
+	    "'$want_out'"
+fi
 
 out=$(LD_LIBRARY_PATH=$S/lib "$tmp/hello" 2>&1)
 if [ "$out" = "hello 42 (libmpmgr 0.1)" ]; then
@@ -364,7 +410,7 @@ else
 	fail "the extension: '$ext' exports: $(nm -D --defined-only "$ext" |
 		awk '{ print $3 }' | tr '\n' ' ')"
 fi
-out=$(PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$pydir MPMGRD=$S/sbin/mpmgrd /usr/bin/python3 -c '
+out=$(PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$pydir MPMGRD=$S/bin/mpmgrd /usr/bin/python3 -c '
 import mpmgr
 with mpmgr.Manager() as m:
     d = m.dict(t=(1, 2))
@@ -394,6 +440,42 @@ if [ -z "$left" ]; then
 	pass "make uninstall leaves no file behind"
 else
 	fail "make uninstall left: $left"
+fi
+left=$(cd "$stage" && find . -mindepth 1 | sort | tr '\n' ' ')
+if [ "$left" = "./usr ./usr/share ./usr/share/man ./usr/share/man/man1 " ]
+then
+	pass "make uninstall removes the directories it made, and only those"
+else
+	fail "after make uninstall: $left(wanted the man1 made before it)"
+fi
+
+# --- make install on the live system --------------------------------------
+#
+# No DESTDIR: ldconfig must run (here a stand-in, into a PREFIX of ours).
+
+printf '#!/bin/sh\ntouch "%s/ldconfig.ran"\n' "$tmp" >"$tmp/ldconfig"
+chmod 755 "$tmp/ldconfig"
+live=$tmp/live
+if make -C "$top" --no-print-directory install PREFIX="$live" B="$B" \
+	LDCONFIG="$tmp/ldconfig" >"$tmp/make.log" 2>&1; then
+	pass "make install PREFIX=... (no DESTDIR)"
+else
+	fail "make install PREFIX=... (no DESTDIR)"
+	indent "$tmp/make.log"
+fi
+if [ "$(id -u)" = 0 ]; then
+	check "make install without DESTDIR runs ldconfig as root" \
+		test -e "$tmp/ldconfig.ran"
+else
+	check "make install without DESTDIR says why it ran no ldconfig" \
+		grep -q 'not root, so ldconfig was not run' "$tmp/make.log"
+fi
+make -C "$top" --no-print-directory uninstall PREFIX="$live" B="$B" \
+	>"$tmp/make.log" 2>&1
+if [ ! -e "$live" ]; then
+	pass "make uninstall removes the PREFIX it made"
+else
+	fail "make uninstall left: $(find "$live" | tr '\n' ' ')"
 fi
 
 finish

@@ -234,37 +234,37 @@ START_TEST(test_restart_keeps)
 
 	jstart(&h, "everysec");
 	m = harness_connect(&h);
-	ck_call_ok(m, "dict.set", "['d', 'a', 1]", "null");
-	ck_call_ok(m, "dict.update", "['d', {'b': [1, 2.5], 'c': {'x': null}}]",
-	    "null");
+	ck_call_ok(m, "dict.set", "['d', 'a', 1]", "nil");
+	ck_call_ok(m, "dict.update", "['d', {'b': [1, 2.5], 'c': {'x': nil}}]",
+	    "nil");
 	ck_call_ok(m, "dict.incr", "['d', 'n', 41]", "41");
 	ck_call_ok(m, "dict.incr", "['d', 'n']", "42");
 	ck_call_ok(m, "dict.pop", "['d', 'a']", "1");
-	ck_call_ok(m, "dict.set", "['d', x\"00ff\", ext(5, \"0102\")]", "null");
-	ck_call_ok(m, "dict.create", "['d0']", "null");
-	ck_call_ok(m, "value.set", "['v', 'hello']", "null");
-	ck_call_ok(m, "value.create", "['vc', {'value': 3}]", "null");
+	ck_call_ok(m, "dict.set", "['d', b'\\x00\\xff', x5'\\x01\\x02']", "nil");
+	ck_call_ok(m, "dict.create", "['d0']", "nil");
+	ck_call_ok(m, "value.set", "['v', 'hello']", "nil");
+	ck_call_ok(m, "value.create", "['vc', {'value': 3}]", "nil");
 	ck_call_ok(m, "value.incr", "['vc', 0.5]", "3.5");
-	ck_call_ok(m, "list.extend", "['l', [5, 3, 9, 1]]", "null");
-	ck_call_ok(m, "list.sort", "['l']", "null");
-	ck_call_ok(m, "list.insert", "['l', 1, 'two']", "null");
-	ck_call_ok(m, "list.remove", "['l', 9]", "null");
+	ck_call_ok(m, "list.extend", "['l', [5, 3, 9, 1]]", "nil");
+	ck_call_ok(m, "list.sort", "['l']", "nil");
+	ck_call_ok(m, "list.insert", "['l', 1, 'two']", "nil");
+	ck_call_ok(m, "list.remove", "['l', 9]", "nil");
 	ck_call_ok(m, "array.create", "['a', {'typecode': 'd', 'items': "
-	    "[1, 2, 3]}]", "null");
-	ck_call_ok(m, "array.set", "['a', 1, 0.25]", "null");
-	ck_call_ok(m, "event.set", "['e']", "null");
-	ck_call_ok(m, "event.create", "['e0']", "null");
-	ck_call_ok(m, "barrier.create", "['b', {'parties': 4}]", "null");
+	    "[1, 2, 3]}]", "nil");
+	ck_call_ok(m, "array.set", "['a', 1, 0.25]", "nil");
+	ck_call_ok(m, "event.set", "['e']", "nil");
+	ck_call_ok(m, "event.create", "['e0']", "nil");
+	ck_call_ok(m, "barrier.create", "['b', {'parties': 4}]", "nil");
 	ck_call_ok(m, "semaphore.create", "['s', {'value': 5, 'bounded': "
-	    "true}]", "null");
+	    "true}]", "nil");
 	ck_call_ok(m, "semaphore.acquire", "['s', 0]", "true");
 	ck_call_ok(m, "lock.create", "['k', {'release_on_disconnect': "
-	    "false}]", "null");
-	ck_call_ok(m, "condition.create", "['c', {'lock': 'k'}]", "null");
-	ck_call_ok(m, "queue.create", "['q', {'maxsize': 1000}]", "null");
+	    "false}]", "nil");
+	ck_call_ok(m, "condition.create", "['c', {'lock': 'k'}]", "nil");
+	ck_call_ok(m, "queue.create", "['q', {'maxsize': 1000}]", "nil");
 	for (i = 0; i < 300; i++) {
 		snprintf(params, sizeof params, "['q', {'n': %d}]", next++);
-		ck_call_ok(m, "queue.put", params, "null");
+		ck_call_ok(m, "queue.put", params, "nil");
 		if (i % 3 == 2) {
 			char want[64];
 
@@ -272,8 +272,8 @@ START_TEST(test_restart_keeps)
 			ck_call_ok(m, "queue.get", "['q', 0]", want);
 		}
 	}
-	ck_call_ok(m, "dict.set", "['gone', 1, 1]", "null");
-	ck_call_ok(m, "obj.delete", "['gone']", "null");
+	ck_call_ok(m, "dict.set", "['gone', 1, 1]", "nil");
+	ck_call_ok(m, "obj.delete", "['gone']", "nil");
 	mpmgr_free(m);
 	m = harness_connect(&h);
 	before = snapshot(m, false);
@@ -322,41 +322,41 @@ START_TEST(test_restart_rule)
 	waiter = harness_connect(&h);
 	party = harness_connect(&h);
 	party2 = harness_connect(&h);
-	ck_call_ok(m, "queue.create", "['qa', {'ack': true}]", "null");
-	ck_call_ok(m, "queue.put_many", "['qa', [1, 2, 3, 4, 5, 6]]", "null");
+	ck_call_ok(m, "queue.create", "['qa', {'ack': true}]", "nil");
+	ck_call_ok(m, "queue.put_many", "['qa', [1, 2, 3, 4, 5, 6]]", "nil");
 	/* leased: 1 and 3 to holder, 2 to waiter, 4 to m, which gives it
 	 * back by task_done */
 	ck_call_ok(holder, "queue.get", "['qa', 0]", "1");
 	ck_call_ok(waiter, "queue.get", "['qa', 0]", "2");
 	ck_call_ok(holder, "queue.get", "['qa', 0]", "3");
 	ck_call_ok(m, "queue.get", "['qa', 0]", "4");
-	ck_call_ok(m, "queue.task_done", "['qa']", "null");
+	ck_call_ok(m, "queue.task_done", "['qa']", "nil");
 	ck_call_ok(holder, "lock.acquire", "['k', 0]", "true");
 	ck_call_ok(m, "lock.create", "['kr', {'release_on_disconnect': "
-	    "false}]", "null");
+	    "false}]", "nil");
 	ck_call_ok(holder, "lock.acquire", "['kr', 0]", "true");
 	ck_call_ok(holder, "rlock.acquire", "['rk', 0]", "true");
-	ck_call_ok(m, "semaphore.create", "['s', {'value': 3}]", "null");
+	ck_call_ok(m, "semaphore.create", "['s', {'value': 3}]", "nil");
 	ck_call_ok(holder, "semaphore.acquire", "['s', 0]", "true");
 	ck_call_ok(holder, "semaphore.acquire", "['s', 0]", "true");
 	ck_call_ok(m, "semaphore.create", "['sr', {'value': 3, "
-	    "'release_on_disconnect': false}]", "null");
+	    "'release_on_disconnect': false}]", "nil");
 	ck_call_ok(holder, "semaphore.acquire", "['sr', 0]", "true");
-	ck_call_ok(m, "semaphore.release", "['sig']", "null");
-	ck_call_ok(m, "barrier.create", "['b', {'parties': 3}]", "null");
-	ck_call_ok(m, "dict.create", "['eph', {'ephemeral': true}]", "null");
-	ck_call_ok(m, "dict.set", "['eph', 1, 1]", "null");
+	ck_call_ok(m, "semaphore.release", "['sig']", "nil");
+	ck_call_ok(m, "barrier.create", "['b', {'parties': 3}]", "nil");
+	ck_call_ok(m, "dict.create", "['eph', {'ephemeral': true}]", "nil");
+	ck_call_ok(m, "dict.set", "['eph', 1, 1]", "nil");
 	/* a process running under holder, one that exited; a pipe; a queue
 	 * shut down */
 	ck_call_ok(holder, "process.register", "['pr', {'pid': 4242, "
-	    "'argv': ['sleep', '9']}]", "null");
+	    "'argv': ['sleep', '9']}]", "nil");
 	ck_call_ok(holder, "process.register", "['pe', {'pid': 4243, "
-	    "'argv': ['true']}]", "null");
-	ck_call_ok(holder, "process.exited", "['pe', 7]", "null");
-	ck_call_ok(holder, "pipe.open", "['pp', 0]", "null");
-	ck_call_ok(holder, "pipe.send", "['pp', 0, 'hello']", "null");
-	ck_call_ok(m, "queue.put_many", "['qs', [1, 2]]", "null");
-	ck_call_ok(m, "queue.shutdown", "['qs']", "null");
+	    "'argv': ['true']}]", "nil");
+	ck_call_ok(holder, "process.exited", "['pe', 7]", "nil");
+	ck_call_ok(holder, "pipe.open", "['pp', 0]", "nil");
+	ck_call_ok(holder, "pipe.send", "['pp', 0, 'hello']", "nil");
+	ck_call_ok(m, "queue.put_many", "['qs', [1, 2]]", "nil");
+	ck_call_ok(m, "queue.shutdown", "['qs']", "nil");
 	/* parked: a get on a missing queue, a barrier party */
 	harness_send(waiter, "queue.get", "['pq']");
 	harness_send(party, "barrier.wait", "['b']");
@@ -419,7 +419,7 @@ START_TEST(test_restart_rule)
 	harness_kill(&h);
 	harness_restart(&h, jargs(&h, "always", NULL));
 	m = harness_connect(&h);
-	ck_call_ok(m, "sys.save", "[]", "null");
+	ck_call_ok(m, "sys.save", "[]", "nil");
 	mpmgr_free(m);
 	harness_kill(&h);
 	harness_restart(&h, jargs(&h, "always", NULL));
@@ -473,11 +473,11 @@ static const char *
 diff_value(char *b, size_t len)
 {
 	switch (diff_rnd(7)) {
-	case 0: return "null";
+	case 0: return "nil";
 	case 1: return "1.5";
 	case 2: return "'s'";
 	case 3: return "[1, 'two']";
-	case 4: return "{'k': x\"00ff\"}";
+	case 4: return "{'k': b'\\x00\\xff'}";
 	default:
 		snprintf(b, len, "%lld", (long long)diff_rnd(9) - 4);
 		return b;
@@ -914,7 +914,7 @@ START_TEST(test_everysec_syncs)
 	m = harness_connect(&h);
 	for (i = 0; i < 200; i++) {
 		snprintf(p, sizeof p, "['d', %d, %d]", i, i);
-		ck_call_ok(m, "dict.set", p, "null");
+		ck_call_ok(m, "dict.set", p, "nil");
 	}
 	ck_assert_uint_ge(harness_stat(m, "journal_written"), 200 * 10);
 	for (i = 0; harness_stat(m, "journal_synced") !=
@@ -1066,7 +1066,7 @@ START_TEST(test_torn_and_corrupt)
 	m = harness_connect(&h);
 	for (i = 1; i <= 100; i++) {
 		snprintf(p, sizeof p, "['t', %d, %d]", i, i);
-		ck_call_ok(m, "dict.set", p, "null");
+		ck_call_ok(m, "dict.set", p, "nil");
 	}
 	mpmgr_free(m);
 	ck_assert(harness_stop_keep(&h));
@@ -1094,7 +1094,7 @@ START_TEST(test_torn_and_corrupt)
 	harness_restart(&h, jargs(&h, "always", NULL));
 	m = harness_connect(&h);
 	ck_call_ok(m, "dict.len", "['t']", "99");
-	ck_call_ok(m, "dict.set", "['t', 'after', 1]", "null");
+	ck_call_ok(m, "dict.set", "['t', 'after', 1]", "nil");
 	mpmgr_free(m);
 	ck_assert(harness_stop_keep(&h));
 	ck_assert_int_gt(file_size(path), size);
@@ -1129,6 +1129,64 @@ START_TEST(test_torn_and_corrupt)
 	ck_assert(log_has(&h, "nothing to repair"));
 	ck_assert_int_eq(count_files("broken"), 1);
 	harness_restart(&h, jargs(&h, "always", NULL));
+	ck_assert(harness_stop(&h));
+}
+END_TEST
+
+/*
+ * A pool across restarts: queued jobs, results until consumed, a running
+ * job back at the head with its attempt counted, then (from a snapshot:
+ * sys.save while it runs) failed past max attempts; closed stays closed.
+ */
+START_TEST(test_pool_restart)
+{
+	struct harness h;
+	msgpack_object res;
+	const msgpack_object *f;
+	mpmgr *m, *w;
+
+	jstart(&h, "always");
+	m = harness_connect(&h);
+	w = harness_connect(&h);
+	ck_call_ok(m, "pool.create", "['pl', {'max_attempts': 2}]", "nil");
+	ck_call_ok(m, "pool.submit", "['pl', 'a']", "1");
+	ck_call_ok(m, "pool.submit", "['pl', 'b']", "2");
+	ck_call_ok(m, "pool.submit", "['pl', [3, 'c']]", "3");
+	ck_call_ok(m, "pool.submit", "['pl', 'd', {'key': 'kd'}]", "4");
+	ck_call_ok(w, "pool.take", "['pl', 0]", "[1, 'a', 1]");
+	ck_call_ok(w, "pool.done", "['pl', 1, {'r': 1}]", "nil");
+	ck_call_ok(w, "pool.take", "['pl', 0]", "[2, 'b', 1]");
+	ck_call_ok(w, "pool.fail", "['pl', 2, 'e2']", "nil");
+	ck_call_ok(w, "pool.take", "['pl', 0]", "[3, [3, 'c'], 1]");
+	harness_kill(&h);
+	mpmgr_free(m);
+	mpmgr_free(w);
+	harness_restart(&h, jargs(&h, "always", NULL));
+	m = harness_connect(&h);
+	ck_assert_int_eq(harness_call(m, "pool.status", "['pl']", &res), 0);
+	ck_assert((f = harness_map_get(&res, "queued")) != NULL &&
+	    harness_obj_eq(*f, "2"));
+	ck_assert((f = harness_map_get(&res, "running")) != NULL &&
+	    harness_obj_eq(*f, "0"));
+	ck_call_ok(m, "pool.result", "['pl', 1, true]", "['done', {'r': 1}]");
+	ck_call_ok(m, "pool.result", "['pl', 2]", "['failed', 'e2']");
+	ck_call_ok(m, "pool.submit", "['pl', 'x', {'key': 'kd'}]", "4");
+	ck_call_ok(m, "pool.take", "['pl', 0]", "[3, [3, 'c'], 2]");
+	ck_call_ok(m, "pool.close", "['pl']", "nil");
+	ck_call_ok(m, "sys.save", "[]", "nil");
+	harness_kill(&h);
+	mpmgr_free(m);
+	harness_restart(&h, jargs(&h, "always", NULL));
+	m = harness_connect(&h);
+	ck_call_ok(m, "pool.result", "['pl', 3]", "['failed', 'the worker "
+	    "running job 3 died (its connection closed) on attempt 2 of 2']");
+	ck_call_err(m, "pool.result", "['pl', 1]", MPMGR_ENOTFOUND);
+	ck_call_ok(m, "pool.result", "['pl', 2, true]", "['failed', 'e2']");
+	ck_call_err(m, "pool.submit", "['pl', 'y']", MPMGR_ESHUTDOWN);
+	ck_call_ok(m, "pool.take", "['pl', 0]", "[4, 'd', 1]");
+	ck_call_ok(m, "pool.done", "['pl', 4, 'r4']", "nil");
+	ck_call_ok(m, "pool.join", "['pl', 0]", "true");
+	mpmgr_free(m);
 	ck_assert(harness_stop(&h));
 }
 END_TEST
@@ -1179,9 +1237,9 @@ START_TEST(test_compaction)
 		pids[k] = harness_spawn(&h, compact_writer, k);
 	/* forced ones while they write */
 	for (k = 0; k < 3; k++)
-		ck_call_ok(m, "sys.save", "[]", "null");
+		ck_call_ok(m, "sys.save", "[]", "nil");
 	harness_reap(pids, 3, "writers");
-	ck_call_ok(m, "sys.save", "[]", "null");
+	ck_call_ok(m, "sys.save", "[]", "nil");
 	ck_assert_uint_ge(harness_stat(m, "compactions"), 4);
 	ck_assert_int_eq(count_files(".base"), 1);
 	ck_assert_int_eq(count_files(".tmp"), 0);
@@ -1264,7 +1322,7 @@ START_TEST(test_data_dir)
 	jstart(&h, "everysec");
 	m = harness_connect(&h);
 	ck_assert_uint_eq(harness_stat(m, "journal_records"), 0);
-	ck_call_ok(m, "dict.set", "['d', 1, 1]", "null");
+	ck_call_ok(m, "dict.set", "['d', 1, 1]", "nil");
 	ck_assert_uint_eq(harness_stat(m, "journal_records"), 1);
 	mpmgr_free(m);
 	/* a second daemon on the same directory */
@@ -1313,6 +1371,7 @@ journal_suite(void)
 	tc = harness_tcase(s, "restart", 120, NULL, NULL);
 	tcase_add_test(tc, test_restart_keeps);
 	tcase_add_test(tc, test_restart_rule);
+	tcase_add_test(tc, test_pool_restart);
 	tcase_add_test(tc, test_torn_and_corrupt);
 	tcase_add_test(tc, test_data_dir);
 	tcase_add_test(tc, test_differential);

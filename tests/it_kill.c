@@ -164,7 +164,7 @@ kind_setup(mpmgr *m, int i, const char *prefix, bool keep)
 	snprintf(method, sizeof(method), "%s.create", K->type);
 	snprintf(params, sizeof(params), "['%s', %s]", kname,
 	    keep ? K->keep : K->create);
-	ck_call_ok(m, method, params, "null");
+	ck_call_ok(m, method, params, "nil");
 }
 
 static void
@@ -253,7 +253,7 @@ START_TEST(test_blocked_acquire_dies)
 		harness_request(m, method, params);
 	kill9_after_send(victim, m);
 	for (int i = 0; i < K->depth; i++)
-		ck_reply_ok(m, "null");
+		ck_reply_ok(m, "nil");
 	harness_reap(&waiter, 1, "the live waiter behind a dead one");
 	kind_state(m, K->free_answer);
 	ck_assert_int_eq(harness_waiters(m, kname), 0);
@@ -295,7 +295,7 @@ START_TEST(test_blocked_get_dies)
 	harness_await_waiters(m, "kq", 2);
 	harness_request(m, "queue.put", "['kq', 'x', 0]");
 	kill9_after_send(victim, m);
-	ck_reply_ok(m, "null");
+	ck_reply_ok(m, "nil");
 	harness_reap(&getter, 1, "the live getter behind a dead one");
 
 	/* with no live getter the item stays in the queue */
@@ -303,7 +303,7 @@ START_TEST(test_blocked_get_dies)
 	harness_await_waiters(m, "kq", 1);
 	harness_request(m, "queue.put", "['kq', 'y', 0]");
 	kill9_after_send(victim, m);
-	ck_reply_ok(m, "null");
+	ck_reply_ok(m, "nil");
 	ck_assert_int_eq(mpmgr_queue_get(m, "kq", 0, &item), 0);
 	ck_assert_msg(harness_obj_eq(item, "'y'"), "the item was lost");
 	ck_assert_int_eq(mpmgr_queue_get(m, "kq", 0, NULL), MPMGR_EEMPTY);
@@ -353,8 +353,8 @@ START_TEST(test_blocked_cond_wait_dies)
 	harness_request(m, "condition.notify", "['kc']");
 	harness_request(m, "condition.release", "['kc']");
 	kill9_after_send(victim, m);
-	ck_reply_ok(m, "null");
-	ck_reply_ok(m, "null");
+	ck_reply_ok(m, "nil");
+	ck_reply_ok(m, "nil");
 	harness_reap(&waiter, 1, "the waiter behind a dead one, notified once");
 
 	/* killed once notified, before it holds the lock again: the
@@ -364,11 +364,11 @@ START_TEST(test_blocked_cond_wait_dies)
 	waiter = harness_spawn(D, cond_waiter, 0);
 	harness_await_waiters(m, "kc", 2);
 	ck_call_ok(m, "condition.acquire", "['kc']", "true");
-	ck_call_ok(m, "condition.notify", "['kc', 1]", "null");
+	ck_call_ok(m, "condition.notify", "['kc', 1]", "nil");
 	harness_await_waiters(m, "kc", 1);
 	harness_request(m, "condition.release", "['kc']");
 	kill9_after_send(victim, m);
-	ck_reply_ok(m, "null");
+	ck_reply_ok(m, "nil");
 	harness_reap(&waiter, 1, "the waiter given a dead waiter's notify");
 
 	await_clients(m, 1);
@@ -397,7 +397,7 @@ START_TEST(test_blocked_event_wait_dies)
 	harness_await_waiters(m, "ke", 2);
 	harness_request(m, "event.set", "['ke']");
 	kill9_after_send(victim, m);
-	ck_reply_ok(m, "null");
+	ck_reply_ok(m, "nil");
 	harness_reap(&waiter, 1, "the event waiter beside a dead one");
 	ck_assert_int_eq(harness_waiters(m, "ke"), 0);
 	ck_assert_int_eq(mpmgr_event_clear(m, "ke"), 0);
@@ -434,7 +434,7 @@ START_TEST(test_blocked_barrier_dies)
 	int64_t index, n;
 	char key[8];
 
-	ck_call_ok(m, "barrier.create", "['kbar', {'parties': 3}]", "null");
+	ck_call_ok(m, "barrier.create", "['kbar', {'parties': 3}]", "nil");
 	victim = harness_spawn(D, barrier_party, 1);
 	harness_await_waiters(m, "kbar", 1);
 	other = harness_spawn(D, barrier_party, 0);
@@ -446,7 +446,7 @@ START_TEST(test_blocked_barrier_dies)
 	    MPMGR_EBROKEN);
 
 	/* reset: a full cycle passes again, indexes 0..2 once each */
-	ck_call_ok(m, "barrier.reset", "['kbar']", "null");
+	ck_call_ok(m, "barrier.reset", "['kbar']", "nil");
 	p1 = harness_spawn(D, barrier_party, 2);
 	p2 = harness_spawn(D, barrier_party, 2);
 	harness_await_waiters(m, "kbar", 2);
@@ -509,7 +509,7 @@ START_TEST(test_ack_consumer_dies)
 	msgpack_object item = harness_obj("'job'");
 	pid_t victim, waiting, consumer;
 
-	ck_call_ok(m, "queue.create", "['kaq', {'ack': true}]", "null");
+	ck_call_ok(m, "queue.create", "['kaq', {'ack': true}]", "nil");
 	ck_assert_int_eq(mpmgr_queue_put(m, "kaq", &item, 0), 0);
 	ready_open();
 	victim = harness_spawn(D, ack_consumer, 1);
@@ -546,10 +546,10 @@ START_TEST(test_no_release_on_disconnect)
 	pid_t holder;
 
 	ck_call_ok(m, "lock.create",
-	    "['knr_lock', {'release_on_disconnect': false}]", "null");
+	    "['knr_lock', {'release_on_disconnect': false}]", "nil");
 	ck_call_ok(m, "semaphore.create",
 	    "['knr_sem', {'value': 1, 'release_on_disconnect': false}]",
-	    "null");
+	    "nil");
 	ready_open();
 	holder = harness_spawn(D, nr_holder, 0);
 	await_ready();

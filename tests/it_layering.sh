@@ -4,7 +4,8 @@
 # $B/daemon defines and uses (nm), a module depends on every other module
 # whose functions or data it uses; those dependencies, less the one allowed
 # upcall from waiters to connections (waiter -> conn: conn_wake,
-# conn_peer_gone), must have no cycle (tsort finds none). And that upcall
+# conn_peer_gone, conn_push, conn_kill), must have no cycle (tsort finds
+# none). And that upcall
 # comes from waiter.c alone. Last line "it_layering: N passed, N failed";
 # exits 1 on any failure.
 

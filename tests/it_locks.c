@@ -31,7 +31,7 @@ vanishes(mpmgr *m, const char *name)
 	int64_t deadline = harness_now_ms() + 10000;
 	int rc;
 
-	snprintf(params, sizeof params, "[\"%s\"]", name);
+	snprintf(params, sizeof params, "['%s']", name);
 	while ((rc = harness_call(m, "obj.info", params, NULL)) == 0) {
 		ck_assert_msg(harness_now_ms() < deadline, "%s stays", name);
 		harness_nap(5);
@@ -44,15 +44,15 @@ START_TEST(test_lock_handover)
 	mpmgr *a = harness_connect(D), *b = harness_connect(D);
 	mpmgr *c = harness_connect(D);
 
-	ck_call_ok(a, "lock.acquire", "[\"hl\"]", "true");
-	harness_send(b, "lock.acquire", "[\"hl\"]");
-	harness_send(c, "lock.acquire", "[\"hl\", 30]");
+	ck_call_ok(a, "lock.acquire", "['hl']", "true");
+	harness_send(b, "lock.acquire", "['hl']");
+	harness_send(c, "lock.acquire", "['hl', 30]");
 	/* The holder goes away without releasing: b gets it, then c. */
 	mpmgr_free(a);
 	ck_reply_ok(b, "true");
-	ck_call_ok(b, "lock.release", "[\"hl\"]", "null");
+	ck_call_ok(b, "lock.release", "['hl']", "nil");
 	ck_reply_ok(c, "true");
-	ck_call_ok(b, "lock.acquire", "[\"hl\", 0]", "false");
+	ck_call_ok(b, "lock.acquire", "['hl', 0]", "false");
 	mpmgr_free(c);
 	vanishes(b, "hl");
 	mpmgr_free(b);
@@ -63,18 +63,18 @@ START_TEST(test_rlock_and_semaphore_give_back)
 {
 	mpmgr *a = harness_connect(D), *b = harness_connect(D);
 
-	ck_call_ok(a, "rlock.acquire", "[\"gr\"]", "true");
-	ck_call_ok(a, "rlock.acquire", "[\"gr\"]", "true");
-	ck_call_err(b, "rlock.release", "[\"gr\"]", MPMGR_ENOTOWNER);
-	ck_call_ok(a, "semaphore.create", "[\"gs\", {\"value\": 2}]", "null");
-	ck_call_ok(a, "semaphore.acquire", "[\"gs\"]", "true");
-	ck_call_ok(a, "semaphore.acquire", "[\"gs\"]", "true");
-	harness_send(b, "semaphore.acquire", "[\"gs\"]");
+	ck_call_ok(a, "rlock.acquire", "['gr']", "true");
+	ck_call_ok(a, "rlock.acquire", "['gr']", "true");
+	ck_call_err(b, "rlock.release", "['gr']", MPMGR_ENOTOWNER);
+	ck_call_ok(a, "semaphore.create", "['gs', {'value': 2}]", "nil");
+	ck_call_ok(a, "semaphore.acquire", "['gs']", "true");
+	ck_call_ok(a, "semaphore.acquire", "['gs']", "true");
+	harness_send(b, "semaphore.acquire", "['gs']");
 	mpmgr_free(a);
 	ck_reply_ok(b, "true");
-	ck_call_ok(b, "semaphore.value", "[\"gs\"]", "1");
-	ck_call_ok(b, "rlock.acquire", "[\"gr\", 0]", "true");
-	ck_call_ok(b, "rlock.release", "[\"gr\"]", "null");
+	ck_call_ok(b, "semaphore.value", "['gs']", "1");
+	ck_call_ok(b, "rlock.acquire", "['gr', 0]", "true");
+	ck_call_ok(b, "rlock.release", "['gr']", "nil");
 	vanishes(b, "gr");
 	mpmgr_free(b);
 }
@@ -87,19 +87,19 @@ START_TEST(test_condition)
 
 	/* b's acquire returns once a's wait has released the lock, c's
 	 * once b's has: both are waiting when c notifies. */
-	ck_call_ok(a, "condition.acquire", "[\"cv\"]", "true");
-	harness_send(a, "condition.wait", "[\"cv\"]");
-	ck_call_ok(b, "condition.acquire", "[\"cv\"]", "true");
-	harness_send(b, "condition.wait", "[\"cv\", 60]");
-	ck_call_ok(c, "condition.acquire", "[\"cv\"]", "true");
-	ck_call_ok(c, "condition.notify", "[\"cv\"]", "null");
+	ck_call_ok(a, "condition.acquire", "['cv']", "true");
+	harness_send(a, "condition.wait", "['cv']");
+	ck_call_ok(b, "condition.acquire", "['cv']", "true");
+	harness_send(b, "condition.wait", "['cv', 60]");
+	ck_call_ok(c, "condition.acquire", "['cv']", "true");
+	ck_call_ok(c, "condition.notify", "['cv']", "nil");
 	/* a got the notify and dies before holding the lock again: its
 	 * notify passes to b, whatever the daemon sees first. */
 	mpmgr_free(a);
-	ck_call_ok(c, "condition.release", "[\"cv\"]", "null");
+	ck_call_ok(c, "condition.release", "['cv']", "nil");
 	ck_reply_ok(b, "true");
-	ck_call_err(c, "condition.notify", "[\"cv\"]", MPMGR_ENOTOWNER);
-	ck_call_ok(b, "condition.release", "[\"cv\"]", "null");
+	ck_call_err(c, "condition.notify", "['cv']", MPMGR_ENOTOWNER);
+	ck_call_ok(b, "condition.release", "['cv']", "nil");
 	vanishes(c, "cv");
 	mpmgr_free(b);
 	mpmgr_free(c);
@@ -126,7 +126,7 @@ START_TEST(test_lease_expiry)
 	ck_assert_msg(strstr(mpmgr_errmsg(a), "lease") != NULL, "%s",
 	    mpmgr_errmsg(a));
 	ck_assert_int_eq(mpmgr_lock_extend(a, "le", 5), MPMGR_ENOTOWNER);
-	ck_call_ok(b, "lock.locked", "[\"le\"]", "true");
+	ck_call_ok(b, "lock.locked", "['le']", "true");
 	ck_assert_int_eq(mpmgr_lock_release(b, "le"), 0);
 	vanishes(b, "le");
 	mpmgr_free(a);
@@ -141,7 +141,7 @@ START_TEST(test_lease_extend)
 	int i;
 
 	ck_assert_int_eq(mpmgr_sem_acquire_fenced(a, "lx", 0, 0.3, &t[0]), 1);
-	harness_send(b, "semaphore.acquire", "[\"lx\", 30]");
+	harness_send(b, "semaphore.acquire", "['lx', 30]");
 	harness_await_waiters(a, "lx", 1);
 	/* Extended well past three ttls: b still waits. */
 	for (i = 0; i < 6; i++) {

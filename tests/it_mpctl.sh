@@ -42,8 +42,9 @@ t 0 '91' dict incr num
 t 0 '91.5' dict incr num 0.5
 t 0 '91.0' dict incr num -.5
 te 1 'mpctl: NOKEY: *' dict get missing
-t 0 'fallback' dict get missing fallback
-t 0 '{"a":1}' dict get missing '{"a":1}'
+t 0 'fallback' dict get missing --default fallback
+t 0 '{"a":1}' dict get --default '{"a":1}' missing
+t 0 'null' dict get missing --default null
 t 0 '' dict set greeting hello
 t 0 'hello' dict get greeting
 t 0 '"hello"' dict get --json greeting
@@ -142,12 +143,12 @@ t 0 '{"a":1,"b":"two"}' dict copy -n d
 t 0 'true' dict contains -n d a
 t 1 'false' dict contains -n d nope
 t 0 'true' dict has -n d b
-t 0 '7' dict setdefault -n d sd 7
-t 0 '7' dict setdefault -n d sd 8
+t 0 '7' dict setdefault -n d sd --default 7
+t 0 '7' dict setdefault -n d sd --default 8
 t 0 'null' dict setdefault -n d sd2
 t 0 '7' dict pop -n d sd
 te 1 'mpctl: NOKEY: *' dict pop -n d sd
-t 0 'gone' dict pop -n d sd gone
+t 0 'gone' dict pop -n d sd --default gone
 t 0 '' dict delete -n d sd2
 te 1 'mpctl: NOKEY: *' dict delete -n d sd2
 t 0 '' dict del -n d b
@@ -179,7 +180,7 @@ t 0 '[true,"6"]' dict cas --string -n d s 5 6
 t 0 '3' dict incr -n d --string n 3
 t 0 '' dict set -n d word hello
 te 4 'mpctl: BADTYPE: *' dict incr -n d word
-t 0 '' dict set -n d big 9223372036854775807
+t 0 '' dict set -n d big 18446744073709551615
 te 4 'mpctl: RANGE: *' dict incr -n d big
 t 0 '' dict create -n dc
 t 0 '' dict create -n dc
@@ -259,9 +260,9 @@ te 2 'mpctl: *' ls --string
 te 2 'mpctl: *' --bogus ping
 te 2 'mpctl: *'
 tm 0 'usage: mpctl *Types*dict*value*Server verbs*' --help
-tm 0 'usage: mpctl dict VERB*get KEY \[DEFAULT\]*cas KEY EXPECTED NEW*' \
+tm 0 'usage: mpctl dict VERB*get KEY *cas KEY EXPECTED NEW*' \
     dict --help
-tm 0 'usage: mpctl dict get *KEY \[DEFAULT\]*' dict get --help
+tm 0 'usage: mpctl dict get *[--default VALUE] KEY*' dict get --help
 tm 0 'usage: mpctl value cas *EXPECTED NEW*' value cas -h
 tm 0 'usage: mpctl ls *' ls --help
 tm 0 'mpctl *' --version

@@ -40,7 +40,7 @@ unexposed="$unexposed lock.extend rlock.extend semaphore.extend"
 # stream, start registers the process it runs, worker takes the jobs it
 # runs, wait reads results, map submits.
 spellings="exec=acquire ls=list rm=delete cat=open write=open start=register \
-worker=take wait=result map=submit"
+worker=take wait=result map=submit version=stats"
 
 sed -n 's/^[[:space:]]*M(\([a-z_]*\), \([a-z_]*\),.*/\1.\2/p' \
 	"$top/proto/mpmgr_methods.h" >"$tmp/catalogue"

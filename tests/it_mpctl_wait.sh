@@ -23,8 +23,8 @@ relaunch() {
 }
 
 t 0 '' dict set -n w k 1
-te 2 'mpctl: -w wants seconds*' -w x ping
-te 2 'mpctl: -w wants seconds*' -w -1 ping
+te 2 'mpctl: ping: -w wants seconds*' -w x ping
+te 2 'mpctl: ping: -w wants seconds*' -w -1 ping
 t 0 'pong' -w 0 ping
 daemon_stop
 
@@ -36,7 +36,7 @@ te 3 'mpctl: ECONNECT: *' -w 1 ping
 check "-w 1 gave up in time" test $(($(now) - start)) -le "$wait_secs"
 
 # Back while mpctl waits: it goes through.
-bg w "$MPCTL" -w 30 dict get -n w k fallback
+bg w "$MPCTL" -w 30 dict get -n w k --default fallback
 check "mpctl -w waits while the daemon is away" alive "$last"
 relaunch
 exits "$last" 0 "mpctl -w once the daemon was back"

@@ -363,7 +363,7 @@ START_TEST(test_many_messages)
 
 	pipes_open();
 	/* Bounded: senders park and are let in as the reader drains. */
-	ck_call_ok(m, "pipe.create", "['pm', {'maxsize': 1000}]", "null");
+	ck_call_ok(m, "pipe.create", "['pm', {'maxsize': 1000}]", "nil");
 	pids[0] = harness_spawn(D, many_reader, 0);
 	ck_assert(await_step(up[0]));
 	pids[1] = harness_spawn(D, many_writer, 0);

@@ -112,7 +112,7 @@ START_TEST(test_crash_many)
 	 * pool is made before the workers' takes would make it plain. */
 	m = harness_connect(D);
 	ck_call_ok(m, "pool.create", "['squares', {'max_attempts': 4}]",
-	    "null");
+	    "nil");
 	mpmgr_free(m);
 	for (k = 0; k < NWORKERS; k++)
 		workers[k] = harness_spawn(D, squarer, 0);
@@ -131,7 +131,7 @@ START_TEST(test_crash_many)
 		await_status(m, "squares", "done", at[k]);
 		harness_kill9(workers[k]);
 	}
-	ck_call_ok(m, "pool.close", "['squares']", "null");
+	ck_call_ok(m, "pool.close", "['squares']", "nil");
 	ck_assert_int_eq(mpmgr_pool_join(m, "squares", MPMGR_FOREVER), 1);
 	harness_reap(&workers[NWORKERS - 1], 1, "the last worker");
 	/* Every job once, done, with its own result. */
@@ -152,7 +152,7 @@ START_TEST(test_crash_many)
 		ck_assert_uint_eq(got, 0);
 	}
 	ck_assert_uint_eq(status_field(m, "squares", "submitted"), NJOBS);
-	ck_call_ok(m, "obj.delete", "['squares']", "null");
+	ck_call_ok(m, "obj.delete", "['squares']", "nil");
 	mpmgr_free(m);
 }
 END_TEST
@@ -177,7 +177,7 @@ START_TEST(test_dies_every_time)
 	uint64_t id;
 	int state, k, st;
 
-	ck_call_ok(m, "pool.create", "['crash', {'max_attempts': 2}]", "null");
+	ck_call_ok(m, "pool.create", "['crash', {'max_attempts': 2}]", "nil");
 	ck_assert_int_eq(mpmgr_pool_submit(m, "crash", &job, &id), 0);
 	for (k = 0; k < 2; k++) {
 		w = harness_spawn(D, dier, 1);
@@ -192,7 +192,7 @@ START_TEST(test_dies_every_time)
 	ck_assert_msg(strstr(res.via.str.ptr, "died (its connection closed) "
 	    "on attempt 2 of 2") != NULL, "%.*s", (int)res.via.str.size,
 	    res.via.str.ptr);
-	ck_call_ok(m, "obj.delete", "['crash']", "null");
+	ck_call_ok(m, "obj.delete", "['crash']", "nil");
 	mpmgr_free(m);
 }
 END_TEST
@@ -291,7 +291,7 @@ START_TEST(test_helpers)
 	ck_assert_int_eq(mpmgr_pool_submit(m, "ph", &job, &id),
 	    MPMGR_ESHUTDOWN);
 	ck_assert_int_eq(mpmgr_pool_close(m, "ph"), 0);
-	ck_call_ok(m, "obj.delete", "['ph']", "null");
+	ck_call_ok(m, "obj.delete", "['ph']", "nil");
 	mpmgr_free(w);
 	mpmgr_free(m);
 }

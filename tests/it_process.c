@@ -172,7 +172,7 @@ START_TEST(test_supervise)
 	/* Terminating a finished process does nothing. */
 	ck_assert_int_eq(mpmgr_process_terminate(m, "pj"), 0);
 	ck_assert_int_eq(mpmgr_poll_notify(s), 0);
-	ck_call_ok(m, "obj.delete", "['pj']", "null");
+	ck_call_ok(m, "obj.delete", "['pj']", "nil");
 	mpmgr_free(s);
 	mpmgr_free(m);
 }
@@ -198,7 +198,7 @@ START_TEST(test_lost)
 	harness_reap(&join, 1, "the joiner of a lost process");
 	ck_assert_int_eq(mpmgr_process_join(m, "pj", 0, &code), MPMGR_ELOST);
 	ck_assert_int_eq(mpmgr_process_terminate(m, "pj"), MPMGR_ELOST);
-	ck_call_ok(m, "obj.delete", "['pj']", "null");
+	ck_call_ok(m, "obj.delete", "['pj']", "nil");
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	/* A missing record is no process. */

@@ -39,7 +39,7 @@ START_TEST(test_next_call_reconnects)
 	int sig = _i == 0 ? SIGTERM : SIGKILL;
 
 	ck_assert_int_eq(mpmgr_set_reconnect(m, 10), 0);
-	ck_call_ok(m, "dict.set", "['rc', 'k', 1]", "null");
+	ck_call_ok(m, "dict.set", "['rc', 'k', 1]", "nil");
 	ck_assert_uint_eq(mpmgr_reconnects(m), 0);
 	if (sig == SIGKILL)
 		harness_kill(&d);
@@ -50,7 +50,7 @@ START_TEST(test_next_call_reconnects)
 	 * handle. */
 	ck_call_err(m, "dict.get", "['rc', 'k']", MPMGR_ENOKEY);
 	ck_assert_uint_eq(mpmgr_reconnects(m), 1);
-	ck_call_ok(m, "dict.set", "['rc', 'k', 2]", "null");
+	ck_call_ok(m, "dict.set", "['rc', 'k', 2]", "nil");
 	ck_call_ok(m, "dict.get", "['rc', 'k']", "2");
 	ck_assert_int_eq(mpmgr_pending(m), 0);
 	/* Without reconnecting: broken for good, as before. */
@@ -146,10 +146,10 @@ START_TEST(test_call_resends_reads_only)
 	harness_kill(&d);
 	harness_restart(&d, NULL);
 	m = harness_connect(&d);
-	ck_call_ok(m, "queue.put", "['rq', 'item']", "null");
+	ck_call_ok(m, "queue.put", "['rq', 'item']", "nil");
 	/* The waiter is back (sent again), the getter is not. */
 	harness_await_waiters(m, "re", 1);
-	ck_call_ok(m, "event.set", "['re']", "null");
+	ck_call_ok(m, "event.set", "['re']", "nil");
 	harness_reap(kids, 2, "the children in flight");
 	ck_call_ok(m, "queue.qsize", "['rq']", "1");
 	mpmgr_free(m);

@@ -48,7 +48,7 @@ keep_set(const char *name)
 
 	snprintf(params, sizeof(params), "['keep', '%s', [1, 'two', 3.5]]",
 	    name);
-	ck_call_ok(m, "dict.set", params, "null");
+	ck_call_ok(m, "dict.set", params, "nil");
 	mpmgr_free(m);
 }
 
@@ -126,10 +126,10 @@ static const struct {
 	const char *method;
 	const char *params;
 } templates[] = {
-	{ "dict.set", "['fz', 'k', [1, 2, {'a': 'b'}, x\"0001\"]]" },
-	{ "dict.update", "['fz', {'x': 1, 'y': [1.5, null, true]}]" },
-	{ "dict.get", "['fz', 'x', ext(3, \"abcd\")]" },
-	{ "value.cas", "['fzv', null, 'x']" },
+	{ "dict.set", "['fz', 'k', [1, 2, {'a': 'b'}, b'\\x00\\x01']]" },
+	{ "dict.update", "['fz', {'x': 1, 'y': [1.5, nil, true]}]" },
+	{ "dict.get", "['fz', 'x', x3'\\xab\\xcd']" },
+	{ "value.cas", "['fzv', nil, 'x']" },
 	{ "dict.items", "['fz']" },
 	{ "obj.list", "[]" },
 	{ "dict.scan", "['fz', 0, 5]" },
@@ -324,8 +324,8 @@ END_TEST
 START_TEST(test_client_sends_response)
 {
 	static const char *const cases[] = {
-		"[1, 7, null, null]",
-		"[1, 7, ['AUTH', 'x'], null]",
+		"[1, 7, nil, nil]",
+		"[1, 7, ['AUTH', 'x'], nil]",
 		"[2, 'sys.ping', []]",
 	};
 	msgpack_sbuffer sb;
@@ -469,7 +469,7 @@ START_TEST(test_cancel_order)
 
 	/* Nothing else was answered, and the lock is the raw connection's. */
 	ck_assert(harness_raw_request(&r, 22, "lock.release", "['rc_lock']"));
-	ck_raw_ok(&r, 22, "null");
+	ck_raw_ok(&r, 22, "nil");
 	ck_assert(harness_raw_request(&r, 23, "sys.ping", "[]"));
 	ck_raw_ok(&r, 23, "'pong'");
 	harness_raw_close(&r);

@@ -94,7 +94,7 @@ START_TEST(test_ktv)
 	int64_t v;
 	char key[32];
 
-	ck_call_ok(m, "semaphore.create", "['ktv', {'value': 4}]", "null");
+	ck_call_ok(m, "semaphore.create", "['ktv', {'value': 4}]", "nil");
 	ck_assert_int_eq(mpmgr_dict_set_int(m, "ktv_stats", "in", 0), 0);
 	ck_assert_int_eq(mpmgr_dict_set_int(m, "ktv_stats", "max", 0), 0);
 	for (int i = 0; i < KTV_SINGERS; i++)
@@ -172,7 +172,7 @@ START_TEST(test_producer_consumer)
 	char key[32];
 
 	/* bounded, so that producers also block on a full queue */
-	ck_call_ok(m, "queue.create", "['pc_jobs', {'maxsize': 8}]", "null");
+	ck_call_ok(m, "queue.create", "['pc_jobs', {'maxsize': 8}]", "nil");
 	for (int c = 0; c < PC_CONSUMERS; c++)
 		cons[c] = harness_spawn(D, pc_consumer, c);
 	for (int p = 0; p < PC_PRODUCERS; p++)
@@ -334,7 +334,7 @@ START_TEST(test_barrier_cycles)
 	char key[32];
 	int64_t v;
 
-	ck_call_ok(m, "barrier.create", "['bar', {'parties': 5}]", "null");
+	ck_call_ok(m, "barrier.create", "['bar', {'parties': 5}]", "nil");
 	for (int i = 0; i < BAR_PARTIES; i++)
 		pids[i] = harness_spawn(D, bar_party, i);
 	harness_reap(pids, BAR_PARTIES, "barrier parties");
@@ -386,7 +386,7 @@ START_TEST(test_helper_edges)
 	ck_assert_int_eq(mpmgr_rlock_release(m, "he_rlock"), MPMGR_ENOTHELD);
 
 	ck_call_ok(m, "semaphore.create",
-	    "['he_sem', {'value': 1, 'bounded': true}]", "null");
+	    "['he_sem', {'value': 1, 'bounded': true}]", "nil");
 	ck_assert_int_eq(mpmgr_sem_acquire(m, "he_sem", 0), 1);
 	ck_assert_int_eq(mpmgr_sem_acquire(other, "he_sem", 0.01), 0);
 	ck_assert_int_eq(mpmgr_sem_release(m, "he_sem", 0), MPMGR_EBADARG);
@@ -400,7 +400,7 @@ START_TEST(test_helper_edges)
 	ck_assert_int_eq(mpmgr_event_clear(m, "he_ev"), 0);
 	ck_assert_int_eq(mpmgr_event_wait(m, "he_ev", 0), 0);
 
-	ck_call_ok(m, "queue.create", "['he_q', {'maxsize': 1}]", "null");
+	ck_call_ok(m, "queue.create", "['he_q', {'maxsize': 1}]", "nil");
 	ck_assert_int_eq(mpmgr_queue_get(m, "he_q", 0.01, NULL), MPMGR_EEMPTY);
 	ck_assert_int_eq(mpmgr_queue_put(m, "he_q", &item, 0), 0);
 	ck_assert_int_eq(mpmgr_queue_put(m, "he_q", &item, 0.01), MPMGR_EFULL);
@@ -413,12 +413,12 @@ START_TEST(test_helper_edges)
 
 	ck_assert_int_eq(mpmgr_barrier_wait(m, "he_bar", 0, &index),
 	    MPMGR_ENOOBJ);
-	ck_call_ok(m, "barrier.create", "['he_bar', {'parties': 1}]", "null");
+	ck_call_ok(m, "barrier.create", "['he_bar', {'parties': 1}]", "nil");
 	ck_assert_int_eq(mpmgr_barrier_wait(m, "he_bar", MPMGR_FOREVER,
 	    &index), 0);
 	ck_assert_int_eq(index, 0);
 	ck_call_ok(m, "barrier.create", "['he_bar2', {'parties': 2}]",
-	    "null");
+	    "nil");
 	ck_assert_int_eq(mpmgr_barrier_wait(m, "he_bar2", 0.01, NULL),
 	    MPMGR_ETIMEOUT);
 	ck_assert_int_eq(mpmgr_barrier_wait(other, "he_bar2", 0, NULL),

@@ -416,7 +416,7 @@ START_TEST(test_notify)
 	    "READY=1 without STATUS=: '%s'", msg);
 	ck_assert_str_eq(val, "0 clients, 0 objects, 0 ops");
 	m = harness_connect(&h);
-	ck_call_ok(m, "dict.set", "['d', 'k', 1]", "null");
+	ck_call_ok(m, "dict.set", "['d', 'k', 1]", "nil");
 
 	/* The status follows; WATCHDOG=1 keeps coming. */
 	deadline = harness_now_ms() + NOTIFY_MS;

@@ -58,10 +58,10 @@ mkdir -p "$tmp/system" "$tmp/user" "$tmp/bad" "$tmp/xdg" "$tmp/root/etc"
 chmod 700 "$tmp/xdg"
 
 # stage IN OUT: OUT is IN with ExecStart= on the built daemon, as `make
-# install` would write it with SBINDIR set.
+# install` would write it with BINDIR set.
 exe_sed=$(printf '%s\n' "$MPMGRD" | sed 's/[\\|&]/\\&/g')
 stage() {
-	sed "s|@SBINDIR@/mpmgrd|$exe_sed|g" "$1" >"$2"
+	sed "s|@BINDIR@/mpmgrd|$exe_sed|g" "$1" >"$2"
 }
 stage "$src/mpmgrd.service.in" "$tmp/system/mpmgrd.service"
 cp "$src/mpmgrd.socket" "$tmp/system/mpmgrd.socket"

@@ -32,7 +32,7 @@ wait_secs=15
 # test_begin NAME: the test's name (for the summary line), its counts
 # ($passed, $failed), and a fresh directory $tmp. On any exit, whatever the
 # test started is ended: the background processes in $bg_pids (SIGKILL) and
-# the daemon in $daemon_pid (SIGTERM, reaped), and $tmp goes.
+# the daemon in $daemon_pid (SIGCONT, SIGTERM, reaped), and $tmp goes.
 test_begin() {
 	test_name=$1
 	passed=0
@@ -51,6 +51,8 @@ cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	if [ -n "$daemon_pid" ]; then
+		# A test may have stopped it (SIGSTOP): TERM waits for CONT.
+		kill -CONT "$daemon_pid" 2>/dev/null
 		kill "$daemon_pid" 2>/dev/null
 		wait "$daemon_pid" 2>/dev/null
 	fi

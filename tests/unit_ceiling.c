@@ -52,12 +52,14 @@ static const struct row grows[] = {
 	{ "pipe.send", "['cl_pipe', 0, 'm2']", PERR_LIMIT, NULL, NULL },
 	{ "process.register", "['cl_newproc', {'pid': 6, 'argv': ['y']}]",
 	  PERR_LIMIT, NULL, NULL },
+	{ "pool.submit", "['cl_pool', 'job2']", PERR_LIMIT, NULL, NULL },
 	/* creating an object is memory that stays */
 	{ "lock.acquire", "['cl_new']", PERR_LIMIT, NULL, NULL },
 	{ "event.set", "['cl_new']", PERR_LIMIT, NULL, NULL },
 	{ "semaphore.release", "['cl_new']", PERR_LIMIT, NULL, NULL },
 	{ "queue.create", "['cl_new']", PERR_LIMIT, NULL, NULL },
 	{ "dict.create", "['cl_new']", PERR_LIMIT, NULL, NULL },
+	{ "pool.submit", "['cl_pool', 'job2']", PERR_LIMIT, NULL, NULL },
 };
 
 static const struct row keeps[] = {
@@ -88,6 +90,13 @@ static const struct row keeps[] = {
 	{ "pipe.close", "['cl_pipe', 1]", PERR_NONE, "nil", NULL },
 	{ "process.exited", "['cl_proc', 0]", PERR_NONE, "nil", NULL },
 	{ "queue.shutdown", "['cl_q', true]", PERR_NONE, "nil", NULL },
+	{ "pool.take", "['cl_pool', 0]", PERR_NONE, "[1, 'job', 1]", NULL },
+	/* a result replaces the payload: refusing it would keep the job
+	 * leased, and its payload held */
+	{ "pool.done", "['cl_pool', 1, 'ok']", PERR_NONE, "nil", NULL },
+	{ "pool.result", "['cl_pool', 1, true]", PERR_NONE, "['done', 'ok']",
+	  NULL },
+	{ "pool.close", "['cl_pool']", PERR_NONE, "nil", NULL },
 	{ "obj.delete", "['cl_v']", PERR_NONE, "nil", NULL },
 };
 
@@ -108,6 +117,7 @@ START_TEST(test_past_the_ceiling)
 	OK("pipe.send", "['cl_pipe', 0, 'm']", "nil");
 	OK("process.register", "['cl_proc', {'pid': 5, 'argv': ['x']}]",
 	    "nil");
+	OK("pool.submit", "['cl_pool', 'job']", "1");
 	/* a waiter, to be woken past the ceiling */
 	PARK(1, "event.wait", "['cl_ev']");
 

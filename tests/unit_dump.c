@@ -38,7 +38,7 @@ restore_raw(const char *name, const uint8_t *rec, size_t n,
 	msgpack_pack_str_body(&pk, name, strlen(name));
 	pack_raw(&pk, rec, n);
 	if (replace != NULL)
-		pn_pack(&pk, replace);
+		harness_pack_text(&pk, replace);
 	send_packed();
 }
 

@@ -32,7 +32,7 @@ owned_by(const char *name, int i)
 	ck_assert_msg(v.type == MPV_BOOL && v.v.b, "%s is not ephemeral",
 	    name);
 	ck_assert_uint_eq(info_uint(name, "owner"), fc_conn(i)->id);
-	ck_assert_uint_eq(reply.result.len, 9);
+	ck_assert_uint_eq(reply.result.len, 12);
 }
 
 /* Every type takes it, with its own options beside it. */
@@ -161,7 +161,7 @@ START_TEST(test_existing)
 	GONE("ex.d");
 	/* ex.v was never ephemeral. */
 	OK("obj.info", "['ex.v']", NULL);
-	ck_assert_uint_eq(reply.result.len, 7);
+	ck_assert_uint_eq(reply.result.len, 10);
 	OK("obj.delete", "['ex.v']", "nil");
 	fc_use(0);
 }
@@ -179,7 +179,7 @@ START_TEST(test_deleted_first)
 	fc_close(1);
 	/* Connection 2's ed.d is not connection 1's. */
 	OK("obj.info", "['ed.d']", NULL);
-	ck_assert_uint_eq(reply.result.len, 7);
+	ck_assert_uint_eq(reply.result.len, 10);
 	GONE("ed.e");
 	OK("obj.delete", "['ed.d']", "nil");
 	fc_close(2);

@@ -38,16 +38,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-/* Far past every deadline a test sets, short of "forever" ones. */
-#define LATER_USEC (3600ull * 1000000)
-
-static void
-fixture(void)
-{
-	setup();
-	fc_use(0);
-}
-
 /* --- describing a registry --------------------------------------------- */
 
 static int
@@ -468,6 +458,31 @@ START_TEST(test_types)
 		{ "dict.set", "['gone', 1, 1]", PERR_NONE, "nil", NULL },
 		{ "obj.delete", "['gone']", PERR_NONE, "nil", NULL },
 		{ "queue.put", "['qa', 5]", PERR_NONE, "nil", NULL },
+		/* pools: done, failed, cancelled, consumed, one running (back
+		 * at the restart), closed; a terminated one */
+		{ "pool.create", "['pl', {'max_attempts': 2}]", PERR_NONE,
+		  "nil", NULL },
+		{ "pool.submit", "['pl', 'a']", PERR_NONE, "1", NULL },
+		{ "pool.submit", "['pl', 'b', {'key': 'k'}]", PERR_NONE, "2",
+		  NULL },
+		{ "pool.submit", "['pl', 'c']", PERR_NONE, "3", NULL },
+		{ "pool.submit", "['pl', 'd', {'attempts': 1}]", PERR_NONE, "4",
+		  NULL },
+		{ "pool.submit", "['pl', 'e']", PERR_NONE, "5", NULL },
+		{ "pool.take", "['pl', 0]", PERR_NONE, "[1, 'a', 1]", NULL },
+		{ "pool.done", "['pl', 1, 'r1']", PERR_NONE, "nil", NULL },
+		{ "pool.take", "['pl', 0]", PERR_NONE, "[2, 'b', 1]", NULL },
+		{ "pool.fail", "['pl', 2, 'e2']", PERR_NONE, "nil", NULL },
+		{ "pool.take", "['pl', 0]", PERR_NONE, "[3, 'c', 1]", NULL },
+		{ "pool.cancel", "['pl', 4]", PERR_NONE, "true", NULL },
+		{ "pool.result", "['pl', 1, true]", PERR_NONE, "['done', 'r1']",
+		  NULL },
+		{ "pool.close", "['pl']", PERR_NONE, "nil", NULL },
+		{ "pool.submit", "['pt', 'x']", PERR_NONE, "1", NULL },
+		{ "pool.submit", "['pt', 'y']", PERR_NONE, "2", NULL },
+		{ "pool.terminate", "['pt']", PERR_NONE, "nil", NULL },
+		{ "pool.collect", "['pt', 1]", PERR_NONE,
+		  "[[1, 'cancelled', nil]]", NULL },
 	};
 
 	char p[64];
@@ -543,6 +558,15 @@ START_TEST(test_restart_rule)
 	OK("queue.get", "['qa', 0]", "3");
 	fc_use(2);
 	OK("queue.get", "['qa', 0]", "4");
+	/* pool jobs: one past its attempts, one back, one done */
+	OK("pool.submit", "['pw', 'j1', {'attempts': 1}]", "1");
+	OK("pool.submit", "['pw', 'j2']", "2");
+	OK("pool.submit", "['pw', 'j3']", "3");
+	OK("pool.take", "['pw', 0]", "[1, 'j1', 1]");
+	fc_use(1);
+	OK("pool.take", "['pw', 0]", "[2, 'j2', 1]");
+	OK("pool.take", "['pw', 0]", "[3, 'j3', 1]");
+	OK("pool.done", "['pw', 3, 'r3']", "nil");
 	fc_use(0);
 	PARK(3, "barrier.wait", "['b']");
 	PARK(4, "queue.get", "['pq']");
@@ -561,7 +585,8 @@ START_TEST(test_restart_rule)
 		waiter_object_deleted(o);
 		registry_delete(o);
 	}
-	ck_assert_ptr_null(replay_framed(&recs));
+	const char *why = replay_framed(&recs);
+	ck_assert_msg(why == NULL, "%s", why);
 	/* permits given back, but not the ones kept for good */
 	OK("semaphore.value", "['s']", "3");
 	OK("semaphore.value", "['sr']", "2");
@@ -572,6 +597,14 @@ START_TEST(test_restart_rule)
 	OK("lock.release", "['kr']", "nil");
 	/* leases back at the head: connection 1's, 2's... oldest first */
 	OK("queue.get_many", "['qa', 10, 0]", "[1, 2, 3, 4, 5]");
+	/* running jobs back at the head with their attempt counted, or
+	 * failed past max attempts; results kept */
+	OK("pool.take", "['pw', 0]", "[2, 'j2', 2]");
+	OK("pool.result", "['pw', 1]", "['failed', 'the worker running job 1 "
+	    "died (its connection closed) on attempt 1 of 1']");
+	OK("pool.result", "['pw', 3, true]", "['done', 'r3']");
+	ERR("pool.result", "['pw', 3]", NOTFOUND);
+	OK("pool.submit", "['pw', 'j4']", "4");
 	/* a barrier as created, waiters gone; ephemeral gone; no queue made
 	 * by a parked get */
 	OK("barrier.n_waiting", "['b']", "0");
@@ -971,7 +1004,7 @@ journal_suite(void)
 	Suite *s = suite_create("journal");
 	TCase *tc = tcase_create("restart");
 
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_types);
 	tcase_add_test(tc, test_restart_rule);

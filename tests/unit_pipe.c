@@ -25,16 +25,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-/* Far past every deadline a test sets. */
-#define LATER_USEC (3600ull * 1000000)
-
-static void
-fixture(void)
-{
-	setup();
-	fc_use(0);
-}
-
 /* Run one row from fake connection i. */
 #define AS(i, row) do { fc_use(i); row; fc_use(0); } while (0)
 
@@ -430,7 +420,7 @@ pipe_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("pipe");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_rows);
 	tcase_add_test(tc, test_eof_after_drain);
 	tcase_add_test(tc, test_eof_parked);

@@ -23,15 +23,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-#define LATER_USEC (3600ull * 1000000)
-
-static void
-fixture(void)
-{
-	setup();
-	fc_use(0);
-}
-
 #define AS(i, row) do { fc_use(i); row; fc_use(0); } while (0)
 
 /*
@@ -365,7 +356,8 @@ START_TEST(test_collect_budget)
 }
 END_TEST
 
-/* A take never leases a job whose reply cannot go out now. */
+/* A take never leases a job whose reply cannot go out now, nor does a
+ * result that consumes take one. */
 START_TEST(test_fits)
 {
 	size_t saved = server.output_limit;
@@ -380,9 +372,19 @@ START_TEST(test_fits)
 	ck_assert_uint_eq(status_of("pf", "queued"), 1);
 	OK("pool.take", "['pf']", "[1, 'z'*500, 1]");
 	OK("pool.take", "['pf2']", "[1, 'z'*500, 1]");
+	/* A parked result that consumes: LIMIT, and the result stays. */
+	OK("pool.submit", "['pf3', 'a']", "1");
+	AS(2, OK("pool.take", "['pf3']", "[1, 'a', 1]"));
+	PARK(1, "pool.result", "['pf3', 1, true]");
+	server.output_limit = 200;
+	AS(2, OK("pool.done", "['pf3', 1, 'r'*500]", "nil"));
+	GOT_ERR(1, LIMIT);
+	server.output_limit = saved;
+	OK("pool.result", "['pf3', 1, true]", "['done', 'r'*500]");
 	fc_close(0);
 	OK("obj.delete", "['pf']", "nil");
 	OK("obj.delete", "['pf2']", "nil");
+	OK("obj.delete", "['pf3']", "nil");
 }
 END_TEST
 
@@ -597,7 +599,7 @@ pool_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("immediate");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_rows);
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_maxsize);
@@ -606,7 +608,7 @@ pool_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("leases");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_lease_owner);
 	tcase_add_test(tc, test_requeue);
 	tcase_add_test(tc, test_attempts);
@@ -614,14 +616,14 @@ pool_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parking");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_takers);
 	tcase_add_test(tc, test_results_parked);
 	tcase_add_test(tc, test_collect_budget);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_close_join);
 	tcase_add_test(tc, test_terminate);
 	tcase_add_test(tc, test_cancel);

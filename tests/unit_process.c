@@ -21,15 +21,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-#define LATER_USEC (3600ull * 1000000)
-
-static void
-fixture(void)
-{
-	setup();
-	fc_use(0);
-}
-
 #define AS(i, row) do { fc_use(i); row; fc_use(0); } while (0)
 
 /*
@@ -242,7 +233,7 @@ process_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("process");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_rows);
 	tcase_add_test(tc, test_exit);
 	tcase_add_test(tc, test_signals);

@@ -25,16 +25,6 @@
 #include "../daemon/waiter.h"
 #include "unit_util.h"
 
-/* Far past every deadline a test sets, short of "forever" ones. */
-#define LATER_USEC (3600ull * 1000000)
-
-static void
-fixture(void)
-{
-	setup();
-	fc_use(0);
-}
-
 /* --- immediate answers ------------------------------------------------- */
 
 START_TEST(test_rows)
@@ -735,7 +725,7 @@ queue_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("immediate");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_rows);
 	tcase_add_test(tc, test_args);
 	tcase_add_test(tc, test_create);
@@ -744,7 +734,7 @@ queue_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parking");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_getters_fifo);
 	tcase_add_test(tc, test_putters_fifo);
 	tcase_add_test(tc, test_put_many_atomic);
@@ -755,7 +745,7 @@ queue_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ack");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_ack_redelivery);
 	tcase_add_test(tc, test_ack_order);
 	tcase_add_test(tc, test_ack_gone_getter);
@@ -763,7 +753,7 @@ queue_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shutdown");
-	tcase_add_unchecked_fixture(tc, fixture, NULL);
+	tcase_add_unchecked_fixture(tc, setup_conn0, NULL);
 	tcase_add_test(tc, test_shutdown);
 	tcase_add_test(tc, test_shutdown_immediate);
 	tcase_add_test(tc, test_shutdown_ack);

@@ -1,9 +1,9 @@
 /*
- * unit_util.c: the fake connections and the value notation every unit test
- * of request handling uses, the checks of requests that park, and the
- * runner every unit test's main uses (see unit_util.h).
+ * unit_util.c: the fake connections every unit test of request handling
+ * uses, requests and replies in the notation of harness_notation.h, the
+ * checks of requests that park, and the runner every unit test's main
+ * uses (see unit_util.h).
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,163 +31,6 @@ struct mpv reply_msg;
 
 /* --- the notation ------------------------------------------------------ */
 
-static const char *
-pn_skip(const char *s)
-{
-	while (*s == ' ')
-		s++;
-	return s;
-}
-
-/* Elements of the container whose opening bracket precedes s. */
-static uint32_t
-pn_count(const char *s)
-{
-	uint32_t commas = 0;
-	bool quoted = false, any = false;
-	int depth = 0;
-
-	for (; *s != '\0'; s++) {
-		if (quoted) {
-			quoted = *s != '\'';
-			continue;
-		}
-		switch (*s) {
-		case '\'':
-			quoted = any = true;
-			break;
-		case '[':
-		case '{':
-			depth++;
-			any = true;
-			break;
-		case ']':
-		case '}':
-			if (depth-- == 0)
-				return any ? commas + 1 : 0;
-			break;
-		case ',':
-			commas += depth == 0;
-			break;
-		case ' ':
-			break;
-		default:
-			any = true;
-		}
-	}
-	ck_abort_msg("notation: unclosed container");
-	return 0;
-}
-
-/* The bytes between quotes at s ('...'), and *end past the closing one. */
-static const char *
-pn_quoted(const char *s, size_t *len, const char **end)
-{
-	const char *close;
-
-	ck_assert_msg(*s == '\'', "notation: quote expected at '%s'", s);
-	close = strchr(s + 1, '\'');
-	ck_assert_msg(close != NULL, "notation: unclosed quote");
-	*len = (size_t)(close - s - 1);
-	*end = close + 1;
-	return s + 1;
-}
-
-const char *
-pn_pack(msgpack_packer *pk, const char *s)
-{
-	const char *p, *end;
-	size_t len, i;
-	uint32_t n;
-
-	s = pn_skip(s);
-	if (*s == '[' || *s == '{') {
-		bool map = *s == '{';
-
-		n = pn_count(s + 1);
-		if (map)
-			msgpack_pack_map(pk, n);
-		else
-			msgpack_pack_array(pk, n);
-		s++;
-		for (i = 0; i < n; i++) {
-			s = pn_pack(pk, s);
-			if (map) {
-				s = pn_skip(s);
-				ck_assert_msg(*s == ':', "notation: ':' expected");
-				s = pn_pack(pk, s + 1);
-			}
-			s = pn_skip(s);
-			if (*s == ',')
-				s++;
-		}
-		s = pn_skip(s);
-		ck_assert_msg(*s == (map ? '}' : ']'), "notation: bad close");
-		return s + 1;
-	}
-	if (*s == '\'') {
-		unsigned long times = 1;
-
-		p = pn_quoted(s, &len, &end);
-		if (*end == '*')
-			times = strtoul(end + 1, (char **)&end, 10);
-		msgpack_pack_str(pk, len * times);
-		for (i = 0; i < times; i++)
-			msgpack_pack_str_body(pk, p, len);
-		return end;
-	}
-	if (strncmp(s, "b'", 2) == 0) {
-		p = pn_quoted(s + 1, &len, &end);
-		msgpack_pack_bin(pk, len);
-		msgpack_pack_bin_body(pk, p, len);
-		return end;
-	}
-	if (*s == 'x' && isdigit((unsigned char)s[1])) {
-		long type = strtol(s + 1, (char **)&end, 10);
-
-		p = pn_quoted(end, &len, &end);
-		msgpack_pack_ext(pk, len, (int8_t)type);
-		msgpack_pack_ext_body(pk, p, len);
-		return end;
-	}
-	if (strncmp(s, "h'", 2) == 0) {
-		p = pn_quoted(s + 1, &len, &end);
-		for (i = 0; i + 1 < len; i += 2) {
-			char hex[3] = { p[i], p[i + 1], '\0' };
-			uint8_t byte = (uint8_t)strtoul(hex, NULL, 16);
-
-			pack_raw(pk, &byte, 1);
-		}
-		return end;
-	}
-	if (strncmp(s, "nil", 3) == 0) {
-		msgpack_pack_nil(pk);
-		return s + 3;
-	}
-	if (strncmp(s, "true", 4) == 0) {
-		msgpack_pack_true(pk);
-		return s + 4;
-	}
-	if (strncmp(s, "false", 5) == 0) {
-		msgpack_pack_false(pk);
-		return s + 5;
-	}
-	if (strncmp(s, "f32:", 4) == 0) {
-		msgpack_pack_float(pk, strtof(s + 4, (char **)&end));
-		return end;
-	}
-	len = strspn(s, "-+0123456789.e");
-	ck_assert_msg(len > 0, "notation: cannot read '%s'", s);
-	if (memchr(s, '.', len) != NULL || memchr(s, 'e', len) != NULL)
-		msgpack_pack_double(pk, strtod(s, (char **)&end));
-	else if (*s == '-')
-		msgpack_pack_int64(pk, strtoll(s, (char **)&end, 10));
-	else
-		msgpack_pack_uint64(pk, strtoull(s, (char **)&end, 10));
-	ck_assert_msg(end == s + len, "notation: bad number '%s'", s);
-	return end;
-}
-
 void
 pn_to_buf(struct buf *b, const char *s)
 {
@@ -195,8 +38,7 @@ pn_to_buf(struct buf *b, const char *s)
 
 	buf_reset(b);
 	msgpack_packer_init(&pk, b, buf_pack_write);
-	s = pn_pack(&pk, s);
-	ck_assert_msg(*pn_skip(s) == '\0', "notation: trailing '%s'", s);
+	harness_pack_text(&pk, s);
 }
 
 /* A reply in the notation, for failure messages (cut at 1 KiB). */
@@ -342,9 +184,7 @@ pack_request(const char *method, const char *params)
 	msgpack_packer pk;
 
 	begin_request(&pk, method);
-	params = pn_pack(&pk, params);
-	ck_assert_msg(*pn_skip(params) == '\0', "notation: trailing '%s'",
-	    params);
+	harness_pack_text(&pk, params);
 }
 
 void
@@ -384,6 +224,35 @@ reply_is(const char *result)
 	    memcmp(reply.result.raw, buf_head(&expbuf), buf_used(&expbuf)) == 0;
 }
 
+
+void
+reply_on(struct conn *c, uint32_t id, const char *result)
+{
+	ck_assert_msg(take_reply(c), "no reply on conn %llu",
+	    (unsigned long long)c->id);
+	ck_assert_uint_eq(reply.msgid, id);
+	ck_assert_msg(reply_err == PERR_NONE, "expected %s, got %s",
+	    result != NULL ? result : "a result", show_reply());
+	if (result != NULL)
+		ck_assert_msg(reply_is(result), "expected %s, got %s", result,
+		    show_reply());
+}
+
+void
+error_on(struct conn *c, uint32_t id, int err)
+{
+	ck_assert_msg(take_reply(c), "no reply on conn %llu",
+	    (unsigned long long)c->id);
+	ck_assert_uint_eq(reply.msgid, id);
+	ck_assert_msg(reply_err == err, "expected %s, got %s",
+	    proto_err_name(err), show_reply());
+}
+
+void
+nothing_on(struct conn *c)
+{
+	ck_assert_msg(!take_reply(c), "unexpected reply %s", show_reply());
+}
 
 void
 expect(int line, const struct row *r)
@@ -437,6 +306,24 @@ result_field(const char *key, struct mpv *out)
 			return true;
 	}
 	return false;
+}
+
+void
+fill_dict(const char *name, int n)
+{
+	msgpack_packer pk;
+	int i;
+
+	begin_request(&pk, "dict.update");
+	msgpack_pack_array(&pk, 2);
+	msg_pack_cstr(&pk, name);
+	msgpack_pack_map(&pk, (size_t)n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_int(&pk, i);
+		msgpack_pack_int(&pk, i);
+	}
+	send_packed();
+	ck_assert_int_eq(reply_err, PERR_NONE);
 }
 
 void
@@ -598,5 +485,12 @@ setup(void)
 	conn = conns[0];
 	buf_init(&reqbuf);
 	buf_init(&expbuf);
+}
+
+void
+setup_conn0(void)
+{
+	setup();
+	fc_use(0);
 }
 

@@ -4,11 +4,9 @@
  *
  * FC_CONNS fake authenticated connections collect replies in their output
  * buffers; `conn` is the one requests are sent from (fc_use switches).
- * Requests and expected results are written in a small notation for
- * MessagePack values, packed by msgpack-c:
- *
- *   nil true false 12 -3 1.5 f32:1.5 'str' 'x'*256 b'bin' x7'ext'
- *   h'd005' (raw bytes, for non-canonical encodings) [a, b] {k: v}
+ * Requests and expected results are written in the tests' notation for
+ * MessagePack values (harness_notation.h: nil, 12, 1.5, f32:1.5, 'str',
+ * 'x'*256, b'bin', x7'ext', h'd005' raw bytes, [a, b], {k: v}).
  *
  * Results are compared byte for byte, which also checks that the daemon
  * answers canonical encodings. A request that parks answers later, into
@@ -25,6 +23,7 @@
 #include <msgpack.h>
 
 #include "../daemon/mpmgrd.h"
+#include "harness_notation.h"
 
 #define FC_CONNS 8
 
@@ -38,12 +37,13 @@ extern struct mpv reply_msg;   /* its error message */
 
 /* Once per process (every tcase's unchecked fixture may call it). */
 void setup(void);
+/* setup(), then requests go from fake connection 0: a tcase's fixture. */
+void setup_conn0(void);
 struct conn *fc_conn(int i);
 void fc_use(int i);
 
 /* Pack the notation s into b (reset first). */
 void pn_to_buf(struct buf *b, const char *s);
-const char *pn_pack(msgpack_packer *pk, const char *s);
 /* The last reply in the notation, for failure messages. */
 const char *show_reply(void);
 
@@ -61,6 +61,15 @@ int send_req_any(const char *method, const char *params);
 bool take_reply(struct conn *c);
 /* The last reply is this result (notation). */
 bool reply_is(const char *result);
+
+/* The next reply on c answers id with result (notation; NULL: any). */
+void reply_on(struct conn *c, uint32_t id, const char *result);
+/* The next reply on c answers id with the error err. */
+void error_on(struct conn *c, uint32_t id, int err);
+/* c has no reply waiting. */
+void nothing_on(struct conn *c);
+/* Later than every deadline (for waiter_expire). */
+#define FOREVER UINT64_MAX
 
 /* One row of a scenario: a request and what it must answer. */
 struct row {
@@ -83,6 +92,8 @@ bool result_field(const char *key, struct mpv *out);
 
 #define RUN(rows) run_rows(rows, sizeof rows / sizeof rows[0])
 
+/* Fill the dict name with keys 0..n-1 (values equal to the keys). */
+void fill_dict(const char *name, int n);
 /* The value of key in obj.info of name, which must answer. */
 void info_field(const char *name, const char *key, struct mpv *out);
 /* The same, for a field that is an unsigned int. */
@@ -119,6 +130,8 @@ void fc_gone(int line, const char *name);
 #define GONE(name) fc_gone(__LINE__, name)
 /* Far enough ahead to pass every deadline up to s seconds from now. */
 #define LATER(s) (now_usec() + (uint64_t)(s) * 1000000u)
+/* Far past every deadline a test sets, short of "forever" ones. */
+#define LATER_USEC (3600ull * 1000000)
 
 #define PARK(i, m, p) fc_park(__LINE__, i, m, p)
 #define GOT(i, res) fc_got(__LINE__, i, PERR_NONE, res)

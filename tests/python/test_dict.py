@@ -202,9 +202,16 @@ def test_incr(d):
     d['s'] = 'x'
     with pytest.raises(TypeError):
         d.incr('s')
+    # exact: any sum that fits int64 or uint64 is the answer (issue 14)
     d['big'] = 2 ** 63 - 1
+    assert d.incr('big') == 2 ** 63
+    assert d.incr('big', -(2 ** 63)) == 0
+    d['big'] = 2 ** 64 - 1
     with pytest.raises(OverflowError):
         d.incr('big')
+    d['big'] = -(2 ** 63)
+    with pytest.raises(OverflowError):
+        d.incr('big', -1)
 
 
 def test_cas(d):
