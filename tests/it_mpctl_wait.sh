@@ -26,6 +26,11 @@ t 0 '' dict set -n w k 1
 te 2 'mpctl: ping: -w wants seconds*' -w x ping
 te 2 'mpctl: ping: -w wants seconds*' -w -1 ping
 t 0 'pong' -w 0 ping
+te 2 'mpctl: batch: -w wants seconds*' -w x batch
+check "batch takes -w" sh -c 'echo ping | "$MPCTL" -w 0 batch | grep -qx pong'
+echo 'dict get -w 1 k' >"$tmp/cmds"
+check "a batch line does not take -w" sh -c '"$MPCTL" batch <"$1" |
+    grep -q "does not apply in batch mode"' sh "$tmp/cmds"
 daemon_stop
 
 # Away: without -w, or with -w 0, mpctl gives up at once.
@@ -43,6 +48,16 @@ exits "$last" 0 "mpctl -w once the daemon was back"
 check "it printed the answer of the new daemon" grep -qx fallback \
     "$tmp/w.out"
 check "and nothing on stderr" test ! -s "$tmp/w.err"
+
+# A batch waits the same way.
+daemon_stop
+printf 'dict set -n w k 2\ndict get -n w k\n' >"$tmp/cmds"
+bg wb sh -c '"$MPCTL" -w 30 batch <"$1"' sh "$tmp/cmds"
+check "mpctl -w batch waits while the daemon is away" alive "$last"
+relaunch
+exits "$last" 0 "mpctl -w batch once the daemon was back"
+check "its lines ran on the new daemon" test "$(cat "$tmp/wb.out")" = \
+    "$(printf '\n2')"
 
 # A restart under exec --ttl: the lease is gone with the old daemon.
 cat >"$tmp/term.sh" <<'EOF'

@@ -7,7 +7,8 @@
  * daemon went answer MPMGR_EINFLIGHT, in order, and mpmgr_call sends a read
  * again but never a write; while the daemon is away a call fails with
  * MPMGR_ECONNECT and the next one tries again. Without it a handle stays
- * broken (MPMGR_EIO), as before.
+ * broken (MPMGR_EIO), as before, and so does one over an inherited
+ * connection (mpmgr_attach), which refuses to reconnect.
  *
  * Each test starts a daemon of its own in its own forked process.
  */
@@ -220,6 +221,34 @@ START_TEST(test_connect_failed_then_reconnect)
 }
 END_TEST
 
+/*
+ * A handle over an inherited connection (mpmgr_attach) is never opened
+ * again: the key is the parent's, and what the connection holds is
+ * shared with it. After a restart it stays broken.
+ */
+START_TEST(test_attached_never_reconnects)
+{
+	mpmgr *m = harness_connect(&d), *a = NULL;
+	int fd = dup(mpmgr_fd(m));
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(mpmgr_attach(&a, fd), 0);
+	ck_assert_int_eq(mpmgr_set_reconnect(a, 5), MPMGR_EINVAL);
+	ck_assert_msg(strstr(mpmgr_errmsg(a), "attached") != NULL, "%s",
+	    mpmgr_errmsg(a));
+	ck_assert_int_eq(mpmgr_set_reconnect(a, -1), 0);
+	ck_assert_int_eq(mpmgr_reconnect(a), MPMGR_EINVAL);
+	ck_assert_int_eq(mpmgr_ping(a), 0);
+	harness_kill(&d);
+	harness_restart(&d, NULL);
+	ck_assert_int_eq(mpmgr_ping(a), MPMGR_EIO);
+	ck_assert_int_eq(mpmgr_ping(a), MPMGR_EIO);
+	ck_assert_uint_eq(mpmgr_reconnects(a), 0);
+	mpmgr_free(a);
+	mpmgr_free(m);
+}
+END_TEST
+
 static Suite *
 reconnect_suite(void)
 {
@@ -232,6 +261,7 @@ reconnect_suite(void)
 	tcase_add_test(tc, test_call_resends_reads_only);
 	tcase_add_test(tc, test_daemon_away);
 	tcase_add_test(tc, test_connect_failed_then_reconnect);
+	tcase_add_test(tc, test_attached_never_reconnects);
 	return s;
 }
 

@@ -219,6 +219,28 @@ END_TEST
 
 /* --- leases ------------------------------------------------------------ */
 
+/* The last obj.info reply lists one holder, which holds what (its
+ * "holds" text). */
+static bool
+only_holder_holds(const char *what)
+{
+	struct mpv holders, h, k, v;
+	struct mpv_iter it, in;
+
+	if (!result_field("holders", &holders) || holders.type != MPV_ARRAY ||
+	    holders.len != 1)
+		return false;
+	mpv_iter_init(&it, &holders);
+	if (!mpv_iter_next(&it, &h) || h.type != MPV_MAP)
+		return false;
+	mpv_iter_init(&in, &h);
+	while (mpv_iter_next(&in, &k) && mpv_iter_next(&in, &v)) {
+		if (mpv_str_eq(&k, "holds"))
+			return mpv_str_eq(&v, what);
+	}
+	return false;
+}
+
 START_TEST(test_lock_lease)
 {
 	AS(0);
@@ -252,8 +274,10 @@ START_TEST(test_lock_lease)
 	waiter_expire(LATER(21));
 	ck_assert_uint_eq(waiter_heap_size(), 0);
 	OK("lock.locked", "['l1']", "false");
-	/* Its lost hold keeps the implicit lock until it closes. */
+	/* Its lost hold keeps the implicit lock until it closes, and shows
+	 * as what it is. */
 	OK("obj.info", "['l1']", NULL);
+	ck_assert(only_holder_holds("lease ended"));
 	fc_close(2);
 	GONE("l1");
 	fc_close_all();
