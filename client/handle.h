@@ -1,8 +1,9 @@
 /*
- * handle.h: what libmpmgr's own files share beyond mpmgr.h. Not installed,
- * not API: the library's static archive keeps only mpmgr_* symbols global
- * and its shared object exports only those (libmpmgr.map), so these names
- * never reach a program linked with libmpmgr.
+ * handle.h: what libmpmgr's own files share beyond mpmgr.h (and the Python
+ * extension, which compiles libmpmgr in). Not installed, not API: the
+ * library's static archive keeps only mpmgr_* symbols global and its
+ * shared object exports only those (libmpmgr.map), so these names never
+ * reach a program linked with libmpmgr.
  */
 #ifndef MPMGR_HANDLE_H
 #define MPMGR_HANDLE_H
@@ -16,6 +17,17 @@
  */
 int handle_fail(mpmgr *h, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Whether method only reads, so that it may be sent again after the
+ * connection was lost under it: neither MF_WRITE nor MF_ADMIN in the
+ * catalogue (an unknown method is not). mpmgr_call's rule, shared with
+ * the Python extension (which compiles libmpmgr in).
+ */
+bool handle_rereadable(const char *method);
+/* Why h takes no request now (a lost or refused connection: MPMGR_EIO,
+ * MPMGR_ECONNECT...), or 0: what mpmgr_request_begin's NULL meant. */
+int handle_broken(const mpmgr *h);
 
 struct msg;
 struct mpv;

@@ -1254,6 +1254,12 @@ revive(mpmgr *h)
 	return mpmgr_reconnect(h);
 }
 
+int
+handle_broken(const mpmgr *h)
+{
+	return h != NULL ? h->broken : MPMGR_EINVAL;
+}
+
 /* The reply of a request the broken connection took along. */
 static int
 lost_reply(mpmgr *h)
@@ -1464,13 +1470,8 @@ mpmgr_reply(mpmgr *h, msgpack_object *result)
 	return r;
 }
 
-/*
- * Whether method only reads, so that it may be sent again after the
- * connection was lost under it: neither MF_WRITE nor MF_ADMIN in the
- * catalogue (an unknown method is not).
- */
-static bool
-method_rereadable(const char *method)
+bool
+handle_rereadable(const char *method)
 {
 #define LIB_METHOD_ROW(t, v, mn, mx, fl, p, sm) { #t "." #v, (fl) },
 	static const struct {
@@ -1518,7 +1519,7 @@ mpmgr_call(mpmgr *h, const char *method, const msgpack_object *params,
 		r = mpmgr_reply(h, result);
 		/* A read lost with the connection is sent again, once; a
 		 * write never is: it may have run. */
-		if (r != MPMGR_EINFLIGHT || !again || !method_rereadable(method))
+		if (r != MPMGR_EINFLIGHT || !again || !handle_rereadable(method))
 			break;
 		again = false;
 	}

@@ -4,6 +4,9 @@
 - ``daemon``: a daemon of the test's own on a temporary socket with a
   fresh key file, as a user's mpmgrd would be (attach, named objects,
   mpctl); ``daemon.mpctl(...)`` runs mpctl against it.
+- ``journaled``: the same with ``--data-dir`` (``--fsync always``), whose
+  ``restart()`` (SIGTERM) or ``restart(kill=True)`` (SIGKILL) brings it
+  back on the same socket with its objects.
 - ``poll(cond)``: wait for a condition against a deadline, never a sleep
   standing in for one.
 
@@ -58,7 +61,7 @@ def alive(pid):
 class Daemon:
     """An mpmgrd on a socket in a temporary directory."""
 
-    def __init__(self):
+    def __init__(self, journal=False):
         self.dir = tempfile.mkdtemp(prefix='mpmgr-pytest-')
         self.socket = os.path.join(self.dir, 'mpmgr.sock')
         self.keyfile = os.path.join(self.dir, 'authkey')
@@ -67,12 +70,26 @@ class Daemon:
         with open(self.keyfile, 'rb') as f:
             self.key = f.read().rstrip(b'\n')
         self.log = open(os.path.join(self.dir, 'daemon.log'), 'wb')
-        self.proc = subprocess.Popen(
-            [MPMGRD, '--socket', self.socket, '--authkey-file',
-             self.keyfile], stderr=self.log, stdin=subprocess.DEVNULL)
+        self.args = [MPMGRD, '--socket', self.socket, '--authkey-file',
+                     self.keyfile]
+        if journal:
+            self.args += ['--data-dir', os.path.join(self.dir, 'data'),
+                          '--fsync', 'always']
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stderr=self.log,
+                                     stdin=subprocess.DEVNULL)
         poll(lambda: self.mpctl('ping', check=False).returncode == 0 or
              self.proc.poll() is not None, what='mpmgrd to answer')
         assert self.proc.poll() is None, 'mpmgrd exited at start'
+
+    def restart(self, kill=False):
+        """Stop the daemon (SIGTERM, or SIGKILL) and start it again on
+        the same socket, key and data dir."""
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        self.proc.wait(DEADLINE)
+        self.start()
 
     def env(self):
         e = dict(os.environ)
@@ -110,6 +127,13 @@ class Daemon:
 @pytest.fixture
 def daemon():
     d = Daemon()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def journaled():
+    d = Daemon(journal=True)
     yield d
     d.stop()
 

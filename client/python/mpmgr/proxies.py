@@ -721,12 +721,25 @@ class QueueProxy(BaseProxy):
 # --- locks and semaphores ----------------------------------------------------
 
 class AcquirerProxy(BaseProxy):
-    """Lock, RLock, Semaphore and BoundedSemaphore."""
+    """Lock, RLock, Semaphore and BoundedSemaphore.
+
+    Beyond CPython's proxy: ``acquire(..., ttl=SECS)`` makes the hold a
+    lease that the daemon ends ttl seconds after the grant unless
+    ``extend(ttl)`` renews it; ``fence`` is the fencing token of this
+    thread's hold (None when it holds nothing through this proxy). A hold
+    is this thread's connection's: a lease that ended, or a restart of the
+    daemon (the proxy connects again, holding nothing), loses it, and then
+    ``release()`` raises NotHeldError (a RuntimeError) instead of
+    releasing what someone else may hold by now.
+    """
 
     _exposed_ = ('acquire', 'release')
     _type = None            # the daemon's type: lock, rlock, semaphore
     # CPython's exception for a release of what is not held
     _release_error = (RuntimeError, 'cannot release un-acquired lock')
+    # this thread's hold through this proxy, as acquire took it:
+    # [connection epoch, fencing token, holds not yet released]
+    _hold = None
 
     def _repr_name(self):
         return 'AcquirerProxy'
@@ -734,22 +747,89 @@ class AcquirerProxy(BaseProxy):
     def _timeout(self, blocking, timeout):
         return _lock_timeout(blocking, timeout)
 
-    def acquire(self, blocking=True, timeout=None):
+    def acquire(self, blocking=True, timeout=None, *, ttl=None):
+        """CPython's acquire (True, or False on timeout); ttl (seconds)
+        makes the hold a lease. The grant's fencing token is in fence."""
         t = self._timeout(blocking, timeout)
+        opts = {'fence': True}
+        if ttl is not None:
+            opts['ttl'] = ttl
         if t == 0:
-            return self._call(self._type + '.acquire', 0)
-        return self._wait(self._type + '.acquire', self._give_back, t)
+            token = self._call(self._type + '.acquire', 0, opts)
+        else:
+            token = self._wait(self._type + '.acquire', self._give_back, t,
+                               opts)
+        if token is False:
+            return False
+        self._granted(token)
+        return True
+
+    def _granted(self, token):
+        epoch = self._epoch()
+        hold = self.__dict__.get('_hold')
+        if epoch is None:           # a connection made for this one call
+            self._hold = None
+        elif hold is not None and hold[0] == epoch:
+            hold[1] = token         # an rlock's level: its first token
+            hold[2] += 1
+        else:
+            self._hold = [epoch, token, 1]
 
     def _give_back(self, acquired):
         # acquired just as Ctrl-C cancelled the acquire: not ours to keep
         if acquired:
             self._call(self._type + '.release')
 
+    def _lost_hold(self):
+        """The hold this proxy took, if this thread's connection lost it
+        since (a restart): forgotten, and True. Another thread's release
+        (a Lock may be released by anyone) is left to the daemon."""
+        hold = self.__dict__.get('_hold')
+        if hold is None:
+            return False
+        now = self._epoch()
+        if now is None or now == hold[0] or now[0] != hold[0][0]:
+            return False
+        self._hold = None
+        return True
+
+    @property
+    def fence(self):
+        """Beyond CPython: the fencing token of the hold this thread took
+        through this proxy (an int that only grows, per daemon, across
+        restarts), to hand to the resource the lock guards; None when it
+        holds nothing (never acquired, released, or lost)."""
+        hold = self.__dict__.get('_hold')
+        if hold is None or hold[0] != self._epoch():
+            return None
+        return hold[1]
+
+    def extend(self, ttl):
+        """Beyond CPython: this thread's hold becomes (or stays) a lease
+        that ends ttl seconds from now. NotHeldError (a RuntimeError)
+        when it holds nothing here: its lease ended, or the daemon
+        restarted."""
+        self._call(self._type + '.extend', ttl)
+
     def release(self):
+        if self._lost_hold():
+            raise NotHeldError(
+                "the %s %r was held on a connection to mpmgrd that was "
+                "lost (the daemon restarted): nothing to release" %
+                (self._type, self._name))
         try:
             self._call(self._type + '.release')
-        except (NotHeldError, NotOwnerError, RangeError):
+        except NotHeldError:
+            if self.__dict__.pop('_hold', None) is not None:
+                raise               # its lease ended: the daemon says so
             raise self._release_error[0](self._release_error[1]) from None
+        except (NotOwnerError, RangeError):
+            raise self._release_error[0](self._release_error[1]) from None
+        hold = self.__dict__.get('_hold')
+        if hold is not None:
+            hold[2] -= 1
+            if hold[2] <= 0:
+                self._hold = None
 
     def __enter__(self):
         return self.acquire()
@@ -795,6 +875,16 @@ class ConditionProxy(AcquirerProxy):
 
     def _repr_name(self):
         return 'ConditionProxy'
+
+    def acquire(self, blocking=True, timeout=None):
+        # CPython's only: a condition's lock takes no ttl nor token
+        t = self._timeout(blocking, timeout)
+        if t == 0:
+            return self._call('condition.acquire', 0)
+        return self._wait('condition.acquire', self._give_back, t)
+
+    fence = None
+    extend = None
 
     def wait(self, timeout=None):
         relocked = []

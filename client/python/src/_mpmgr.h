@@ -79,12 +79,25 @@ typedef struct {
 	PyObject *weakrefs;
 } ClientObject;
 
+/*
+ * How long a call waits for a daemon that is gone to come back on its
+ * socket (mpmgr_set_reconnect): 0, one attempt per call; a call that
+ * finds no daemon raises ConnectError at once and the next one tries
+ * again.
+ */
+#define CONN_RECONNECT_SECS 0.0
+/* How long a read that was in flight when the connection was lost waits
+ * for the daemon to come back before it is sent again. */
+#define CONN_RESEND_SECS 10.0
+
 /* One handle: a thread's connection, or a manager's session. */
 typedef struct {
 	PyObject_HEAD
 	mpmgr *h;
 	ClientObject *client;
+	unsigned long long serial; /* which connection of this process */
 	unsigned long gen;      /* fork generation it was made in */
+	int err;                /* the libmpmgr code last raised, or 0 */
 	bool busy;              /* a request of ours is outstanding */
 	bool broken;            /* the stream is unusable: replace it */
 } ConnObject;

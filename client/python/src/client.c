@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "_mpmgr.h"
+#include "handle.h"
 
 static State *
 client_state(ClientObject *cl)
@@ -40,11 +41,16 @@ client_state(ClientObject *cl)
 
 /* --- errors -------------------------------------------------------------- */
 
+/*
+ * The stream is unusable: the connection is replaced at the next call.
+ * A lost one (MPMGR_EIO) is not: libmpmgr connects the same handle again
+ * (mpmgr_set_reconnect), which tells its holds were lost (conn_epoch).
+ */
 static bool
 breaks_stream(int code)
 {
-	return code == MPMGR_EIO || code == MPMGR_EPROTO ||
-	    code == MPMGR_EFORK || code == MPMGR_ENOMEM;
+	return code == MPMGR_EPROTO || code == MPMGR_EFORK ||
+	    code == MPMGR_ENOMEM;
 }
 
 /* Raise the handle's error for code; a broken stream is replaced at the
@@ -52,6 +58,7 @@ breaks_stream(int code)
 static PyObject *
 conn_raise(State *st, ConnObject *c, int code)
 {
+	c->err = code;
 	if (breaks_stream(code))
 		c->broken = true;
 	return raise_mpmgr(st, code, c->h != NULL ? mpmgr_errmsg(c->h) : "");
@@ -70,7 +77,11 @@ conn_dealloc(ConnObject *c)
 	Py_DECREF(t);
 }
 
-/* A new authenticated connection to cl's daemon. */
+/* Connections made by this process, for ConnObject.serial. */
+static unsigned long long conn_serials;
+
+/* A new authenticated connection to cl's daemon, that connects again
+ * when the daemon restarted (CONN_RECONNECT_SECS). */
 static ConnObject *
 conn_open(State *st, ClientObject *cl)
 {
@@ -94,6 +105,8 @@ conn_open(State *st, ClientObject *cl)
 	c->h = NULL;
 	c->busy = c->broken = false;
 	c->gen = mpmgr_py_fork_gen;
+	c->serial = ++conn_serials;
+	c->err = 0;
 	Py_INCREF(cl);
 	c->client = cl;
 	/* the strings and bytes stay alive: cl holds them */
@@ -110,6 +123,7 @@ conn_open(State *st, ClientObject *cl)
 		Py_DECREF(c);
 		return NULL;
 	}
+	(void)mpmgr_set_reconnect(h, CONN_RECONNECT_SECS);
 	if (cl->address == NULL &&
 	    (cl->address = PyUnicode_DecodeFSDefault(
 	    mpmgr_socket_path(h))) == NULL) {
@@ -155,6 +169,24 @@ conn_for(State *st, ClientObject *cl, bool *transient)
 	return n;
 }
 
+/*
+ * Which connection c is and how many times it connected again, counting
+ * the reconnect its next call will make when the daemon hung up (a
+ * restart) or the connection was lost: (serial, n). What a connection
+ * holds (locks, permits) lasts as long as its epoch.
+ */
+static PyObject *
+conn_epoch(ConnObject *c)
+{
+	struct pollfd p = { .fd = mpmgr_fd(c->h), .events = POLLRDHUP };
+	unsigned long n = mpmgr_reconnects(c->h);
+
+	if (p.fd < 0 || (poll(&p, 1, 0) > 0 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR))))
+		n++;
+	return Py_BuildValue("(Kk)", c->serial, n);
+}
+
 /* The connection was made for one call: drop it. */
 static void
 conn_done(ConnObject *c, bool transient)
@@ -197,7 +229,9 @@ conn_pack(State *st, ConnObject *c, const struct call *k, const bool *whole,
 	pk = mpmgr_request_begin(c->h, k->method,
 	    (uint32_t)(k->nargs + (k->name != NULL)));
 	if (pk == NULL) {
-		conn_raise(st, c, MPMGR_EIO);
+		/* no connection, and none could be made again */
+		r = handle_broken(c->h);
+		conn_raise(st, c, r != 0 ? r : MPMGR_EIO);
 		return -1;
 	}
 	if (k->name != NULL) {
@@ -259,6 +293,25 @@ conn_send(State *st, ConnObject *c, const struct call *k)
 	return r;
 }
 
+/*
+ * Send what is buffered. 0, also when the connection was lost meanwhile
+ * with requests of ours in it: their replies (InFlightError) are due and
+ * say so in turn. Else -1 with the error raised.
+ */
+static int
+conn_flush(State *st, ConnObject *c)
+{
+	int r;
+
+	Py_BEGIN_ALLOW_THREADS
+	r = mpmgr_flush(c->h);
+	Py_END_ALLOW_THREADS
+	if (r == 0 || (handle_broken(c->h) != 0 && mpmgr_pending(c->h) > 0))
+		return 0;
+	conn_raise(st, c, r);
+	return -1;
+}
+
 /* Read the oldest reply: its value (pairs: unpack_pairs), or NULL with
  * the error raised. */
 static PyObject *
@@ -282,10 +335,42 @@ conn_recv(State *st, ConnObject *c)
 	return conn_recv_as(st, c, false);
 }
 
+/*
+ * Whether a call that failed (NULL) is sent again: it was in flight when
+ * the connection was lost (InFlightError) and only reads, as mpmgr_call
+ * does; once (*again). A write never is: it may have run. The daemon
+ * that died under it has CONN_RESEND_SECS to come back; if it does not,
+ * the call raises why (ConnectError).
+ */
+static bool
+conn_resend(State *st, ConnObject *c, const struct call *k, PyObject *r,
+    bool *again)
+{
+	int e;
+
+	if (r != NULL || c->err != MPMGR_EINFLIGHT || !*again ||
+	    !handle_rereadable(k->method))
+		return false;
+	*again = false;
+	c->err = 0;
+	PyErr_Clear();
+	Py_BEGIN_ALLOW_THREADS
+	(void)mpmgr_set_reconnect(c->h, CONN_RESEND_SECS);
+	e = mpmgr_reconnect(c->h);
+	(void)mpmgr_set_reconnect(c->h, CONN_RECONNECT_SECS);
+	Py_END_ALLOW_THREADS
+	if (e != 0) {
+		conn_raise(st, c, e);
+		return false;
+	}
+	return true;
+}
+
 static PyObject *
 conn_roundtrip(State *st, ConnObject *c, const struct call *k)
 {
 	PyObject *r;
+	bool again = true;
 
 	if (c->busy) {
 		PyErr_SetString(PyExc_RuntimeError, "mpmgr: connection in use "
@@ -293,7 +378,11 @@ conn_roundtrip(State *st, ConnObject *c, const struct call *k)
 		return NULL;
 	}
 	c->busy = true;
-	r = conn_send(st, c, k) == 0 ? conn_recv_as(st, c, k->pairs) : NULL;
+	do {
+		c->err = 0;
+		r = conn_send(st, c, k) == 0 ?
+		    conn_recv_as(st, c, k->pairs) : NULL;
+	} while (conn_resend(st, c, k, r, &again));
 	c->busy = false;
 	return r;
 }
@@ -446,15 +535,12 @@ conn_wait(State *st, ConnObject *c, const struct call *k,
     struct interrupted *in)
 {
 	PyObject *res = NULL;
-	int r;
 
-	if (conn_send(st, c, k) == -1)
+	if (conn_send(st, c, k) == -1 || conn_flush(st, c) == -1)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	r = mpmgr_flush(c->h);
-	Py_END_ALLOW_THREADS
-	if (r != 0)
-		return conn_raise(st, c, r);
+	/* lost while sending: the reply says so without a wait */
+	if (mpmgr_fd(c->h) < 0)
+		return conn_recv(st, c);
 	switch (wait_readable(c)) {
 	case 0:
 		res = conn_recv(st, c);
@@ -481,6 +567,7 @@ conn_wait_undo(State *st, ConnObject *c, const struct call *k,
 {
 	struct interrupted in = { NULL, NULL, NULL, NULL };
 	PyObject *r, *u;
+	bool again = true;
 
 	if (c->busy) {
 		PyErr_SetString(PyExc_RuntimeError, "mpmgr: connection in use "
@@ -488,7 +575,10 @@ conn_wait_undo(State *st, ConnObject *c, const struct call *k,
 		return NULL;
 	}
 	c->busy = true;
-	r = conn_wait(st, c, k, &in);
+	do {
+		c->err = 0;
+		r = conn_wait(st, c, k, &in);
+	} while (in.type == NULL && conn_resend(st, c, k, r, &again));
 	c->busy = false;
 	if (in.type != NULL) {
 		if (in.raced != NULL && undo != Py_None) {
@@ -513,7 +603,6 @@ conn_many(State *st, ConnObject *c, PyObject *name, PyObject *calls)
 	PyObject *seq, *out = NULL, *item, *v, *et, *ev, *etb;
 	PyObject *st_t = NULL, *st_v = NULL, *st_tb = NULL;
 	Py_ssize_t n, i, sent = 0;
-	int r;
 
 	if ((seq = PySequence_Fast(calls, "_many: calls must be a sequence"))
 	    == NULL)
@@ -545,13 +634,8 @@ conn_many(State *st, ConnObject *c, PyObject *name, PyObject *calls)
 		PyErr_Fetch(&st_t, &st_v, &st_tb);
 	else if ((out = PyList_New(n)) == NULL)
 		PyErr_Fetch(&st_t, &st_v, &st_tb);
-	Py_BEGIN_ALLOW_THREADS
-	r = sent > 0 ? mpmgr_flush(c->h) : 0;
-	Py_END_ALLOW_THREADS
-	if (r != 0) {
-		conn_raise(st, c, r);
+	if (sent > 0 && conn_flush(st, c) == -1)
 		goto done;
-	}
 	for (i = 0; i < sent; i++) {
 		if ((v = conn_recv(st, c)) == NULL) {
 			if (c->broken || !PyErr_ExceptionMatches(st->error_base))
@@ -1038,6 +1122,14 @@ conn_fileno(ConnObject *c, PyObject *unused)
 }
 
 static PyObject *
+conn_get_epoch(ConnObject *c, void *unused)
+{
+	if (c->h == NULL || c->broken || c->gen != mpmgr_py_fork_gen)
+		Py_RETURN_NONE;
+	return conn_epoch(c);
+}
+
+static PyObject *
 conn_get_usable(ConnObject *c, void *unused)
 {
 	return PyBool_FromLong(c->h != NULL && !c->broken &&
@@ -1072,6 +1164,9 @@ static PyGetSetDef conn_getset[] = {
 	  "requests sent whose replies were not read", NULL },
 	{ "usable", (getter)conn_get_usable, NULL,
 	  "open, unbroken and made in this process", NULL },
+	{ "epoch", (getter)conn_get_epoch, NULL,
+	  "(serial, reconnects): changes when the connection is lost and "
+	  "made again (what it held is gone); None when unusable", NULL },
 	{ 0 }
 };
 
@@ -1266,6 +1361,29 @@ proxy_wait(ProxyObject *p, PyObject *const *args, Py_ssize_t nargs)
 	return r;
 }
 
+PyDoc_STRVAR(proxy_epoch_doc, "_epoch() -> (serial, n) or None\n\n"
+"The epoch of this thread's connection to the daemon (Connection.epoch),\n"
+"None when it has none: a hold taken at one epoch is gone at another.");
+
+static PyObject *
+proxy_epoch(ProxyObject *p, PyObject *unused)
+{
+	PyObject *tsd = PyThreadState_GetDict();
+	ConnObject *c;
+
+	if (proxy_ready(p) == -1)
+		return NULL;
+	if (tsd == NULL)
+		Py_RETURN_NONE;
+	c = (ConnObject *)PyDict_GetItemWithError(tsd, (PyObject *)p->client);
+	if (c == NULL) {
+		if (PyErr_Occurred())
+			return NULL;
+		Py_RETURN_NONE;
+	}
+	return conn_get_epoch(c, NULL);
+}
+
 PyDoc_STRVAR(proxy_many_doc, "_many(calls) -> list\n\n"
 "Pipeline: calls is a sequence of (method, args) run on this object in\n"
 "order, all sent before any reply is read. The list holds each result,\n"
@@ -1302,6 +1420,7 @@ static PyMethodDef proxy_methods[] = {
 	{ "_pairs", (PyCFunction)proxy_pairs, METH_O,
 	  "_pairs(method): the list answered, its lists made tuples." },
 	{ "_many", (PyCFunction)proxy_many, METH_O, proxy_many_doc },
+	{ "_epoch", (PyCFunction)proxy_epoch, METH_NOARGS, proxy_epoch_doc },
 	{ 0 }
 };
 
