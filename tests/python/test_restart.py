@@ -260,3 +260,19 @@ def test_ttl_checks(journaled):
     assert lock.acquire(False) is True
     assert lock.acquire(True, 0.01) is False
     lock.release()
+
+
+def test_pipes_end_with_a_restart(journaled):
+    m = attach(journaled)
+    a, b = m.Pipe()
+    a.send(1)
+    assert b.recv() == 1
+    journaled.restart()
+    # every pipe end closed: as when the other end's process died
+    with pytest.raises(EOFError):
+        b.recv()
+    with pytest.raises((EOFError, OSError)):
+        for _ in range(3):          # a send reports a closed pipe late
+            a.send(2)
+    # the manager's proxies came back all the same
+    assert m.named.dict('d').get('x') is None

@@ -34,6 +34,11 @@ seed program that waits for EOFError in the child ends under fork, where
 CPython's hangs: its forked child holds the parent's end). After a raw
 os.fork() the child claims an end at its first use of it; an end it
 never uses is kept open for it until the hand-off expires (60 s).
+
+A restart of the daemon closes every pipe (its holders are gone), so the
+hold and send handles never connect again (``session(reconnect=False)``,
+unlike the proxies'): after a restart recv raises EOFError and send
+BrokenPipeError or EOFError, as when the other end's process died.
 """
 
 import collections
@@ -109,7 +114,7 @@ class Connection:
 
     def _claim(self, token):
         """Open our end on a new hold handle (token: claim a hand-off)."""
-        h = self._ref._client.session()
+        h = self._ref._client.session(reconnect=False)
         args = (self._name, self._end) + (() if token is None else (token,))
         try:
             h.call('pipe.open', *args)
@@ -130,7 +135,7 @@ class Connection:
     def _sender(self):
         self._hold()            # claims the end first in a forked child
         if self._s is None:
-            s = self._ref._client.session()
+            s = self._ref._client.session(reconnect=False)
             s.send('pipe.open', self._name, self._end)
             self._s = s
         return self._s

@@ -74,8 +74,9 @@ def _worker(address, key, keyfile, name, initializer, initargs, maxtasks):
     """A worker process: take, run, report, until the pool is closed and
     drained (SHUTDOWN) or maxtasks tasks are done. A task's report and
     the next take go in one round trip."""
-    pool = _PoolObject(_mpmgr.Client(address, key=key, keyfile=keyfile),
-                       name)
+    # a worker ends with its connection: it does not outlive a restart
+    pool = _PoolObject(_mpmgr.Client(address, key=key, keyfile=keyfile,
+                                     reconnect=False), name)
     if initializer is not None:
         initializer(*initargs)
     report = None
@@ -234,7 +235,7 @@ def _outcome(state, value):
 def _handle_results(s):
     """Collect finished jobs until terminated, or closed and every task
     answered."""
-    conn = s.client.session()
+    conn = s.client.session(reconnect=False)
     try:
         while s.state != TERMINATE:
             if s.state == CLOSE and not s.feeding and not s.cache:

@@ -77,6 +77,7 @@ typedef struct {
 	PyObject *keyfile;      /* str, or None for the default */
 	PyObject *address;      /* the resolved socket path, once known */
 	PyObject *weakrefs;
+	bool reconnect;         /* its connections connect again (default) */
 } ClientObject;
 
 /*

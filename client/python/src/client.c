@@ -81,9 +81,9 @@ conn_dealloc(ConnObject *c)
 static unsigned long long conn_serials;
 
 /* A new authenticated connection to cl's daemon, that connects again
- * when the daemon restarted (CONN_RECONNECT_SECS). */
+ * when the daemon restarted (CONN_RECONNECT_SECS) if reconnect. */
 static ConnObject *
-conn_open(State *st, ClientObject *cl)
+conn_open_as(State *st, ClientObject *cl, bool reconnect)
 {
 	const char *path = NULL, *keyfile = NULL, *key = NULL;
 	Py_ssize_t keylen = 0;
@@ -123,7 +123,8 @@ conn_open(State *st, ClientObject *cl)
 		Py_DECREF(c);
 		return NULL;
 	}
-	(void)mpmgr_set_reconnect(h, CONN_RECONNECT_SECS);
+	if (reconnect)
+		(void)mpmgr_set_reconnect(h, CONN_RECONNECT_SECS);
 	if (cl->address == NULL &&
 	    (cl->address = PyUnicode_DecodeFSDefault(
 	    mpmgr_socket_path(h))) == NULL) {
@@ -131,6 +132,12 @@ conn_open(State *st, ClientObject *cl)
 		return NULL;
 	}
 	return c;
+}
+
+static ConnObject *
+conn_open(State *st, ClientObject *cl)
+{
+	return conn_open_as(st, cl, cl->reconnect);
 }
 
 /*
@@ -669,12 +676,14 @@ done:
 static PyObject *
 client_new(PyTypeObject *t, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "path", "key", "keyfile", NULL };
+	static char *kwlist[] = { "path", "key", "keyfile", "reconnect",
+	    NULL };
 	PyObject *path = Py_None, *key = Py_None, *keyfile = Py_None;
 	ClientObject *cl;
+	int reconnect = 1;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO:Client", kwlist,
-	    &path, &key, &keyfile))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO$p:Client", kwlist,
+	    &path, &key, &keyfile, &reconnect))
 		return NULL;
 	if ((path != Py_None && !PyUnicode_Check(path)) ||
 	    (keyfile != Py_None && !PyUnicode_Check(keyfile))) {
@@ -689,6 +698,7 @@ client_new(PyTypeObject *t, PyObject *args, PyObject *kw)
 	}
 	if ((cl = (ClientObject *)t->tp_alloc(t, 0)) == NULL)
 		return NULL;
+	cl->reconnect = reconnect;
 	Py_INCREF(path);
 	cl->path = path;
 	Py_INCREF(keyfile);
@@ -722,14 +732,26 @@ client_repr(ClientObject *cl)
 	    cl->address != NULL ? cl->address : cl->path);
 }
 
-PyDoc_STRVAR(client_session_doc, "session() -> Connection\n\n"
+PyDoc_STRVAR(client_session_doc, "session(reconnect=None) -> Connection\n\n"
 "A new connection of the caller's own, not this thread's shared one (a\n"
-"manager's session: the objects it creates ephemeral die with it).");
+"manager's session: the objects it creates ephemeral die with it). It\n"
+"connects again after a restart as the client's do, unless reconnect\n"
+"is false (a pipe's hold: a new connection would hold nothing).");
 
 static PyObject *
-client_session(ClientObject *cl, PyObject *unused)
+client_session(ClientObject *cl, PyObject *args, PyObject *kw)
 {
-	return (PyObject *)conn_open(client_state(cl), cl);
+	static char *kwlist[] = { "reconnect", NULL };
+	PyObject *rc = Py_None;
+	int r;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:session", kwlist, &rc))
+		return NULL;
+	if (rc == Py_None)
+		r = cl->reconnect;
+	else if ((r = PyObject_IsTrue(rc)) == -1)
+		return NULL;
+	return (PyObject *)conn_open_as(client_state(cl), cl, r != 0);
 }
 
 static PyObject *
@@ -834,8 +856,8 @@ client_get_key(ClientObject *cl, void *unused)
 }
 
 static PyMethodDef client_methods[] = {
-	{ "session", (PyCFunction)client_session, METH_NOARGS,
-	  client_session_doc },
+	{ "session", (PyCFunction)(void (*)(void))client_session,
+	  METH_VARARGS | METH_KEYWORDS, client_session_doc },
 	{ "conn", (PyCFunction)client_conn, METH_NOARGS,
 	  "This thread's connection (made if missing)." },
 	{ "key", (PyCFunction)client_key, METH_O,
@@ -873,8 +895,10 @@ static PyType_Slot client_slots[] = {
 	{ Py_tp_methods, client_methods },
 	{ Py_tp_members, client_members },
 	{ Py_tp_getset, client_getset },
-	{ Py_tp_doc, "Client(path=None, key=None, keyfile=None): one mpmgrd, "
-	  "reached by each thread on a connection of its own." },
+	{ Py_tp_doc, "Client(path=None, key=None, keyfile=None, *, "
+	  "reconnect=True): one mpmgrd, reached by each thread on a "
+	  "connection of its own, that connects again after a restart "
+	  "unless reconnect is false." },
 	{ 0, NULL }
 };
 
