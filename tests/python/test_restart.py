@@ -22,6 +22,14 @@ def attach(d):
     return mpmgr.Manager(address=d.socket, authkey=d.key)
 
 
+def elsewhere(d, code):
+    """code run by another process, m attached to d."""
+    return run_python(
+        'import mpmgr, sys\n'
+        'm = mpmgr.Manager(address=sys.argv[1], '
+        'authkey=sys.argv[2].encode())\n' + code, d.socket, d.key.decode())
+
+
 def waiting(d, name):
     """How many callers wait on name in the daemon."""
     r = d.mpctl('info', name, check=False)
@@ -186,14 +194,12 @@ def test_hold_lost_in_a_restart(journaled):
     journaled.restart(kill=True)
     # holds do not survive: the proxy knows
     assert lock.fence is None and sem.fence is None
-    r = run_python(
-        'import mpmgr, sys\n'
-        'm = mpmgr.Manager(address=sys.argv[1], authkey=sys.argv[2].encode())\n'
+    r = elsewhere(
+        journaled,
         'l = m.named.Lock("l")\n'
         'assert l.acquire(timeout=30)\n'
         'assert m.named.BoundedSemaphore("s", 1).acquire(timeout=30)\n'
-        'print("ok")\n',
-        journaled.socket, journaled.key.decode())
+        'print("ok")\n')
     assert r.stdout == 'ok\n', r.stderr
     with pytest.raises(mpmgr.NotHeldError, match='restarted'):
         lock.release()
@@ -211,16 +217,15 @@ def test_ttl_ends_the_hold(journaled):
     m = attach(journaled)
     lock = m.named.Lock('l')
     assert lock.acquire(ttl=0.2)
+    mine = lock.fence
     # another process gets it once the lease ended
-    r = run_python(
-        'import mpmgr, sys\n'
-        'm = mpmgr.Manager(address=sys.argv[1], authkey=sys.argv[2].encode())\n'
+    r = elsewhere(
+        journaled,
         'l = m.named.Lock("l")\n'
-        'print(l.acquire(timeout=30), l.fence)\n',
-        journaled.socket, journaled.key.decode())
+        'print(l.acquire(timeout=30), l.fence)\n')
     ok, token = r.stdout.split()
     assert ok == 'True', r.stderr
-    assert int(token) > lock.__dict__['_hold'][1]
+    assert int(token) > mine
     # ours is gone: release says so instead of freeing nothing quietly
     with pytest.raises(mpmgr.NotHeldError, match='lease'):
         lock.release()
@@ -236,12 +241,10 @@ def test_extend_keeps_the_hold(journaled):
     assert sem.acquire(True, ttl=5)
     lock.extend(120)
     sem.extend(120)
-    r = run_python(
-        'import mpmgr, sys, time\n'
-        'm = mpmgr.Manager(address=sys.argv[1], authkey=sys.argv[2].encode())\n'
+    r = elsewhere(
+        journaled,
         'print(m.named.Lock("l").acquire(timeout=6),\n'
-        '      m.named.Semaphore("s", 1).acquire(timeout=0.5))\n',
-        journaled.socket, journaled.key.decode())
+        '      m.named.Semaphore("s", 1).acquire(timeout=0.5))\n')
     assert r.stdout == 'False False\n', r.stderr
     lock.release()
     sem.release()

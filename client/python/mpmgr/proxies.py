@@ -4,7 +4,8 @@ Each class follows multiprocessing.managers' proxy of the same name: the
 same methods, signatures, results and exceptions (``KeyError(key)``,
 ``queue.Empty()``...). What is beyond CPython is an extra method (the
 atomic helpers: DictProxy.incr and .cas, ValueProxy.incr and .cas,
-QueueProxy.put_many and .get_many), never a changed one. The C base class
+QueueProxy.put_many and .get_many, AcquirerProxy.extend and .fence) or
+an extra keyword (acquire's ttl), never a changed one. The C base class
 (mpmgr._mpmgr.ProxyBase) holds the daemon and the object's name and makes
 the calls: ``_call(method, *args)`` sends ``method(name, *args)``,
 ``_kcall`` packs the first argument as a dict key, ``_wait`` is for verbs
@@ -15,6 +16,11 @@ it works in any process that can reach the socket. The key travels only
 when a process is being spawned, as in CPython; otherwise the receiving
 process uses a key it already knows for that socket, then its own
 authkey (a private daemon's key), then the daemon's key file.
+
+After the daemon restarts, each thread's connection connects again at its
+next call (the extension does it); what was in flight then raises
+InFlightError unless it only read. ``_epoch()`` tells a lock proxy whether
+the connection its hold was taken on is still the one in use.
 """
 
 import array

@@ -21,6 +21,14 @@
  *
  * Results are unpacked before the next request on the handle (libmpmgr's
  * views last until then).
+ *
+ * Connections reconnect (mpmgr_set_reconnect): after the daemon restarted
+ * the next call connects again on the same handle. A call lost with the
+ * connection raises InFlightError, except a read (the catalogue's flags,
+ * handle_rereadable), which is sent again once as mpmgr_call does. Pipes
+ * and pool workers ask for connections that do not (Client(reconnect=),
+ * session(reconnect=)). Connection.epoch changes when a connection is
+ * lost: what it held is gone.
  */
 #include <errno.h>
 #include <poll.h>
