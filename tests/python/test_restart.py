@@ -279,3 +279,15 @@ def test_pipes_end_with_a_restart(journaled):
             a.send(2)
     # the manager's proxies came back all the same
     assert m.named.dict('d').get('x') is None
+
+
+def test_client_that_does_not_reconnect(journaled):
+    # a pool worker's: the lost connection says so, then a new one is made
+    from mpmgr import _mpmgr, proxies
+    c = _mpmgr.Client(journaled.socket, key=journaled.key, reconnect=False)
+    d = proxies.DictProxy(c, 'd')
+    d['a'] = 1
+    journaled.restart()
+    with pytest.raises(mpmgr.ConnectionLostError):
+        d['a']
+    assert d['a'] == 1

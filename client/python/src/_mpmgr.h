@@ -99,6 +99,7 @@ typedef struct {
 	unsigned long long serial; /* which connection of this process */
 	unsigned long gen;      /* fork generation it was made in */
 	int err;                /* the libmpmgr code last raised, or 0 */
+	bool reconnect;         /* connects again after a restart */
 	bool busy;              /* a request of ours is outstanding */
 	bool broken;            /* the stream is unusable: replace it */
 } ConnObject;

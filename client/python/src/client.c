@@ -51,14 +51,15 @@ client_state(ClientObject *cl)
 
 /*
  * The stream is unusable: the connection is replaced at the next call.
- * A lost one (MPMGR_EIO) is not: libmpmgr connects the same handle again
- * (mpmgr_set_reconnect), which tells its holds were lost (conn_epoch).
+ * A lost one (MPMGR_EIO) too, unless it reconnects: then libmpmgr
+ * connects the same handle again, which tells its holds were lost
+ * (conn_epoch).
  */
 static bool
-breaks_stream(int code)
+breaks_stream(const ConnObject *c, int code)
 {
 	return code == MPMGR_EPROTO || code == MPMGR_EFORK ||
-	    code == MPMGR_ENOMEM;
+	    code == MPMGR_ENOMEM || (code == MPMGR_EIO && !c->reconnect);
 }
 
 /* Raise the handle's error for code; a broken stream is replaced at the
@@ -67,7 +68,7 @@ static PyObject *
 conn_raise(State *st, ConnObject *c, int code)
 {
 	c->err = code;
-	if (breaks_stream(code))
+	if (breaks_stream(c, code))
 		c->broken = true;
 	return raise_mpmgr(st, code, c->h != NULL ? mpmgr_errmsg(c->h) : "");
 }
@@ -115,6 +116,7 @@ conn_open_as(State *st, ClientObject *cl, bool reconnect)
 	c->gen = mpmgr_py_fork_gen;
 	c->serial = ++conn_serials;
 	c->err = 0;
+	c->reconnect = reconnect;
 	Py_INCREF(cl);
 	c->client = cl;
 	/* the strings and bytes stay alive: cl holds them */
@@ -535,7 +537,7 @@ conn_interrupted(State *st, ConnObject *c, struct interrupted *in)
 	}
 	if (r != 0) {
 		/* cancelled ("TIMEOUT: cancelled"), or the verb's own error */
-		if (breaks_stream(r))
+		if (breaks_stream(c, r))
 			c->broken = true;
 		return;
 	}
@@ -1074,7 +1076,7 @@ conn_cancel(ConnObject *c, PyObject *unused)
 	Py_END_ALLOW_THREADS
 	c->busy = false;
 	if (r != 0) {
-		if (breaks_stream(r))
+		if (breaks_stream(c, r))
 			return conn_raise(st, c, r);
 		return Py_BuildValue("(OO)", Py_False, Py_None);
 	}
