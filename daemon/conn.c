@@ -58,6 +58,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
+#include "monitor.h"
 #include "mpmgrd.h"
 #include "notify.h"
 #include "prefetch.h"
@@ -547,6 +548,7 @@ conn_close(struct conn *c, bool flush)
 	if (c->state == CONN_READY) {
 		TAILQ_REMOVE(&server.clients, c, link);
 		server.nclients--;
+		monitor_remove(c);
 		dispatch_conn_closed(c);
 	} else
 		conn_unauth_remove(c);
@@ -707,12 +709,27 @@ conn_auth(struct conn *c, const struct msg *m, bool wellformed)
 	    (int)c->pid, (unsigned)c->uid);
 }
 
+/* Request m of c, as a line to every other watcher (monitor.c). */
+static void
+conn_monitor(struct conn *c, const struct msg *m)
+{
+	struct conn *w;
+
+	monitor_render(c, m);
+	TAILQ_FOREACH(w, &server.monitors, mlink) {
+		if (w != c && monitor_give(w))
+			conn_queue(w);
+	}
+}
+
 static void
 conn_request(struct conn *c, const struct msg *m)
 {
 	size_t before = buf_used(&c->out), reply;
 	char text[96];
 
+	if (server.nmonitors != 0)
+		conn_monitor(c, m);
 	/* dispatch_request counts server.ops and c->ops. */
 	if (dispatch_request(c, m) == DISPATCH_PARKED) {
 		c->flags |= CONN_PARKED;

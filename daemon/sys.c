@@ -13,6 +13,7 @@
  * as if its peer had hung up, so that what it holds is given back. Peers
  * are named by what the daemon learnt at accept (conn.c: SO_PEERCRED,
  * /proc/PID/comm). All three are O(connections + holds) by nature.
+ * sys.monitor makes the asking connection a watcher (monitor.c).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
+#include "monitor.h"
 #include "registry.h"
 #include "reply.h"
 #include "waiter.h"
@@ -495,6 +497,22 @@ sys_kill(struct req *req)
 	log_info("%s: client %" PRIu64 " asked by uid %u pid %d", __func__,
 	    id, (unsigned)req->c->uid, (int)req->c->pid);
 	waiter_conn_kill(c);
+	reply_nil(req);
+}
+
+/*
+ * The asking connection watches from now on: every request another
+ * connection runs comes to it as a line (monitor.c). ADMIN: dispatch has
+ * checked who asks.
+ */
+static void
+sys_monitor(struct req *req)
+{
+	if (!(req->c->flags & CONN_MONITOR))
+		log_info("%s: client %" PRIu64 " (uid %u pid %d) watches",
+		    __func__, req->c->id, (unsigned)req->c->uid,
+		    (int)req->c->pid);
+	monitor_add(req->c);
 	reply_nil(req);
 }
 
