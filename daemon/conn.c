@@ -709,8 +709,10 @@ conn_auth(struct conn *c, const struct msg *m, bool wellformed)
 	    (int)c->pid, (unsigned)c->uid);
 }
 
-/* Request m of c, as a line to every other watcher (monitor.c). */
-static void
+/* Request m of c, as a line to every other watcher (monitor.c). Out of
+ * line and cold: a request nobody watches pays the test of
+ * server.nmonitors, nothing more. */
+static void __attribute__((noinline, cold))
 conn_monitor(struct conn *c, const struct msg *m)
 {
 	struct conn *w;
