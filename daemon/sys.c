@@ -372,7 +372,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 15 + (journal_on ? 10 : 0));
+	msgpack_pack_map(pk, 16 + (journal_on ? 10 : 0));
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -389,6 +389,7 @@ sys_stats(struct req *req)
 	sys_pack_uint(pk, "client_memory", server.client_memory);
 	sys_pack_uint(pk, "max_client_memory", server.max_client_memory);
 	sys_pack_uint(pk, "waiters", waiter_count());
+	sys_pack_uint(pk, "monitors", server.nmonitors);
 	sys_pack_str(pk, "persistence", journal_on ? "journal" : "memory");
 	if (journal_on)
 		sys_stats_journal(pk);
