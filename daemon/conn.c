@@ -55,6 +55,7 @@
 #include "../proto/auth.h"
 #include "../proto/mpmgr_methods.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
@@ -717,7 +718,8 @@ conn_monitor(struct conn *c, const struct msg *m)
 {
 	struct conn *w;
 
-	monitor_render(c, m);
+	monitor_render(c, m, dispatch_lookup((const char *)m->method.ptr,
+	    m->method.len));
 	TAILQ_FOREACH(w, &server.monitors, mlink) {
 		if (w != c && monitor_give(w))
 			conn_queue(w);

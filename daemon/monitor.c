@@ -207,10 +207,10 @@ monitor_pack_str(const uint8_t *p, size_t n)
 }
 
 void
-monitor_render(const struct conn *c, const struct msg *m)
+monitor_render(const struct conn *c, const struct msg *m,
+    const struct method *meth)
 {
 	static struct text t;
-	const struct method *meth;
 	struct timespec ts;
 	struct mpv_iter it;
 	struct mpv v, name;
@@ -225,7 +225,6 @@ monitor_render(const struct conn *c, const struct msg *m)
 	buf_reset(&line);
 	t.len = 0;
 	t.full = false;
-	meth = dispatch_lookup((const char *)m->method.ptr, m->method.len);
 	mpv_iter_init(&it, &m->params);
 	named = meth != NULL && (meth->flags & MF_OBJ) &&
 	    mpv_iter_next(&it, &name) && name.type == MPV_STR;

@@ -26,8 +26,12 @@
 void monitor_add(struct conn *c);
 /* c is closing: it watches no more. */
 void monitor_remove(struct conn *c);
-/* The line for request m of c, kept until the next call. */
-void monitor_render(const struct conn *c, const struct msg *m);
+/* The line for request m of c, kept until the next call; meth is its
+ * method (dispatch_lookup), NULL for none: an MF_OBJ method's first
+ * param is the line's name. */
+struct method;
+void monitor_render(const struct conn *c, const struct msg *m,
+    const struct method *meth);
 /* The line rendered last into w's output, or counted lost when w's
  * output holds MONITOR_OUT_MAX already: true when given (w has output to
  * write). */
