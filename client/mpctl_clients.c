@@ -253,6 +253,10 @@ monitor_line(void *arg, const char *method, size_t len,
 	else
 		print_bare(&p[0]);
 	for (i = 1; i < 6; i++) {
+		/* no params: no trailing space */
+		if (i == 5 && p[i].type == MSGPACK_OBJECT_STR &&
+		    p[i].via.str.size == 0)
+			break;
 		putchar(' ');
 		if (i == 4 && p[i].type == MSGPACK_OBJECT_NIL)
 			putchar('-');
