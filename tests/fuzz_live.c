@@ -899,11 +899,14 @@ conn_read(struct fconn *c)
 			st.notifications++;
 			/* what a holder is told: a record it supervises
 			 * signalled, a pool it works for terminated or its
-			 * job cancelled (by any client, so by the fuzzer) */
+			 * job cancelled (by any client, so by the fuzzer);
+			 * and a watcher (it sent sys.monitor) the lines of
+			 * the others' requests, random ones rendered */
 			if (!c->preauth && (mpv_str_eq(&m.method,
 			    MPMGR_NOTIFY_PROCESS_SIGNAL) || mpv_str_eq(&m.method,
 			    MPMGR_NOTIFY_POOL_TERMINATE) || mpv_str_eq(&m.method,
-			    MPMGR_NOTIFY_POOL_CANCEL))) {
+			    MPMGR_NOTIFY_POOL_CANCEL) || mpv_str_eq(&m.method,
+			    MPMGR_NOTIFY_MONITOR))) {
 				buf_consume(&c->in, flen);
 				continue;
 			}
