@@ -16,7 +16,6 @@
  *
  * One daemon for the suite (unchecked fixture).
  */
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,8 +185,6 @@ START_TEST(test_lines)
 }
 END_TEST
 
-#define NOBODY 65534
-
 /* Another user may not watch: AUTH. */
 START_TEST(test_not_admin)
 {
@@ -198,13 +195,10 @@ START_TEST(test_not_admin)
 
 	if (geteuid() != 0)
 		return;
-	ck_assert(chmod(D->dir, 0755) == 0);
-	ck_assert(chmod(D->sock, 0666) == 0);
+	harness_socket_for_nobody(D);
 	ck_assert((pid = fork()) != -1);
 	if (pid == 0) {
-		if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 ||
-		    setuid(NOBODY) != 0)
-			_exit(99);
+		harness_become_nobody();
 		harness_raw_authed(D, &r);
 		if (!harness_raw_request(&r, 1, "sys.monitor", "[]"))
 			_exit(98);
@@ -213,7 +207,7 @@ START_TEST(test_not_admin)
 	}
 	ck_assert(waitpid(pid, &st, 0) == pid);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "uid %d's sys.monitor: exit %d", NOBODY, WEXITSTATUS(st));
+	    "uid %d's sys.monitor: exit %d", HARNESS_NOBODY, WEXITSTATUS(st));
 	ck_assert(chmod(D->sock, 0600) == 0);
 	ck_assert(chmod(D->dir, 0700) == 0);
 }
