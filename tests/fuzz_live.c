@@ -62,12 +62,23 @@
 #define EPISODE_DEADLINE_MS 60000
 #define INVARIANT_DEADLINE_MS 20000
 #define HOLDER_QUEUE_ITEMS 16
+/*
+ * What a connection's batch may hold: requests are added while it is
+ * under BATCH_BYTES (one request past it at most), and the long strings
+ * of one batch (past small limits) share LONG_BYTES. With the nesting
+ * bounded (4 levels, and one 75-level chain), a batch stays within a few
+ * megabytes whatever the daemon reads of it; a holder's pings (80,000
+ * of a few bytes) are the largest.
+ */
+#define BATCH_BYTES (1u << 20)
+#define LONG_BYTES (256u << 10)
 
 static struct {
 	uint64_t episodes, conns, requests, responses, errors[PERR_COUNT];
 	uint64_t pieces, mutated, abrupt, halfclosed, closed_by_daemon;
 	uint64_t notifications, preauth, holders, cancels, refused, pings;
-	uint64_t restarts, invariants;
+	uint64_t restarts, invariants, capped, longs;
+	uint64_t sent[MPMGR_MID_COUNT], ok[MPMGR_MID_COUNT];
 } st;
 
 static uint64_t rng;
@@ -110,7 +121,8 @@ static uint64_t seed;
 static struct {
 	const char *bin;
 	pid_t pid;
-	char dir[64], sock[128], keyfile[128], log[128];
+	char dir[64], sock[sizeof ((struct sockaddr_un *)0)->sun_path];
+	char keyfile[128], log[128];
 	uint8_t key[MPMGR_KEY_MAX];
 	size_t keylen;
 	bool few_clients;
@@ -378,6 +390,8 @@ static const char *const types[] = { "dict", "value", "list", "array",
 
 static void gen_value(msgpack_packer *pk, int depth);
 
+static size_t long_left;        /* LONG_BYTES left in this batch */
+
 static void
 pack_cstr(msgpack_packer *pk, const char *s)
 {
@@ -391,9 +405,10 @@ gen_str(msgpack_packer *pk)
 	char s[300];
 	size_t n, i;
 
-	if (chance(1)) {
+	if (chance(1) && (n = 1000 + below(70000)) <= long_left) {
 		/* long: past small limits, into the output checks */
-		n = 1000 + below(70000);
+		long_left -= n;
+		st.longs++;
 		msgpack_pack_str(pk, n);
 		for (i = 0; i < n; i += sizeof s)
 			msgpack_pack_str_body(pk, memset(s, 'L', sizeof s),
@@ -585,7 +600,7 @@ struct fconn {
 	struct buf in;
 	struct scan_state scan;
 	uint32_t *expect;        /* msgids awaited, in order */
-	const char **what;       /* their methods, for a report */
+	uint16_t *mid;           /* their methods (MPMGR_MID_*) */
 	size_t nexpect, cap, got;
 	uint32_t next_id;
 	size_t cut_at;           /* abrupt: close once off reaches it */
@@ -595,18 +610,26 @@ struct fconn {
 };
 
 static void
-expect_id(struct fconn *c, uint32_t id, const char *what)
+expect_id(struct fconn *c, uint32_t id, unsigned mid)
 {
 	if (c->nexpect == c->cap) {
 		c->cap = c->cap == 0 ? 64 : 2 * c->cap;
 		c->expect = realloc(c->expect, c->cap * sizeof *c->expect);
-		c->what = realloc(c->what, c->cap * sizeof *c->what);
-		if (c->expect == NULL || c->what == NULL)
+		c->mid = realloc(c->mid, c->cap * sizeof *c->mid);
+		if (c->expect == NULL || c->mid == NULL)
 			fail("out of memory");
 	}
-	c->what[c->nexpect] = what;
+	c->mid[c->nexpect] = (uint16_t)mid;
 	c->expect[c->nexpect++] = id;
 	st.requests++;
+	st.sent[mid]++;
+}
+
+/* The method c's j-th request called, for a report. */
+static const char *
+expect_what(const struct fconn *c, size_t j)
+{
+	return j < c->nexpect ? catalogue_methods[c->mid[j]].name : "-";
 }
 
 static const struct mpmgr_method_info *
@@ -629,7 +652,10 @@ static void
 gen_request(struct fconn *c, msgpack_packer *pk)
 {
 	const struct mpmgr_method_info *row = pick_method();
-	bool blocks = (row->flags & MF_BLOCKS) != 0, forever;
+	/* a blocking verb whose last parameter is its timeout (sys.save
+	 * blocks too, until the journal is on disk, but takes none) */
+	bool timed = (row->flags & MF_BLOCKS) != 0 && row->max_params > 0 &&
+	    strstr(row->params, "timeout]") != NULL, forever;
 	unsigned np = row->min_params, i;
 	uint32_t id = ++c->next_id;
 
@@ -637,19 +663,24 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 		np += (unsigned)below(row->max_params - row->min_params + 1);
 	if (chance(3))
 		np = (unsigned)below(row->max_params + 2);
-	/* a blocking verb without its timeout waits forever: cancel it */
-	forever = blocks && np < row->max_params;
-	if (blocks && !forever && chance(10)) {
+	/* a timed verb without its timeout waits forever: cancel it */
+	forever = timed && np < row->max_params;
+	if (timed && !forever && chance(10)) {
 		np = row->max_params - 1;
 		forever = true;
 	}
+	/* never more than one past the arity: a wrong count is one
+	 * mistake, not a flood (max_params - 1 of a verb with none once
+	 * asked for 4 billion parameters and ran the fuzzer out of memory) */
+	if (np > row->max_params + 1)
+		fail("generator: %u parameters for %s", np, row->name);
 	msg_pack_request(pk, id, row->name, np);
 	for (i = 0; i < np; i++) {
 		if (i == 0 && (row->flags & MF_OBJ))
 			gen_name(pk, row->type);
 		else if (strcmp(row->name, "sys.cancel") == 0)
 			msgpack_pack_uint32(pk, id - 1 - (uint32_t)below(3));
-		else if (blocks && i == row->max_params - 1)
+		else if (timed && i == row->max_params - 1)
 			gen_timeout(pk);
 		else if (strcmp(row->verb, "create") == 0 && i == 1)
 			gen_options(pk);
@@ -658,17 +689,17 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 		else
 			gen_value(pk, 0);
 	}
-	expect_id(c, id, row->name);
+	expect_id(c, id, (unsigned)(row - catalogue_methods));
 	if (forever && np >= row->min_params && np <= row->max_params) {
 		/* sometimes a miss first; both are answered in order */
 		if (chance(20)) {
 			msg_pack_request(pk, ++c->next_id, "sys.cancel", 1);
 			msgpack_pack_uint32(pk, id + 1000);
-			expect_id(c, c->next_id, "sys.cancel (a miss)");
+			expect_id(c, c->next_id, MPMGR_MID_sys_cancel);
 		}
 		msg_pack_request(pk, ++c->next_id, "sys.cancel", 1);
 		msgpack_pack_uint32(pk, id);
-		expect_id(c, c->next_id, "sys.cancel");
+		expect_id(c, c->next_id, MPMGR_MID_sys_cancel);
 		st.cancels++;
 	}
 }
@@ -682,30 +713,34 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 static void
 gen_holder(struct fconn *c, msgpack_packer *pk, unsigned k)
 {
-	static const char *const takes[][2] = {
-		{ "lock.acquire", "fz.inv.lock" },
-		{ "rlock.acquire", "fz.inv.rlock" },
-		{ "semaphore.acquire", "fz.inv.sem" },
-		{ "queue.get", "fz.inv.q" },
+	static const struct {
+		unsigned mid;
+		const char *name;
+	} takes[] = {
+		{ MPMGR_MID_lock_acquire, "fz.inv.lock" },
+		{ MPMGR_MID_rlock_acquire, "fz.inv.rlock" },
+		{ MPMGR_MID_semaphore_acquire, "fz.inv.sem" },
+		{ MPMGR_MID_queue_get, "fz.inv.q" },
 	};
 	char name[64];
 	size_t i, n;
 
 	for (i = 0; i < 4; i++) {
-		n = (size_t)snprintf(name, sizeof name, "%s.%u", takes[i][1],
+		n = (size_t)snprintf(name, sizeof name, "%s.%u", takes[i].name,
 		    i == 3 ? 0 : k);
-		msg_pack_request(pk, ++c->next_id, takes[i][0], 2);
+		msg_pack_request(pk, ++c->next_id,
+		    catalogue_methods[takes[i].mid].name, 2);
 		msgpack_pack_str_with_body(pk, name, n);
 		msgpack_pack_uint8(pk, 0);
-		expect_id(c, c->next_id, takes[i][0]);
+		expect_id(c, c->next_id, takes[i].mid);
 	}
 	if (chance(50)) {
 		msg_pack_request(pk, ++c->next_id, "event.wait", 1);
 		pack_cstr(pk, "fz.inv.never");
-		expect_id(c, c->next_id, "event.wait");
+		expect_id(c, c->next_id, MPMGR_MID_event_wait);
 		for (i = 0; i < 80000; i++) {
 			msg_pack_request(pk, ++c->next_id, "sys.ping", 0);
-			expect_id(c, c->next_id, "sys.ping");
+			expect_id(c, c->next_id, MPMGR_MID_sys_ping);
 		}
 		st.pings += 80000;
 	}
@@ -764,8 +799,14 @@ conn_open(struct fconn *c, unsigned k)
 		return;
 	}
 	n = 1 + below(MAX_BATCH);
-	for (i = 0; i < n; i++)
+	long_left = LONG_BYTES;
+	for (i = 0; i < n; i++) {
+		if (buf_used(&c->out) >= BATCH_BYTES) {
+			st.capped++;
+			break;
+		}
 		gen_request(c, &pk);
+	}
 	if (chance(3)) {
 		c->out.data[c->out.off + below(buf_used(&c->out))] ^=
 		    (uint8_t)(1 + below(255));
@@ -801,7 +842,7 @@ conn_free(struct fconn *c)
 	buf_free(&c->out);
 	buf_free(&c->in);
 	free(c->expect);
-	free(c->what);
+	free(c->mid);
 }
 
 /* Write the next piece of c's batch. */
@@ -925,12 +966,14 @@ conn_read(struct fconn *c)
 				fail("response %u where %u (%s) was due (%zu "
 				    "of %zu answered)", m.msgid, c->got <
 				    c->nexpect ? c->expect[c->got] : 0,
-				    c->got < c->nexpect ? c->what[c->got] : "-",
+				    expect_what(c, c->got),
 				    c->got, c->nexpect);
 			c->got++;
 			st.responses++;
 			code = msg_error_code(&m, &message);
 			st.errors[code >= 0 && code < PERR_COUNT ? code : 0]++;
+			if (code == PERR_NONE)
+				st.ok[c->mid[c->got - 1]]++;
 		}
 		buf_consume(&c->in, flen);
 	}
@@ -978,7 +1021,7 @@ episode(void)
 				for (j = 0; j < c->nexpect; j++)
 					fprintf(stderr, "  %c %u %s\n",
 					    j < c->got ? '+' : '-',
-					    c->expect[j], c->what[j]);
+					    c->expect[j], expect_what(c, j));
 			}
 			fail("an episode did not end within %d s (a stall)",
 			    EPISODE_DEADLINE_MS / 1000);
@@ -1164,7 +1207,7 @@ invariants(void)
 static void
 report(double secs)
 {
-	int i;
+	int i, sent = 0, ok = 0;
 
 	printf("fuzz_live: %.0f s, seed %" PRIu64 ": %" PRIu64 " episodes, "
 	    "%" PRIu64 " connections (%" PRIu64 " attacking before auth, "
@@ -1183,9 +1226,27 @@ report(double secs)
 	printf("fuzz_live: answers:");
 	for (i = 0; i < PERR_COUNT; i++) {
 		if (st.errors[i] != 0)
-			printf(" %s %" PRIu64, i == 0 ? "ok" :
+			printf(" %s %" PRIu64, i == PERR_NONE ? "ok" :
 			    proto_err_name(i), st.errors[i]);
 	}
+	printf("\nfuzz_live: %" PRIu64 " long strings, %" PRIu64 " batches "
+	    "cut at %u bytes\n", st.longs, st.capped, BATCH_BYTES);
+	/* what was exercised: the methods sent, and those that never once
+	 * succeeded (their happy path went untested) */
+	for (i = 0; i < MPMGR_MID_COUNT; i++) {
+		sent += st.sent[i] != 0;
+		ok += st.ok[i] != 0;
+	}
+	printf("fuzz_live: methods: %d of %d sent, %d answered ok at least "
+	    "once; never sent:", sent, MPMGR_MID_COUNT, ok);
+	for (i = 0; i < MPMGR_MID_COUNT; i++)
+		if (st.sent[i] == 0)
+			printf(" %s", catalogue_methods[i].name);
+	printf("; sent, never ok:");
+	for (i = 0; i < MPMGR_MID_COUNT; i++)
+		if (st.sent[i] != 0 && st.ok[i] == 0)
+			printf(" %s (%" PRIu64 ")", catalogue_methods[i].name,
+			    st.sent[i]);
 	printf("\n");
 }
 
