@@ -536,14 +536,105 @@ gen_name(msgpack_packer *pk, const char *type)
 	}
 	if (chance(10) || strcmp(type, "obj") == 0 || strcmp(type, "sys") == 0)
 		type = types[below(NTYPES)];
+	/* a pool once closed or terminated stays so, and the names live
+	 * as long as the daemon: pools get fresh names every 4 episodes */
 	n = snprintf(name, sizeof name, "fz.%s.%u", type,
-	    (unsigned)below(3));
+	    (unsigned)below(3) + (strcmp(type, "pool") == 0 ?
+	    3 * (unsigned)(st.episodes / 4) : 0));
 	msgpack_pack_str_with_body(pk, name, (size_t)n);
 }
 
-/* A create's options: the keys the types take, with plausible values. */
 static void
-gen_options(msgpack_packer *pk)
+pack_bool(msgpack_packer *pk, bool b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/*
+ * Options a create of type takes, right (without them an array or a
+ * barrier is never made, and nothing of theirs is reached past NOOBJ).
+ */
+static void
+gen_good_options(msgpack_packer *pk, const char *type)
+{
+	size_t n, i;
+
+	if (strcmp(type, "array") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "typecode");
+		pack_cstr(pk, (const char[]){ "bBhHiIlLqQfd"[below(12)], 0 });
+		if (chance(50)) {
+			pack_cstr(pk, "length");
+			msgpack_pack_uint64(pk, below(100));
+		} else {
+			pack_cstr(pk, "items");
+			n = below(10);
+			msgpack_pack_array(pk, n);
+			for (i = 0; i < n; i++)
+				msgpack_pack_uint64(pk, below(100));
+		}
+	} else if (strcmp(type, "barrier") == 0) {
+		msgpack_pack_map(pk, 1);
+		pack_cstr(pk, "parties");
+		msgpack_pack_uint64(pk, 1 + below(3));
+	} else if (strcmp(type, "queue") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "maxsize");
+		msgpack_pack_uint64(pk, below(5));
+		pack_cstr(pk, "ack");
+		pack_bool(pk, chance(50));
+	} else if (strcmp(type, "semaphore") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "value");
+		msgpack_pack_uint64(pk, below(3));
+		pack_cstr(pk, "bounded");
+		pack_bool(pk, chance(50));
+	} else if (strcmp(type, "pool") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "max_attempts");
+		msgpack_pack_uint64(pk, 1 + below(3));
+		pack_cstr(pk, "maxsize");
+		msgpack_pack_uint64(pk, below(10));
+	} else if (strcmp(type, "lock") == 0 || strcmp(type, "rlock") == 0 ||
+	    strcmp(type, "condition") == 0) {
+		msgpack_pack_map(pk, 1);
+		pack_cstr(pk, "release_on_disconnect");
+		pack_bool(pk, chance(50));
+	} else
+		msgpack_pack_map(pk, 0);
+}
+
+/* A process record's fields, right (it signals no one: a holder is
+ * told), or anything. */
+static void
+gen_process(msgpack_packer *pk)
+{
+	bool daemon;
+
+	if (chance(20)) {
+		gen_value(pk, 0);
+		return;
+	}
+	daemon = chance(50);
+	msgpack_pack_map(pk, 2 + daemon);
+	pack_cstr(pk, "pid");
+	msgpack_pack_uint64(pk, 1 + below(100000));
+	pack_cstr(pk, "argv");
+	msgpack_pack_array(pk, 1);
+	pack_cstr(pk, "fz");
+	if (daemon) {
+		pack_cstr(pk, "daemon");
+		pack_bool(pk, chance(50));
+	}
+}
+
+/* A create's options: right for its type, or the keys the types take
+ * with plausible values. */
+static void
+gen_options(msgpack_packer *pk, const char *type)
 {
 	static const char *const keys[] = { "maxsize", "ack", "value",
 	    "bounded", "parties", "typecode", "length", "items", "lock",
@@ -553,6 +644,10 @@ gen_options(msgpack_packer *pk)
 	size_t n = below(4), i;
 	const char *k;
 
+	if (chance(50)) {
+		gen_good_options(pk, type);
+		return;
+	}
 	msgpack_pack_map(pk, n);
 	for (i = 0; i < n; i++) {
 		k = keys[below(sizeof keys / sizeof keys[0])];
@@ -683,7 +778,9 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 		else if (timed && i == row->max_params - 1)
 			gen_timeout(pk);
 		else if (strcmp(row->verb, "create") == 0 && i == 1)
-			gen_options(pk);
+			gen_options(pk, row->type);
+		else if (strcmp(row->name, "process.register") == 0 && i == 1)
+			gen_process(pk);
 		else if (chance(30))
 			msgpack_pack_int64(pk, (int64_t)below(12) - 3);
 		else
