@@ -27,7 +27,15 @@
  * SIGTERM, and its log has no sanitizer report. The daemon is restarted
  * every EPOCH_SECONDS with the next of a few configurations (defaults,
  * small limits, a memory ceiling, few clients), which also exercises the
- * graceful stop with work in flight. The counts go to stdout at the end.
+ * graceful stop with work in flight. The counts go to stdout at the end:
+ * connections and requests of each kind of attack, the answers by error
+ * code, and the methods never sent or never once answered ok.
+ *
+ * The generator's memory is bounded: a batch is generated whole before it
+ * is written, and takes requests only while under BATCH_BYTES; the long
+ * strings of a batch share LONG_BYTES; values nest 4 levels (and one
+ * chain of 75, past the daemon's limit); a request has at most one
+ * parameter past its method's arity.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -130,9 +138,34 @@ static struct {
 				    without a word (output, client memory) */
 } d;
 
+/* The first line of the daemon's log with a sanitizer report or a fatal
+ * message, into line: false if none. */
+static bool
+log_bad_line(char *line, size_t len)
+{
+	static const char *const bad[] = { "AddressSanitizer",
+	    "LeakSanitizer", "runtime error", "<0>", "<1>", "<2>" };
+	FILE *f;
+	size_t i;
+
+	if ((f = fopen(d.log, "r")) == NULL)
+		return false;
+	while (fgets(line, (int)len, f) != NULL) {
+		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			if (strstr(line, bad[i]) != NULL) {
+				fclose(f);
+				return true;
+			}
+		}
+	}
+	fclose(f);
+	return false;
+}
+
 static void __attribute__((noreturn, format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	fprintf(stderr, "fuzz_live: FAILED (seed %" PRIu64 "): ", seed);
@@ -140,6 +173,9 @@ fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	/* what the daemon saw first, when a failure here is its crash */
+	if (d.pid > 0 && log_bad_line(line, sizeof line))
+		fprintf(stderr, "fuzz_live: the daemon's log says: %s", line);
 	/* its log stays, for the post-mortem; with FUZZ_LIVE_KEEP set the
 	 * daemon does too, for a debugger */
 	if (d.pid > 0 && getenv("FUZZ_LIVE_KEEP") != NULL) {
@@ -221,22 +257,13 @@ daemon_start(unsigned config)
 static void
 daemon_check_log(void)
 {
-	static const char *const bad[] = { "AddressSanitizer",
-	    "LeakSanitizer", "runtime error", "<0>", "<1>", "<2>" };
 	char line[1024];
-	FILE *f;
-	size_t i;
 
-	if ((f = fopen(d.log, "r")) == NULL)
+	if (access(d.log, R_OK) == -1)
 		fail("no log %s", d.log);
-	while (fgets(line, sizeof line, f) != NULL) {
-		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			if (strstr(line, bad[i]) != NULL)
-				fail("the daemon's log says: %s(the whole log: "
-				    "%s)", line, d.log);
-		}
-	}
-	fclose(f);
+	if (log_bad_line(line, sizeof line))
+		fail("the daemon's log says: %s(the whole log: %s)", line,
+		    d.log);
 }
 
 static void
@@ -399,6 +426,15 @@ pack_cstr(msgpack_packer *pk, const char *s)
 }
 
 static void
+pack_bool(msgpack_packer *pk, bool b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+static void
 gen_str(msgpack_packer *pk)
 {
 	static const char alphabet[] = "abk01 \xc3\xa9";
@@ -443,10 +479,7 @@ gen_value(msgpack_packer *pk, int depth)
 		msgpack_pack_nil(pk);
 		break;
 	case 1:
-		if (chance(50))
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
+		pack_bool(pk, chance(50));
 		break;
 	case 2:
 	case 3:
@@ -542,15 +575,6 @@ gen_name(msgpack_packer *pk, const char *type)
 	    (unsigned)below(3) + (strcmp(type, "pool") == 0 ?
 	    3 * (unsigned)(st.episodes / 4) : 0));
 	msgpack_pack_str_with_body(pk, name, (size_t)n);
-}
-
-static void
-pack_bool(msgpack_packer *pk, bool b)
-{
-	if (b)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
 }
 
 /*
