@@ -68,6 +68,8 @@
 			      look at the input again only once woken */
 #define CONN_RDPAUSE 0x200 /* not reading: input at its cap */
 #define CONN_LINGER  0x400 /* closed, still writing its last bytes */
+#define CONN_DEAF    0x800 /* its peer is gone: replies are dropped, what it
+			      sent still runs (conn_write) */
 #define CONN_LATER   0x1000 /* on `later`: used its turn, runs again next */
 
 #define CONN_READ_CHUNK (16 * 1024)   /* least room offered to one read() */
@@ -332,6 +334,25 @@ conn_out_borrow(struct conn *c)
 }
 
 /*
+ * c's peer is gone (a reply met EPIPE or ECONNRESET) but what it sent before
+ * it went may still be unread: like a pipe's writer that exits, its requests
+ * run to the end of its input (conn_service closes at its EOF), their
+ * replies go nowhere. A parked request dies with its peer at once, as
+ * conn_hup_cb does it.
+ */
+static void
+conn_deafen(struct conn *c)
+{
+	log_debug("client %" PRIu64 ": gone; runs what it sent", c->id);
+	c->flags |= CONN_DEAF;
+	buf_reset(&c->out);
+	if (c->flags & CONN_PARKED) {
+		c->flags |= CONN_EOF;
+		conn_queue(c);
+	}
+}
+
+/*
  * Write c's output until done or EAGAIN. 0 all written, 1 some left (EV_WRITE
  * armed), -1 the peer is gone (the caller closes).
  */
@@ -345,6 +366,8 @@ conn_write(struct conn *c)
 		conn_queue(c);
 		return 1;
 	}
+	if (c->flags & CONN_DEAF)
+		buf_reset(&c->out);
 	while (buf_used(&c->out) > 0) {
 		n = send(c->fd, buf_head(&c->out), buf_used(&c->out),
 		    MSG_NOSIGNAL);
@@ -355,6 +378,11 @@ conn_write(struct conn *c)
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET) &&
+		    !(c->flags & CONN_CLOSING)) {
+			conn_deafen(c);
+			break;
+		}
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (c->ev_write == NULL && (c->ev_write =
 			    event_new(server.base, c->fd, EV_WRITE | EV_PERSIST,
@@ -965,7 +993,10 @@ conn_read(struct conn *c)
 		c->last_usec = now_usec();
 		return CONN_READ_DATA;
 	}
-	if (n == 0)
+	/* After the last byte its peer sent: its unread replies made it a
+	 * reset, not an EOF (af_unix reports the error only once the queue
+	 * is empty). */
+	if (n == 0 || errno == ECONNRESET)
 		return CONN_READ_EOF;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return CONN_READ_AGAIN;

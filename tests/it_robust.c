@@ -11,6 +11,7 @@
  * TCase, started with the options the TCase is about.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -652,6 +653,47 @@ START_TEST(test_no_reader)
 }
 END_TEST
 
+/*
+ * A client that pipelines requests and goes without reading a reply: the
+ * daemon still runs everything it sent (as a pipe's reader gets what a
+ * writer wrote before it died). Its unread replies make the socket say
+ * ECONNRESET behind the last bytes, and a reply written after its close
+ * fails with EPIPE: neither may drop the requests not yet run.
+ */
+START_TEST(test_gone_without_reading)
+{
+	enum { N = 20000 };
+	msgpack_sbuffer all;
+	struct harness_raw r;
+	msgpack_object res;
+	int64_t deadline;
+	uint64_t len = 0;
+	mpmgr *m;
+
+	msgpack_sbuffer_init(&all);
+	for (uint32_t i = 0; i < N; i++)
+		harness_append_request(&all, i + 1, "list.append",
+		    "['gone', 1]");
+	harness_raw_authed(D, &r);
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	harness_raw_close(&r);
+	msgpack_sbuffer_destroy(&all);
+
+	m = harness_connect(D);
+	deadline = harness_now_ms() + 20000;
+	for (;;) {
+		ck_assert_int_eq(harness_call(m, "list.len", "['gone']", &res),
+		    0);
+		len = res.via.u64;
+		if (len == N || harness_now_ms() > deadline)
+			break;
+		harness_nap(20);
+	}
+	ck_assert_msg(len == N, "%" PRIu64 " of %d requests ran", len, N);
+	mpmgr_free(m);
+}
+END_TEST
+
 /* --- max clients (a daemon with --max-clients 2) -------------------- */
 
 /* Slots past --max-clients for ADMIN peers: this test's uid is the
@@ -715,6 +757,7 @@ robust_suite(void)
 	tcase_add_test(tc, test_cancel_order);
 	tcase_add_test(tc, test_cancel_misses);
 	tcase_add_test(tc, test_unauth_limit);
+	tcase_add_test(tc, test_gone_without_reading);
 
 	lim = harness_tcase(s, "limits", 30, daemon_limits_up,
 	    harness_fixture_down);

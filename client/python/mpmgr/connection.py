@@ -226,13 +226,20 @@ class Connection:
         do not wait) into _buf; whether any came."""
         calls = [('pipe.recv', (self._name, self._end, 0))] * self._ahead
         got = 0
+        error = None
+        # every reply is looked at: a recv that found nothing may be
+        # followed by one that found a message sent meanwhile (the daemon
+        # runs the batch while the sender's sends come in), and a message
+        # taken is never dropped, not even behind an error
         for r in h.many(calls):
-            if isinstance(r, BaseException):
-                if not isinstance(r, (WaitTimeoutError, EndOfFileError)):
-                    raise r
-                break
-            self._buf.append(r)
-            got += 1
+            if not isinstance(r, BaseException):
+                self._buf.append(r)
+                got += 1
+            elif (error is None and
+                  not isinstance(r, (WaitTimeoutError, EndOfFileError))):
+                error = r
+        if error is not None:
+            raise error
         # a full batch: more are likely waiting; none: the reader is
         # ahead of the sender, wait for each message again
         if got == self._ahead:
