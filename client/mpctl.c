@@ -216,6 +216,8 @@ adopt_held(struct ctx *c)
  * LIMIT while connecting is the daemon refusing a connection because it is
  * full (--max-clients, or too many unauthenticated ones): mpctl cannot
  * connect, status 3, as for any other refusal before the first request.
+ * With -w SECS mpctl waits up to SECS for a daemon that is not there (yet,
+ * or again), and reconnects the same way if the daemon restarts later.
  */
 int
 mpctl_connect(struct ctx *c, bool adopt)
@@ -225,6 +227,11 @@ mpctl_connect(struct ctx *c, bool adopt)
 	if (adopt && adopt_held(c))
 		return 0;
 	err = mpmgr_connect(&c->h, c->socket_path, c->authkey_file);
+	if (c->wait >= 0 && c->h != NULL) {
+		mpmgr_set_reconnect(c->h, c->wait);
+		if (err == MPMGR_ECONNECT || err == MPMGR_EIO)
+			err = mpmgr_reconnect(c->h);
+	}
 	if (err == MPMGR_OK)
 		return 0;
 	if (err == MPMGR_ENOMEM)
@@ -933,7 +940,7 @@ mpctl_run_version(struct ctx *c)
 int
 main(int argc, char **argv)
 {
-	struct ctx c = { .timeout = -1, .conflict = EXIT_FALSE };
+	struct ctx c = { .timeout = -1, .wait = -1, .conflict = EXIT_FALSE };
 	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "--complete") == 0)

@@ -14,6 +14,7 @@
  *	mpctl_complete.c shell completion from the verb table
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
  *	mpctl_process.c	process records: start (the supervisor), join
+ *	mpctl_dump.c	dump and restore: objects as JSON lines
  *	mpctl_pool.c	pools: worker, submit, wait, map, result
  *	mpctl_json.c	operands from text, results to JSON text
  *
@@ -90,6 +91,9 @@ enum opt_id {
 	OPT_ONEWAY,
 	OPT_DAEMON,
 	OPT_WAIT,
+	OPT_TTL,
+	OPT_REPLACE,
+	OPT_RECONNECT,
 	OPT_JOBS,
 	OPT_TAIL,
 	OPT_SHELL,
@@ -106,15 +110,15 @@ typedef uint64_t opt_mask;
 _Static_assert(OPT_COUNT <= 63, "opt_mask has no bit left");
 #define O(id) ((opt_mask)1 << (id))
 /* Every verb takes these: where the daemon is, how long, how quietly. */
-#define OPTS_ALWAYS (O(OPT_SOCKET) | O(OPT_AUTHKEY) | O(OPT_TIMEOUT) | \
-	O(OPT_QUIET) | O(OPT_HELP))
+#define OPTS_ALWAYS (O(OPT_SOCKET) | O(OPT_AUTHKEY) | O(OPT_RECONNECT) | \
+	O(OPT_TIMEOUT) | O(OPT_QUIET) | O(OPT_HELP))
 /* Options before TYPE that are not a verb's: they act at once. */
-#define OPTS_GLOBAL (O(OPT_SOCKET) | O(OPT_AUTHKEY) | O(OPT_HELP) | \
-	O(OPT_VERSION))
+#define OPTS_GLOBAL (O(OPT_SOCKET) | O(OPT_AUTHKEY) | O(OPT_RECONNECT) | \
+	O(OPT_HELP) | O(OPT_VERSION))
 /* A verb on an object: -x and --file only where it takes operands. */
 #define OPTS_OBJECT (O(OPT_NAME) | O(OPT_STRING) | O(OPT_JSON) | \
 	O(OPT_STDIN) | O(OPT_FILE))
-#define OPTS_EXEC (O(OPT_NAME) | O(OPT_CONFLICT))
+#define OPTS_EXEC (O(OPT_NAME) | O(OPT_CONFLICT) | O(OPT_TTL))
 #define OPTS_SERVER O(OPT_JSON)
 
 /* How a verb's result prints and what its exit status says. */
@@ -142,6 +146,7 @@ struct verb {
 	const char *alias;      /* another spelling, or NULL */
 	enum mpmgr_method_id method; /* the one it sends */
 	enum mpmgr_method_id release; /* exec: gives back what method took */
+	enum mpmgr_method_id extend; /* exec --ttl: renews the lease */
 	int min, max;           /* F_OPERANDS: operands; max < 0: no limit */
 	unsigned numeric;       /* bit i: operand i is JSON even with
 				   --string */
@@ -178,6 +183,8 @@ struct ctx {
 					   unset */
 	double start;                   /* mpctl_now() when it began */
 	double timeout;                 /* -t; < 0: none given, wait forever */
+	double ttl;                     /* --ttl; 0: none */
+	double wait;                    /* -w; < 0: none given */
 	int conflict;                   /* -E */
 	char **operands;
 	int noperands;
@@ -321,6 +328,14 @@ const char *verbs_summary(const struct verb *v, char *buf, size_t len);
 
 int ls_run(struct ctx *);
 /*
+ * The page of obj.scan at *cursor, *count objects at most (halved while a
+ * page is too big for the daemon's output limit): 0 with *rows its array
+ * of [name, type, size] (a view into *res) and *cursor the next one (0:
+ * that was the last), or the exit status after saying why.
+ */
+int ls_page(struct ctx *c, uint64_t *cursor, uint32_t *count,
+    msgpack_object *res, const msgpack_object **rows);
+/*
  * Each object's name (of type, unless NULL), to fn: 0, an exit status
  * after saying what went wrong, or -1 when out of memory.
  */
@@ -346,6 +361,10 @@ int pipe_write(struct ctx *);
 int process_start(struct ctx *);
 int process_join(struct ctx *);
 
+/* --- mpctl_dump.c: objects as JSON lines ----------------------------- */
+
+int dump_run(struct ctx *);
+int restore_run(struct ctx *);
 /* --- mpctl_pool.c: pools ---------------------------------------------- */
 
 int pool_worker(struct ctx *);

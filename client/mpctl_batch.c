@@ -276,7 +276,8 @@ batch_split(struct batch *b, char *line, const char **why)
 static void
 batch_line(struct batch *b, char *line)
 {
-	struct ctx c = { .timeout = -1, .conflict = EXIT_FALSE, .batch = true };
+	struct ctx c = { .timeout = -1, .wait = -1, .conflict = EXIT_FALSE,
+	    .batch = true };
 	const struct verb *v;
 	struct pending *p;
 	const char *why = NULL;

@@ -16,6 +16,13 @@
  * NaN and infinities print as NaN, Infinity and -Infinity, as Python's json
  * module does; a non-string map key prints as a string holding its compact
  * JSON text (so the key 1 and the key "1" print alike).
+ *
+ * The exact printing (mpctl dump's) loses nothing instead: what plain JSON
+ * cannot hold takes a one-key form that reads back as it was, {"$map":
+ * [[KEY, VALUE]...]} for a map with keys that are not strings (or a key
+ * twice, or one "$" key), {"$float": "NaN"} and the infinities, {"$uint":
+ * "DIGITS"} past int64 (which JSON readers round), besides $bin and $ext.
+ * Every mpctl operand takes those forms too.
  */
 #include "mpctl_json.h"
 
@@ -184,9 +191,81 @@ pack_b64(msgpack_packer *pk, const json_t *str, int ext_type, bool ext)
 	return rc ? -2 : 0;
 }
 
+static int pack_json(msgpack_packer *, const json_t *, char *, size_t);
+
+/* {"$map": [[KEY, VALUE]...]}: a map whose keys JSON cannot hold. */
+static int
+pack_map_form(msgpack_packer *pk, const json_t *pairs, char *err,
+    size_t errlen)
+{
+	json_t *pair;
+	size_t i;
+
+	json_array_foreach(pairs, i, pair) {
+		if (!json_is_array(pair) || json_array_size(pair) != 2) {
+			set_err(err, errlen, "{\"$map\": ...} wants an array "
+			    "of [KEY, VALUE] pairs");
+			return -1;
+		}
+	}
+	if (!json_is_array(pairs)) {
+		set_err(err, errlen, "{\"$map\": ...} wants an array of "
+		    "[KEY, VALUE] pairs");
+		return -1;
+	}
+	if (msgpack_pack_map(pk, json_array_size(pairs)))
+		return -1;
+	json_array_foreach(pairs, i, pair) {
+		if (pack_json(pk, json_array_get(pair, 0), err, errlen) ||
+		    pack_json(pk, json_array_get(pair, 1), err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+/* {"$float": "NaN"}, "Infinity", "-Infinity": what JSON has no number
+ * for. */
+static int
+pack_float_form(msgpack_packer *pk, const json_t *v, char *err,
+    size_t errlen)
+{
+	const char *t = json_string_value(v);
+
+	if (t != NULL && strcmp(t, "NaN") == 0)
+		return msgpack_pack_double(pk, NAN) ? -2 : 0;
+	if (t != NULL && strcmp(t, "Infinity") == 0)
+		return msgpack_pack_double(pk, INFINITY) ? -2 : 0;
+	if (t != NULL && strcmp(t, "-Infinity") == 0)
+		return msgpack_pack_double(pk, -INFINITY) ? -2 : 0;
+	set_err(err, errlen, "{\"$float\": ...} wants \"NaN\", "
+	    "\"Infinity\" or \"-Infinity\"");
+	return -1;
+}
+
+/* {"$uint": "DIGITS"}: an integer past int64, which JSON readers lose. */
+static int
+pack_uint_form(msgpack_packer *pk, const json_t *v, char *err,
+    size_t errlen)
+{
+	const char *t = json_string_value(v);
+	unsigned long long u;
+	char *end;
+
+	errno = 0;
+	if (t != NULL && is_digit(t[0])) {
+		u = strtoull(t, &end, 10);
+		if (errno == 0 && *end == '\0')
+			return msgpack_pack_uint64(pk, u) ? -2 : 0;
+	}
+	set_err(err, errlen, "{\"$uint\": ...} wants the decimal digits of "
+	    "an integer up to 2^64-1");
+	return -1;
+}
+
 /*
- * A one-key object {"$bin": B64} or {"$ext": [TYPE, B64]} is the printed
- * form of bin and ext. Returns 1 when j is not one (pack it as a map), 0
+ * A one-key object {"$bin": B64}, {"$ext": [TYPE, B64]}, {"$map": PAIRS},
+ * {"$float": WORD} or {"$uint": DIGITS} is the printed form of a value
+ * JSON has no form for. Returns 1 when j is not one (pack it as a map), 0
  * when packed, -1 with err when it is one but malformed.
  */
 static int
@@ -221,6 +300,14 @@ pack_special(msgpack_packer *pk, const json_t *j, char *err, size_t errlen)
 			}
 			return rc < 0 ? -1 : 0;
 		}
+		if (strcmp(key, "$map") == 0)
+			return pack_map_form(pk, val, err, errlen) < 0 ? -1 : 0;
+		if (strcmp(key, "$float") == 0)
+			return pack_float_form(pk, val, err, errlen) < 0 ? -1 :
+			    0;
+		if (strcmp(key, "$uint") == 0)
+			return pack_uint_form(pk, val, err, errlen) < 0 ? -1 :
+			    0;
 	}
 	return 1;
 }
@@ -321,6 +408,28 @@ mpctl_json_pack_operand(msgpack_packer *pk, const char *text,
 	return rc == 0 ? 0 : -1;
 }
 
+int
+mpctl_json_pack_json(msgpack_packer *pk, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j;
+	int rc;
+
+	err[0] = '\0';
+	j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (j == NULL) {
+		set_err(err, errlen, "not JSON (%s, at character %d)",
+		    jerr.text, jerr.position);
+		return -1;
+	}
+	rc = pack_json(pk, j, err, errlen);
+	json_decref(j);
+	if (rc != 0 && err[0] == '\0')
+		set_err(err, errlen, "out of memory");
+	return rc == 0 ? 0 : -1;
+}
+
 static void
 print_string(FILE *f, const char *s, size_t n)
 {
@@ -418,6 +527,8 @@ print_b64(FILE *f, const char *p, size_t n)
 	putc('"', f);
 }
 
+static void print_any(FILE *, const msgpack_object *, bool);
+
 static void
 print_key(FILE *f, const msgpack_object *k)
 {
@@ -443,8 +554,55 @@ print_key(FILE *f, const msgpack_object *k)
 	free(text);
 }
 
-void
-mpctl_json_print(FILE *f, const msgpack_object *o)
+static int
+key_cmp(const void *a, const void *b)
+{
+	const msgpack_object *x = *(const msgpack_object *const *)a;
+	const msgpack_object *y = *(const msgpack_object *const *)b;
+	uint32_t n = x->via.str.size < y->via.str.size ? x->via.str.size :
+	    y->via.str.size;
+	int c = memcmp(x->via.str.ptr, y->via.str.ptr, n);
+
+	if (c != 0)
+		return c;
+	return x->via.str.size < y->via.str.size ? -1 :
+	    x->via.str.size > y->via.str.size;
+}
+
+/*
+ * Whether a JSON object cannot hold map o exactly: a key that is not a
+ * string, a key twice, or one key that reads as a special form ("$bin"...).
+ */
+static bool
+map_needs_pairs(const msgpack_object *o)
+{
+	const msgpack_object **keys;
+	uint32_t i, n = o->via.map.size;
+	bool twice = false;
+
+	for (i = 0; i < n; i++) {
+		if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+			return true;
+	}
+	if (n == 1)
+		return o->via.map.ptr[0].key.via.str.size > 0 &&
+		    o->via.map.ptr[0].key.via.str.ptr[0] == '$';
+	if (n < 2)
+		return false;
+	/* Out of memory: the pairs' form is exact for every map. */
+	if ((keys = malloc(n * sizeof(*keys))) == NULL)
+		return true;
+	for (i = 0; i < n; i++)
+		keys[i] = &o->via.map.ptr[i].key;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n && !twice; i++)
+		twice = key_cmp(&keys[i - 1], &keys[i]) == 0;
+	free(keys);
+	return twice;
+}
+
+static void
+print_any(FILE *f, const msgpack_object *o, bool exact)
 {
 	uint32_t i;
 
@@ -456,16 +614,23 @@ mpctl_json_print(FILE *f, const msgpack_object *o)
 		fputs(o->via.boolean ? "true" : "false", f);
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		fprintf(f, "%" PRIu64, o->via.u64);
+		if (exact && o->via.u64 > INT64_MAX)
+			fprintf(f, "{\"$uint\":\"%" PRIu64 "\"}", o->via.u64);
+		else
+			fprintf(f, "%" PRIu64, o->via.u64);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		fprintf(f, "%" PRId64, o->via.i64);
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
-		print_real(f, o->via.f64, true);
-		break;
 	case MSGPACK_OBJECT_FLOAT64:
-		print_real(f, o->via.f64, false);
+		if (exact && !isfinite(o->via.f64)) {
+			fputs("{\"$float\":\"", f);
+			print_real(f, o->via.f64, false);
+			fputs("\"}", f);
+		} else
+			print_real(f, o->via.f64,
+			    o->type == MSGPACK_OBJECT_FLOAT32);
 		break;
 	case MSGPACK_OBJECT_STR:
 		print_string(f, o->via.str.ptr, o->via.str.size);
@@ -485,20 +650,44 @@ mpctl_json_print(FILE *f, const msgpack_object *o)
 		for (i = 0; i < o->via.array.size; i++) {
 			if (i > 0)
 				putc(',', f);
-			mpctl_json_print(f, &o->via.array.ptr[i]);
+			print_any(f, &o->via.array.ptr[i], exact);
 		}
 		putc(']', f);
 		break;
 	case MSGPACK_OBJECT_MAP:
+		if (exact && map_needs_pairs(o)) {
+			fputs("{\"$map\":[", f);
+			for (i = 0; i < o->via.map.size; i++) {
+				fputs(i > 0 ? ",[" : "[", f);
+				print_any(f, &o->via.map.ptr[i].key, true);
+				putc(',', f);
+				print_any(f, &o->via.map.ptr[i].val, true);
+				putc(']', f);
+			}
+			fputs("]}", f);
+			break;
+		}
 		putc('{', f);
 		for (i = 0; i < o->via.map.size; i++) {
 			if (i > 0)
 				putc(',', f);
 			print_key(f, &o->via.map.ptr[i].key);
 			putc(':', f);
-			mpctl_json_print(f, &o->via.map.ptr[i].val);
+			print_any(f, &o->via.map.ptr[i].val, exact);
 		}
 		putc('}', f);
 		break;
 	}
+}
+
+void
+mpctl_json_print(FILE *f, const msgpack_object *o)
+{
+	print_any(f, o, false);
+}
+
+void
+mpctl_json_print_exact(FILE *f, const msgpack_object *o)
+{
+	print_any(f, o, true);
 }

@@ -34,7 +34,18 @@ int mpctl_json_pack_operand(msgpack_packer *pk, const char *text,
  */
 bool mpctl_json_is_negative_number(const char *token);
 
+/*
+ * len bytes of text that must be JSON (with the forms of mpctl_json.c:
+ * $bin, $ext, $map, $float, $uint) into pk: 0, or -1 with a message in
+ * err (not JSON, or a malformed form), nothing useful packed.
+ */
+int mpctl_json_pack_json(msgpack_packer *pk, const char *text, size_t len,
+    char *err, size_t errlen);
+
 /* Print o to f as compact JSON (no newline). */
 void mpctl_json_print(FILE *f, const msgpack_object *o);
+/* The same, losing nothing: what JSON cannot hold in its one-key forms,
+ * which mpctl_json_pack_json reads back as it was. */
+void mpctl_json_print_exact(FILE *f, const msgpack_object *o);
 
 #endif

@@ -151,36 +151,52 @@ ls_send_scan(struct ctx *c, uint64_t cursor, uint32_t count)
 	return mpmgr_request_end(c->h);
 }
 
-/* Every page of obj.scan into ls: 0, or the exit status after saying. */
-static int
-ls_scan(struct ctx *c, struct ls *ls, const char *type)
+int
+ls_page(struct ctx *c, uint64_t *cursor, uint32_t *count,
+    msgpack_object *res, const msgpack_object **rows)
 {
 	const msgpack_object *page;
-	msgpack_object res;
-	uint64_t cursor = 0;
-	uint32_t count = LS_PAGE;
-	int err, rc;
+	int err;
 
 	for (;;) {
-		if ((err = ls_send_scan(c, cursor, count)) == MPMGR_OK)
-			err = mpmgr_reply(c->h, &res);
+		if ((err = ls_send_scan(c, *cursor, *count)) == MPMGR_OK)
+			err = mpmgr_reply(c->h, res);
 		/* A page too big for the output limit: a smaller one. */
-		if (err == MPMGR_ELIMIT && count > 1) {
-			count /= 2;
+		if (err == MPMGR_ELIMIT && *count > 1) {
+			*count /= 2;
 			continue;
 		}
 		if (err != MPMGR_OK)
 			return mpctl_fail(c, err);
-		if (res.type != MSGPACK_OBJECT_ARRAY || res.via.array.size != 2)
-			return mpctl_unexpected(&res);
-		page = res.via.array.ptr;
-		if (page[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-			return mpctl_unexpected(&res);
-		if ((rc = ls_add(ls, &page[1], type, &res)) != 0)
-			return rc;
-		if ((cursor = page[0].via.u64) == 0)
-			return 0;
+		if (res->type != MSGPACK_OBJECT_ARRAY ||
+		    res->via.array.size != 2)
+			return mpctl_unexpected(res);
+		page = res->via.array.ptr;
+		if (page[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    page[1].type != MSGPACK_OBJECT_ARRAY)
+			return mpctl_unexpected(res);
+		*cursor = page[0].via.u64;
+		*rows = &page[1];
+		return 0;
 	}
+}
+
+/* Every page of obj.scan into ls: 0, or the exit status after saying. */
+static int
+ls_scan(struct ctx *c, struct ls *ls, const char *type)
+{
+	const msgpack_object *rows;
+	msgpack_object res;
+	uint64_t cursor = 0;
+	uint32_t count = LS_PAGE;
+	int rc;
+
+	do {
+		if ((rc = ls_page(c, &cursor, &count, &res, &rows)) != 0 ||
+		    (rc = ls_add(ls, rows, type, &res)) != 0)
+			return rc;
+	} while (cursor != 0);
+	return 0;
 }
 
 /*

@@ -91,6 +91,13 @@ const struct opt parse_opts[OPT_COUNT] = {
 	    .help = "terminate CMD when the process that ran mpctl exits" },
 	[OPT_WAIT] = { .long_name = "wait",
 	    .help = "stay in the foreground and exit with CMD's status" },
+	[OPT_TTL] = { .long_name = "ttl", .arg = "SECS",
+	    .help = "hold a lease of SECS, extended while CMD runs" },
+	[OPT_REPLACE] = { .long_name = "replace",
+	    .help = "replace objects that exist (default: refuse them)" },
+	[OPT_RECONNECT] = { .short_name = 'w', .long_name = "wait-daemon",
+	    .arg = "SECS",
+	    .help = "wait up to SECS for the daemon (to come back)" },
 	[OPT_JOBS] = { .short_name = 'j', .long_name = "jobs", .arg = "N",
 	    .help = "run N jobs at a time (worker: the CPUs)" },
 	[OPT_TAIL] = { .long_name = "tail", .arg = "BYTES",
@@ -144,7 +151,10 @@ static const char notes[] =
 "0 does not wait; without -t it waits forever. An acquire or wait that\n"
 "times out answers false, a queue get EMPTY, a put FULL, a barrier wait\n"
 "TIMEOUT. -t bounds the whole command, connecting included: a daemon that\n"
-"has not answered 2 s after SECS is unresponsive (exit 3).\n"
+"has not answered 2 s after SECS is unresponsive (exit 3). -w SECS waits\n"
+"up to SECS for a daemon that is not there yet (starting, restarting) and\n"
+"connects again if it restarts during the command; a request in flight\n"
+"then fails with EINFLIGHT (exit 4): it may or may not have run.\n"
 "\n"
 "Holding: a lock, rlock or semaphore permit is held by a connection and\n"
 "given back when it closes, so `TYPE exec -n NAME -- CMD...` holds it\n"
@@ -510,7 +520,7 @@ help_top(FILE *f)
 	    "       mpctl [-s PATH] [-k FILE] SERVER-VERB [OPTIONS] "
 	    "[OPERANDS...]\n"
 	    "       mpctl [-s PATH] [-k FILE] {lock|rlock|sem} exec -n NAME "
-	    "[-t SECS] [-E CODE] -- CMD...\n"
+	    "[-t SECS] [--ttl SECS] [-E CODE] -- CMD...\n"
 	    "       mpctl [-s PATH] [-k FILE] {batch|-} [--json] < "
 	    "COMMANDS\n\n"
 	    "The shared objects of mpmgrd, from the shell.\n\n"
@@ -782,23 +792,49 @@ parse_rest(struct ctx *c, int argc, char **argv, int first, int *n)
 	return 0;
 }
 
-/* -t SECS into c->timeout and -E CODE into c->conflict. */
+/* Seconds from text into *secs: a number >= 0 (> 0 if positive). */
+static bool
+parse_secs(const char *t, bool positive, double *secs)
+{
+	char *end;
+
+	errno = 0;
+	*secs = strtod(t, &end);
+	return end != t && *end == '\0' && errno == 0 && isfinite(*secs) &&
+	    (positive ? *secs > 0 : *secs >= 0);
+}
+
+/* -w SECS into c->wait. */
+static int
+parse_reconnect(struct ctx *c)
+{
+	const char *w = c->opt[OPT_RECONNECT];
+
+	if (w != NULL && !parse_secs(w, false, &c->wait))
+		return mpctl_say(EXIT_USAGE, "%s: -w wants seconds, a number "
+		    ">= 0, not '%s'", c->who, w);
+	return 0;
+}
+
+/* -w SECS into c->wait, -t SECS into c->timeout, --ttl SECS into c->ttl
+ * and -E CODE into c->conflict. */
 static int
 parse_numbers(struct ctx *c)
 {
 	const char *t = c->opt[OPT_TIMEOUT], *e = c->opt[OPT_CONFLICT];
 	char *end;
 	long code;
+	int rc;
 
-	if (t != NULL) {
-		errno = 0;
-		c->timeout = strtod(t, &end);
-		if (end == t || *end != '\0' || errno != 0 ||
-		    !isfinite(c->timeout) || c->timeout < 0)
-			return mpctl_say(EXIT_USAGE, "%s: -t wants seconds, a "
-			    "number >= 0 (0: do not wait), not '%s'", c->who,
-			    t);
-	}
+	if ((rc = parse_reconnect(c)) != 0)
+		return rc;
+	if (t != NULL && !parse_secs(t, false, &c->timeout))
+		return mpctl_say(EXIT_USAGE, "%s: -t wants seconds, a number "
+		    ">= 0 (0: do not wait), not '%s'", c->who, t);
+	if (c->opt[OPT_TTL] != NULL && !parse_secs(c->opt[OPT_TTL], true,
+	    &c->ttl))
+		return mpctl_say(EXIT_USAGE, "%s: --ttl wants seconds, a "
+		    "number > 0, not '%s'", c->who, c->opt[OPT_TTL]);
 	if (e != NULL) {
 		errno = 0;
 		code = strtol(e, &end, 10);
@@ -1053,6 +1089,8 @@ parse_batch(struct ctx *c, int argc, char **argv, int i)
 		help_batch(stdout);
 		return EXIT_TRUE;
 	}
+	if ((rc = parse_reconnect(c)) != 0)
+		return rc;
 	c->socket_path = c->opt[OPT_SOCKET];
 	c->authkey_file = c->opt[OPT_AUTHKEY];
 	c->verb = NULL;

@@ -23,9 +23,11 @@
  * obj.scan (ls pages through it), process.exited (only a record's
  * supervisor reports, on the connection that registered it: `process
  * start` does), pool.done and pool.fail (only the connection a job is
- * leased to reports it: `pool worker` does). pipe.open is sent by cat and
- * write, which hold an end while they stream; process.register by start;
- * pool.take by worker; pool.result by wait; pool.submit by map too.
+ * leased to reports it: `pool worker` does), and the extend of lock,
+ * rlock and semaphore (only the connection holding a lease can extend
+ * it, which exec --ttl does). pipe.open is sent by cat and write, which
+ * hold an end while they stream; process.register by start; pool.take
+ * by worker; pool.result by wait; pool.submit by map too.
  */
 #include <stdio.h>
 
@@ -70,7 +72,41 @@ const struct type verbs_types[] = {
 "passed on to CMD, and mpctl still waits for CMD before releasing; those a\n" \
 "terminal sends already reach CMD and are not repeated.\n" \
 "An error of the daemon while releasing is reported on stderr; the status\n" \
-"stays CMD's."
+"stays CMD's.\n" \
+"\n" \
+"CMD finds the grant's fencing token in $MPMGR_FENCE: a number larger than\n" \
+"any the daemon handed out before, for the resource NAME guards to refuse\n" \
+"a holder that lost NAME and still writes.\n" \
+"\n" \
+"--ttl SECS makes the hold a lease, which the daemon ends SECS after the\n" \
+"last extend; mpctl extends it every third of SECS while CMD runs and\n" \
+"keeps the connection to itself (no $MPMGR_HELD_FD). When the lease is lost\n" \
+"(an extend refused, or none answered in time) CMD gets SIGTERM, SIGKILL\n" \
+"5 s later if it still runs, and mpctl exits 4; if mpctl is killed, CMD\n" \
+"gets SIGTERM at once."
+
+#define DUMP_HELP \
+"One line per object: a JSON object {\"name\", \"type\", \"explicit\",\n" \
+"\"ephemeral\" (only when true), \"options\", \"contents\"}, the object\n" \
+"as a restart would keep it: held locks released (unless kept on\n" \
+"disconnect), permits and leased items given back, waiters gone. Values\n" \
+"are JSON, and what JSON cannot hold exactly takes a one-key form that\n" \
+"reads back as it was: {\"$bin\":B64}, {\"$ext\":[T,B64]},\n" \
+"{\"$map\":[[K,V]...]} (keys that are not strings), {\"$float\":\"NaN\"},\n" \
+"{\"$uint\":\"DIGITS\"} (past int64). Each object is dumped whole, but\n" \
+"not all at the same moment; one deleted during the walk is left out. A\n" \
+"NAME that does not exist is NOOBJ (status 4)."
+
+#define RESTORE_HELP \
+"Reads the lines of mpctl dump (blank lines and lines starting with #\n" \
+"are skipped; FILE - is stdin) and makes each object as it was, with its\n" \
+"options, contents and explicit or implicit status. An object that exists\n" \
+"is refused (EXISTS) unless --replace, which replaces it whatever its\n" \
+"type (its waiters get DELETED). Ephemeral objects are skipped: they\n" \
+"belong to a connection of the daemon they come from. Every line is\n" \
+"tried; the errors go to stderr with the line they come from, and the\n" \
+"status is the worst (4 when an object failed, 2 for a line that is not\n" \
+"a record)."
 
 /* The help of plain acquire and release. */
 #define HOLD_HELP \
@@ -138,7 +174,8 @@ const struct type verbs_types[] = {
 /* exec: hold T while CMD runs. */
 #define EXEC_VERB(T) \
 	{ .type = #T, .name = "exec", .method = MPMGR_MID_##T##_acquire, \
-	  .release = MPMGR_MID_##T##_release, .flags = F_OPERANDS | F_CMD, \
+	  .release = MPMGR_MID_##T##_release, \
+	  .extend = MPMGR_MID_##T##_extend, .flags = F_OPERANDS | F_CMD, \
 	  .min = 1, .max = -1, .opts = OPTS_EXEC, \
 	  .usage = "[--] CMD [ARG...]", \
 	  .summary = "hold it while CMD runs; exit with CMD's status", \
@@ -538,6 +575,16 @@ const struct verb verbs_table[] = {
 	  .usage = "NAME...",
 	  .summary = "delete objects; their waiters get DELETED",
 	  .run = mpctl_run_rm },
+	{ .name = "dump", .method = MPMGR_MID_obj_dump, .min = 0, .max = -1,
+	  .flags = F_NAMES | F_OPERANDS,
+	  .usage = "[NAME...]",
+	  .summary = "print objects (every one without NAME) as JSON lines "
+	  "for restore", .run = dump_run, .help = DUMP_HELP },
+	{ .name = "restore", .method = MPMGR_MID_obj_restore, .min = 0,
+	  .max = -1, .flags = F_NAMES | F_OPERANDS,
+	  .opts = O(OPT_REPLACE), .usage = "[FILE...]",
+	  .summary = "make the objects of mpctl dump's lines (from stdin "
+	  "without FILE)", .run = restore_run, .help = RESTORE_HELP },
 	{ .name = "ping", .method = MPMGR_MID_sys_ping, .opts = OPTS_SERVER,
 	  .usage = "", .summary = "print pong if the daemon answers" },
 	{ .name = "stats", .method = MPMGR_MID_sys_stats, .flags = F_BATCH,

@@ -30,6 +30,17 @@
  * caller's; their replies are recognised by msgid and dropped wherever
  * they arrive, so the caller sees only its own replies, in order.
  *
+ * Reconnecting (mpmgr_set_reconnect) is off unless asked for. When on, a
+ * broken connection's outstanding requests become `lost` (answered
+ * MPMGR_EINFLIGHT in order, before anything the new connection answers), and
+ * the next request started with nothing outstanding connects again first
+ * (revive), after one poll() has told whether an idle connection was
+ * hung up meanwhile. mpmgr_call alone sends a lost request again, and
+ * only a read: the catalogue's flags, expanded here at compile time, say
+ * which methods are writes. A handle made by mpmgr_attach never
+ * reconnects: it has no key (the parent authenticated), and a new
+ * connection would not hold what the inherited one shares with it.
+ *
  * The typed helpers (mpmgr_dict_set, mpmgr_lock_acquire...) live in
  * mpmgr_typed.c, over mpmgr_call; handle.h is all they see of the handle.
  * Notifications the server sends between replies are met here, wherever
@@ -115,6 +126,17 @@ struct mpmgr {
 	size_t ncancels;
 	struct handle_notify notify; /* mpmgr_set_notify's (mpmgr_notify.c) */
 	char socket_path[PATHS_MAX];
+	/* Reconnecting (mpmgr_set_reconnect): how long to retry, < 0 off;
+	 * the key again: its file, re-read each time, or its bytes. */
+	double reconnect;
+	unsigned long reconnects; /* done so far */
+	size_t lost;            /* the caller's requests the last broken
+				   connection took with it: mpmgr_reply
+				   answers MPMGR_EINFLIGHT for each, first */
+	char keypath[4096];     /* "" when the key was given as bytes */
+	uint8_t key[MPMGR_KEY_MAX];
+	size_t keylen;
+	bool attached;          /* mpmgr_attach's: never reconnects */
 	char errcode[16];
 	char errmsg[1024];
 	char broken_msg[1100];  /* errmsg for every call after the break */
@@ -125,7 +147,7 @@ struct mpmgr {
 static const char *const client_err_names[] = {
 	[0] = "ECONNECT", [1] = "EKEY", [2] = "EPEER", [3] = "EIO",
 	[4] = "EPROTO", [5] = "EFORK", [6] = "ENOMEM", [7] = "EINVAL",
-	[8] = "ESTATE"
+	[8] = "ESTATE", [9] = "EINFLIGHT"
 };
 
 const char *
@@ -169,19 +191,43 @@ handle_fail(mpmgr *h, int err, const char *fmt, ...)
 	return err;
 }
 
-/* The stream is unusable: close it; every later call answers err. */
+/*
+ * Whether a handle broken by err can connect again: the connection was
+ * lost (EIO) or could not be made again (ECONNECT), and reconnecting is
+ * on.
+ */
+static bool
+revivable(const mpmgr *h, int err)
+{
+	return h->reconnect >= 0 && (err == MPMGR_EIO || err == MPMGR_ECONNECT);
+}
+
+/*
+ * The connection is gone: close it; every later call answers err, unless
+ * it can reconnect. The caller's requests in flight are lost (mpmgr_reply
+ * answers MPMGR_EINFLIGHT for each) when it can.
+ */
 static void
-close_stream(mpmgr *h, int err)
+drop_stream(mpmgr *h, int err)
 {
 	h->broken = err;
-	snprintf(h->broken_msg, sizeof(h->broken_msg), "%s", h->errmsg);
 	if (h->fd >= 0) {
 		close(h->fd);
 		h->fd = -1;
 	}
+	if (revivable(h, err))
+		h->lost += h->pending;
 	h->pending = 0;
 	h->ncancels = 0;
 	buf_reset(&h->out);
+}
+
+/* The stream is unusable: close it; every later call answers err. */
+static void
+close_stream(mpmgr *h, int err)
+{
+	snprintf(h->broken_msg, sizeof(h->broken_msg), "%s", h->errmsg);
+	drop_stream(h, err);
 }
 
 static int
@@ -542,13 +588,10 @@ error_notification(mpmgr *h, const struct msg *m)
 	err = server_error(h, perr, &message);
 	snprintf(h->broken_msg, sizeof(h->broken_msg), "connection closed by "
 	    "the server after %s: %s", h->errcode, h->errmsg);
-	/* close_stream() would overwrite broken_msg: do its work here */
-	h->broken = MPMGR_EIO;
-	close(h->fd);
-	h->fd = -1;
-	h->pending = 0;
-	h->ncancels = 0;
-	buf_reset(&h->out);
+	/* The request being read gets err; the others are lost. */
+	if (h->pending > 0)
+		h->pending--;
+	drop_stream(h, MPMGR_EIO);
 	return err;
 }
 
@@ -821,6 +864,7 @@ handle_new(void)
 		return NULL;
 	}
 	h->fd = -1;
+	h->reconnect = -1;
 	pthread_once(&fork_once, fork_hook);
 	h->fork_gen = fork_gen;
 	h->check_pid = !fork_hooked;
@@ -942,6 +986,7 @@ handshake(mpmgr *h, const uint8_t *key, size_t keylen)
 	if (auth_random(nc, sizeof(nc)) == -1)
 		return breaks(h, MPMGR_EIO, "getrandom: %s", strerror(errno));
 	auth_client_proof(key, keylen, ns, nc, proof);
+	h->oldest_msgid = h->next_msgid;
 	msg_pack_request(&h->pk, h->next_msgid++, MPMGR_METHOD_AUTH, 3);
 	msgpack_pack_int(&h->pk, MPMGR_PROTO_VERSION);
 	msgpack_pack_bin_with_body(&h->pk, proof, sizeof(proof));
@@ -967,12 +1012,40 @@ handshake(mpmgr *h, const uint8_t *key, size_t keylen)
 	return 0;
 }
 
+/* On a connected socket, authenticate with the key of h: its file, read
+ * anew, or its bytes. */
+static int
+handshake_keyed(mpmgr *h)
+{
+	uint8_t key[MPMGR_KEY_MAX];
+	char err[512];
+	size_t keylen;
+	int r;
+
+	if (h->keypath[0] == '\0')
+		return handshake(h, h->key, h->keylen);
+	if (auth_key_load(h->keypath, key, &keylen, err, sizeof(err)) == -1)
+		return breaks(h, MPMGR_EKEY, "%s", err);
+	r = handshake(h, key, keylen);
+	explicit_bzero(key, sizeof(key));
+	return r;
+}
+
+/* Connect and authenticate with the key of h. */
+static int
+connect_keyed(mpmgr *h)
+{
+	int r;
+
+	if ((r = open_socket(h)) != 0)
+		return r;
+	return handshake_keyed(h);
+}
+
 int
 mpmgr_connect(mpmgr **out, const char *socket_path, const char *authkey_file)
 {
-	uint8_t key[MPMGR_KEY_MAX];
-	char keypath[4096], err[512];
-	size_t keylen;
+	char err[512];
 	mpmgr *h;
 	int r;
 
@@ -981,17 +1054,17 @@ mpmgr_connect(mpmgr **out, const char *socket_path, const char *authkey_file)
 	if (paths_socket(socket_path, h->socket_path, sizeof(h->socket_path),
 	    err, sizeof(err)) == -1)
 		return breaks(h, MPMGR_ECONNECT, "%s", err);
+	/* Where the key is, before the socket: a handle that cannot reach
+	 * the daemon yet may reconnect later (mpmgr_reconnect). */
+	if (paths_authkey(authkey_file, h->socket_path, h->keypath,
+	    sizeof(h->keypath), err, sizeof(err)) == -1)
+		h->keypath[0] = '\0';
 	/* The socket first: no daemon is ECONNECT, not a key problem. */
 	if ((r = open_socket(h)) != 0)
 		return r;
-	if (paths_authkey(authkey_file, h->socket_path, keypath,
-	    sizeof(keypath), err, sizeof(err)) == -1)
+	if (h->keypath[0] == '\0')
 		return breaks(h, MPMGR_EKEY, "%s", err);
-	if (auth_key_load(keypath, key, &keylen, err, sizeof(err)) == -1)
-		return breaks(h, MPMGR_EKEY, "%s", err);
-	r = handshake(h, key, keylen);
-	explicit_bzero(key, sizeof(key));
-	return r;
+	return handshake_keyed(h);
 }
 
 int
@@ -1012,6 +1085,8 @@ mpmgr_connect_key(mpmgr **out, const char *socket_path, const void *key,
 	if (keylen == 0 || keylen > MPMGR_KEY_MAX)
 		return breaks(h, MPMGR_EKEY, "the authkey must hold 1 to %d "
 		    "bytes", MPMGR_KEY_MAX);
+	memcpy(h->key, key, keylen);
+	h->keylen = keylen;
 	if ((r = open_socket(h)) != 0)
 		return r;
 	return handshake(h, key, keylen);
@@ -1052,7 +1127,141 @@ mpmgr_attach(mpmgr **out, int fd)
 		    "root, us or mpmgr: refusing it", h->socket_path,
 		    (long)cred.uid);
 	h->fd = fd;
+	h->attached = true;
 	return 0;
+}
+
+
+/* --- reconnecting ------------------------------------------------------ */
+
+/* Forget the old connection's stream: buffers, frames, cancels. */
+static void
+reset_stream(mpmgr *h)
+{
+	if (h->fd >= 0) {
+		close(h->fd);
+		h->fd = -1;
+	}
+	h->held = 0;
+	buf_reset(&h->in);
+	buf_reset(&h->out);
+	buf_shrink(&h->in, IN_KEEP);
+	buf_shrink(&h->out, OUT_KEEP);
+	msgpack_zone_clear(&h->zone);
+	h->zone_used = 0;
+	scan_init(&h->scan);
+	h->closed = false;
+	h->broken = 0;
+	h->pending = 0;
+	h->ncancels = 0;
+	h->oldest_msgid = h->next_msgid;
+}
+
+static void
+pause_ms(int64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+		.tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int
+mpmgr_reconnect(mpmgr *h)
+{
+	int64_t deadline, left, pause = 10;
+	size_t lost;
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (h->fork_gen != fork_gen || (h->check_pid && getpid() != h->pid))
+		return usable(h);
+	if (h->in_request)
+		return handle_fail(h, MPMGR_ESTATE, "mpmgr_reconnect inside a "
+		    "request");
+	if (h->attached)
+		return handle_fail(h, MPMGR_EINVAL, "mpmgr_reconnect: an "
+		    "attached connection (mpmgr_attach) is never opened again");
+	if (h->keypath[0] == '\0' && h->keylen == 0)
+		return handle_fail(h, MPMGR_EKEY, "no key to connect with");
+	/* What was outstanding stays lost, answered MPMGR_EINFLIGHT in turn. */
+	h->lost += h->pending;
+	deadline = now_ms() + (h->reconnect > 0 ? (int64_t)(h->reconnect *
+	    1000) : 0);
+	for (;;) {
+		reset_stream(h);
+		lost = h->lost;
+		if ((r = connect_keyed(h)) == 0) {
+			h->reconnects++;
+			return 0;
+		}
+		/* The handshake's own request is not the caller's. */
+		h->lost = lost;
+		left = deadline - now_ms();
+		if ((r != MPMGR_ECONNECT && r != MPMGR_EIO) || left <= 0)
+			return r;
+		pause_ms(pause < left ? pause : left);
+		if (pause < 250)
+			pause *= 2;
+	}
+}
+
+int
+mpmgr_set_reconnect(mpmgr *h, double seconds)
+{
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (isnan(seconds))
+		return handle_fail(h, MPMGR_EINVAL, "mpmgr_set_reconnect: NaN");
+	/* A new connection would not hold what the shared one holds, and
+	 * the key is the parent's: an inherited connection ends with it. */
+	if (h->attached && seconds >= 0)
+		return handle_fail(h, MPMGR_EINVAL, "mpmgr_set_reconnect: an "
+		    "attached connection (mpmgr_attach) is never opened again");
+	h->reconnect = seconds < 0 ? -1 : seconds > 1e9 ? 1e9 : seconds;
+	return 0;
+}
+
+unsigned long
+mpmgr_reconnects(const mpmgr *h)
+{
+	return h != NULL ? h->reconnects : 0;
+}
+
+/*
+ * Before a request on a connection with nothing outstanding: if it broke,
+ * or the server hung up since the last reply (a restart), connect again
+ * when reconnecting is on. 0, or why not (the handle then answers that).
+ */
+static int
+revive(mpmgr *h)
+{
+	struct pollfd pfd;
+
+	if (h->reconnect < 0 || h->pending > 0 || buf_used(&h->out) > 0)
+		return 0;
+	if (h->broken == 0) {
+		pfd.fd = h->fd;
+		pfd.events = POLLRDHUP;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0 ||
+		    !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			return 0;
+	} else if (!revivable(h, h->broken))
+		return 0;
+	return mpmgr_reconnect(h);
+}
+
+/* The reply of a request the broken connection took along. */
+static int
+lost_reply(mpmgr *h)
+{
+	h->lost--;
+	return handle_fail(h, MPMGR_EINFLIGHT, "the connection to %s was lost "
+	    "with this request in flight: it may or may not have run",
+	    h->socket_path);
 }
 
 void
@@ -1063,6 +1272,7 @@ mpmgr_free(mpmgr *h)
 	/* In a forked child this closes only the child's copy of the fd. */
 	if (h->fd >= 0)
 		close(h->fd);
+	explicit_bzero(h->key, sizeof(h->key));
 	buf_free(&h->out);
 	buf_free(&h->in);
 	msgpack_zone_destroy(&h->zone);
@@ -1100,7 +1310,7 @@ mpmgr_request_begin(mpmgr *h, const char *method, uint32_t nparams)
 {
 	size_t len, at;
 
-	if (h == NULL || usable(h) != 0)
+	if (h == NULL || (!h->in_request && revive(h) != 0) || usable(h) != 0)
 		return NULL;
 	if (h->in_request) {
 		handle_fail(h, MPMGR_ESTATE, "mpmgr_request_begin: the "
@@ -1222,7 +1432,7 @@ mpmgr_flush(mpmgr *h)
 size_t
 mpmgr_pending(const mpmgr *h)
 {
-	return h != NULL ? h->pending : 0;
+	return h != NULL ? h->pending + h->lost : 0;
 }
 
 int
@@ -1232,19 +1442,47 @@ mpmgr_reply(mpmgr *h, msgpack_object *result)
 
 	if (h == NULL)
 		return MPMGR_EINVAL;
-	if ((r = usable(h)) != 0)
-		return r;
 	if (h->in_request)
 		return handle_fail(h, MPMGR_ESTATE, "mpmgr_reply inside a "
 		    "request");
+	/* Replies come in order: those lost with a connection first. */
+	if (h->lost > 0 && h->fork_gen == fork_gen &&
+	    !(h->check_pid && getpid() != h->pid))
+		return lost_reply(h);
+	if ((r = usable(h)) != 0)
+		return r;
 	if (h->pending == 0)
 		return handle_fail(h, MPMGR_ESTATE, "mpmgr_reply with no "
 		    "request outstanding");
 	release(h);
 	/* a server that hung up may have said why: take_reply reads it */
-	if ((r = send_out(h, NO_DEADLINE)) != 0)
-		return r;
-	return take_reply(h, NO_DEADLINE, result);
+	if ((r = send_out(h, NO_DEADLINE)) == 0)
+		r = take_reply(h, NO_DEADLINE, result);
+	/* The connection broke under this request: it is lost too. */
+	if (r < 0 && r == h->broken && revivable(h, r) && h->lost > 0)
+		return lost_reply(h);
+	return r;
+}
+
+/*
+ * Whether method only reads, so that it may be sent again after the
+ * connection was lost under it: neither MF_WRITE nor MF_ADMIN in the
+ * catalogue (an unknown method is not).
+ */
+static bool
+method_rereadable(const char *method)
+{
+#define LIB_METHOD_ROW(t, v, mn, mx, fl, p, sm) { #t "." #v, (fl) },
+	static const struct {
+		const char *name;
+		unsigned flags;
+	} rows[] = { MPMGR_METHODS(LIB_METHOD_ROW) };
+#undef LIB_METHOD_ROW
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (strcmp(rows[i].name, method) == 0)
+			return !(rows[i].flags & (MF_WRITE | MF_ADMIN));
+	return false;
 }
 
 int
@@ -1252,25 +1490,43 @@ mpmgr_call(mpmgr *h, const char *method, const msgpack_object *params,
     uint32_t nparams, msgpack_object *result)
 {
 	msgpack_packer *pk;
+	bool again = true;
 	uint32_t i;
 	int r;
 
 	if (h == NULL)
 		return MPMGR_EINVAL;
-	if ((r = usable(h)) != 0)
-		return r;
-	if (h->pending > 0 || h->in_request)
-		return handle_fail(h, MPMGR_ESTATE, "mpmgr_call with %zu "
-		    "replies pending: read them first", h->pending);
-	if (nparams > 0 && params == NULL)
-		return handle_fail(h, MPMGR_EINVAL, "mpmgr_call: no params");
-	if ((pk = mpmgr_request_begin(h, method, nparams)) == NULL)
-		return MPMGR_EINVAL;
-	for (i = 0; i < nparams; i++)
-		msgpack_pack_object(pk, params[i]);
-	if ((r = mpmgr_request_end(h)) != 0)
-		return r;
-	return mpmgr_reply(h, result);
+	for (;;) {
+		if (!h->in_request && (r = revive(h)) != 0)
+			return r;
+		if ((r = usable(h)) != 0)
+			return r;
+		if (h->pending > 0 || h->lost > 0 || h->in_request)
+			return handle_fail(h, MPMGR_ESTATE, "mpmgr_call with "
+			    "%zu replies pending: read them first",
+			    h->pending + h->lost);
+		if (nparams > 0 && params == NULL)
+			return handle_fail(h, MPMGR_EINVAL, "mpmgr_call: no "
+			    "params");
+		if (method == NULL ||
+		    (pk = mpmgr_request_begin(h, method, nparams)) == NULL)
+			return MPMGR_EINVAL;
+		for (i = 0; i < nparams; i++)
+			msgpack_pack_object(pk, params[i]);
+		if ((r = mpmgr_request_end(h)) != 0)
+			return r;
+		r = mpmgr_reply(h, result);
+		/* A read lost with the connection is sent again, once; a
+		 * write never is: it may have run. */
+		if (r != MPMGR_EINFLIGHT || !again || !method_rereadable(method))
+			break;
+		again = false;
+	}
+	if (r == MPMGR_EINFLIGHT)
+		handle_fail(h, MPMGR_EINFLIGHT, "the connection to %s was lost "
+		    "with %s in flight: it may or may not have run",
+		    h->socket_path, method);
+	return r;
 }
 
 int

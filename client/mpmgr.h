@@ -72,7 +72,11 @@ enum mpmgr_err {
 	MPMGR_EFORK = -105,    /* handle used in a forked child */
 	MPMGR_ENOMEM = -106,
 	MPMGR_EINVAL = -107,   /* bad argument to the library */
-	MPMGR_ESTATE = -108    /* call out of order (e.g. recv with none pending) */
+	MPMGR_ESTATE = -108,   /* call out of order (e.g. recv with none
+				  pending) */
+	MPMGR_EINFLIGHT = -109 /* the connection was lost with the request in
+				  flight: it may or may not have run
+				  (mpmgr_set_reconnect) */
 };
 
 typedef struct mpmgr mpmgr;
@@ -117,10 +121,48 @@ void mpmgr_free(mpmgr *h);
 const char *mpmgr_errmsg(const mpmgr *h);
 /* The last server error's code name ("NOKEY"), or "" for client errors. */
 const char *mpmgr_errcode(const mpmgr *h);
-/* The socket, e.g. for poll(); do not read or write it. */
+/* The socket, e.g. for poll(); do not read or write it. It changes when
+ * the handle reconnects; -1 while it has no connection. */
 int mpmgr_fd(const mpmgr *h);
 /* The socket path this handle connected to. */
 const char *mpmgr_socket_path(const mpmgr *h);
+
+/*
+ * Reconnecting after the daemon restarted. Off by default: a handle
+ * whose connection broke (MPMGR_EIO) answers that from then on. With
+ * mpmgr_set_reconnect(h, seconds), seconds >= 0, the next request on a
+ * handle whose connection is gone (the daemon closed it, or died and came
+ * back on the same socket) connects and authenticates again first, the
+ * key file read anew, retrying for up to seconds (0: once) while the
+ * socket refuses (MPMGR_ECONNECT) or the daemon hangs up (MPMGR_EIO);
+ * failing, the call answers that error and the next one tries again.
+ * Checking an idle connection costs one poll() per request started with
+ * nothing outstanding. seconds < 0 turns it off. 0, or MPMGR_EINVAL.
+ *
+ * What was in flight when the connection was lost is not silently sent
+ * again if it may have changed anything: each request outstanding then
+ * answers MPMGR_EINFLIGHT from mpmgr_reply(), in order, whether it ran or
+ * not.
+ * mpmgr_call() sends a read (a method that is not a write in the
+ * protocol: get, len, wait...) once more on the new connection instead.
+ * A new connection holds nothing: the locks, permits, leased items and
+ * ephemeral objects of the old one were given back by the daemon, which
+ * mpmgr_reconnects() lets a caller notice.
+ *
+ * A handle made by mpmgr_attach() never reconnects (MPMGR_EINVAL): its
+ * key is the parent's, and a new connection would not hold what the
+ * inherited one shares with the processes that have it.
+ */
+int mpmgr_set_reconnect(mpmgr *h, double seconds);
+/*
+ * Close the connection if any and connect and authenticate again now,
+ * retrying as mpmgr_set_reconnect allows (once when it is off): 0, or the
+ * connect's error. Requests outstanding answer MPMGR_EINFLIGHT. Also for a
+ * handle whose mpmgr_connect() failed to reach the daemon.
+ */
+int mpmgr_reconnect(mpmgr *h);
+/* How many times h connected again. */
+unsigned long mpmgr_reconnects(const mpmgr *h);
 
 /*
  * Generic requests. mpmgr_request_begin() starts a request and returns a
@@ -213,6 +255,34 @@ int mpmgr_sem_acquire(mpmgr *h, const char *name, double timeout);
 /* Give n permits back (anyone may): 0, MPMGR_ERANGE past a bounded
  * semaphore's initial value (nothing given), MPMGR_EBADARG for n < 1. */
 int mpmgr_sem_release(mpmgr *h, const char *name, int64_t n);
+/*
+ * Fencing tokens and leases (lock, rlock, semaphore). The _fenced acquires
+ * answer 1 and put the grant's fencing token in *fence (may be NULL): a
+ * number larger than every token the daemon handed out before, for any
+ * object, to give the resource the lock guards so that it can refuse an
+ * older holder; 0 timed out; or < 0. An rlock's owner acquiring again
+ * gets its first level's token. ttl > 0 makes the hold a lease that ends
+ * ttl seconds after the grant unless extended: then the daemon releases
+ * it (gives the permits back) as if this connection had closed, and this
+ * connection's next release of it answers MPMGR_ENOTHELD. ttl <= 0: no
+ * lease. A lease on an object created with release_on_disconnect false
+ * is MPMGR_EBADARG; a NaN ttl or timeout MPMGR_EINVAL.
+ */
+int mpmgr_lock_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence);
+int mpmgr_rlock_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence);
+int mpmgr_sem_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence);
+/*
+ * This connection's lease on name ends ttl (> 0) seconds from now (a
+ * plain hold becomes a lease): 0, MPMGR_ENOTHELD (nothing held there, or
+ * the lease ended already), MPMGR_ENOTOWNER (another connection holds the
+ * lock), MPMGR_EINVAL for a ttl that is not > 0.
+ */
+int mpmgr_lock_extend(mpmgr *h, const char *name, double ttl);
+int mpmgr_rlock_extend(mpmgr *h, const char *name, double ttl);
+int mpmgr_sem_extend(mpmgr *h, const char *name, double ttl);
 /* 0; every waiter wakes and the event stays set until cleared. */
 int mpmgr_event_set(mpmgr *h, const char *name);
 int mpmgr_event_clear(mpmgr *h, const char *name);

@@ -428,6 +428,105 @@ mpmgr_sem_release(mpmgr *h, const char *name, int64_t n)
 	return call_named(h, METHOD(semaphore, release), name, &o, 1, NULL);
 }
 
+/* --- fencing tokens and leases --------------------------------------- */
+
+/*
+ * acquire with its options: [name, timeout or nil, {fence: true[, ttl}]:
+ * 1 and the token, 0 timed out, or < 0.
+ */
+static int
+call_fenced(mpmgr *h, const char *method, const char *name, double timeout,
+    double ttl, uint64_t *fence)
+{
+	msgpack_object params[2], res;
+	msgpack_object_kv kv[2];
+	int r;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (isnan(ttl))
+		return handle_fail(h, MPMGR_EINVAL, "%s: the ttl is NaN",
+		    method);
+	if ((r = timeout_param(h, method, timeout, &params[0])) < 0)
+		return r;
+	if (r == 0)
+		params[0] = mpmgr_obj_nil();
+	kv[0].key = mpmgr_obj_str("fence");
+	kv[0].val = mpmgr_obj_bool(true);
+	kv[1].key = mpmgr_obj_str("ttl");
+	kv[1].val = mpmgr_obj_double(ttl);
+	params[1].type = MSGPACK_OBJECT_MAP;
+	params[1].via.map.ptr = kv;
+	params[1].via.map.size = ttl > 0 ? 2 : 1;
+	if ((r = call_named(h, method, name, params, 2, &res)) != 0)
+		return r;
+	if (res.type == MSGPACK_OBJECT_BOOLEAN && !res.via.boolean)
+		return 0;
+	if (res.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return handle_fail(h, MPMGR_EBADTYPE, "the result is neither "
+		    "false nor a fencing token");
+	if (fence != NULL)
+		*fence = res.via.u64;
+	return 1;
+}
+
+/* extend: [name, ttl]. */
+static int
+call_extend(mpmgr *h, const char *method, const char *name, double ttl)
+{
+	msgpack_object o;
+
+	if (h == NULL)
+		return MPMGR_EINVAL;
+	if (!(ttl > 0) || isinf(ttl))
+		return handle_fail(h, MPMGR_EINVAL, "%s: the ttl must be a "
+		    "number of seconds > 0", method);
+	o = mpmgr_obj_double(ttl);
+	return call_named(h, method, name, &o, 1, NULL);
+}
+
+int
+mpmgr_lock_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence)
+{
+	return call_fenced(h, METHOD(lock, acquire), name, timeout, ttl,
+	    fence);
+}
+
+int
+mpmgr_rlock_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence)
+{
+	return call_fenced(h, METHOD(rlock, acquire), name, timeout, ttl,
+	    fence);
+}
+
+int
+mpmgr_sem_acquire_fenced(mpmgr *h, const char *name, double timeout,
+    double ttl, uint64_t *fence)
+{
+	return call_fenced(h, METHOD(semaphore, acquire), name, timeout, ttl,
+	    fence);
+}
+
+int
+mpmgr_lock_extend(mpmgr *h, const char *name, double ttl)
+{
+	return call_extend(h, METHOD(lock, extend), name, ttl);
+}
+
+int
+mpmgr_rlock_extend(mpmgr *h, const char *name, double ttl)
+{
+	return call_extend(h, METHOD(rlock, extend), name, ttl);
+}
+
+int
+mpmgr_sem_extend(mpmgr *h, const char *name, double ttl)
+{
+	return call_extend(h, METHOD(semaphore, extend), name, ttl);
+}
+
 int
 mpmgr_event_set(mpmgr *h, const char *name)
 {

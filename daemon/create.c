@@ -78,11 +78,8 @@ create_verb(struct req *req)
 	}
 	if (!o->explicit) {
 		/* What the journal has of it goes when it becomes ephemeral. */
-		if (ephemeral && journal_wants_registry(o)) {
-			journal_begin_raw(JC_REGISTRY, JR_DELETE, o->name,
-			    o->namelen, 0);
-			journal_end();
-		}
+		if (ephemeral)
+			journal_delete(o);
 		o->explicit = true;
 		if (ephemeral)
 			registry_own(o, req->c);

@@ -24,6 +24,7 @@
 #include "../proto/mpmgr_methods.h"
 #include "create.h"
 #include "dispatch.h"
+#include "fence.h"
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
@@ -210,6 +211,8 @@ dispatch_init(void)
 	dispatch_check_types();
 	registry_init(types);
 	waiter_init();
+	/* The journal's counters, before a replay reads their records. */
+	fence_register();
 	n = dispatch_count(sys_methods);
 	for (i = 0; types[i] != NULL; i++)
 		n += dispatch_count(types[i]->methods);

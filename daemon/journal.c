@@ -265,6 +265,16 @@ journal_end(void)
 	}
 }
 
+void
+journal_delete(const struct object *o)
+{
+	if (journal_wants_registry(o)) {
+		journal_begin_raw(JC_REGISTRY, JR_DELETE, o->name, o->namelen,
+		    0);
+		journal_end();
+	}
+}
+
 uint64_t
 journal_records(void)
 {

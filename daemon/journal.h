@@ -156,6 +156,9 @@ msgpack_packer *journal_begin_raw(unsigned code, unsigned op,
 /* Close the record: length and CRC. It goes to disk by the end of the
  * loop turn (journal_holds_output). */
 void journal_end(void);
+/* A record of o's deletion (JR_DELETE), when journal_wants_registry(o):
+ * obj.delete, a restore's replace, an implicit object made ephemeral. */
+void journal_delete(const struct object *o);
 
 /*
  * Records made since start (journal.c counts them): dispatch compares it

@@ -4,10 +4,12 @@
  *
  * Every waiter queued on a lock's FIFO is a request to hold it: when the
  * lock is handed to it, its connection holds it with recursion depth w->n
- * and it is answered true, or false when w->state is LOCK_GRANT_FALSE (a
- * condition wait that timed out answers false only once it holds its lock
- * again). lock.acquire parks such waiters; a condition moves its notified
- * or timed-out waiters there with lock_requeue().
+ * (a lease of w->ttl usec if not 0) and it is answered as w->state says:
+ * true, false for LOCK_GRANT_FALSE (a condition wait that timed out
+ * answers false only once it holds its lock again), or the grant's
+ * fencing token for LOCK_GRANT_FENCE. lock.acquire parks such waiters;
+ * a condition moves its notified or timed-out waiters there with
+ * lock_requeue().
  */
 #ifndef MPMGR_LOCKS_H
 #define MPMGR_LOCKS_H
@@ -18,7 +20,7 @@
 #include "registry.h"
 #include "waiter.h"
 
-enum { LOCK_GRANT_TRUE = 0, LOCK_GRANT_FALSE = 1 };
+enum { LOCK_GRANT_TRUE = 0, LOCK_GRANT_FALSE = 1, LOCK_GRANT_FENCE = 2 };
 
 /* t is lock or rlock: what a condition can stand on. */
 bool lock_kind(const struct obj_type *t);
@@ -50,8 +52,9 @@ int lock_holder_check(const struct object *lk, const struct conn *c);
 
 /*
  * The acquire and release verbs on lk for req (lock.*, rlock.* and
- * condition.*): acquire reads its timeout from param 1 and may park req on
- * lk's FIFO; release answers NOTHELD for a NULL lk. req->obj is left as it
+ * condition.*): acquire reads its timeout from param 1 and its options
+ * (hold_opts_arg) from param 2, and may park req on lk's FIFO; release
+ * answers NOTHELD for a NULL lk. req->obj is left as it
  * was: dispatch settles that one, the caller settles lk when it differs.
  */
 void lock_acquire_req(struct req *req, struct object *lk);

@@ -438,6 +438,46 @@ array_mem(const struct object *o)
 	return mem_usable(a) + mem_usable(a->items);
 }
 
+/* Contents: every element, as get answers them. */
+static void
+array_contents(const struct object *o, msgpack_packer *pk)
+{
+	const struct array *a = o->data;
+	size_t i;
+
+	msgpack_pack_array(pk, a->length);
+	for (i = 0; i < a->length; i++)
+		array_pack_elem(pk, a->tc, array_load(a->tc, a->items, i));
+}
+
+static int
+array_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct array *a = o->data;
+	struct mpv_iter it;
+	struct mpv e;
+	union elem x;
+	char what[32];
+	size_t i;
+
+	if (c->type == MPV_NIL)
+		return 0;
+	if (c->type != MPV_ARRAY || c->len != a->length) {
+		reply_error(req, PERR_BADARG, "%s: an array of '%c' holds %zu "
+		    "elements: its contents must be an array of as many",
+		    req->method->name, a->tc->code, a->length);
+		return -1;
+	}
+	mpv_iter_init(&it, c);
+	for (i = 0; mpv_iter_next(&it, &e); i++) {
+		snprintf(what, sizeof what, "element %zu", i);
+		if (!array_convert(req, a->tc, &e, what, &x))
+			return -1;
+		array_store(a->tc, a->items, i, x);
+	}
+	return 0;
+}
+
 /* --- the journal -------------------------------------------------------- */
 
 /* args: start, then elements from there on. */
@@ -512,6 +552,8 @@ const struct obj_type array_type = {
 	.free_step = array_free_step,
 	.size = array_size,
 	.mem = array_mem,
+	.contents = array_contents,
+	.restore = array_restore,
 	.jcode = JC_ARRAY,
 	.jops = array_jops,
 	.dump = array_dump,

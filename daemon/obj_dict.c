@@ -371,17 +371,20 @@ dict_next_pair(const struct mpv *src, struct mpv_iter *it, struct mpv *k,
 	return true;
 }
 
-/* Everything is checked before anything is stored: all or nothing. */
-static void
-dict_update(struct req *req)
+/*
+ * Store src's pairs (a map, or an array of [key, value]) in o, everything
+ * checked before anything is stored: all or nothing. 0, or -1 after
+ * replying.
+ */
+static int
+dict_store(struct req *req, struct object *o, const struct mpv *src,
+    bool journal)
 {
-	const struct mpv *src = &req->argv[1];
 	msgpack_packer *pk = NULL;
 	struct mpv_iter it;
 	struct mpv k, v;
 	const uint8_t *kb, *vb;
 	size_t kn, vn;
-	bool journal;
 
 	if (src->type == MPV_ARRAY) {
 		mpv_iter_init(&it, src);
@@ -390,31 +393,31 @@ dict_update(struct req *req)
 				reply_error(req, PERR_BADTYPE, "%s: an array "
 				    "must hold [key, value] arrays, not %s",
 				    req->method->name, value_kind(&k));
-				return;
+				return -1;
 			}
 			if (k.len != 2) {
 				reply_error(req, PERR_BADARG, "%s: a pair of "
 				    "%u elements", req->method->name, k.len);
-				return;
+				return -1;
 			}
 		}
 	} else if (src->type != MPV_MAP) {
 		reply_error(req, PERR_BADTYPE, "%s takes a map or an array of "
 		    "[key, value], not %s", req->method->name, value_kind(src));
-		return;
+		return -1;
 	}
 	mpv_iter_init(&it, src);
 	while (dict_next_pair(src, &it, &k, &v)) {
 		if (!dict_check_key(req, &k))
-			return;
+			return -1;
 	}
-	if ((journal = journal_wants(req->obj)))
-		pk = journal_begin(req->obj, DICT_J_SETMANY, 2 * src->len);
+	if (journal)
+		pk = journal_begin(o, DICT_J_SETMANY, 2 * src->len);
 	mpv_iter_init(&it, src);
 	while (dict_next_pair(src, &it, &k, &v)) {
 		value_canon(&k, &kbuf, &kb, &kn);
 		value_canon(&v, &vbuf, &vb, &vn);
-		ohash_set(dict_of(req), kb, kn, vb, vn, NULL);
+		ohash_set(o->data, kb, kn, vb, vn, NULL);
 		if (journal) {
 			pack_raw(pk, kb, kn);
 			pack_raw(pk, vb, vn);
@@ -422,7 +425,15 @@ dict_update(struct req *req)
 	}
 	if (journal)
 		journal_end();
-	reply_nil(req);
+	return 0;
+}
+
+static void
+dict_update(struct req *req)
+{
+	if (dict_store(req, req->obj, &req->argv[1],
+	    journal_wants(req->obj)) == 0)
+		reply_nil(req);
 }
 
 /* A large table is swapped for an empty one and freed in slices. */
@@ -603,6 +614,25 @@ dict_mem(const struct object *o)
 	return ohash_mem(o->data);
 }
 
+/* Contents: [[key, value]...] in insertion order. */
+static void
+dict_contents(const struct object *o, msgpack_packer *pk)
+{
+	struct ohash *h = o->data;
+	struct oh_entry *e;
+	size_t pos = 0;
+
+	msgpack_pack_array(pk, ohash_len(h));
+	while ((e = ohash_next(h, &pos)) != NULL)
+		dict_pack_pair(pk, e);
+}
+
+static int
+dict_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	return c->type == MPV_NIL ? 0 : dict_store(req, o, c, false);
+}
+
 /* --- the journal -------------------------------------------------------- */
 
 static const char *
@@ -689,6 +719,8 @@ const struct obj_type dict_type = {
 	.is_initial = dict_is_initial,
 	.size = dict_size,
 	.mem = dict_mem,
+	.contents = dict_contents,
+	.restore = dict_restore,
 	.jcode = JC_DICT,
 	.jops = dict_jops,
 	.dump = dict_dump,

@@ -118,6 +118,28 @@ event_size(const struct object *o)
 	return event_flag(o);
 }
 
+/* Contents: the flag. */
+static void
+event_contents(const struct object *o, msgpack_packer *pk)
+{
+	if (event_flag(o))
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+static int
+event_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	if (c->type != MPV_NIL && c->type != MPV_BOOL) {
+		reply_error(req, PERR_BADARG, "%s: an event's contents are "
+		    "true or false", req->method->name);
+		return -1;
+	}
+	((struct event_state *)o->data)->set = c->type == MPV_BOOL && c->v.b;
+	return 0;
+}
+
 static const char *
 event_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
 {
@@ -158,6 +180,8 @@ const struct obj_type event_type = {
 	.init = event_init,
 	.is_initial = event_is_initial,
 	.size = event_size,
+	.contents = event_contents,
+	.restore = event_restore,
 	.jcode = JC_EVENT,
 	.jops = event_jops,
 	.dump = event_dump,

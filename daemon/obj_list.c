@@ -352,26 +352,27 @@ list_append(struct req *req)
 	reply_nil(req);
 }
 
-static void
-list_extend(struct req *req)
+/* Append an array's items to o, as a record too when journal: 0, or -1
+ * after BADTYPE. */
+static int
+list_push_all(struct req *req, struct object *o, const struct mpv *items,
+    bool journal)
 {
-	struct list *l = req->obj->data;
-	const struct mpv *items = &req->argv[1];
+	struct list *l = o->data;
 	msgpack_packer *pk = NULL;
 	struct mpv_iter it;
 	struct mpv v;
 	const uint8_t *b;
 	size_t n;
-	bool journal = journal_wants(req->obj);
 
 	if (items->type != MPV_ARRAY) {
 		reply_error(req, PERR_BADTYPE, "%s takes an array, not %s",
 		    req->method->name, value_kind(items));
-		return;
+		return -1;
 	}
 	list_reserve(l, items->len);
 	if (journal)
-		pk = journal_begin(req->obj, LIST_J_EXTEND, items->len);
+		pk = journal_begin(o, LIST_J_EXTEND, items->len);
 	mpv_iter_init(&it, items);
 	while (mpv_iter_next(&it, &v)) {
 		value_canon(&v, &vbuf, &b, &n);
@@ -381,7 +382,15 @@ list_extend(struct req *req)
 	}
 	if (journal)
 		journal_end();
-	reply_nil(req);
+	return 0;
+}
+
+static void
+list_extend(struct req *req)
+{
+	if (list_push_all(req, req->obj, &req->argv[1],
+	    journal_wants(req->obj)) == 0)
+		reply_nil(req);
 }
 
 static void
@@ -834,21 +843,26 @@ list_clear(struct req *req)
 }
 
 static void
-list_copy(struct req *req)
+list_pack(const struct list *l, msgpack_packer *pk)
 {
-	const struct list *l = list_of(req);
-	msgpack_packer *pk;
 	struct lent *e;
 	size_t i;
 
-	if (!reply_fits(req, msg_array_head_size(l->n) + l->bytes))
-		return;
-	pk = reply_begin(req);
 	msgpack_pack_array(pk, l->n);
 	for (i = 0; i < l->n; i++) {
 		e = list_at(l, i);
 		pack_raw(pk, e->b, e->len);
 	}
+}
+
+static void
+list_copy(struct req *req)
+{
+	const struct list *l = list_of(req);
+
+	if (!reply_fits(req, msg_array_head_size(l->n) + l->bytes))
+		return;
+	list_pack(l, reply_begin(req));
 }
 
 /* --- the type ---------------------------------------------------------- */
@@ -898,6 +912,19 @@ list_mem(const struct object *o)
 	const struct list *l = o->data;
 
 	return l->mem;
+}
+
+/* Contents: the elements, as copy answers them. */
+static void
+list_contents(const struct object *o, msgpack_packer *pk)
+{
+	list_pack(o->data, pk);
+}
+
+static int
+list_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	return c->type == MPV_NIL ? 0 : list_push_all(req, o, c, false);
 }
 
 /* --- replay ----------------------------------------------------------- */
@@ -1052,6 +1079,8 @@ const struct obj_type list_type = {
 	.is_initial = list_is_initial,
 	.size = list_size,
 	.mem = list_mem,
+	.contents = list_contents,
+	.restore = list_restore,
 	.jcode = JC_LIST,
 	.jops = list_jops,
 	.dump = list_dump,

@@ -14,6 +14,15 @@
  * by a non-owner is NOTOWNER; releasing a free lock or rlock is NOTHELD.
  * An implicit lock or rlock goes away once it is free with nobody waiting.
  *
+ * Every grant (the first level of an rlock) takes a fencing token
+ * (fence.h), which acquire answers instead of true when asked to ({fence:
+ * true}). A grant asked for with a ttl is a lease on the holder's hold
+ * (waiter.h): at its end the lock is released as if its holder had closed,
+ * and the holder's hold stays lost until it releases (NOTHELD) or closes.
+ * While a lease holds it, only its holder may release the lock, whatever
+ * Python's Lock allows: the point of a lease is that nobody else's
+ * release, nor the old holder's after the end, frees a newer holder.
+ *
  * A restart releases what connections hold, so the journal gets nothing
  * of a lock but its depth when release_on_disconnect is false: that depth
  * outlives its holder (held by nobody after a restart, as after the
@@ -23,6 +32,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "fence.h"
 #include "journal.h"
 #include "locks.h"
 #include "log.h"
@@ -37,6 +47,7 @@ struct lk {
 				 disconnect) */
 	uint64_t depth;       /* 0 free; a lock 1 while held; an rlock's
 				 recursion count */
+	uint64_t fence;       /* the fencing token of the last grant */
 	bool release_on_disconnect;
 	/* The object whose records carry the depth and the op: a
 	 * condition's, for its own rlock; NULL: this one's LOCK_J_DEPTH. */
@@ -44,6 +55,8 @@ struct lk {
 	unsigned jop;
 };
 
+/* What happened to a lease's lock at its end (NOTHELD's message). */
+#define LOCK_LOST "it was released then"
 /* Journal ops: the depth that outlives the holder. */
 enum { LOCK_J_DEPTH };
 
@@ -87,14 +100,28 @@ lk_journal(const struct object *o)
 	journal_end();
 }
 
+/* c holds o now, with depth levels, as a lease of ttl usec if > 0. */
 static void
-lk_grant(struct object *o, struct conn *c, uint64_t depth)
+lk_grant(struct object *o, struct conn *c, uint64_t depth, int64_t ttl)
 {
 	struct lk *l = lk_of(o);
 
 	l->depth = depth;
 	l->holder = hold_get(c, o);
+	l->fence = fence_next();
+	if (ttl > 0)
+		hold_lease(l->holder, ttl);
 	lk_journal(o);
+}
+
+/* A granted acquire's answer, per grant (LOCK_GRANT_*). */
+static void
+lk_answer(struct req *req, const struct lk *l, int grant)
+{
+	if (grant == LOCK_GRANT_FENCE)
+		reply_uint(req, l->fence);
+	else
+		reply_bool(req, grant != LOCK_GRANT_FALSE);
 }
 
 /* Free it, forgetting the holder; the caller serves the waiters. */
@@ -119,8 +146,8 @@ lock_serve(struct object *o)
 		/* A gone peer's close removes its waiter. */
 		if (waiter_peer_gone(w))
 			continue;
-		lk_grant(o, w->req.c, (uint64_t)w->n);
-		reply_bool(&w->req, w->state != LOCK_GRANT_FALSE);
+		lk_grant(o, w->req.c, (uint64_t)w->n, (int64_t)w->ttl);
+		lk_answer(&w->req, lk_of(o), w->state);
 		waiter_done(w);
 		return;
 	}
@@ -138,22 +165,28 @@ lock_acquire_req(struct req *req, struct object *o)
 {
 	struct object *self = req->obj;
 	struct lk *l = lk_of(o);
+	struct hold_opts opts;
 	struct waiter *w;
 	int64_t usec;
+	int grant;
 
-	if (!waiter_timeout_arg(req, 1, &usec))
+	if (!waiter_timeout_arg(req, 1, &usec) ||
+	    !hold_opts_arg(req, 2, l->release_on_disconnect, &opts))
 		return;
+	grant = opts.fence ? LOCK_GRANT_FENCE : LOCK_GRANT_TRUE;
 	if (o->type == &rlock_type && lk_owned_by(l, req->c)) {
 		l->depth++;
+		if (opts.ttl > 0)
+			hold_lease(l->holder, opts.ttl);
 		lk_journal(o);
-		reply_bool(req, true);
+		lk_answer(req, l, grant);
 		return;
 	}
 	/* A free lock has no live waiter (it is handed over on release):
 	 * taking it overtakes nobody. */
 	if (l->depth == 0) {
-		lk_grant(o, req->c, 1);
-		reply_bool(req, true);
+		lk_grant(o, req->c, 1, opts.ttl);
+		lk_answer(req, l, grant);
 	} else if (usec == 0)
 		reply_bool(req, false);
 	else {
@@ -162,7 +195,8 @@ lock_acquire_req(struct req *req, struct object *o)
 		w = waiter_park(req, &lock_acquire_ops, usec);
 		req->obj = self;
 		w->n = 1;
-		w->state = LOCK_GRANT_TRUE;
+		w->state = grant;
+		w->ttl = (uint64_t)opts.ttl;
 	}
 }
 
@@ -186,9 +220,18 @@ lock_release_req(struct req *req, struct object *o)
 		    req->method->name, req_namelen(req), req_name(req));
 		return;
 	}
+	if (hold_lost(req, o, true, LOCK_LOST))
+		return;
 	if (l->depth == 0) {
 		reply_error(req, PERR_NOTHELD, "%s: '%.*s' is not held",
 		    req->method->name, (int)o->namelen, o->name);
+		return;
+	}
+	if (l->holder != NULL && l->holder->c != req->c &&
+	    l->holder->lease.at != 0) {
+		reply_error(req, PERR_NOTOWNER, "%s: '%.*s' is held under a "
+		    "lease by another connection", req->method->name,
+		    (int)o->namelen, o->name);
 		return;
 	}
 	if (o->type == &rlock_type) {
@@ -231,6 +274,7 @@ lock_requeue(struct waiter *w, struct object *o, const struct waiter_ops *ops,
 {
 	waiter_move(w, o, ops);
 	w->state = grant;
+	w->ttl = 0;
 	lock_serve(o);
 }
 
@@ -246,6 +290,32 @@ static void
 lock_release(struct req *req)
 {
 	lock_release_req(req, req->obj);
+}
+
+/* Renew the caller's lease: ttl from now. */
+static void
+lock_extend(struct req *req)
+{
+	struct object *o = req->obj;
+	struct lk *l = o == NULL ? NULL : lk_of(o);
+	int64_t usec;
+
+	if (!waiter_ttl_arg(req, &req->argv[1], "ttl", &usec) ||
+	    hold_lost(req, o, false, LOCK_LOST))
+		return;
+	if (l == NULL || l->depth == 0) {
+		reply_error(req, PERR_NOTHELD, "%s: '%.*s' is not held",
+		    req->method->name, req_namelen(req), req_name(req));
+		return;
+	}
+	if (!lk_owned_by(l, req->c)) {
+		reply_error(req, PERR_NOTOWNER, "%s: '%.*s' is held by another "
+		    "connection", req->method->name, req_namelen(req),
+		    req_name(req));
+		return;
+	}
+	hold_lease(l->holder, usec);
+	reply_nil(req);
 }
 
 static void
@@ -279,6 +349,22 @@ lock_conn_gone(struct hold *h)
 		l->depth = 0;
 		lock_serve(o);
 	}
+}
+
+/* The lease of h, its holder's, ended: release every level. */
+static void
+lock_lease_end(struct hold *h)
+{
+	struct object *o = h->o;
+	struct lk *l = lk_of(o);
+
+	if (l->holder != h)
+		return;
+	log_debug("%s: the lease of client %llu on '%.*s' ended", __func__,
+	    (unsigned long long)h->c->id, (int)o->namelen, o->name);
+	l->holder = NULL;
+	l->depth = 0;
+	lock_serve(o);
 }
 
 /* Options: {release_on_disconnect: bool (true)}. */
@@ -330,6 +416,41 @@ lock_kept_depth(const struct object *o)
 	const struct lk *l = lk_of(o);
 
 	return l->release_on_disconnect ? 0 : l->depth;
+}
+
+/*
+ * Contents (obj.dump): the recursion depth as a restart leaves it: 0
+ * unless the lock is kept when its holder disconnects
+ * (release_on_disconnect false), then held by nobody.
+ */
+static void
+lock_contents(const struct object *o, msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, lock_kept_depth(o));
+}
+
+static int
+lock_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct lk *l = lk_of(o);
+	uint64_t depth = c->v.u;
+
+	if (c->type == MPV_NIL || (c->type == MPV_UINT && depth == 0))
+		return 0;
+	if (c->type != MPV_UINT || (o->type == &lock_type && depth != 1)) {
+		reply_error(req, PERR_BADARG, "%s: a %s's contents are its "
+		    "depth, %s", req->method->name, o->type->name,
+		    o->type == &lock_type ? "0 or 1" : "an int >= 0");
+		return -1;
+	}
+	if (l->release_on_disconnect) {
+		reply_error(req, PERR_BADARG, "%s: a %s released when its "
+		    "holder disconnects is never held by nobody: its depth "
+		    "must be 0", req->method->name, o->type->name);
+		return -1;
+	}
+	lock_replay_depth(o, depth);
+	return 0;
 }
 
 static const char *
@@ -396,6 +517,9 @@ lock_hold_text(const struct hold *h, char *buf, size_t len)
 	.is_initial = lock_is_initial,		\
 	.size = lock_size,			\
 	.conn_gone = lock_conn_gone,		\
+	.lease_end = lock_lease_end,		\
+	.contents = lock_contents,		\
+	.restore = lock_restore,		\
 	.hold_text = lock_hold_text,		\
 	.jcode = (code),			\
 	.jops = lock_jops,			\

@@ -748,4 +748,6 @@ const struct obj_type pipe_type = {
 	.hold_text = pipe_hold_text,
 	.jcode = JC_PIPE,
 	.dropped = true,
+	.nodump = "its messages and holders last only as long as their "
+	    "connections (a restart drops pipes too)",
 };

@@ -48,6 +48,11 @@
  * disconnect does (docs/PROTOCOL.md, Restarts). Workers (a parked take
  * makes one) and parked requests live with their connections and are
  * never journaled.
+ *
+ * obj.dump and obj.restore refuse pools (BADTYPE, obj_type.nodump): a
+ * running job is leased to a connection, which another daemon does not
+ * have; the journal keeps pools across a restart, a dump has no form for
+ * them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -1474,4 +1479,6 @@ const struct obj_type pool_type = {
 	.jcode = JC_POOL,
 	.jops = pool_jops,
 	.dump = pool_dump,
+	.nodump = "its jobs are leased to connections; a restart keeps "
+	    "them (the journal), a dump does not",
 };

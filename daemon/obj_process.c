@@ -348,29 +348,33 @@ proc_pack_time(msgpack_packer *pk, const char *key, double t)
 		msgpack_pack_double(pk, t);
 }
 
+/*
+ * The record's fields, its name first if with_name, in state (a restart's
+ * view may differ from the record's own) and ended at ended.
+ */
 static void
-process_info(struct req *req)
+proc_pack(msgpack_packer *pk, const struct object *o, bool with_name,
+    int state, double ended)
 {
-	const struct object *o = req->obj;
-	const struct proc *p;
-	msgpack_packer *pk;
+	const struct proc *p = proc_of(o);
 
-	if (!proc_exists(req))
-		return;
-	p = proc_of(o);
-	pk = reply_begin(req);
-	msgpack_pack_map(pk, 9);
-	msg_pack_cstr(pk, "name");
-	msgpack_pack_str(pk, o->namelen);
-	msgpack_pack_str_body(pk, o->name, o->namelen);
+	msgpack_pack_map(pk, with_name ? 9 : 8);
+	if (with_name) {
+		msg_pack_cstr(pk, "name");
+		msgpack_pack_str(pk, o->namelen);
+		msgpack_pack_str_body(pk, o->name, o->namelen);
+	}
 	msg_pack_cstr(pk, "pid");
 	msgpack_pack_int64(pk, p->pid);
 	msg_pack_cstr(pk, "argv");
-	pack_raw(pk, p->argv, p->argvlen);
+	if (p->argv != NULL)
+		pack_raw(pk, p->argv, p->argvlen);
+	else
+		msgpack_pack_nil(pk);
 	msg_pack_cstr(pk, "state");
-	msg_pack_cstr(pk, proc_states[p->state]);
+	msg_pack_cstr(pk, proc_states[state]);
 	msg_pack_cstr(pk, "exitcode");
-	if (p->state == PROC_EXITED)
+	if (state == PROC_EXITED)
 		msgpack_pack_int64(pk, p->exitcode);
 	else
 		msgpack_pack_nil(pk);
@@ -382,7 +386,18 @@ process_info(struct req *req)
 	msg_pack_cstr(pk, "supervisor");
 	msgpack_pack_int64(pk, p->sup_pid);
 	proc_pack_time(pk, "started", p->started);
-	proc_pack_time(pk, "ended", p->ended);
+	proc_pack_time(pk, "ended", ended);
+}
+
+static void
+process_info(struct req *req)
+{
+	const struct proc *p;
+
+	if (!proc_exists(req))
+		return;
+	p = proc_of(req->obj);
+	proc_pack(reply_begin(req), req->obj, true, p->state, p->ended);
 }
 
 /*
@@ -580,6 +595,121 @@ proc_dump(const struct object *o)
 		proc_journal_end(o);
 }
 
+/*
+ * Contents: {pid, argv, state, exitcode, daemon, supervisor, started,
+ * ended} as a restart leaves them: a running record is lost (its
+ * supervisor's connection is gone), ended when dumped.
+ */
+static void
+proc_contents(const struct object *o, msgpack_packer *pk)
+{
+	const struct proc *p = proc_of(o);
+
+	if (p->state == PROC_RUNNING)
+		proc_pack(pk, o, false, PROC_LOST, proc_now());
+	else
+		proc_pack(pk, o, false, p->state, p->ended);
+}
+
+/* A time of contents (nil: 0) into *t: true, or false. */
+static bool
+proc_time(const struct mpv *v, double *t)
+{
+	if (v->type == MPV_NIL)
+		*t = 0;
+	else if (v->type == MPV_FLOAT && v->v.f > 0)
+		*t = v->v.f;
+	else if (v->type == MPV_UINT)
+		*t = (double)v->v.u;
+	else
+		return false;
+	return true;
+}
+
+/* One field of restore's contents: true, or false when it is wrong. */
+static bool
+proc_restore_field(struct proc *p, const struct mpv *k, const struct mpv *v,
+    struct mpv *argv)
+{
+	int64_t x;
+	size_t i;
+
+	if (mpv_str_eq(k, "pid"))
+		return mpv_to_int64(v, &p->pid) && p->pid >= 0 &&
+		    p->pid <= INT32_MAX;
+	if (mpv_str_eq(k, "argv")) {
+		*argv = *v;
+		return v->type == MPV_NIL || v->type == MPV_ARRAY;
+	}
+	if (mpv_str_eq(k, "state")) {
+		for (i = 0; i < sizeof proc_states / sizeof proc_states[0];
+		    i++)
+			if (i != PROC_RUNNING && mpv_str_eq(v, proc_states[i]))
+				break;
+		p->state = (int)i;
+		return i < sizeof proc_states / sizeof proc_states[0];
+	}
+	if (mpv_str_eq(k, "exitcode")) {
+		if (v->type == MPV_NIL)
+			return true;
+		if (!mpv_to_int64(v, &x) || x < PROC_CODE_MIN ||
+		    x > PROC_CODE_MAX)
+			return false;
+		p->exitcode = x;
+		return true;
+	}
+	if (mpv_str_eq(k, "daemon")) {
+		p->daemon = v->type == MPV_BOOL && v->v.b;
+		return v->type == MPV_BOOL;
+	}
+	if (mpv_str_eq(k, "supervisor"))
+		return mpv_to_int64(v, &p->sup_pid);
+	if (mpv_str_eq(k, "started"))
+		return proc_time(v, &p->started);
+	if (mpv_str_eq(k, "ended"))
+		return proc_time(v, &p->ended);
+	return false;
+}
+
+static int
+proc_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct proc *p = proc_of(o);
+	struct mpv argv = { .type = MPV_NIL }, k, v, a;
+	struct mpv_iter it;
+	const uint8_t *bytes;
+	size_t n;
+
+	if (c->type == MPV_NIL)
+		return 0;
+	if (c->type != MPV_MAP)
+		goto bad;
+	mpv_iter_init(&it, c);
+	while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+		if (!proc_restore_field(p, &k, &v, &argv))
+			goto bad;
+	}
+	if (argv.type == MPV_ARRAY) {
+		mpv_iter_init(&it, &argv);
+		while (mpv_iter_next(&it, &a))
+			if (a.type != MPV_STR)
+				goto bad;
+		value_canon(&argv, &abuf, &bytes, &n);
+		p->argv = xmalloc(n);
+		memcpy(p->argv, bytes, n);
+		p->argvlen = n;
+	}
+	if ((p->state != PROC_NEW) != (argv.type == MPV_ARRAY && argv.len > 0))
+		goto bad;
+	return 0;
+bad:
+	reply_error(req, PERR_BADARG, "%s: a process's contents are {pid, "
+	    "argv (strs), state (new, exited or lost), exitcode (%d to %d), "
+	    "daemon, supervisor, started, ended}, as obj.dump answers them",
+	    req->method->name, PROC_CODE_MIN, PROC_CODE_MAX);
+	return -1;
+}
+
 static const struct method process_methods[] = {
 	MPMGR_METHODS_PROCESS(DISPATCH_ROW)
 	DISPATCH_END
@@ -600,6 +730,8 @@ const struct obj_type process_type = {
 	.size = proc_size,
 	.mem = proc_mem,
 	.conn_gone = proc_conn_gone,
+	.contents = proc_contents,
+	.restore = proc_restore,
 	.hold_text = proc_hold_text,
 	.jcode = JC_PROCESS,
 	.jops = proc_jops,

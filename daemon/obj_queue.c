@@ -934,6 +934,62 @@ queue_conn_gone(struct hold *h)
 	queue_pump(o);
 }
 
+/*
+ * Contents: the items as a restart keeps them: the leased ones first, as
+ * their connections' closes would give them back (each connection's in
+ * the order they were got), then the queue's. Unfinished tasks are not
+ * kept: a restored item counts one, as if put.
+ */
+static void
+queue_contents(const struct object *o, msgpack_packer *pk)
+{
+	const struct queue *q = o->data;
+	const struct lease *l;
+	const struct qitem *it;
+	size_t n = q->count, i;
+
+	LIST_FOREACH(l, &q->leases, link)
+		n += l->n;
+	msgpack_pack_array(pk, n);
+	LIST_FOREACH(l, &q->leases, link) {
+		it = l->last != NULL ? l->last->next : NULL;
+		for (i = 0; i < l->n; i++, it = it->next)
+			pack_raw(pk, it->data, it->len);
+	}
+	for (i = 0; i < q->count; i++) {
+		it = queue_peek(q, i);
+		pack_raw(pk, it->data, it->len);
+	}
+}
+
+/* Every item, whatever maxsize says (as leases given back may). */
+static int
+queue_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct queue *q = o->data;
+	struct mpv_iter it;
+	struct mpv e;
+	const uint8_t *b;
+	size_t n;
+
+	if (c->type == MPV_NIL)
+		return 0;
+	if (c->type != MPV_ARRAY) {
+		reply_error(req, PERR_BADTYPE, "%s: a queue's contents are an "
+		    "array of items, not %s", req->method->name,
+		    value_kind(c));
+		return -1;
+	}
+	queue_reserve(q, c->len);
+	mpv_iter_init(&it, c);
+	while (mpv_iter_next(&it, &e)) {
+		value_canon(&e, &ibuf, &b, &n);
+		queue_push(q, queue_item_new(q, b, n));
+	}
+	q->unfinished = q->count;
+	return 0;
+}
+
 /* --- replay ------------------------------------------------------------ */
 
 static const char *
@@ -1154,6 +1210,8 @@ const struct obj_type queue_type = {
 	.size = queue_size,
 	.mem = queue_mem,
 	.conn_gone = queue_conn_gone,
+	.contents = queue_contents,
+	.restore = queue_restore,
 	.hold_text = queue_hold_text,
 	.busy_text = queue_busy_text,
 	.jcode = JC_QUEUE,

@@ -16,6 +16,13 @@
  * semaphore goes away when back at its initial value with no waiter and
  * no hold.
  *
+ * Every acquire takes a fencing token (fence.h), answered instead of true
+ * when asked for ({fence: true}). An acquire with a ttl makes the
+ * connection's hold a lease (waiter.h) covering all it holds here: at its
+ * end those permits are given back as a close would, and the connection's
+ * next release here is refused (NOTHELD) rather than adding permits that
+ * were already returned.
+ *
  * A restart gives back what every connection holds, as their disconnects
  * would: what survives is the value with the outstanding acquisitions
  * given back (capped as conn_gone caps them), which changes only when a
@@ -28,12 +35,16 @@
 #include <stdio.h>
 
 #include "dispatch.h"
+#include "fence.h"
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
 #include "registry.h"
 #include "reply.h"
 #include "waiter.h"
+
+/* What happened to a lease's permits at its end (NOTHELD's message). */
+#define SEMAPHORE_LOST "its permits were given back then"
 
 /* Values are ints on the wire: keep them in int64 range. */
 #define SEMAPHORE_MAX ((uint64_t)INT64_MAX)
@@ -84,17 +95,28 @@ semaphore_journal(const struct object *o, uint64_t was)
 	}
 }
 
+/* c takes a permit, its hold a lease of ttl usec if > 0; answer req. */
 static void
-semaphore_take(struct object *o, struct conn *c)
+semaphore_take(struct object *o, struct conn *c, int64_t ttl, bool fence,
+    struct req *req)
 {
 	struct semaphore *s = semaphore_of(o);
+	struct hold *h;
+	uint64_t token = fence_next();
 
 	s->value--;
 	if (s->release_on_disconnect) {
-		hold_get(c, o)->n++;
+		h = hold_get(c, o);
+		h->n++;
 		s->held++;
+		if (ttl > 0)
+			hold_lease(h, ttl);
 	} else
 		semaphore_journal(o, s->value + 1);
+	if (fence)
+		reply_uint(req, token);
+	else
+		reply_bool(req, true);
 }
 
 /* Hand permits to the oldest waiters whose peers are still there. */
@@ -109,8 +131,8 @@ semaphore_serve(struct object *o)
 		/* A gone peer's close removes its waiter. */
 		if (waiter_peer_gone(w))
 			continue;
-		semaphore_take(o, w->req.c);
-		reply_bool(&w->req, true);
+		semaphore_take(o, w->req.c, (int64_t)w->ttl, w->state != 0,
+		    &w->req);
 		waiter_done(w);
 	}
 }
@@ -128,20 +150,23 @@ static void
 semaphore_acquire(struct req *req)
 {
 	struct semaphore *s = semaphore_of(req->obj);
+	struct hold_opts opts;
 	struct waiter *w;
 	int64_t usec;
 
-	if (!waiter_timeout_arg(req, 1, &usec))
+	if (!waiter_timeout_arg(req, 1, &usec) ||
+	    !hold_opts_arg(req, 2, s->release_on_disconnect, &opts))
 		return;
 	/* Permits left means no live waiter: taking one overtakes nobody. */
-	if (s->value > 0) {
-		semaphore_take(req->obj, req->c);
-		reply_bool(req, true);
-	} else if (usec == 0)
+	if (s->value > 0)
+		semaphore_take(req->obj, req->c, opts.ttl, opts.fence, req);
+	else if (usec == 0)
 		reply_bool(req, false);
 	else {
 		w = waiter_park(req, &semaphore_acquire_ops, usec);
 		w->n = 1;
+		w->ttl = (uint64_t)opts.ttl;
+		w->state = opts.fence;
 	}
 }
 
@@ -154,6 +179,8 @@ semaphore_release(struct req *req)
 
 	if (req->argc > 1 && req->argv[1].type != MPV_NIL &&
 	    !req_uint_arg(req, 1, 1, SEMAPHORE_MAX, "n", &n))
+		return;
+	if (hold_lost(req, req->obj, true, SEMAPHORE_LOST))
 		return;
 	if (s->bounded && n > s->initial - s->value) {
 		reply_error(req, PERR_RANGE, "%s: '%.*s' is bounded: %llu + "
@@ -182,6 +209,27 @@ semaphore_release(struct req *req)
 	reply_nil(req);
 }
 
+/* Renew the caller's lease on its permits: ttl from now. */
+static void
+semaphore_extend(struct req *req)
+{
+	struct hold *h;
+	int64_t usec;
+
+	if (!waiter_ttl_arg(req, &req->argv[1], "ttl", &usec) ||
+	    hold_lost(req, req->obj, false, SEMAPHORE_LOST))
+		return;
+	h = req->obj == NULL ? NULL : hold_find(req->c, req->obj);
+	if (h == NULL || h->n == 0) {
+		reply_error(req, PERR_NOTHELD, "%s: this connection holds no "
+		    "permit of '%.*s'", req->method->name, req_namelen(req),
+		    req_name(req));
+		return;
+	}
+	hold_lease(h, usec);
+	reply_nil(req);
+}
+
 static void
 semaphore_value(struct req *req)
 {
@@ -191,18 +239,64 @@ semaphore_value(struct req *req)
 
 /* --- the type ---------------------------------------------------------- */
 
+/* What h holds, back into the value (a bounded one no further than its
+ * initial value). */
 static void
-semaphore_conn_gone(struct hold *h)
+semaphore_give_back(struct hold *h)
 {
-	struct object *o = h->o;
-	struct semaphore *s = semaphore_of(o);
+	struct semaphore *s = semaphore_of(h->o);
 	uint64_t room = s->bounded ? s->initial - s->value :
 	    SEMAPHORE_MAX - s->value;
 
 	s->value += h->n < room ? h->n : room;
 	s->held -= h->n;
+	h->n = 0;
+}
+
+static void
+semaphore_conn_gone(struct hold *h)
+{
+	struct object *o = h->o;
+
+	semaphore_give_back(h);
 	hold_drop(h);
 	semaphore_serve(o);
+}
+
+static void
+semaphore_lease_end(struct hold *h)
+{
+	log_debug("%s: the lease of client %llu on '%.*s' ended (%llu "
+	    "permits)", __func__, (unsigned long long)h->c->id,
+	    (int)h->o->namelen, h->o->name, (unsigned long long)h->n);
+	semaphore_give_back(h);
+	semaphore_serve(h->o);
+}
+
+/* Contents (obj.dump): the value as a restart leaves it, what the
+ * journal keeps. */
+static void
+semaphore_contents(const struct object *o, msgpack_packer *pk)
+{
+	msgpack_pack_uint64(pk, semaphore_kept(semaphore_of(o)));
+}
+
+static int
+semaphore_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	struct semaphore *s = semaphore_of(o);
+	uint64_t max = s->bounded ? s->initial : SEMAPHORE_MAX;
+
+	if (c->type == MPV_NIL)
+		return 0;
+	if (c->type != MPV_UINT || c->v.u > max) {
+		reply_error(req, PERR_BADARG, "%s: a %ssemaphore's contents "
+		    "are its value, an int from 0 to %llu", req->method->name,
+		    s->bounded ? "bounded " : "", (unsigned long long)max);
+		return -1;
+	}
+	s->value = c->v.u;
+	return 0;
 }
 
 /* Options: {value: N (1), bounded: bool, release_on_disconnect: bool}. */
@@ -296,6 +390,9 @@ const struct obj_type semaphore_type = {
 	.is_initial = semaphore_is_initial,
 	.size = semaphore_size,
 	.conn_gone = semaphore_conn_gone,
+	.lease_end = semaphore_lease_end,
+	.contents = semaphore_contents,
+	.restore = semaphore_restore,
 	.hold_text = semaphore_hold_text,
 	.jcode = JC_SEMAPHORE,
 	.jops = semaphore_jops,

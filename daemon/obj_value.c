@@ -157,6 +157,26 @@ value_mem(const struct object *o)
 	return mem_usable(v) + mem_usable(v->cur);
 }
 
+/* Contents: the value now (its initial one is its option). */
+static void
+value_contents(const struct object *o, msgpack_packer *pk)
+{
+	const struct value *v = o->data;
+
+	pack_raw(pk, v->cur, v->len);
+}
+
+static int
+value_restore(struct object *o, const struct mpv *c, struct req *req)
+{
+	const uint8_t *bytes;
+	size_t n;
+
+	value_canon(c, &vbuf, &bytes, &n);
+	value_store(o->data, bytes, n);
+	return 0;
+}
+
 static const char *
 value_replay_set(struct object *o, struct mpv_iter *args, uint32_t nargs)
 {
@@ -196,6 +216,8 @@ const struct obj_type value_type = {
 	.free_step = value_free_step,
 	.is_initial = value_is_initial,
 	.mem = value_mem,
+	.contents = value_contents,
+	.restore = value_restore,
 	.jcode = JC_VALUE,
 	.jops = value_jops,
 	.dump = value_dump,

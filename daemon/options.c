@@ -225,20 +225,26 @@ options_read(const struct obj_type *t, const struct mpv *map,
 int
 options_parse(struct req *req, struct optval *v, bool *ephemeral)
 {
+	return options_parse_map(req, req->method->type,
+	    req->argc > 1 ? &req->argv[1] : NULL, v, ephemeral);
+}
+
+int
+options_parse_map(struct req *req, const struct obj_type *t,
+    const struct mpv *map, struct optval *v, bool *ephemeral)
+{
 	struct optval eph = { .u = false };
-	const struct mpv *map = req->argc > 1 ? &req->argv[1] : NULL;
 	char err[512];
 
 	if (map != NULL && map->type == MPV_NIL)
 		map = NULL;
-	if (options_read(req->method->type, map, v, &eph, req->method->name,
-	    err, sizeof err) == -1) {
+	if (options_read(t, map, v, &eph, req->method->name, err,
+	    sizeof err) == -1) {
 		reply_error(req, PERR_BADARG, "%s", err);
 		return -1;
 	}
 	*ephemeral = eph.u;
-	return req->method->type->check != NULL ?
-	    req->method->type->check(v, req) : 0;
+	return t->check != NULL ? t->check(v, req) : 0;
 }
 
 int

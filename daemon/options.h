@@ -77,6 +77,10 @@ struct optval {
  * answers).
  */
 int options_parse(struct req *req, struct optval *v, bool *ephemeral);
+/* The same for the options map (NULL or nil: none) of an object of type
+ * t, with its check (obj.restore). */
+int options_parse_map(struct req *req, const struct obj_type *t,
+    const struct mpv *map, struct optval *v, bool *ephemeral);
 /*
  * t's options map as stored (options_encode) back into v: what a replay
  * of TYPE.create hands the type's init. The type's check does not run

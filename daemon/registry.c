@@ -142,6 +142,24 @@ registry_insert(struct object *o)
 }
 
 struct object *
+registry_detached(const struct obj_type *t, const char *name, size_t len,
+    const struct optval *v, const uint8_t *opts, size_t optlen,
+    bool explicit)
+{
+	struct object *o = registry_alloc(t, name, len, opts, optlen);
+
+	o->explicit = explicit;
+	t->init(o, v);
+	return o;
+}
+
+void
+registry_attach(struct object *o)
+{
+	registry_insert(o);
+}
+
+struct object *
 registry_add(const struct obj_type *t, const char *name, size_t len)
 {
 	struct optval v[OPTS_MAX];
@@ -153,8 +171,7 @@ registry_add(const struct obj_type *t, const char *name, size_t len)
 			fatalx("%s: %s has no defaults", __func__, t->name);
 	}
 	options_defaults(t, v);
-	o = registry_alloc(t, name, len, NULL, 0);
-	t->init(o, v);
+	o = registry_detached(t, name, len, v, NULL, 0, false);
 	registry_insert(o);
 	return o;
 }
@@ -163,10 +180,9 @@ struct object *
 registry_create(const struct obj_type *t, const char *name, size_t len,
     const struct optval *v, const uint8_t *opts, size_t optlen)
 {
-	struct object *o = registry_alloc(t, name, len, opts, optlen);
+	struct object *o = registry_detached(t, name, len, v, opts, optlen,
+	    true);
 
-	o->explicit = true;
-	t->init(o, v);
 	registry_insert(o);
 	return o;
 }
@@ -209,6 +225,12 @@ registry_discard(struct object *o)
 	}
 	if (!evtimer_pending(free_ev, NULL))
 		evtimer_add(free_ev, &now);
+}
+
+void
+registry_discard_detached(struct object *o)
+{
+	registry_discard(o);
 }
 
 bool

@@ -104,6 +104,36 @@ struct obj_type {
 	const char *(*busy_text)(const struct object *o, char *buf,
 	    size_t len);
 	/*
+	 * h's lease ran out (hold_lease; h->lost is already set): give back
+	 * what it holds as conn_gone does and wake whoever can now proceed,
+	 * but keep h, so that its connection's next release there is
+	 * refused. NULL for types nothing can be leased in.
+	 */
+	void (*lease_end)(struct hold *h);
+	/*
+	 * Pack o's contents as one value, as a restart would keep them: the
+	 * disconnect rule applied to every connection (held locks released
+	 * unless release_on_disconnect is false, permits and leased items
+	 * given back), waiters gone. What obj.dump answers under "contents"
+	 * and restore takes back (dump.c): the user's form, one readable
+	 * value that other versions read, where .dump below writes the
+	 * journal's (records of this build's ops; docs/HACKING.md says why
+	 * both). NULL: nothing but its options (nil).
+	 */
+	void (*contents)(const struct object *o, msgpack_packer *pk);
+	/*
+	 * Set o, fresh from init with its options, to contents c as
+	 * .contents packs them (a view into the request; nil: as init made
+	 * it). 0, or -1 after replying to req (BADARG, BADTYPE, RANGE...);
+	 * the caller then deletes o. NULL: c must be nil.
+	 */
+	int (*restore)(struct object *o, const struct mpv *c, struct req *req);
+	/*
+	 * Why obj.dump and obj.restore refuse objects of the type (its state
+	 * has no record form: pipe, pool); NULL: they take them.
+	 */
+	const char *nodump;
+	/*
 	 * The journal (journal.h). jcode: the type's code in records (JC_*).
 	 * jops: its ops, a table indexed by op number and ended by JOP_END;
 	 * NULL when nothing of it outlives a connection but its existence,
@@ -178,6 +208,18 @@ struct object *registry_add(const struct obj_type *t, const char *name,
  */
 struct object *registry_create(const struct obj_type *t, const char *name,
     size_t len, const struct optval *v, const uint8_t *opts, size_t optlen);
+/*
+ * An object of t made as registry_create (explicit) or registry_add (not:
+ * then opts is NULL and v the defaults) would make it, but outside the
+ * registry: registry_attach() puts it there under its name, which must be
+ * free by then; registry_discard_detached() frees it instead. For what
+ * must be built whole before it replaces anything (obj.restore).
+ */
+struct object *registry_detached(const struct obj_type *t, const char *name,
+    size_t len, const struct optval *v, const uint8_t *opts, size_t optlen,
+    bool explicit);
+void registry_attach(struct object *o);
+void registry_discard_detached(struct object *o);
 /*
  * Unlink o and free it, in slices when it is large: o is gone for the
  * caller either way. o has no waiter and no holder left: obj.delete

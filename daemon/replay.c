@@ -327,32 +327,37 @@ replay_files(uint64_t *end, uint64_t *nrec, struct replay_bad *bad)
 
 /* --- the dump ------------------------------------------------------------ */
 
-/* Every counter's ceiling, then every object a restart keeps, as
- * records: its creation when explicit, then its type's dump. */
-static void
-replay_dump(void)
+void
+replay_dump_object(const struct object *o)
 {
 	static struct buf scratch = BUF_INIT;
-	const struct object *o;
 	const uint8_t *opts;
 	msgpack_packer *pk;
 	size_t n;
 
-	journal_counter_dump();
-	for (o = registry_next(NULL); o != NULL; o = registry_next(o)) {
-		if (o->owner != NULL || o->type->dropped)
-			continue;
-		if (o->explicit) {
-			options_of(o, &scratch, &opts, &n);
-			pk = journal_begin_raw(JC_REGISTRY, JR_CREATE, o->name,
-			    o->namelen, 2);
-			msgpack_pack_uint64(pk, o->type->jcode);
-			pack_raw(pk, opts, n);
-			journal_end();
-		}
-		if (o->type->dump != NULL)
-			o->type->dump(o);
+	if (o->owner != NULL || o->type->dropped)
+		return;
+	if (o->explicit) {
+		options_of(o, &scratch, &opts, &n);
+		pk = journal_begin_raw(JC_REGISTRY, JR_CREATE, o->name,
+		    o->namelen, 2);
+		msgpack_pack_uint64(pk, o->type->jcode);
+		pack_raw(pk, opts, n);
+		journal_end();
 	}
+	if (o->type->dump != NULL)
+		o->type->dump(o);
+}
+
+/* Every counter's ceiling, then every object a restart keeps. */
+static void
+replay_dump(void)
+{
+	const struct object *o;
+
+	journal_counter_dump();
+	for (o = registry_next(NULL); o != NULL; o = registry_next(o))
+		replay_dump_object(o);
 }
 
 void

@@ -38,5 +38,8 @@ const char *replay_record(const uint8_t *body, size_t len, char *err,
  * object's creation, then its type's dump. Compaction writes this.
  */
 void replay_dump_all(void);
+/* One object's records, as replay_dump_all makes them (nothing for an
+ * object a restart does not keep): what an obj.restore journals. */
+void replay_dump_object(const struct object *o);
 
 #endif

@@ -5,6 +5,7 @@
  * the names in slices for registries too large for one reply. obj.delete
  * frees a large object in slices after answering (registry.c).
  * sys.cancel takes back a parked request of the asking connection.
+ * obj.dump and obj.restore are dump.c's records.
  * sys.save parks until the compaction it asked for is over.
  *
  * The operator's view: obj.info lists an object's holders and waiters
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "dump.h"
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
@@ -159,9 +161,13 @@ sys_pack_peer(msgpack_packer *pk, const struct conn *c)
 	msg_pack_cstr(pk, c->comm);
 }
 
+/* A lost hold (its lease ran out) holds nothing but its connection's
+ * next release there, which is refused. */
 static const char *
 sys_hold_text(const struct hold *h, char *buf, size_t len)
 {
+	if (h->lost)
+		return "lease ended";
 	return h->o->type->hold_text != NULL ?
 	    h->o->type->hold_text(h, buf, len) : "held";
 }
@@ -319,14 +325,25 @@ sys_obj_delete(struct req *req)
 	waiter_object_deleted(req->obj);
 	/* After what the deletion gave back (an ack queue's leases), which
 	 * the journal got as it happened. */
-	if (journal_wants_registry(req->obj)) {
-		journal_begin_raw(JC_REGISTRY, JR_DELETE, req->obj->name,
-		    req->obj->namelen, 0);
-		journal_end();
-	}
+	journal_delete(req->obj);
 	registry_delete(req->obj);
 	req->obj = NULL;
 	reply_nil(req);
+}
+
+static void
+sys_obj_dump(struct req *req)
+{
+	if (req->obj == NULL)
+		sys_noobj(req);
+	else
+		dump_reply(req);
+}
+
+static void
+sys_obj_restore(struct req *req)
+{
+	dump_restore(req);
 }
 
 static void

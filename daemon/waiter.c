@@ -23,6 +23,7 @@
  * many objects it holds something in (a scan of its list cost O(holds)).
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -32,7 +33,7 @@
 #include "reply.h"
 #include "waiter.h"
 
-#define WAITER_NOHEAP UINT32_MAX
+#define DEADLINE_NONE UINT32_MAX
 
 /* A waiter keeps its request's reply-to record, never the request (whose
  * params once made a waiter 528 bytes). */
@@ -41,8 +42,9 @@ _Static_assert(sizeof(struct waiter) <= 128, "struct waiter grew");
 /* Longest timeout taken as a deadline; longer is forever (~146 years). */
 #define WAITER_MAX_USEC ((int64_t)1 << 62)
 
+/* Every armed deadline: parked waiters' timeouts and leases' ends. */
 static struct {
-	struct waiter **w;
+	struct deadline **d;
 	size_t len;
 	size_t cap;
 	uint64_t ops;             /* comparisons and swaps: waiter_heap_ops */
@@ -51,7 +53,7 @@ static struct {
 static struct event *timer;
 static uint64_t armed_for;        /* the deadline the timer is set for; 0 */
 static size_t nwaiters;
-static uint64_t next_seq;
+static uint32_t next_seq;
 
 /* Names of objects to settle once the current path is done with them. */
 static struct {
@@ -86,27 +88,27 @@ waiter_init(void)
 /* --- the deadline heap --------------------------------------------------- */
 
 static bool
-heap_less(const struct waiter *a, const struct waiter *b)
+heap_less(const struct deadline *a, const struct deadline *b)
 {
 	heap.ops++;
-	return a->deadline < b->deadline ||
-	    (a->deadline == b->deadline && a->seq < b->seq);
+	return a->at < b->at ||
+	    (a->at == b->at && (int32_t)(a->seq - b->seq) < 0);
 }
 
 static void
-heap_put(size_t i, struct waiter *w)
+heap_put(size_t i, struct deadline *d)
 {
-	heap.w[i] = w;
-	w->heap_index = (uint32_t)i;
+	heap.d[i] = d;
+	d->index = (uint32_t)i;
 }
 
 static void
 heap_swap(size_t i, size_t j)
 {
-	struct waiter *t = heap.w[i];
+	struct deadline *t = heap.d[i];
 
 	heap.ops++;
-	heap_put(i, heap.w[j]);
+	heap_put(i, heap.d[j]);
 	heap_put(j, t);
 }
 
@@ -117,7 +119,7 @@ heap_up(size_t i)
 
 	while (i > 0) {
 		parent = (i - 1) / 2;
-		if (!heap_less(heap.w[i], heap.w[parent]))
+		if (!heap_less(heap.d[i], heap.d[parent]))
 			break;
 		heap_swap(i, parent);
 		i = parent;
@@ -135,9 +137,9 @@ heap_down(size_t i)
 		if (l >= heap.len)
 			break;
 		m = l;
-		if (r < heap.len && heap_less(heap.w[r], heap.w[l]))
+		if (r < heap.len && heap_less(heap.d[r], heap.d[l]))
 			m = r;
-		if (!heap_less(heap.w[m], heap.w[i]))
+		if (!heap_less(heap.d[m], heap.d[i]))
 			break;
 		heap_swap(i, m);
 		i = m;
@@ -145,31 +147,33 @@ heap_down(size_t i)
 }
 
 static void
-heap_push(struct waiter *w)
+heap_push(struct deadline *d)
 {
+	if (heap.len == DEADLINE_NONE)
+		fatalx("%s: %zu deadlines", __func__, heap.len);
 	if (heap.len == heap.cap) {
 		heap.cap = heap.cap == 0 ? 64 : heap.cap * 2;
-		heap.w = xrealloc(heap.w, heap.cap * sizeof *heap.w);
+		heap.d = xrealloc(heap.d, heap.cap * sizeof *heap.d);
 	}
-	heap_put(heap.len++, w);
-	heap_up(w->heap_index);
+	heap_put(heap.len++, d);
+	heap_up(d->index);
 }
 
 static void
-heap_remove(struct waiter *w)
+heap_remove(struct deadline *d)
 {
-	size_t i = w->heap_index;
-	struct waiter *last;
+	size_t i = d->index;
+	struct deadline *last;
 
-	if (i >= heap.len || heap.w[i] != w)
-		fatalx("%s: waiter not in the heap", __func__);
-	last = heap.w[--heap.len];
-	w->heap_index = WAITER_NOHEAP;
-	if (last == w)
+	if (i >= heap.len || heap.d[i] != d)
+		fatalx("%s: deadline not in the heap", __func__);
+	last = heap.d[--heap.len];
+	d->index = DEADLINE_NONE;
+	if (last == d)
 		return;
 	heap_put(i, last);
 	heap_up(i);
-	heap_down(last->heap_index);
+	heap_down(last->index);
 }
 
 /* Point the timer at the earliest deadline, if that changed. */
@@ -185,7 +189,7 @@ waiter_arm(void)
 		armed_for = 0;
 		return;
 	}
-	first = heap.w[0]->deadline;
+	first = heap.d[0]->at;
 	if (first == armed_for)
 		return;
 	waiter_init();
@@ -197,6 +201,33 @@ waiter_arm(void)
 	tv.tv_usec = (suseconds_t)(left % 1000000);
 	evtimer_add(timer, &tv);
 	armed_for = first;
+}
+
+/* Arm d for at (its kind set by the caller), re-arming the timer if d is
+ * now the earliest. */
+static void
+deadline_set(struct deadline *d, uint64_t at)
+{
+	d->at = at;
+	d->seq = (++next_seq << 1) | DEADLINE_KIND(d);
+	heap_push(d);
+	if (d->index == 0)
+		waiter_arm();
+}
+
+/* Disarm d if armed. */
+static void
+deadline_clear(struct deadline *d)
+{
+	bool first;
+
+	if (d->index != DEADLINE_NONE) {
+		first = d->index == 0;
+		heap_remove(d);
+		if (first)
+			waiter_arm();
+	}
+	d->at = 0;
 }
 
 static void
@@ -274,6 +305,78 @@ waiter_timeout_arg(struct req *req, unsigned i, int64_t *usec)
 	return false;
 }
 
+bool
+waiter_ttl_arg(struct req *req, const struct mpv *v, const char *what,
+    int64_t *usec)
+{
+	double f;
+
+	if (v->type == MPV_UINT && v->v.u > 0) {
+		*usec = v->v.u >= (uint64_t)WAITER_MAX_USEC / 1000000 ?
+		    WAITER_MAX_USEC : (int64_t)v->v.u * 1000000;
+		return true;
+	}
+	if (v->type == MPV_FLOAT && v->v.f > 0) {
+		f = v->v.f * 1e6;
+		*usec = f >= (double)WAITER_MAX_USEC ? WAITER_MAX_USEC :
+		    (int64_t)f;
+		if ((double)*usec < f)
+			(*usec)++;
+		return true;
+	}
+	reply_error(req, PERR_BADARG, "%s: %s must be a number of seconds "
+	    "> 0", req->method->name, what);
+	return false;
+}
+
+bool
+hold_opts_arg(struct req *req, unsigned i, bool rod, struct hold_opts *opts)
+{
+	const struct mpv *map = &req->argv[i];
+	struct mpv_iter it;
+	struct mpv k, v;
+	bool seen_ttl = false, seen_fence = false;
+
+	opts->ttl = 0;
+	opts->fence = false;
+	if (i >= req->argc || map->type == MPV_NIL)
+		return true;
+	if (map->type != MPV_MAP) {
+		reply_error(req, PERR_BADARG, "%s: the options must be a map "
+		    "{ttl, fence}", req->method->name);
+		return false;
+	}
+	mpv_iter_init(&it, map);
+	while (mpv_iter_next(&it, &k) && mpv_iter_next(&it, &v)) {
+		if (mpv_str_eq(&k, "ttl") && !seen_ttl) {
+			seen_ttl = true;
+			if (v.type != MPV_NIL &&
+			    !waiter_ttl_arg(req, &v, "ttl", &opts->ttl))
+				return false;
+		} else if (mpv_str_eq(&k, "fence") && !seen_fence) {
+			seen_fence = true;
+			if (v.type != MPV_BOOL) {
+				reply_error(req, PERR_BADARG, "%s: fence must "
+				    "be true or false", req->method->name);
+				return false;
+			}
+			opts->fence = v.v.b;
+		} else {
+			reply_error(req, PERR_BADARG, "%s: the options are "
+			    "ttl and fence, each once", req->method->name);
+			return false;
+		}
+	}
+	if (opts->ttl > 0 && !rod) {
+		reply_error(req, PERR_BADARG, "%s: '%.*s' is kept when its "
+		    "holder disconnects (release_on_disconnect false): a "
+		    "lease (ttl) belongs to its holder's connection",
+		    req->method->name, req_namelen(req), req_name(req));
+		return false;
+	}
+	return true;
+}
+
 struct waiter *
 waiter_park(struct req *req, const struct waiter_ops *ops, int64_t usec)
 {
@@ -303,18 +406,14 @@ waiter_park(struct req *req, const struct waiter_ops *ops, int64_t usec)
 	w->req.replied = false;
 	w->req.parked = false;
 	w->ops = ops;
-	w->seq = ++next_seq;
 	w->since = now_usec();
-	w->heap_index = WAITER_NOHEAP;
+	w->dl.seq = DEADLINE_WAITER;
+	w->dl.index = DEADLINE_NONE;
 	TAILQ_INSERT_TAIL(&o->waiters, w, link);
 	o->nwaiters++;
 	nwaiters++;
-	if (usec > 0) {
-		w->deadline = w->since + (uint64_t)usec;
-		heap_push(w);
-		if (w->heap_index == 0)
-			waiter_arm();
-	}
+	if (usec > 0)
+		deadline_set(&w->dl, w->since + (uint64_t)usec);
 	req->replied = true;
 	req->parked = true;
 	req->c->parked = w;
@@ -326,17 +425,11 @@ static void
 waiter_unlink(struct waiter *w)
 {
 	struct object *o = w->req.obj;
-	bool first;
 
 	TAILQ_REMOVE(&o->waiters, w, link);
 	o->nwaiters--;
 	nwaiters--;
-	if (w->heap_index != WAITER_NOHEAP) {
-		first = w->heap_index == 0;
-		heap_remove(w);
-		if (first)
-			waiter_arm();
-	}
+	deadline_clear(&w->dl);
 	if (w->req.c->parked == w)
 		w->req.c->parked = NULL;
 }
@@ -366,17 +459,10 @@ waiter_move(struct waiter *w, struct object *to,
     const struct waiter_ops *ops)
 {
 	struct object *from = w->req.obj;
-	bool first;
 
 	TAILQ_REMOVE(&from->waiters, w, link);
 	from->nwaiters--;
-	if (w->heap_index != WAITER_NOHEAP) {
-		first = w->heap_index == 0;
-		heap_remove(w);
-		if (first)
-			waiter_arm();
-	}
-	w->deadline = 0;
+	deadline_clear(&w->dl);
 	w->ops = ops;
 	w->req.obj = to;
 	TAILQ_INSERT_TAIL(&to->waiters, w, link);
@@ -522,14 +608,34 @@ waiter_shutdown(void)
 	settle_pending();
 }
 
+/* h's lease ran out: what it held goes back; h stays, lost. */
+static void
+lease_expire(struct hold *h)
+{
+	if (h->o->type->lease_end == NULL)
+		fatalx("%s: %s leases without lease_end", __func__,
+		    h->o->type->name);
+	h->lost = true;
+	settle_later(h->o);
+	h->o->type->lease_end(h);
+}
+
 void
 waiter_expire(uint64_t now)
 {
+	struct deadline *d;
 	struct waiter *w;
 
-	while (heap.len > 0 && heap.w[0]->deadline <= now) {
-		w = heap.w[0];
-		heap_remove(w);
+	while (heap.len > 0 && heap.d[0]->at <= now) {
+		d = heap.d[0];
+		heap_remove(d);
+		d->at = 0;
+		if (DEADLINE_KIND(d) == DEADLINE_LEASE) {
+			lease_expire((struct hold *)((char *)d -
+			    offsetof(struct hold, lease)));
+			continue;
+		}
+		w = (struct waiter *)((char *)d - offsetof(struct waiter, dl));
 		settle_later(w->req.obj);
 		/* The type answers and waiter_done()s it, or moves it. */
 		w->ops->timeout(w);
@@ -651,12 +757,19 @@ hold_get(struct conn *c, struct object *o)
 	else if (2 * (holds.n + 1) > holds.mask + 1)
 		hold_index_resize(2 * (holds.mask + 1));
 	i = hold_probe(c, o);
-	if ((h = holds.slot[i]) != NULL)
+	if ((h = holds.slot[i]) != NULL) {
+		if (h->lost) {
+			h->lost = false;
+			h->since = now_usec();
+		}
 		return h;
+	}
 	h = xcalloc(1, sizeof *h);
 	h->c = c;
 	h->o = o;
 	h->since = now_usec();
+	h->lease.seq = DEADLINE_LEASE;
+	h->lease.index = DEADLINE_NONE;
 	holds.slot[i] = h;
 	holds.n++;
 	LIST_INSERT_HEAD(hold_list_of(c), h, by_conn);
@@ -667,6 +780,7 @@ hold_get(struct conn *c, struct object *o)
 void
 hold_drop(struct hold *h)
 {
+	deadline_clear(&h->lease);
 	hold_index_remove(hold_probe(h->c, h->o));
 	LIST_REMOVE(h, by_conn);
 	LIST_REMOVE(h, by_obj);
@@ -702,4 +816,27 @@ hold_notify(struct hold *h, const char *method, uint32_t nparams)
 	msg_pack_notification(pk, method, nparams);
 	conn_push(h->c);
 	return pk;
+}
+
+bool
+hold_lost(struct req *req, struct object *o, bool release, const char *then)
+{
+	struct hold *h = o == NULL ? NULL : hold_find(req->c, o);
+
+	if (h == NULL || !h->lost)
+		return false;
+	if (release)
+		hold_drop(h);
+	reply_error(req, PERR_NOTHELD, "%s: this connection's lease on "
+	    "'%.*s' ended: %s", req->method->name, (int)o->namelen, o->name,
+	    then);
+	return true;
+}
+
+void
+hold_lease(struct hold *h, int64_t usec)
+{
+	deadline_clear(&h->lease);
+	if (usec > 0)
+		deadline_set(&h->lease, now_usec() + (uint64_t)usec);
 }

@@ -40,8 +40,23 @@
 
 #include "dispatch.h"
 
+struct hold;
 struct object;
 struct waiter;
+
+/*
+ * A deadline in the one heap: a parked waiter's timeout, or the end of a
+ * hold's lease. Embedded in its owner.
+ */
+struct deadline {
+	uint64_t at;              /* now_usec() clock; 0: none */
+	uint32_t seq;             /* arming order << 1 | its kind (DEADLINE_*):
+				     breaks ties, compared as a serial number
+				     (a waiter stays within 128 bytes) */
+	uint32_t index;           /* in the heap, if armed */
+};
+enum { DEADLINE_WAITER, DEADLINE_LEASE };
+#define DEADLINE_KIND(d) ((d)->seq & 1)
 
 struct waiter_ops {
 	/*
@@ -67,23 +82,30 @@ struct waiter {
 	struct req req;           /* the reply-to record: c, msgid, method,
 				     obj (no params) */
 	const struct waiter_ops *ops;
-	uint64_t deadline;        /* now_usec() clock; 0: none */
-	uint64_t seq;             /* park order: breaks deadline ties */
+	struct deadline dl;       /* its timeout; dl.at 0: none */
 	uint64_t since;           /* parked (now_usec clock): obj.info */
 	TAILQ_ENTRY(waiter) link; /* req.obj's FIFO */
 	/* Verb data, copied at park time (the request's views die). */
 	int64_t n;                /* a count: get_many's n, rlock depth... */
 	uint8_t *data;            /* owned bytes (put's items), xfree'd */
 	size_t datalen;
-	uint64_t nitems;
+	union {
+		uint64_t nitems;  /* put, put_many: the items in data */
+		uint64_t ttl;     /* acquire: the lease its grant starts, in
+				     usec (hold_lease); 0: none */
+	};
 	int state;                /* type-defined */
-	uint32_t heap_index;      /* in the deadline heap, if deadline (a
-				     waiter is a connection's: far fewer
-				     than 2^32) */
 };
 TAILQ_HEAD(waiter_list, waiter);
 
-/* What one connection holds in one object. */
+/*
+ * What one connection holds in one object. A hold may be a lease
+ * (hold_lease): at its deadline the type's lease_end gives back what it
+ * holds, as a close would, and the hold stays behind marked lost, so that
+ * its connection's next release there is refused (NOTHELD) instead of
+ * releasing what someone else got meanwhile; a release, a new grant
+ * (hold_get) or the connection's close ends that.
+ */
 struct hold {
 	struct conn *c;
 	struct object *o;
@@ -92,6 +114,8 @@ struct hold {
 	uint64_t since;           /* first held (now_usec clock) */
 	LIST_ENTRY(hold) by_conn;
 	LIST_ENTRY(hold) by_obj;
+	struct deadline lease;    /* its lease's end; lease.at 0: none */
+	bool lost;                /* its lease ran out (see above) */
 };
 LIST_HEAD(hold_list, hold);
 
@@ -162,10 +186,11 @@ uint64_t waiter_heap_ops(void);
 
 /* The hold of c in o, or NULL. O(1) amortized, whatever c holds. */
 struct hold *hold_find(struct conn *c, struct object *o);
-/* The hold of c in o, created with n = 0 when missing. */
+/* The hold of c in o, created with n = 0 when missing; a lost one is a
+ * hold again (not lost, no lease). */
 struct hold *hold_get(struct conn *c, struct object *o);
-/* Forget h (its type has given back or cleared what it held); h->data
- * is the type's to free before. */
+/* Forget h (its type has given back or cleared what it held), its lease
+ * too; h->data is the type's to free before. */
 void hold_drop(struct hold *h);
 /* Holds in all, and the index slots looked at since start (tests check
  * that a lookup costs O(1) among 100k holds). */
@@ -180,5 +205,42 @@ uint64_t hold_steps(void);
  */
 msgpack_packer *hold_notify(struct hold *h, const char *method,
     uint32_t nparams);
+/*
+ * Make h a lease that ends usec (> 0) from now, or again from now if it
+ * is one (extend); -1: no lease any more. At the end, from the deadline
+ * heap: h is marked lost, its type's lease_end runs (registry.h), the
+ * object is settled.
+ */
+void hold_lease(struct hold *h, int64_t usec);
+/*
+ * v as a lease's ttl: a number of seconds > 0 (int or float), rounded up
+ * to a microsecond, into *usec. true, or false after replying BADARG
+ * naming what.
+ */
+bool waiter_ttl_arg(struct req *req, const struct mpv *v, const char *what,
+    int64_t *usec);
+
+/*
+ * c's hold in o (req's connection; o may be NULL) is lost, its lease
+ * ended: answer req NOTHELD, saying what happened then ("it was released
+ * then"), and forget the hold if release (a release takes the news; an
+ * extend leaves it for the release to come). true when so.
+ */
+bool hold_lost(struct req *req, struct object *o, bool release,
+    const char *then);
+
+/* An acquire's options (lock, rlock, semaphore). */
+struct hold_opts {
+	int64_t ttl;              /* usec: the grant is a lease; 0: not */
+	bool fence;               /* answer the fencing token, not true */
+};
+/*
+ * Param i as an acquire's options: absent, nil or a map of {ttl: seconds
+ * > 0 or nil, fence: bool}. A ttl needs rod, the object's
+ * release_on_disconnect (a lease belongs to its holder's connection).
+ * true, or false after replying BADARG.
+ */
+bool hold_opts_arg(struct req *req, unsigned i, bool rod,
+    struct hold_opts *opts);
 
 #endif

@@ -270,12 +270,17 @@
 	    "name[, {release_on_disconnect}]", \
 	    "create it explicitly; release_on_disconnect (true) frees it " \
 	    "when its holder's connection closes") \
-	M(lock, acquire, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
-	    "name[, timeout]", \
-	    "true once held; false on timeout (0: do not wait)") \
+	M(lock, acquire, 1, 3, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name[, timeout[, {ttl, fence}]]", \
+	    "true (fence: its fencing token) once held, a lease of ttl " \
+	    "seconds if given; false on timeout") \
 	M(lock, release, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
 	    "name", \
 	    "release it (one level of an rlock); the oldest waiter gets it") \
+	M(lock, extend, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, ttl", \
+	    "the caller's lease on it ends ttl seconds from now; NOTHELD " \
+	    "once it ended") \
 	M(lock, locked, 1, 1, MF_OBJ, \
 	    "name", \
 	    "bool: held by anyone")
@@ -285,12 +290,17 @@
 	    "name[, {release_on_disconnect}]", \
 	    "create it explicitly; release_on_disconnect (true) frees it " \
 	    "when its holder's connection closes") \
-	M(rlock, acquire, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
-	    "name[, timeout]", \
-	    "true once held; false on timeout (0: do not wait)") \
+	M(rlock, acquire, 1, 3, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name[, timeout[, {ttl, fence}]]", \
+	    "true (fence: its fencing token) once held, a lease of ttl " \
+	    "seconds if given; false on timeout") \
 	M(rlock, release, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
 	    "name", \
 	    "release it (one level of an rlock); the oldest waiter gets it") \
+	M(rlock, extend, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, ttl", \
+	    "the caller's lease on it ends ttl seconds from now; NOTHELD " \
+	    "once it ended") \
 	M(rlock, locked, 1, 1, MF_OBJ, \
 	    "name", \
 	    "bool: held by anyone") \
@@ -302,12 +312,17 @@
 	M(semaphore, create, 1, 2, MF_WRITE | MF_OBJ, \
 	    "name[, {value, bounded, release_on_disconnect}]", \
 	    "create it explicitly with value permits (1)") \
-	M(semaphore, acquire, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
-	    "name[, timeout]", \
-	    "true once a permit is taken; false on timeout") \
+	M(semaphore, acquire, 1, 3, MF_WRITE | MF_BLOCKS | MF_OBJ | MF_CREATES, \
+	    "name[, timeout[, {ttl, fence}]]", \
+	    "true (fence: its fencing token) once a permit is taken, a lease " \
+	    "of ttl seconds if given; false on timeout") \
 	M(semaphore, release, 1, 2, MF_WRITE | MF_FREES | MF_OBJ | MF_CREATES, \
 	    "name[, n]", \
 	    "give n (1) permits back; bounded: RANGE past the initial value") \
+	M(semaphore, extend, 2, 2, MF_WRITE | MF_FREES | MF_OBJ, \
+	    "name, ttl", \
+	    "the caller's lease on its permits ends ttl seconds from now; " \
+	    "NOTHELD once it ended") \
 	M(semaphore, value, 1, 1, MF_OBJ, \
 	    "name", \
 	    "int: permits left")
@@ -447,7 +462,14 @@
 	    "{name, type, size, ..., holders, waiting, stays}") \
 	M(obj, delete, 1, 1, MF_WRITE | MF_FREES | MF_OBJ, \
 	    "name", \
-	    "delete an object of any type; NOOBJ")
+	    "delete an object of any type; NOOBJ") \
+	M(obj, dump, 1, 1, MF_OBJ, \
+	    "name", \
+	    "{name, type, explicit, options, contents}: the object as a " \
+	    "restart keeps it; NOOBJ") \
+	M(obj, restore, 2, 3, MF_WRITE | MF_OBJ, \
+	    "name, {type, explicit, options, contents}[, replace]", \
+	    "make the object from obj.dump's record; EXISTS unless replace")
 
 #define MPMGR_METHODS_SYS(M) \
 	M(sys, ping, 0, 0, 0, \

@@ -96,8 +96,13 @@ c 'cache cfg' 2 info c
 c 'brick build' 3 rm cfg b
 c 'semaphore' 2 ls se
 c '' 6 lock exec -n build -- ec
-c '--authkey-file --conflict-exit-code --help --name --quiet --socket --timeout' \
-    5 lock exec -n build --
+exec_opts='--authkey-file --conflict-exit-code --help --name --quiet --socket'
+c "$exec_opts --timeout --ttl --wait-daemon" 5 lock exec -n build --
+c 'dump' 1 du
+c 'restore' 1 rest
+c '--replace' 2 restore --rep
+c '--wait-daemon' 1 --wait-d
+c '--ttl' 5 sem exec -n build --tt
 c '' 5 lock exec -n build ech x
 c 'cfg' 6 -s "$sock" dict get -n cf
 c '' 6 -s "$tmp/nope.sock" dict get -n c

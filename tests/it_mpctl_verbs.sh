@@ -28,9 +28,13 @@ test_begin it_mpctl_verbs
 #   obj.scan     `ls` pages through it
 #   process.exited  only a record's supervisor reports, on the connection
 #                that registered it (`process start` does)
+#   lock.extend, rlock.extend, semaphore.extend
+#                only the connection holding a lease can extend it, and
+#                `exec --ttl` does
 #   pool.done, pool.fail  only the connection a job is leased to reports
 #                it (`pool worker` does)
 unexposed="rlock.owned sys.cancel obj.scan process.exited pool.done pool.fail"
+unexposed="$unexposed lock.extend rlock.extend semaphore.extend"
 # Verbs spelled otherwise than their method's verb, as VERB=METHOD-VERB:
 # exec holds while CMD runs, cat and write hold a pipe's end while they
 # stream, start registers the process it runs, worker takes the jobs it

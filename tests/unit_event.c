@@ -119,16 +119,16 @@ START_TEST(test_event_wait)
 	reply_on(fc_conn(2), b, "true");
 	OK("event.clear", "['evt']", "nil");
 	a = PARK(1, "event.wait", "['evt', 2.5]");
-	ck_assert_uint_ge(fc_conn(1)->parked->deadline, now_usec() + 2400000);
-	ck_assert_uint_le(fc_conn(1)->parked->deadline, now_usec() + 2500000);
+	ck_assert_uint_ge(fc_conn(1)->parked->dl.at, now_usec() + 2400000);
+	ck_assert_uint_le(fc_conn(1)->parked->dl.at, now_usec() + 2500000);
 	waiter_expire(FOREVER);
 	reply_on(fc_conn(1), a, "false");
 	ERR("obj.info", "['evt']", NOOBJ);
 	/* A huge timeout is forever. */
 	a = PARK(1, "event.wait", "['evt', 1e300]");
-	ck_assert_uint_eq(fc_conn(1)->parked->deadline, 0);
+	ck_assert_uint_eq(fc_conn(1)->parked->dl.at, 0);
 	b = PARK(2, "event.wait", "['evt', 18446744073709551615]");
-	ck_assert_uint_eq(fc_conn(2)->parked->deadline, 0);
+	ck_assert_uint_eq(fc_conn(2)->parked->dl.at, 0);
 	waiter_expire(FOREVER);
 	nothing_on(fc_conn(1));
 	OK("event.set", "['evt']", "nil");

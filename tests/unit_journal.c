@@ -981,15 +981,16 @@ START_TEST(test_counter)
 	journal_on = false;
 	ck_assert_ptr_null(replay_framed(&b));
 	ck_assert_uint_eq(tc_floor, 131072);
-	/* in a dump, first: the ceiling it reports */
+	/* in a dump, with the counters (after the fencing tokens'): the
+	 * ceiling it reports */
 	tc_ceiling = 196608;
 	buf_reset(&b);
 	journal_capture_begin(&b, false);
 	replay_dump_all();
-	ck_assert_uint_ge(journal_capture_end(), 1);
+	ck_assert_uint_ge(journal_capture_end(), 2);
 	pn_to_buf(&expbuf, "[0, 2, 'tc', 196608]");
-	ck_assert(buf_used(&b) >= buf_used(&expbuf) && memcmp(buf_head(&b),
-	    buf_head(&expbuf), buf_used(&expbuf)) == 0);
+	ck_assert(memmem(buf_head(&b), buf_used(&b), buf_head(&expbuf),
+	    buf_used(&expbuf)) != NULL);
 	/* a counter nobody registered is a bad record */
 	ck_assert_ptr_nonnull(replay_text("[0, 2, 'nobody', 5]"));
 	ck_assert_ptr_nonnull(replay_text("[0, 2, 'tc', 'x']"));

@@ -131,7 +131,7 @@ START_TEST(test_heap_order)
 		/* Few distinct values: ties must expire in park order. */
 		w = park_raw(cs[i], o, (uint32_t)i + 1,
 		    1 + (int64_t)(rand64() % 500) * 1000000);
-		ex[i].deadline = w->deadline;
+		ex[i].deadline = w->dl.at;
 		ex[i].id = (uint32_t)i + 1;
 	}
 	ck_assert_uint_eq(o->nwaiters, HEAP_N);
@@ -182,7 +182,7 @@ START_TEST(test_heap_remove)
 		cs[i] = pool_conn(5000 + i);
 		w = park_raw(cs[i], o, (uint32_t)i + 1,
 		    1 + (int64_t)(rand64() % 1000000000));
-		dl[i] = w->deadline;
+		dl[i] = w->dl.at;
 	}
 	/* Every third waiter answered early, in FIFO order. */
 	for (i = 0, w = waiter_first(o); w != NULL; w = next, i++) {
@@ -252,7 +252,7 @@ scale(bool one_object)
 		if (used > max_park)
 			max_park = used;
 		ids[i] = msgid;
-		ex[i].deadline = cs[i]->parked->deadline;
+		ex[i].deadline = cs[i]->parked->dl.at;
 		ex[i].id = (uint32_t)i;
 	}
 	conn = saved;

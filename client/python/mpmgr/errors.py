@@ -30,7 +30,8 @@ __all__ = [
     'ShutdownError', 'InternalError', 'EndOfFileError', 'LostError',
     'ConnectError', 'KeyFileError',
     'PeerError', 'ConnectionLostError', 'ProtocolError', 'ForkError',
-    'OutOfMemoryError', 'InvalidError', 'StateError', 'ShutDown',
+    'OutOfMemoryError', 'InvalidError', 'StateError', 'InFlightError',
+    'ShutDown',
 ]
 
 
@@ -182,6 +183,11 @@ class StateError(Error, RuntimeError):
     """ESTATE: a call out of order."""
 
 
+class InFlightError(Error, ConnectionError):
+    """EINFLIGHT: the connection was lost with the request in flight (a
+    handle that reconnects): it may or may not have run."""
+
+
 # libmpmgr's codes (mpmgr.h): the server's negated, then the client's.
 BY_CODE = {
     -1: NoKeyError, -2: NoIndexError, -3: NotFoundError, -4: NoObjectError,
@@ -194,4 +200,5 @@ BY_CODE = {
     -100: ConnectError, -101: KeyFileError, -102: PeerError,
     -103: ConnectionLostError, -104: ProtocolError, -105: ForkError,
     -106: OutOfMemoryError, -107: InvalidError, -108: StateError,
+    -109: InFlightError,
 }
