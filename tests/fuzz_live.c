@@ -765,16 +765,30 @@ pick_method(void)
 	return row;
 }
 
-/* One generated request for c; true if it may park without a timeout
- * (then a sys.cancel of it follows). */
+/* The index of a blocking verb's timeout among its parameters
+ * ("name[, timeout[, {ttl, fence}]]": 1), or -1: sys.save blocks until
+ * the journal is on disk and takes none. */
+static int
+timeout_index(const struct mpmgr_method_info *row)
+{
+	const char *t = strstr(row->params, "timeout"), *p;
+	int n = 0;
+
+	if ((row->flags & MF_BLOCKS) == 0 || t == NULL)
+		return -1;
+	for (p = row->params; p < t; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* One generated request for c; one that may park without a timeout is
+ * followed by a sys.cancel of it. */
 static void
 gen_request(struct fconn *c, msgpack_packer *pk)
 {
 	const struct mpmgr_method_info *row = pick_method();
-	/* a blocking verb whose last parameter is its timeout (sys.save
-	 * blocks too, until the journal is on disk, but takes none) */
-	bool timed = (row->flags & MF_BLOCKS) != 0 && row->max_params > 0 &&
-	    strstr(row->params, "timeout]") != NULL, forever;
+	int ti = timeout_index(row);
+	bool timed = ti >= 0, forever;
 	unsigned np = row->min_params, i;
 	uint32_t id = ++c->next_id;
 
@@ -783,9 +797,9 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 	if (chance(3))
 		np = (unsigned)below(row->max_params + 2);
 	/* a timed verb without its timeout waits forever: cancel it */
-	forever = timed && np < row->max_params;
+	forever = timed && np <= (unsigned)ti;
 	if (timed && !forever && chance(10)) {
-		np = row->max_params - 1;
+		np = (unsigned)ti;
 		forever = true;
 	}
 	/* never more than one past the arity: a wrong count is one
@@ -799,7 +813,7 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 			gen_name(pk, row->type);
 		else if (strcmp(row->name, "sys.cancel") == 0)
 			msgpack_pack_uint32(pk, id - 1 - (uint32_t)below(3));
-		else if (timed && i == row->max_params - 1)
+		else if (timed && i == (unsigned)ti)
 			gen_timeout(pk);
 		else if (strcmp(row->verb, "create") == 0 && i == 1)
 			gen_options(pk, row->type);
