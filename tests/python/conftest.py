@@ -6,11 +6,15 @@
   mpctl); ``daemon.mpctl(...)`` runs mpctl against it.
 - ``poll(cond)``: wait for a condition against a deadline, never a sleep
   standing in for one.
+- every test runs under a watchdog: past TEST_TIMEOUT it dumps every
+  thread's stack and ends pytest, so that a hang fails make check instead
+  of stalling it.
 
 $MPMGRD and $MPCTL name the binaries (make check sets them; by default the
 ones in build/). Every process a test starts is ended by the test.
 """
 
+import faulthandler
 import json
 import os
 import signal
@@ -31,7 +35,17 @@ os.environ.setdefault('MPMGRD', MPMGRD)
 # the longest a wait lasts: a sanitized daemon on a busy 2-CPU machine
 DEADLINE = 30.0
 
+# one test longer than this is a hang (the slowest take seconds)
+TEST_TIMEOUT = 600
+
 sys.path.insert(0, HERE)
+
+
+@pytest.fixture(autouse=True)
+def _watchdog():
+    faulthandler.dump_traceback_later(TEST_TIMEOUT, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 def poll(cond, timeout=DEADLINE, what='condition'):

@@ -16,6 +16,7 @@ Each exclusion names its reason; README.md lists them ("CPython's own
 tests").
 """
 
+import faulthandler
 import multiprocessing
 import sys
 import unittest
@@ -46,6 +47,16 @@ EXCLUDED = {
 }
 
 
+# CPython's tests sleep DELTA (0.1 s) and then assert that a notified
+# process has woken and counted itself: on a loaded machine, or under
+# ASan, 0.1 s is not always enough (test_notify failed so), and a failed
+# test_notify leaves its child waiting for the notify it never sent, which
+# its cleanup joins for ever. A longer DELTA only waits longer.
+DELTA = 0.5
+# One test longer than this dumps every thread's stack and ends the run
+# (as regrtest's --timeout): a hang fails, it does not stall make check.
+TEST_TIMEOUT = 600
+
 POOL_CLASSES = ('WithProcessesTestPool', 'WithProcessesTestPoolWorkerErrors',
                 'WithProcessesTestPoolWorkerLifetime')
 
@@ -55,6 +66,7 @@ def install(module_globals, start_method):
     multiprocessing.Pool = mpmgr.Pool
     import test._test_multiprocessing as T
 
+    T.DELTA = DELTA
     tmp = {'__name__': module_globals['__name__']}
     T.install_tests_in_module_dict(tmp, start_method)
     for name, cls in tmp.items():
@@ -67,11 +79,26 @@ def install(module_globals, start_method):
             cls = _adapted(cls, EXCLUDED.get(name), T.BaseMixin)
         else:
             continue
-        module_globals[name] = cls
-    module_globals['TestSyncManagerTypes'] = _sync_manager_types(
-        T, module_globals['__name__'])
+        module_globals[name] = _watched(cls)
+    module_globals['TestSyncManagerTypes'] = _watched(_sync_manager_types(
+        T, module_globals['__name__']))
     module_globals['setUpModule'] = tmp['setUpModule']
     module_globals['tearDownModule'] = tmp['tearDownModule']
+
+
+def _watched(cls):
+    """cls whose every test runs under a TEST_TIMEOUT watchdog."""
+    run = cls.run
+
+    def watched_run(self, result=None):
+        faulthandler.dump_traceback_later(TEST_TIMEOUT, exit=True)
+        try:
+            return run(self, result)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+
+    cls.run = watched_run
+    return cls
 
 
 def _skip_tests(cls, clsname):
