@@ -9,7 +9,8 @@
  *	mpctl_hold.c	holding on one connection: exec, plain acquire and
  *			release, condition wait and notify
  *	mpctl_ls.c	ls: the registry a page at a time
- *	mpctl_clients.c	clients: the daemon's connections one a line
+ *	mpctl_clients.c	the daemon's connections: clients, kill --pid,
+ *			monitor
  *	mpctl_batch.c	batch mode: one command a line, one connection
  *	mpctl_complete.c shell completion from the verb table
  *	mpctl_pipe.c	pipes: one-shot verbs, cat and write streams
@@ -100,6 +101,7 @@ enum opt_id {
 	OPT_KEY,
 	OPT_ATTEMPTS,
 	OPT_CONSUME,
+	OPT_PID,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -345,6 +347,8 @@ int ls_names(struct ctx *c, const char *type,
 /* --- mpctl_clients.c: the daemon's connections ---------------------- */
 
 int clients_run(struct ctx *);
+int clients_kill(struct ctx *);
+int clients_monitor(struct ctx *);
 
 /* --- mpctl_pipe.c: pipes ---------------------------------------------- */
 

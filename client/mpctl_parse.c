@@ -111,6 +111,8 @@ const struct opt parse_opts[OPT_COUNT] = {
 	    .key = "max_attempts", .numeric = true },
 	[OPT_CONSUME] = { .long_name = "consume",
 	    .help = "forget each job once its result is read" },
+	[OPT_PID] = { .long_name = "pid", .arg = "PID",
+	    .help = "every connection process PID made" },
 	[OPT_HELP] = { .short_name = 'h', .long_name = "help",
 	    .help = "this help; mpctl TYPE [VERB] --help for more" },
 	[OPT_VERSION] = { .short_name = 'V', .long_name = "version",

@@ -606,12 +606,29 @@ const struct verb verbs_table[] = {
 	  "ops, bytes in and out, waits=METHOD(NAME,\nSECSs) or -, "
 	  "holds=TYPE(NAME: WHAT),... or -. --json: the daemon's reply." },
 	{ .name = "kill", .method = MPMGR_MID_sys_kill, .numeric = 1,
-	  .flags = F_NIL, .opts = OPTS_SERVER, .usage = "CLIENT",
-	  .summary = "close connection CLIENT (an id from clients): what it "
-	  "holds is given back",
+	  .min = 0, .max = 1, .flags = F_NIL | F_OPERANDS | F_BATCH,
+	  .opts = OPTS_SERVER | O(OPT_PID), .usage = "CLIENT | --pid PID",
+	  .summary = "close connection CLIENT (an id from clients), or every "
+	  "one of process PID: what it holds is given back",
+	  .run = clients_kill,
 	  .help = "As if its process had died: its waiters leave, its locks, "
 	  "permits, leases and\npipe ends are given back and the next waiters "
-	  "served. Root or the daemon's\nuser only (ADMIN)." },
+	  "served. Root or the daemon's\nuser only (ADMIN). --pid reads "
+	  "clients, then kills each connection of PID\n(one that PID opens "
+	  "meanwhile is not killed: run it again); it fails only\nwhen none "
+	  "was there." },
+	{ .name = "monitor", .method = MPMGR_MID_sys_monitor,
+	  .opts = OPTS_SERVER, .usage = "",
+	  .summary = "print every request the daemon runs, one line each, "
+	  "until interrupted",
+	  .run = clients_monitor,
+	  .help = "Each line: TIME (seconds since the epoch) CLIENT PID METHOD "
+	  "NAME (- for none)\nARGS, the params as the daemon shows them: "
+	  "strings cut to 64 bytes, the\nwhole to 256. Lines a slow reader "
+	  "missed are counted on stderr. --json: one\nJSON object a line "
+	  "(time, client, pid, method, name, args, lost). -t SECS\nstops "
+	  "after SECS (exit 0); the daemon stopping exits 5. Root or the "
+	  "daemon's\nuser only (ADMIN)." },
 	{ .name = "save", .method = MPMGR_MID_sys_save, .flags = F_NIL,
 	  .opts = OPTS_SERVER, .usage = "",
 	  .summary = "compact the journal now; returns once the new snapshot "

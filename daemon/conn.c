@@ -55,9 +55,11 @@
 #include "../proto/auth.h"
 #include "../proto/mpmgr_methods.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
+#include "monitor.h"
 #include "mpmgrd.h"
 #include "notify.h"
 #include "prefetch.h"
@@ -575,6 +577,7 @@ conn_close(struct conn *c, bool flush)
 	if (c->state == CONN_READY) {
 		TAILQ_REMOVE(&server.clients, c, link);
 		server.nclients--;
+		monitor_remove(c);
 		dispatch_conn_closed(c);
 	} else
 		conn_unauth_remove(c);
@@ -735,12 +738,30 @@ conn_auth(struct conn *c, const struct msg *m, bool wellformed)
 	    (int)c->pid, (unsigned)c->uid);
 }
 
+/* Request m of c, as a line to every other watcher (monitor.c). Out of
+ * line and cold: a request nobody watches pays the test of
+ * server.nmonitors, nothing more. */
+static void __attribute__((noinline, cold))
+conn_monitor(struct conn *c, const struct msg *m)
+{
+	struct conn *w;
+
+	monitor_render(c, m, dispatch_lookup((const char *)m->method.ptr,
+	    m->method.len));
+	TAILQ_FOREACH(w, &server.monitors, mlink) {
+		if (w != c && monitor_give(w))
+			conn_queue(w);
+	}
+}
+
 static void
 conn_request(struct conn *c, const struct msg *m)
 {
 	size_t before = buf_used(&c->out), reply;
 	char text[96];
 
+	if (server.nmonitors != 0)
+		conn_monitor(c, m);
 	/* dispatch_request counts server.ops and c->ops. */
 	if (dispatch_request(c, m) == DISPATCH_PARKED) {
 		c->flags |= CONN_PARKED;

@@ -42,6 +42,7 @@ enum conn_state {
 #define CONN_WANTWRITE 0x04 /* EV_WRITE armed: output hit EAGAIN */
 #define CONN_EOF       0x08 /* peer hung up (read EOF or POLLRDHUP) */
 #define CONN_QUEUED    0x10 /* on server.ready: run input / flush output */
+#define CONN_MONITOR   0x20 /* a watcher: on server.monitors (monitor.c) */
 
 struct conn {
 	int fd;
@@ -82,6 +83,9 @@ struct conn {
 	uint64_t last_obj_gen;
 	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
 	TAILQ_ENTRY(conn) qlink;  /* server.ready while CONN_QUEUED */
+	TAILQ_ENTRY(conn) mlink;  /* server.monitors while CONN_MONITOR */
+	uint64_t mlost;           /* a watcher's lines not given since its
+				     last one (its output was full) */
 };
 /* --- conn.c: offered to request handling ------------------------------ */
 

@@ -64,7 +64,8 @@ options_take(const struct opt *op, const struct mpv *x, struct optval *ov)
 	ov->v = *x;
 	switch (op->kind) {
 	case OPT_BOOL:
-		ov->u = x->v.b;
+		/* v.b only of a bool: an int's bytes are no bool (UBSan) */
+		ov->u = x->type == MPV_BOOL && x->v.b;
 		return x->type == MPV_BOOL;
 	case OPT_UINT:
 		ov->u = x->v.u;

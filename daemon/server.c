@@ -39,6 +39,7 @@ server_init(void)
 	TAILQ_INIT(&server.clients);
 	TAILQ_INIT(&server.unauth);
 	TAILQ_INIT(&server.ready);
+	TAILQ_INIT(&server.monitors);
 }
 
 void

@@ -57,6 +57,9 @@ struct server {
 	struct conn_list clients; /* authenticated */
 	struct conn_list unauth;  /* oldest first: dropped first past max */
 	struct conn_list ready;   /* woken or with output to flush this turn */
+	struct conn_list monitors; /* watchers (sys.monitor), newest last */
+	size_t nmonitors;         /* of monitors: the one branch a request
+				     pays when nobody watches */
 	bool stopping;
 	const char *stop_why;     /* what asked for the stop */
 	struct event *ev_stop;    /* the connection layer's stop, run from the

@@ -14,6 +14,7 @@
  * as if its peer had hung up, so that what it holds is given back. Peers
  * are named by what the daemon learnt at accept (conn.c: SO_PEERCRED,
  * /proc/PID/comm). All three are O(connections + holds) by nature.
+ * sys.monitor makes the asking connection a watcher (monitor.c).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mem.h"
+#include "monitor.h"
 #include "registry.h"
 #include "reply.h"
 #include "waiter.h"
@@ -387,7 +389,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 15 + (journal_on ? 10 : 0));
+	msgpack_pack_map(pk, 16 + (journal_on ? 10 : 0));
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());
@@ -404,6 +406,7 @@ sys_stats(struct req *req)
 	sys_pack_uint(pk, "client_memory", server.client_memory);
 	sys_pack_uint(pk, "max_client_memory", server.max_client_memory);
 	sys_pack_uint(pk, "waiters", waiter_count());
+	sys_pack_uint(pk, "monitors", server.nmonitors);
 	sys_pack_str(pk, "persistence", journal_on ? "journal" : "memory");
 	if (journal_on)
 		sys_stats_journal(pk);
@@ -512,6 +515,22 @@ sys_kill(struct req *req)
 	log_info("%s: client %" PRIu64 " asked by uid %u pid %d", __func__,
 	    id, (unsigned)req->c->uid, (int)req->c->pid);
 	waiter_conn_kill(c);
+	reply_nil(req);
+}
+
+/*
+ * The asking connection watches from now on: every request another
+ * connection runs comes to it as a line (monitor.c). ADMIN: dispatch has
+ * checked who asks.
+ */
+static void
+sys_monitor(struct req *req)
+{
+	if (!(req->c->flags & CONN_MONITOR))
+		log_info("%s: client %" PRIu64 " (uid %u pid %d) watches",
+		    __func__, req->c->id, (unsigned)req->c->uid,
+		    (int)req->c->pid);
+	monitor_add(req->c);
 	reply_nil(req);
 }
 

@@ -492,6 +492,10 @@
 	M(sys, kill, 1, 1, MF_ADMIN, \
 	    "client_id", \
 	    "close that connection, releasing what it holds; NOTFOUND") \
+	M(sys, monitor, 0, 0, MF_ADMIN, \
+	    "", \
+	    "nil; then every request others run, as a sys.monitor " \
+	    "notification") \
 	M(sys, save, 0, 0, MF_ADMIN | MF_BLOCKS, \
 	    "", \
 	    "compact the journal now: nil once the new snapshot is on disk")

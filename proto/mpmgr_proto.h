@@ -49,6 +49,9 @@
 /* [2, "pool.cancel", [name, id]]: to the worker running job id, which
  * was cancelled: stop running it. */
 #define MPMGR_NOTIFY_POOL_CANCEL "pool.cancel"
+/* [2, "sys.monitor", [time, client, pid, method, name, args, lost]]: to a
+ * watcher (sys.monitor), for each request another connection runs. */
+#define MPMGR_NOTIFY_MONITOR "sys.monitor"
 #define MPMGR_METHOD_AUTH "auth"
 
 /* Handshake. */

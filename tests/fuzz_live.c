@@ -27,7 +27,15 @@
  * SIGTERM, and its log has no sanitizer report. The daemon is restarted
  * every EPOCH_SECONDS with the next of a few configurations (defaults,
  * small limits, a memory ceiling, few clients), which also exercises the
- * graceful stop with work in flight. The counts go to stdout at the end.
+ * graceful stop with work in flight. The counts go to stdout at the end:
+ * connections and requests of each kind of attack, the answers by error
+ * code, and the methods never sent or never once answered ok.
+ *
+ * The generator's memory is bounded: a batch is generated whole before it
+ * is written, and takes requests only while under BATCH_BYTES; the long
+ * strings of a batch share LONG_BYTES; values nest 4 levels (and one
+ * chain of 75, past the daemon's limit); a request has at most one
+ * parameter past its method's arity.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,12 +70,23 @@
 #define EPISODE_DEADLINE_MS 60000
 #define INVARIANT_DEADLINE_MS 20000
 #define HOLDER_QUEUE_ITEMS 16
+/*
+ * What a connection's batch may hold: requests are added while it is
+ * under BATCH_BYTES (one request past it at most), and the long strings
+ * of one batch (past small limits) share LONG_BYTES. With the nesting
+ * bounded (4 levels, and one 75-level chain), a batch stays within a few
+ * megabytes whatever the daemon reads of it; a holder's pings (80,000
+ * of a few bytes) are the largest.
+ */
+#define BATCH_BYTES (1u << 20)
+#define LONG_BYTES (256u << 10)
 
 static struct {
 	uint64_t episodes, conns, requests, responses, errors[PERR_COUNT];
 	uint64_t pieces, mutated, abrupt, halfclosed, closed_by_daemon;
 	uint64_t notifications, preauth, holders, cancels, refused, pings;
-	uint64_t restarts, invariants;
+	uint64_t restarts, invariants, capped, longs;
+	uint64_t sent[MPMGR_MID_COUNT], ok[MPMGR_MID_COUNT];
 } st;
 
 static uint64_t rng;
@@ -110,7 +129,8 @@ static uint64_t seed;
 static struct {
 	const char *bin;
 	pid_t pid;
-	char dir[64], sock[128], keyfile[128], log[128];
+	char dir[64], sock[sizeof ((struct sockaddr_un *)0)->sun_path];
+	char keyfile[128], log[128];
 	uint8_t key[MPMGR_KEY_MAX];
 	size_t keylen;
 	bool few_clients;
@@ -118,9 +138,34 @@ static struct {
 				    without a word (output, client memory) */
 } d;
 
+/* The first line of the daemon's log with a sanitizer report or a fatal
+ * message, into line: false if none. */
+static bool
+log_bad_line(char *line, size_t len)
+{
+	static const char *const bad[] = { "AddressSanitizer",
+	    "LeakSanitizer", "runtime error", "<0>", "<1>", "<2>" };
+	FILE *f;
+	size_t i;
+
+	if ((f = fopen(d.log, "r")) == NULL)
+		return false;
+	while (fgets(line, (int)len, f) != NULL) {
+		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			if (strstr(line, bad[i]) != NULL) {
+				fclose(f);
+				return true;
+			}
+		}
+	}
+	fclose(f);
+	return false;
+}
+
 static void __attribute__((noreturn, format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	fprintf(stderr, "fuzz_live: FAILED (seed %" PRIu64 "): ", seed);
@@ -128,6 +173,9 @@ fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	/* what the daemon saw first, when a failure here is its crash */
+	if (d.pid > 0 && log_bad_line(line, sizeof line))
+		fprintf(stderr, "fuzz_live: the daemon's log says: %s", line);
 	/* its log stays, for the post-mortem; with FUZZ_LIVE_KEEP set the
 	 * daemon does too, for a debugger */
 	if (d.pid > 0 && getenv("FUZZ_LIVE_KEEP") != NULL) {
@@ -209,22 +257,13 @@ daemon_start(unsigned config)
 static void
 daemon_check_log(void)
 {
-	static const char *const bad[] = { "AddressSanitizer",
-	    "LeakSanitizer", "runtime error", "<0>", "<1>", "<2>" };
 	char line[1024];
-	FILE *f;
-	size_t i;
 
-	if ((f = fopen(d.log, "r")) == NULL)
+	if (access(d.log, R_OK) == -1)
 		fail("no log %s", d.log);
-	while (fgets(line, sizeof line, f) != NULL) {
-		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			if (strstr(line, bad[i]) != NULL)
-				fail("the daemon's log says: %s(the whole log: "
-				    "%s)", line, d.log);
-		}
-	}
-	fclose(f);
+	if (log_bad_line(line, sizeof line))
+		fail("the daemon's log says: %s(the whole log: %s)", line,
+		    d.log);
 }
 
 static void
@@ -378,10 +417,21 @@ static const char *const types[] = { "dict", "value", "list", "array",
 
 static void gen_value(msgpack_packer *pk, int depth);
 
+static size_t long_left;        /* LONG_BYTES left in this batch */
+
 static void
 pack_cstr(msgpack_packer *pk, const char *s)
 {
 	msg_pack_cstr(pk, s);
+}
+
+static void
+pack_bool(msgpack_packer *pk, bool b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
 }
 
 static void
@@ -391,9 +441,10 @@ gen_str(msgpack_packer *pk)
 	char s[300];
 	size_t n, i;
 
-	if (chance(1)) {
+	if (chance(1) && (n = 1000 + below(70000)) <= long_left) {
 		/* long: past small limits, into the output checks */
-		n = 1000 + below(70000);
+		long_left -= n;
+		st.longs++;
 		msgpack_pack_str(pk, n);
 		for (i = 0; i < n; i += sizeof s)
 			msgpack_pack_str_body(pk, memset(s, 'L', sizeof s),
@@ -428,10 +479,7 @@ gen_value(msgpack_packer *pk, int depth)
 		msgpack_pack_nil(pk);
 		break;
 	case 1:
-		if (chance(50))
-			msgpack_pack_true(pk);
-		else
-			msgpack_pack_false(pk);
+		pack_bool(pk, chance(50));
 		break;
 	case 2:
 	case 3:
@@ -521,14 +569,96 @@ gen_name(msgpack_packer *pk, const char *type)
 	}
 	if (chance(10) || strcmp(type, "obj") == 0 || strcmp(type, "sys") == 0)
 		type = types[below(NTYPES)];
+	/* a pool once closed or terminated stays so, and the names live
+	 * as long as the daemon: pools get fresh names every 4 episodes */
 	n = snprintf(name, sizeof name, "fz.%s.%u", type,
-	    (unsigned)below(3));
+	    (unsigned)below(3) + (strcmp(type, "pool") == 0 ?
+	    3 * (unsigned)(st.episodes / 4) : 0));
 	msgpack_pack_str_with_body(pk, name, (size_t)n);
 }
 
-/* A create's options: the keys the types take, with plausible values. */
+/*
+ * Options a create of type takes, right (without them an array or a
+ * barrier is never made, and nothing of theirs is reached past NOOBJ).
+ */
 static void
-gen_options(msgpack_packer *pk)
+gen_good_options(msgpack_packer *pk, const char *type)
+{
+	size_t n, i;
+
+	if (strcmp(type, "array") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "typecode");
+		pack_cstr(pk, (const char[]){ "bBhHiIlLqQfd"[below(12)], 0 });
+		if (chance(50)) {
+			pack_cstr(pk, "length");
+			msgpack_pack_uint64(pk, below(100));
+		} else {
+			pack_cstr(pk, "items");
+			n = below(10);
+			msgpack_pack_array(pk, n);
+			for (i = 0; i < n; i++)
+				msgpack_pack_uint64(pk, below(100));
+		}
+	} else if (strcmp(type, "barrier") == 0) {
+		msgpack_pack_map(pk, 1);
+		pack_cstr(pk, "parties");
+		msgpack_pack_uint64(pk, 1 + below(3));
+	} else if (strcmp(type, "queue") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "maxsize");
+		msgpack_pack_uint64(pk, below(5));
+		pack_cstr(pk, "ack");
+		pack_bool(pk, chance(50));
+	} else if (strcmp(type, "semaphore") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "value");
+		msgpack_pack_uint64(pk, below(3));
+		pack_cstr(pk, "bounded");
+		pack_bool(pk, chance(50));
+	} else if (strcmp(type, "pool") == 0) {
+		msgpack_pack_map(pk, 2);
+		pack_cstr(pk, "max_attempts");
+		msgpack_pack_uint64(pk, 1 + below(3));
+		pack_cstr(pk, "maxsize");
+		msgpack_pack_uint64(pk, below(10));
+	} else if (strcmp(type, "lock") == 0 || strcmp(type, "rlock") == 0 ||
+	    strcmp(type, "condition") == 0) {
+		msgpack_pack_map(pk, 1);
+		pack_cstr(pk, "release_on_disconnect");
+		pack_bool(pk, chance(50));
+	} else
+		msgpack_pack_map(pk, 0);
+}
+
+/* A process record's fields, right (it signals no one: a holder is
+ * told), or anything. */
+static void
+gen_process(msgpack_packer *pk)
+{
+	bool daemon;
+
+	if (chance(20)) {
+		gen_value(pk, 0);
+		return;
+	}
+	daemon = chance(50);
+	msgpack_pack_map(pk, 2 + daemon);
+	pack_cstr(pk, "pid");
+	msgpack_pack_uint64(pk, 1 + below(100000));
+	pack_cstr(pk, "argv");
+	msgpack_pack_array(pk, 1);
+	pack_cstr(pk, "fz");
+	if (daemon) {
+		pack_cstr(pk, "daemon");
+		pack_bool(pk, chance(50));
+	}
+}
+
+/* A create's options: right for its type, or the keys the types take
+ * with plausible values. */
+static void
+gen_options(msgpack_packer *pk, const char *type)
 {
 	static const char *const keys[] = { "maxsize", "ack", "value",
 	    "bounded", "parties", "typecode", "length", "items", "lock",
@@ -538,6 +668,10 @@ gen_options(msgpack_packer *pk)
 	size_t n = below(4), i;
 	const char *k;
 
+	if (chance(50)) {
+		gen_good_options(pk, type);
+		return;
+	}
 	msgpack_pack_map(pk, n);
 	for (i = 0; i < n; i++) {
 		k = keys[below(sizeof keys / sizeof keys[0])];
@@ -585,7 +719,7 @@ struct fconn {
 	struct buf in;
 	struct scan_state scan;
 	uint32_t *expect;        /* msgids awaited, in order */
-	const char **what;       /* their methods, for a report */
+	uint16_t *mid;           /* their methods (MPMGR_MID_*) */
 	size_t nexpect, cap, got;
 	uint32_t next_id;
 	size_t cut_at;           /* abrupt: close once off reaches it */
@@ -595,18 +729,26 @@ struct fconn {
 };
 
 static void
-expect_id(struct fconn *c, uint32_t id, const char *what)
+expect_id(struct fconn *c, uint32_t id, unsigned mid)
 {
 	if (c->nexpect == c->cap) {
 		c->cap = c->cap == 0 ? 64 : 2 * c->cap;
 		c->expect = realloc(c->expect, c->cap * sizeof *c->expect);
-		c->what = realloc(c->what, c->cap * sizeof *c->what);
-		if (c->expect == NULL || c->what == NULL)
+		c->mid = realloc(c->mid, c->cap * sizeof *c->mid);
+		if (c->expect == NULL || c->mid == NULL)
 			fail("out of memory");
 	}
-	c->what[c->nexpect] = what;
+	c->mid[c->nexpect] = (uint16_t)mid;
 	c->expect[c->nexpect++] = id;
 	st.requests++;
+	st.sent[mid]++;
+}
+
+/* The method c's j-th request called, for a report. */
+static const char *
+expect_what(const struct fconn *c, size_t j)
+{
+	return j < c->nexpect ? catalogue_methods[c->mid[j]].name : "-";
 }
 
 static const struct mpmgr_method_info *
@@ -623,13 +765,30 @@ pick_method(void)
 	return row;
 }
 
-/* One generated request for c; true if it may park without a timeout
- * (then a sys.cancel of it follows). */
+/* The index of a blocking verb's timeout among its parameters
+ * ("name[, timeout[, {ttl, fence}]]": 1), or -1: sys.save blocks until
+ * the journal is on disk and takes none. */
+static int
+timeout_index(const struct mpmgr_method_info *row)
+{
+	const char *t = strstr(row->params, "timeout"), *p;
+	int n = 0;
+
+	if ((row->flags & MF_BLOCKS) == 0 || t == NULL)
+		return -1;
+	for (p = row->params; p < t; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* One generated request for c; one that may park without a timeout is
+ * followed by a sys.cancel of it. */
 static void
 gen_request(struct fconn *c, msgpack_packer *pk)
 {
 	const struct mpmgr_method_info *row = pick_method();
-	bool blocks = (row->flags & MF_BLOCKS) != 0, forever;
+	int ti = timeout_index(row);
+	bool timed = ti >= 0, forever;
 	unsigned np = row->min_params, i;
 	uint32_t id = ++c->next_id;
 
@@ -637,38 +796,45 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 		np += (unsigned)below(row->max_params - row->min_params + 1);
 	if (chance(3))
 		np = (unsigned)below(row->max_params + 2);
-	/* a blocking verb without its timeout waits forever: cancel it */
-	forever = blocks && np < row->max_params;
-	if (blocks && !forever && chance(10)) {
-		np = row->max_params - 1;
+	/* a timed verb without its timeout waits forever: cancel it */
+	forever = timed && np <= (unsigned)ti;
+	if (timed && !forever && chance(10)) {
+		np = (unsigned)ti;
 		forever = true;
 	}
+	/* never more than one past the arity: a wrong count is one
+	 * mistake, not a flood (max_params - 1 of a verb with none once
+	 * asked for 4 billion parameters and ran the fuzzer out of memory) */
+	if (np > row->max_params + 1)
+		fail("generator: %u parameters for %s", np, row->name);
 	msg_pack_request(pk, id, row->name, np);
 	for (i = 0; i < np; i++) {
 		if (i == 0 && (row->flags & MF_OBJ))
 			gen_name(pk, row->type);
 		else if (strcmp(row->name, "sys.cancel") == 0)
 			msgpack_pack_uint32(pk, id - 1 - (uint32_t)below(3));
-		else if (blocks && i == row->max_params - 1)
+		else if (timed && i == (unsigned)ti)
 			gen_timeout(pk);
 		else if (strcmp(row->verb, "create") == 0 && i == 1)
-			gen_options(pk);
+			gen_options(pk, row->type);
+		else if (strcmp(row->name, "process.register") == 0 && i == 1)
+			gen_process(pk);
 		else if (chance(30))
 			msgpack_pack_int64(pk, (int64_t)below(12) - 3);
 		else
 			gen_value(pk, 0);
 	}
-	expect_id(c, id, row->name);
+	expect_id(c, id, (unsigned)(row - catalogue_methods));
 	if (forever && np >= row->min_params && np <= row->max_params) {
 		/* sometimes a miss first; both are answered in order */
 		if (chance(20)) {
 			msg_pack_request(pk, ++c->next_id, "sys.cancel", 1);
 			msgpack_pack_uint32(pk, id + 1000);
-			expect_id(c, c->next_id, "sys.cancel (a miss)");
+			expect_id(c, c->next_id, MPMGR_MID_sys_cancel);
 		}
 		msg_pack_request(pk, ++c->next_id, "sys.cancel", 1);
 		msgpack_pack_uint32(pk, id);
-		expect_id(c, c->next_id, "sys.cancel");
+		expect_id(c, c->next_id, MPMGR_MID_sys_cancel);
 		st.cancels++;
 	}
 }
@@ -682,30 +848,34 @@ gen_request(struct fconn *c, msgpack_packer *pk)
 static void
 gen_holder(struct fconn *c, msgpack_packer *pk, unsigned k)
 {
-	static const char *const takes[][2] = {
-		{ "lock.acquire", "fz.inv.lock" },
-		{ "rlock.acquire", "fz.inv.rlock" },
-		{ "semaphore.acquire", "fz.inv.sem" },
-		{ "queue.get", "fz.inv.q" },
+	static const struct {
+		unsigned mid;
+		const char *name;
+	} takes[] = {
+		{ MPMGR_MID_lock_acquire, "fz.inv.lock" },
+		{ MPMGR_MID_rlock_acquire, "fz.inv.rlock" },
+		{ MPMGR_MID_semaphore_acquire, "fz.inv.sem" },
+		{ MPMGR_MID_queue_get, "fz.inv.q" },
 	};
 	char name[64];
 	size_t i, n;
 
 	for (i = 0; i < 4; i++) {
-		n = (size_t)snprintf(name, sizeof name, "%s.%u", takes[i][1],
+		n = (size_t)snprintf(name, sizeof name, "%s.%u", takes[i].name,
 		    i == 3 ? 0 : k);
-		msg_pack_request(pk, ++c->next_id, takes[i][0], 2);
+		msg_pack_request(pk, ++c->next_id,
+		    catalogue_methods[takes[i].mid].name, 2);
 		msgpack_pack_str_with_body(pk, name, n);
 		msgpack_pack_uint8(pk, 0);
-		expect_id(c, c->next_id, takes[i][0]);
+		expect_id(c, c->next_id, takes[i].mid);
 	}
 	if (chance(50)) {
 		msg_pack_request(pk, ++c->next_id, "event.wait", 1);
 		pack_cstr(pk, "fz.inv.never");
-		expect_id(c, c->next_id, "event.wait");
+		expect_id(c, c->next_id, MPMGR_MID_event_wait);
 		for (i = 0; i < 80000; i++) {
 			msg_pack_request(pk, ++c->next_id, "sys.ping", 0);
-			expect_id(c, c->next_id, "sys.ping");
+			expect_id(c, c->next_id, MPMGR_MID_sys_ping);
 		}
 		st.pings += 80000;
 	}
@@ -764,8 +934,14 @@ conn_open(struct fconn *c, unsigned k)
 		return;
 	}
 	n = 1 + below(MAX_BATCH);
-	for (i = 0; i < n; i++)
+	long_left = LONG_BYTES;
+	for (i = 0; i < n; i++) {
+		if (buf_used(&c->out) >= BATCH_BYTES) {
+			st.capped++;
+			break;
+		}
 		gen_request(c, &pk);
+	}
 	if (chance(3)) {
 		c->out.data[c->out.off + below(buf_used(&c->out))] ^=
 		    (uint8_t)(1 + below(255));
@@ -801,7 +977,7 @@ conn_free(struct fconn *c)
 	buf_free(&c->out);
 	buf_free(&c->in);
 	free(c->expect);
-	free(c->what);
+	free(c->mid);
 }
 
 /* Write the next piece of c's batch. */
@@ -899,11 +1075,14 @@ conn_read(struct fconn *c)
 			st.notifications++;
 			/* what a holder is told: a record it supervises
 			 * signalled, a pool it works for terminated or its
-			 * job cancelled (by any client, so by the fuzzer) */
+			 * job cancelled (by any client, so by the fuzzer);
+			 * and a watcher (it sent sys.monitor) the lines of
+			 * the others' requests, random ones rendered */
 			if (!c->preauth && (mpv_str_eq(&m.method,
 			    MPMGR_NOTIFY_PROCESS_SIGNAL) || mpv_str_eq(&m.method,
 			    MPMGR_NOTIFY_POOL_TERMINATE) || mpv_str_eq(&m.method,
-			    MPMGR_NOTIFY_POOL_CANCEL))) {
+			    MPMGR_NOTIFY_POOL_CANCEL) || mpv_str_eq(&m.method,
+			    MPMGR_NOTIFY_MONITOR))) {
 				buf_consume(&c->in, flen);
 				continue;
 			}
@@ -925,12 +1104,14 @@ conn_read(struct fconn *c)
 				fail("response %u where %u (%s) was due (%zu "
 				    "of %zu answered)", m.msgid, c->got <
 				    c->nexpect ? c->expect[c->got] : 0,
-				    c->got < c->nexpect ? c->what[c->got] : "-",
+				    expect_what(c, c->got),
 				    c->got, c->nexpect);
 			c->got++;
 			st.responses++;
 			code = msg_error_code(&m, &message);
 			st.errors[code >= 0 && code < PERR_COUNT ? code : 0]++;
+			if (code == PERR_NONE)
+				st.ok[c->mid[c->got - 1]]++;
 		}
 		buf_consume(&c->in, flen);
 	}
@@ -978,7 +1159,7 @@ episode(void)
 				for (j = 0; j < c->nexpect; j++)
 					fprintf(stderr, "  %c %u %s\n",
 					    j < c->got ? '+' : '-',
-					    c->expect[j], c->what[j]);
+					    c->expect[j], expect_what(c, j));
 			}
 			fail("an episode did not end within %d s (a stall)",
 			    EPISODE_DEADLINE_MS / 1000);
@@ -1164,7 +1345,7 @@ invariants(void)
 static void
 report(double secs)
 {
-	int i;
+	int i, sent = 0, ok = 0;
 
 	printf("fuzz_live: %.0f s, seed %" PRIu64 ": %" PRIu64 " episodes, "
 	    "%" PRIu64 " connections (%" PRIu64 " attacking before auth, "
@@ -1183,9 +1364,27 @@ report(double secs)
 	printf("fuzz_live: answers:");
 	for (i = 0; i < PERR_COUNT; i++) {
 		if (st.errors[i] != 0)
-			printf(" %s %" PRIu64, i == 0 ? "ok" :
+			printf(" %s %" PRIu64, i == PERR_NONE ? "ok" :
 			    proto_err_name(i), st.errors[i]);
 	}
+	printf("\nfuzz_live: %" PRIu64 " long strings, %" PRIu64 " batches "
+	    "cut at %u bytes\n", st.longs, st.capped, BATCH_BYTES);
+	/* what was exercised: the methods sent, and those that never once
+	 * succeeded (their happy path went untested) */
+	for (i = 0; i < MPMGR_MID_COUNT; i++) {
+		sent += st.sent[i] != 0;
+		ok += st.ok[i] != 0;
+	}
+	printf("fuzz_live: methods: %d of %d sent, %d answered ok at least "
+	    "once; never sent:", sent, MPMGR_MID_COUNT, ok);
+	for (i = 0; i < MPMGR_MID_COUNT; i++)
+		if (st.sent[i] == 0)
+			printf(" %s", catalogue_methods[i].name);
+	printf("; sent, never ok:");
+	for (i = 0; i < MPMGR_MID_COUNT; i++)
+		if (st.sent[i] != 0 && st.ok[i] == 0)
+			printf(" %s (%" PRIu64 ")", catalogue_methods[i].name,
+			    st.sent[i]);
 	printf("\n");
 }
 

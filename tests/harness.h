@@ -228,6 +228,15 @@ void harness_send(mpmgr *m, const char *method, const char *params);
 	    harness_obj_str(res_, got_, sizeof(got_)), (expected));     \
 } while (0)
 
+/* --- another user (tests run as root) -------------------------------- */
+
+#define HARNESS_NOBODY 65534
+/* Let uid HARNESS_NOBODY reach h's socket. */
+void harness_socket_for_nobody(struct harness *h);
+/* In a child: become uid HARNESS_NOBODY (and its group); exit 99 if it
+ * cannot. */
+void harness_become_nobody(void);
+
 /* --- raw connections ------------------------------------------------- */
 
 /* A connection without the library: bytes in, messages out. */

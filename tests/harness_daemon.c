@@ -3,12 +3,13 @@
  * mpmgrd on a temporary socket (one per TCase, or a test's own), started,
  * polled until it answers, stopped and checked to exit 0; the child
  * processes of a test, which connect on their own; and mpctl run against
- * it as a user would.
+ * it as a user would; another user (uid 65534) reaching it, for root.
  *
  * Waiting is always polling a condition against a deadline, never a
  * fixed sleep standing in for one.
  */
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -533,4 +534,19 @@ harness_mpctl(const struct harness *h, char **out, char **err, ...)
 	if (err != NULL)
 		*err = read_whole(errpath);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void
+harness_socket_for_nobody(struct harness *h)
+{
+	ck_assert(chmod(h->dir, 0755) == 0);
+	ck_assert(chmod(h->sock, 0666) == 0);
+}
+
+void
+harness_become_nobody(void)
+{
+	if (setgroups(0, NULL) != 0 || setgid(HARNESS_NOBODY) != 0 ||
+	    setuid(HARNESS_NOBODY) != 0)
+		_exit(99);
 }

@@ -788,24 +788,7 @@ END_TEST
 
 /* --- other users: ADMIN slots, fair handshakes ----------------------- */
 
-#define NOBODY 65534
-
-/* Let uid 65534 reach D's socket (the test is root). */
-static void
-socket_for_nobody(void)
-{
-	ck_assert(chmod(D->dir, 0755) == 0);
-	ck_assert(chmod(D->sock, 0666) == 0);
-}
-
-/* In a child: become uid 65534 (and its group); exit 99 if it cannot. */
-static void
-become_nobody(void)
-{
-	if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 ||
-	    setuid(NOBODY) != 0)
-		_exit(99);
-}
+#define NOBODY HARNESS_NOBODY
 
 /* A client of uid 65534 connects and authenticates: its PERR_* (0 when
  * in). */
@@ -821,7 +804,7 @@ nobody_connects(void)
 		struct msg m;
 		int code;
 
-		become_nobody();
+		harness_become_nobody();
 		harness_raw_open(D, &r);
 		/* refused at once, or challenged */
 		if (harness_raw_recv(&r, &m, HARNESS_DEADLINE_MS) != 1)
@@ -868,7 +851,7 @@ START_TEST(test_admin_slots)
 	for (i = 0; i < 2; i++)
 		held[i] = harness_connect(D);
 	if (geteuid() == 0) {
-		socket_for_nobody();
+		harness_socket_for_nobody(D);
 		ck_assert_int_eq(nobody_connects(), PERR_LIMIT);
 	}
 	for (; i < 2 + ADMIN_SLOTS; i++) {
@@ -904,7 +887,7 @@ START_TEST(test_fair_handshakes)
 
 	if (geteuid() != 0)
 		return;
-	socket_for_nobody();
+	harness_socket_for_nobody(D);
 	harness_raw_open(D, &real);
 	ck_assert_int_eq(harness_raw_recv(&real, &msg, HARNESS_DEADLINE_MS),
 	    1);
@@ -912,7 +895,7 @@ START_TEST(test_fair_handshakes)
 	ck_assert((pid = fork()) != -1);
 	if (pid == 0) {
 		close(ready[0]);
-		become_nobody();
+		harness_become_nobody();
 		/* each challenge read: the daemon took them in this order */
 		for (i = 0; i < FLOOD_HANDSHAKES; i++) {
 			harness_raw_open(D, &flood[i]);

@@ -13,6 +13,12 @@
 #   while the holder's command still runs; the holder's mpctl learns it
 #   at its release (and still exits with its command's status). A client that is not there is NOTFOUND (exit 4); a
 #   connection cannot kill itself (BADARG).
+# - `mpctl monitor` prints a line for each request of another mpctl
+#   (TIME CLIENT PID METHOD NAME ARGS), `--json` a JSON object; `-t`
+#   ends it with exit 0; `mpctl kill --pid PID` closes every connection
+#   of PID, and a monitor whose connection is closed exits 5. kill --pid
+#   of a process without connections exits 4; kill with neither CLIENT
+#   nor --pid, or with both, is a usage error.
 #
 # The last line is "it_mpctl_clients: N passed, N failed"; the exit
 # status is 0 only when nothing failed. The daemon and the directory never
@@ -150,6 +156,45 @@ pong")
 	fail "kill of the asking connection"
 	show ;;
 esac
+
+# monitor, and kill --pid.
+watching() {
+	"$MPCTL" stats | grep -q "^monitors: $1\$"
+}
+bg mon "$MPCTL" monitor
+mon=$last
+check "monitor watches" poll watching 1
+bg monj "$MPCTL" monitor --json
+monj=$last
+check "monitor --json watches" poll watching 2
+bg set "$MPCTL" dict set -n mon k '"v"'
+set=$last
+exits "$set" 0 "dict set"
+check "monitor prints the dict set of pid $set" poll grep -q \
+    "^[0-9]*\.[0-9]\{6\} [0-9]* $set dict\.set mon \"k\" \"v\"\$" \
+    "$tmp/mon.out"
+bg ping "$MPCTL" ping
+ping=$last
+exits "$ping" 0 "ping"
+check "monitor prints the ping of pid $ping, name -" poll grep -q \
+    "^[0-9]*\.[0-9]\{6\} [0-9]* $ping sys\.ping -\$" "$tmp/mon.out"
+check "monitor --json prints the ping as JSON" poll grep -q \
+    "^{\"time\":[0-9]*\.[0-9]\{6\},\"client\":[0-9]*,\"pid\":$ping,\"method\":\"sys\.ping\",\"name\":null,\"args\":\"\",\"lost\":0}\$" \
+    "$tmp/monj.out"
+check "monitor --json's lines are JSON" sh -c \
+    "/usr/bin/python3 -c 'import json, sys; [json.loads(l) for l in sys.stdin]' <'$tmp/monj.out'"
+t 0 "" kill --pid "$mon"
+exits "$mon" 5 "monitor, its connection killed"
+check "monitor says the daemon closed it" \
+    grep -q "^mpctl: monitor: the daemon closed the connection\$" \
+    "$tmp/mon.err"
+te 4 "mpctl: kill: no connection of pid $mon" kill --pid "$mon"
+t 0 "" kill --pid "$monj"
+exits "$monj" 5 "monitor --json, its connection killed"
+te 2 "mpctl: kill: give CLIENT (an id from mpctl clients) or --pid PID" kill
+te 2 "mpctl: kill: CLIENT or --pid PID, not both" kill 3 --pid 4
+te 2 "mpctl: kill: --pid wants a process id, not 'x'" kill --pid x
+t 0 "" monitor -t 0.2
 
 daemon_stop
 finish

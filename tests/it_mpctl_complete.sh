@@ -86,6 +86,8 @@ c 'exec' 2 sem ex
 c '--default' 3 dict get --def
 c '--names' 2 ls --nam
 c '--reverse' 3 list sort --rev
+c 'monitor' 1 mon
+c '--pid' 2 kill --p
 c '' 3 dict get --ack
 c 'cache cfg' 4 dict get -n c
 c 'jobs' 4 queue put -n ''

@@ -252,7 +252,7 @@ START_TEST(test_sys)
 		"version", "pid", "uptime_sec", "clients", "unauth_clients",
 		"paused_clients", "objects", "ops", "conns_total",
 		"memory_used", "max_memory", "client_memory",
-		"max_client_memory", "waiters", "persistence"
+		"max_client_memory", "waiters", "monitors", "persistence"
 	};
 	struct mpv v;
 	uint64_t ops;

@@ -73,6 +73,14 @@ static const struct row texts[] = {
 	  "queue.create: maxsize must be an int" },
 	{ "queue.create", "['tx.q', {'ack': 'yes'}]", PERR_BADARG, NULL,
 	  "queue.create: ack must be a bool" },
+	/* an int is no bool, and its bytes are not read as one (the live
+	 * fuzzer's {ack: 13} was UBSan's "load of value 13") */
+	{ "queue.create", "['tx.q', {'ack': 13}]", PERR_BADARG, NULL,
+	  "queue.create: ack must be a bool" },
+	{ "lock.create", "['tx.l', {'release_on_disconnect': 2}]", PERR_BADARG,
+	  NULL, "lock.create: release_on_disconnect must be a bool" },
+	{ "dict.create", "['tx.d', {'ephemeral': 7}]", PERR_BADARG, NULL,
+	  "dict.create: ephemeral must be a bool" },
 	{ "lock.create", "['tx.l', {1: true}]", PERR_BADARG, NULL,
 	  "lock.create: the only option is 'release_on_disconnect', besides "
 	  "ephemeral" },

@@ -467,6 +467,8 @@ setup(void)
 	/* conn_wake() queues woken connections here. */
 	TAILQ_INIT(&server.ready);
 	TAILQ_INIT(&server.clients);
+	/* sys.monitor adds its watchers here. */
+	TAILQ_INIT(&server.monitors);
 	dispatch_init();
 	for (int i = 0; i < FC_CONNS; i++) {
 		conns[i] = xcalloc(1, sizeof *conns[i]);
