@@ -174,6 +174,9 @@ int harness_mpctl(const struct harness *h, char **out, char **err, ...);
 int64_t harness_waiters(mpmgr *m, const char *name);
 /* Poll until name has n parked waiters. */
 void harness_await_waiters(mpmgr *m, const char *name, int64_t n);
+/* Poll until the object name is gone (obj.info answers NOOBJ): the daemon
+ * reads a dead client's hang-up in its own time. */
+void harness_await_gone(mpmgr *m, const char *name);
 /* sys.stats' field, an unsigned int. */
 uint64_t harness_stat(mpmgr *m, const char *field);
 /* The same, asked on a connection of its own to h. */

@@ -94,6 +94,22 @@ harness_await_waiters(mpmgr *m, const char *name, int64_t n)
 	    (long long)got, (long long)n);
 }
 
+void
+harness_await_gone(mpmgr *m, const char *name)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	char params[256];
+
+	snprintf(params, sizeof params, "['%s']", name);
+	while (harness_call(m, "obj.info", params, NULL) == 0) {
+		ck_assert_msg(harness_now_ms() < deadline, "%s outlived its "
+		    "holders", name);
+		harness_nap(5);
+	}
+	ck_assert_int_eq(harness_call(m, "obj.info", params, NULL),
+	    MPMGR_ENOOBJ);
+}
+
 uint64_t
 harness_stat(mpmgr *m, const char *field)
 {

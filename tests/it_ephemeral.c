@@ -38,23 +38,6 @@ child_create(mpmgr *m, int arg)
 		pause();
 }
 
-/* Poll until name is gone (the daemon reads the hang-up in its time). */
-static void
-await_gone(mpmgr *m, const char *name)
-{
-	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
-	char params[64];
-
-	snprintf(params, sizeof params, "['%s']", name);
-	while (harness_call(m, "obj.info", params, NULL) == 0) {
-		ck_assert_msg(harness_now_ms() < deadline, "%s outlived its "
-		    "owner", name);
-		harness_nap(5);
-	}
-	ck_assert_int_eq(harness_call(m, "obj.info", params, NULL),
-	    MPMGR_ENOOBJ);
-}
-
 START_TEST(test_owner_killed)
 {
 	mpmgr *m = harness_connect(D), *w = harness_connect(D);
@@ -101,9 +84,9 @@ START_TEST(test_owner_killed)
 
 	/* The parked get is answered DELETED; the objects are gone. */
 	ck_assert_int_eq(mpmgr_reply(w, &res), MPMGR_EDELETED);
-	await_gone(m, "eph.d");
-	await_gone(m, "eph.q");
-	await_gone(m, "eph.l");
+	harness_await_gone(m, "eph.d");
+	harness_await_gone(m, "eph.q");
+	harness_await_gone(m, "eph.l");
 	ck_call_err(m, "lock.release", "['eph.l']", MPMGR_ENOTHELD);
 	ck_assert_int_eq(harness_call(m, "obj.info", "['eph.kept']", NULL), 0);
 	ck_call_ok(m, "obj.delete", "['eph.kept']", "nil");
@@ -125,7 +108,7 @@ START_TEST(test_owner_closes)
 	    "'ephemeral': true}]", "nil");
 	ck_call_ok(m, "value.get", "['eph.v']", "5");
 	mpmgr_free(o);
-	await_gone(m, "eph.v");
+	harness_await_gone(m, "eph.v");
 	mpmgr_free(m);
 }
 END_TEST
