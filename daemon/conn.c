@@ -70,8 +70,6 @@
 			      look at the input again only once woken */
 #define CONN_RDPAUSE 0x200 /* not reading: input at its cap */
 #define CONN_LINGER  0x400 /* closed, still writing its last bytes */
-#define CONN_DEAF    0x800 /* its peer is gone: replies are dropped, what it
-			      sent still runs (conn_write) */
 #define CONN_LATER   0x1000 /* on `later`: used its turn, runs again next */
 
 #define CONN_READ_CHUNK (16 * 1024)   /* least room offered to one read() */
@@ -258,6 +256,18 @@ conn_kill(struct conn *c)
 	conn_close(c, false);
 }
 
+/* c's peer has closed its socket (not only shut its side): POLLHUP. */
+static bool
+conn_gone(const struct conn *c)
+{
+	struct pollfd pfd;
+
+	pfd.fd = c->fd;
+	pfd.events = 0;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
 /* c's peer has hung up (or shut its side), as the socket says now. */
 static bool
 conn_hup_seen(const struct conn *c)
@@ -336,11 +346,13 @@ conn_out_borrow(struct conn *c)
 }
 
 /*
- * c's peer is gone (a reply met EPIPE or ECONNRESET) but what it sent before
- * it went may still be unread: like a pipe's writer that exits, its requests
- * run to the end of its input (conn_service closes at its EOF), their
- * replies go nowhere. A parked request dies with its peer at once, as
- * conn_hup_cb does it.
+ * c's peer is gone (a reply met EPIPE or ECONNRESET, or its socket says so
+ * at EOF) but what it sent before it went may still be unread: like a
+ * pipe's writer that exits, its requests run to the end of its input
+ * (conn_service closes at its EOF), their replies go nowhere, and a
+ * destructive read takes nothing (reply_room: no room), since what it took
+ * could never be delivered. A parked request dies with its peer at once,
+ * as conn_hup_cb does it.
  */
 static void
 conn_deafen(struct conn *c)
@@ -1014,11 +1026,15 @@ conn_read(struct conn *c)
 		c->last_usec = now_usec();
 		return CONN_READ_DATA;
 	}
-	/* After the last byte its peer sent: its unread replies made it a
-	 * reset, not an EOF (af_unix reports the error only once the queue
-	 * is empty). */
-	if (n == 0 || errno == ECONNRESET)
+	/* After the last byte its peer sent: a reset is an EOF whose peer
+	 * left replies unread (af_unix reports the error only once the queue
+	 * is empty); a plain EOF is a peer gone (hang-up both ways) or one
+	 * that only shut its side and still reads. */
+	if (n == 0 || errno == ECONNRESET) {
+		if (n != 0 || conn_gone(c))
+			conn_deafen(c);
 		return CONN_READ_EOF;
+	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return CONN_READ_AGAIN;
 	log_debug("%s: client %" PRIu64 ": %s", __func__, c->id,

@@ -43,6 +43,9 @@ enum conn_state {
 #define CONN_EOF       0x08 /* peer hung up (read EOF or POLLRDHUP) */
 #define CONN_QUEUED    0x10 /* on server.ready: run input / flush output */
 #define CONN_MONITOR   0x20 /* a watcher: on server.monitors (monitor.c) */
+#define CONN_DEAF      0x40 /* its peer is gone: replies are dropped, what it
+				sent still runs, but no destructive read
+				(reply.h: nothing fits) */
 
 struct conn {
 	int fd;

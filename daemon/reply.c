@@ -137,6 +137,8 @@ reply_room(const struct req *req)
 {
 	size_t used = buf_used(&req->c->out) + MSG_RESULT_HEAD_MAX;
 
+	if (req->c->flags & CONN_DEAF)
+		return 0;
 	if (server.output_limit == 0)
 		return SIZE_MAX;
 	return used < server.output_limit ? server.output_limit - used : 0;
@@ -147,7 +149,10 @@ reply_fits_now(struct req *req, size_t n)
 {
 	if (reply_room(req) >= n)
 		return true;
-	if (n > server.output_limit - MSG_RESULT_HEAD_MAX)
+	if (req->c->flags & CONN_DEAF)
+		reply_error(req, PERR_LIMIT, "%s: the client is gone; nothing "
+		    "was taken", req->method->name);
+	else if (n > server.output_limit - MSG_RESULT_HEAD_MAX)
 		reply_error(req, PERR_LIMIT, "%s: a reply of %zu bytes exceeds "
 		    "the output limit (%zu); nothing was taken",
 		    req->method->name, n, server.output_limit);

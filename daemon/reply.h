@@ -40,7 +40,8 @@ void reply_error(struct req *req, int code, const char *fmt, ...)
  * LIMIT. For a destructive read, before it removes anything.
  * reply_room: the largest result that fits now (for get_many, which takes
  * only what fits). The output is written at the end of each turn; what the
- * peer has not taken by then counts.
+ * peer has not taken by then counts. Nothing fits a connection whose peer
+ * is gone (CONN_DEAF): a destructive read of a dead client takes nothing.
  */
 bool reply_fits(struct req *req, size_t n);
 bool reply_fits_now(struct req *req, size_t n);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -694,6 +695,57 @@ START_TEST(test_gone_without_reading)
 }
 END_TEST
 
+/*
+ * ...but a destructive read it sent takes nothing once the daemon knows it
+ * is gone: what it took could never be delivered. The daemon is frozen
+ * while the client sends 3,000 appends and 10 queue.get and closes; the
+ * first reply the daemon writes meets the closed socket, and the gets at
+ * the end find a client known to be gone.
+ */
+START_TEST(test_gone_takes_nothing)
+{
+	enum { N = 3000, GETS = 10 };
+	msgpack_sbuffer all;
+	struct harness_raw r;
+	msgpack_object res;
+	int64_t deadline;
+	uint64_t len = 0;
+	uint32_t i;
+	mpmgr *m;
+
+	m = harness_connect(D);
+	for (i = 0; i < GETS; i++)
+		ck_call_ok(m, "queue.put", "['gone_q', 'item']", "nil");
+	msgpack_sbuffer_init(&all);
+	for (i = 0; i < N; i++)
+		harness_append_request(&all, i + 1, "list.append",
+		    "['gone_l', 1]");
+	for (i = 0; i < GETS; i++)
+		harness_append_request(&all, N + i + 1, "queue.get",
+		    "['gone_q', 0]");
+	harness_raw_authed(D, &r);
+	harness_freeze(D);
+	ck_assert(harness_raw_send(&r, all.data, all.size));
+	harness_raw_close(&r);
+	ck_assert(kill(D->pid, SIGCONT) == 0);
+	msgpack_sbuffer_destroy(&all);
+
+	deadline = harness_now_ms() + 20000;
+	for (;;) {
+		ck_assert_int_eq(harness_call(m, "list.len", "['gone_l']",
+		    &res), 0);
+		len = res.via.u64;
+		if (len == N || harness_now_ms() > deadline)
+			break;
+		harness_nap(20);
+	}
+	ck_assert_msg(len == N, "%" PRIu64 " of %d appends ran", len, N);
+	/* its gets ran after its appends: they took nothing */
+	ck_call_ok(m, "queue.qsize", "['gone_q']", "10");
+	mpmgr_free(m);
+}
+END_TEST
+
 /* --- max clients (a daemon with --max-clients 2) -------------------- */
 
 /* Slots past --max-clients for ADMIN peers: this test's uid is the
@@ -758,6 +810,7 @@ robust_suite(void)
 	tcase_add_test(tc, test_cancel_misses);
 	tcase_add_test(tc, test_unauth_limit);
 	tcase_add_test(tc, test_gone_without_reading);
+	tcase_add_test(tc, test_gone_takes_nothing);
 
 	lim = harness_tcase(s, "limits", 30, daemon_limits_up,
 	    harness_fixture_down);
