@@ -256,29 +256,21 @@ conn_kill(struct conn *c)
 	conn_close(c, false);
 }
 
-/* c's peer has closed its socket (not only shut its side): POLLHUP. */
+/*
+ * What c's socket says of its peer now, without waiting: with rdhup, a
+ * hang-up of either kind (closed, or only its side shut: POLLRDHUP);
+ * without, only a peer that has closed its socket (POLLHUP) or an error.
+ */
 static bool
-conn_gone(const struct conn *c)
+conn_hup_poll(const struct conn *c, bool rdhup)
 {
 	struct pollfd pfd;
 
 	pfd.fd = c->fd;
-	pfd.events = 0;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
-}
-
-/* c's peer has hung up (or shut its side), as the socket says now. */
-static bool
-conn_hup_seen(const struct conn *c)
-{
-	struct pollfd pfd;
-
-	pfd.fd = c->fd;
-	pfd.events = POLLRDHUP;
+	pfd.events = rdhup ? POLLRDHUP : 0;
 	pfd.revents = 0;
 	return poll(&pfd, 1, 0) == 1 &&
-	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	    (pfd.revents & (pfd.events | POLLHUP | POLLERR));
 }
 
 bool
@@ -286,7 +278,7 @@ conn_peer_gone(struct conn *c)
 {
 	if (c->flags & (CONN_CLOSING | CONN_EOF))
 		return true;
-	if (conn_hup_seen(c)) {
+	if (conn_hup_poll(c, true)) {
 		/* The ready run closes it: the caller may be up our stack. */
 		c->flags |= CONN_EOF;
 		conn_queue(c);
@@ -1031,7 +1023,7 @@ conn_read(struct conn *c)
 	 * is empty); a plain EOF is a peer gone (hang-up both ways) or one
 	 * that only shut its side and still reads. */
 	if (n == 0 || errno == ECONNRESET) {
-		if (n != 0 || conn_gone(c))
+		if (n != 0 || conn_hup_poll(c, false))
 			conn_deafen(c);
 		return CONN_READ_EOF;
 	}
@@ -1199,7 +1191,7 @@ conn_hup_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (!conn_hup_seen(c))
+	if (!conn_hup_poll(c, true))
 		return;
 	log_debug("client %" PRIu64 ": hung up with its input full", c->id);
 	c->flags |= CONN_EOF;

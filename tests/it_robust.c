@@ -654,6 +654,26 @@ START_TEST(test_no_reader)
 }
 END_TEST
 
+/* Poll until list name has n elements (a gone client's requests run in
+ * the daemon's time); fails with how many ran. */
+static void
+await_list_len(mpmgr *m, const char *name, uint64_t n)
+{
+	int64_t deadline = harness_now_ms() + HARNESS_DEADLINE_MS;
+	msgpack_object res;
+	char params[64];
+
+	snprintf(params, sizeof params, "['%s']", name);
+	for (;;) {
+		ck_assert_int_eq(harness_call(m, "list.len", params, &res), 0);
+		if (res.via.u64 == n || harness_now_ms() > deadline)
+			break;
+		harness_nap(20);
+	}
+	ck_assert_msg(res.via.u64 == n, "%s: %" PRIu64 " of %" PRIu64
+	    " requests ran", name, res.via.u64, n);
+}
+
 /*
  * A client that pipelines requests and goes without reading a reply: the
  * daemon still runs everything it sent (as a pipe's reader gets what a
@@ -666,9 +686,6 @@ START_TEST(test_gone_without_reading)
 	enum { N = 20000 };
 	msgpack_sbuffer all;
 	struct harness_raw r;
-	msgpack_object res;
-	int64_t deadline;
-	uint64_t len = 0;
 	mpmgr *m;
 
 	msgpack_sbuffer_init(&all);
@@ -681,16 +698,7 @@ START_TEST(test_gone_without_reading)
 	msgpack_sbuffer_destroy(&all);
 
 	m = harness_connect(D);
-	deadline = harness_now_ms() + 20000;
-	for (;;) {
-		ck_assert_int_eq(harness_call(m, "list.len", "['gone']", &res),
-		    0);
-		len = res.via.u64;
-		if (len == N || harness_now_ms() > deadline)
-			break;
-		harness_nap(20);
-	}
-	ck_assert_msg(len == N, "%" PRIu64 " of %d requests ran", len, N);
+	await_list_len(m, "gone", N);
 	mpmgr_free(m);
 }
 END_TEST
@@ -707,9 +715,6 @@ START_TEST(test_gone_takes_nothing)
 	enum { N = 3000, GETS = 10 };
 	msgpack_sbuffer all;
 	struct harness_raw r;
-	msgpack_object res;
-	int64_t deadline;
-	uint64_t len = 0;
 	uint32_t i;
 	mpmgr *m;
 
@@ -730,16 +735,7 @@ START_TEST(test_gone_takes_nothing)
 	ck_assert(kill(D->pid, SIGCONT) == 0);
 	msgpack_sbuffer_destroy(&all);
 
-	deadline = harness_now_ms() + 20000;
-	for (;;) {
-		ck_assert_int_eq(harness_call(m, "list.len", "['gone_l']",
-		    &res), 0);
-		len = res.via.u64;
-		if (len == N || harness_now_ms() > deadline)
-			break;
-		harness_nap(20);
-	}
-	ck_assert_msg(len == N, "%" PRIu64 " of %d appends ran", len, N);
+	await_list_len(m, "gone_l", N);
 	/* its gets ran after its appends: they took nothing */
 	ck_call_ok(m, "queue.qsize", "['gone_q']", "10");
 	mpmgr_free(m);
