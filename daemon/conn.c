@@ -38,10 +38,10 @@
  *
  * With a journal, output waits while records made this turn are not
  * written (journal_holds_output): a connection with output to write goes
- * on the ready list instead, which runs again once the journal's flush at
- * the turn's end has run (journal.c activates it before this turn's ready
- * list can run again); a closing connection's last bytes go when the
- * journal says it has flushed (conn_journal_flushed).
+ * on the ready list instead, without running it, and the journal's flush
+ * (conn_journal_flushed) runs the list, which may be some loop passes
+ * later under --fsync always (journal.c gathers a sync's requests); a
+ * closing connection's last bytes go then too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -368,8 +368,13 @@ conn_write(struct conn *c)
 	ssize_t n;
 
 	if (journal_holds_output() && buf_used(&c->out) > 0) {
-		/* after the journal's flush, this turn */
-		conn_queue(c);
+		/* on the ready list, run once the journal has flushed
+		 * (conn_journal_flushed) */
+		journal_count_waiting(&c->journal_mark);
+		if (!(c->flags & (CONN_QUEUED | CONN_CLOSING | CONN_LATER))) {
+			c->flags |= CONN_QUEUED;
+			TAILQ_INSERT_TAIL(&server.ready, c, qlink);
+		}
 		return 1;
 	}
 	if (c->flags & CONN_DEAF)
@@ -1488,6 +1493,8 @@ conn_journal_flushed(void)
 		if (conn_write(c) != 1)
 			conn_bury(c);
 	}
+	if (!TAILQ_EMPTY(&server.ready) && ev_ready != NULL)
+		event_active(ev_ready, EV_TIMEOUT, 0);
 }
 
 size_t

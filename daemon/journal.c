@@ -19,9 +19,12 @@
  * sends at the turn's end (an event made active by the turn's first
  * record, which runs after the turn's other events); with --fsync always
  * one fdatasync() follows, covering every record of the turn (group
- * commit). Replies wait for that (journal_holds_output), as Redis's wait
- * for its AOF write in beforeSleep: a client never sees a change that a
- * kill -9 could undo, under any policy, or a power cut under always.
+ * commit); before it, the loop may poll again for the requests that the
+ * last sync's clients are about to send (journal_gather), so that one
+ * sync answers them all. Replies wait for that (journal_holds_output), as
+ * Redis's wait for its AOF write in beforeSleep: a client never sees a
+ * change that a kill -9 could undo, under any policy, or a power cut
+ * under always.
  * everysec hands an fdatasync to a thread of its own once a second (a dup
  * of the file's descriptor, which it closes, so that switching files
  * never races it), as Redis's bio thread does; the loop never waits for
@@ -64,6 +67,9 @@ enum sink { SINK_JOURNAL, SINK_CAPTURE, SINK_CHILD };
 #define JOURNAL_CHILD_CHUNK (1024 * 1024)
 /* A failed compaction is not retried on its own before this. */
 #define JOURNAL_RETRY_USEC (30 * 1000000ULL)
+/* always: a sync waits at most this long for its clients (and at most
+ * half a sync's time; journal_gather). */
+#define JOURNAL_GATHER_MAX_USEC 1000
 /* everysec: a sync still running after this is worth a warning. */
 #define JOURNAL_SLOW_SYNC_USEC (2 * 1000000ULL)
 
@@ -107,10 +113,17 @@ static struct {
 	uint64_t total;           /* bytes in the kept files */
 	uint64_t written;         /* since start */
 	_Atomic uint64_t synced;
+	_Atomic uint64_t syncs;   /* fdatasyncs done */
 	/* the loop */
 	struct event_base *base;
 	struct event *ev_flush;
 	bool flush_pending;
+	/* always: the gathering of clients for the next sync */
+	uint64_t flushes;         /* done since start */
+	uint64_t waiting;         /* connections that wait for the next */
+	uint64_t last_waiting;    /* ...that waited for the last sync */
+	uint64_t gather_since;    /* the first pass, or 0 */
+	uint64_t sync_usec;       /* a sync's time, smoothed */
 	struct event *ev_tick;    /* every second: everysec's sync */
 	void (*flushed)(void);
 	/* the sync thread (everysec) */
@@ -898,13 +911,19 @@ journal_write_out(void)
 static void
 journal_sync(void)
 {
+	uint64_t t0;
+
 	if (j.dir_dirty) {
 		journal_fsync_dir();
 		j.dir_dirty = false;
 	}
+	t0 = now_usec();
 	if (fdatasync(j.fd) == -1)
 		fatal("cannot sync the journal (the daemon stops: what it "
 		    "answered is on disk)");
+	j.sync_usec = (3 * j.sync_usec + (now_usec() - t0)) / 4;
+	atomic_fetch_add(&j.syncs, 1);
+	j.last_waiting = j.waiting;
 	j.synced = j.written;
 }
 
@@ -919,13 +938,58 @@ journal_flush(void)
 	if (j.cfg.fsync == JOURNAL_FSYNC_ALWAYS && j.synced != j.written)
 		journal_sync();
 	journal_unflushed = false;
+	j.flushes++;
+	j.waiting = 0;
 	if (j.flushed != NULL)
 		j.flushed();
+}
+
+void
+journal_count_waiting(uint64_t *mark)
+{
+	if (*mark != j.flushes + 1) {
+		*mark = j.flushes + 1;
+		j.waiting++;
+	}
+}
+
+/*
+ * With always, whether the sync should wait for one more loop pass: the
+ * clients the last sync answered send their next requests at about the
+ * same time, but not within one pass, and a sync for the first few makes
+ * the others wait a whole sync more. So while fewer clients wait than
+ * waited for the last sync, the loop polls again (a pass costs an
+ * epoll_wait), for at most half a sync's time and 1 ms: the clients come
+ * back within microseconds when they come at all, and one that does not
+ * costs that bound once (the next sync waits for one client fewer).
+ */
+static bool
+journal_gather(void)
+{
+	uint64_t now, limit;
+
+	if (j.cfg.fsync != JOURNAL_FSYNC_ALWAYS || !journal_unflushed ||
+	    j.waiting >= j.last_waiting)
+		return false;
+	now = now_usec();
+	if (j.gather_since == 0)
+		j.gather_since = now;
+	limit = j.sync_usec / 2;
+	if (limit > JOURNAL_GATHER_MAX_USEC)
+		limit = JOURNAL_GATHER_MAX_USEC;
+	return now - j.gather_since < limit;
 }
 
 static void
 journal_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval next_pass = { 0, 0 };
+
+	if (journal_gather()) {
+		evtimer_add(j.ev_flush, &next_pass);
+		return;
+	}
+	j.gather_since = 0;
 	j.flush_pending = false;
 	journal_flush();
 	journal_check_compact();
@@ -966,6 +1030,7 @@ journal_bio_main(void *arg)
 			fatal("cannot sync the journal (the daemon stops)");
 		close(fd);
 		atomic_store(&j.synced, upto);
+		atomic_fetch_add(&j.syncs, 1);
 		pthread_mutex_lock(&j.bio_mu);
 		j.bio_busy = false;
 	}
@@ -1380,6 +1445,7 @@ journal_get_stats(struct journal_stats *s)
 	s->snapshot_bytes = j.snap_bytes;
 	s->written = j.written;
 	s->synced = atomic_load(&j.synced);
+	s->syncs = atomic_load(&j.syncs);
 	s->compactions = j.compactions;
 	s->compacting = j.child_pid > 0;
 	s->last_fork_usec = j.last_fork_usec;

@@ -240,6 +240,10 @@ journal_holds_output(void)
 }
 /* The connection layer's function, called once held replies may go. */
 void journal_set_flushed(void (*fn)(void));
+/* A connection's replies wait for this flush: counted once per flush
+ * (*mark, the connection's, remembers), for the gathering of a sync's
+ * clients (--fsync always). */
+void journal_count_waiting(uint64_t *mark);
 /* Write (and with always, sync) what is buffered now, off the loop's
  * schedule: a connection that must write at once (its output at its
  * limit, the stop). */
@@ -325,6 +329,7 @@ struct journal_stats {
 	uint64_t snapshot_bytes;  /* the last snapshot's */
 	uint64_t written;         /* bytes written since start */
 	uint64_t synced;          /* of those, known to be on disk */
+	uint64_t syncs;           /* fdatasyncs of the journal since start */
 	uint64_t compactions;     /* done since start */
 	bool compacting;
 	uint64_t last_fork_usec;  /* the last compaction's fork(), in us */

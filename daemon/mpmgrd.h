@@ -84,6 +84,7 @@ struct conn {
 				     objects it created */
 	struct object *last_obj;  /* registry_lookup_cached's cache */
 	uint64_t last_obj_gen;
+	uint64_t journal_mark;    /* journal_count_waiting's */
 	TAILQ_ENTRY(conn) link;   /* server.clients or server.unauth */
 	TAILQ_ENTRY(conn) qlink;  /* server.ready while CONN_QUEUED */
 	TAILQ_ENTRY(conn) mlink;  /* server.monitors while CONN_MONITOR */

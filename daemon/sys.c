@@ -361,7 +361,7 @@ sys_pack_str(msgpack_packer *pk, const char *key, const char *v)
 	msg_pack_cstr(pk, v);
 }
 
-/* With a journal, what sys.stats says of it: 10 pairs. */
+/* With a journal, what sys.stats says of it: 11 pairs. */
 static void
 sys_stats_journal(msgpack_packer *pk)
 {
@@ -374,6 +374,7 @@ sys_stats_journal(msgpack_packer *pk)
 	sys_pack_uint(pk, "journal_records", js.records);
 	sys_pack_uint(pk, "journal_written", js.written);
 	sys_pack_uint(pk, "journal_synced", js.synced);
+	sys_pack_uint(pk, "journal_syncs", js.syncs);
 	sys_pack_uint(pk, "snapshot_bytes", js.snapshot_bytes);
 	sys_pack_uint(pk, "compactions", js.compactions);
 	sys_pack_uint(pk, "last_fork_usec", js.last_fork_usec);
@@ -389,7 +390,7 @@ sys_stats(struct req *req)
 {
 	msgpack_packer *pk = reply_begin(req);
 
-	msgpack_pack_map(pk, 16 + (journal_on ? 10 : 0));
+	msgpack_pack_map(pk, 16 + (journal_on ? 11 : 0));
 	msg_pack_cstr(pk, "version");
 	msg_pack_cstr(pk, MPMGRD_VERSION);
 	sys_pack_uint(pk, "pid", (uint64_t)getpid());

@@ -896,6 +896,63 @@ busy_writer(mpmgr *m, int arg)
 	}
 }
 
+/* n dict.set one after the other, each waiting for its reply. */
+static int
+steady_writer(mpmgr *m, int n)
+{
+	char p[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof p, "['steady', '%d.%d', %d]",
+		    (int)getpid(), i, i);
+		if (harness_call(m, "dict.set", p, NULL) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * always: a reply comes only after a sync that covers its record, so a
+ * client that waits for each reply sees a sync per write; the syncs that
+ * gather many clients' writes (journal_gather) give every one of them
+ * its reply, also when fewer clients come back than the last sync
+ * answered (the gathering then ends on its time bound).
+ */
+START_TEST(test_always_syncs)
+{
+	struct harness h;
+	mpmgr *m;
+	uint64_t syncs, records;
+	pid_t pids[20];
+	int i, st;
+
+	jstart(&h, "always");
+	m = harness_connect(&h);
+	syncs = harness_stat(m, "journal_syncs");
+	records = harness_stat(m, "journal_records");
+	ck_assert_int_eq(steady_writer(m, 50), 0);
+	ck_assert_uint_eq(harness_stat(m, "journal_records") - records, 50);
+	ck_assert_uint_ge(harness_stat(m, "journal_syncs") - syncs, 50);
+	/* twenty clients at once, then one alone */
+	for (i = 0; i < 20; i++)
+		pids[i] = harness_spawn(&h, steady_writer, 200);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &st, 0), pids[i]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "writer %d: status %d", i, st);
+	}
+	records = harness_stat(m, "journal_records");
+	syncs = harness_stat(m, "journal_syncs");
+	ck_assert_int_eq(steady_writer(m, 20), 0);
+	ck_assert_uint_eq(harness_stat(m, "journal_records") - records, 20);
+	ck_assert_uint_ge(harness_stat(m, "journal_syncs") - syncs, 20);
+	ck_call_ok(m, "dict.len", "['steady']", "4050");
+	mpmgr_free(m);
+	ck_assert(harness_stop(&h));
+}
+END_TEST
+
 /*
  * everysec: what is written is synced by the thread within about a
  * second while writes go on (so an OS crash loses about the last second
@@ -1379,6 +1436,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_crash_always);
 	tcase_add_test(tc, test_crash_everysec);
 	tcase_add_test(tc, test_everysec_syncs);
+	tcase_add_test(tc, test_always_syncs);
 	tcase_add_test(tc, test_write_failure);
 	tc = harness_tcase(s, "compaction", 300, NULL, NULL);
 	tcase_add_test(tc, test_compaction);
