@@ -245,7 +245,7 @@
 	M(barrier, create, 2, 2, MF_WRITE | MF_OBJ, \
 	    "name, {parties: N}", \
 	    "create it with N >= 1 parties; EXISTS if N differs") \
-	M(barrier, wait, 1, 2, MF_BLOCKS | MF_OBJ, \
+	M(barrier, wait, 1, 2, MF_WRITE | MF_BLOCKS | MF_OBJ, \
 	    "name[, timeout]", \
 	    "arrival index 0..parties-1 once all parties arrive; TIMEOUT " \
 	    "(and broken), BROKEN") \

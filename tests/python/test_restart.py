@@ -291,3 +291,172 @@ def test_client_that_does_not_reconnect(journaled):
     with pytest.raises(mpmgr.ConnectionLostError):
         d['a']
     assert d['a'] == 1
+
+
+# --- barrier, condition, ack queue, pool ---------------------------------------
+
+@pytest.mark.parametrize('kill', [False, True], ids=['term', 'kill'])
+def test_barrier_waiters_broken_by_restart(journaled, kill):
+    import threading as th
+    m = attach(journaled)
+    b = m.named.Barrier('b', 3)
+    waits = [Call(b.wait) for _ in range(2)]
+    poll(lambda: waiting(journaled, 'b') == 2, what='two parties to wait')
+    journaled.restart(kill=kill)
+    # a restart resets the barrier, and a reset breaks the cycle its
+    # waiters were in: never sent again to wait in a cycle of after
+    for w in waits:
+        _, err = w.outcome()
+        assert isinstance(err, th.BrokenBarrierError), repr(err)
+        # kill: the connection lost; term: the daemon answered SHUTDOWN
+        assert isinstance(err.__cause__, mpmgr.InFlightError if kill else
+                          mpmgr.ShutdownError), repr(err.__cause__)
+        assert 'restarted' in str(err)
+    assert b.n_waiting == 0 and not b.broken
+    # a fresh round of 3 parties passes
+    waits = [Call(b.wait) for _ in range(3)]
+    assert sorted(w.outcome()[0] for w in waits) == [0, 1, 2]
+
+
+@pytest.mark.parametrize('kill', [False, True], ids=['term', 'kill'])
+def test_condition_waiter_and_lock_after_restart(journaled, kill):
+    m = attach(journaled)
+    c = m.named.Condition('c')
+    restarted = threading.Event()
+    seen = {}
+
+    def waiter():
+        assert c.acquire()
+        try:
+            c.wait(DEADLINE)
+        except Exception as e:
+            seen['wait'] = e
+        restarted.wait(DEADLINE)
+        try:
+            c.release()
+        except Exception as e:
+            seen['release'] = e
+    w = Call(waiter)
+    poll(lambda: waiting(journaled, 'c') == 1, what='the wait')
+    journaled.restart(kill=kill)
+    restarted.set()
+    assert w.outcome() == (None, None)
+    # condition.wait is a write: not sent again, the error says so
+    # (SIGTERM: the stopping daemon answered SHUTDOWN)
+    assert isinstance(seen['wait'], mpmgr.InFlightError if kill else
+                      mpmgr.ShutdownError), seen
+    # its lock was released by the restart, and the proxy knows it
+    assert isinstance(seen['release'], mpmgr.NotHeldError), seen
+    assert 'restarted' in str(seen['release'])
+    r = elsewhere(journaled, 'c = m.named.Condition("c")\n'
+                             'print(c.acquire(timeout=5))\n')
+    assert r.stdout == 'True\n', r.stderr
+    # wait and notify work after
+    ready = threading.Event()
+
+    def waiter2():
+        with c:
+            ready.set()
+            return c.wait(DEADLINE)
+    w = Call(waiter2)
+    assert ready.wait(DEADLINE)
+    poll(lambda: waiting(journaled, 'c') == 1, what='the new wait')
+    with c:
+        c.notify()
+    assert w.outcome() == (True, None)
+
+
+@pytest.mark.parametrize('kill', [False, True], ids=['term', 'kill'])
+def test_ack_queue_leases_back_at_the_head(journaled, kill):
+    journaled.mpctl('queue', 'create', '-n', 'q', '--ack')
+    m = attach(journaled)
+    q = m.named.Queue('q')
+    for i in range(6):
+        q.put(i)
+    assert [q.get(timeout=DEADLINE) for _ in range(3)] == [0, 1, 2]
+    q.task_done()                       # 0 acked: gone for good
+    journaled.restart(kill=kill)
+    # 1 and 2, leased and not acked, back at the head in their order
+    assert q.qsize() == 5
+    # an ack of a lease lost in the restart: a clear error
+    with pytest.raises(ValueError, match='restarted'):
+        q.task_done()
+    assert [q.get(timeout=DEADLINE) for _ in range(5)] == [1, 2, 3, 4, 5]
+    for _ in range(5):
+        q.task_done()
+    with pytest.raises(ValueError, match='too many'):
+        q.task_done()
+    assert q.empty()
+
+
+def _square(x):
+    return x * x
+
+
+def _wait_for(path, x):
+    """Runs until path exists (made by the test), then answers x."""
+    import os
+    import time
+    open(path + '.started', 'w').close()
+    while not os.path.exists(path):
+        time.sleep(0.01)
+    return x
+
+
+@pytest.mark.parametrize('kill', [False, True], ids=['term', 'kill'])
+def test_pool_goes_on_after_restart(journaled, kill, tmp_path):
+    import os
+    m = attach(journaled)
+    with m.Pool(2) as p:
+        assert p.map(_square, range(5)) == [0, 1, 4, 9, 16]
+        done = p.apply_async(_square, (3,))
+        assert done.get(DEADLINE) == 9
+        flag = str(tmp_path / 'go')
+        running = p.apply_async(_wait_for, (flag, 'late'))
+        poll(lambda: os.path.exists(flag + '.started'), what='the task')
+        journaled.restart(kill=kill)
+        # the pool object is ephemeral: its jobs went with the restart,
+        # and the task not answered says so instead of hanging
+        with pytest.raises(mpmgr.JobLostError, match='restarted'):
+            running.get(DEADLINE)
+        assert done.get(0) == 9         # a result got before stays
+        # the Pool goes on: new tasks run, on new workers
+        assert p.map(_square, range(5)) == [0, 1, 4, 9, 16]
+        assert p.apply_async(_square, (4,)).get(DEADLINE) == 16
+        open(flag, 'w').close()
+        p.close()
+        p.join()
+
+
+def test_named_pool_keeps_its_jobs(journaled):
+    # the daemon's pool across a restart (PROTOCOL.md "Restarts"), from
+    # Python: queued jobs and finished results stay, a running job goes
+    # back at the head with its attempt counted, past max_attempts it
+    # fails
+    from mpmgr import _mpmgr
+    from mpmgr.pool import _PoolObject
+    pool = _PoolObject(_mpmgr.Client(journaled.socket, key=journaled.key),
+                       'p')
+    pool._call('pool.create', {'max_attempts': 2})
+    ids = [pool._call('pool.submit', x) for x in ('a', 'b', 'c', 'd')]
+    jid, payload, attempt = pool._call('pool.take', 0)
+    assert (jid, payload, attempt) == (ids[0], 'a', 1)
+    pool._call('pool.done', jid, 'A')
+    assert pool._call('pool.take', 0) == [ids[1], 'b', 1]   # running
+    journaled.restart(kill=True)
+    st = pool._call('pool.status')
+    assert (st['queued'], st['running'], st['done']) == (3, 0, 1)
+    assert pool._call('pool.take', 0) == [ids[1], 'b', 2]
+    journaled.restart(kill=True)
+    # b ran max_attempts times: failed; c and d still queued, in order
+    assert pool._call('pool.take', 0) == [ids[2], 'c', 1]
+    pool._call('pool.done', ids[2], 'C')
+    assert pool._call('pool.take', 0) == [ids[3], 'd', 1]
+    pool._call('pool.done', ids[3], 'D')
+    got = {i: (state, v) for i, state, v in
+           pool._call('pool.collect', 10, 0)}
+    assert got[ids[0]] == ('done', 'A')
+    assert got[ids[1]][0] == 'failed' and 'attempt 2 of 2' in got[ids[1]][1]
+    assert got[ids[2]] == ('done', 'C') and got[ids[3]] == ('done', 'D')
+    # ids are never given twice, across restarts
+    assert pool._call('pool.submit', 'e') > max(ids)

@@ -25,7 +25,8 @@ from .errors import *  # noqa: F401,F403
 from .errors import Error, ShutDown
 from .connection import Connection, Pipe
 from .managers import BaseManager, SyncManager, Manager
-from .pool import Pool, AsyncResult, WorkerLostError, JobCancelledError
+from .pool import (Pool, AsyncResult, WorkerLostError, JobCancelledError,
+                   JobLostError)
 from .proxies import (
     BaseProxy, DictProxy, ListProxy, QueueProxy, AcquirerProxy,
     ConditionProxy, EventProxy, BarrierProxy, ValueProxy, ArrayProxy,
@@ -38,7 +39,7 @@ __all__ = [
     'EventProxy', 'BarrierProxy', 'ValueProxy', 'ArrayProxy',
     'NamespaceProxy', 'SetProxy', 'ExtType', 'Error', 'name_of', 'Pipe',
     'Connection', 'ShutDown', 'ProcessRecordProxy', 'Pool',
-    'AsyncResult', 'WorkerLostError', 'JobCancelledError',
+    'AsyncResult', 'WorkerLostError', 'JobCancelledError', 'JobLostError',
 ] + _errors.__all__
 
 _mpmgr._setup(

@@ -43,7 +43,8 @@ from . import _mpmgr
 from . import errors
 from .proxies import BaseProxy, _kind
 
-__all__ = ['Pool', 'AsyncResult', 'WorkerLostError', 'JobCancelledError']
+__all__ = ['Pool', 'AsyncResult', 'WorkerLostError', 'JobCancelledError',
+           'JobLostError']
 
 # Jobs submitted in one pipelined request (and registered under one hold
 # of the lock the result thread takes).
@@ -61,6 +62,16 @@ class WorkerLostError(RuntimeError):
 
 class JobCancelledError(RuntimeError):
     """The task's job was cancelled in the daemon (mpctl pool cancel)."""
+
+
+class JobLostError(RuntimeError):
+    """The daemon restarted before the task's result reached the Pool: its
+    job went with the pool object (ephemeral, as the factories' objects)."""
+
+
+# What breaks a connection that does not reconnect: the daemon went.
+_LOST = (errors.ConnectionLostError, errors.InFlightError,
+         errors.ConnectError)
 
 
 @_kind('pool', 'Pool')
@@ -135,9 +146,14 @@ class _Shared:
     """What the Pool and its threads share (never the Pool itself)."""
 
     def __init__(self, obj, client, ctx, processes, initializer, initargs,
-                 maxtasks):
+                 maxtasks, manager, options):
         self.obj = obj
         self.client = client
+        self.manager = manager
+        self.options = options
+        # the connection submits go on: it does not reconnect, so that a
+        # restart of the daemon shows (the pool object went with it)
+        self.conn = None
         self.name = obj._name
         self.ctx = ctx
         self.processes = processes
@@ -182,17 +198,79 @@ class _Shared:
     def _flush(self, batch):
         if not batch:
             return
-        calls = [('pool.submit', (p,)) for _, _, p in batch]
+        calls = [('pool.submit', (self.name, p)) for _, _, p in batch]
         failed = []
         with self.lock:
-            ids = self.obj._many(calls)
+            ids, lost = self._submit(calls)
+            failed += lost
             for (job, i, _), jid in zip(batch, ids):
                 if isinstance(jid, BaseException):
                     failed.append((job, i, jid))
                 else:
                     self.jobs[jid] = (job, i)
         batch.clear()
-        for job, i, e in failed:
+        self.fail(failed)
+
+    def _submit(self, calls):
+        """The replies of the submits calls, and the tasks a restart of
+        the daemon lost meanwhile (recover): [(result job, index, error)]."""
+        lost = []
+        for _ in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = self.client.session(reconnect=False)
+                ids = self.conn.many(calls)
+                if not any(isinstance(r, _LOST) for r in ids):
+                    return ids, lost
+            except _LOST:
+                pass
+            self._drop_conn()
+            lost += self.recover()
+        return [errors.ConnectionLostError(
+            'mpmgr: the connection to the daemon was lost twice while '
+            'submitting')] * len(calls), lost
+
+    def _drop_conn(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+    def recover(self):
+        """Called with self.lock held when a connection was lost: if the
+        pool object went with a restart of the daemon (it is ephemeral:
+        its owner, the manager's session, went too), every task not yet
+        answered fails with JobLostError and the pool is made again, so
+        that the Pool goes on (a new job's id, which starts over at 1,
+        never meets an old one's task). A connection lost alone (mpctl
+        kill) changes nothing. The tasks lost: [(result job, index,
+        error)], to set once the lock is let go (a callback may submit).
+        ConnectError while no daemon answers."""
+        try:
+            info = self.obj._call('obj.info')
+            if info.get('ephemeral') and info.get('type') == 'pool':
+                return []
+        except errors.NoObjectError:
+            pass
+        lost = list(self.jobs.items())
+        self.jobs.clear()
+        try:
+            self.obj._call('obj.delete')
+        except errors.NoObjectError:
+            pass
+        self.manager._create(_PoolObject, 'Pool', self.options,
+                             name=self.name, ephemeral=True)
+        if self.state != RUN and not self.feeding:
+            self.obj._call('pool.close')
+        return [(job, i, JobLostError(
+            'mpmgr: the daemon restarted before job %d of pool %r '
+            'answered: the job went with the pool' % (jid, self.name)))
+            for jid, (job, i) in lost]
+
+    def fail(self, lost):
+        for job, i, e in lost:
             self._set(job, i, (False, e))
 
     # --- results ---
@@ -234,21 +312,42 @@ def _outcome(state, value):
 
 def _handle_results(s):
     """Collect finished jobs until terminated, or closed and every task
-    answered."""
-    conn = s.client.session(reconnect=False)
+    answered. A restart of the daemon (the connection lost) fails the
+    tasks that went with it, and the pool goes on (_Shared.recover)."""
+    conn = None
     try:
         while s.state != TERMINATE:
             if s.state == CLOSE and not s.feeding and not s.cache:
                 break
             try:
+                if conn is None:
+                    conn = s.client.session(reconnect=False)
+                    with s.lock:
+                        lost = s.recover()
+                    s.fail(lost)
                 batch = conn.call('pool.collect', s.name, _COLLECT, _TICK)
             except errors.EmptyError:
                 continue
+            except _LOST + (errors.ShutdownError,):
+                # the daemon restarted (or is not back yet), or is
+                # stopping (SIGTERM: SHUTDOWN): again
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                s.notifier.event.wait(_TICK)
+                continue
+            except (errors.DeletedError, errors.NoObjectError):
+                # made again by another thread's recover, or deleted
+                with s.lock:
+                    lost = s.recover()
+                s.fail(lost)
+                continue
             except (errors.Error, OSError):
-                break           # the pool or its daemon went
+                break           # the pool went
             s.deliver(batch)
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
 def _start_worker(s):
@@ -281,7 +380,9 @@ def _handle_workers(s):
     tasks not answered yet and jobs still queued (CPython's
     _handle_workers)."""
     while s.state == RUN or (s.cache and s.state != TERMINATE):
-        _reap(s)
+        if _reap(s):
+            # not at once: workers end at once while the daemon restarts
+            s.notifier.event.wait(_TICK)
         if len(s.workers) < s.processes:
             if s.state == RUN or _queued(s):
                 _repopulate(s)
@@ -339,6 +440,8 @@ def _terminate(s, threads):
         s.obj._call('pool.terminate')
     except (errors.Error, OSError):
         pass
+    with s.lock:
+        s._drop_conn()
     for w in list(s.workers):
         if w.exitcode is None:
             w.terminate()
@@ -396,7 +499,8 @@ class Pool:
             obj = manager._create(_PoolObject, 'Pool',
                                   {'max_attempts': max_attempts})
             self._s = s = _Shared(obj, manager._client, self._ctx, processes,
-                                  initializer, initargs, maxtasksperchild)
+                                  initializer, initargs, maxtasksperchild,
+                                  manager, {'max_attempts': max_attempts})
             self._pool = s.workers
             self._cache = s.cache
             _repopulate(s)

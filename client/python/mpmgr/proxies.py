@@ -41,7 +41,7 @@ from .errors import (
     Error, AuthError, BadTypeError, BrokenError, NoIndexError, NoKeyError,
     NotFoundError, NotHeldError, NotOwnerError, PeerError, RangeError,
     WaitTimeoutError, EmptyError, FullError, BadArgError, ShutdownError,
-    ShutDown)
+    ShutDown, InFlightError)
 
 __all__ = [
     'BaseProxy', 'DictProxy', 'ListProxy', 'QueueProxy', 'AcquirerProxy',
@@ -658,8 +658,11 @@ class QueueProxy(BaseProxy):
         t = _queue_timeout(block, timeout)
         try:
             if t == 0:
-                return self._call('queue.get', 0)
-            return self._wait('queue.get', self._requeue, t)
+                item = self._call('queue.get', 0)
+            else:
+                item = self._wait('queue.get', self._requeue, t)
+            self._got = self._epoch()
+            return item
         except EmptyError:
             raise queue.Empty from None
         except ShutdownError as e:
@@ -675,8 +678,20 @@ class QueueProxy(BaseProxy):
     def task_done(self):
         try:
             self._call('queue.task_done')
-        except BadArgError:
+        except BadArgError as e:
+            if 'leased' in str(e) and self._leases_lost():
+                raise ValueError(
+                    "task_done(): the items this thread got from the ack "
+                    "queue %r were given back to its head when the daemon "
+                    "restarted: nothing of them is left to mark done"
+                    % (self._name,)) from None
             raise ValueError('task_done() called too many times') from None
+
+    def _leases_lost(self):
+        """This thread's connection is not the one its last get used (the
+        daemon restarted since): an ack queue's leases went with it."""
+        got = self.__dict__.get('_got')
+        return got is not None and got != self._epoch()
 
     def join(self):
         self._wait('queue.join', None)
@@ -712,9 +727,12 @@ class QueueProxy(BaseProxy):
         t = _queue_timeout(block, timeout)
         try:
             if t == 0:
-                return self._call('queue.get_many', operator.index(n), 0)
-            return self._wait('queue.get_many', self._requeue,
-                              operator.index(n), t)
+                items = self._call('queue.get_many', operator.index(n), 0)
+            else:
+                items = self._wait('queue.get_many', self._requeue,
+                                   operator.index(n), t)
+            self._got = self._epoch()
+            return items
         except EmptyError:
             raise queue.Empty from None
         except ShutdownError as e:
@@ -886,8 +904,12 @@ class ConditionProxy(AcquirerProxy):
         # CPython's only: a condition's lock takes no ttl nor token
         t = self._timeout(blocking, timeout)
         if t == 0:
-            return self._call('condition.acquire', 0)
-        return self._wait('condition.acquire', self._give_back, t)
+            got = self._call('condition.acquire', 0)
+        else:
+            got = self._wait('condition.acquire', self._give_back, t)
+        if got:
+            self._granted(None)
+        return got
 
     fence = None
     extend = None
@@ -963,6 +985,10 @@ class EventProxy(BaseProxy):
         return '<event %s>' % ('set' if self.is_set() else 'unset')
 
 
+_RESET_BY_RESTART = ('the daemon stopped or restarted during the wait: '
+                     'the barrier was reset')
+
+
 @_kind('barrier', 'Barrier')
 class BarrierProxy(BaseProxy):
     """Barrier(parties, action=None, timeout=None). The action runs in the
@@ -992,6 +1018,10 @@ class BarrierProxy(BaseProxy):
                 self._wait('barrier.wait', None, t)
         except (BrokenError, WaitTimeoutError):
             raise threading.BrokenBarrierError from None
+        except (InFlightError, ShutdownError) as e:
+            # the daemon stopped (restarted) under the wait: the barrier
+            # is reset, and a reset breaks the cycle its waiters were in
+            raise threading.BrokenBarrierError(_RESET_BY_RESTART) from e
         if self._action is None:
             return i
         gate = self._gate()
@@ -1006,6 +1036,8 @@ class BarrierProxy(BaseProxy):
             gate._wait('barrier.wait', None, None)
         except (BrokenError, WaitTimeoutError):
             raise threading.BrokenBarrierError from None
+        except (InFlightError, ShutdownError) as e:
+            raise threading.BrokenBarrierError(_RESET_BY_RESTART) from e
         return i
 
     def abort(self):
