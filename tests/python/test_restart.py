@@ -349,7 +349,7 @@ def test_condition_waiter_and_lock_after_restart(journaled, kill):
     assert isinstance(seen['release'], mpmgr.NotHeldError), seen
     assert 'restarted' in str(seen['release'])
     r = elsewhere(journaled, 'c = m.named.Condition("c")\n'
-                             'print(c.acquire(timeout=5))\n')
+                             'print(c.acquire(timeout=30))\n')
     assert r.stdout == 'True\n', r.stderr
     # wait and notify work after
     ready = threading.Event()
@@ -460,3 +460,18 @@ def test_named_pool_keeps_its_jobs(journaled):
     assert got[ids[2]] == ('done', 'C') and got[ids[3]] == ('done', 'D')
     # ids are never given twice, across restarts
     assert pool._call('pool.submit', 'e') > max(ids)
+
+
+def test_pool_task_while_the_daemon_is_down(journaled):
+    import signal
+    m = attach(journaled)
+    with m.Pool(1) as p:
+        assert p.apply(_square, (2,)) == 4
+        journaled.proc.send_signal(signal.SIGKILL)
+        journaled.proc.wait(DEADLINE)
+        # the task fails with the reason; the Pool does not hang
+        r = p.apply_async(_square, (3,))
+        with pytest.raises(mpmgr.ConnectError):
+            r.get(DEADLINE)
+        journaled.start()
+        assert p.map(_square, [5, 6]) == [25, 36]

@@ -20,6 +20,12 @@ third feeds imap's iterables. None of them holds the Pool, so that a
 running Pool that is dropped warns (ResourceWarning) and is terminated,
 as CPython's. Pool() without a manager starts a private daemon that ends
 with the pool; m.Pool() uses m's daemon.
+
+A restart of the daemon drops the pool object (ephemeral): the tasks not
+answered then fail with JobLostError, the pool is made again and the Pool
+goes on (_Shared.recover, called by whichever thread sees the restart
+first: submits and the result thread use connections that do not
+reconnect, so that they see it).
 """
 
 import itertools
@@ -213,20 +219,29 @@ class _Shared:
 
     def _submit(self, calls):
         """The replies of the submits calls, and the tasks a restart of
-        the daemon lost meanwhile (recover): [(result job, index, error)]."""
+        the daemon lost meanwhile (recover): [(result job, index, error)].
+        While no daemon answers, each reply is the ConnectError: the
+        tasks fail with it, as a task that does not pickle, not the whole
+        map."""
         lost = []
+        e = None
         for _ in range(2):
             try:
                 if self.conn is None:
+                    # a new connection: the pool may have gone since the
+                    # last (its submits would make an implicit one)
                     self.conn = self.client.session(reconnect=False)
+                    lost += self.recover()
                 ids = self.conn.many(calls)
                 if not any(isinstance(r, _LOST) for r in ids):
                     return ids, lost
-            except _LOST:
-                pass
+            except _LOST as lost_conn:
+                e = lost_conn
+            except (errors.Error, OSError) as other:
+                self._drop_conn()
+                return [other] * len(calls), lost
             self._drop_conn()
-            lost += self.recover()
-        return [errors.ConnectionLostError(
+        return [e or errors.ConnectionLostError(
             'mpmgr: the connection to the daemon was lost twice while '
             'submitting')] * len(calls), lost
 
