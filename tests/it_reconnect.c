@@ -134,15 +134,33 @@ child_get(mpmgr *m, int arg)
 	return 0;
 }
 
+/* A party waiting at a barrier: barrier.wait is a change (its cycle may
+ * have passed with the answer lost), never sent again. */
+static int
+child_barrier(mpmgr *m, int arg)
+{
+	int rc;
+
+	CHILD_CHECK(m, mpmgr_set_reconnect(m, 10) == 0, 1);
+	rc = mpmgr_call(m, "barrier.wait", (msgpack_object[]){
+	    mpmgr_obj_str("rb") }, 1, NULL);
+	CHILD_CHECK(m, rc == MPMGR_EINFLIGHT, 2);
+	CHILD_CHECK(m, mpmgr_reconnects(m) == 0, 3);
+	return 0;
+}
+
 START_TEST(test_call_resends_reads_only)
 {
 	mpmgr *m = harness_connect(&d);
-	pid_t kids[2];
+	pid_t kids[3];
 
+	ck_call_ok(m, "barrier.create", "['rb', {'parties': 2}]", "nil");
 	kids[0] = harness_spawn(&d, child_wait, 0);
 	kids[1] = harness_spawn(&d, child_get, 0);
+	kids[2] = harness_spawn(&d, child_barrier, 0);
 	harness_await_waiters(m, "re", 1);
 	harness_await_waiters(m, "rq", 1);
+	harness_await_waiters(m, "rb", 1);
 	mpmgr_free(m);
 	harness_kill(&d);
 	harness_restart(&d, NULL);
@@ -151,7 +169,7 @@ START_TEST(test_call_resends_reads_only)
 	/* The waiter is back (sent again), the getter is not. */
 	harness_await_waiters(m, "re", 1);
 	ck_call_ok(m, "event.set", "['re']", "nil");
-	harness_reap(kids, 2, "the children in flight");
+	harness_reap(kids, 3, "the children in flight");
 	ck_call_ok(m, "queue.qsize", "['rq']", "1");
 	mpmgr_free(m);
 }
