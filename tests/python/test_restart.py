@@ -185,6 +185,32 @@ def test_rlock_levels_keep_their_token(journaled):
     assert r.fence is None
 
 
+def test_each_threads_hold_its_own(journaled):
+    # threads share the proxy, each its hold: two permits held at once
+    m = attach(journaled)
+    sem = m.named.Semaphore('s', 2)
+    mine = threading.Event()
+    done = threading.Event()
+
+    def other():
+        assert sem.acquire()
+        token = sem.fence
+        mine.set()
+        done.wait(DEADLINE)
+        assert sem.fence == token
+        sem.release()
+        return token
+    t = Call(other)
+    assert mine.wait(DEADLINE)
+    assert sem.acquire()
+    assert sem.fence is not None
+    done.set()
+    token, err = t.outcome()
+    assert err is None and token < sem.fence
+    sem.release()
+    assert sem.fence is None
+
+
 def test_hold_lost_in_a_restart(journaled):
     m = attach(journaled)
     lock = m.named.Lock('l')
@@ -336,11 +362,26 @@ def test_condition_waiter_and_lock_after_restart(journaled, kill):
             c.release()
         except Exception as e:
             seen['release'] = e
+    def with_waiter():
+        with c:
+            c.wait(DEADLINE)
     w = Call(waiter)
     poll(lambda: waiting(journaled, 'c') == 1, what='the wait')
+    w2 = Call(with_waiter)
+    poll(lambda: waiting(journaled, 'c') == 2, what='the second wait')
     journaled.restart(kill=kill)
     restarted.set()
     assert w.outcome() == (None, None)
+    # with c: c.wait(): the release of the with says the hold was lost,
+    # its context the wait's error (under SIGTERM the release may race
+    # the stopping daemon: InFlightError or ConnectError then)
+    _, err = w2.outcome()
+    if kill:
+        assert isinstance(err, mpmgr.NotHeldError), repr(err)
+        assert isinstance(err.__context__, mpmgr.InFlightError)
+    else:
+        assert isinstance(err, (mpmgr.NotHeldError, ConnectionError)), \
+            repr(err)
     # condition.wait is a write: not sent again, the error says so
     # (SIGTERM: the stopping daemon answered SHUTDOWN)
     assert isinstance(seen['wait'], mpmgr.InFlightError if kill else

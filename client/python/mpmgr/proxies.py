@@ -761,9 +761,11 @@ class AcquirerProxy(BaseProxy):
     _type = None            # the daemon's type: lock, rlock, semaphore
     # CPython's exception for a release of what is not held
     _release_error = (RuntimeError, 'cannot release un-acquired lock')
-    # this thread's hold through this proxy, as acquire took it:
-    # [connection epoch, fencing token, holds not yet released]
-    _hold = None
+    # each thread's hold through this proxy, as acquire took it, by its
+    # connection's serial: [connection epoch, fencing token, holds not
+    # yet released] (threads hold at once: a semaphore's permits, a
+    # condition's waiters)
+    _holds = None
 
     def _repr_name(self):
         return 'AcquirerProxy'
@@ -788,16 +790,33 @@ class AcquirerProxy(BaseProxy):
         self._granted(token)
         return True
 
-    def _granted(self, token):
+    def _my_hold(self):
+        """This thread's connection epoch, and its hold through this
+        proxy (None)."""
         epoch = self._epoch()
-        hold = self.__dict__.get('_hold')
+        holds = self.__dict__.get('_holds')
+        if epoch is None or not holds:
+            return epoch, None
+        return epoch, holds.get(epoch[0])
+
+    def _forget_hold(self):
+        """Forget this thread's hold; it, or None."""
+        epoch = self._epoch()
+        holds = self.__dict__.get('_holds')
+        if epoch is None or not holds:
+            return None
+        return holds.pop(epoch[0], None)
+
+    def _granted(self, token):
+        epoch, hold = self._my_hold()
         if epoch is None:           # a connection made for this one call
-            self._hold = None
-        elif hold is not None and hold[0] == epoch:
+            return
+        if hold is not None and hold[0] == epoch:
             hold[1] = token         # an rlock's level: its first token
             hold[2] += 1
         else:
-            self._hold = [epoch, token, 1]
+            self.__dict__.setdefault('_holds', {})[epoch[0]] = \
+                [epoch, token, 1]
 
     def _give_back(self, acquired):
         # acquired just as Ctrl-C cancelled the acquire: not ours to keep
@@ -805,16 +824,14 @@ class AcquirerProxy(BaseProxy):
             self._call(self._type + '.release')
 
     def _lost_hold(self):
-        """The hold this proxy took, if this thread's connection lost it
-        since (a restart): forgotten, and True. Another thread's release
-        (a Lock may be released by anyone) is left to the daemon."""
-        hold = self.__dict__.get('_hold')
-        if hold is None:
+        """The hold this thread took through this proxy, if its
+        connection lost it since (a restart): forgotten, and True. Another
+        thread's release (a Lock may be released by anyone) is left to the
+        daemon."""
+        now, hold = self._my_hold()
+        if hold is None or now == hold[0]:
             return False
-        now = self._epoch()
-        if now is None or now == hold[0] or now[0] != hold[0][0]:
-            return False
-        self._hold = None
+        self._forget_hold()
         return True
 
     @property
@@ -823,8 +840,8 @@ class AcquirerProxy(BaseProxy):
         through this proxy (an int that only grows, per daemon, across
         restarts), to hand to the resource the lock guards; None when it
         holds nothing (never acquired, released, or lost)."""
-        hold = self.__dict__.get('_hold')
-        if hold is None or hold[0] != self._epoch():
+        now, hold = self._my_hold()
+        if hold is None or hold[0] != now:
             return None
         return hold[1]
 
@@ -844,16 +861,16 @@ class AcquirerProxy(BaseProxy):
         try:
             self._call(self._type + '.release')
         except NotHeldError:
-            if self.__dict__.pop('_hold', None) is not None:
+            if self._forget_hold() is not None:
                 raise               # its lease ended: the daemon says so
             raise self._release_error[0](self._release_error[1]) from None
         except (NotOwnerError, RangeError):
             raise self._release_error[0](self._release_error[1]) from None
-        hold = self.__dict__.get('_hold')
+        _, hold = self._my_hold()
         if hold is not None:
             hold[2] -= 1
             if hold[2] <= 0:
-                self._hold = None
+                self._forget_hold()
 
     def __enter__(self):
         return self.acquire()
