@@ -27,9 +27,26 @@
  * SIGTERM, and its log has no sanitizer report. The daemon is restarted
  * every EPOCH_SECONDS with the next of a few configurations (defaults,
  * small limits, a memory ceiling, few clients), which also exercises the
- * graceful stop with work in flight. The counts go to stdout at the end:
+ * graceful stop with work in flight.
+ *
+ * Every other epoch or so (by the seed; -J: every one) the daemon keeps a
+ * journal (--data-dir in a fresh directory, --fsync always, everysec or
+ * no, and a --compact-min of 16k to 256k, so that compactions run during
+ * episodes). One episode in ten then kills it with kill -9 at a random
+ * moment, and the epoch ends with a clean stop; after either the daemon
+ * is started again on the same directory and must: replay without a
+ * refusal or a CRC error (a torn last record is dropped with a warning,
+ * fine after a kill -9 only), answer, pass the invariant checks on what
+ * it replayed (the holders' queue is not refilled), and hold the last
+ * value of fz.inv.ctr that was acknowledged (or one more, if an increment
+ * was in flight): a connection of its own increments it through every
+ * episode, and sends sys.save once in 200 requests. After a clean stop,
+ * every dict, list, value, array, queue and event must dump the same as
+ * before it. The counts go to stdout at the end:
  * connections and requests of each kind of attack, the answers by error
- * code, and the methods never sent or never once answered ok.
+ * code, the journal's starts, restarts, kills, replayed records, torn
+ * tails, compactions (sys.stats) and counter checks, and the methods
+ * never sent or never once answered ok.
  *
  * The generator's memory is bounded: a batch is generated whole before it
  * is written, and takes requests only while under BATCH_BYTES; the long
