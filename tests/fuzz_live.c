@@ -112,7 +112,7 @@ static struct {
 	 * across a clean restart */
 	uint64_t jstarts, jrestarts, kills, replays, replayed, torn;
 	uint64_t compactions, compact_failed, ctr_acks, ctr_checks;
-	uint64_t saves, saves_ok, compared;
+	uint64_t saves, saves_ok, compared, save_errors[PERR_COUNT];
 	uint64_t sent[MPMGR_MID_COUNT], ok[MPMGR_MID_COUNT];
 } st;
 
@@ -1167,8 +1167,11 @@ ctr_read(struct counter *k)
 			fail("the counter got response %u where %u was due",
 			    m.msgid, k->id);
 		code = msg_error_code(&m, &message);
-		if (k->save)
-			st.saves_ok += code == PERR_NONE;
+		if (k->save && code == PERR_NONE)
+			st.saves_ok++;
+		else if (k->save)
+			st.save_errors[code >= 0 && code < PERR_COUNT ?
+			    code : 0]++;
 		else if (code == PERR_NONE) {
 			if (m.result.type != MPV_UINT ||
 			    m.result.v.u != (uint64_t)d.acked + 1)
@@ -1908,12 +1911,18 @@ report(double secs)
 	    "kill -9), %" PRIu64 " replays with records (%" PRIu64
 	    " records), %" PRIu64 " torn tails dropped, %" PRIu64
 	    " compactions (%" PRIu64 " failed), %" PRIu64 " of %" PRIu64
-	    " sys.save ok from the counter, %" PRIu64 " counter increments "
+	    " sys.save ok from the counter (the others unanswered at a kill "
+	    "but those below), %" PRIu64 " counter increments "
 	    "acknowledged and %" PRIu64 " checked after a restart, %" PRIu64
 	    " objects the same after a clean restart\n", st.jstarts,
 	    st.jrestarts, st.kills, st.replays, st.replayed, st.torn,
 	    st.compactions, st.compact_failed, st.saves_ok, st.saves,
 	    st.ctr_acks, st.ctr_checks, st.compared);
+	for (i = 1; i < PERR_COUNT; i++)
+		if (st.save_errors[i] != 0)
+			printf("fuzz_live: journal: sys.save answered %s %"
+			    PRIu64 " times\n", proto_err_name(i),
+			    st.save_errors[i]);
 	/* what was exercised: the methods sent, and those that never once
 	 * succeeded (their happy path went untested) */
 	for (i = 0; i < MPMGR_MID_COUNT; i++) {
