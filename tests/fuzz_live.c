@@ -111,7 +111,8 @@ static struct {
 	 * counter's increments acknowledged and checks after a restart,
 	 * sys.save sent by the counter and answered ok, objects compared
 	 * across a clean restart */
-	uint64_t jstarts, jrestarts, kills, replays, replayed, torn;
+	uint64_t jstarts, jpolicy[3], jrestarts, kills, replays, replayed;
+	uint64_t torn;
 	uint64_t compactions, compact_failed, ctr_acks, ctr_checks;
 	uint64_t saves, saves_ok, compared, save_errors[PERR_COUNT];
 	uint64_t sent[MPMGR_MID_COUNT], ok[MPMGR_MID_COUNT];
@@ -467,6 +468,17 @@ fconnect(void)
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/* A connection in, for the fuzzer's own checks: what it is for, if not. */
+static int
+fconnect_in(const char *what)
+{
+	int fd;
+
+	if ((fd = fconnect()) == -1 || fauth(fd) != 0)
+		fail("cannot connect to %s", what);
 	return fd;
 }
 
@@ -1221,8 +1233,7 @@ ctr_reconcile(bool restarted)
 	int64_t v;
 	int fd, rc;
 
-	if ((fd = fconnect()) == -1 || fauth(fd) != 0)
-		fail("cannot connect to read the counter");
+	fd = fconnect_in("read the counter");
 	if ((rc = call(fd, &b, "value.get", "fz.inv.ctr", false, &res)) != 0)
 		fail("value.get fz.inv.ctr: error %d", rc);
 	if (res.type == MPV_NIL)
@@ -1611,10 +1622,8 @@ holders_setup(void)
 	struct buf out = BUF_INIT;
 	msgpack_packer pk;
 	struct msg m;
-	int fd = fconnect(), i;
+	int fd = fconnect_in("set up"), i;
 
-	if (fd == -1 || fauth(fd) != 0)
-		fail("cannot connect to set up");
 	msgpack_packer_init(&pk, &out, buf_pack_write);
 	msg_pack_request(&pk, 1, "queue.create", 2);
 	pack_cstr(&pk, "fz.inv.q");
@@ -1794,8 +1803,7 @@ state_save(void)
 	char nm[512];
 	int fd;
 
-	if ((fd = fconnect()) == -1 || fauth(fd) != 0)
-		fail("cannot connect to dump the state");
+	fd = fconnect_in("dump the state");
 	if (call(fd, &b, "obj.list", NULL, false, &res) != 0 ||
 	    res.type != MPV_ARRAY)
 		fail("obj.list failed");
@@ -1852,8 +1860,7 @@ state_compare(void)
 	size_t i;
 	int fd, rc;
 
-	if ((fd = fconnect()) == -1 || fauth(fd) != 0)
-		fail("cannot connect to compare the state");
+	fd = fconnect_in("compare the state");
 	for (i = 0; i < nsaved; i++) {
 		rc = call(fd, &b, "obj.dump", saved[i].name, false, &res);
 		if (rc != 0 || res.rawlen != saved[i].len ||
@@ -1907,8 +1914,9 @@ report(double secs)
 	}
 	printf("\nfuzz_live: %" PRIu64 " long strings, %" PRIu64 " batches "
 	    "cut at %u bytes\n", st.longs, st.capped, BATCH_BYTES);
-	printf("fuzz_live: journal: %" PRIu64 " daemons started with one, "
-	    "%" PRIu64 " restarts on their data dirs (%" PRIu64 " after a "
+	printf("fuzz_live: journal: %" PRIu64 " daemons started with one "
+	    "(fsync always %" PRIu64 ", everysec %" PRIu64 ", no %" PRIu64
+	    "), %" PRIu64 " restarts on their data dirs (%" PRIu64 " after a "
 	    "kill -9), %" PRIu64 " replays with records (%" PRIu64
 	    " records), %" PRIu64 " torn tails dropped, %" PRIu64
 	    " compactions (%" PRIu64 " failed), %" PRIu64 " of %" PRIu64
@@ -1916,7 +1924,7 @@ report(double secs)
 	    "but those below), %" PRIu64 " counter increments "
 	    "acknowledged and %" PRIu64 " checked after a restart, %" PRIu64
 	    " objects the same after a clean restart\n", st.jstarts,
-	    st.jrestarts, st.kills, st.replays, st.replayed, st.torn,
+	    st.jpolicy[0], st.jpolicy[1], st.jpolicy[2], st.jrestarts, st.kills, st.replays, st.replayed, st.torn,
 	    st.compactions, st.compact_failed, st.saves_ok, st.saves,
 	    st.ctr_acks, st.ctr_checks, st.compared);
 	for (i = 1; i < PERR_COUNT; i++)
@@ -1955,6 +1963,7 @@ journal_choose(unsigned epoch)
 {
 	static const char *const fsyncs[] = { "always", "everysec", "no" };
 	static const char *const mins[] = { "16k", "64k", "256k" };
+	unsigned i;
 
 	d.journal = ((seed + epoch + epoch / NCONFIGS) & 1) != 0 ||
 	    always_journal;
@@ -1964,9 +1973,11 @@ journal_choose(unsigned epoch)
 	if (!d.journal)
 		return;
 	snprintf(d.data, sizeof d.data, "%s/data.%u", d.dir, epoch);
-	d.fsync = fsyncs[below(3)];
+	i = (unsigned)below(3);
+	d.fsync = fsyncs[i];
 	d.compact_min = mins[below(3)];
 	st.jstarts++;
+	st.jpolicy[i]++;
 }
 
 /* The data dir of this epoch, once its daemon has stopped. */
