@@ -10,7 +10,9 @@
 #    thresholds), the write pairs
 #    dict.set~HSET, dict.incr~HINCRBY, queue.put~LPUSH, queue.get~RPOP
 #    at (c=1,P=1), (c=50,P=1) and (c=50,P=16), alternating A B for $ROUNDS
-#    rounds: medians of rate, p50 and p99.
+#    rounds: medians of rate, p50 and p99; and mpmgrd's journal records
+#    per fdatasync over its rounds (sys.stats: the group commit's batch
+#    under always).
 #  - Bytes per write: the growth of mpmgrd's journal (sys.stats
 #    journal_written) and of Redis's AOF (INFO aof_current_size) for the
 #    same $N_BYTES writes of each pair.
@@ -170,6 +172,12 @@ n_for() {
 	echo "$n"
 }
 
+# "records syncs" of the daemon's journal so far ("0 0" in memory).
+journal_counts() {
+	"$MPCTL" stats | awk '/^journal_records:/ { r = $2 }
+	    /^journal_syncs:/ { s = $2 } END { print r + 0, s + 0 }'
+}
+
 res=$tmp/res
 mkdir -p "$res"
 FAILED=0
@@ -179,8 +187,8 @@ echo "mpmgrd --data-dir --fsync P against redis-server --appendonly yes" \
     sed 's/.*v=\([^ ]*\).*/\1/'): medians of $ROUNDS alternating rounds;" \
     "operations/s, ms"
 echo
-printf '%-9s %-10s %-18s %9s %6s %6s %9s %6s %6s %5s\n' fsync config \
-    "op (mpmgrd~Redis)" mpmgrd/s p50 p99 Redis/s p50 p99 ratio
+printf '%-9s %-10s %-18s %9s %6s %6s %9s %6s %6s %5s %8s\n' fsync config \
+    "op (mpmgrd~Redis)" mpmgrd/s p50 p99 Redis/s p50 p99 ratio rec/sync
 # part NAME: ONLY names it.
 part() {
 	[[ " $ONLY " == *" $1 "* ]]
@@ -197,6 +205,7 @@ for policy in always everysec memory; do
 			IFS='|' read -r test rname rargs <<<"$pair"
 			f=$res/$policy.$c.$P.$test
 			note "$policy c=$c P=$P: $test vs $rname ($ROUNDS x $n)"
+			j0=$(journal_counts)
 			for ((r = 1; r <= ROUNDS; r++)); do
 				"$MPBENCH" -s "$MPS" -c "$c" -P "$P" -n "$n" \
 				    -r $KEYSPACE -t "$test" --csv -q 2>>"$tmp/err" |
@@ -207,15 +216,19 @@ for policy in always everysec memory; do
 				    rate >>"$f.r"
 			done
 			[ -s "$f.mp" ] && [ -s "$f.r" ] || FAILED=1
+			per_sync=$(echo "$j0 $(journal_counts)" | awk '$4 > $2 {
+			    printf "%.1f", ($3 - $1) / ($4 - $2); next }
+			    { print "-" }')
 			a=$(awk '{ print $1 }' "$f.mp" | mid)
 			b=$(awk '{ print $1 }' "$f.r" | mid)
-			printf '%-9s %-10s %-18s %9.0f %6.3f %6.3f %9.0f %6.3f %6.3f %5.2f\n' \
+			printf '%-9s %-10s %-18s %9.0f %6.3f %6.3f %9.0f %6.3f %6.3f %5.2f %8s\n' \
 			    "$policy" "c=$c P=$P" "$test~$rname" "$a" \
 			    "$(awk '{ print $2 }' "$f.mp" | mid)" \
 			    "$(awk '{ print $3 }' "$f.mp" | mid)" "$b" \
 			    "$(awk '{ print $2 }' "$f.r" | mid)" \
 			    "$(awk '{ print $3 }' "$f.r" | mid)" \
-			    "$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+			    "$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0 ? a / b : 0) }')" \
+			    "$per_sync"
 		done
 	done
 	down "$MP"

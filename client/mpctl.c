@@ -204,8 +204,10 @@ adopt_held(struct ctx *c)
 	if (strcmp(mpmgr_socket_path(h), path) == 0 &&
 	    mpctl_send_named(c, MPMGR_MID_rlock_owned, c->name, -1) ==
 	    MPMGR_OK && mpmgr_reply(h, &res) == MPMGR_OK &&
-	    mpctl_is_bool(&res, true))
+	    mpctl_is_bool(&res, true)) {
+		c->adopted = true;
 		return true;
+	}
 	/* Not ours: our copy goes, the inherited descriptor stays. */
 	c->h = NULL;
 	mpmgr_free(h);

@@ -199,6 +199,7 @@ struct ctx {
 	msgpack_sbuffer args;           /* the params after the name, packed */
 	uint32_t nargs;
 	mpmgr *h;
+	bool adopted;                   /* h is $MPMGR_HELD_FD's connection */
 };
 
 /* --- mpctl.c: entry and running ----------------------------------- */

@@ -451,9 +451,10 @@ exec_acquire(struct ctx *c, msgpack_object *res)
  * it, one level deeper, instead of waiting on a connection of its own for
  * what its parent holds (mpctl_connect). It talks on the shared socket
  * while its parent waits for CMD, so nested commands under one exec must
- * run one at a time, not side by side. A nested exec with --ttl never
- * adopts: a lease is on a connection's whole hold, and the parent's
- * levels are not the child's to lease.
+ * run one at a time, not side by side. A nested exec with --ttl is
+ * refused (usage): a lease is on a connection's whole hold, and the
+ * parent's levels are not the child's to lease, while waiting on a
+ * connection of its own would wait for its parent for ever.
  */
 int
 hold_exec(struct ctx *c)
@@ -465,8 +466,14 @@ hold_exec(struct ctx *c)
 	msgpack_object res;
 	int err, rc;
 
-	if ((rc = mpctl_connect(c, rlock && c->ttl <= 0)) != 0)
+	if ((rc = mpctl_connect(c, rlock)) != 0)
 		return rc;
+	if (c->adopted && c->ttl > 0)
+		return mpctl_say(EXIT_USAGE, "%s: '%s' is held by the exec "
+		    "this runs under ($MPMGR_HELD_FD), and a lease covers a "
+		    "connection's whole hold: a nested exec takes no --ttl "
+		    "(give it to the outer one); %s not run", c->who, c->name,
+		    c->operands[0]);
 	if ((err = exec_acquire(c, &res)) != MPMGR_OK)
 		return mpctl_fail(c, err);
 	if (res.type == MSGPACK_OBJECT_BOOLEAN && !res.via.boolean &&

@@ -66,7 +66,8 @@ const struct type verbs_types[] = {
 "$MPMGR_HELD_FD and may close it (sh: exec N>&-) in children that must\n" \
 "not hold NAME. An rlock exec run under it, of an rlock that connection\n" \
 "owns, acquires on it: nested rlock exec is re-entrant (such nested\n" \
-"commands share the socket, so they run one at a time).\n" \
+"commands share the socket, so they run one at a time) and takes no\n" \
+"--ttl (status 2: give it to the outer exec).\n" \
 "\n" \
 "SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to mpctl by another process are\n" \
 "passed on to CMD, and mpctl still waits for CMD before releasing; those a\n" \

@@ -9,6 +9,7 @@
 #   lost: an extend refused (the lock deleted under it), no extend
 #   answered in time (the daemon stopped with SIGSTOP), SIGKILL after the
 #   grace for a CMD that ignores SIGTERM; mpctl killed, CMD goes with it.
+#   A nested exec --ttl of the rlock its parent exec holds is refused.
 # - with --data-dir, tokens keep growing across a kill -9, a compaction
 #   (mpctl save) and a clean restart.
 #
@@ -53,6 +54,17 @@ te 4 'mpctl: BADARG: *release_on_disconnect false*' \
     lock exec -n keep --ttl 5 -- touch "$tmp/ran"
 check "exec --ttl on a kept lock ran nothing" test ! -e "$tmp/ran"
 t 0 '' rm keep
+
+# A nested exec --ttl of the rlock its exec holds is refused at once (it
+# would wait for its parent for ever); of another rlock it leases as usual.
+te 2 "mpctl: rlock exec: 'nest' is held by the exec this runs under*" \
+    rlock exec -n nest -- "$MPCTL" rlock exec -n nest -t 5 --ttl 5 -- \
+    touch "$tmp/nested"
+check "a nested exec --ttl ran nothing" test ! -e "$tmp/nested"
+t 0 'ok' rlock exec -n nest -- "$MPCTL" rlock exec -n nest2 --ttl 5 -- \
+    echo ok
+t 0 'nested' rlock exec -n nest -- "$MPCTL" rlock exec -n nest -- \
+    echo nested
 
 # CMD outlives three ttls: the lease is extended meanwhile, the lock stays
 # held, and the connection is not CMD's.
