@@ -121,8 +121,9 @@ r_up() {
 	RS=$dir/r.sock
 	until_ok 600 redis-cli -s "$RS" ping ||
 	    fail "redis-server did not start: $(tail -3 "$dir/redis.log")"
-	# ping answers while loading (-LOADING): wait for a write too
-	until_ok 600 redis-cli -s "$RS" set journal:up 1
+	# ping answers while loading (-LOADING), and redis-cli exits 0 on an
+	# error reply: wait for a write's OK
+	until_ok 600 sh -c "redis-cli -s '$RS' set journal:up 1 | grep -qx OK"
 	UP_MS=$(($(now_ms) - t0))
 }
 
@@ -325,8 +326,13 @@ printf '  Redis, AOF of %s bytes: answers a write after %s ms (%s)\n' "$ab" \
 t0=$(now_ms)
 rw=$(redis-cli -s "$RS" info persistence | awk -F: '/^aof_rewrites:/ { print $2 + 0 }')
 reply=$(redis-cli -s "$RS" bgrewriteaof 2>&1)
-if until_ok 120 sh -c "redis-cli -s '$RS' info persistence |
-    awk -F: '/^aof_rewrites:/ { exit !(\$2 + 0 > $rw) }'"; then
+# aof_rewrites counts a rewrite when its child starts: done is that and
+# none in progress (the manifest then names the new base)
+if until_ok 120 sh -c "redis-cli -s '$RS' info persistence | tr -d '\r' |
+    awk -F: '/^aof_rewrites:/ { n = \$2 }
+	/^aof_rewrite_in_progress:/ { busy = \$2 }
+	/^aof_rewrite_scheduled:/ { busy += \$2 }
+	END { exit !(n > $rw && busy == 0) }'"; then
 	printf '  Redis BGREWRITEAOF: %s ms (latest_fork_usec %s)\n' \
 	    "$(($(now_ms) - t0))" "$(redis-cli -s "$RS" info stats |
 	    awk -F: '/^latest_fork_usec:/ { print $2 + 0 }')"
