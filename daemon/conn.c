@@ -214,15 +214,23 @@ conn_cap(const struct conn *c)
 	return conn_limit(c) + CONN_READ_CHUNK;
 }
 
-static void
-conn_queue(struct conn *c)
+/* Put c on the ready list, if not there already: true when it was put. */
+static bool
+conn_list_ready(struct conn *c)
 {
 	/* One on `later` runs next turn anyway, output and all. */
 	if (c->flags & (CONN_QUEUED | CONN_CLOSING | CONN_LATER))
-		return;
+		return false;
 	c->flags |= CONN_QUEUED;
 	TAILQ_INSERT_TAIL(&server.ready, c, qlink);
-	if (ev_ready != NULL)
+	return true;
+}
+
+/* ...and have the ready event run it. */
+static void
+conn_queue(struct conn *c)
+{
+	if (conn_list_ready(c) && ev_ready != NULL)
 		event_active(ev_ready, EV_TIMEOUT, 0);
 }
 
@@ -371,10 +379,7 @@ conn_write(struct conn *c)
 		/* on the ready list, run once the journal has flushed
 		 * (conn_journal_flushed) */
 		journal_count_waiting(&c->journal_mark);
-		if (!(c->flags & (CONN_QUEUED | CONN_CLOSING | CONN_LATER))) {
-			c->flags |= CONN_QUEUED;
-			TAILQ_INSERT_TAIL(&server.ready, c, qlink);
-		}
+		(void)conn_list_ready(c);
 		return 1;
 	}
 	if (c->flags & CONN_DEAF)

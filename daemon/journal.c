@@ -923,7 +923,6 @@ journal_sync(void)
 		    "answered is on disk)");
 	j.sync_usec = (3 * j.sync_usec + (now_usec() - t0)) / 4;
 	atomic_fetch_add(&j.syncs, 1);
-	j.last_waiting = j.waiting;
 	j.synced = j.written;
 }
 
@@ -935,8 +934,10 @@ static void
 journal_flush(void)
 {
 	journal_write_out();
-	if (j.cfg.fsync == JOURNAL_FSYNC_ALWAYS && j.synced != j.written)
+	if (j.cfg.fsync == JOURNAL_FSYNC_ALWAYS && j.synced != j.written) {
 		journal_sync();
+		j.last_waiting = j.waiting;
+	}
 	journal_unflushed = false;
 	j.flushes++;
 	j.waiting = 0;

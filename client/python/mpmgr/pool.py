@@ -288,6 +288,12 @@ class _Shared:
         for job, i, e in lost:
             self._set(job, i, (False, e))
 
+    def recover_and_fail(self):
+        """recover, from a thread that does not hold the lock."""
+        with self.lock:
+            lost = self.recover()
+        self.fail(lost)
+
     # --- results ---
 
     def _set(self, job, i, result):
@@ -337,9 +343,7 @@ def _handle_results(s):
             try:
                 if conn is None:
                     conn = s.client.session(reconnect=False)
-                    with s.lock:
-                        lost = s.recover()
-                    s.fail(lost)
+                    s.recover_and_fail()
                 batch = conn.call('pool.collect', s.name, _COLLECT, _TICK)
             except errors.EmptyError:
                 continue
@@ -353,9 +357,7 @@ def _handle_results(s):
                 continue
             except (errors.DeletedError, errors.NoObjectError):
                 # made again by another thread's recover, or deleted
-                with s.lock:
-                    lost = s.recover()
-                s.fail(lost)
+                s.recover_and_fail()
                 continue
             except (errors.Error, OSError):
                 break           # the pool went
@@ -511,11 +513,11 @@ class Pool:
             from .managers import Manager
             manager = own = Manager()
         try:
-            obj = manager._create(_PoolObject, 'Pool',
-                                  {'max_attempts': max_attempts})
+            options = {'max_attempts': max_attempts}
+            obj = manager._create(_PoolObject, 'Pool', options)
             self._s = s = _Shared(obj, manager._client, self._ctx, processes,
                                   initializer, initargs, maxtasksperchild,
-                                  manager, {'max_attempts': max_attempts})
+                                  manager, options)
             self._pool = s.workers
             self._cache = s.cache
             _repopulate(s)

@@ -799,13 +799,11 @@ class AcquirerProxy(BaseProxy):
             return epoch, None
         return epoch, holds.get(epoch[0])
 
-    def _forget_hold(self):
-        """Forget this thread's hold; it, or None."""
-        epoch = self._epoch()
+    def _forget_hold(self, epoch):
+        """Forget the hold of the thread whose connection epoch is."""
         holds = self.__dict__.get('_holds')
-        if epoch is None or not holds:
-            return None
-        return holds.pop(epoch[0], None)
+        if epoch is not None and holds:
+            holds.pop(epoch[0], None)
 
     def _granted(self, token):
         epoch, hold = self._my_hold()
@@ -822,17 +820,6 @@ class AcquirerProxy(BaseProxy):
         # acquired just as Ctrl-C cancelled the acquire: not ours to keep
         if acquired:
             self._call(self._type + '.release')
-
-    def _lost_hold(self):
-        """The hold this thread took through this proxy, if its
-        connection lost it since (a restart): forgotten, and True. Another
-        thread's release (a Lock may be released by anyone) is left to the
-        daemon."""
-        now, hold = self._my_hold()
-        if hold is None or now == hold[0]:
-            return False
-        self._forget_hold()
-        return True
 
     @property
     def fence(self):
@@ -853,7 +840,13 @@ class AcquirerProxy(BaseProxy):
         self._call(self._type + '.extend', ttl)
 
     def release(self):
-        if self._lost_hold():
+        # The hold this thread took through this proxy, if any: lost with
+        # its connection (a restart) when the epoch moved. Another
+        # thread's release (a Lock may be released by anyone) is left to
+        # the daemon.
+        epoch, hold = self._my_hold()
+        if hold is not None and hold[0] != epoch:
+            self._forget_hold(epoch)
             raise NotHeldError(
                 "the %s %r was held on a connection to mpmgrd that was "
                 "lost (the daemon restarted): nothing to release" %
@@ -861,16 +854,16 @@ class AcquirerProxy(BaseProxy):
         try:
             self._call(self._type + '.release')
         except NotHeldError:
-            if self._forget_hold() is not None:
+            if hold is not None:
+                self._forget_hold(epoch)
                 raise               # its lease ended: the daemon says so
             raise self._release_error[0](self._release_error[1]) from None
         except (NotOwnerError, RangeError):
             raise self._release_error[0](self._release_error[1]) from None
-        _, hold = self._my_hold()
         if hold is not None:
             hold[2] -= 1
             if hold[2] <= 0:
-                self._forget_hold()
+                self._forget_hold(epoch)
 
     def __enter__(self):
         return self.acquire()
