@@ -13,8 +13,14 @@ from conftest import MPCTL, poll, spawn_python
 
 # Run in a child: attaches to the test's daemon, holds an rlock, blocks in
 # BLOCK; a helper thread sends SIGINT to the process once the daemon shows
-# the call parked (so the signal cannot come before the wait).
-CHILD = r'''
+# the call parked (so the signal cannot come before the wait). Each child
+# first takes Python's SIGINT handler: a shell without job control starts
+# background commands with SIGINT ignored, and the ignoring is inherited
+# (a test run started with `make check &` would otherwise never see Ctrl-C).
+SIGINT_AS_AT_A_TERMINAL = (
+    'import signal\n'
+    'signal.signal(signal.SIGINT, signal.default_int_handler)\n')
+CHILD = SIGINT_AS_AT_A_TERMINAL + r'''
 import os, signal, sys, threading, time
 import mpmgr
 m = mpmgr.Manager(address=sys.argv[1])
@@ -125,6 +131,7 @@ def test_terminal_ctrl_c_spares_the_private_daemon():
     # the terminal sends SIGINT to the whole foreground process group: the
     # private daemon is in a session of its own and keeps serving
     p = spawn_python(
+        SIGINT_AS_AT_A_TERMINAL +
         'import mpmgr, sys\n'
         'm = mpmgr.Manager()\n'
         'q = m.Queue()\n'
