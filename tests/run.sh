@@ -38,8 +38,10 @@ for t in "$@"; do
 		failed=$((failed + 1))
 		failed_names="$failed_names $t"
 		# Check's "file:line:F:", lib.sh's and unittest's "FAIL:",
-		# pytest's "FAILED"/"ERROR", the sanitizers' reports
-		grep -E '^(FAIL|FAILED|ERROR)[: ]|:[0-9]+:[FE]:|runtime error|Sanitizer|^=== .*: killed after' \
+		# pytest's "FAILED"/"ERROR", the sanitizers' reports, the Python
+		# tests' watchdog (faulthandler's "Timeout (h:mm:ss)!" and the
+		# test function in the stacks it dumps)
+		grep -E '^(FAIL|FAILED|ERROR)[: ]|:[0-9]+:[FE]:|runtime error|Sanitizer|^=== .*: killed after|^Timeout \(|File ".*/test_[^/]*\.py", line [0-9]+ in test_' \
 			"$log" | tail -n 12 >"$log.failures"
 	fi
 done
