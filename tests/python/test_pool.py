@@ -176,3 +176,26 @@ def test_terminate_stops_busy_workers():
     p.join()
     assert time.monotonic() - t < 30
     assert all(w.exitcode is not None for w in p._pool)
+
+
+def _run_until(path):
+    """Runs until path exists (made by the test); says it started."""
+    open(path + '.started', 'w').close()
+    while not os.path.exists(path):
+        time.sleep(0.01)
+    return 'late'
+
+
+def test_pool_object_deleted_under_the_pool(tmp_path):
+    # `mpctl rm` of the Pool's object in the daemon (or anything that
+    # ends it but a restart): the task it held fails instead of hanging,
+    # and the Pool goes on with a new object
+    flag = str(tmp_path / 'go')
+    with mpmgr.Pool(2) as p:
+        running = p.apply_async(_run_until, (flag,))
+        poll(lambda: os.path.exists(flag + '.started'), what='the task')
+        p._s.obj._call('obj.delete')
+        with pytest.raises(mpmgr.JobLostError):
+            running.get(60)
+        assert p.map(abs, range(-20, 0)) == list(range(20, 0, -1))
+        open(flag, 'w').close()

@@ -71,8 +71,9 @@ class JobCancelledError(RuntimeError):
 
 
 class JobLostError(RuntimeError):
-    """The daemon restarted before the task's result reached the Pool: its
-    job went with the pool object (ephemeral, as the factories' objects)."""
+    """The task's job went with the pool object before its result reached
+    the Pool: the daemon restarted (the object is ephemeral, as the
+    factories' objects), or the object was deleted."""
 
 
 # What breaks a connection that does not reconnect: the daemon went.
@@ -280,13 +281,21 @@ class _Shared:
         if self.state != RUN and not self.feeding:
             self.obj._call('pool.close')
         return [(job, i, JobLostError(
-            'mpmgr: the daemon restarted before job %d of pool %r '
-            'answered: the job went with the pool' % (jid, self.name)))
+            'mpmgr: job %d of pool %r went with the pool object before it '
+            'answered (the daemon restarted, or the object was deleted)'
+            % (jid, self.name)))
             for jid, (job, i) in lost]
 
     def fail(self, lost):
         for job, i, e in lost:
             self._set(job, i, (False, e))
+
+    def fail_all(self, e):
+        """Every task not answered yet fails with e."""
+        with self.lock:
+            lost = [(job, i, e) for job, i in self.jobs.values()]
+            self.jobs.clear()
+        self.fail(lost)
 
     def recover_and_fail(self):
         """recover, from a thread that does not hold the lock."""
@@ -356,11 +365,21 @@ def _handle_results(s):
                 s.notifier.event.wait(_TICK)
                 continue
             except (errors.DeletedError, errors.NoObjectError):
-                # made again by another thread's recover, or deleted
-                s.recover_and_fail()
+                # made again by another thread's recover, or deleted:
+                # recovered as after a restart, by the next turn's try
+                # (an error there, the daemon stopping, is handled)
+                conn.close()
+                conn = None
                 continue
-            except (errors.Error, OSError):
-                break           # the pool went
+            except (errors.Error, OSError) as e:
+                # no collecting from this pool: the tasks it holds fail
+                # with the reason rather than wait for ever, and the next
+                # turn tries again on a new connection
+                s.fail_all(e)
+                conn.close()
+                conn = None
+                s.notifier.event.wait(_TICK)
+                continue
             s.deliver(batch)
     finally:
         if conn is not None:
