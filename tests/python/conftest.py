@@ -9,6 +9,7 @@
   back on the same socket with its objects.
 - ``poll(cond)``: wait for a condition against a deadline, never a sleep
   standing in for one.
+- ``run_until(path, x)``: a pool task that runs until the test makes path.
 - every test runs under a watchdog: past TEST_TIMEOUT it dumps every
   thread's stack and ends pytest, so that a hang fails make check instead
   of stalling it.
@@ -61,6 +62,15 @@ def poll(cond, timeout=DEADLINE, what='condition'):
         if time.monotonic() > end:
             raise AssertionError('timed out waiting for ' + what)
         time.sleep(0.005)
+
+
+def run_until(path, x):
+    """A pool task that runs until path exists (made by the test), then
+    answers x; path + '.started' says it started."""
+    open(path + '.started', 'w').close()
+    while not os.path.exists(path):
+        time.sleep(0.01)
+    return x
 
 
 def alive(pid):

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import mpmgr
-from conftest import poll
+from conftest import poll, run_until
 
 
 def _once_killed(x, mark):
@@ -178,21 +178,13 @@ def test_terminate_stops_busy_workers():
     assert all(w.exitcode is not None for w in p._pool)
 
 
-def _run_until(path):
-    """Runs until path exists (made by the test); says it started."""
-    open(path + '.started', 'w').close()
-    while not os.path.exists(path):
-        time.sleep(0.01)
-    return 'late'
-
-
 def test_pool_object_deleted_under_the_pool(tmp_path):
     # `mpctl rm` of the Pool's object in the daemon (or anything that
     # ends it but a restart): the task it held fails instead of hanging,
     # and the Pool goes on with a new object
     flag = str(tmp_path / 'go')
     with mpmgr.Pool(2) as p:
-        running = p.apply_async(_run_until, (flag,))
+        running = p.apply_async(run_until, (flag, 'late'))
         poll(lambda: os.path.exists(flag + '.started'), what='the task')
         p._s.obj._call('obj.delete')
         with pytest.raises(mpmgr.JobLostError):

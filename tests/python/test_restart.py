@@ -15,7 +15,7 @@ import threading
 import pytest
 
 import mpmgr
-from conftest import DEADLINE, poll, run_python
+from conftest import DEADLINE, poll, run_python, run_until
 
 
 def attach(d):
@@ -434,16 +434,6 @@ def _square(x):
     return x * x
 
 
-def _wait_for(path, x):
-    """Runs until path exists (made by the test), then answers x."""
-    import os
-    import time
-    open(path + '.started', 'w').close()
-    while not os.path.exists(path):
-        time.sleep(0.01)
-    return x
-
-
 @pytest.mark.parametrize('kill', [False, True], ids=['term', 'kill'])
 def test_pool_goes_on_after_restart(journaled, kill, tmp_path):
     import os
@@ -453,7 +443,7 @@ def test_pool_goes_on_after_restart(journaled, kill, tmp_path):
         done = p.apply_async(_square, (3,))
         assert done.get(DEADLINE) == 9
         flag = str(tmp_path / 'go')
-        running = p.apply_async(_wait_for, (flag, 'late'))
+        running = p.apply_async(run_until, (flag, 'late'))
         poll(lambda: os.path.exists(flag + '.started'), what='the task')
         journaled.restart(kill=kill)
         # the pool object is ephemeral: its jobs went with the restart,
