@@ -123,7 +123,8 @@ class Daemon:
 
     def mpctl(self, *args, check=True, input=None):
         r = subprocess.run([MPCTL, *args], env=self.env(),
-                           capture_output=True, text=True, input=input)
+                           capture_output=True, text=True, input=input,
+                           timeout=DEADLINE)
         if check and r.returncode != 0:
             raise AssertionError('mpctl %s: exit %d: %s' % (
                 ' '.join(args), r.returncode, r.stderr))
