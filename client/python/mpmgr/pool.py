@@ -264,12 +264,8 @@ class _Shared:
         kill) changes nothing. The tasks lost: [(result job, index,
         error)], to set once the lock is let go (a callback may submit).
         ConnectError while no daemon answers."""
-        try:
-            info = self.obj._call('obj.info')
-            if info.get('ephemeral') and info.get('type') == 'pool':
-                return []
-        except errors.NoObjectError:
-            pass
+        if self.ours():
+            return []
         lost = list(self.jobs.items())
         self.jobs.clear()
         try:
@@ -285,6 +281,16 @@ class _Shared:
             'answered (the daemon restarted, or the object was deleted)'
             % (jid, self.name)))
             for jid, (job, i) in lost]
+
+    def ours(self):
+        """The pool object is the Pool's own (ephemeral): not gone, nor
+        made again implicitly by a collect, take or submit after it was
+        deleted (a fresh implicit pool, whose job ids start over)."""
+        try:
+            info = self.obj._call('obj.info')
+        except errors.NoObjectError:
+            return False
+        return bool(info.get('ephemeral')) and info.get('type') == 'pool'
 
     def fail(self, lost):
         for job, i, e in lost:
@@ -355,6 +361,17 @@ def _handle_results(s):
                     s.recover_and_fail()
                 batch = conn.call('pool.collect', s.name, _COLLECT, _TICK)
             except errors.EmptyError:
+                # idle: a pool deleted under the Pool (mpctl rm) while no
+                # call was parked on it is made again implicitly by the
+                # next collect, take or submit, and nothing else says so:
+                # then recovered as after a restart, by the next turn
+                try:
+                    ours = s.ours()
+                except (errors.Error, OSError):
+                    ours = True     # not known now: the next turn's call
+                if not ours:
+                    conn.close()
+                    conn = None
                 continue
             except _LOST + (errors.ShutdownError,):
                 # the daemon restarted (or is not back yet), or is
