@@ -21,11 +21,11 @@ running Pool that is dropped warns (ResourceWarning) and is terminated,
 as CPython's. Pool() without a manager starts a private daemon that ends
 with the pool; m.Pool() uses m's daemon.
 
-A restart of the daemon drops the pool object (ephemeral): the tasks not
-answered then fail with JobLostError, the pool is made again and the Pool
-goes on (_Shared.recover, called by whichever thread sees the restart
-first: submits and the result thread use connections that do not
-reconnect, so that they see it).
+A restart of the daemon drops the pool object (ephemeral), as does its
+deletion: the tasks not answered then fail with JobLostError, the pool is
+made again and the Pool goes on (_Shared.recover, called by whichever
+thread sees it first: submits and the result thread use connections that
+do not reconnect, so that they see a restart).
 """
 
 import itertools
@@ -257,8 +257,8 @@ class _Shared:
     def recover(self):
         """Called with self.lock held when a connection was lost: if the
         pool object went with a restart of the daemon (it is ephemeral:
-        its owner, the manager's session, went too), every task not yet
-        answered fails with JobLostError and the pool is made again, so
+        its owner, the manager's session, went too), or was deleted (and
+        maybe made again implicitly), every task not yet answered fails with JobLostError and the pool is made again, so
         that the Pool goes on (a new job's id, which starts over at 1,
         never meets an old one's task). A connection lost alone (mpctl
         kill) changes nothing. The tasks lost: [(result job, index,
@@ -348,56 +348,50 @@ def _outcome(state, value):
 
 def _handle_results(s):
     """Collect finished jobs until terminated, or closed and every task
-    answered. A restart of the daemon (the connection lost) fails the
-    tasks that went with it, and the pool goes on (_Shared.recover)."""
+    answered. Whenever the pool object may not be the Pool's own any more
+    (the connection lost in a restart, DELETED, or an idle pool made
+    again implicitly after a delete) the turn drops its connection, and
+    the next one connects again and recovers (_Shared.recover): the tasks
+    that went with the object fail with JobLostError, the pool goes on.
+    Any other error fails the unanswered tasks with it: none waits for
+    ever."""
     conn = None
     try:
         while s.state != TERMINATE:
             if s.state == CLOSE and not s.feeding and not s.cache:
                 break
+            pause = False
             try:
                 if conn is None:
                     conn = s.client.session(reconnect=False)
                     s.recover_and_fail()
                 batch = conn.call('pool.collect', s.name, _COLLECT, _TICK)
             except errors.EmptyError:
-                # idle: a pool deleted under the Pool (mpctl rm) while no
-                # call was parked on it is made again implicitly by the
-                # next collect, take or submit, and nothing else says so:
-                # then recovered as after a restart, by the next turn
+                # idle with tasks waiting: a pool deleted (mpctl rm) while
+                # no collect was parked on it is made again implicitly by
+                # the next collect, take or submit, and nothing says so
                 try:
-                    ours = s.ours()
+                    if not s.jobs or s.ours():
+                        continue
                 except (errors.Error, OSError):
-                    ours = True     # not known now: the next turn's call
-                if not ours:
-                    conn.close()
-                    conn = None
-                continue
+                    continue        # not known now: the next call says
             except _LOST + (errors.ShutdownError,):
                 # the daemon restarted (or is not back yet), or is
-                # stopping (SIGTERM: SHUTDOWN): again
-                if conn is not None:
-                    conn.close()
-                    conn = None
-                s.notifier.event.wait(_TICK)
-                continue
+                # stopping (SIGTERM: SHUTDOWN)
+                pause = True
             except (errors.DeletedError, errors.NoObjectError):
-                # made again by another thread's recover, or deleted:
-                # recovered as after a restart, by the next turn's try
-                # (an error there, the daemon stopping, is handled)
-                conn.close()
-                conn = None
-                continue
+                pass                # deleted, or made again by a recover
             except (errors.Error, OSError) as e:
-                # no collecting from this pool: the tasks it holds fail
-                # with the reason rather than wait for ever, and the next
-                # turn tries again on a new connection
                 s.fail_all(e)
+                pause = True
+            else:
+                s.deliver(batch)
+                continue
+            if conn is not None:
                 conn.close()
                 conn = None
+            if pause:
                 s.notifier.event.wait(_TICK)
-                continue
-            s.deliver(batch)
     finally:
         if conn is not None:
             conn.close()
